@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+
+/** Exit codes of PLAN_FORMAT.md section 4. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, blocked: 3 } as const;
+
+export function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function useColor(stream: NodeJS.WriteStream): boolean {
+  if (process.env['NO_COLOR']) return false;
+  if (process.env['FORCE_COLOR'] && process.env['FORCE_COLOR'] !== '0') return true;
+  return stream.isTTY === true;
+}
+
+/** A failure the user can fix: printed as one line, never a stack trace. */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.usage,
+  ) {
+    super(message);
+  }
+}
+
+const LINT_EXAMPLES = `
+Examples:
+  $ deepplan lint                              lint plans/**/*.md of this repository
+  $ deepplan lint plans/modop-outreach.md      one plan
+  $ deepplan lint 'plans/**/*.md' --format github   annotations for a GitHub Actions job
+  $ deepplan lint plans --format sarif > deepplan.sarif
+
+Exit status: 0 no errors (warnings allowed), 1 at least one error, 2 the run itself failed.
+Rules and their severities: docs/rules.md; set them in deepplan.config.yaml (rules: {skill-unknown: off})
+or per file with <!-- deepplan-disable rule-id -->.`;
+
+function buildProgram(output: { exitCode: number }): Command {
+  const program = new Command('deepplan')
+    .description('Scope agent work into a plan file, have another model attack it, run it one action per iteration, lint it in CI.')
+    .version(packageVersion(), '-v, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('lint')
+    .description('check plan files against the format\'s rules (deterministic; for CI)')
+    .argument('[paths...]', 'plan files, directories or globs (default: plans/**/*.md of the repository)')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'github', 'sarif']).default('text'))
+    .option('-q, --quiet', 'report errors only')
+    .addHelpText('after', LINT_EXAMPLES)
+    .action(async (paths: string[], options: { format: 'text' | 'json' | 'github' | 'sarif'; quiet?: boolean }) => {
+      const { runLintCommand } = await import('./lint-command.js');
+      output.exitCode = await runLintCommand(paths, { ...options, color: useColor(process.stdout), version: packageVersion() });
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const output = { exitCode: EXIT.ok as number };
+  const program = buildProgram(output);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return output.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are not failures; everything else commander reports is a usage error.
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help'
+        ? EXIT.ok
+        : EXIT.usage;
+    }
+    if (error instanceof UserError) {
+      process.stderr.write(`deepplan: ${error.message}\n`);
+      return error.exitCode;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`deepplan: ${message}\n`);
+    if (process.env['DEEPPLAN_DEBUG'] && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    return EXIT.failed;
+  }
+}

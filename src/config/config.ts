@@ -1,0 +1,72 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+
+export const CONFIG_FILE = 'deepplan.config.yaml';
+
+const RuleSetting = z.enum(['off', 'on', 'warning', 'warn', 'error']);
+export type RuleSetting = z.infer<typeof RuleSetting>;
+
+/** deepplan.config.yaml. Sections that later parts of the program read are accepted here and validated there. */
+export const ConfigSchema = z.looseObject({
+  rules: z.record(z.string(), RuleSetting).optional(),
+  skills: z.looseObject({ paths: z.array(z.string().min(1)).optional() }).optional(),
+  models: z.record(z.string(), z.string()).optional(),
+  allow_same_provider: z.boolean().optional(),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** The configuration file is unreadable or invalid: the run itself fails (exit 2). */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** The nearest ancestor of `start` holding `.git` or deepplan.config.yaml; else `start` itself. */
+export function findRepoRoot(start: string): string {
+  let dir = resolve(start);
+  for (;;) {
+    if (existsSync(join(dir, '.git')) || existsSync(join(dir, CONFIG_FILE))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) return resolve(start);
+    dir = parent;
+  }
+}
+
+const cache = new Map<string, Config>();
+
+/** Loads the configuration of a repository root; a missing file is an empty configuration. */
+export function loadConfig(root: string): Config {
+  const cached = cache.get(root);
+  if (cached) return cached;
+  const path = join(root, CONFIG_FILE);
+  let config: Config = {};
+  if (existsSync(path)) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`cannot read ${path}: ${(error as Error).message}`);
+    }
+    const doc = parseDocument(text, { uniqueKeys: true });
+    if (doc.errors.length > 0) {
+      const error = doc.errors[0]!;
+      throw new ConfigError(`${path}:${error.linePos?.[0]?.line ?? 1}: ${error.message.split('\n')[0]}`);
+    }
+    let data: unknown;
+    try {
+      data = doc.toJS({ maxAliasCount: 100 }) ?? {};
+    } catch (error) {
+      throw new ConfigError(`${path}: ${(error as Error).message}`);
+    }
+    const result = ConfigSchema.safeParse(data);
+    if (!result.success) {
+      const issue = result.error.issues[0]!;
+      throw new ConfigError(`${path}: ${issue.path.join('.') || 'the file'}: ${issue.message}`);
+    }
+    config = result.data;
+  }
+  cache.set(root, config);
+  return config;
+}

@@ -1,0 +1,173 @@
+import { statSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { globSync, isDynamicPattern } from 'tinyglobby';
+import { ConfigError, findRepoRoot, loadConfig, type Config } from '../config/config.js';
+import { parsePlan } from '../plan/parse.js';
+import { readPlanFile } from '../plan/store.js';
+import type { Plan, Severity } from '../plan/types.js';
+import { PARSE_RULE_ID, RULE_IDS, RULES } from '../rules/catalog.js';
+import { createRuleContext } from '../rules/context.js';
+import type { Finding, RuleContext } from '../rules/rule.js';
+
+export interface FileResult {
+  /** As shown to people: relative to the working directory, with forward slashes. */
+  path: string;
+  /** Relative to the repository root (for SARIF). */
+  repoPath: string;
+  findings: Finding[];
+}
+
+export interface LintSummary {
+  errors: number;
+  warnings: number;
+}
+
+export interface LintRun {
+  files: FileResult[];
+  summary: LintSummary;
+}
+
+/** Arguments that cannot be linted (no such file, a glob matching nothing): the run fails with exit 2. */
+export class LintUsageError extends Error {
+  override name = 'LintUsageError';
+}
+
+const severityOverrides = new WeakMap<Config, Map<string, Severity | 'off' | 'default'>>();
+
+function ruleSettings(config: Config): Map<string, Severity | 'off' | 'default'> {
+  const cached = severityOverrides.get(config);
+  if (cached) return cached;
+  const settings = new Map<string, Severity | 'off' | 'default'>();
+  for (const [id, setting] of Object.entries(config.rules ?? {})) {
+    if (!RULE_IDS.includes(id)) {
+      throw new ConfigError(`deepplan.config.yaml: rules.${id}: no such rule (rules: ${RULE_IDS.join(', ')})`);
+    }
+    settings.set(id, setting === 'warn' ? 'warning' : setting === 'on' ? 'default' : setting);
+  }
+  severityOverrides.set(config, settings);
+  return settings;
+}
+
+/** Runs every rule over one parsed plan. A rule that throws becomes an error finding, never a crash. */
+export function lintPlan(plan: Plan, context: RuleContext): Finding[] {
+  const findings: Finding[] = plan.diagnostics.map((diagnostic) => ({ ...diagnostic }));
+  if (plan.diagnostics.some((diagnostic) => diagnostic.ruleId === PARSE_RULE_ID)) return findings;
+  const settings = ruleSettings(context.config);
+  for (const rule of RULES) {
+    const setting = settings.get(rule.id) ?? 'default';
+    if (setting === 'off') continue;
+    const report = (message: string, where: { line?: number; column?: number; severity?: Severity } = {}) => {
+      findings.push({
+        ruleId: rule.id,
+        severity: setting === 'default' ? (where.severity ?? rule.severity) : setting,
+        message,
+        line: where.line ?? 1,
+        column: where.column ?? 1,
+      });
+    };
+    try {
+      rule.check(plan, context, report);
+    } catch (error) {
+      report(`internal error in rule ${rule.id}: ${error instanceof Error ? error.message : String(error)}`, { severity: 'error' });
+    }
+  }
+  return findings
+    .filter((finding) => finding.ruleId === PARSE_RULE_ID || !isDisabled(plan, finding))
+    .sort((a, b) => a.line - b.line || a.column - b.column || a.ruleId.localeCompare(b.ruleId));
+}
+
+function isDisabled(plan: Plan, finding: Finding): boolean {
+  return plan.disabled.some(
+    (range) =>
+      finding.line >= range.fromLine &&
+      finding.line <= range.toLine &&
+      (range.rules === null || range.rules.includes(finding.ruleId)),
+  );
+}
+
+const contexts = new Map<string, RuleContext>();
+
+/** The rule context of the repository a file belongs to, shared by every file of that repository in this process. */
+export function contextFor(file: string): RuleContext {
+  const root = findRepoRoot(dirname(resolve(file)));
+  let context = contexts.get(root);
+  if (!context) {
+    context = createRuleContext(root, loadConfig(root));
+    contexts.set(root, context);
+  }
+  return context;
+}
+
+/** Lints plan text as if it were the file at `path` (used by tests, the pipeline and the reviewer). */
+export function lintText(text: string, path: string): Finding[] {
+  return lintPlan(parsePlan(text, { path }), contextFor(path));
+}
+
+export async function lintFile(file: string, cwd: string): Promise<FileResult> {
+  const absolute = resolve(cwd, file);
+  const context = contextFor(absolute);
+  let findings: Finding[];
+  try {
+    findings = lintPlan(await readPlanFile(absolute), context);
+  } catch (error) {
+    findings = [{ ruleId: PARSE_RULE_ID, severity: 'error', message: (error as Error).message, line: 1, column: 1 }];
+  }
+  return { path: toDisplayPath(cwd, absolute), repoPath: toPosix(relative(context.root, absolute)), findings };
+}
+
+function toPosix(path: string): string {
+  return path.split(sep).join('/');
+}
+
+function toDisplayPath(cwd: string, absolute: string): string {
+  const shown = relative(cwd, absolute);
+  return toPosix(shown.startsWith('..') || isAbsolute(shown) ? absolute : shown);
+}
+
+export const DEFAULT_PATTERN = 'plans/**/*.md';
+const IGNORED = ['**/node_modules/**', '**/.git/**', '**/plans/templates/**'];
+
+/** Files named by the command line: files as they are, directories as their Markdown files, globs expanded. */
+export function expandTargets(targets: string[], cwd: string): string[] {
+  const files: string[] = [];
+  for (const target of targets) {
+    if (isDynamicPattern(target)) {
+      const matched = globSync(target, { cwd, onlyFiles: true, ignore: IGNORED, absolute: true });
+      if (matched.length === 0) throw new LintUsageError(`no files match ${target}`);
+      files.push(...matched.sort());
+      continue;
+    }
+    const absolute = resolve(cwd, target);
+    let isDirectory: boolean;
+    try {
+      isDirectory = statSync(absolute).isDirectory();
+    } catch {
+      throw new LintUsageError(`no such file or directory: ${target}`);
+    }
+    if (isDirectory) {
+      const matched = globSync('**/*.md', { cwd: absolute, onlyFiles: true, ignore: IGNORED, absolute: true });
+      files.push(...matched.sort());
+    } else {
+      files.push(absolute);
+    }
+  }
+  return [...new Set(files)];
+}
+
+export function summarize(files: FileResult[]): LintSummary {
+  let errors = 0;
+  let warnings = 0;
+  for (const file of files) {
+    for (const finding of file.findings) {
+      if (finding.severity === 'error') errors++;
+      else warnings++;
+    }
+  }
+  return { errors, warnings };
+}
+
+export async function lintFiles(files: string[], cwd: string): Promise<LintRun> {
+  const results: FileResult[] = [];
+  for (const file of files) results.push(await lintFile(file, cwd));
+  return { files: results, summary: summarize(results) };
+}

@@ -1,0 +1,126 @@
+import { createColors } from 'picocolors';
+import { RULES, PARSE_RULE_ID } from '../rules/catalog.js';
+import { docsUrl } from '../rules/rule.js';
+import type { LintRun } from './lint.js';
+
+export const FORMATS = ['text', 'json', 'github', 'sarif'] as const;
+export type Format = (typeof FORMATS)[number];
+
+export interface TextOptions {
+  color: boolean;
+  quiet?: boolean;
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+/** vfile-reporter style: the file, then `line:col  severity  message  rule-id`, then a summary line. */
+export function formatText(run: LintRun, options: TextOptions): string {
+  const c = createColors(options.color);
+  const lines: string[] = [];
+  for (const file of run.files) {
+    const findings = options.quiet ? file.findings.filter((finding) => finding.severity === 'error') : file.findings;
+    if (findings.length === 0) {
+      if (!options.quiet) lines.push(`${c.underline(file.path)}: ${c.green('no issues found')}`);
+      continue;
+    }
+    lines.push(c.underline(file.path));
+    const width = Math.max(...findings.map((finding) => `${finding.line}:${finding.column}`.length));
+    const messageWidth = Math.min(100, Math.max(...findings.map((finding) => finding.message.length)));
+    for (const finding of findings) {
+      const place = `${finding.line}:${finding.column}`.padEnd(width);
+      const severity = finding.severity === 'error' ? c.red('error  ') : c.yellow('warning');
+      lines.push(`  ${c.dim(place)}  ${severity}  ${finding.message.padEnd(messageWidth)}  ${c.dim(finding.ruleId)}`);
+    }
+    lines.push('');
+  }
+  const { errors, warnings } = run.summary;
+  const files = plural(run.files.length, 'plan');
+  if (errors === 0 && warnings === 0) lines.push(c.green(`✔ ${files} linted, no problems`));
+  else {
+    const text = `${plural(errors, 'error')}, ${plural(warnings, 'warning')} in ${files}`;
+    lines.push(errors > 0 ? c.red(`✖ ${text}`) : c.yellow(`⚠ ${text}`));
+  }
+  return lines.join('\n');
+}
+
+export function formatJson(run: LintRun): string {
+  return JSON.stringify({
+    files: run.files.map((file) => ({
+      path: file.path,
+      findings: file.findings.map(({ ruleId, severity, message, line, column }) => ({ ruleId, severity, message, line, column })),
+    })),
+    summary: run.summary,
+  });
+}
+
+function escapeData(value: string): string {
+  return value.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+function escapeProperty(value: string): string {
+  return escapeData(value).replace(/:/g, '%3A').replace(/,/g, '%2C');
+}
+
+/** GitHub Actions workflow commands: one annotation per finding. */
+export function formatGithub(run: LintRun): string {
+  const lines: string[] = [];
+  for (const file of run.files) {
+    for (const finding of file.findings) {
+      const command = finding.severity === 'error' ? 'error' : 'warning';
+      const properties = `file=${escapeProperty(file.path)},line=${finding.line},col=${finding.column},title=${escapeProperty(finding.ruleId)}`;
+      lines.push(`::${command} ${properties}::${escapeData(finding.message)}`);
+    }
+  }
+  const { errors, warnings } = run.summary;
+  lines.push(`deepplan: ${plural(errors, 'error')}, ${plural(warnings, 'warning')} in ${plural(run.files.length, 'plan')}`);
+  return lines.join('\n');
+}
+
+/** SARIF 2.1.0 for code scanning: one run, a rule per rule id, repository-relative URIs. */
+export function formatSarif(run: LintRun, version: string): string {
+  const rules = [
+    ...RULES.map((rule) => ({ id: rule.id, description: rule.description, level: rule.severity })),
+    { id: PARSE_RULE_ID, description: 'The file can be read as a plan: UTF-8 text, within the size and nesting limits.', level: 'error' as const },
+  ];
+  const ruleIndex = new Map(rules.map((rule, index) => [rule.id, index]));
+  const sarif = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'deepplan',
+            version,
+            rules: rules.map((rule) => ({
+              id: rule.id,
+              name: rule.id,
+              shortDescription: { text: rule.description },
+              help: { text: `${rule.description} See ${docsUrl(rule.id)}.` },
+              defaultConfiguration: { level: rule.level === 'error' ? 'error' : 'warning' },
+            })),
+          },
+        },
+        results: run.files.flatMap((file) =>
+          file.findings.map((finding) => ({
+            ruleId: finding.ruleId,
+            ruleIndex: ruleIndex.get(finding.ruleId) ?? 0,
+            level: finding.severity === 'error' ? 'error' : 'warning',
+            message: { text: finding.message },
+            locations: [
+              {
+                physicalLocation: {
+                  artifactLocation: { uri: encodeURI(file.repoPath), uriBaseId: '%SRCROOT%' },
+                  region: { startLine: Math.max(1, finding.line), startColumn: Math.max(1, finding.column) },
+                },
+              },
+            ],
+          })),
+        ),
+      },
+    ],
+  };
+  return JSON.stringify(sarif, null, 2);
+}

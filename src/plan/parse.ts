@@ -1,0 +1,737 @@
+import { isUtf8 } from 'node:buffer';
+import type { Heading, List, ListItem, Node as MdNode, Root, RootContent, Table } from 'mdast';
+import { toString } from 'mdast-util-to-string';
+import remarkGfm from 'remark-gfm';
+import remarkParse from 'remark-parse';
+import { unified } from 'unified';
+import { visit } from 'unist-util-visit';
+import { isMap, parseDocument } from 'yaml';
+import { PlanMetaSchema, type PlanMeta } from './schema.js';
+import {
+  detectEol,
+  endOfLine,
+  isPlaceholder,
+  lineStarts,
+  normaliseKey,
+  normaliseSkillName,
+  pointFinder,
+  splitList,
+  splitTableRow,
+  splitVerify,
+  startOfLine,
+} from './text.js';
+import type {
+  Criterion,
+  Diagnostic,
+  DisableRange,
+  ExcludedSkill,
+  FrontMatter,
+  IterationLog,
+  ListEntry,
+  LogRow,
+  MappedSkill,
+  Phase,
+  PhaseField,
+  Plan,
+  Point,
+  Section,
+  SkillAudit,
+  Span,
+  Step,
+} from './types.js';
+
+/** Plans larger than this are refused unread. A 1,000-row log is about 150 kB. */
+export const MAX_PLAN_BYTES = 5 * 1024 * 1024;
+/** The front matter is a few dozen lines; anything this large is not a plan. */
+const MAX_FRONT_MATTER_CHARS = 256 * 1024;
+/** YAML aliases allowed when expanding the front matter (billion-laughs guard). */
+const MAX_YAML_ALIASES = 100;
+/** Containers (block quotes, list indentation) nested deeper than this are refused before Markdown parsing. */
+const MAX_NESTING = 32;
+/** The Markdown part of a plan (everything but the iteration log) is small; this bounds its parse time. */
+const MAX_BODY_CHARS = 1024 * 1024;
+
+export const LOG_HEADER = ['#', 'When', 'Phase', 'Action', 'Result', 'Signal', 'Notes'] as const;
+
+// The front matter is cut off before remark sees the text (it is read with `yaml` directly): remark-frontmatter
+// would only hand back the same raw text, and it costs a third of the parse time on a typical plan.
+const markdown = unified().use(remarkParse).use(remarkGfm);
+
+function fileError(message: string, line = 1, column = 1): Diagnostic {
+  return { ruleId: 'parse', severity: 'error', message, line, column };
+}
+
+/**
+ * Turns the bytes of a file into plan text, or the reason it cannot be one. Bytes over the size limit, binary
+ * content and invalid UTF-8 are refused here so the parser only ever sees text.
+ */
+export function decodePlan(bytes: Uint8Array): { text: string } | { error: Diagnostic } {
+  if (bytes.byteLength > MAX_PLAN_BYTES) {
+    return { error: fileError(`file is ${formatMb(bytes.byteLength)}; plan files are limited to ${formatMb(MAX_PLAN_BYTES)}`) };
+  }
+  if (bytes.indexOf(0) !== -1) return { error: fileError('file is binary (it contains NUL bytes), not a Markdown plan') };
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (!isUtf8(buffer)) {
+    const at = firstInvalidUtf8(buffer);
+    const line = countLines(buffer, at);
+    return { error: fileError(`file is not valid UTF-8 (first bad byte at offset ${at})`, line) };
+  }
+  return { text: buffer.toString('utf8') };
+}
+
+function formatMb(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+function countLines(buffer: Buffer, end: number): number {
+  let line = 1;
+  for (let i = 0; i < end; i++) if (buffer[i] === 0x0a) line++;
+  return line;
+}
+
+function firstInvalidUtf8(buffer: Buffer): number {
+  let i = 0;
+  while (i < buffer.length) {
+    const byte = buffer[i]!;
+    const length = byte < 0x80 ? 1 : byte >= 0xc2 && byte < 0xe0 ? 2 : byte >= 0xe0 && byte < 0xf0 ? 3 : byte >= 0xf0 && byte < 0xf5 ? 4 : 0;
+    if (length === 0) return i;
+    if (!isUtf8(buffer.subarray(i, i + length))) return i;
+    i += length;
+  }
+  return buffer.length;
+}
+
+interface ParseOptions {
+  path?: string | null;
+}
+
+/** Parses plan text into a typed Plan. Never throws: what cannot be read becomes `diagnostics`. */
+export function parsePlan(input: string, options: ParseOptions = {}): Plan {
+  const bom = input.charCodeAt(0) === 0xfeff;
+  const text = bom ? input.slice(1) : input;
+  const starts = lineStarts(text);
+  const pointAt = pointFinder(starts);
+  const plan: Plan = {
+    path: options.path ?? null,
+    text,
+    bom,
+    eol: detectEol(text),
+    frontMatter: null,
+    meta: {},
+    sections: [],
+    criteria: null,
+    constraints: null,
+    stakeholders: null,
+    skills: null,
+    phases: [],
+    learnings: null,
+    log: null,
+    disabled: [],
+    diagnostics: [],
+    pointAt,
+  };
+  try {
+    readPlan(plan, starts);
+  } catch (error) {
+    // The guards above should make this unreachable; a parser bug must still not crash a lint run.
+    plan.diagnostics.push(fileError(`could not parse the file: ${error instanceof Error ? error.message : String(error)}`));
+  }
+  return plan;
+}
+
+function readPlan(plan: Plan, starts: number[]): void {
+  const { text } = plan;
+  if (text.length > MAX_PLAN_BYTES) {
+    plan.diagnostics.push(fileError(`file is ${formatMb(text.length)}; plan files are limited to ${formatMb(MAX_PLAN_BYTES)}`));
+    return;
+  }
+  if (text.includes('\0')) {
+    plan.diagnostics.push(fileError('file is binary (it contains NUL bytes), not a Markdown plan'));
+    return;
+  }
+  const bodyStart = readFrontMatter(plan, starts);
+  plan.disabled = readDisableComments(text, plan.pointAt);
+
+  const logBounds = findLogSection(text, starts, bodyStart);
+  const pieces: Array<{ from: number; to: number }> = [];
+  if (logBounds) {
+    pieces.push({ from: bodyStart, to: logBounds.start });
+    if (logBounds.end < text.length) pieces.push({ from: logBounds.end, to: text.length });
+  } else {
+    pieces.push({ from: bodyStart, to: text.length });
+  }
+  const markdownChars = pieces.reduce((sum, piece) => sum + piece.to - piece.from, 0);
+  if (markdownChars > MAX_BODY_CHARS) {
+    plan.diagnostics.push(
+      fileError(`the plan's text outside the iteration log is ${formatMb(markdownChars)}; the limit is ${formatMb(MAX_BODY_CHARS)}`),
+    );
+    return;
+  }
+  const nesting = deepestNesting(text, starts, bodyStart);
+  if (nesting) {
+    plan.diagnostics.push(fileError(`containers nested more than ${MAX_NESTING} deep; a plan never needs that`, nesting.line));
+    return;
+  }
+
+  const nodes: RootContent[] = [];
+  for (const piece of pieces) nodes.push(...parseMarkdown(text, piece.from, piece.to, plan.pointAt));
+
+  const sections = splitSections(text, nodes);
+  if (logBounds) {
+    const heading = spanOf(plan.pointAt, logBounds.start, endOfLine(text, logBounds.start));
+    sections.push({ title: 'Iteration log', key: 'iteration log', heading, endOffset: logBounds.end, nodes: [] });
+    sections.sort((a, b) => a.heading.start.offset - b.heading.start.offset);
+    plan.log = readLog(text, starts, logBounds);
+  }
+  plan.sections = sections.map(({ nodes: _nodes, ...section }) => section);
+
+  for (const section of sections) {
+    switch (section.key) {
+      case 'success criteria':
+        if (!plan.criteria) plan.criteria = readCriteria(text, section.nodes, plan.pointAt);
+        break;
+      case 'constraints':
+        if (!plan.constraints) plan.constraints = readEntries(text, section.nodes);
+        break;
+      case 'stakeholders':
+        if (!plan.stakeholders) plan.stakeholders = readEntries(text, section.nodes);
+        break;
+      case 'skills':
+        if (!plan.skills) plan.skills = readSkills(text, section.nodes);
+        break;
+      case 'phases':
+        if (plan.phases.length === 0) plan.phases = readPhases(plan, section);
+        break;
+      case 'running learnings':
+        if (!plan.learnings) plan.learnings = readEntries(text, section.nodes);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Front matter
+
+const FENCE_LINE = /^---[ \t]*\r?$/;
+const FENCE_END_LINE = /^(---|\.\.\.)[ \t]*\r?$/;
+
+function lineText(text: string, starts: number[], index: number): string {
+  const start = starts[index]!;
+  const next = starts[index + 1];
+  return text.slice(start, next === undefined ? text.length : next - 1);
+}
+
+function readFrontMatter(plan: Plan, starts: number[]): number {
+  const { text } = plan;
+  if (!FENCE_LINE.test(lineText(text, starts, 0)) || starts.length < 2) {
+    plan.diagnostics.push({
+      ruleId: 'front-matter',
+      severity: 'error',
+      message: 'the file does not start with YAML front matter (a `---` line)',
+      line: 1,
+      column: 1,
+    });
+    return 0;
+  }
+  let close = -1;
+  for (let i = 1; i < starts.length; i++) {
+    if (FENCE_END_LINE.test(lineText(text, starts, i))) {
+      close = i;
+      break;
+    }
+    if (starts[i]! > MAX_FRONT_MATTER_CHARS) break;
+  }
+  if (close === -1) {
+    plan.diagnostics.push({
+      ruleId: 'front-matter',
+      severity: 'error',
+      message: 'the front matter is not closed by a `---` line',
+      line: 1,
+      column: 1,
+    });
+    return 0;
+  }
+  const contentStart = starts[1]!;
+  const contentEnd = starts[close]!;
+  const frontMatter: FrontMatter = { contentStart, contentEnd, line: 1, doc: null, data: null };
+  plan.frontMatter = frontMatter;
+  const source = text.slice(contentStart, contentEnd);
+  const doc = parseDocument(source, { uniqueKeys: true, prettyErrors: false, keepSourceTokens: false });
+  if (doc.errors.length > 0) {
+    for (const error of doc.errors.slice(0, 5)) {
+      const at = plan.pointAt(contentStart + Math.max(0, error.pos[0]));
+      plan.diagnostics.push({
+        ruleId: 'front-matter',
+        severity: 'error',
+        message: `YAML: ${error.message.split('\n')[0]}`,
+        line: at.line,
+        column: at.column,
+      });
+    }
+    return endOfLine(text, contentEnd);
+  }
+  frontMatter.doc = doc;
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (error) {
+    plan.diagnostics.push({
+      ruleId: 'front-matter',
+      severity: 'error',
+      message: `YAML: ${error instanceof Error ? error.message.split('\n')[0] : 'could not be read'}`,
+      line: 2,
+      column: 1,
+    });
+    frontMatter.doc = null;
+    return endOfLine(text, contentEnd);
+  }
+  if (!isMap(doc.contents) || data === null || typeof data !== 'object' || Array.isArray(data)) {
+    plan.diagnostics.push({
+      ruleId: 'front-matter',
+      severity: 'error',
+      message: 'the front matter must be a YAML mapping of keys to values',
+      line: 2,
+      column: 1,
+    });
+    return endOfLine(text, contentEnd);
+  }
+  frontMatter.data = data as Record<string, unknown>;
+  plan.meta = readMeta(frontMatter.data);
+  return endOfLine(text, contentEnd);
+}
+
+/** Keeps every top-level field that validates on its own, so one bad field does not hide the others from the rules. */
+export function readMeta(data: Record<string, unknown>): Partial<PlanMeta> {
+  const meta: Record<string, unknown> = {};
+  const shape = PlanMetaSchema.shape as Record<string, { safeParse(value: unknown): { success: boolean; data?: unknown } }>;
+  for (const [key, schema] of Object.entries(shape)) {
+    if (!(key in data)) continue;
+    const result = schema.safeParse(data[key]);
+    if (result.success) meta[key] = result.data;
+  }
+  return meta as Partial<PlanMeta>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Line scanning: the iteration log, nesting, disable comments
+
+const FENCE_OPEN = /^ {0,3}(`{3,}|~{3,})/;
+const LOG_HEADING = /^ {0,3}##[ \t]+iteration log[ \t]*#*[ \t]*\r?$/i;
+const SECTION_HEADING = /^ {0,3}#{1,2}(?:[ \t]|\r?$)/;
+
+interface LogBounds {
+  start: number;
+  end: number;
+  headingIndex: number;
+  endIndex: number;
+}
+
+/** Finds `## Iteration log` and the next level-1/2 heading, skipping fenced code. */
+function findLogSection(text: string, starts: number[], from: number): LogBounds | null {
+  let fence: string | null = null;
+  let found: number | null = null;
+  for (let i = 0; i < starts.length; i++) {
+    if (starts[i]! < from) continue;
+    const line = lineText(text, starts, i);
+    const fenceMatch = FENCE_OPEN.exec(line);
+    if (fence) {
+      if (fenceMatch && fenceMatch[1]![0] === fence[0] && fenceMatch[1]!.length >= fence.length && line.trim() === fenceMatch[1]) fence = null;
+      continue;
+    }
+    if (fenceMatch) {
+      fence = fenceMatch[1]!;
+      continue;
+    }
+    if (found === null) {
+      if (LOG_HEADING.test(line)) found = i;
+    } else if (SECTION_HEADING.test(line)) {
+      return { start: starts[found]!, end: starts[i]!, headingIndex: found, endIndex: i };
+    }
+  }
+  if (found === null) return null;
+  return { start: starts[found]!, end: text.length, headingIndex: found, endIndex: starts.length };
+}
+
+function deepestNesting(text: string, starts: number[], from: number): { line: number } | null {
+  for (let i = 0; i < starts.length; i++) {
+    if (starts[i]! < from) continue;
+    const line = lineText(text, starts, i);
+    let depth = 0;
+    let indent = 0;
+    for (const char of line) {
+      if (char === '>') depth++;
+      else if (char === ' ') indent++;
+      else if (char === '\t') indent += 4;
+      else if (char === '-' || char === '*' || char === '+') depth++;
+      else break;
+    }
+    // Each list level needs at least two columns of indentation.
+    if (depth > MAX_NESTING || indent / 2 > MAX_NESTING) return { line: i + 1 };
+  }
+  return null;
+}
+
+const DISABLE_COMMENT = /<!--\s*deepplan-(disable|enable)\b([^>]*?)-->/g;
+
+function readDisableComments(text: string, pointAt: (offset: number) => Point): DisableRange[] {
+  const ranges: DisableRange[] = [];
+  const open: DisableRange[] = [];
+  let sawHeading = false;
+  const firstHeading = /^ {0,3}#{1,6}[ \t]/m.exec(text);
+  const firstHeadingOffset = firstHeading ? firstHeading.index : text.length;
+  for (const match of text.matchAll(DISABLE_COMMENT)) {
+    const rules = match[2]!.trim().split(/[\s,]+/).filter(Boolean);
+    const at = pointAt(match.index);
+    // A comment above the first heading speaks for the whole file, front matter included.
+    sawHeading = match.index > firstHeadingOffset;
+    const line = sawHeading ? at.line : 1;
+    if (match[1] === 'disable') {
+      const range: DisableRange = { rules: rules.length > 0 ? rules : null, fromLine: line, toLine: Number.POSITIVE_INFINITY };
+      ranges.push(range);
+      open.push(range);
+    } else {
+      for (const range of open) {
+        if (range.toLine !== Number.POSITIVE_INFINITY) continue;
+        if (rules.length === 0 || range.rules === null || range.rules.some((rule) => rules.includes(rule))) {
+          range.toLine = at.line;
+        }
+      }
+    }
+  }
+  return ranges;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The iteration log: a fixed-grammar table read line by line (remark costs ~0.4 ms a row here)
+
+function readLog(text: string, starts: number[], bounds: LogBounds): IterationLog {
+  const log: IterationLog = {
+    headingLine: bounds.headingIndex + 1,
+    header: null,
+    headerLine: null,
+    rows: [],
+    problems: [],
+    insertOffset: null,
+  };
+  let i = bounds.headingIndex + 1;
+  while (i < bounds.endIndex && !/^ {0,3}\|/.test(lineText(text, starts, i))) i++;
+  if (i >= bounds.endIndex) return log;
+  const problem = (message: string, index: number) =>
+    log.problems.push({ ruleId: 'iteration-log', severity: 'error', message, line: index + 1, column: 1 });
+  log.header = splitTableRow(lineText(text, starts, i));
+  log.headerLine = i + 1;
+  const delimiter = lineText(text, starts, i + 1);
+  if (i + 1 >= bounds.endIndex || !/^ {0,3}\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*\r?$/.test(delimiter)) {
+    problem('the iteration log table has no delimiter row (`| --- | --- | ... |`) under its header', i + 1);
+    log.insertOffset = i + 1 < starts.length ? starts[i + 1]! : text.length;
+    return log;
+  }
+  let last = i + 1;
+  const width = log.header.length;
+  for (let index = i + 2; index < bounds.endIndex; index++) {
+    const line = lineText(text, starts, index);
+    if (!/^ {0,3}\|/.test(line)) break;
+    last = index;
+    const cells = splitTableRow(line.replace(/\r$/, ''));
+    if (cells.length !== width) {
+      problem(`log row has ${cells.length} cells; the header has ${width}`, index);
+    }
+    const cell = (n: number) => cells[n] ?? '';
+    const numberText = cell(0);
+    const row: LogRow = {
+      cells,
+      number: /^\d+$/.test(numberText) ? Number(numberText) : null,
+      when: cell(1),
+      phase: cell(2),
+      action: cell(3),
+      result: cell(4),
+      signal: cell(5),
+      notes: cells.slice(6).join(' | '),
+      line: index + 1,
+    };
+    log.rows.push(row);
+  }
+  log.insertOffset = last + 1 < starts.length ? starts[last + 1]! : text.length;
+  return log;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Markdown
+
+function parseMarkdown(text: string, from: number, to: number, pointAt: (offset: number) => Point): RootContent[] {
+  const source = text.slice(from, to);
+  const tree = markdown.parse(source) as Root;
+  if (from > 0) {
+    const base = pointAt(from);
+    visit(tree, (node) => {
+      const position = node.position;
+      if (!position) return;
+      position.start = shift(position.start, base);
+      position.end = shift(position.end, base);
+    });
+  }
+  return tree.children;
+}
+
+function shift(point: { line: number; column: number; offset?: number }, base: Point) {
+  return { line: point.line + base.line - 1, column: point.column, offset: (point.offset ?? 0) + base.offset };
+}
+
+interface RawSection extends Section {
+  nodes: RootContent[];
+}
+
+function startOffset(node: MdNode): number {
+  return node.position?.start.offset ?? 0;
+}
+
+function endOffset(node: MdNode): number {
+  return node.position?.end.offset ?? 0;
+}
+
+function spanOf(pointAt: (offset: number) => Point, start: number, end: number): Span {
+  return { start: pointAt(start), end: pointAt(end) };
+}
+
+function pointOf(node: MdNode): Point {
+  const start = node.position?.start;
+  return { line: start?.line ?? 1, column: start?.column ?? 1, offset: start?.offset ?? 0 };
+}
+
+function splitSections(text: string, nodes: RootContent[]): RawSection[] {
+  const sections: RawSection[] = [];
+  let current: RawSection | null = null;
+  for (const node of nodes) {
+    if (node.type === 'heading' && node.depth <= 2) {
+      if (current) current.endOffset = startOffset(node);
+      current = null;
+      if (node.depth === 2) {
+        const title = toString(node).trim();
+        current = {
+          title,
+          key: normaliseKey(title),
+          heading: { start: pointOf(node), end: { ...pointOf(node), offset: endOffset(node) } },
+          endOffset: text.length,
+          nodes: [],
+        };
+        sections.push(current);
+      }
+      continue;
+    }
+    current?.nodes.push(node);
+  }
+  return sections;
+}
+
+function itemText(text: string, item: ListItem): string {
+  const first = item.children[0];
+  if (!first) return '';
+  return text.slice(startOffset(first), endOffset(item)).trim();
+}
+
+function firstList(nodes: RootContent[]): List | null {
+  return (nodes.find((node) => node.type === 'list') as List | undefined) ?? null;
+}
+
+function readEntries(text: string, nodes: RootContent[]): ListEntry[] {
+  const list = firstList(nodes);
+  if (list) {
+    return list.children
+      .map((item) => ({ text: itemText(text, item), line: pointOf(item).line }))
+      .filter((entry) => !isPlaceholder(entry.text));
+  }
+  return nodes
+    .filter((node) => node.type === 'paragraph')
+    .map((node) => ({ text: text.slice(startOffset(node), endOffset(node)).trim(), line: pointOf(node).line }))
+    .filter((entry) => !isPlaceholder(entry.text));
+}
+
+const CHECKBOX = /^[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+\[([ xX])\]/;
+const CRITERION_ID = /^(?:\*\*)?(SC\d+)(?:\*\*)?\s*:\s*/;
+
+function readCriteria(text: string, nodes: RootContent[], pointAt: (offset: number) => Point): Criterion[] {
+  const list = firstList(nodes);
+  if (!list) return [];
+  return list.children.map((item) => {
+    const itemStart = startOffset(item);
+    const lineStart = startOfLine(text, itemStart);
+    const checkbox = CHECKBOX.exec(text.slice(lineStart, endOfLine(text, itemStart)));
+    const checkOffset = checkbox ? lineStart + checkbox[0].length - 2 : null;
+    const raw = itemText(text, item);
+    const idMatch = CRITERION_ID.exec(raw);
+    const body = idMatch ? raw.slice(idMatch[0].length) : raw;
+    const verifiable = splitVerify(body);
+    const at = pointAt(itemStart);
+    return {
+      id: idMatch ? idMatch[1]! : null,
+      text: verifiable.text,
+      checked: item.checked ?? null,
+      verify: verifiable.verify,
+      verifyMalformed: verifiable.verifyMalformed,
+      line: at.line,
+      column: at.column,
+      checkOffset,
+    };
+  });
+}
+
+function tableRows(text: string, table: Table): Array<{ cells: string[]; line: number }> {
+  return table.children.map((row) => ({
+    cells: row.children.map((cell) => text.slice(startOffset(cell), endOffset(cell)).replace(/^\|/, '').replace(/\|$/, '').trim()),
+    line: pointOf(row).line,
+  }));
+}
+
+function readSkills(text: string, nodes: RootContent[]): SkillAudit {
+  const audit: SkillAudit = { mapped: null, excluded: null };
+  let heading: string | null = null;
+  for (const node of nodes) {
+    if (node.type === 'heading') {
+      heading = normaliseKey(toString(node));
+      continue;
+    }
+    if (node.type !== 'table' || heading === null) continue;
+    const [header, ...rows] = tableRows(text, node);
+    if (!header) continue;
+    const column = (name: string) => header.cells.findIndex((cell) => normaliseKey(cell.replace(/[*_`]/g, '')) === name);
+    const skillColumn = Math.max(0, column('skill'));
+    if (heading.startsWith('mapped') && audit.mapped === null) {
+      const phasesColumn = column('phases') === -1 ? column('phase') : column('phases');
+      const whyColumn = column('why');
+      audit.mapped = rows.map<MappedSkill>((row) => ({
+        name: normaliseSkillName(row.cells[skillColumn] ?? ''),
+        phases: phasesColumn === -1 ? [] : splitList(row.cells[phasesColumn] ?? '').flatMap((part) => part.split(/\s+/)),
+        why: whyColumn === -1 ? '' : (row.cells[whyColumn] ?? '').trim(),
+        line: row.line,
+      }));
+    } else if (heading.startsWith('excluded') && audit.excluded === null) {
+      const reasonColumn = column('reason') === -1 ? column('why') : column('reason');
+      audit.excluded = rows.map<ExcludedSkill>((row) => ({
+        name: normaliseSkillName(row.cells[skillColumn] ?? ''),
+        reason: reasonColumn === -1 ? '' : (row.cells[reasonColumn] ?? '').trim(),
+        line: row.line,
+      }));
+    }
+    heading = null;
+  }
+  return audit;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Phases
+
+const PHASE_HEADING = /^P(\d+)([a-z]?)\.\s+(\S.*)$/;
+const FIELD = /^([A-Za-z][A-Za-z ]{0,30}?)[ \t]*:[ \t]*/;
+
+function readPhases(plan: Plan, section: RawSection): Phase[] {
+  const phases: Phase[] = [];
+  let current: { phase: Phase; nodes: RootContent[] } | null = null;
+  const finish = () => {
+    if (current) fillPhase(plan, current.phase, current.nodes);
+  };
+  for (const node of section.nodes) {
+    if (node.type === 'heading' && node.depth === 3) {
+      finish();
+      const title = toString(node).trim();
+      const match = PHASE_HEADING.exec(title);
+      const headingNode = node as Heading;
+      const phase: Phase = {
+        id: match ? `P${match[1]}${match[2]}` : title,
+        number: match ? Number(match[1]) : 0,
+        letter: match ? match[2]! : '',
+        title: match ? match[3]!.trim() : title,
+        heading: { start: pointOf(headingNode), end: { ...pointOf(headingNode), offset: endOffset(headingNode) } },
+        malformedHeading: !match,
+        endOffset: section.endOffset,
+        fields: new Map(),
+        fieldInsert: null,
+        inputs: [],
+        outputs: [],
+        context: null,
+        dependsOn: [],
+        gate: null,
+        doneWhen: null,
+        status: null,
+        steps: [],
+      };
+      if (phases.length > 0) phases[phases.length - 1]!.endOffset = startOffset(node);
+      phases.push(phase);
+      current = { phase, nodes: [] };
+      continue;
+    }
+    if (node.type === 'heading' && node.depth < 3) break;
+    current?.nodes.push(node);
+  }
+  finish();
+  return phases;
+}
+
+function fillPhase(plan: Plan, phase: Phase, nodes: RootContent[]): void {
+  const { text } = plan;
+  let index = 0;
+  const first = nodes[0];
+  if (first && first.type === 'list' && !first.ordered) {
+    index = 1;
+    for (const item of first.children) {
+      const paragraph = item.children[0];
+      if (!paragraph) continue;
+      const contentStart = startOffset(paragraph);
+      const raw = text.slice(contentStart, endOffset(paragraph));
+      const match = FIELD.exec(raw);
+      if (!match) continue;
+      const valueStart = contentStart + match[0].length;
+      const field: PhaseField = {
+        key: match[1]!.trim(),
+        value: raw.slice(match[0].length).trim(),
+        line: pointOf(item).line,
+        valueStart,
+        valueEnd: contentStart + raw.trimEnd().length,
+      };
+      const key = normaliseKey(field.key);
+      if (!phase.fields.has(key)) phase.fields.set(key, field);
+    }
+    const lastItem = first.children[first.children.length - 1];
+    if (lastItem) {
+      const itemStart = startOffset(lastItem);
+      const lineStart = startOfLine(text, itemStart);
+      const paragraph = lastItem.children[0];
+      const prefixEnd = paragraph ? startOffset(paragraph) : itemStart + 2;
+      phase.fieldInsert = { offset: endOfLine(text, Math.max(endOffset(lastItem) - 1, itemStart)), prefix: text.slice(lineStart, prefixEnd) };
+    }
+  }
+  const value = (key: string) => phase.fields.get(key)?.value ?? null;
+  phase.inputs = splitList(value('inputs') ?? '');
+  phase.outputs = splitList(value('outputs') ?? '');
+  phase.context = value('context')?.replace(/`/g, '').trim() ?? null;
+  phase.dependsOn = splitList(value('depends on') ?? '').flatMap((part) => part.split(/\s+/)).filter(Boolean);
+  phase.gate = value('gate')?.replace(/`/g, '').trim().toLowerCase() ?? null;
+  phase.status = value('status')?.replace(/`/g, '').trim().toLowerCase() ?? null;
+  const doneWhen = value('done when');
+  phase.doneWhen = doneWhen === null ? null : splitVerify(doneWhen);
+
+  const steps = nodes.slice(index).find((node): node is List => node.type === 'list' && node.ordered === true);
+  if (steps) {
+    phase.steps = steps.children.map((item, position) => readStep(text, item, position + 1));
+  }
+}
+
+const RUN_STEP = /^run:\s*/i;
+const SKILL_STEP = /^\/([a-z0-9][a-z0-9-]*)(?=\s|$)\s*/;
+
+function readStep(text: string, item: ListItem, index: number): Step {
+  const raw = itemText(text, item);
+  const line = pointOf(item).line;
+  const run = RUN_STEP.exec(raw);
+  if (run) {
+    const rest = raw.slice(run[0].length);
+    const span = /^(`+)([\s\S]*?[^`])\1(?!`)/.exec(rest);
+    return { index, kind: 'run', text: raw, command: span ? span[2]!.trim() : null, skill: null, args: '', line };
+  }
+  const skill = SKILL_STEP.exec(raw);
+  if (skill) {
+    return { index, kind: 'skill', text: raw, command: null, skill: skill[1]!, args: raw.slice(skill[0].length).trim(), line };
+  }
+  return { index, kind: 'model', text: raw, command: null, skill: null, args: '', line };
+}

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+
+/** Values of the front matter, as PLAN_FORMAT.md section 1 defines them. Unknown keys are allowed and kept. */
+
+export const PLAN_STATUSES = ['draft', 'in_review', 'approved', 'executing', 'complete', 'blocked'] as const;
+export const WORKSTREAMS = ['consulting', 'content', 'infrastructure'] as const;
+export const DELIVERABLES = ['infrastructure', 'content', 'research', 'analytics'] as const;
+export const QUALITY_BARS = ['structural', 'semantic', 'adversarial'] as const;
+export const VERDICTS = ['APPROVED', 'REVISE'] as const;
+export const BUDGET_BASES = ['formula', 'calibrated'] as const;
+
+export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+export const MODEL_REF_PATTERN = /^[a-z][a-z0-9-]*\/\S+$/;
+
+export const BudgetSchema = z.looseObject({
+  max_iterations: z.number().int().min(1).describe('Iterations the executor may use before it stops with BLOCKED_NEED_HUMAN'),
+  basis: z.enum(BUDGET_BASES).describe('"formula", or "calibrated" when calibration changed the coefficients'),
+});
+
+export const ReviewSchema = z.looseObject({
+  verdict: z.enum(VERDICTS),
+  rounds: z.number().int().min(1).max(3),
+  reviewer: z.string().regex(MODEL_REF_PATTERN, 'provider/model').describe('provider/model, never the planner\'s provider'),
+  report: z.string().min(1).optional(),
+});
+
+export const ScopeSchema = z.looseObject({
+  write: z.array(z.string().min(1)).optional().describe('Globs the executor may write, relative to the repository root'),
+  commands: z.array(z.string().min(1)).optional().describe('Allowed command prefixes for run: steps and model-proposed commands'),
+});
+
+export const StateSchema = z.looseObject({
+  phase: z.string().regex(/^P\d+[a-z]?$/, 'a phase id like P3').nullable().describe('Current phase id, or null before the first / after the last'),
+  iteration: z.number().int().min(0).describe('Equals the number of rows in the iteration log'),
+  revision: z.number().int().min(0).describe('+1 on every write of the file by the program'),
+  next_action: z.string().nullable().optional(),
+  blockers: z.array(z.string()).optional(),
+  updated: z.string().regex(ISO_DATETIME, 'an ISO 8601 date-time').optional(),
+});
+
+export const PlanMetaSchema = z.looseObject({
+  deepplan: z.literal(1).describe('Format version'),
+  id: z.string().regex(SLUG_PATTERN, 'a slug: [a-z0-9][a-z0-9-]{0,63}'),
+  title: z.string().min(1),
+  status: z.enum(PLAN_STATUSES),
+  created: z.string().regex(ISO_DATE, 'an ISO date (YYYY-MM-DD)'),
+  workstream: z.enum(WORKSTREAMS),
+  deliverable: z.enum(DELIVERABLES),
+  quality_bar: z.enum(QUALITY_BARS),
+  owner: z.string().min(1).optional().describe('Who answers BLOCKED_NEED_HUMAN'),
+  branch: z.string().min(1).optional().describe('Git branch the plan runs on'),
+  budget: BudgetSchema,
+  review: ReviewSchema.optional(),
+  scope: ScopeSchema.optional(),
+  state: StateSchema,
+});
+
+export type PlanMeta = z.infer<typeof PlanMetaSchema>;
+export type PlanState = z.infer<typeof StateSchema>;
+export type PlanReview = z.infer<typeof ReviewSchema>;
+export type PlanStatus = (typeof PLAN_STATUSES)[number];
+
+/** JSON Schema of the front matter, for editors (`# yaml-language-server: $schema=...`). */
+export function frontMatterJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(PlanMetaSchema, { target: 'draft-07', io: 'input' }) as Record<string, unknown>;
+  return {
+    $schema: schema['$schema'],
+    title: 'deepplan plan file front matter (format version 1)',
+    ...schema,
+  };
+}

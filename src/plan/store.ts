@@ -1,0 +1,141 @@
+import { readFile, stat } from 'node:fs/promises';
+import lockfile from 'proper-lockfile';
+import writeFileAtomic from 'write-file-atomic';
+import { decodePlan, MAX_PLAN_BYTES, parsePlan } from './parse.js';
+import { setState } from './update.js';
+import type { Plan } from './types.js';
+
+/** A plan file that cannot be read or written; the message is one line, fit for the terminal. */
+export class PlanFileError extends Error {
+  override name = 'PlanFileError';
+}
+
+/** Someone else wrote the plan since it was read. */
+export class RevisionConflictError extends PlanFileError {
+  override name = 'RevisionConflictError';
+  constructor(
+    readonly path: string,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(`${path} changed underneath: expected revision ${expected}, found ${actual}; read the plan again and retry`);
+  }
+}
+
+/** Reads and parses a plan file. Unreadable content becomes diagnostics on the returned plan, never an exception. */
+export async function readPlanFile(path: string): Promise<Plan> {
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch (error) {
+    throw new PlanFileError(`cannot read ${path}: ${describeFsError(error)}`);
+  }
+  if (size > MAX_PLAN_BYTES) {
+    const plan = parsePlan('', { path });
+    plan.diagnostics = [
+      {
+        ruleId: 'parse',
+        severity: 'error',
+        message: `file is ${(size / 1048576).toFixed(1)} MB; plan files are limited to ${MAX_PLAN_BYTES / 1048576} MB`,
+        line: 1,
+        column: 1,
+      },
+    ];
+    return plan;
+  }
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    throw new PlanFileError(`cannot read ${path}: ${describeFsError(error)}`);
+  }
+  const decoded = decodePlan(bytes);
+  if ('error' in decoded) {
+    const plan = parsePlan('', { path });
+    plan.diagnostics = [decoded.error];
+    return plan;
+  }
+  return parsePlan(decoded.text, { path });
+}
+
+export function describeFsError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory';
+    default:
+      return error instanceof Error ? error.message : String(error);
+  }
+}
+
+export interface UpdateOptions {
+  /** The revision the caller read; a different revision on disk is a conflict. Omit to apply on top of any revision. */
+  expectedRevision?: number;
+  /** How long to wait for another writer's lock, in milliseconds. */
+  lockWaitMs?: number;
+}
+
+/** A change to the plan text; it receives the freshly read text and plan, inside the lock. */
+export type PlanEdit = (text: string, plan: Plan) => string;
+
+/**
+ * Applies `edit` to the plan file safely: take the lock, re-read, check `state.revision`, apply, bump the revision,
+ * check the result still parses, write a temp file, fsync, rename, release. A kill at any instant leaves the old
+ * file or the new one; two writers never lose an update.
+ */
+export async function updatePlanFile(path: string, edit: PlanEdit, options: UpdateOptions = {}): Promise<Plan> {
+  const release = await acquireLock(path, options.lockWaitMs ?? 30_000);
+  try {
+    const plan = await readPlanFile(path);
+    const fatal = plan.diagnostics.find((diagnostic) => diagnostic.severity === 'error');
+    if (fatal) throw new PlanFileError(`cannot update ${path}: line ${fatal.line}: ${fatal.message}`);
+    const revision = plan.meta.state?.revision;
+    if (revision === undefined) throw new PlanFileError(`cannot update ${path}: state.revision is missing or not a number`);
+    if (options.expectedRevision !== undefined && options.expectedRevision !== revision) {
+      throw new RevisionConflictError(path, options.expectedRevision, revision);
+    }
+    const original = plan.bom ? `\uFEFF${plan.text}` : plan.text;
+    const edited = setState(edit(original, plan), { revision: revision + 1 });
+    const next = parsePlan(edited, { path });
+    const broken = next.diagnostics.find((diagnostic) => diagnostic.severity === 'error');
+    if (broken || next.meta.state?.revision !== revision + 1) {
+      throw new PlanFileError(`refusing to write ${path}: the update would leave it unreadable (${broken?.message ?? 'state lost'})`);
+    }
+    await writeFileAtomic(path, edited, { fsync: true });
+    return next;
+  } finally {
+    await release();
+  }
+}
+
+async function acquireLock(path: string, waitMs: number): Promise<() => Promise<void>> {
+  let compromised: Error | null = null;
+  try {
+    const release = await lockfile.lock(path, {
+      realpath: false,
+      stale: 10_000,
+      retries: { retries: Math.max(1, Math.ceil(waitMs / 50)), factor: 1, minTimeout: 5, maxTimeout: 50, randomize: true },
+      onCompromised: (error) => {
+        compromised = error;
+      },
+    });
+    return async () => {
+      try {
+        await release();
+      } catch {
+        // Already released or taken over as stale; the write itself was atomic either way.
+      }
+      if (compromised) throw new PlanFileError(`the lock on ${path} was lost during the write: ${compromised.message}`);
+    };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
+      throw new PlanFileError(`${path} is locked by another deepplan process; try again when it has finished`);
+    }
+    throw new PlanFileError(`cannot lock ${path}: ${describeFsError(error)}`);
+  }
+}

@@ -1,0 +1,142 @@
+import type { Point, Verifiable } from './types.js';
+
+/** Offsets where each line starts; line n (1-based) starts at `starts[n - 1]`. */
+export function lineStarts(text: string): number[] {
+  const starts = [0];
+  let at = text.indexOf('\n');
+  while (at !== -1) {
+    starts.push(at + 1);
+    at = text.indexOf('\n', at + 1);
+  }
+  return starts;
+}
+
+export function pointFinder(starts: number[]): (offset: number) => Point {
+  return (offset: number) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: offset - starts[lo]! + 1, offset };
+  };
+}
+
+/** The file's line ending, judged by its first line break. */
+export function detectEol(text: string): '\n' | '\r\n' {
+  const lf = text.indexOf('\n');
+  return lf > 0 && text[lf - 1] === '\r' ? '\r\n' : '\n';
+}
+
+/** Offset just past the line that contains `offset` (after its line ending), or the text length. */
+export function endOfLine(text: string, offset: number): number {
+  const lf = text.indexOf('\n', offset);
+  return lf === -1 ? text.length : lf + 1;
+}
+
+export function startOfLine(text: string, offset: number): number {
+  return text.lastIndexOf('\n', offset - 1) + 1;
+}
+
+const VERIFY = /\bverify:\s*/i;
+
+/**
+ * Splits `text verify: \`cmd\`` into its parts. A command is one code span; longer backtick fences let the
+ * command itself hold backticks.
+ */
+export function splitVerify(raw: string): Verifiable {
+  const match = VERIFY.exec(raw);
+  if (!match) return { text: raw.trim(), verify: null, verifyMalformed: false };
+  const text = raw.slice(0, match.index).trim().replace(/[.;,]$/, '');
+  const rest = raw.slice(match.index + match[0].length);
+  const command = codeSpanAtStart(rest);
+  if (command === null || command.value.trim() === '') return { text, verify: null, verifyMalformed: true };
+  return { text, verify: command.value.trim(), verifyMalformed: false };
+}
+
+/** The code span at the start of `text`, if any: `` `cmd` `` or ``` ``cmd with ` inside`` ```. */
+export function codeSpanAtStart(text: string): { value: string; length: number } | null {
+  const open = /^`+/.exec(text);
+  if (!open) return null;
+  const fence = open[0];
+  let at = fence.length;
+  for (;;) {
+    const close = text.indexOf(fence, at);
+    if (close === -1) return null;
+    // A closing run must be exactly as long as the opening one.
+    if (text[close + fence.length] === '`') {
+      at = close + fence.length;
+      while (text[at] === '`') at++;
+      continue;
+    }
+    return { value: text.slice(fence.length, close), length: close + fence.length };
+  }
+}
+
+const PLACEHOLDERS = new Set(['', '-', '—', 'none', 'n/a', 'na', 'tbd', 'todo', '...', '…']);
+
+export function isPlaceholder(text: string): boolean {
+  return PLACEHOLDERS.has(text.trim().toLowerCase().replace(/[.]$/, ''));
+}
+
+/** `a.md, \`b/*.yaml\`` → ['a.md', 'b/*.yaml']; commas inside backticks do not split. */
+export function splitList(value: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  let inCode = false;
+  for (const char of value) {
+    if (char === '`') {
+      inCode = !inCode;
+      continue;
+    }
+    if (char === ',' && !inCode) {
+      parts.push(current);
+      current = '';
+      continue;
+    }
+    current += char;
+  }
+  parts.push(current);
+  return parts.map((part) => part.trim()).filter((part) => !isPlaceholder(part));
+}
+
+/** Splits one GFM table line into cells, honouring `\|` escapes. */
+export function splitTableRow(line: string): string[] {
+  let body = line.trim();
+  if (body.startsWith('|')) body = body.slice(1);
+  if (body.endsWith('|') && !body.endsWith('\\|')) body = body.slice(0, -1);
+  const cells: string[] = [];
+  let current = '';
+  for (let i = 0; i < body.length; i++) {
+    const char = body[i]!;
+    if (char === '\\' && body[i + 1] === '|') {
+      current += '|';
+      i++;
+      continue;
+    }
+    if (char === '|') {
+      cells.push(current.trim());
+      current = '';
+      continue;
+    }
+    current += char;
+  }
+  cells.push(current.trim());
+  return cells;
+}
+
+/** Escapes a value for one GFM table cell: pipes escaped, line breaks folded to spaces. */
+export function escapeTableCell(value: string): string {
+  return value.replace(/\r?\n|\r/g, ' ').replace(/\\(?=\|)/g, '\\\\').replace(/\|/g, '\\|').trim();
+}
+
+export function normaliseKey(text: string): string {
+  return text.trim().toLowerCase().replace(/\s+/g, ' ');
+}
+
+/** Skill names as written in tables: `/account-briefing`, `` `account-briefing` `` → `account-briefing`. */
+export function normaliseSkillName(text: string): string {
+  return text.trim().replace(/^`|`$/g, '').replace(/^\//, '').trim();
+}

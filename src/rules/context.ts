@@ -1,0 +1,82 @@
+import { readFileSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { globSync, isDynamicPattern } from 'tinyglobby';
+import type { Config } from '../config/config.js';
+import { discoverSkills, skillDirectories, type SkillIndex } from '../skills/discover.js';
+import type { RuleContext } from './rule.js';
+
+/** Files larger than this are not counted line by line (they are data, not source material). */
+const MAX_COUNTED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A rule context whose disk look-ups are cached, so linting many plans of one repository reads each skill folder
+ * and each source file once.
+ */
+export function createRuleContext(root: string, config: Config): RuleContext {
+  let skills: SkillIndex | null = null;
+  const expansions = new Map<string, string[]>();
+  const lines = new Map<string, number | null>();
+  return {
+    root,
+    config,
+    skills() {
+      skills ??= discoverSkills(skillDirectories(root, config.skills?.paths ?? []));
+      return skills;
+    },
+    expand(pattern: string) {
+      const cached = expansions.get(pattern);
+      if (cached) return cached;
+      const files = expandPattern(root, pattern);
+      expansions.set(pattern, files);
+      return files;
+    },
+    lineCount(file: string) {
+      if (lines.has(file)) return lines.get(file)!;
+      const count = countLines(join(root, file));
+      lines.set(file, count);
+      return count;
+    },
+  };
+}
+
+/** Whether a pattern stays inside the repository: relative, with no `..` segment. */
+export function isInsideRepository(pattern: string): boolean {
+  if (isAbsolute(pattern) || /^[A-Za-z]:[\\/]/.test(pattern) || pattern.startsWith('~')) return false;
+  return !pattern.split(/[\\/]/).includes('..');
+}
+
+function expandPattern(root: string, pattern: string): string[] {
+  if (!isInsideRepository(pattern)) return [];
+  if (!isDynamicPattern(pattern)) {
+    try {
+      return statSync(join(root, pattern)).isFile() ? [pattern.replace(/^\.\//, '')] : [];
+    } catch {
+      return [];
+    }
+  }
+  try {
+    return globSync(pattern, { cwd: root, onlyFiles: true, dot: false, ignore: ['**/node_modules/**', '.git/**'] })
+      .map((file) => relative(root, resolve(root, file)).split(sep).join('/'))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+function countLines(path: string): number | null {
+  try {
+    const stats = statSync(path);
+    if (!stats.isFile() || stats.size > MAX_COUNTED_BYTES) return null;
+    const bytes = readFileSync(path);
+    if (bytes.length === 0) return 0;
+    let count = 0;
+    let at = bytes.indexOf(10);
+    while (at !== -1) {
+      count++;
+      at = bytes.indexOf(10, at + 1);
+    }
+    return bytes[bytes.length - 1] === 10 ? count : count + 1;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,58 @@
+import type { Plan, Phase } from '../plan/types.js';
+import type { Rule, RuleContext } from './rule.js';
+
+export const DIRECT_MAX_LINES = 2999;
+export const EXTRACT_MAX_LINES = 6000;
+
+/** The context mode the format requires for a phase whose inputs total `lines` lines. */
+export function contextModeFor(lines: number): 'direct' | 'extract_then_assemble' | 'map_reduce' {
+  if (lines <= DIRECT_MAX_LINES) return 'direct';
+  if (lines <= EXTRACT_MAX_LINES) return 'extract_then_assemble';
+  return 'map_reduce';
+}
+
+const RANK = { direct: 0, extract_then_assemble: 1, map_reduce: 2 } as const;
+
+/** Total lines of a phase's existing inputs, and whether every input pattern matched a file. */
+export function measureInputs(phase: Phase, context: RuleContext): { lines: number; complete: boolean; files: number } {
+  const files = new Set<string>();
+  let complete = true;
+  for (const pattern of phase.inputs) {
+    const matched = context.expand(pattern);
+    if (matched.length === 0) complete = false;
+    for (const file of matched) files.add(file);
+  }
+  let lines = 0;
+  for (const file of files) lines += context.lineCount(file) ?? 0;
+  return { lines, complete, files: files.size };
+}
+
+export const phaseContextMode: Rule = {
+  id: 'phase-context-mode',
+  severity: 'error',
+  description: 'A phase\'s Context matches its inputs\' size: under 3,000 lines direct, to 6,000 extract_then_assemble, above map_reduce.',
+  check(plan: Plan, context, report) {
+    for (const phase of plan.phases) {
+      if (phase.malformedHeading || phase.inputs.length === 0) continue;
+      const measured = measureInputs(phase, context);
+      if (measured.files === 0) continue;
+      const required = contextModeFor(measured.lines);
+      const line = phase.fields.get('context')?.line ?? phase.heading.start.line;
+      const declared = phase.context as keyof typeof RANK | null;
+      const size = `${measured.lines.toLocaleString('en-US')} input lines`;
+      if (declared === null) {
+        report(`${phase.id} has no Context field; its ${size} call for \`${required}\``, { line });
+        continue;
+      }
+      if (!(declared in RANK)) continue;
+      if (RANK[declared] < RANK[required]) {
+        report(`${phase.id} reads ${size} with Context \`${declared}\`; that size needs \`${required}\``, { line });
+      } else if (RANK[declared] > RANK[required] && measured.complete) {
+        report(`${phase.id} reads only ${size}; Context \`${required}\` is enough (declared \`${declared}\`)`, {
+          line,
+          severity: 'warning',
+        });
+      }
+    }
+  },
+};

@@ -1,0 +1,26 @@
+import type { Rule } from './rule.js';
+
+export const skillUnknown: Rule = {
+  id: 'skill-unknown',
+  severity: 'warning',
+  description: 'Every skill the plan names is an installed Agent Skill (a folder with a valid SKILL.md).',
+  check(plan, context, report) {
+    const names = new Map<string, number>();
+    for (const skill of [...(plan.skills?.mapped ?? []), ...(plan.skills?.excluded ?? [])]) {
+      if (skill.name && !names.has(skill.name)) names.set(skill.name, skill.line);
+    }
+    for (const phase of plan.phases) {
+      for (const step of phase.steps) {
+        if (step.skill && !names.has(step.skill)) names.set(step.skill, step.line);
+      }
+    }
+    if (names.size === 0) return;
+    const index = context.skills();
+    for (const [name, line] of names) {
+      if (index.skills.has(name)) continue;
+      const invalid = index.invalid.find((skill) => skill.dir.endsWith(`/${name}`) || skill.dir.endsWith(`\\${name}`));
+      if (invalid) report(`skill ${name} is installed but invalid: ${invalid.problem}`, { line });
+      else report(`skill ${name} is not installed (no ${name}/SKILL.md in .claude/skills, .agents/skills, skills or the configured skill paths)`, { line });
+    }
+  },
+};

@@ -1,0 +1,160 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
+
+/** A throw-away repository (it has a `.git` folder, so it is its own root) holding `files`. */
+export function makeRepo(files: Record<string, string> = {}): string {
+  const root = mkdtempSync(join(tmpdir(), 'deepplan-test-'));
+  mkdirSync(join(root, '.git'));
+  for (const [path, text] of Object.entries(files)) writeFile(root, path, text);
+  return root;
+}
+
+export function writeFile(root: string, path: string, text: string | Uint8Array): string {
+  const full = join(root, path);
+  mkdirSync(dirname(full), { recursive: true });
+  writeFileSync(full, text);
+  return full;
+}
+
+export function skillFile(name: string, extra = ''): string {
+  return `---\nname: ${name}\ndescription: The ${name} skill, for tests.\n${extra}---\n\n# ${name}\n`;
+}
+
+/** The skills the small plan names, as repository files under .claude/skills/. */
+export const SMALL_PLAN_SKILLS: Record<string, string> = Object.fromEntries(
+  ['fetch-notes', 'write-summary', 'publish-page', 'hubspot-sync', 'newsletter-builder'].map((name) => [
+    `.claude/skills/${name}/SKILL.md`,
+    skillFile(name),
+  ]),
+);
+
+/**
+ * A small plan that passes every rule: three phases, three criteria, three mapped and two excluded skills.
+ * Tests break one thing in it at a time.
+ */
+export const SMALL_PLAN = `---
+deepplan: 1
+id: weekly-summary
+title: Weekly account summary
+status: approved
+created: 2026-11-20
+workstream: content
+deliverable: content
+quality_bar: structural
+owner: Ana, account lead
+budget:
+  max_iterations: 15
+  basis: formula
+scope:
+  write: [notes/**, out/**]
+  commands: [node scripts/]
+state:
+  phase: P1
+  iteration: 0
+  revision: 0
+  next_action: Fetch the notes
+  blockers: []
+  updated: 2026-11-20T10:00:00Z
+---
+
+# Weekly account summary
+
+## Request
+
+Summarise this week's account notes into one page for the team.
+
+## Success criteria
+
+- [ ] SC1: The notes of this week are fetched. verify: \`test -s notes/week.md\`
+- [ ] SC2: The summary has one line per account. verify: \`test "$(grep -c '^- ' out/summary.md)" -ge 3\`
+- [ ] SC3: The page is published. verify: \`test -s out/published.txt\`
+
+## Constraints
+
+- Only this week's notes.
+
+## Stakeholders
+
+- Ana — account lead, reads the summary
+
+## Skills
+
+### Mapped
+
+| Skill | Phases | Why |
+| --- | --- | --- |
+| fetch-notes | P1 | Notes live in the CRM |
+| write-summary | P2 | House style for summaries |
+| publish-page | P3 | The team reads the wiki |
+
+### Excluded
+
+| Skill | Reason |
+| --- | --- |
+| hubspot-sync | HubSpot is deprecated |
+| newsletter-builder | Not a newsletter |
+
+## Phases
+
+### P1. Fetch the notes
+- Inputs: notes/accounts.md
+- Outputs: notes/week.md
+- Context: direct
+- Depends on: none
+- Done when: the notes are fetched. verify: \`test -s notes/week.md\`
+- Status: pending
+
+1. /fetch-notes --week current --out notes/week.md
+
+### P2. Write the summary
+- Inputs: notes/week.md
+- Outputs: out/summary.md
+- Context: direct
+- Depends on: P1
+- Done when: one line per account. verify: \`test -s out/summary.md\`
+- Status: pending
+
+1. /write-summary notes/week.md --out out/summary.md
+
+### P3. Publish the page
+- Inputs: out/summary.md
+- Outputs: out/published.txt
+- Context: direct
+- Depends on: P2
+- Gate: human
+- Done when: the page is published. verify: \`test -s out/published.txt\`
+- Status: pending
+
+1. /publish-page out/summary.md
+2. run: \`node scripts/record-url.mjs out/published.txt\`
+
+## Running learnings
+
+## Iteration log
+
+| # | When | Phase | Action | Result | Signal | Notes |
+| --- | --- | --- | --- | --- | --- | --- |
+`;
+
+/** Replaces exactly one occurrence of `from` (the test fails loudly if the text is not there once). */
+export function edit(text: string, from: string | RegExp, to: string): string {
+  if (typeof from === 'string') {
+    const first = text.indexOf(from);
+    if (first === -1 || text.indexOf(from, first + 1) !== -1) throw new Error(`expected exactly one "${from}" in the plan`);
+    return text.slice(0, first) + to + text.slice(first + from.length);
+  }
+  if (!from.test(text)) throw new Error(`expected ${from} in the plan`);
+  return text.replace(from, to);
+}
+
+/** Log rows in the table format. */
+export function logRows(rows: Array<[string, string, string, string, string, string?]>, start = 1): string {
+  return rows
+    .map(([when, phase, action, result, signal, notes], index) => `| ${start + index} | ${when} | ${phase} | ${action} | ${result} | ${signal} | ${notes ?? ''} |`)
+    .join('\n');
+}
