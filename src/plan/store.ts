@@ -1,4 +1,7 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
 import { decodePlan, MAX_PLAN_BYTES, parsePlan } from './parse.js';
@@ -113,29 +116,79 @@ export async function updatePlanFile(path: string, edit: PlanEdit, options: Upda
   }
 }
 
+interface LockOwner {
+  pid: number;
+  host: string;
+}
+
+function ownerFile(path: string): string {
+  return `${path}.lock.json`;
+}
+
+/**
+ * proper-lockfile treats a lock as abandoned only once its mtime is `stale` ms old. A writer killed with SIGKILL
+ * on this machine would make the next writer wait that long; its recorded process id lets us see at once that it
+ * is gone and clear the lock.
+ */
+function clearDeadOwnersLock(path: string): void {
+  let owner: LockOwner;
+  try {
+    owner = JSON.parse(readFileSync(ownerFile(path), 'utf8')) as LockOwner;
+  } catch {
+    return;
+  }
+  if (owner.host !== hostname() || !Number.isInteger(owner.pid) || isAlive(owner.pid)) return;
+  rmSync(`${path}.lock`, { recursive: true, force: true });
+  rmSync(ownerFile(path), { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 async function acquireLock(path: string, waitMs: number): Promise<() => Promise<void>> {
   let compromised: Error | null = null;
-  try {
-    const release = await lockfile.lock(path, {
-      realpath: false,
-      stale: 10_000,
-      retries: { retries: Math.max(1, Math.ceil(waitMs / 50)), factor: 1, minTimeout: 5, maxTimeout: 50, randomize: true },
-      onCompromised: (error) => {
-        compromised = error;
-      },
-    });
-    return async () => {
-      try {
-        await release();
-      } catch {
-        // Already released or taken over as stale; the write itself was atomic either way.
+  const deadline = Date.now() + waitMs;
+  let release: (() => Promise<void>) | null = null;
+  while (release === null) {
+    try {
+      release = await lockfile.lock(path, {
+        realpath: false,
+        stale: 10_000,
+        retries: 0,
+        onCompromised: (error) => {
+          compromised = error;
+        },
+      });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') {
+        throw new PlanFileError(`cannot lock ${path}: ${describeFsError(error)}`);
       }
-      if (compromised) throw new PlanFileError(`the lock on ${path} was lost during the write: ${compromised.message}`);
-    };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
-      throw new PlanFileError(`${path} is locked by another deepplan process; try again when it has finished`);
+      if (Date.now() >= deadline) {
+        throw new PlanFileError(`${path} is locked by another deepplan process; try again when it has finished`);
+      }
+      clearDeadOwnersLock(path);
+      await delay(5 + Math.random() * 25);
     }
-    throw new PlanFileError(`cannot lock ${path}: ${describeFsError(error)}`);
   }
+  try {
+    writeFileSync(ownerFile(path), JSON.stringify({ pid: process.pid, host: hostname() } satisfies LockOwner));
+  } catch {
+    // Without the owner record a crash is recovered by staleness instead; the lock itself holds.
+  }
+  const held = release;
+  return async () => {
+    rmSync(ownerFile(path), { force: true });
+    try {
+      await held();
+    } catch {
+      // Already released or taken over as stale; the write itself was atomic either way.
+    }
+    if (compromised) throw new PlanFileError(`the lock on ${path} was lost during the write: ${(compromised as Error).message}`);
+  };
 }
