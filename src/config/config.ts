@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { yamlErrorMessage } from '../plan/text.js';
 
 export const CONFIG_FILE = 'deepplan.config.yaml';
 
@@ -52,7 +53,7 @@ export function loadConfig(root: string): Config {
     const doc = parseDocument(text, { uniqueKeys: true });
     if (doc.errors.length > 0) {
       const error = doc.errors[0]!;
-      throw new ConfigError(`${path}:${error.linePos?.[0]?.line ?? 1}: ${error.message.split('\n')[0]}`);
+      throw new ConfigError(`${path}:${error.linePos?.[0]?.line ?? 1}: ${yamlErrorMessage(error)}`);
     }
     let data: unknown;
     try {

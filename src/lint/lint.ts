@@ -92,7 +92,9 @@ export function contextFor(file: string): RuleContext {
   const root = findRepoRoot(dirname(resolve(file)));
   let context = contexts.get(root);
   if (!context) {
-    context = createRuleContext(root, loadConfig(root));
+    const config = loadConfig(root);
+    ruleSettings(config); // an unknown rule id or setting fails the run here, before any file is read
+    context = createRuleContext(root, config);
     contexts.set(root, context);
   }
   return context;

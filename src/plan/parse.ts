@@ -19,6 +19,7 @@ import {
   splitTableRow,
   splitVerify,
   startOfLine,
+  yamlErrorMessage,
 } from './text.js';
 import type {
   Criterion,
@@ -265,7 +266,7 @@ function readFrontMatter(plan: Plan, starts: number[]): number {
       plan.diagnostics.push({
         ruleId: 'front-matter',
         severity: 'error',
-        message: `YAML: ${error.message.split('\n')[0]}`,
+        message: `YAML: ${yamlErrorMessage(error)}`,
         line: at.line,
         column: at.column,
       });
@@ -280,7 +281,7 @@ function readFrontMatter(plan: Plan, starts: number[]): number {
     plan.diagnostics.push({
       ruleId: 'front-matter',
       severity: 'error',
-      message: `YAML: ${error instanceof Error ? error.message.split('\n')[0] : 'could not be read'}`,
+      message: `YAML: ${error instanceof Error ? yamlErrorMessage(error) : 'could not be read'}`,
       line: 2,
       column: 1,
     });

@@ -140,3 +140,8 @@ export function normaliseKey(text: string): string {
 export function normaliseSkillName(text: string): string {
   return text.trim().replace(/^`|`$/g, '').replace(/^\//, '').trim();
 }
+
+/** The first line of a `yaml` error message, without its trailing "at line N, column M:" (we give the position). */
+export function yamlErrorMessage(error: { message: string }): string {
+  return (error.message.split('\n')[0] ?? '').replace(/\s*at line \d+, column \d+:?\s*$/, '').trim();
+}

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { yamlErrorMessage } from '../plan/text.js';
 
 /** The Agent Skills front matter of a SKILL.md; other keys are allowed. */
 const SkillFrontMatter = z.looseObject({
@@ -63,7 +64,7 @@ export function readSkill(dir: string, folderName: string): Skill | InvalidSkill
   const match = FRONT_MATTER.exec(text);
   if (!match) return { dir, problem: 'SKILL.md has no YAML front matter' };
   const doc = parseDocument(match[1]!);
-  if (doc.errors.length > 0) return { dir, problem: `SKILL.md front matter: ${doc.errors[0]!.message.split('\n')[0]}` };
+  if (doc.errors.length > 0) return { dir, problem: `SKILL.md front matter: ${yamlErrorMessage(doc.errors[0]!)}` };
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 20 });
