@@ -448,3 +448,35 @@ describe('configuration and inline comments', () => {
     expect(of(lint(edit(broken, '## Request', '<!-- deepplan-disable budget -->\n\n## Request')), 'budget')).toHaveLength(1);
   });
 });
+
+describe('inline comments, finer points', () => {
+  const broken = edit(edit(SMALL_PLAN, 'max_iterations: 15', 'max_iterations: 3'), '- Gate: human', '- Gate: manager');
+
+  it('enables one rule of a disabled list and keeps the others off', () => {
+    const text = edit(
+      edit(broken, '## Request', '<!-- deepplan-disable budget, phase-fields -->\n\n## Request'),
+      '### P3. Publish the page',
+      '<!-- deepplan-enable budget -->\n\n### P3. Publish the page',
+    );
+    const findings = lint(text);
+    expect(of(findings, 'phase-fields')).toEqual([]);
+    expect(of(findings, 'budget')).toHaveLength(1); // in the front matter, above the disable comment
+  });
+
+  it('enables one rule inside a disable-all', () => {
+    const text = edit(
+      edit(broken, '## Request', '<!-- deepplan-disable -->\n\n## Request'),
+      '### P3. Publish the page',
+      '<!-- deepplan-enable phase-fields -->\n\n### P3. Publish the page',
+    );
+    expect(of(lint(text), 'phase-fields')).toHaveLength(1);
+    const withSkillDrift = edit(text, '1. /publish-page out/summary.md\n', '1. /publish-page out/summary.md\n2. /fetch-notes again\n');
+    expect(of(lint(withSkillDrift), 'skill-drift')).toEqual([]);
+  });
+
+  it('applies the configuration to front-matter problems found while reading', () => {
+    const yaml = edit(SMALL_PLAN, 'title: Weekly account summary', 'title: [unclosed');
+    expect(of(lint(yaml), 'front-matter')[0]!.severity).toBe('error');
+    expect(of(lint(yaml, { 'deepplan.config.yaml': 'rules:\n  front-matter: warning\n' }), 'front-matter')[0]!.severity).toBe('warning');
+  });
+});

@@ -59,7 +59,45 @@ function buildProgram(output: { exitCode: number }): Command {
       output.exitCode = await runLintCommand(paths, { ...options, color: useColor(process.stdout), version: packageVersion() });
     });
 
+  program
+    .command('doctor')
+    .description('show each role\'s model, whether its API key and base URL are set; --ping asks each one to answer')
+    .option('--ping', 'send each role one minimal structured request and report latency, tokens and cost')
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', DOCTOR_EXAMPLES)
+    .action(async (options: { ping?: boolean; json?: boolean }) => {
+      const { runDoctorCommand } = await import('./doctor-command.js');
+      output.exitCode = await runDoctorCommand({ ...options, color: useColor(process.stdout) }, interruptSignal());
+    });
+
   return program;
+}
+
+const DOCTOR_EXAMPLES = `
+Examples:
+  $ deepplan doctor                 which model each role uses, and which keys are missing
+  $ deepplan doctor --ping          ask each role's model for one tiny structured answer
+  $ ANTHROPIC_BASE_URL=http://127.0.0.1:8080 deepplan doctor --ping --json
+
+Roles (planner, reviewer, executor, fallback) are set in deepplan.config.yaml under models:; keys come from
+ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY (or GOOGLE_API_KEY); a role without a key runs offline.
+Exit status: 0 all roles fine, 1 a role failed its ping or the reviewer shares the planner's provider.`;
+
+let interrupt: AbortController | null = null;
+
+/** Aborts model calls in flight on the first Ctrl-C; a second Ctrl-C ends the process at once. */
+export function interruptSignal(): AbortSignal {
+  if (!interrupt) {
+    const controller = new AbortController();
+    interrupt = controller;
+    process.on('SIGINT', () => {
+      if (controller.signal.aborted) process.exit(130);
+      process.stderr.write('\ndeepplan: interrupted; stopping (Ctrl-C again to quit at once)\n');
+      process.exitCode = 130;
+      controller.abort();
+    });
+  }
+  return interrupt.signal;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -10,11 +10,33 @@ const RuleSetting = z.enum(['off', 'on', 'warning', 'warn', 'error']);
 export type RuleSetting = z.infer<typeof RuleSetting>;
 
 /** deepplan.config.yaml. Sections that later parts of the program read are accepted here and validated there. */
+const ModelRef = z.string().regex(/^[a-z][a-z0-9-]*\/\S+$/, 'provider/model, e.g. anthropic/claude-sonnet-5');
+
+const ProviderSettings = z.looseObject({
+  base_url: z.url().optional(),
+  /** OpenAI only: `chat` for OpenAI-compatible servers that speak Chat Completions (Ollama, vLLM, LM Studio). */
+  api: z.enum(['responses', 'chat']).optional(),
+});
+
+/** USD per million tokens. */
+const Price = z.looseObject({ input: z.number().min(0), output: z.number().min(0), date: z.string().optional(), source: z.string().optional() });
+
 export const ConfigSchema = z.looseObject({
   rules: z.record(z.string(), RuleSetting).optional(),
   skills: z.looseObject({ paths: z.array(z.string().min(1)).optional() }).optional(),
-  models: z.record(z.string(), z.string()).optional(),
+  models: z
+    .looseObject({ planner: ModelRef.optional(), reviewer: ModelRef.optional(), executor: ModelRef.optional(), fallback: ModelRef.optional() })
+    .optional(),
   allow_same_provider: z.boolean().optional(),
+  providers: z.looseObject({ anthropic: ProviderSettings.optional(), openai: ProviderSettings.optional(), google: ProviderSettings.optional() }).optional(),
+  prices: z.record(z.string(), Price).optional(),
+  limits: z
+    .looseObject({
+      timeout_ms: z.number().int().min(100).optional(),
+      max_attempts: z.number().int().min(1).max(10).optional(),
+      retry_base_ms: z.number().int().min(0).optional(),
+    })
+    .optional(),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -50,9 +50,15 @@ function ruleSettings(config: Config): Map<string, Severity | 'off' | 'default'>
 
 /** Runs every rule over one parsed plan. A rule that throws becomes an error finding, never a crash. */
 export function lintPlan(plan: Plan, context: RuleContext): Finding[] {
-  const findings: Finding[] = plan.diagnostics.map((diagnostic) => ({ ...diagnostic }));
-  if (plan.diagnostics.some((diagnostic) => diagnostic.ruleId === PARSE_RULE_ID)) return findings;
   const settings = ruleSettings(context.config);
+  // Problems found while reading follow the configuration of their rule too; `parse` (the file cannot be read) cannot be turned off.
+  const findings: Finding[] = [];
+  for (const diagnostic of plan.diagnostics) {
+    const setting = diagnostic.ruleId === PARSE_RULE_ID ? 'default' : (settings.get(diagnostic.ruleId) ?? 'default');
+    if (setting === 'off') continue;
+    findings.push({ ...diagnostic, severity: setting === 'default' ? diagnostic.severity : setting });
+  }
+  if (plan.diagnostics.some((diagnostic) => diagnostic.ruleId === PARSE_RULE_ID)) return findings;
   for (const rule of RULES) {
     const setting = settings.get(rule.id) ?? 'default';
     if (setting === 'off') continue;
@@ -81,7 +87,7 @@ function isDisabled(plan: Plan, finding: Finding): boolean {
     (range) =>
       finding.line >= range.fromLine &&
       finding.line <= range.toLine &&
-      (range.rules === null || range.rules.includes(finding.ruleId)),
+      (range.rules === null ? !(range.except ?? []).includes(finding.ruleId) : range.rules.includes(finding.ruleId)),
   );
 }
 

@@ -671,10 +671,12 @@ function readPhases(plan: Plan, section: RawSection): Phase[] {
 
 function fillPhase(plan: Plan, phase: Phase, nodes: RootContent[]): void {
   const { text } = plan;
+  // HTML comments (a `deepplan-disable` line, a note) may stand between the heading and the field list.
   let index = 0;
-  const first = nodes[0];
+  while (nodes[index]?.type === 'html') index++;
+  const first = nodes[index];
   if (first && first.type === 'list' && !first.ordered) {
-    index = 1;
+    index++;
     for (const item of first.children) {
       const paragraph = item.children[0];
       if (!paragraph) continue;

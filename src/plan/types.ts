@@ -167,6 +167,8 @@ export interface IterationLog {
 export interface DisableRange {
   /** null disables every rule. */
   rules: string[] | null;
+  /** With `rules: null`: rules enabled again inside the disable-all. */
+  except?: string[];
   fromLine: number;
   toLine: number;
 }

@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { findRepoRoot, loadConfig } from '../config/config.js';
+import { ModelError } from '../models/errors.js';
+import { redact } from '../models/redact.js';
+import { checkReviewerProvider, noticeOfflineRoles, type RoleInfo } from '../models/roles.js';
+import { ModelRunner } from '../models/runner.js';
+import { ROLES, type Role } from '../models/types.js';
+import { EXIT } from './program.js';
+
+export interface DoctorOptions {
+  ping?: boolean;
+  json?: boolean;
+  color: boolean;
+}
+
+interface RoleReport {
+  role: Role;
+  configured: string;
+  provider: string;
+  model: string;
+  key: { variable: string | null; present: boolean };
+  baseUrl: string | null;
+  baseUrlSource: RoleInfo['baseUrlSource'];
+  offlineReason: string | null;
+  ping?: { ok: boolean; latencyMs?: number; inputTokens?: number; outputTokens?: number; costUsd?: number | null; error?: string };
+}
+
+const PingAnswer = z.object({ ok: z.boolean() });
+
+/** `deepplan doctor`: each role's model, whether its key and base URL are set, and with --ping whether it answers. */
+export async function runDoctorCommand(options: DoctorOptions, signal: AbortSignal): Promise<number> {
+  const root = findRepoRoot(process.cwd());
+  const config = loadConfig(root);
+  const runner = new ModelRunner({ config, root, signal, notice: (line) => process.stderr.write(`${line}\n`) });
+  const reports: RoleReport[] = ROLES.map((role) => {
+    const info = runner.roles[role];
+    return {
+      role,
+      configured: info.configured,
+      provider: info.provider,
+      model: info.model,
+      key: { variable: info.keyVariable, present: info.keyPresent },
+      baseUrl: info.baseUrl,
+      baseUrlSource: info.baseUrlSource,
+      offlineReason: info.offlineReason,
+    };
+  });
+  const providers = checkReviewerProvider(runner.roles, config);
+  if (!options.json) noticeOfflineRoles(runner.roles, (line) => process.stderr.write(`${line}\n`));
+
+  if (options.ping) {
+    // Each role on its own (no fallback): the point is to see whether this role's model answers.
+    await Promise.all(
+      reports.map(async (report) => {
+        try {
+          const answer = await runner.generateObject(report.role, {
+            name: 'ping',
+            schema: PingAnswer,
+            system: 'You are a health check. Answer with the JSON object {"ok": true}.',
+            prompt: 'Health check: answer {"ok": true}.',
+            maxTokens: 32,
+          });
+          report.ping = { ok: answer.object.ok === true, latencyMs: answer.latencyMs, inputTokens: answer.usage.inputTokens, outputTokens: answer.usage.outputTokens, costUsd: answer.costUsd };
+          if (!answer.object.ok) report.ping.error = 'answered {"ok": false}';
+        } catch (error) {
+          report.ping = { ok: false, error: redact(error instanceof ModelError ? error.message : (error as Error).message) };
+        }
+      }),
+    );
+  }
+  const failed = reports.some((report) => report.ping && !report.ping.ok) || providers.error !== null;
+
+  if (options.json) {
+    process.stdout.write(
+      `${JSON.stringify({ root, roles: reports, reviewer: providers, ledger: runner.ledger.calls > 0 ? runner.ledger.path : null, ok: !failed })}\n`,
+    );
+    return failed ? EXIT.failed : EXIT.ok;
+  }
+  const rows = reports.map((report) => [
+    report.role,
+    report.configured,
+    report.provider === 'offline' && report.configured.split('/')[0] !== 'offline' ? 'offline' : report.provider,
+    report.key.variable ? `${report.key.variable} ${report.key.present ? 'set' : 'missing'}` : '-',
+    report.baseUrl ? `${report.baseUrl} (${report.baseUrlSource})` : report.provider === 'offline' || report.provider === 'replay' ? '-' : 'default',
+    ...(options.ping ? [pingText(report)] : []),
+  ]);
+  const header = ['role', 'model', 'answers as', 'key', 'base URL', ...(options.ping ? ['ping'] : [])];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]) => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ');
+  const out = [line(header), ...rows.map(line)];
+  if (providers.error) out.push('', `problem: ${providers.error}`);
+  if (providers.warning) out.push('', providers.warning);
+  if (options.ping && runner.ledger.path && runner.ledger.calls > 0) out.push('', `ledger: ${runner.ledger.path}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+  return failed ? EXIT.failed : EXIT.ok;
+}
+
+function pingText(report: RoleReport): string {
+  const ping = report.ping;
+  if (!ping) return '';
+  if (!ping.ok) return `FAILED: ${ping.error ?? 'no answer'}`;
+  const cost = ping.costUsd === null || ping.costUsd === undefined ? 'cost unknown' : `$${ping.costUsd.toFixed(6)}`;
+  return `ok ${ping.latencyMs} ms, ${ping.inputTokens} in / ${ping.outputTokens} out tokens, ${cost}`;
+}

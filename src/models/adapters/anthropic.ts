@@ -1,0 +1,62 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { ModelError } from '../errors.js';
+import type { GenerateRequest, GenerateResult, Model } from '../types.js';
+import { callWithTimeout } from './call.js';
+
+export interface AnthropicOptions {
+  model: string;
+  apiKey: string;
+  /** Overrides ANTHROPIC_BASE_URL, which the SDK reads itself. */
+  baseURL?: string;
+}
+
+/**
+ * Messages API. A structured answer is requested as a forced call of one tool whose input schema is the answer's
+ * schema: the tool input is the object.
+ */
+export function createAnthropicModel(options: AnthropicOptions): Model {
+  const client = new Anthropic({
+    apiKey: options.apiKey,
+    ...(options.baseURL ? { baseURL: options.baseURL } : {}),
+    maxRetries: 0, // the runner retries, the same way for every provider
+  });
+  const id = `anthropic/${options.model}`;
+  return {
+    id,
+    provider: 'anthropic',
+    async generate(request: GenerateRequest): Promise<GenerateResult> {
+      const format = request.format;
+      const response = await callWithTimeout('anthropic', options.model, request, (signal) =>
+        client.messages.create(
+          {
+            model: options.model,
+            max_tokens: request.maxTokens,
+            ...(request.system ? { system: request.system } : {}),
+            messages: request.messages.map((message) => ({ role: message.role, content: message.content })),
+            ...(format
+              ? {
+                  tools: [{ name: format.name, description: 'Give the answer as this object.', input_schema: format.jsonSchema as Anthropic.Tool.InputSchema }],
+                  tool_choice: { type: 'tool' as const, name: format.name },
+                }
+              : {}),
+          },
+          { signal },
+        ),
+      );
+      const usage = { inputTokens: response.usage?.input_tokens ?? 0, outputTokens: response.usage?.output_tokens ?? 0 };
+      const stopReason = response.stop_reason ?? undefined;
+      const texts = response.content.filter((block) => block.type === 'text').map((block) => (block as { text: string }).text);
+      if (stopReason === 'refusal') {
+        return { text: '', usage, refusal: texts.join('\n') || 'the model declined to answer', stopReason };
+      }
+      if (format) {
+        const call = response.content.find((block) => block.type === 'tool_use' && (block as { name: string }).name === format.name);
+        if (call) return { text: JSON.stringify((call as { input: unknown }).input), usage, ...(stopReason ? { stopReason } : {}) };
+      }
+      if (!Array.isArray(response.content)) {
+        throw new ModelError(`${id}: the response had no content`, { kind: 'invalid-output', provider: 'anthropic', model: options.model });
+      }
+      return { text: texts.join(''), usage, ...(stopReason ? { stopReason } : {}) };
+    },
+  };
+}

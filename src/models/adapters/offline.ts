@@ -1,0 +1,32 @@
+import { ModelError } from '../errors.js';
+import { estimateTokens } from '../prices.js';
+import type { GenerateRequest, GenerateResult, Model } from '../types.js';
+
+/**
+ * The offline engine answers the structured requests it has a handler for (templates, rules, heuristics), with no
+ * network and no cost. Parts of the program register their handlers by the request's format name.
+ */
+export type OfflineHandler = (request: GenerateRequest) => unknown;
+
+const handlers = new Map<string, OfflineHandler>([['ping', () => ({ ok: true })]]);
+
+export function registerOfflineHandler(name: string, handler: OfflineHandler): void {
+  handlers.set(name, handler);
+}
+
+export function createOfflineModel(): Model {
+  return {
+    id: 'offline/engine',
+    provider: 'offline',
+    async generate(request: GenerateRequest): Promise<GenerateResult> {
+      const handler = request.format ? handlers.get(request.format.name) : undefined;
+      if (!handler) {
+        const what = request.format ? `"${request.format.name}" requests` : 'free-text requests';
+        throw new ModelError(`the offline engine does not answer ${what}`, { kind: 'offline', provider: 'offline', model: 'engine' });
+      }
+      const text = JSON.stringify(await handler(request));
+      const prompt = `${request.system ?? ''}${request.messages.map((message) => message.content).join('')}`;
+      return { text, usage: { inputTokens: estimateTokens(prompt), outputTokens: estimateTokens(text) }, stopReason: 'offline' };
+    },
+  };
+}

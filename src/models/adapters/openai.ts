@@ -1,0 +1,74 @@
+import OpenAI from 'openai';
+import type { GenerateRequest, GenerateResult, Model } from '../types.js';
+import { callWithTimeout } from './call.js';
+
+export interface OpenAIOptions {
+  model: string;
+  apiKey: string;
+  /** Overrides OPENAI_BASE_URL, which the SDK reads itself. */
+  baseURL?: string;
+  /** `responses` for OpenAI; `chat` for OpenAI-compatible servers (Ollama, vLLM, LM Studio) that only speak Chat Completions. */
+  api?: 'responses' | 'chat';
+}
+
+export function createOpenAIModel(options: OpenAIOptions): Model {
+  const client = new OpenAI({ apiKey: options.apiKey, ...(options.baseURL ? { baseURL: options.baseURL } : {}), maxRetries: 0 });
+  const api = options.api ?? 'responses';
+  return {
+    id: `openai/${options.model}`,
+    provider: 'openai',
+    generate: (request) => (api === 'chat' ? generateChat(client, options.model, request) : generateResponses(client, options.model, request)),
+  };
+}
+
+async function generateResponses(client: OpenAI, model: string, request: GenerateRequest): Promise<GenerateResult> {
+  const format = request.format;
+  const response = await callWithTimeout('openai', model, request, (signal) =>
+    client.responses.create(
+      {
+        model,
+        ...(request.system ? { instructions: request.system } : {}),
+        input: request.messages.map((message) => ({ role: message.role, content: message.content })),
+        max_output_tokens: request.maxTokens,
+        ...(format ? { text: { format: { type: 'json_schema' as const, name: format.name, schema: format.jsonSchema, strict: false } } } : {}),
+      },
+      { signal },
+    ),
+  );
+  const usage = { inputTokens: response.usage?.input_tokens ?? 0, outputTokens: response.usage?.output_tokens ?? 0 };
+  const stopReason = response.incomplete_details?.reason ?? response.status ?? undefined;
+  let text = '';
+  let refusal: string | undefined;
+  for (const item of response.output ?? []) {
+    if (item.type !== 'message') continue;
+    for (const part of item.content ?? []) {
+      if (part.type === 'output_text') text += part.text;
+      else if (part.type === 'refusal') refusal = part.refusal;
+    }
+  }
+  if (refusal !== undefined) return { text: '', usage, refusal, ...(stopReason ? { stopReason } : {}) };
+  return { text, usage, ...(stopReason ? { stopReason } : {}) };
+}
+
+async function generateChat(client: OpenAI, model: string, request: GenerateRequest): Promise<GenerateResult> {
+  const format = request.format;
+  const completion = await callWithTimeout('openai', model, request, (signal) =>
+    client.chat.completions.create(
+      {
+        model,
+        messages: [
+          ...(request.system ? [{ role: 'system' as const, content: request.system }] : []),
+          ...request.messages.map((message) => ({ role: message.role, content: message.content })),
+        ],
+        max_tokens: request.maxTokens,
+        ...(format ? { response_format: { type: 'json_schema' as const, json_schema: { name: format.name, schema: format.jsonSchema, strict: false } } } : {}),
+      },
+      { signal },
+    ),
+  );
+  const choice = completion.choices?.[0];
+  const usage = { inputTokens: completion.usage?.prompt_tokens ?? 0, outputTokens: completion.usage?.completion_tokens ?? 0 };
+  const stopReason = choice?.finish_reason ?? undefined;
+  if (choice?.message?.refusal) return { text: '', usage, refusal: choice.message.refusal, ...(stopReason ? { stopReason } : {}) };
+  return { text: choice?.message?.content ?? '', usage, ...(stopReason ? { stopReason } : {}) };
+}
