@@ -673,7 +673,7 @@ function fillPhase(plan: Plan, phase: Phase, nodes: RootContent[]): void {
   const { text } = plan;
   // HTML comments (a `deepplan-disable` line, a note) may stand between the heading and the field list.
   let index = 0;
-  while (nodes[index]?.type === 'html') index++;
+
   const first = nodes[index];
   if (first && first.type === 'list' && !first.ordered) {
     index++;
