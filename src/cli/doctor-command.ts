@@ -59,7 +59,7 @@ export async function runDoctorCommand(options: DoctorOptions, signal: AbortSign
             system: 'You are a health check. Answer with the JSON object {"ok": true}.',
             prompt: 'Health check: answer {"ok": true}.',
             maxTokens: 32,
-          });
+          }, { fallback: false });
           report.ping = { ok: answer.object.ok === true, latencyMs: answer.latencyMs, inputTokens: answer.usage.inputTokens, outputTokens: answer.usage.outputTokens, costUsd: answer.costUsd };
           if (!answer.object.ok) report.ping.error = 'answered {"ok": false}';
         } catch (error) {

@@ -39,6 +39,11 @@ export interface ObjectRequest<T> extends PromptRequest {
   name: string;
 }
 
+export interface CallOptions {
+  /** false: report this role's own failure instead of moving to the fallback role (deepplan doctor). */
+  fallback?: boolean;
+}
+
 export interface Answer {
   /** The model that answered (`provider/model`), after any fallback. */
   model: string;
@@ -171,7 +176,8 @@ export class ModelRunner {
   }
 
   /** Asks `role` for an object matching `schema`; falls back to the fallback role when the provider keeps failing. */
-  async generateObject<T>(role: Role, request: ObjectRequest<T>): Promise<ObjectAnswer<T>> {
+  async generateObject<T>(role: Role, request: ObjectRequest<T>, options: CallOptions = {}): Promise<ObjectAnswer<T>> {
+    if (options.fallback === false) return this.structuredCall(role, request);
     return this.withFallback(role, (current) => this.structuredCall(current, request));
   }
 
