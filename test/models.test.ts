@@ -101,6 +101,13 @@ describe.each(PROVIDERS)('$name through the official SDK', ({ planner, wire, api
     expect(fake.count(wire)).toBe(2);
   });
 
+  it('retries a response body that is not JSON at all, then succeeds', async () => {
+    fake.queue(wire, { kind: 'malformed-body' }, { kind: 'answer', object: GOOD });
+    const { models } = setup();
+    expect((await ask(models)).object).toEqual(GOOD);
+    expect(fake.count(wire)).toBe(2);
+  });
+
   it('gives up on a timeout after the configured attempts with one line naming role, model and what to do', async () => {
     fake.always(wire, { kind: 'hang' });
     const { models } = setup({ limits: { timeout_ms: 200, max_attempts: 2, retry_base_ms: 5 } });
