@@ -60,6 +60,17 @@ function buildProgram(output: { exitCode: number }): Command {
     });
 
   program
+    .command('calibrate')
+    .description('add finished plans (status complete) to calibration/index.yaml and refit each deliverable\'s budget margin')
+    .option('--dry-run', 'print the fit without writing the file')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', CALIBRATE_EXAMPLES)
+    .action(async (options: { dryRun?: boolean; json?: boolean }) => {
+      const { runCalibrateCommand } = await import('./calibrate-command.js');
+      output.exitCode = await runCalibrateCommand(options);
+    });
+
+  program
     .command('doctor')
     .description('show each role\'s model, whether its API key and base URL are set; --ping asks each one to answer')
     .option('--ping', 'send each role one minimal structured request and report latency, tokens and cost')
@@ -72,6 +83,15 @@ function buildProgram(output: { exitCode: number }): Command {
 
   return program;
 }
+
+const CALIBRATE_EXAMPLES = `
+Examples:
+  $ deepplan calibrate --dry-run    how many past plans each candidate budget margin would have cut short
+  $ deepplan calibrate              record finished plans and write the fitted margins
+
+The margin is the smallest one under which at least 90% of past plans of a deliverable would have finished within
+budget (priors.coverage); a deliverable needs 5 finished plans (priors.min_history) before its margin changes.
+Plans then use it with budget.basis: calibrated.`;
 
 const DOCTOR_EXAMPLES = `
 Examples:

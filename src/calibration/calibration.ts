@@ -1,0 +1,157 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { yamlErrorMessage } from '../plan/text.js';
+
+/** The budget formula's coefficients: ceil((phase_weight × phases + criteria / criteria_divisor + constant) × margin). */
+export const Coefficients = z.looseObject({
+  phase_weight: z.number().positive(),
+  criteria_divisor: z.number().positive(),
+  constant: z.number().min(0),
+  margin: z.number().positive(),
+});
+export type Coefficients = z.infer<typeof Coefficients>;
+
+export const HistoryEntry = z.looseObject({
+  id: z.string(),
+  deliverable: z.string(),
+  phases: z.number().int().min(1),
+  criteria: z.number().int().min(0),
+  iterations: z.number().int().min(0),
+  budget: z.number().int().min(1).optional(),
+  finished: z.string().optional(),
+});
+export type HistoryEntry = z.infer<typeof HistoryEntry>;
+
+export const CalibrationIndex = z.looseObject({
+  version: z.literal(1),
+  priors: z.looseObject({
+    formula: Coefficients,
+    coverage: z.number().gt(0).max(1).default(0.9),
+    min_history: z.number().int().min(1).default(5),
+  }),
+  coefficients: z.record(z.string(), Coefficients.extend({ fitted: z.string().optional(), plans: z.number().int().optional() })).default({}),
+  history: z.array(HistoryEntry).default([]),
+});
+export type CalibrationIndex = z.infer<typeof CalibrationIndex>;
+
+export const FORMULA: Coefficients = { phase_weight: 2, criteria_divisor: 3, constant: 5, margin: 1.15 };
+
+export class CalibrationError extends Error {
+  override name = 'CalibrationError';
+}
+
+const SHIPPED = new URL('../../calibration/index.yaml', import.meta.url);
+
+/** The repository's calibration/index.yaml, else the shipped priors. */
+export function calibrationPath(root: string): string | null {
+  const own = join(root, 'calibration', 'index.yaml');
+  return existsSync(own) ? own : null;
+}
+
+export function readCalibration(path: string | URL): CalibrationIndex {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new CalibrationError(`cannot read ${String(path)}: ${(error as Error).message}`);
+  }
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) throw new CalibrationError(`${String(path)}: ${yamlErrorMessage(doc.errors[0]!)}`);
+  const result = CalibrationIndex.safeParse(doc.toJS({ maxAliasCount: 50 }));
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new CalibrationError(`${String(path)}: ${issue.path.join('.') || 'the file'}: ${issue.message}`);
+  }
+  return result.data;
+}
+
+const cache = new Map<string, CalibrationIndex>();
+
+/** The calibration in force for a repository (cached per root for the lint run). */
+export function calibrationFor(root: string): CalibrationIndex {
+  const cached = cache.get(root);
+  if (cached) return cached;
+  const path = calibrationPath(root);
+  const index = readCalibration(path ?? SHIPPED);
+  cache.set(root, index);
+  return index;
+}
+
+/** The coefficients a deliverable's budget is computed with, and whether they came from calibration. */
+export function coefficientsFor(index: CalibrationIndex, deliverable: string | undefined): { coefficients: Coefficients; basis: 'formula' | 'calibrated' } {
+  const fitted = deliverable ? index.coefficients[deliverable] : undefined;
+  return fitted ? { coefficients: fitted, basis: 'calibrated' } : { coefficients: index.priors.formula, basis: 'formula' };
+}
+
+function base(coefficients: Coefficients, phases: number, criteria: number): number {
+  return coefficients.phase_weight * phases + criteria / coefficients.criteria_divisor + coefficients.constant;
+}
+
+/**
+ * The iteration budget. With the published coefficients it is computed in integers ((6p + c + 15) × 115 / 300), so
+ * exact products such as (2 × 17 + 3 / 3 + 5) × 1.15 = 46 are not pushed to 47 by float error.
+ */
+export function budgetFor(coefficients: Coefficients, phases: number, criteria: number): number {
+  if (isFormula(coefficients)) return Math.ceil(((6 * phases + criteria + 15) * 115) / 300);
+  return Math.ceil(base(coefficients, phases, criteria) * coefficients.margin - 1e-9);
+}
+
+function isFormula(coefficients: Coefficients): boolean {
+  return (
+    coefficients.phase_weight === FORMULA.phase_weight &&
+    coefficients.criteria_divisor === FORMULA.criteria_divisor &&
+    coefficients.constant === FORMULA.constant &&
+    coefficients.margin === FORMULA.margin
+  );
+}
+
+function number(value: number): string {
+  return Number.isInteger(value) ? String(value) : String(Number(value.toFixed(4)));
+}
+
+/** The budget's arithmetic as a person would check it. */
+export function budgetArithmetic(coefficients: Coefficients, phases: number, criteria: number): string {
+  return `ceil((${number(coefficients.phase_weight)} × ${phases} + ${criteria} / ${number(coefficients.criteria_divisor)} + ${number(coefficients.constant)}) × ${number(coefficients.margin)}) = ${budgetFor(coefficients, phases, criteria)}`;
+}
+
+export interface Candidate {
+  margin: number;
+  /** Past plans whose iterations this margin's budget would not have covered. */
+  cutShort: number;
+}
+
+export interface Fit {
+  deliverable: string;
+  plans: number;
+  /** The smallest margin (2 decimals) under which at least `coverage` of the past plans would have finished. */
+  margin: number;
+  cutShort: number;
+  candidates: Candidate[];
+}
+
+/**
+ * Refits the margin of one deliverable's formula so that its budget would have covered at least `coverage` of the
+ * past runs; the other coefficients stay those of the formula.
+ */
+export function fitDeliverable(history: HistoryEntry[], deliverable: string, formula: Coefficients, coverage: number): Fit | null {
+  const runs = history.filter((entry) => entry.deliverable === deliverable);
+  if (runs.length === 0) return null;
+  const cutShortAt = (margin: number) =>
+    runs.filter((run) => budgetFor({ ...formula, margin }, run.phases, run.criteria) < run.iterations).length;
+  // The margin each run needed, rounded up to the candidate grid.
+  const needed = runs.map((run) => Math.ceil((run.iterations / base(formula, run.phases, run.criteria)) * 100 - 1e-9) / 100).sort((a, b) => a - b);
+  const allowedMisses = Math.floor(runs.length * (1 - coverage) + 1e-9);
+  let margin = needed[Math.max(0, runs.length - 1 - allowedMisses)]!;
+  // Rounding can leave a run a hair short; step up until the coverage really holds.
+  while (cutShortAt(margin) > allowedMisses) margin = Math.round((margin + 0.01) * 100) / 100;
+  const grid = [...new Set([...needed, margin, formula.margin].map((value) => Math.round(value * 100) / 100))].sort((a, b) => a - b);
+  return {
+    deliverable,
+    plans: runs.length,
+    margin,
+    cutShort: cutShortAt(margin),
+    candidates: grid.map((value) => ({ margin: value, cutShort: cutShortAt(value) })),
+  };
+}
