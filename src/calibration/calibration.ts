@@ -146,6 +146,8 @@ export function fitDeliverable(history: HistoryEntry[], deliverable: string, for
   let margin = needed[Math.max(0, runs.length - 1 - allowedMisses)]!;
   // Rounding can leave a run a hair short; step up until the coverage really holds.
   while (cutShortAt(margin) > allowedMisses) margin = Math.round((margin + 0.01) * 100) / 100;
+  // Budgets are rounded up, so a slightly smaller margin may cover the same runs: take the smallest that does.
+  while (margin > 0.01 && cutShortAt(Math.round((margin - 0.01) * 100) / 100) <= allowedMisses) margin = Math.round((margin - 0.01) * 100) / 100;
   const grid = [...new Set([...needed, margin, formula.margin].map((value) => Math.round(value * 100) / 100))].sort((a, b) => a - b);
   return {
     deliverable,
