@@ -1,7 +1,7 @@
-import { Document, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode, type Pair } from 'yaml';
+import { Document, isMap, isScalar, isSeq, parseDocument, visit, type Node as YamlNode, type Pair } from 'yaml';
 import { parsePlan } from './parse.js';
 import type { PlanReview, PlanState, PlanStatus } from './schema.js';
-import { endOfLine, escapeTableCell, startOfLine } from './text.js';
+import { endOfLine, startOfLine } from './text.js';
 import type { LogResult, Plan, Signal } from './types.js';
 
 /**
@@ -57,17 +57,23 @@ export function setFrontMatterValue(input: string, path: string[], value: unknow
   if (isPlainObject(value)) {
     // Objects are written key by key so the keys already there keep their place and comments.
     const existing = doc.getIn(path, true);
-    if (existing && isMap(existing) && !existing.flow) {
+    const entries = Object.entries(value).filter(([, inner]) => inner !== undefined);
+    if (existing && isMap(existing) && !existing.flow && entries.length > 0) {
       let text = input;
-      for (const [key, inner] of Object.entries(value)) text = setFrontMatterValue(text, [...path, key], inner);
+      for (const [key, inner] of entries) text = setFrontMatterValue(text, [...path, key], inner);
+      // The value replaces the mapping: keys it does not have go, so the file reads back as exactly `value`.
+      const keep = new Set(entries.map(([key]) => key));
+      for (const pair of existing.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : null;
+        if (key !== null && !keep.has(key)) text = deleteFrontMatterKey(text, [...path, key]);
+      }
       return text;
     }
   }
 
   const node = doc.getIn(path, true) as YamlNode | undefined;
   if (node && node.range && (isScalar(node) || isSeq(node) || isMap(node))) {
-    const [start, valueEnd] = node.range;
-    return withBom(plan, splice(plan.text, at(start), at(valueEnd), formatYamlValue(value)));
+    return withBom(plan, replaceValue(plan, doc, fm.contentStart, path, node, formatYamlValue(value)));
   }
 
   // The key is missing: insert it at the end of the deepest block mapping that exists. (A key that is there with
@@ -99,15 +105,79 @@ export function setFrontMatterValue(input: string, path: string[], value: unknow
   return withBom(plan, splice(plan.text, fm.contentStart, fm.contentEnd, rewritten));
 }
 
+/** Removes the lines of one key of a block mapping (its key line through its value's last line). */
+function deleteFrontMatterKey(input: string, path: string[]): string {
+  const plan = readable(input);
+  const fm = plan.frontMatter!;
+  const doc = parseDocument(plan.text.slice(fm.contentStart, fm.contentEnd), { uniqueKeys: true });
+  const parent = doc.getIn(path.slice(0, -1), true);
+  if (!isMap(parent) || parent.flow) return input;
+  const pair = (parent.items as Array<Pair<YamlNode, YamlNode | null>>).find(
+    (item) => isScalar(item.key) && String(item.key.value) === path[path.length - 1],
+  );
+  if (!pair?.key?.range) return input;
+  const keyStart = fm.contentStart + pair.key.range[0];
+  const valueRange = pair.value?.range;
+  const end = valueRange
+    ? fm.contentStart + valueRange[0] + plan.text.slice(fm.contentStart + valueRange[0], fm.contentStart + valueRange[1]).trimEnd().length
+    : fm.contentStart + pair.key.range[1];
+  return withBom(plan, splice(plan.text, startOfLine(plan.text, keyStart), endOfLine(plan.text, Math.max(end - 1, keyStart)), ''));
+}
+
+/**
+ * Splices `formatted` over the value `node` of the key at `path`. A block value's range ends after its last line
+ * break (so splicing the whole range would join the next key, or the closing `---`, onto the new value's line) and a
+ * block collection starts on the line after its key; an empty value sits right after the colon or at a comment.
+ */
+function replaceValue(plan: Plan, doc: Document.Parsed, base: number, path: string[], node: YamlNode, formatted: string): string {
+  const { text } = plan;
+  const [start, valueEnd] = node.range!;
+  let from = base + start;
+  const to = from + text.slice(from, base + valueEnd).trimEnd().length;
+  let replacement = formatted;
+  if ((isSeq(node) || isMap(node)) && !node.flow) {
+    const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+    const pair = isMap(parent)
+      ? (parent.items as Array<Pair<YamlNode, YamlNode | null>>).find((item) => item.value === node)
+      : undefined;
+    const keyEnd = pair?.key?.range ? base + pair.key.range[1] : null;
+    const gap = keyEnd === null ? null : /^[ \t]*:(?=[ \t]*(?:\r?\n[ \t]*)+$)/.exec(text.slice(keyEnd, from));
+    if (keyEnd !== null && gap) {
+      // Nothing but the colon and line breaks between key and value: write the flow value on the key's line.
+      from = keyEnd + gap[0].length;
+      replacement = ` ${formatted}`;
+    } else {
+      // A comment (or tag) after the key: keep that line, and write the value on its own line, indented under the key.
+      const keyIndent = pair?.key?.range ? indentOf(text, base + pair.key.range[0]) : indentOf(text, from);
+      from = startOfLine(text, from);
+      replacement = `${keyIndent}  ${formatted}`;
+    }
+  } else if (from === to) {
+    // An empty value: `key:` at the line end, or `key:   # comment`. Keep YAML's separating spaces.
+    if (!/[ \t]/.test(text[from - 1] ?? '')) replacement = ` ${replacement}`;
+    if (text[to] === '#') replacement = `${replacement} `;
+  }
+  return splice(text, from, to, replacement);
+}
+
 function indentOf(text: string, offset: number): string {
   const lineStart = startOfLine(text, offset);
   const match = /^[ \t]*/.exec(text.slice(lineStart, offset));
   return match ? match[0] : '';
 }
 
-/** Block-style YAML lines for new keys, each indented by `indent`, ending with a line break. */
+/**
+ * Block-style YAML lines for new keys, each indented by `indent`, ending with a line break. Lists are written in
+ * flow style, as `formatYamlValue` writes them when the key is already there.
+ */
 function blockYaml(value: Record<string, unknown>, indent: string, eol = '\n'): string {
-  const text = new Document(value).toString({ lineWidth: 0, flowCollectionPadding: false });
+  const doc = new Document(value);
+  visit(doc, {
+    Seq(_key, node) {
+      node.flow = true;
+    },
+  });
+  const text = doc.toString({ lineWidth: 0, flowCollectionPadding: false });
   return text
     .trimEnd()
     .split('\n')
@@ -149,6 +219,15 @@ export interface NewLogRow {
   notes?: string;
 }
 
+/**
+ * One log cell: line breaks folded to spaces and every pipe written `\|`. Backslashes are kept as they are, because
+ * the log reader (`splitTableRow`) turns `\|` into `|` and keeps every other backslash; doubling a backslash before
+ * a pipe (as `escapeTableCell` does) would read back with an extra backslash.
+ */
+function logCell(value: string): string {
+  return value.replace(/\r?\n|\r/g, ' ').replace(/\|/g, '\\|').trim();
+}
+
 /** Appends one row to the iteration log table, numbered after the last row. */
 export function appendLogRow(input: string, row: NewLogRow): string {
   const plan = readable(input);
@@ -158,7 +237,7 @@ export function appendLogRow(input: string, row: NewLogRow): string {
   }
   const number = log.rows.length === 0 ? 1 : (log.rows[log.rows.length - 1]!.number ?? log.rows.length) + 1;
   const cells = [String(number), row.when, row.phase, row.action, row.result, row.signal, row.notes ?? ''];
-  const line = `| ${cells.map(escapeTableCell).join(' | ')} |`;
+  const line = `| ${cells.map(logCell).join(' | ')} |`;
   const at = log.insertOffset;
   const before = at > 0 && plan.text[at - 1] !== '\n' ? plan.eol : '';
   return withBom(plan, splice(plan.text, at, at, `${before}${line}${plan.eol}`));
