@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -125,21 +125,54 @@ function ownerFile(path: string): string {
   return `${path}.lock.json`;
 }
 
+/** How long a lock folder may stay without a readable owner record before it counts as abandoned. */
+const UNRECORDED_GRACE_MS = 1_000;
+
+/** A lock folder seen without a readable owner record: which folder, and since when (by this process's clock). */
+interface Sighting {
+  folder: string;
+  since: number;
+}
+
 /**
  * proper-lockfile treats a lock as abandoned only once its mtime is `stale` ms old. A writer killed with SIGKILL
  * on this machine would make the next writer wait that long; its recorded process id lets us see at once that it
  * is gone and clear the lock.
+ *
+ * A writer records itself just after it creates the lock folder and removes its record just before it removes the
+ * folder, so a writer killed in between (a few milliseconds, longer on a process's first write) leaves a folder
+ * with no record. A live writer is never in that state for long, so a folder that this process has seen without a
+ * record for UNRECORDED_GRACE_MS is abandoned too. Returns the sighting to pass to the next call.
  */
-function clearDeadOwnersLock(path: string): void {
+function clearAbandonedLock(path: string, sighting: Sighting | null): Sighting | null {
   let owner: LockOwner;
   try {
     owner = JSON.parse(readFileSync(ownerFile(path), 'utf8')) as LockOwner;
-  } catch {
-    return;
+  } catch (error) {
+    // No record, or one cut short (empty, broken JSON); a record that cannot be read for another reason is left alone.
+    const missing = error instanceof SyntaxError || (error as NodeJS.ErrnoException).code === 'ENOENT';
+    return missing ? clearUnrecordedLock(path, sighting) : null;
   }
-  if (owner.host !== hostname() || !Number.isInteger(owner.pid) || isAlive(owner.pid)) return;
-  rmSync(`${path}.lock`, { recursive: true, force: true });
+  if (owner.host !== hostname() || !Number.isInteger(owner.pid) || isAlive(owner.pid)) return null;
+  // The record first: killed between the two, this leaves an unrecorded folder, which the grace above clears.
   rmSync(ownerFile(path), { force: true });
+  rmSync(`${path}.lock`, { recursive: true, force: true });
+  return null;
+}
+
+function clearUnrecordedLock(path: string, sighting: Sighting | null): Sighting | null {
+  let folder: string;
+  try {
+    const stat = statSync(`${path}.lock`);
+    // A new folder made after this one was removed has another change time, even if it gets the same inode.
+    folder = `${stat.ino}:${stat.ctimeMs}`;
+  } catch {
+    return null;
+  }
+  if (sighting === null || sighting.folder !== folder) return { folder, since: Date.now() };
+  if (Date.now() - sighting.since < UNRECORDED_GRACE_MS) return sighting;
+  rmSync(`${path}.lock`, { recursive: true, force: true });
+  return null;
 }
 
 function isAlive(pid: number): boolean {
@@ -155,6 +188,7 @@ async function acquireLock(path: string, waitMs: number): Promise<() => Promise<
   let compromised: Error | null = null;
   const deadline = Date.now() + waitMs;
   let release: (() => Promise<void>) | null = null;
+  let sighting: Sighting | null = null;
   while (release === null) {
     try {
       release = await lockfile.lock(path, {
@@ -172,16 +206,18 @@ async function acquireLock(path: string, waitMs: number): Promise<() => Promise<
       if (Date.now() >= deadline) {
         throw new PlanFileError(`${path} is locked by another deepplan process; try again when it has finished`);
       }
-      clearDeadOwnersLock(path);
+      sighting = clearAbandonedLock(path, sighting);
       await delay(5 + Math.random() * 25);
     }
   }
+  const held = release;
   try {
     writeFileSync(ownerFile(path), JSON.stringify({ pid: process.pid, host: hostname() } satisfies LockOwner));
-  } catch {
-    // Without the owner record a crash is recovered by staleness instead; the lock itself holds.
+  } catch (error) {
+    // Other writers take a lock that stays unrecorded for long as abandoned, so it must not be held that way.
+    await held().catch(() => {});
+    throw new PlanFileError(`cannot lock ${path}: cannot record the lock's owner in ${ownerFile(path)}: ${describeFsError(error)}`);
   }
-  const held = release;
   return async () => {
     rmSync(ownerFile(path), { force: true });
     try {
