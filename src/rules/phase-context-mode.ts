@@ -14,7 +14,10 @@ export function contextModeFor(lines: number): 'direct' | 'extract_then_assemble
 const RANK = { direct: 0, extract_then_assemble: 1, map_reduce: 2 } as const;
 
 /** Total lines of a phase's existing inputs, and whether every input pattern matched a file. */
-export function measureInputs(phase: Phase, context: RuleContext): { lines: number; complete: boolean; files: number } {
+export function measureInputs(
+  phase: Pick<Phase, 'inputs'>,
+  context: Pick<RuleContext, 'expand' | 'lineCount'>,
+): { lines: number; complete: boolean; files: number } {
   const files = new Set<string>();
   let complete = true;
   for (const pattern of phase.inputs) {

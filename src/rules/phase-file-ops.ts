@@ -4,15 +4,20 @@ import type { Rule, RuleContext } from './rule.js';
 export const FILE_OPS_WARN = 10;
 export const FILE_OPS_BLOCK = 20;
 
-/** Distinct files matched by a phase's Inputs and Outputs; a pattern that matches nothing yet counts once. */
-export function countFileOperations(phase: Phase, context: RuleContext): number {
+/** The distinct files some paths or globs name; a pattern that matches nothing yet stands for one file. */
+export function touchedFiles(patterns: string[], context: Pick<RuleContext, 'expand'>): Set<string> {
   const files = new Set<string>();
-  for (const pattern of [...phase.inputs, ...phase.outputs]) {
+  for (const pattern of patterns) {
     const matched = context.expand(pattern);
     if (matched.length === 0) files.add(`\0${pattern}`);
     for (const file of matched) files.add(file);
   }
-  return files.size;
+  return files;
+}
+
+/** Distinct files matched by a phase's Inputs and Outputs (PLAN_FORMAT.md 2.3). */
+export function countFileOperations(phase: Pick<Phase, 'inputs' | 'outputs'>, context: Pick<RuleContext, 'expand'>): number {
+  return touchedFiles([...phase.inputs, ...phase.outputs], context).size;
 }
 
 export const phaseFileOps: Rule = {

@@ -1,0 +1,104 @@
+import picomatch from 'picomatch';
+import { describe, expect, it } from 'vitest';
+import type { DraftPhase, PlanDraft } from '../src/pipeline/draft.js';
+import { sizePhases, type SizingContext } from '../src/pipeline/sizing.js';
+import { countFileOperations } from '../src/rules/phase-file-ops.js';
+
+/** Files that exist, with their line counts. */
+function disk(files: Record<string, number>): SizingContext {
+  return {
+    expand: (pattern) => Object.keys(files).filter((file) => file === pattern || picomatch(pattern)(file)).sort(),
+    lineCount: (file) => files[file] ?? null,
+  };
+}
+
+function phase(id: string, changes: Partial<DraftPhase> = {}): DraftPhase {
+  return {
+    id,
+    title: `Phase ${id}`,
+    inputs: [],
+    outputs: [`out/${id.toLowerCase()}.md`],
+    context: 'direct',
+    dependsOn: [],
+    gate: 'none',
+    doneWhen: { text: 'done', verify: `test -s out/${id.toLowerCase()}.md` },
+    steps: [{ kind: 'model', text: `Write out/${id.toLowerCase()}.md.` }],
+    ...changes,
+  };
+}
+
+function draft(phases: DraftPhase[], mapped: PlanDraft['skills']['mapped'] = []): PlanDraft {
+  return {
+    meta: { id: 'sizing', title: 'Sizing', workstream: 'content', deliverable: 'content', quality_bar: 'structural' },
+    request: 'Size this.',
+    criteria: [],
+    constraints: [],
+    stakeholders: [],
+    clarifications: [],
+    skills: { mapped, excluded: [] },
+    phases,
+    learnings: [],
+  };
+}
+
+describe('context modes and extraction sub-phases', () => {
+  const sized = (lines: number) => sizePhases(draft([phase('P1'), phase('P2', { inputs: ['src/big.ts'], dependsOn: ['P1'] }), phase('P3', { dependsOn: ['P2'] })]), disk({ 'src/big.ts': lines }));
+
+  it('leaves a phase under 3,000 input lines direct (2,999)', () => {
+    const { draft: result, changes } = sized(2999);
+    expect(result.phases.map((p) => [p.id, p.context])).toEqual([
+      ['P1', 'direct'],
+      ['P2', 'direct'],
+      ['P3', 'direct'],
+    ]);
+    expect(changes).toEqual([]);
+  });
+
+  it.each([
+    [3000, 'extract_then_assemble'],
+    [6000, 'extract_then_assemble'],
+    [6001, 'map_reduce'],
+  ] as const)('inserts an extraction sub-phase at %i lines, read with %s', (lines, mode) => {
+    const { draft: result, changes } = sized(lines);
+    expect(result.phases.map((p) => p.id)).toEqual(['P1', 'P2a', 'P2', 'P3']);
+    const extraction = result.phases[1]!;
+    expect(extraction).toMatchObject({ context: mode, inputs: ['src/big.ts'], dependsOn: ['P1'], outputs: ['notes/p2-extract.md'] });
+    expect(result.phases[2]).toMatchObject({ context: 'direct', inputs: ['notes/p2-extract.md'], dependsOn: ['P2a'] });
+    expect(result.phases[3]!.dependsOn).toEqual(['P2']);
+    expect(changes).toEqual([`P2 reads ${lines.toLocaleString('en-US')} source lines: inserted P2a to extract them (${mode}); P2 now reads notes/p2-extract.md directly`]);
+  });
+});
+
+describe('splitting by entity', () => {
+  const people = (count: number) => Array.from({ length: count }, (_, i) => `drafts/person-${i + 1}.md`);
+  const writer = (count: number, inputs: string[] = ['briefing.md']) =>
+    phase('P2', {
+      inputs,
+      outputs: people(count - inputs.length),
+      steps: people(count - inputs.length).map((file) => ({ kind: 'skill' as const, skill: 'write-email', args: file.replace('drafts/', '').replace('.md', '') })),
+      dependsOn: ['P1'],
+    });
+
+  it.each([10, 11, 20, 21])('keeps every phase within 10 file operations (%i before)', (operations) => {
+    const context = disk({ 'briefing.md': 100 });
+    const before = draft([phase('P1'), writer(operations), phase('P3', { dependsOn: ['P2'] })], [{ name: 'write-email', phases: ['P2'], why: 'house voice' }]);
+    expect(countFileOperations(before.phases[1]!, context)).toBe(operations);
+    const { draft: result, changes } = sizePhases(before, context);
+    const parts = result.phases.filter((p) => p.id.startsWith('P2'));
+    if (operations <= 10) {
+      expect(parts.map((p) => p.id)).toEqual(['P2']);
+      expect(changes).toEqual([]);
+      return;
+    }
+    expect(parts.length).toBe(Math.ceil((operations - 1) / 9));
+    for (const part of parts) {
+      expect(countFileOperations(part, context)).toBeLessThanOrEqual(10);
+      // Each part writes only its own people, and its steps are the ones for those people.
+      expect(part.steps.map((step) => (step.kind === 'skill' ? `drafts/${step.args}.md` : ''))).toEqual(part.outputs);
+    }
+    expect(parts.flatMap((p) => p.outputs)).toEqual(before.phases[1]!.outputs);
+    expect(result.phases.at(-1)!.dependsOn).toEqual(parts.map((p) => p.id));
+    expect(result.skills.mapped[0]!.phases).toEqual(parts.map((p) => p.id));
+    expect(changes).toEqual([`P2 touches ${operations} files: split by entity into ${parts.map((p) => p.id).join(', ')} (at most 10 files each)`]);
+  });
+});
