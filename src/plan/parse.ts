@@ -4,7 +4,6 @@ import { toString } from 'mdast-util-to-string';
 import remarkGfm from 'remark-gfm';
 import remarkParse from 'remark-parse';
 import { unified } from 'unified';
-import { visit } from 'unist-util-visit';
 import { isMap, parseDocument } from 'yaml';
 import { PlanMetaSchema, type PlanMeta } from './schema.js';
 import {
@@ -43,14 +42,40 @@ import type {
 
 /** Plans larger than this are refused unread. A 1,000-row log is about 150 kB. */
 export const MAX_PLAN_BYTES = 5 * 1024 * 1024;
-/** The front matter is a few dozen lines; anything this large is not a plan. */
-const MAX_FRONT_MATTER_CHARS = 256 * 1024;
+/**
+ * The front matter is a few dozen lines; anything this large is not a plan. `yaml` checks duplicate keys pairwise,
+ * so its time grows with the square of the key count (20,000 keys: several seconds).
+ */
+const MAX_FRONT_MATTER_CHARS = 32 * 1024;
 /** YAML aliases allowed when expanding the front matter (billion-laughs guard). */
 const MAX_YAML_ALIASES = 100;
 /** Containers (block quotes, list indentation) nested deeper than this are refused before Markdown parsing. */
 const MAX_NESTING = 32;
-/** The Markdown part of a plan (everything but the iteration log) is small; this bounds its parse time. */
-const MAX_BODY_CHARS = 1024 * 1024;
+/**
+ * The Markdown part of a plan (everything but the iteration log) is small: the 16-phase example plan is 9 kB, 230
+ * lines, 113 block quote and list levels, 21 emphasis and link markers and 61 `|`. These limits keep remark's parse
+ * time well under a second, which the text's size alone does not: 1 MB of ordinary plan text takes seconds, and so
+ * do 20,000 list items or table rows, a few thousand alternating `*_` or `]` in one paragraph (micromark matches
+ * emphasis and link delimiters pairwise), 1,000 lines of `> - > - x`, or one 100 kB line of `[`.
+ */
+const MAX_BODY_CHARS = 64 * 1024;
+const MAX_BODY_LINES = 1_000;
+const MAX_LINE_CHARS = 10_000;
+/** Characters whose count, not the text's length, sets remark's time, and how many of each the Markdown part may hold. */
+const MAX_MARKUP: ReadonlyArray<{ what: string; chars: string; limit: number }> = [
+  { what: 'emphasis and link markers (`*`, `_`, `~`, `[`, `]`)', chars: '*_~[]', limit: 2_000 },
+  { what: 'table cell separators (`|`)', chars: '|', limit: 3_000 },
+];
+/** Character code → index in MAX_MARKUP. */
+const MARKUP_KIND: Record<number, number> = Object.fromEntries(
+  MAX_MARKUP.flatMap((markup, index) => [...markup.chars].map((char) => [char.charCodeAt(0), index])),
+);
+/** Block quote and list levels summed over the lines (a line `> - x` counts 2): each line re-checks its containers. */
+const MAX_CONTAINER_LEVELS = 1_000;
+/** The iteration log is read line by line; 10,000 lines is ten times the longest budget. */
+const MAX_LOG_LINES = 10_000;
+/** `deepplan-disable` / `deepplan-enable` comments; each finding is checked against every range. */
+const MAX_DISABLE_COMMENTS = 200;
 
 export const LOG_HEADER = ['#', 'When', 'Phase', 'Action', 'Result', 'Signal', 'Notes'] as const;
 
@@ -82,6 +107,10 @@ export function decodePlan(bytes: Uint8Array): { text: string } | { error: Diagn
 
 function formatMb(bytes: number): string {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+function formatKb(chars: number): string {
+  return `${Math.ceil(chars / 1024)} kB`;
 }
 
 function countLines(buffer: Buffer, end: number): number {
@@ -151,7 +180,12 @@ function readPlan(plan: Plan, starts: number[]): void {
     return;
   }
   const bodyStart = readFrontMatter(plan, starts);
-  plan.disabled = readDisableComments(text, plan.pointAt);
+  const disabled = readDisableComments(text, bodyStart, plan.pointAt);
+  if (disabled === null) {
+    plan.diagnostics.push(fileError(`more than ${MAX_DISABLE_COMMENTS} deepplan-disable/enable comments; a plan never needs that`));
+    return;
+  }
+  plan.disabled = disabled;
 
   const logBounds = findLogSection(text, starts, bodyStart);
   const pieces: Array<{ from: number; to: number }> = [];
@@ -161,16 +195,19 @@ function readPlan(plan: Plan, starts: number[]): void {
   } else {
     pieces.push({ from: bodyStart, to: text.length });
   }
-  const markdownChars = pieces.reduce((sum, piece) => sum + piece.to - piece.from, 0);
-  if (markdownChars > MAX_BODY_CHARS) {
-    plan.diagnostics.push(
-      fileError(`the plan's text outside the iteration log is ${formatMb(markdownChars)}; the limit is ${formatMb(MAX_BODY_CHARS)}`),
-    );
-    return;
-  }
   const nesting = deepestNesting(text, starts, bodyStart);
   if (nesting) {
     plan.diagnostics.push(fileError(`containers nested more than ${MAX_NESTING} deep; a plan never needs that`, nesting.line));
+    return;
+  }
+  const tooLarge = markdownLimit(text, starts, pieces, plan.pointAt);
+  if (tooLarge) {
+    plan.diagnostics.push(tooLarge);
+    return;
+  }
+  if (logBounds && logBounds.endIndex - logBounds.headingIndex > MAX_LOG_LINES) {
+    const lines = logBounds.endIndex - logBounds.headingIndex;
+    plan.diagnostics.push(fileError(`the iteration log is ${lines} lines long; the limit is ${MAX_LOG_LINES}`, logBounds.headingIndex + 1));
     return;
   }
 
@@ -242,7 +279,6 @@ function readFrontMatter(plan: Plan, starts: number[]): number {
       close = i;
       break;
     }
-    if (starts[i]! > MAX_FRONT_MATTER_CHARS) break;
   }
   if (close === -1) {
     plan.diagnostics.push({
@@ -253,6 +289,16 @@ function readFrontMatter(plan: Plan, starts: number[]): number {
       column: 1,
     });
     return 0;
+  }
+  if (starts[close]! - starts[1]! > MAX_FRONT_MATTER_CHARS) {
+    plan.diagnostics.push({
+      ruleId: 'front-matter',
+      severity: 'error',
+      message: `the front matter is ${formatKb(starts[close]! - starts[1]!)}; the limit is ${formatKb(MAX_FRONT_MATTER_CHARS)}`,
+      line: 1,
+      column: 1,
+    });
+    return endOfLine(text, starts[close]!);
   }
   const contentStart = starts[1]!;
   const contentEnd = starts[close]!;
@@ -358,50 +404,122 @@ function findLogSection(text: string, starts: number[], from: number): LogBounds
 function deepestNesting(text: string, starts: number[], from: number): { line: number } | null {
   for (let i = 0; i < starts.length; i++) {
     if (starts[i]! < from) continue;
-    const line = lineText(text, starts, i);
-    let depth = 0;
-    let indent = 0;
-    for (const char of line) {
-      if (char === '>') depth++;
-      else if (char === ' ') indent++;
-      else if (char === '\t') indent += 4;
-      else if (char === '-' || char === '*' || char === '+') depth++;
-      else break;
-    }
+    const { depth, indent } = containerLevels(lineText(text, starts, i));
     // Each list level needs at least two columns of indentation.
     if (depth > MAX_NESTING || indent / 2 > MAX_NESTING) return { line: i + 1 };
   }
   return null;
 }
 
-const DISABLE_COMMENT = /<!--\s*deepplan-(disable|enable)\b([^>]*?)-->/g;
+/** The container markers (`>`, bullets) and the indentation a line starts with, and the levels they amount to. */
+function containerLevels(line: string): { depth: number; indent: number; levels: number } {
+  let depth = 0;
+  let indent = 0;
+  for (const char of line) {
+    if (char === '>') depth++;
+    else if (char === ' ') indent++;
+    else if (char === '\t') indent += 4;
+    else if (char === '-' || char === '*' || char === '+') depth++;
+    else break;
+  }
+  return { depth, indent, levels: Math.max(depth, Math.floor(indent / 2)) };
+}
 
-function readDisableComments(text: string, pointAt: (offset: number) => Point): DisableRange[] {
+/** `<!--\s*deepplan-(disable|enable)\b([^>]*?)-->`, matched in two steps so that text without `>` costs linear time. */
+const DISABLE_COMMENT_OPEN = /<!--\s*deepplan-(disable|enable)\b/g;
+
+/** The disable ranges, or null when there are more comments than MAX_DISABLE_COMMENTS. */
+function readDisableComments(text: string, from: number, pointAt: (offset: number) => Point): DisableRange[] | null {
   const ranges: DisableRange[] = [];
-  const open: DisableRange[] = [];
-  let sawHeading = false;
-  const firstHeading = /^ {0,3}#{1,6}[ \t]/m.exec(text);
+  const open = (rules: string[] | null, fromLine: number, except?: string[]) => {
+    ranges.push({ rules, ...(except ? { except } : {}), fromLine, toLine: Number.POSITIVE_INFINITY });
+  };
+  // The first heading of the body: a `#` comment line in the front matter is YAML, not a heading.
+  const headingPattern = /^ {0,3}#{1,6}[ \t]/gm;
+  headingPattern.lastIndex = from;
+  const firstHeading = headingPattern.exec(text);
   const firstHeadingOffset = firstHeading ? firstHeading.index : text.length;
-  for (const match of text.matchAll(DISABLE_COMMENT)) {
-    const rules = match[2]!.trim().split(/[\s,]+/).filter(Boolean);
+  let count = 0;
+  let consumed = from;
+  let nextGt = -1;
+  DISABLE_COMMENT_OPEN.lastIndex = 0;
+  for (const match of text.matchAll(DISABLE_COMMENT_OPEN)) {
+    if (match.index < consumed) continue;
+    const bodyStart = match.index + match[0].length;
+    // The comment's text runs to the first `>`, which must be the end of `-->`. Matches only move forward, so the
+    // position of that `>` is searched again only once the previous one is behind.
+    if (nextGt < bodyStart) {
+      nextGt = text.indexOf('>', bodyStart);
+      if (nextGt === -1) break;
+    }
+    if (nextGt - 2 < bodyStart || text[nextGt - 1] !== '-' || text[nextGt - 2] !== '-') continue;
+    consumed = nextGt + 1;
+    if (++count > MAX_DISABLE_COMMENTS) return null;
+    const rules = text.slice(bodyStart, nextGt - 2).trim().split(/[\s,]+/).filter(Boolean);
     const at = pointAt(match.index);
     // A comment above the first heading speaks for the whole file, front matter included.
-    sawHeading = match.index > firstHeadingOffset;
-    const line = sawHeading ? at.line : 1;
+    const line = match.index < firstHeadingOffset ? 1 : at.line;
     if (match[1] === 'disable') {
-      const range: DisableRange = { rules: rules.length > 0 ? rules : null, fromLine: line, toLine: Number.POSITIVE_INFINITY };
-      ranges.push(range);
-      open.push(range);
-    } else {
-      for (const range of open) {
-        if (range.toLine !== Number.POSITIVE_INFINITY) continue;
-        if (rules.length === 0 || range.rules === null || range.rules.some((rule) => rules.includes(rule))) {
-          range.toLine = at.line;
-        }
+      open(rules.length > 0 ? rules : null, line);
+      continue;
+    }
+    for (const range of [...ranges]) {
+      if (range.toLine !== Number.POSITIVE_INFINITY) continue;
+      if (rules.length === 0) {
+        range.toLine = at.line;
+      } else if (range.rules === null) {
+        // Enabling some rules inside a disable-all: everything else stays off.
+        range.toLine = at.line;
+        open(null, at.line + 1, [...(range.except ?? []), ...rules]);
+      } else if (range.rules.some((rule) => rules.includes(rule))) {
+        range.toLine = at.line;
+        const rest = range.rules.filter((rule) => !rules.includes(rule));
+        if (rest.length > 0) open(rest, at.line + 1);
       }
     }
   }
   return ranges;
+}
+
+/**
+ * Why the Markdown part (`pieces`, which start and end at line starts) is too large to hand to remark, if it is:
+ * see MAX_BODY_CHARS. Everything here is one linear pass.
+ */
+function markdownLimit(
+  text: string,
+  starts: number[],
+  pieces: Array<{ from: number; to: number }>,
+  pointAt: (offset: number) => Point,
+): Diagnostic | null {
+  const chars = pieces.reduce((sum, piece) => sum + piece.to - piece.from, 0);
+  if (chars > MAX_BODY_CHARS) {
+    return fileError(`the plan's text outside the iteration log is ${formatKb(chars)}; the limit is ${formatKb(MAX_BODY_CHARS)}`);
+  }
+  let lines = 0;
+  let levels = 0;
+  const counts = MAX_MARKUP.map(() => 0);
+  for (const piece of pieces) {
+    for (let i = pointAt(piece.from).line - 1; i < starts.length && starts[i]! < piece.to; i++) {
+      lines++;
+      const end = Math.min(i + 1 < starts.length ? starts[i + 1]! - 1 : text.length, piece.to);
+      if (end - starts[i]! > MAX_LINE_CHARS) {
+        return fileError(`line ${i + 1} is ${end - starts[i]!} characters long; the limit outside the iteration log is ${MAX_LINE_CHARS}`, i + 1);
+      }
+      levels += containerLevels(lineText(text, starts, i)).levels;
+    }
+    for (let at = piece.from; at < piece.to; at++) {
+      const kind = MARKUP_KIND[text.charCodeAt(at)];
+      if (kind !== undefined) counts[kind]!++;
+    }
+  }
+  const limit = (what: string, count: number, max: number) =>
+    fileError(`the plan's text outside the iteration log has ${count} ${what}; the limit is ${max}`);
+  if (lines > MAX_BODY_LINES) return limit('lines', lines, MAX_BODY_LINES);
+  if (levels > MAX_CONTAINER_LEVELS) return limit('block quote and list levels summed over its lines', levels, MAX_CONTAINER_LEVELS);
+  for (let k = 0; k < MAX_MARKUP.length; k++) {
+    if (counts[k]! > MAX_MARKUP[k]!.limit) return limit(MAX_MARKUP[k]!.what, counts[k]!, MAX_MARKUP[k]!.limit);
+  }
+  return null;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -464,16 +582,19 @@ function readLog(text: string, starts: number[], bounds: LogBounds): IterationLo
 function parseMarkdown(text: string, from: number, to: number, pointAt: (offset: number) => Point): RootContent[] {
   const source = text.slice(from, to);
   const tree = markdown.parse(source) as Root;
-  if (from > 0) {
-    const base = pointAt(from);
-    visit(tree, (node) => {
-      const position = node.position;
-      if (!position) return;
-      position.start = shift(position.start, base);
-      position.end = shift(position.end, base);
-    });
-  }
+  if (from > 0) shiftPositions(tree, pointAt(from));
   return tree.children;
+}
+
+/** Moves every node's position by `base` (a plain recursive walk: unist-util-visit costs 15 times as much here). */
+function shiftPositions(node: MdNode, base: Point): void {
+  const position = node.position;
+  if (position) {
+    position.start = shift(position.start, base);
+    position.end = shift(position.end, base);
+  }
+  const children = (node as { children?: MdNode[] }).children;
+  if (children) for (const child of children) shiftPositions(child, base);
 }
 
 function shift(point: { line: number; column: number; offset?: number }, base: Point) {
@@ -673,7 +794,7 @@ function fillPhase(plan: Plan, phase: Phase, nodes: RootContent[]): void {
   const { text } = plan;
   // HTML comments (a `deepplan-disable` line, a note) may stand between the heading and the field list.
   let index = 0;
-
+  while (nodes[index]?.type === 'html') index++;
   const first = nodes[index];
   if (first && first.type === 'list' && !first.ordered) {
     index++;
