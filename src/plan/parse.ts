@@ -261,35 +261,29 @@ function lineText(text: string, starts: number[], index: number): string {
   return text.slice(start, next === undefined ? text.length : next - 1);
 }
 
+/** Where the front matter's YAML lies: between the opening `---` line and the closing `---` (or `...`) line. */
+export function locateFrontMatter(text: string, starts: number[] = lineStarts(text)): { contentStart: number; contentEnd: number; close: number } | 'missing' | 'unclosed' {
+  if (!FENCE_LINE.test(lineText(text, starts, 0)) || starts.length < 2) return 'missing';
+  for (let i = 1; i < starts.length; i++) {
+    if (FENCE_END_LINE.test(lineText(text, starts, i))) return { contentStart: starts[1]!, contentEnd: starts[i]!, close: i };
+  }
+  return 'unclosed';
+}
+
 function readFrontMatter(plan: Plan, starts: number[]): number {
   const { text } = plan;
-  if (!FENCE_LINE.test(lineText(text, starts, 0)) || starts.length < 2) {
+  const located = locateFrontMatter(text, starts);
+  if (located === 'missing' || located === 'unclosed') {
     plan.diagnostics.push({
       ruleId: 'front-matter',
       severity: 'error',
-      message: 'the file does not start with YAML front matter (a `---` line)',
+      message: located === 'missing' ? 'the file does not start with YAML front matter (a `---` line)' : 'the front matter is not closed by a `---` line',
       line: 1,
       column: 1,
     });
     return 0;
   }
-  let close = -1;
-  for (let i = 1; i < starts.length; i++) {
-    if (FENCE_END_LINE.test(lineText(text, starts, i))) {
-      close = i;
-      break;
-    }
-  }
-  if (close === -1) {
-    plan.diagnostics.push({
-      ruleId: 'front-matter',
-      severity: 'error',
-      message: 'the front matter is not closed by a `---` line',
-      line: 1,
-      column: 1,
-    });
-    return 0;
-  }
+  const close = located.close;
   if (starts[close]! - starts[1]! > MAX_FRONT_MATTER_CHARS) {
     plan.diagnostics.push({
       ruleId: 'front-matter',

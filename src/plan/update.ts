@@ -1,7 +1,7 @@
 import { Document, isMap, isScalar, isSeq, parseDocument, visit, type Node as YamlNode, type Pair } from 'yaml';
-import { parsePlan } from './parse.js';
+import { locateFrontMatter, parsePlan } from './parse.js';
 import type { PlanReview, PlanState, PlanStatus } from './schema.js';
-import { endOfLine, startOfLine } from './text.js';
+import { detectEol, endOfLine, startOfLine } from './text.js';
 import type { LogResult, Plan, Signal } from './types.js';
 
 /**
@@ -14,12 +14,23 @@ export class PlanEditError extends Error {
   override name = 'PlanEditError';
 }
 
-function withBom(plan: Plan, text: string): string {
+/** The parts of a plan an edit of its text needs. */
+type TextView = Pick<Plan, 'text' | 'bom' | 'eol'>;
+
+function withBom(plan: TextView, text: string): string {
   return plan.bom ? `\uFEFF${text}` : text;
 }
 
 function splice(text: string, start: number, end: number, replacement: string): string {
   return text.slice(0, start) + replacement + text.slice(end);
+}
+
+/** What an edit of the front matter needs, found without parsing the Markdown (a state write is many such edits). */
+function frontMatterView(input: string): TextView & { frontMatter: { contentStart: number; contentEnd: number } | null } {
+  const bom = input.charCodeAt(0) === 0xfeff;
+  const text = bom ? input.slice(1) : input;
+  const located = locateFrontMatter(text);
+  return { text, bom, eol: detectEol(text), frontMatter: typeof located === 'string' ? null : located };
 }
 
 function readable(input: string): Plan {
@@ -46,7 +57,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 /** Sets one value in the front matter, splicing only the characters of that value. */
 export function setFrontMatterValue(input: string, path: string[], value: unknown): string {
-  const plan = readable(input);
+  const plan = frontMatterView(input);
   const fm = plan.frontMatter;
   if (!fm) throw new PlanEditError('the plan has no front matter to update');
   const source = plan.text.slice(fm.contentStart, fm.contentEnd);
@@ -107,8 +118,9 @@ export function setFrontMatterValue(input: string, path: string[], value: unknow
 
 /** Removes the lines of one key of a block mapping (its key line through its value's last line). */
 function deleteFrontMatterKey(input: string, path: string[]): string {
-  const plan = readable(input);
-  const fm = plan.frontMatter!;
+  const plan = frontMatterView(input);
+  const fm = plan.frontMatter;
+  if (!fm) return input;
   const doc = parseDocument(plan.text.slice(fm.contentStart, fm.contentEnd), { uniqueKeys: true });
   const parent = doc.getIn(path.slice(0, -1), true);
   if (!isMap(parent) || parent.flow) return input;
@@ -129,7 +141,7 @@ function deleteFrontMatterKey(input: string, path: string[]): string {
  * break (so splicing the whole range would join the next key, or the closing `---`, onto the new value's line) and a
  * block collection starts on the line after its key; an empty value sits right after the colon or at a comment.
  */
-function replaceValue(plan: Plan, doc: Document.Parsed, base: number, path: string[], node: YamlNode, formatted: string): string {
+function replaceValue(plan: TextView, doc: Document.Parsed, base: number, path: string[], node: YamlNode, formatted: string): string {
   const { text } = plan;
   const [start, valueEnd] = node.range!;
   let from = base + start;
