@@ -695,7 +695,7 @@ function readCriteria(text: string, nodes: RootContent[], pointAt: (offset: numb
 
 function tableRows(text: string, table: Table): Array<{ cells: string[]; line: number }> {
   return table.children.map((row) => ({
-    cells: row.children.map((cell) => text.slice(startOffset(cell), endOffset(cell)).replace(/^\|/, '').replace(/\|$/, '').trim()),
+    cells: row.children.map((cell) => text.slice(startOffset(cell), endOffset(cell)).replace(/^\|/, '').replace(/\|$/, '').trim().replace(/\\\|/g, '|')),
     line: pointOf(row).line,
   }));
 }
