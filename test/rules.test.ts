@@ -480,3 +480,12 @@ describe('inline comments, finer points', () => {
     expect(of(lint(yaml, { 'deepplan.config.yaml': 'rules:\n  front-matter: warning\n' }), 'front-matter')[0]!.severity).toBe('warning');
   });
 });
+
+describe('messages', () => {
+  it('are one line even when a field value wraps in the plan', () => {
+    const wrapped = edit(SMALL_PLAN, '- Outputs: out/published.txt', '- Outputs: out/published.txt,\n  public/page\n  index.html');
+    const findings = of(lint(wrapped), 'scope');
+    expect(findings).toHaveLength(1);
+    expect(findings[0]!.message).toBe('P3 writes "public/page index.html", which scope.write does not allow');
+  });
+});

@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 import { ConfigError, findRepoRoot, loadConfig, type Config } from '../config/config.js';
@@ -8,6 +9,7 @@ import type { Plan, Severity } from '../plan/types.js';
 import { PARSE_RULE_ID, RULE_IDS, RULES } from '../rules/catalog.js';
 import { createRuleContext } from '../rules/context.js';
 import type { Finding, RuleContext } from '../rules/rule.js';
+import { lintInPool } from './pool.js';
 
 export interface FileResult {
   /** As shown to people: relative to the working directory, with forward slashes. */
@@ -66,7 +68,8 @@ export function lintPlan(plan: Plan, context: RuleContext): Finding[] {
       findings.push({
         ruleId: rule.id,
         severity: setting === 'default' ? (where.severity ?? rule.severity) : setting,
-        message,
+        // One line: a field value that wraps in the plan must not break the text and github reporters.
+        message: message.replace(/\s*[\r\n]+\s*/g, ' '),
         line: where.line ?? 1,
         column: where.column ?? 1,
       });
@@ -174,8 +177,43 @@ export function summarize(files: FileResult[]): LintSummary {
   return { errors, warnings };
 }
 
-export async function lintFiles(files: string[], cwd: string): Promise<LintRun> {
-  const results: FileResult[] = [];
-  for (const file of files) results.push(await lintFile(file, cwd));
+export interface LintFilesOptions {
+  /**
+   * Threads to lint on, this one included. Default: the `DEEPPLAN_LINT_WORKERS` environment variable, else
+   * os.availableParallelism(). 1 is the sequential run.
+   */
+  threads?: number;
+  /** Fewer files than this are linted on this thread alone; starting a worker costs ~0.2 s of loading. */
+  parallelThreshold?: number;
+}
+
+/**
+ * From this many files on, a second thread pays. A worker spends ~0.2 s loading the parser and warming up, and a plan
+ * takes 10 to 40 ms to parse and check; measured on 2 cores shared with other work (whole runs on 300-row plans,
+ * 2 threads against 1, median of 11): 30 files 1.20x the time, 50 files 1.08x, 80 files 0.91x, 120 files 0.92x,
+ * 300 files 0.78x.
+ */
+export const PARALLEL_THRESHOLD = 80;
+/** Each thread past the first gets this many files or more: a third core is used from 120 files on, and so on. */
+const FILES_PER_THREAD = 40;
+
+export async function lintFiles(files: string[], cwd: string, options: LintFilesOptions = {}): Promise<LintRun> {
+  const requested = options.threads ?? threadsFromEnvironment();
+  const threads =
+    files.length >= (options.parallelThreshold ?? PARALLEL_THRESHOLD)
+      ? Math.min(requested, Math.max(2, Math.floor(files.length / FILES_PER_THREAD)))
+      : 1;
+  let results: FileResult[];
+  if (threads > 1) {
+    results = (await lintInPool(files, cwd, lintFile, { threads })).files;
+  } else {
+    results = [];
+    for (const file of files) results.push(await lintFile(file, cwd));
+  }
   return { files: results, summary: summarize(results) };
+}
+
+function threadsFromEnvironment(): number {
+  const setting = Number.parseInt(process.env['DEEPPLAN_LINT_WORKERS'] ?? '', 10);
+  return Number.isInteger(setting) && setting >= 1 ? setting : availableParallelism();
 }
