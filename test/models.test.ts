@@ -217,6 +217,11 @@ describe('roles', () => {
     expect(resolveRoles({}, { GOOGLE_API_KEY: 'g-0123456789' }).fallback).toMatchObject({ provider: 'google', keyVariable: 'GOOGLE_API_KEY' });
   });
 
+  it('runs every role offline when DEEPPLAN_OFFLINE=1, keys or not', () => {
+    const roles = resolveRoles({}, { ANTHROPIC_API_KEY: 'k-0123456789', OPENAI_API_KEY: 'k-0123456789', DEEPPLAN_OFFLINE: '1' });
+    expect(Object.values(roles).map((role) => [role.provider, role.offlineReason])).toEqual(Array(4).fill(['offline', 'DEEPPLAN_OFFLINE=1 is set']));
+  });
+
   it('takes base URLs from the config before the environment', () => {
     const env = { ANTHROPIC_API_KEY: 'k-0123456789', ANTHROPIC_BASE_URL: 'http://127.0.0.1:1' };
     expect(resolveRoles({}, env).planner).toMatchObject({ baseUrl: 'http://127.0.0.1:1', baseUrlSource: 'environment' });

@@ -63,6 +63,7 @@ export function resolveRole(role: Role, config: Config, env: Env): RoleInfo {
     offlineReason: null,
   };
   if (provider === 'offline' || provider === 'replay') return { ...base, provider };
+  if (env['DEEPPLAN_OFFLINE'] === '1') return { ...base, offlineReason: 'DEEPPLAN_OFFLINE=1 is set' };
   if (!(PROVIDERS as readonly string[]).includes(provider)) {
     return { ...base, offlineReason: `unknown provider "${provider}" (anthropic, openai, google, offline, replay)` };
   }
