@@ -1,0 +1,75 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { DraftPhase } from '../src/pipeline/draft.js';
+import { auditSkills } from '../src/skills/audit.js';
+import { discoverSkills } from '../src/skills/discover.js';
+import { PROJECT_ROOT, makeRepo, skillFile } from './support/fixtures.js';
+
+const EXAMPLES = discoverSkills([join(PROJECT_ROOT, 'examples/.claude/skills')]);
+
+function phase(id: string, title: string, steps: DraftPhase['steps']): DraftPhase {
+  return { id, title, inputs: [], outputs: [], context: 'direct', dependsOn: [], gate: 'none', doneWhen: { text: 'done' }, steps };
+}
+
+const OUTREACH = [
+  phase('P1', 'Refresh the account briefing', [{ kind: 'model', text: 'Update briefings/mod-op.md from the call notes.' }]),
+  phase('P2', 'Map the buying committee', [{ kind: 'model', text: 'List the contacts and their personas.' }]),
+  phase('P3', 'Draft one email per persona', [{ kind: 'skill', skill: 'generate-outreach-email', args: 'derick-schaefer' }]),
+  phase('P4', 'Create the Gmail drafts with labels', [{ kind: 'model', text: 'Create labelled drafts.' }]),
+];
+const REQUEST = 'Run an outreach for Mod Op: refresh the account briefing, map the buying committee, one email per person, Gmail drafts.';
+
+describe('the skill audit', () => {
+  it('maps invoked skills, finds the best skill for the other phases, and adds their steps so nothing drifts', () => {
+    const audit = auditSkills(REQUEST, OUTREACH, EXAMPLES);
+    expect(audit.shortfall).toBeNull();
+    expect(Object.fromEntries(audit.skills.mapped.map((skill) => [skill.name, skill.phases]))).toEqual({
+      'generate-outreach-email': ['P3'],
+      'account-briefing': ['P1'],
+      'buying-committee': ['P2'],
+      'gmail-drafts': ['P4'],
+    });
+    // Drift-free: every mapped skill is invoked by a step of each phase it is mapped to, and nothing else is invoked.
+    for (const skill of audit.skills.mapped) {
+      for (const id of skill.phases) {
+        expect(audit.phases.find((p) => p.id === id)!.steps.some((step) => step.kind === 'skill' && step.skill === skill.name)).toBe(true);
+      }
+    }
+    expect(audit.notes).toContain('mapped account-briefing to P1 (best match for "Refresh the account briefing") and added a /account-briefing step');
+    // The input is not changed.
+    expect(OUTREACH[0]!.steps).toHaveLength(1);
+  });
+
+  it('excludes every other skill with a reason, the related ones first', () => {
+    const { skills } = auditSkills(REQUEST, OUTREACH, EXAMPLES);
+    expect(skills.excluded.length).toBe(EXAMPLES.skills.size - skills.mapped.length);
+    for (const skill of skills.excluded) expect(skill.reason.length).toBeGreaterThan(20);
+    const related = skills.excluded.findIndex((skill) => skill.reason.startsWith('related'));
+    const unrelated = skills.excluded.findIndex((skill) => skill.reason.startsWith('nothing'));
+    expect(related).toBeGreaterThanOrEqual(0);
+    expect(related).toBeLessThan(unrelated);
+    expect(skills.excluded.find((skill) => skill.name === 'newsletter-builder')!.reason).toMatch(/^nothing in the request calls for it \(Builds a newsletter/);
+  });
+
+  it('never maps a skill whose description says it is deprecated', () => {
+    const root = makeRepo({
+      '.claude/skills/crm-sync/SKILL.md': skillFile('crm-sync').replace('The crm-sync skill, for tests.', 'Deprecated, syncs the account briefing to the old CRM.'),
+    });
+    const index = discoverSkills([join(root, '.claude/skills'), join(PROJECT_ROOT, 'examples/.claude/skills')]);
+    const audit = auditSkills(REQUEST, OUTREACH, index);
+    expect(audit.skills.mapped.map((skill) => skill.name)).not.toContain('crm-sync');
+    expect(audit.skills.excluded.find((skill) => skill.name === 'crm-sync')!.reason).toMatch(/^deprecated by its own description/);
+  });
+
+  it('reports a shortfall instead of padding the audit when too few skills are installed', () => {
+    const root = makeRepo({
+      '.claude/skills/account-briefing/SKILL.md': skillFile('account-briefing'),
+      '.claude/skills/broken/SKILL.md': '---\nname: broken\n---\n',
+    });
+    const index = discoverSkills([join(root, '.claude/skills')]);
+    const audit = auditSkills(REQUEST, OUTREACH, index);
+    expect(audit.shortfall).toMatch(/^2 skill\(s\) fit the phases; at least 3 must be mapped; 0 skill\(s\) left to exclude; at least 2 must be excluded/);
+    expect(audit.notes).toContain('P3 invokes /generate-outreach-email, which is not installed');
+    expect(audit.notes.some((note) => note.startsWith('skipped an invalid skill in') && note.includes('description'))).toBe(true);
+  });
+});
