@@ -60,6 +60,21 @@ function buildProgram(output: { exitCode: number }): Command {
     });
 
   program
+    .command('plan')
+    .description('turn a request into a plan file through the planning pipeline (headless)')
+    .requiredOption('-r, --request <text|@file>', 'the ask, in the requester\'s words, or @path of a file holding it')
+    .option('--answers <file>', 'YAML answers to the interview, by question id')
+    .option('-y, --yes', 'take the recommended answer of every question')
+    .option('-o, --out <path>', 'where to write the plan (default: plans/<id>.md)')
+    .option('--force', 'overwrite --out if it exists')
+    .option('--json', 'print the pipeline\'s events as JSON lines')
+    .addHelpText('after', PLAN_EXAMPLES)
+    .action(async (options: { request: string; answers?: string; yes?: boolean; out?: string; force?: boolean; json?: boolean }) => {
+      const { runPlanCommand } = await import('./plan-command.js');
+      output.exitCode = await runPlanCommand(options);
+    });
+
+  program
     .command('calibrate')
     .description('add finished plans (status complete) to calibration/index.yaml and refit each deliverable\'s budget margin')
     .option('--dry-run', 'print the fit without writing the file')
@@ -83,6 +98,17 @@ function buildProgram(output: { exitCode: number }): Command {
 
   return program;
 }
+
+const PLAN_EXAMPLES = `
+Examples:
+  $ deepplan plan --request "Compare src/a.ts and src/b.ts for the Monday review; Ana, the lead, signs off." --out plans/compare.md
+  $ deepplan plan --request @request.md --answers answers.yaml
+  $ deepplan plan --request "Do an outreach for Mod Op" --yes        take the recommended interview answers
+
+Paths of existing files in the request are source material. When two of success criteria, constraints and
+stakeholders are missing, the pipeline interviews: without --answers, --yes or a terminal it exits 3 and prints
+the questions. The plan is written only if it lints with no errors.
+Exit status: 0 written, 1 the pipeline failed, 2 bad arguments, 3 questions need answers.`;
 
 const CALIBRATE_EXAMPLES = `
 Examples:

@@ -52,3 +52,8 @@ export function stepText(step: DraftStep): string {
   if (step.kind === 'skill') return `/${step.skill}${step.args ? ` ${step.args}` : ''}`;
   return step.text;
 }
+
+/** A file-name-safe slug of a path: `src/big.ts` → `src-big`. */
+export function pathSlug(path: string): string {
+  return path.replace(/\.[a-z0-9]+$/i, '').replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase() || 'source';
+}

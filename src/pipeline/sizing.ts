@@ -1,7 +1,7 @@
 import { contextModeFor, measureInputs } from '../rules/phase-context-mode.js';
 import { countFileOperations, FILE_OPS_WARN, touchedFiles } from '../rules/phase-file-ops.js';
 import type { DraftPhase, DraftStep, PlanDraft } from './draft.js';
-import { stepText } from './draft.js';
+import { pathSlug, stepText } from './draft.js';
 
 /** What sizing may look up on disk: repository-relative files and their line counts. */
 export interface SizingContext {
@@ -22,9 +22,6 @@ function clonePhase(phase: DraftPhase, changes: Partial<DraftPhase>): DraftPhase
 }
 
 
-function slug(path: string): string {
-  return path.replace(/\.[a-z0-9]+$/i, '').replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase() || 'source';
-}
 
 /**
  * Sizing, in plain code: each phase's context mode from its inputs' line counts; a phase whose inputs reach 3,000
@@ -43,7 +40,7 @@ export function sizePhases(draft: PlanDraft, context: SizingContext): SizingResu
     const mode = contextModeFor(lines);
     if (mode !== 'direct') {
       const id = `${phase.id}a`;
-      const extract = `notes/${slug(phase.id)}-extract.md`;
+      const extract = `notes/${pathSlug(phase.id)}-extract.md`;
       const sources = phase.inputs.filter((pattern) => context.expand(pattern).length > 0);
       phases.push({
         id,

@@ -60,7 +60,9 @@ export interface Question {
 }
 
 /** The interview for the missing parts: at most five questions, ranked by impact. */
-export function interviewQuestions(missing: ContextPart[], workstream: string): Question[] {
+/** `kind`: the workstream, or `research` for the research template (its outcomes differ from a campaign's). */
+export function interviewQuestions(missing: ContextPart[], kind: string): Question[] {
+  const workstream = kind;
   const questions: Question[] = [];
   if (missing.includes('success criteria')) {
     questions.push({
@@ -68,7 +70,9 @@ export function interviewQuestions(missing: ContextPart[], workstream: string): 
       part: 'success criteria',
       text: 'What must be true when this is done?',
       options:
-        workstream === 'infrastructure'
+        workstream === 'research'
+          ? ['A findings page that answers the question and cites its sources', 'A comparison table of the options', 'A short memo with a recommendation']
+          : workstream === 'infrastructure'
           ? ['It runs on schedule and a restore or rollback is proven', 'It is deployed and monitored', 'A written runbook exists and is reviewed']
           : workstream === 'content'
             ? ['The piece is published and linked from the usual channels', 'A draft is approved by the owner', 'The piece meets a word count and style check']
@@ -79,9 +83,9 @@ export function interviewQuestions(missing: ContextPart[], workstream: string): 
     questions.push({
       id: 'measure',
       part: 'success criteria',
-      text: 'How will we check it? (a number, a file, a command)',
-      options: [],
-      recommended: null,
+      text: 'How will we check it?',
+      options: ['A command checks the output files', 'The owner signs off in writing', 'A number in a report reaches a target'],
+      recommended: 0,
       impact: 3,
     });
   }

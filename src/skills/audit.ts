@@ -34,7 +34,7 @@ function phaseText(phase: DraftPhase): string {
 
 /**
  * The skill audit: skills the phases already invoke are mapped to those phases; other installed skills are ranked
- * against each phase with BM25 (MiniSearch) and mapped, with a `/skill` step added, where one clearly fits; the
+ * against each phase with BM25 (MiniSearch) and the best matches mapped, with a `/skill` step added; the
  * rest are excluded with a reason, the most relevant first. Deprecated skills (by their description) are never mapped.
  */
 export function auditSkills(request: string, phases: DraftPhase[], index: SkillIndex): AuditResult {
@@ -63,14 +63,22 @@ export function auditSkills(request: string, phases: DraftPhase[], index: SkillI
 
   // Relevance of every skill to the request as a whole, for mapping and for ordering the exclusions.
   const requestScores = new Map(search.search(request).map((hit) => [hit.id as string, hit.score]));
+  // Every (phase, skill) match, best first; each phase without a skill step takes at most one skill, each skill one
+  // phase, and weak matches (under a quarter of the best) are left out.
+  const pairs: Array<{ phase: (typeof updated)[number]; name: string; score: number }> = [];
   for (const phase of updated) {
     if (phase.steps.some((step) => step.kind === 'skill')) continue;
-    const hits = search.search(phaseText(phase)).filter((hit) => !DEPRECATED.test(index.skills.get(hit.id as string)?.description ?? ''));
-    const best = hits[0];
-    // A clear fit: the phase's best match also matters to the request, and is well ahead of the next one.
-    if (!best || !requestScores.has(best.id as string) || (hits[1] && hits[1].score > best.score * 0.8)) continue;
-    const name = best.id as string;
-    if (mapping.has(name)) continue;
+    for (const hit of search.search(phaseText(phase))) {
+      const name = hit.id as string;
+      if (!DEPRECATED.test(index.skills.get(name)?.description ?? '')) pairs.push({ phase, name, score: hit.score + (requestScores.get(name) ?? 0) * 0.5 });
+    }
+  }
+  pairs.sort((a, b) => b.score - a.score || a.name.localeCompare(b.name));
+  const floor = (pairs[0]?.score ?? 0) * 0.25;
+  const served = new Set<string>();
+  for (const { phase, name, score } of pairs) {
+    if (score < floor || served.has(phase.id) || mapping.has(name)) continue;
+    served.add(phase.id);
     phase.steps.unshift({ kind: 'skill', skill: name, args: '' });
     mapping.set(name, new Set([phase.id]));
     why.set(name, index.skills.get(name)!.description);

@@ -1,0 +1,243 @@
+import { statSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
+import { calibrationFor, budgetArithmetic, budgetFor, coefficientsFor } from '../calibration/calibration.js';
+import { loadConfig } from '../config/config.js';
+import { contextFor, lintText } from '../lint/lint.js';
+import type { Finding } from '../rules/rule.js';
+import { auditSkills } from '../skills/audit.js';
+import { discoverSkills, skillDirectories } from '../skills/discover.js';
+import type { PlanDraft } from './draft.js';
+import { sizePhases } from './sizing.js';
+import { findContext, interviewQuestions, type Question } from './sufficiency.js';
+import { fillTemplate, loadTemplate } from './templates.js';
+import { renderPlan } from './write.js';
+import { ASK_BELOW_CONFIDENCE, classifyWorkstream, type Workstream } from './workstream.js';
+
+/** The seven planning phases and the drift check, in order; the UI lists them as they run. */
+export const PIPELINE_PHASES = ['workstream', 'sufficiency', 'context', 'generation', 'sizing', 'quality-bar', 'budget', 'skill-drift'] as const;
+export type PipelinePhase = (typeof PIPELINE_PHASES)[number];
+
+export type PipelineEvent =
+  | { type: 'started'; phase: PipelinePhase }
+  | { type: 'progress'; phase: PipelinePhase; message: string }
+  | { type: 'question'; phase: PipelinePhase; question: Question }
+  | { type: 'result'; phase: PipelinePhase; summary: string }
+  | { type: 'finished'; phase: PipelinePhase };
+
+export interface PipelineInput {
+  request: string;
+  /** Repository root: sources, skills, templates and calibration resolve from here. */
+  root: string;
+  /** Where the plan will be written (for linting it in place). */
+  out: string;
+  /** Answers by question id (an option's text, its 1-based number, or free text). */
+  answers?: Record<string, string>;
+  /** Take the recommended answer of every question that has one (--yes). */
+  acceptRecommended?: boolean;
+  /** Asks a person (a terminal UI); without it, unanswered questions end the run with the questions. */
+  ask?: (question: Question) => Promise<string>;
+  emit?: (event: PipelineEvent) => void;
+  /** Fixed dates for reproducible output (tests). */
+  today?: string;
+  now?: string;
+}
+
+export type PipelineOutcome =
+  | { kind: 'plan'; text: string; draft: PlanDraft; findings: Finding[] }
+  | { kind: 'questions'; questions: Question[] };
+
+/** The pipeline cannot produce a plan that lints; the message says why in one line. */
+export class PipelineError extends Error {
+  override name = 'PipelineError';
+}
+
+const WORKSTREAMS: Workstream[] = ['consulting', 'content', 'infrastructure'];
+
+/** Paths in the request that name existing files of the repository: the plan's source material. */
+export function sourcesIn(request: string, root: string): string[] {
+  const sources: string[] = [];
+  for (const match of request.matchAll(/[\w./@-]+\.[A-Za-z0-9]{1,8}\b/g)) {
+    const path = match[0].replace(/^\.\//, '');
+    if (isAbsolute(path) || path.split('/').includes('..')) continue;
+    try {
+      if (statSync(join(root, path)).isFile() && !sources.includes(path)) sources.push(path);
+    } catch {
+      // Not a file of the repository: a word with a dot in it.
+    }
+  }
+  return sources;
+}
+
+function slugOf(text: string): string {
+  return (
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, ' ')
+      .trim()
+      .split(' ')
+      .filter((word) => word.length > 2)
+      .slice(0, 5)
+      .join('-')
+      .slice(0, 48) || 'plan'
+  );
+}
+
+function titleOf(request: string): string {
+  const first = request.split(/(?<=[.!?])\s|\n/)[0]!.trim().replace(/[.!?]$/, '');
+  return first.length > 70 ? `${first.slice(0, 67)}…` : first;
+}
+
+function resolveAnswer(question: Question, given: string | undefined): string | undefined {
+  if (given === undefined) return undefined;
+  const number = Number(given);
+  if (Number.isInteger(number) && number >= 1 && number <= question.options.length) return question.options[number - 1];
+  return given.trim() === '' ? undefined : given.trim();
+}
+
+/** Runs the planning phases on a request; each phase emits started, progress/question, result and finished. */
+export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome> {
+  const emit = input.emit ?? (() => {});
+  const config = loadConfig(input.root);
+  const step = async <T>(phase: PipelinePhase, work: () => Promise<T> | T, summary: (value: T) => string): Promise<T> => {
+    emit({ type: 'started', phase });
+    const value = await work();
+    emit({ type: 'result', phase, summary: summary(value) });
+    emit({ type: 'finished', phase });
+    return value;
+  };
+
+  // 1. Workstream alignment.
+  const guess = await step('workstream', () => classifyWorkstream(input.request), (g) => `${g.workstream} (confidence ${g.confidence.toFixed(2)}${g.evidence.length > 0 ? `: ${g.evidence.join(', ')}` : ''})`);
+  const questions: Question[] = [];
+  if (guess.confidence < ASK_BELOW_CONFIDENCE) {
+    questions.push({
+      id: 'workstream',
+      part: 'success criteria',
+      text: 'Which kind of work is this?',
+      options: WORKSTREAMS,
+      recommended: WORKSTREAMS.indexOf(guess.workstream),
+      impact: 6,
+    });
+  }
+
+  // 2. Context sufficiency.
+  const context = await step('sufficiency', () => findContext(input.request), (c) => (c.missing.length === 0 ? 'criteria, constraints and stakeholders found' : `missing: ${c.missing.join(', ')}`));
+  if (context.missing.length >= 2) questions.push(...interviewQuestions(context.missing, 'research')); // the one offline template so far
+
+  const answered = new Map<string, string>();
+  const open: Question[] = [];
+  for (const question of questions) {
+    emit({ type: 'question', phase: question.id === 'workstream' ? 'workstream' : 'sufficiency', question });
+    let answer = resolveAnswer(question, input.answers?.[question.id]);
+    if (answer === undefined && input.ask) answer = resolveAnswer(question, await input.ask(question));
+    if (answer === undefined && input.acceptRecommended && question.recommended !== null) answer = question.options[question.recommended];
+    if (answer === undefined) open.push(question);
+    else answered.set(question.id, answer);
+  }
+  if (open.length > 0) return { kind: 'questions', questions: open };
+  const workstream = (answered.get('workstream') as Workstream | undefined) ?? guess.workstream;
+
+  // 3. Context gathering and skill discovery.
+  const gathered = await step(
+    'context',
+    () => ({
+      sources: sourcesIn(input.request, input.root),
+      skills: discoverSkills(skillDirectories(input.root, config.skills?.paths ?? [])),
+    }),
+    (g) => `${g.sources.length} source file(s): ${g.sources.join(', ') || 'none'}; ${g.skills.skills.size} skill(s) found${g.skills.invalid.length > 0 ? `, ${g.skills.invalid.length} invalid skipped` : ''}`,
+  );
+
+  // 4. Plan generation from the offline template.
+  const generated = await step(
+    'generation',
+    () => {
+      const template = loadTemplate('research', input.root);
+      const filled = fillTemplate(template, { request_title: titleOf(input.request) }, gathered.sources);
+      const evidence = (part: string) => context.found.find((found) => found.part === part)?.evidence ?? [];
+      const draft: PlanDraft = {
+        meta: { id: slugOf(input.request), title: filled.title, workstream, deliverable: template.deliverable, quality_bar: 'structural' },
+        request: input.request.trim(),
+        criteria: [
+          ...filled.criteria,
+          ...(answered.has('success') ? [{ id: `SC${filled.criteria.length + 1}`, text: answered.get('success')! }] : []),
+        ],
+        constraints: [...evidence('constraints'), ...['limits', 'deadline'].filter((id) => answered.has(id)).map((id) => answered.get(id)!)],
+        stakeholders: [...evidence('stakeholders'), ...(answered.has('owner') ? [`${answered.get('owner')} — owner, answers when the work is blocked`] : [])],
+        clarifications: questions.map((question) => ({ question: question.text, answer: answered.get(question.id)! })),
+        skills: { mapped: [], excluded: [] },
+        phases: filled.phases,
+        learnings: [],
+      };
+      return { draft, scope: template.scope };
+    },
+    (g) => `${g.draft.phases.length} phases from the ${g.draft.meta.deliverable} template`,
+  );
+
+  // 5. Phase sizing.
+  const sized = await step(
+    'sizing',
+    () => {
+      const result = sizePhases(generated.draft, contextFor(join(input.root, 'plans', 'x.md')));
+      for (const change of result.changes) emit({ type: 'progress', phase: 'sizing', message: change });
+      return result;
+    },
+    (r) => (r.changes.length === 0 ? 'no change needed' : `${r.changes.length} change(s)`),
+  );
+  let draft = sized.draft;
+
+  // 6. Quality bar.
+  const qualityBar = await step(
+    'quality-bar',
+    () =>
+      workstream === 'consulting'
+        ? { bar: 'adversarial' as const, reason: 'client-facing consulting work: a reviewer from another provider attacks the plan' }
+        : draft.phases.length >= 10
+          ? { bar: 'semantic' as const, reason: `${draft.phases.length} phases: the review checks meaning, not only structure` }
+          : { bar: draft.meta.deliverable === 'infrastructure' ? ('structural' as const) : ('semantic' as const), reason: `${draft.meta.deliverable} deliverable of ${draft.phases.length} phases` },
+    (q) => `${q.bar}: ${q.reason}`,
+  );
+  draft = { ...draft, meta: { ...draft.meta, quality_bar: qualityBar.bar } };
+
+  // Skill audit, then the drift cross-check (the audit adds the /skill step to every phase it maps).
+  const audit = auditSkills(input.request, draft.phases, gathered.skills);
+  for (const note of audit.notes) emit({ type: 'progress', phase: 'context', message: note });
+  if (audit.shortfall) throw new PipelineError(`the skill audit cannot be completed: ${audit.shortfall}; install or write more skills (.claude/skills/<name>/SKILL.md)`);
+  draft = { ...draft, phases: audit.phases, skills: audit.skills };
+
+  // 7. Calibrated budget.
+  const budget = await step(
+    'budget',
+    () => {
+      const { coefficients, basis } = coefficientsFor(calibrationFor(input.root), draft.meta.deliverable);
+      return {
+        max_iterations: budgetFor(coefficients, draft.phases.length, draft.criteria.length),
+        basis,
+        arithmetic: budgetArithmetic(coefficients, draft.phases.length, draft.criteria.length),
+      };
+    },
+    (b) => `${b.max_iterations} iterations (${b.basis}: ${b.arithmetic})`,
+  );
+
+  const text = renderPlan(draft, {
+    status: 'draft',
+    created: input.today ?? new Date().toISOString().slice(0, 10),
+    budget,
+    ...(generated.scope ? { scope: generated.scope } : {}),
+    updated: input.now ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+  });
+  const findings = await step(
+    'skill-drift',
+    () => lintText(text, input.out),
+    (f) => `${f.filter((finding) => finding.ruleId === 'skill-drift').length} drift finding(s); lint: ${f.filter((finding) => finding.severity === 'error').length} error(s)`,
+  );
+  const errors = findings.filter((finding) => finding.severity === 'error');
+  if (errors.length > 0) {
+    const first = errors[0]!;
+    throw new PipelineError(`the generated plan would not lint (${errors.length} error(s)); first: line ${first.line}: ${first.message} (${first.ruleId})`);
+  }
+  return { kind: 'plan', text, draft, findings };
+}
+
+export function displayPath(root: string, path: string): string {
+  return relative(root, path) || path;
+}

@@ -1,0 +1,105 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { budgetFor, FORMULA } from '../src/calibration/calibration.js';
+import { lintText } from '../src/lint/lint.js';
+import { parsePlan } from '../src/plan/parse.js';
+import { CLI, makeRepo, skillFile } from './support/fixtures.js';
+
+const RESEARCH_SKILLS = Object.fromEntries(
+  [
+    ['source-notes', 'Reads a source file and writes notes on what it does, with line references.'],
+    ['compare-sources', 'Compares the notes of several sources and lists where they agree and differ.'],
+    ['findings-report', 'Writes a findings report that answers the question first and cites its sources.'],
+    ['newsletter-builder', 'Builds a newsletter issue from a content calendar.'],
+    ['hubspot-sync', 'Deprecated, syncs contacts from HubSpot.'],
+  ].map(([name, description]) => [`.claude/skills/${name}/SKILL.md`, skillFile(name!).replace(`The ${name} skill, for tests.`, description!)]),
+);
+
+const code = (lines: number) => 'export const x = 1;\n'.repeat(lines);
+
+function deepplan(args: string[], cwd: string) {
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('deepplan plan (offline)', () => {
+  it('plans a request naming sources of 412, 3,500 and 7,000 lines: sized, audited, budgeted, lint-clean', () => {
+    const root = makeRepo({ ...RESEARCH_SKILLS, 'src/intake.ts': code(412), 'src/routing.ts': code(3500), 'src/ledger.ts': code(7000) });
+    const request =
+      'Research for the client deal review: what do src/intake.ts, src/routing.ts and src/ledger.ts do? Success is one findings page that cites every source. Read-only: no code changes. Priya, the account lead, approves.';
+    const result = deepplan(['plan', '--request', request, '--out', 'plans/review.md'], root);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^plans\/review\.md: \d+ phases, lints with 0 errors/);
+    const text = readFileSync(join(root, 'plans/review.md'), 'utf8');
+    expect(lintText(text, join(root, 'plans/review.md')).filter((finding) => finding.severity === 'error')).toEqual([]);
+    const plan = parsePlan(text);
+    const reading = (source: string) => plan.phases.find((phase) => phase.inputs.includes(source));
+    expect(reading('src/intake.ts')!.context).toBe('direct');
+    expect(reading('src/routing.ts')!.context).toBe('extract_then_assemble');
+    expect(reading('src/ledger.ts')!.context).toBe('map_reduce');
+    expect(plan.skills!.mapped!.length).toBeGreaterThanOrEqual(3);
+    expect(plan.skills!.excluded!.length).toBeGreaterThanOrEqual(2);
+    expect(plan.skills!.mapped!.map((skill) => skill.name)).not.toContain('hubspot-sync');
+    expect(plan.meta.budget).toEqual(expect.objectContaining({ basis: 'formula', max_iterations: budgetFor(FORMULA, plan.phases.length, plan.criteria!.length) }));
+    expect(plan.meta.quality_bar).toBe('adversarial');
+    expect(plan.meta.status).toBe('draft');
+    // The pipeline reported what sizing changed.
+    expect(result.stderr).toMatch(/reads 3,500 source lines: inserted P\d+a to extract them \(extract_then_assemble\)/);
+    expect(result.stderr).toMatch(/reads 7,000 source lines: inserted P\d+a to extract them \(map_reduce\)/);
+  });
+
+  it('exits 3 with the interview when criteria, constraints and stakeholders are missing, and writes the answers with --yes', () => {
+    const root = makeRepo({ ...RESEARCH_SKILLS, 'src/intake.ts': code(40) });
+    const request = 'Research for the client: what does src/intake.ts do?';
+    const asked = deepplan(['plan', '--request', request], root);
+    expect(asked.code).toBe(3);
+    expect(asked.stdout).toMatch(/^The request leaves too much open to plan/);
+    expect(asked.stdout).toMatch(/\[success\] What must be true when this is done\?/);
+    expect(asked.stdout).toMatch(/\(recommended\)/);
+    expect(existsSync(join(root, 'plans'))).toBe(false);
+
+    const json = deepplan(['plan', '--request', request, '--json'], root);
+    expect(json.code).toBe(3);
+    const last = JSON.parse(json.stdout.trim().split('\n').at(-1)!) as { type: string; questions: Array<{ id: string }> };
+    expect(last.type).toBe('needs-answers');
+    expect(last.questions.length).toBeLessThanOrEqual(5);
+
+    const yes = deepplan(['plan', '--request', request, '--yes', '--out', 'plans/intake.md'], root);
+    expect(yes.code).toBe(0);
+    const text = readFileSync(join(root, 'plans/intake.md'), 'utf8');
+    expect(text).toMatch(/## Clarifications\n\n- Q: What must be true when this is done\? → A: A findings page that answers the question and cites its sources\n/);
+    expect(lintText(text, join(root, 'plans/intake.md')).filter((finding) => finding.severity === 'error')).toEqual([]);
+  });
+
+  it('takes answers from a file by question id and number', () => {
+    const root = makeRepo({ ...RESEARCH_SKILLS, 'src/intake.ts': code(40) });
+    writeFileSync(join(root, 'answers.yaml'), 'success: The findings page is approved by Priya\nmeasure: 1\nowner: Priya, the account lead\nlimits: 2\ndeadline: This week\n');
+    const result = deepplan(['plan', '--request', 'Research for the client: what does src/intake.ts do?', '--answers', 'answers.yaml', '--out', 'plans/a.md'], root);
+    expect(result.code).toBe(0);
+    const text = readFileSync(join(root, 'plans/a.md'), 'utf8');
+    expect(text).toContain('→ A: The findings page is approved by Priya');
+    expect(text).toContain('- Priya, the account lead — owner, answers when the work is blocked');
+    expect(text).toContain('- Only read existing systems; write drafts and files');
+  });
+
+  it('refuses to overwrite a plan and explains bad input in one line', () => {
+    const root = makeRepo({ ...RESEARCH_SKILLS, 'src/intake.ts': code(40), 'plans/a.md': 'mine' });
+    const overwrite = deepplan(['plan', '--request', 'Research for the client: what does src/intake.ts do?', '--yes', '--out', 'plans/a.md'], root);
+    expect(overwrite.code).toBe(2);
+    expect(overwrite.stderr.trim()).toBe('deepplan: plans/a.md exists; choose another --out or pass --force');
+    expect(readFileSync(join(root, 'plans/a.md'), 'utf8')).toBe('mine');
+    expect(deepplan(['plan', '--request', '@missing.md'], root)).toMatchObject({ code: 2, stderr: 'deepplan: cannot read the request file missing.md: no such file\n' });
+    expect(deepplan(['plan'], root).code).toBe(2);
+  });
+
+  it('stops with a clear error instead of writing a plan whose skill audit cannot be completed', () => {
+    const root = makeRepo({ 'src/intake.ts': code(40) });
+    const result = deepplan(['plan', '--request', 'Research for the client: what does src/intake.ts do?', '--yes', '--out', 'plans/a.md'], root);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/deepplan: the skill audit cannot be completed: 0 skill\(s\) fit the phases; at least 3 must be mapped/);
+    expect(existsSync(join(root, 'plans/a.md'))).toBe(false);
+  });
+});
