@@ -62,7 +62,6 @@ export interface Question {
 /** The interview for the missing parts: at most five questions, ranked by impact. */
 /** `kind`: the workstream, or `research` for the research template (its outcomes differ from a campaign's). */
 export function interviewQuestions(missing: ContextPart[], kind: string): Question[] {
-  const workstream = kind;
   const questions: Question[] = [];
   if (missing.includes('success criteria')) {
     questions.push({
@@ -70,11 +69,11 @@ export function interviewQuestions(missing: ContextPart[], kind: string): Questi
       part: 'success criteria',
       text: 'What must be true when this is done?',
       options:
-        workstream === 'research'
+        kind === 'research'
           ? ['A findings page that answers the question and cites its sources', 'A comparison table of the options', 'A short memo with a recommendation']
-          : workstream === 'infrastructure'
+          : kind === 'infrastructure'
           ? ['It runs on schedule and a restore or rollback is proven', 'It is deployed and monitored', 'A written runbook exists and is reviewed']
-          : workstream === 'content'
+          : kind === 'content'
             ? ['The piece is published and linked from the usual channels', 'A draft is approved by the owner', 'The piece meets a word count and style check']
             : ['One reviewed draft per contact, ready to send', 'The CRM shows the new stage and next step', 'A handoff document the owner can act on'],
       recommended: 0,
