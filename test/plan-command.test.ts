@@ -20,7 +20,7 @@ const RESEARCH_SKILLS = Object.fromEntries(
 const code = (lines: number) => 'export const x = 1;\n'.repeat(lines);
 
 function deepplan(args: string[], cwd: string) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', DEEPPLAN_OFFLINE: '1' } });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

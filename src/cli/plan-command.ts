@@ -2,10 +2,13 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { parse } from 'yaml';
-import { findRepoRoot } from '../config/config.js';
+import { findRepoRoot, loadConfig } from '../config/config.js';
+import { ModelError } from '../models/errors.js';
+import { noticeOfflineRoles } from '../models/roles.js';
+import { ModelRunner } from '../models/runner.js';
 import { PipelineError, runPipeline, type PipelineEvent } from '../pipeline/run.js';
 import type { Question } from '../pipeline/sufficiency.js';
-import { EXIT, UserError } from './program.js';
+import { EXIT, interruptSignal, UserError } from './program.js';
 
 export interface PlanOptions {
   request: string;
@@ -67,11 +70,14 @@ export async function runPlanCommand(options: PlanOptions): Promise<number> {
     }
   };
   const provisionalOut = resolve(options.out ?? resolve(root, 'plans', 'plan.md'));
+  const config = loadConfig(root);
+  const models = new ModelRunner({ config, root, signal: interruptSignal(), notice: (line) => process.stderr.write(`${line}\n`) });
+  if (!options.json) noticeOfflineRoles(models.roles, (line) => process.stderr.write(`${line}\n`));
   let outcome;
   try {
-    outcome = await runPipeline({ request, root, out: provisionalOut, ...(answers ? { answers } : {}), acceptRecommended: options.yes === true, emit });
+    outcome = await runPipeline({ request, root, out: provisionalOut, ...(answers ? { answers } : {}), acceptRecommended: options.yes === true, emit, models });
   } catch (error) {
-    if (error instanceof PipelineError) throw new UserError(error.message, EXIT.failed);
+    if (error instanceof PipelineError || error instanceof ModelError) throw new UserError(error.message, EXIT.failed);
     throw error;
   }
   if (outcome.kind === 'questions') {

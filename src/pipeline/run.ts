@@ -3,12 +3,14 @@ import { isAbsolute, join, relative } from 'node:path';
 import { calibrationFor, budgetArithmetic, budgetFor, coefficientsFor } from '../calibration/calibration.js';
 import { loadConfig } from '../config/config.js';
 import { contextFor, lintText } from '../lint/lint.js';
+import type { ModelRunner } from '../models/runner.js';
 import type { Finding } from '../rules/rule.js';
 import { auditSkills } from '../skills/audit.js';
 import { discoverSkills, skillDirectories } from '../skills/discover.js';
 import type { PlanDraft } from './draft.js';
 import { sizePhases } from './sizing.js';
 import { findContext, interviewQuestions, type Question } from './sufficiency.js';
+import { generateWithModel } from './generate.js';
 import { fillTemplate, loadTemplate } from './templates.js';
 import { renderPlan } from './write.js';
 import { ASK_BELOW_CONFIDENCE, classifyWorkstream, type Workstream } from './workstream.js';
@@ -37,6 +39,8 @@ export interface PipelineInput {
   /** Asks a person (a terminal UI); without it, unanswered questions end the run with the questions. */
   ask?: (question: Question) => Promise<string>;
   emit?: (event: PipelineEvent) => void;
+  /** The model runner; when the planner role is offline (or this is absent) the offline template plans. */
+  models?: ModelRunner;
   /** Fixed dates for reproducible output (tests). */
   today?: string;
   now?: string;
@@ -66,6 +70,12 @@ export function sourcesIn(request: string, root: string): string[] {
     }
   }
   return sources;
+}
+
+/** The scope.write glob that covers an output: its top folder (`notes/x.md` → `notes/**`), or the file itself. */
+function writeGlob(output: string): string {
+  const slash = output.indexOf('/');
+  return slash > 0 ? `${output.slice(0, slash)}/**` : output;
 }
 
 function slugOf(text: string): string {
@@ -147,12 +157,23 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
     (g) => `${g.sources.length} source file(s): ${g.sources.join(', ') || 'none'}; ${g.skills.skills.size} skill(s) found${g.skills.invalid.length > 0 ? `, ${g.skills.invalid.length} invalid skipped` : ''}`,
   );
 
-  // 4. Plan generation from the offline template.
+  // 4. Plan generation: the planner model, or the offline template.
   const generated = await step(
     'generation',
-    () => {
+    async () => {
       const template = loadTemplate('research', input.root);
-      const filled = fillTemplate(template, { request_title: titleOf(input.request) }, gathered.sources);
+      const progress = (message: string) => emit({ type: 'progress', phase: 'generation', message });
+      let filled = fillTemplate(template, { request_title: titleOf(input.request) }, gathered.sources);
+      let from = `the ${template.deliverable} template`;
+      if (input.models && input.models.roles.planner.provider !== 'offline') {
+        const modelled = await generateWithModel({ models: input.models, root: input.root, request: input.request, sources: gathered.sources, skills: gathered.skills, workstream, progress });
+        if (modelled) {
+          filled = modelled;
+          from = `the planner (${input.models.roles.planner.configured})`;
+        } else {
+          progress(`the planner's answer was not usable twice; planning from the offline ${template.deliverable} template instead`);
+        }
+      }
       const evidence = (part: string) => context.found.find((found) => found.part === part)?.evidence ?? [];
       const draft: PlanDraft = {
         meta: { id: slugOf(input.request), title: filled.title, workstream, deliverable: template.deliverable, quality_bar: 'structural' },
@@ -168,9 +189,10 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
         phases: filled.phases,
         learnings: [],
       };
-      return { draft, scope: template.scope };
+      const scope = { write: [...new Set(filled.phases.flatMap((phase) => phase.outputs).map(writeGlob))], ...(template.scope?.commands ? { commands: template.scope.commands } : {}) };
+      return { draft, scope, from };
     },
-    (g) => `${g.draft.phases.length} phases from the ${g.draft.meta.deliverable} template`,
+    (g) => `${g.draft.phases.length} phases from ${g.from}`,
   );
 
   // 5. Phase sizing.
@@ -222,7 +244,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
     status: 'draft',
     created: input.today ?? new Date().toISOString().slice(0, 10),
     budget,
-    ...(generated.scope ? { scope: generated.scope } : {}),
+    scope: { ...generated.scope, write: [...new Set([...generated.scope.write, ...draft.phases.flatMap((phase) => phase.outputs).map(writeGlob)])] },
     updated: input.now ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
   });
   const findings = await step(

@@ -1,0 +1,121 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { lintText } from '../src/lint/lint.js';
+import { parsePlan } from '../src/plan/parse.js';
+import { FakeProviders } from './support/fake-providers.js';
+import { CLI, makeRepo, skillFile } from './support/fixtures.js';
+
+const SKILLS = Object.fromEntries(
+  [
+    ['source-notes', 'Reads a source file and writes notes on what it does, with line references.'],
+    ['compare-sources', 'Compares the notes of several sources and lists where they agree and differ.'],
+    ['findings-report', 'Writes a findings report that answers the question first and cites its sources.'],
+    ['newsletter-builder', 'Builds a newsletter issue from a content calendar.'],
+    ['hubspot-sync', 'Deprecated, syncs contacts from HubSpot.'],
+  ].map(([name, description]) => [`.claude/skills/${name}/SKILL.md`, skillFile(name!).replace(`The ${name} skill, for tests.`, description!)]),
+);
+const CONFIG = 'models:\n  planner: anthropic/claude-test\n  reviewer: openai/gpt-test\nlimits:\n  timeout_ms: 3000\n  max_attempts: 2\n  retry_base_ms: 10\n';
+const REQUEST = 'Research for the client deal review: what does src/intake.ts do? Success is one findings page. Read-only. Priya, the account lead, approves.';
+const KEYS = { anthropic: 'sk-ant-test-0123456789', openai: 'sk-openai-test-0123456789' };
+
+const USEFUL = {
+  title: 'What src/intake.ts does, for the deal review',
+  phases: [
+    { title: 'Read the intake module', inputs: ['src/intake.ts'], outputs: ['notes/intake.md'], gate: 'none', done_when: 'notes on the intake module exist', verify: 'test -s notes/intake.md', steps: [{ kind: 'skill', text: 'source-notes src/intake.ts --out notes/intake.md' }] },
+    { title: 'Compare the intake notes with the briefing', inputs: ['notes/intake.md'], outputs: ['notes/comparison.md'], gate: 'none', done_when: 'the comparison exists', verify: 'test -s notes/comparison.md', steps: [{ kind: 'skill', text: 'compare-sources notes --out notes/comparison.md' }] },
+    { title: 'Write the findings page', inputs: ['notes/comparison.md'], outputs: ['out/findings.md'], gate: 'none', done_when: 'the findings page cites the module', verify: "grep -q 'src/intake.ts' out/findings.md", steps: [{ kind: 'skill', text: 'findings-report notes --out out/findings.md' }] },
+    { title: 'Priya approves the findings', inputs: ['out/findings.md'], outputs: ['out/approval.md'], gate: 'human', done_when: 'Priya approved', verify: "grep -q '^Approved' out/approval.md", steps: [{ kind: 'model', text: 'Record Priya\'s verdict in out/approval.md.' }] },
+  ],
+  criteria: [
+    { text: 'One findings page exists', verify: 'test -s out/findings.md' },
+    { text: 'Priya approved the findings', verify: "grep -q '^Approved' out/approval.md" },
+  ],
+};
+const USELESS = { title: 'x', phases: [{ title: 'a', inputs: [], outputs: ['b'], gate: 'none', done_when: 'c', verify: '', steps: [{ kind: 'model', text: 'd' }] }], criteria: [{ text: 'e', verify: '' }] };
+
+function run(args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/_API_KEY$|_BASE_URL$|^DEEPPLAN_/.test(name)));
+    execFile(process.execPath, [CLI, ...args], { cwd, env: { ...clean, NO_COLOR: '1', ...env } }, (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+let fake: FakeProviders;
+beforeEach(async () => {
+  fake = await new FakeProviders().start();
+});
+afterEach(async () => {
+  await fake.close();
+});
+
+describe('deepplan plan with a planner model', () => {
+  it('plans from the planner\'s structured answer, built from the prompt with the request and the skills', async () => {
+    fake.queue('anthropic', { kind: 'answer', object: USEFUL });
+    const root = makeRepo({ ...SKILLS, 'deepplan.config.yaml': CONFIG, 'src/intake.ts': 'export const x = 1;\n' });
+    const result = await run(['plan', '--request', REQUEST, '--out', 'plans/p.md'], root, fake.env(KEYS));
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(result.code).toBe(0);
+    expect(fake.count('anthropic')).toBe(1);
+    const sent = JSON.stringify(fake.requests[0]!.body);
+    expect(fake.requests[0]!.structured).toBe(true);
+    expect(sent).toContain('what does src/intake.ts do?');
+    expect(sent).toContain('source-notes: Reads a source file');
+    const text = readFileSync(join(root, 'plans/p.md'), 'utf8');
+    const plan = parsePlan(text);
+    expect(plan.phases.map((phase) => phase.title)).toEqual(USEFUL.phases.map((phase) => phase.title));
+    expect(plan.phases[3]!.gate).toBe('human');
+    expect(lintText(text, join(root, 'plans/p.md')).filter((finding) => finding.severity === 'error')).toEqual([]);
+    expect(result.stderr).toMatch(/generation\s+4 phases from the planner \(anthropic\/claude-test\)/);
+  });
+
+  it('sends a schema-valid but useless answer back once, and uses the repaired one', async () => {
+    fake.queue('anthropic', { kind: 'answer', object: USELESS }, { kind: 'answer', object: USEFUL });
+    const root = makeRepo({ ...SKILLS, 'deepplan.config.yaml': CONFIG, 'src/intake.ts': 'export const x = 1;\n' });
+    const result = await run(['plan', '--request', REQUEST, '--out', 'plans/p.md'], root, fake.env(KEYS));
+    expect(result.code).toBe(0);
+    expect(fake.count('anthropic')).toBe(2);
+    expect(JSON.stringify(fake.requests[1]!.body)).toMatch(/That plan cannot be used: the plan has 1 phase\(s\); a plan has at least 3/);
+    expect(parsePlan(readFileSync(join(root, 'plans/p.md'), 'utf8')).phases).toHaveLength(4);
+  });
+
+  it('falls back to the offline template after two useless answers, and still writes a plan that lints', async () => {
+    fake.always('anthropic', { kind: 'answer', object: USELESS });
+    const root = makeRepo({ ...SKILLS, 'deepplan.config.yaml': CONFIG, 'src/intake.ts': 'export const x = 1;\n' });
+    const result = await run(['plan', '--request', REQUEST, '--out', 'plans/p.md'], root, fake.env(KEYS));
+    expect(result.code).toBe(0);
+    expect(fake.count('anthropic')).toBe(2);
+    expect(result.stderr).toMatch(/the planner's answer was not usable twice; planning from the offline research template instead/);
+    const text = readFileSync(join(root, 'plans/p.md'), 'utf8');
+    expect(lintText(text, join(root, 'plans/p.md')).filter((finding) => finding.severity === 'error')).toEqual([]);
+    expect(text).not.toMatch(/### P\d+\. a$/m);
+  });
+
+  it('stops with one line, and writes nothing, when the planner keeps failing', async () => {
+    fake.always('anthropic', { kind: 'status', status: 500 });
+    const root = makeRepo({ ...SKILLS, 'deepplan.config.yaml': CONFIG, 'src/intake.ts': 'export const x = 1;\n' });
+    const result = await run(['plan', '--request', REQUEST, '--out', 'plans/p.md'], root, fake.env(KEYS));
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n').at(-1)).toBe('deepplan: planner (anthropic/claude-test): HTTP 500 after 2 attempts; the provider is failing; retry later or configure a fallback model');
+  });
+
+  it('records the planner\'s answers to a cassette and replays them with no network', async () => {
+    fake.queue('anthropic', { kind: 'answer', object: USEFUL });
+    const root = makeRepo({ ...SKILLS, 'deepplan.config.yaml': CONFIG, 'src/intake.ts': 'export const x = 1;\n' });
+    const recorded = await run(['plan', '--request', REQUEST, '--out', 'plans/a.md'], root, { ...fake.env(KEYS), DEEPPLAN_RECORD: 'cassette.json' });
+    expect(recorded.code).toBe(0);
+    await fake.close();
+    const replayConfig = CONFIG.replace('planner: anthropic/claude-test', 'planner: replay/cassette.json');
+    const replayRoot = root;
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(replayRoot, 'deepplan.config.yaml'), replayConfig);
+    const replayed = await run(['plan', '--request', REQUEST, '--out', 'plans/b.md'], replayRoot, {});
+    expect(replayed.code).toBe(0);
+    const phases = (file: string) => parsePlan(readFileSync(join(root, file), 'utf8')).phases.map((phase) => phase.title);
+    expect(phases('plans/b.md')).toEqual(phases('plans/a.md'));
+    fake = await new FakeProviders().start();
+  });
+});
