@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { budgetFor, FORMULA } from '../src/calibration/calibration.js';
 import { lintText } from '../src/lint/lint.js';
 import { parsePlan } from '../src/plan/parse.js';
-import { CLI, makeRepo, skillFile } from './support/fixtures.js';
+import { CLI, PROJECT_ROOT, makeRepo, skillFile } from './support/fixtures.js';
 
 const RESEARCH_SKILLS = Object.fromEntries(
   [
@@ -101,5 +101,47 @@ describe('deepplan plan (offline)', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/deepplan: the skill audit cannot be completed: 0 skill\(s\) fit the phases; at least 3 must be mapped/);
     expect(existsSync(join(root, 'plans/a.md'))).toBe(false);
+  });
+});
+
+describe('the offline templates', () => {
+  const EXAMPLE_SKILLS = Object.fromEntries(
+    readdirSync(join(PROJECT_ROOT, 'examples/.claude/skills')).map((name) => [
+      `.claude/skills/${name}/SKILL.md`,
+      readFileSync(join(PROJECT_ROOT, 'examples/.claude/skills', name, 'SKILL.md'), 'utf8'),
+    ]),
+  );
+  const CONTENT_SKILLS = Object.fromEntries(
+    [
+      ['outline-writer', 'Outlines a piece from its brief, with the headline, the sections and the fact each rests on.'],
+      ['fact-check', 'Checks every claim of a draft against its source and lists the ones without one.'],
+      ['publish-post', 'Publishes a finished piece to the blog and records where it went.'],
+      ['backup-export', 'Exports a database to an archive.'],
+      ['cron-schedule', 'Writes a cron entry.'],
+    ].map(([name, description]) => [`.claude/skills/${name}/SKILL.md`, skillFile(name!).replace(`The ${name} skill, for tests.`, description!)]),
+  );
+
+  const INFRA_SKILLS = Object.fromEntries(
+    [
+      ['change-log', 'Makes a change in small steps that keep the system working and logs each one.'],
+      ['verify-checks', 'Runs the checks that prove a change works, the rollback included.'],
+      ['runbook-writer', 'Writes a runbook, how it runs, how to check it and how to roll it back.'],
+      ['newsletter-builder', 'Builds a newsletter issue.'],
+      ['hubspot-sync', 'Deprecated, syncs contacts from HubSpot.'],
+    ].map(([name, description]) => [`.claude/skills/${name}/SKILL.md`, skillFile(name!).replace(`The ${name} skill, for tests.`, description!)]),
+  );
+
+  it.each([
+    ['outreach', EXAMPLE_SKILLS, 'Run an outreach for Mod Op: one email per person on the buying committee. Drafts only; nothing is sent. Michael, the CEO, approves.'],
+    ['content', CONTENT_SKILLS, 'Write a blog post about the launch for customers. Success is a published post. No claims without a source. Sam, the marketing lead, approves.'],
+    ['infrastructure', INFRA_SKILLS, 'Back up the CRM database nightly from the replica. Success is a proven restore. Never touch the primary. Dana, the operations lead, approves.'],
+  ] as const)('plans a %s request from its template, lint-clean', (template, skills, request) => {
+    const root = makeRepo({ ...skills });
+    const result = deepplan(['plan', '--request', request, '--out', 'plans/p.md'], root);
+    expect(result.stderr).toMatch(new RegExp(`generation\\s+\\d+ phases from the ${template} template`));
+    expect(result.code).toBe(0);
+    const text = readFileSync(join(root, 'plans/p.md'), 'utf8');
+    expect(lintText(text, join(root, 'plans/p.md')).filter((finding) => finding.severity === 'error')).toEqual([]);
+    expect(parsePlan(text).skills!.mapped!.length).toBeGreaterThanOrEqual(3);
   });
 });

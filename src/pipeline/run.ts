@@ -57,6 +57,13 @@ export class PipelineError extends Error {
 
 const WORKSTREAMS: Workstream[] = ['consulting', 'content', 'infrastructure'];
 
+/** The offline template for a request: research when it asks to find something out, else by workstream. */
+export function templateFor(workstream: Workstream, request: string): 'research' | 'outreach' | 'content' | 'infrastructure' {
+  if (/\b(research|compare|investigate|analy[sz]e|what does|how does|why does)\b/i.test(request)) return 'research';
+  if (workstream === 'consulting') return /\b(outreach|emails?|campaign|prospects?|sequence)\b/i.test(request) ? 'outreach' : 'research';
+  return workstream;
+}
+
 /** Paths in the request that name existing files of the repository: the plan's source material. */
 export function sourcesIn(request: string, root: string): string[] {
   const sources: string[] = [];
@@ -132,7 +139,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
 
   // 2. Context sufficiency.
   const context = await step('sufficiency', () => findContext(input.request), (c) => (c.missing.length === 0 ? 'criteria, constraints and stakeholders found' : `missing: ${c.missing.join(', ')}`));
-  if (context.missing.length >= 2) questions.push(...interviewQuestions(context.missing, 'research')); // the one offline template so far
+  if (context.missing.length >= 2) questions.push(...interviewQuestions(context.missing, templateFor(guess.workstream, input.request)));
 
   const answered = new Map<string, string>();
   const open: Question[] = [];
@@ -161,17 +168,18 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
   const generated = await step(
     'generation',
     async () => {
-      const template = loadTemplate('research', input.root);
+      const templateName = templateFor(workstream, input.request);
+      const template = loadTemplate(templateName, input.root);
       const progress = (message: string) => emit({ type: 'progress', phase: 'generation', message });
       let filled = fillTemplate(template, { request_title: titleOf(input.request) }, gathered.sources);
-      let from = `the ${template.deliverable} template`;
+      let from = `the ${templateName} template`;
       if (input.models && input.models.roles.planner.provider !== 'offline') {
         const modelled = await generateWithModel({ models: input.models, root: input.root, request: input.request, sources: gathered.sources, skills: gathered.skills, workstream, progress });
         if (modelled) {
           filled = modelled;
           from = `the planner (${input.models.roles.planner.configured})`;
         } else {
-          progress(`the planner's answer was not usable twice; planning from the offline ${template.deliverable} template instead`);
+          progress(`the planner's answer was not usable twice; planning from the offline ${templateName} template instead`);
         }
       }
       const evidence = (part: string) => context.found.find((found) => found.part === part)?.evidence ?? [];
