@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { budgetFor, FORMULA } from '../src/calibration/calibration.js';
 import { lintText } from '../src/lint/lint.js';
 import { parsePlan } from '../src/plan/parse.js';
-import { CLI, PROJECT_ROOT, makeRepo, skillFile } from './support/fixtures.js';
+import { CLI, PROJECT_ROOT, SMALL_PLAN, makeRepo, skillFile } from './support/fixtures.js';
 
 const RESEARCH_SKILLS = Object.fromEntries(
   [
@@ -143,5 +143,28 @@ describe('the offline templates', () => {
     const text = readFileSync(join(root, 'plans/p.md'), 'utf8');
     expect(lintText(text, join(root, 'plans/p.md')).filter((finding) => finding.severity === 'error')).toEqual([]);
     expect(parsePlan(text).skills!.mapped!.length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('context gathering', () => {
+  it('carries relevant running learnings of earlier plans in and names the relevant project documents', () => {
+    const old = (id: string, learning: string) =>
+      SMALL_PLAN.replace('id: weekly-summary', `id: ${id}`).replace('## Running learnings\n', `## Running learnings\n\n- ${learning}\n`);
+    const root = makeRepo({
+      ...RESEARCH_SKILLS,
+      'src/intake.ts': code(40),
+      'deepplan.config.yaml': 'context:\n  paths: [docs/**/*.md]\n',
+      'docs/intake-design.md': '# Intake design\n\nThe intake module validates client deal forms before routing.\n',
+      'docs/holiday-rota.md': '# Holiday rota\n\nWho is off in December.\n',
+      'plans/old-intake.md': old('old-intake', 'The intake module logs client deal forms twice; read the second log only.'),
+      'plans/old-newsletter.md': old('old-newsletter', 'Newsletter images must be under 200 KB.'),
+    });
+    const request = 'Research for the client deal review: what does src/intake.ts do with deal forms? Success is one findings page. Read-only. Priya, the account lead, approves.';
+    const result = deepplan(['plan', '--request', request, '--out', 'plans/new.md'], root);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/relevant document: docs\/intake-design\.md/);
+    expect(result.stderr).not.toMatch(/holiday-rota/);
+    const plan = parsePlan(readFileSync(join(root, 'plans/new.md'), 'utf8'));
+    expect(plan.learnings!.map((entry) => entry.text)).toEqual(['The intake module logs client deal forms twice; read the second log only. (from plans/old-intake.md)']);
   });
 });

@@ -64,6 +64,8 @@ describe('deepplan plan with a planner model', () => {
     expect(fake.requests[0]!.structured).toBe(true);
     expect(sent).toContain('what does src/intake.ts do?');
     expect(sent).toContain('source-notes: Reads a source file');
+    // The consulting context pack is part of the prompt.
+    expect(sent).toContain('Consulting work is client-facing');
     const text = readFileSync(join(root, 'plans/p.md'), 'utf8');
     const plan = parsePlan(text);
     expect(plan.phases.map((phase) => phase.title)).toEqual(USEFUL.phases.map((phase) => phase.title));

@@ -28,6 +28,8 @@ export const ConfigSchema = z.looseObject({
     .looseObject({ planner: ModelRef.optional(), reviewer: ModelRef.optional(), executor: ModelRef.optional(), fallback: ModelRef.optional() })
     .optional(),
   allow_same_provider: z.boolean().optional(),
+  /** Project documents the planner searches for context (paths or globs from the repository root). */
+  context: z.looseObject({ paths: z.array(z.string().min(1)).optional() }).optional(),
   providers: z.looseObject({ anthropic: ProviderSettings.optional(), openai: ProviderSettings.optional(), google: ProviderSettings.optional() }).optional(),
   prices: z.record(z.string(), Price).optional(),
   limits: z

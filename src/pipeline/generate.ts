@@ -81,11 +81,22 @@ export function toDraft(answer: PlanAnswer): { title: string; phases: DraftPhase
   return { title: answer.title.trim() || 'Plan', phases, criteria };
 }
 
+/** The workstream's context pack (prompts/workstreams/<name>.md), or nothing when there is none. */
+export function workstreamPack(workstream: string, root: string): string {
+  try {
+    return loadPrompt(`workstreams/${workstream}`, root).body.trim();
+  } catch {
+    return '';
+  }
+}
+
 export interface GenerationInput {
   models: ModelRunner;
   root: string;
   request: string;
   sources: string[];
+  /** Project documents relevant to the request (context.paths), for the planner to name as inputs. */
+  documents: string[];
   skills: SkillIndex;
   workstream: string;
   progress: (message: string) => void;
@@ -101,8 +112,9 @@ export async function generateWithModel(input: GenerationInput): Promise<ReturnT
     request: input.request,
     sources: input.sources.length > 0 ? input.sources.map((source) => `- ${source}`).join('\n') : '(none)',
     skills: [...input.skills.skills.values()].map((skill) => `- ${skill.name}: ${skill.description}`).join('\n') || '(none)',
+    documents: input.documents.length > 0 ? input.documents.map((document) => `- ${document}`).join('\n') : '(none)',
     workstream: input.workstream,
-    workstream_context: '',
+    workstream_context: workstreamPack(input.workstream, input.root),
   });
   const messages: Array<{ role: 'user' | 'assistant'; content: string }> = [{ role: 'user', content: body }];
   for (let attempt = 1; attempt <= 2; attempt++) {

@@ -10,6 +10,7 @@ import { discoverSkills, skillDirectories } from '../skills/discover.js';
 import type { PlanDraft } from './draft.js';
 import { sizePhases } from './sizing.js';
 import { findContext, interviewQuestions, type Question } from './sufficiency.js';
+import { gatherContext } from './context.js';
 import { generateWithModel } from './generate.js';
 import { fillTemplate, loadTemplate } from './templates.js';
 import { renderPlan } from './write.js';
@@ -157,11 +158,18 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
   // 3. Context gathering and skill discovery.
   const gathered = await step(
     'context',
-    () => ({
-      sources: sourcesIn(input.request, input.root),
-      skills: discoverSkills(skillDirectories(input.root, config.skills?.paths ?? [])),
-    }),
-    (g) => `${g.sources.length} source file(s): ${g.sources.join(', ') || 'none'}; ${g.skills.skills.size} skill(s) found${g.skills.invalid.length > 0 ? `, ${g.skills.invalid.length} invalid skipped` : ''}`,
+    () => {
+      const found = gatherContext(input.root, input.request, config.context?.paths ?? []);
+      for (const document of found.documents) emit({ type: 'progress', phase: 'context', message: `relevant document: ${document.path}` });
+      for (const learning of found.learnings) emit({ type: 'progress', phase: 'context', message: `carried learning from ${learning.from}: ${learning.text}` });
+      return {
+        sources: sourcesIn(input.request, input.root),
+        skills: discoverSkills(skillDirectories(input.root, config.skills?.paths ?? [])),
+        ...found,
+      };
+    },
+    (g) =>
+      `${g.sources.length} source file(s): ${g.sources.join(', ') || 'none'}; ${g.documents.length} relevant document(s); ${g.learnings.length} learning(s) carried in; ${g.skills.skills.size} skill(s) found${g.skills.invalid.length > 0 ? `, ${g.skills.invalid.length} invalid skipped` : ''}`,
   );
 
   // 4. Plan generation: the planner model, or the offline template.
@@ -174,7 +182,16 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
       let filled = fillTemplate(template, { request_title: titleOf(input.request) }, gathered.sources);
       let from = `the ${templateName} template`;
       if (input.models && input.models.roles.planner.provider !== 'offline') {
-        const modelled = await generateWithModel({ models: input.models, root: input.root, request: input.request, sources: gathered.sources, skills: gathered.skills, workstream, progress });
+        const modelled = await generateWithModel({
+          models: input.models,
+          root: input.root,
+          request: input.request,
+          sources: gathered.sources,
+          documents: gathered.documents.map((document) => document.path),
+          skills: gathered.skills,
+          workstream,
+          progress,
+        });
         if (modelled) {
           filled = modelled;
           from = `the planner (${input.models.roles.planner.configured})`;
@@ -195,7 +212,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
         clarifications: questions.map((question) => ({ question: question.text, answer: answered.get(question.id)! })),
         skills: { mapped: [], excluded: [] },
         phases: filled.phases,
-        learnings: [],
+        learnings: gathered.learnings.map((learning) => `${learning.text} (from ${learning.from})`),
       };
       const scope = { write: [...new Set(filled.phases.flatMap((phase) => phase.outputs).map(writeGlob))], ...(template.scope?.commands ? { commands: template.scope.commands } : {}) };
       return { draft, scope, from };
