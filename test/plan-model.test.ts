@@ -33,6 +33,7 @@ const USEFUL = {
     { text: 'Priya approved the findings', verify: "grep -q '^Approved' out/approval.md" },
   ],
 };
+const WORKSTREAM = { kind: 'answer' as const, object: { workstream: 'consulting', confidence: 0.9, reason: 'A deal review for a client.' } };
 const USELESS = { title: 'x', phases: [{ title: 'a', inputs: [], outputs: ['b'], gate: 'none', done_when: 'c', verify: '', steps: [{ kind: 'model', text: 'd' }] }], criteria: [{ text: 'e', verify: '' }] };
 
 function run(args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -54,14 +55,16 @@ afterEach(async () => {
 
 describe('deepplan plan with a planner model', () => {
   it('plans from the planner\'s structured answer, built from the prompt with the request and the skills', async () => {
-    fake.queue('anthropic', { kind: 'answer', object: USEFUL });
+    fake.queue('anthropic', WORKSTREAM, { kind: 'answer', object: USEFUL });
     const root = makeRepo({ ...SKILLS, 'deepplan.config.yaml': CONFIG, 'src/intake.ts': 'export const x = 1;\n' });
     const result = await run(['plan', '--request', REQUEST, '--out', 'plans/p.md'], root, fake.env(KEYS));
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(result.code).toBe(0);
-    expect(fake.count('anthropic')).toBe(1);
-    const sent = JSON.stringify(fake.requests[0]!.body);
-    expect(fake.requests[0]!.structured).toBe(true);
+    expect(fake.count('anthropic')).toBe(2);
+    expect(JSON.stringify(fake.requests[0]!.body)).toContain('Classify this request into one workstream');
+    expect(result.stderr).toMatch(/workstream\s+consulting \(confidence 0\.90 by anthropic\/claude-test: A deal review for a client\.\)/);
+    const sent = JSON.stringify(fake.requests[1]!.body);
+    expect(fake.requests[1]!.structured).toBe(true);
     expect(sent).toContain('what does src/intake.ts do?');
     expect(sent).toContain('source-notes: Reads a source file');
     // The consulting context pack is part of the prompt.
@@ -74,22 +77,32 @@ describe('deepplan plan with a planner model', () => {
     expect(result.stderr).toMatch(/generation\s+4 phases from the planner \(anthropic\/claude-test\)/);
   });
 
+  it('uses a prompt from the repository\'s prompts folder over the shipped one, by name', async () => {
+    fake.queue('anthropic', WORKSTREAM, { kind: 'answer', object: USEFUL });
+    const custom = '---\nrole: planner\nschema: plan_draft\nversion: 7\n---\nOUR HOUSE PROMPT for: {request}\n';
+    const root = makeRepo({ ...SKILLS, 'deepplan.config.yaml': CONFIG, 'src/intake.ts': 'export const x = 1;\n', 'prompts/plan-generation.md': custom });
+    const result = await run(['plan', '--request', REQUEST, '--out', 'plans/p.md'], root, fake.env(KEYS));
+    expect(result.code).toBe(0);
+    expect(JSON.stringify(fake.requests[1]!.body)).toContain('OUR HOUSE PROMPT for: Research for the client deal review');
+    expect(JSON.stringify(fake.requests[1]!.body)).not.toContain('You are the planner of deepplan');
+  });
+
   it('sends a schema-valid but useless answer back once, and uses the repaired one', async () => {
-    fake.queue('anthropic', { kind: 'answer', object: USELESS }, { kind: 'answer', object: USEFUL });
+    fake.queue('anthropic', WORKSTREAM, { kind: 'answer', object: USELESS }, { kind: 'answer', object: USEFUL });
     const root = makeRepo({ ...SKILLS, 'deepplan.config.yaml': CONFIG, 'src/intake.ts': 'export const x = 1;\n' });
     const result = await run(['plan', '--request', REQUEST, '--out', 'plans/p.md'], root, fake.env(KEYS));
     expect(result.code).toBe(0);
-    expect(fake.count('anthropic')).toBe(2);
-    expect(JSON.stringify(fake.requests[1]!.body)).toMatch(/That plan cannot be used: the plan has 1 phase\(s\); a plan has at least 3/);
+    expect(fake.count('anthropic')).toBe(3);
+    expect(JSON.stringify(fake.requests[2]!.body)).toMatch(/That plan cannot be used: the plan has 1 phase\(s\); a plan has at least 3/);
     expect(parsePlan(readFileSync(join(root, 'plans/p.md'), 'utf8')).phases).toHaveLength(4);
   });
 
   it('falls back to the offline template after two useless answers, and still writes a plan that lints', async () => {
-    fake.always('anthropic', { kind: 'answer', object: USELESS });
+    fake.queue('anthropic', WORKSTREAM).always('anthropic', { kind: 'answer', object: USELESS });
     const root = makeRepo({ ...SKILLS, 'deepplan.config.yaml': CONFIG, 'src/intake.ts': 'export const x = 1;\n' });
     const result = await run(['plan', '--request', REQUEST, '--out', 'plans/p.md'], root, fake.env(KEYS));
     expect(result.code).toBe(0);
-    expect(fake.count('anthropic')).toBe(2);
+    expect(fake.count('anthropic')).toBe(3);
     expect(result.stderr).toMatch(/the planner's answer was not usable twice; planning from the offline research template instead/);
     const text = readFileSync(join(root, 'plans/p.md'), 'utf8');
     expect(lintText(text, join(root, 'plans/p.md')).filter((finding) => finding.severity === 'error')).toEqual([]);
@@ -105,7 +118,7 @@ describe('deepplan plan with a planner model', () => {
   });
 
   it('records the planner\'s answers to a cassette and replays them with no network', async () => {
-    fake.queue('anthropic', { kind: 'answer', object: USEFUL });
+    fake.queue('anthropic', WORKSTREAM, { kind: 'answer', object: USEFUL });
     const root = makeRepo({ ...SKILLS, 'deepplan.config.yaml': CONFIG, 'src/intake.ts': 'export const x = 1;\n' });
     const recorded = await run(['plan', '--request', REQUEST, '--out', 'plans/a.md'], root, { ...fake.env(KEYS), DEEPPLAN_RECORD: 'cassette.json' });
     expect(recorded.code).toBe(0);

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
 import writeFileAtomic from 'write-file-atomic';
 import { parse } from 'yaml';
 import { findRepoRoot, loadConfig } from '../config/config.js';
@@ -52,6 +53,30 @@ function eventLine(event: PipelineEvent): string | null {
   return null;
 }
 
+/**
+ * Asks interview questions on the terminal, one readline for the whole interview (typed-ahead answers are kept):
+ * Enter takes the recommended option, a number picks one, text is a free answer.
+ */
+function terminalInterview(): { ask: (question: Question) => Promise<string>; close: () => void } {
+  let readline: ReturnType<typeof createInterface> | null = null;
+  let lines: AsyncIterator<string> | null = null;
+  return {
+    async ask(question) {
+      readline ??= createInterface({ input: process.stdin, output: process.stdout });
+      // The line iterator buffers what was typed ahead; question() would drop lines typed before its prompt.
+      lines ??= readline[Symbol.asyncIterator]();
+      const recommended = question.recommended === null ? '' : String(question.recommended + 1);
+      process.stdout.write(`\n${describeQuestion(question, 0).replace(/^1\. /, '? ')}\nAnswer${recommended ? ` [${recommended}]` : ''}: `);
+      const next = await lines.next();
+      if (next.done) throw new UserError('the interview was cancelled; nothing was written', EXIT.blocked);
+      return next.value.trim() === '' ? recommended : next.value.trim();
+    },
+    close() {
+      readline?.close();
+    },
+  };
+}
+
 /** `deepplan plan`: the headless planning pipeline (PLAN_FORMAT.md section 4). */
 export async function runPlanCommand(options: PlanOptions): Promise<number> {
   const request = options.request.startsWith('@') ? readArgumentFile(options.request.slice(1), 'request file') : options.request;
@@ -75,7 +100,18 @@ export async function runPlanCommand(options: PlanOptions): Promise<number> {
   if (!options.json) noticeOfflineRoles(models.roles, (line) => process.stderr.write(`${line}\n`));
   let outcome;
   try {
-    outcome = await runPipeline({ request, root, out: provisionalOut, ...(answers ? { answers } : {}), acceptRecommended: options.yes === true, emit, models });
+    const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true && !options.json && !options.yes && !process.env['CI'];
+    const interview = interactive ? terminalInterview() : null;
+    outcome = await runPipeline({
+      request,
+      root,
+      out: provisionalOut,
+      ...(answers ? { answers } : {}),
+      acceptRecommended: options.yes === true,
+      emit,
+      models,
+      ...(interview ? { ask: interview.ask } : {}),
+    }).finally(() => interview?.close());
   } catch (error) {
     if (error instanceof PipelineError || error instanceof ModelError) throw new UserError(error.message, EXIT.failed);
     throw error;

@@ -10,7 +10,9 @@ import { discoverSkills, skillDirectories } from '../skills/discover.js';
 import type { PlanDraft } from './draft.js';
 import { sizePhases } from './sizing.js';
 import { findContext, interviewQuestions, type Question } from './sufficiency.js';
+import { z } from 'zod';
 import { gatherContext } from './context.js';
+import { fillPrompt, loadPrompt } from './prompts.js';
 import { generateWithModel } from './generate.js';
 import { fillTemplate, loadTemplate } from './templates.js';
 import { renderPlan } from './write.js';
@@ -57,6 +59,8 @@ export class PipelineError extends Error {
 }
 
 const WORKSTREAMS: Workstream[] = ['consulting', 'content', 'infrastructure'];
+
+const WorkstreamAnswer = z.object({ workstream: z.enum(['consulting', 'content', 'infrastructure']), confidence: z.number().min(0).max(1), reason: z.string() });
 
 /** The offline template for a request: research when it asks to find something out, else by workstream. */
 export function templateFor(workstream: Workstream, request: string): 'research' | 'outreach' | 'content' | 'infrastructure' {
@@ -125,7 +129,22 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
   };
 
   // 1. Workstream alignment.
-  const guess = await step('workstream', () => classifyWorkstream(input.request), (g) => `${g.workstream} (confidence ${g.confidence.toFixed(2)}${g.evidence.length > 0 ? `: ${g.evidence.join(', ')}` : ''})`);
+  const guess = await step(
+    'workstream',
+    async () => {
+      const offline = classifyWorkstream(input.request);
+      if (!input.models || input.models.roles.planner.provider === 'offline') return { ...offline, by: 'keywords' };
+      const prompt = loadPrompt('workstream', input.root);
+      const answer = await input.models.generateObject(prompt.role, {
+        name: prompt.schema,
+        schema: WorkstreamAnswer,
+        prompt: fillPrompt(prompt.body, { request: input.request }),
+        maxTokens: 300,
+      });
+      return { workstream: answer.object.workstream, confidence: answer.object.confidence, evidence: [answer.object.reason], scores: offline.scores, by: answer.model };
+    },
+    (g) => `${g.workstream} (confidence ${g.confidence.toFixed(2)} by ${g.by}${g.evidence.length > 0 ? `: ${g.evidence.join(', ')}` : ''})`,
+  );
   const questions: Question[] = [];
   if (guess.confidence < ASK_BELOW_CONFIDENCE) {
     questions.push({
