@@ -102,3 +102,40 @@ describe('splitting by entity', () => {
     expect(changes).toEqual([`P2 touches ${operations} files: split by entity into ${parts.map((p) => p.id).join(', ')} (at most 10 files each)`]);
   });
 });
+
+describe('substantial plans', () => {
+  const threeSteps = (id: string, dependsOn: string[]) =>
+    phase(id, {
+      dependsOn,
+      outputs: [`out/${id.toLowerCase()}-a.md`, `out/${id.toLowerCase()}-b.md`],
+      gate: 'human',
+      steps: [
+        { kind: 'model', text: `Write out/${id.toLowerCase()}-a.md.` },
+        { kind: 'model', text: `Write out/${id.toLowerCase()}-b.md.` },
+        { kind: 'model', text: 'Check both files.' },
+      ],
+    });
+
+  it('splits the biggest phases into one sub-phase per step until the plan has 15 phases', () => {
+    const phases = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7'].map((id, index) => threeSteps(id, index === 0 ? [] : [`P${index}`]));
+    const { draft: result, changes } = sizePhases(draft(phases), disk({}), { minPhases: 15 });
+    expect(result.phases.length).toBeGreaterThanOrEqual(15);
+    expect(result.phases.length).toBeLessThanOrEqual(25);
+    const p1 = result.phases.filter((p) => p.id.startsWith('P1'));
+    expect(p1.map((p) => p.id)).toEqual(['P1a', 'P1b', 'P1c']);
+    expect(p1.map((p) => p.outputs)).toEqual([['out/p1-a.md'], ['out/p1-b.md'], []]);
+    expect(p1.map((p) => p.gate)).toEqual(['none', 'none', 'human']);
+    expect(p1[0]!.doneWhen).toEqual({ text: 'step 1 of P1 wrote out/p1-a.md', verify: 'test -s out/p1-a.md' });
+    expect(p1[2]!.doneWhen).toEqual(phases[0]!.doneWhen);
+    expect(p1[1]!.dependsOn).toEqual(['P1a']);
+    // The phase after a split phase waits for its last part.
+    expect(result.phases.find((p) => p.id === 'P2a' || p.id === 'P2')!.dependsOn).toEqual(['P1c']);
+    expect(changes[0]).toBe('P1 split into one sub-phase per step (P1a, P1b, P1c) to bring the substantial plan towards 15 phases');
+  });
+
+  it('says so when the phases have no steps left to split', () => {
+    const { draft: result, changes } = sizePhases(draft([phase('P1'), phase('P2', { dependsOn: ['P1'] })]), disk({}), { minPhases: 15 });
+    expect(result.phases).toHaveLength(2);
+    expect(changes).toEqual(['2 phases after sizing; a substantial plan should have 15 to 25 (no phase has steps left to split)']);
+  });
+});

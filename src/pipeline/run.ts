@@ -9,6 +9,7 @@ import { auditSkills } from '../skills/audit.js';
 import { discoverSkills, skillDirectories } from '../skills/discover.js';
 import type { PlanDraft } from './draft.js';
 import { sizePhases } from './sizing.js';
+import { MIN_SUBSTANTIAL_PHASES } from '../rules/phase-count.js';
 import { findContext, interviewQuestions, type Question } from './sufficiency.js';
 import { z } from 'zod';
 import { gatherContext } from './context.js';
@@ -243,7 +244,9 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
   const sized = await step(
     'sizing',
     () => {
-      const result = sizePhases(generated.draft, contextFor(join(input.root, 'plans', 'x.md')));
+      // Consulting plans get the adversarial bar (step 6), and 10+ phases make any plan substantial: 15 to 25 phases.
+      const substantial = workstream === 'consulting' || generated.draft.phases.length >= 10;
+      const result = sizePhases(generated.draft, contextFor(join(input.root, 'plans', 'x.md')), substantial ? { minPhases: MIN_SUBSTANTIAL_PHASES } : {});
       for (const change of result.changes) emit({ type: 'progress', phase: 'sizing', message: change });
       return result;
     },

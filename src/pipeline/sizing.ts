@@ -29,10 +29,17 @@ function clonePhase(phase: DraftPhase, changes: Partial<DraftPhase>): DraftPhase
  * writes a short extract the phase then reads directly; a phase touching more than 10 files is split by entity
  * (its outputs) into sub-phases. Dependencies and the skill mapping follow the new phases.
  */
-export function sizePhases(draft: PlanDraft, context: SizingContext): SizingResult {
+export interface SizingOptions {
+  /** A substantial plan (quality bar adversarial, or 10+ phases) should have at least this many phases: 15. */
+  minPhases?: number;
+}
+
+export function sizePhases(draft: PlanDraft, context: SizingContext, options: SizingOptions = {}): SizingResult {
   const changes: string[] = [];
   const renamed = new Map<string, string[]>();
-  const phases: DraftPhase[] = [];
+  /** Phases split into a sequence: whoever depended on the phase now depends on its last part. */
+  const sequential = new Set<string>();
+  let phases: DraftPhase[] = [];
 
   for (const original of draft.phases) {
     let phase = clonePhase(original, {});
@@ -87,9 +94,24 @@ export function sizePhases(draft: PlanDraft, context: SizingContext): SizingResu
     phases.push(phase);
   }
 
-  // Phases that depended on a split phase now depend on all of its parts.
+  if (options.minPhases !== undefined && phases.length < options.minPhases) {
+    phases = splitBySteps(phases, options.minPhases, renamed, sequential, changes);
+    if (phases.length < options.minPhases) {
+      changes.push(`${phases.length} phases after sizing; a substantial plan should have ${options.minPhases} to 25 (no phase has steps left to split)`);
+    }
+  }
+
+  // Phases that depended on a split phase now depend on all of its parts (on its last part, for a sequence).
   for (const phase of phases) {
-    phase.dependsOn = [...new Set(phase.dependsOn.flatMap((id) => renamed.get(id) ?? [id]))];
+    phase.dependsOn = [
+      ...new Set(
+        phase.dependsOn.flatMap((id) => {
+          const parts = renamed.get(id);
+          if (!parts || parts.includes(phase.id)) return [id];
+          return sequential.has(id) ? [parts[parts.length - 1]!] : parts;
+        }),
+      ),
+    ];
   }
   // A skill mapped to a split phase is mapped to the parts whose steps invoke it.
   const mapped = draft.skills.mapped.map((skill) => ({
@@ -105,6 +127,49 @@ export function sizePhases(draft: PlanDraft, context: SizingContext): SizingResu
     ],
   }));
   return { draft: { ...draft, phases, skills: { ...draft.skills, mapped } }, changes };
+}
+
+/**
+ * Raises a substantial plan towards `minPhases` by giving each step of its biggest phases a sub-phase of its own
+ * (`P5` with three steps becomes `P5a`, `P5b`, `P5c`, in sequence). A step keeps the outputs it names; the last part
+ * keeps the rest and the phase's own `Done when`. Phases that already are sub-phases are left alone.
+ */
+function splitBySteps(phases: DraftPhase[], minPhases: number, renamed: Map<string, string[]>, sequential: Set<string>, changes: string[]): DraftPhase[] {
+  const candidates = phases
+    .filter((phase) => /^P\d+$/.test(phase.id) && phase.steps.length > 1)
+    .sort((a, b) => b.steps.length - a.steps.length || a.id.localeCompare(b.id, undefined, { numeric: true }));
+  let count = phases.length;
+  const splits = new Map<string, DraftPhase[]>();
+  const entity = (output: string) => (output.split('/').pop() ?? output).replace(/\.[a-z0-9]+$/i, '');
+  for (const phase of candidates) {
+    if (count >= minPhases) break;
+    // Letters already used by sub-phases sizing inserted before (the extraction sub-phase is `a`).
+    const taken = new Set(phases.filter((other) => other.id.startsWith(phase.id) && other.id !== phase.id).map((other) => other.id.slice(phase.id.length)));
+    const letters = [...LETTERS].filter((letter) => !taken.has(letter)).slice(0, phase.steps.length);
+    if (letters.length < phase.steps.length) continue;
+    const claimed = new Set<string>();
+    const parts = phase.steps.map((step, index) => {
+      const last = index === phase.steps.length - 1;
+      const own = last ? phase.outputs.filter((output) => !claimed.has(output)) : phase.outputs.filter((output) => !claimed.has(output) && stepText(step).includes(entity(output)));
+      for (const output of own) claimed.add(output);
+      const id = `${phase.id}${letters[index]}`;
+      const doneWhen = last
+        ? phase.doneWhen
+        : own.length > 0
+          ? { text: `step ${index + 1} of ${phase.id} wrote ${own.join(', ')}`, verify: own.map((output) => `test -s ${output}`).join(' && ') }
+          : { text: `step ${index + 1} of ${phase.id} is done (${stepText(step).slice(0, 60)})` };
+      return clonePhase(phase, { id, title: `${phase.title} (step ${index + 1} of ${phase.steps.length})`, outputs: own, steps: [step], doneWhen, gate: last ? phase.gate : 'none' });
+    });
+    parts.forEach((part, index) => {
+      if (index > 0) part.dependsOn = [parts[index - 1]!.id];
+    });
+    splits.set(phase.id, parts);
+    renamed.set(phase.id, parts.map((part) => part.id));
+    sequential.add(phase.id);
+    count += parts.length - 1;
+    changes.push(`${phase.id} split into one sub-phase per step (${parts.map((part) => part.id).join(', ')}) to bring the substantial plan towards ${minPhases} phases`);
+  }
+  return phases.flatMap((phase) => splits.get(phase.id) ?? [phase]);
 }
 
 /**
