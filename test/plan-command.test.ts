@@ -5,17 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { budgetFor, FORMULA } from '../src/calibration/calibration.js';
 import { lintText } from '../src/lint/lint.js';
 import { parsePlan } from '../src/plan/parse.js';
-import { CLI, PROJECT_ROOT, SMALL_PLAN, makeRepo, skillFile } from './support/fixtures.js';
+import { CLI, makeRepo, PROJECT_ROOT, RESEARCH_SKILLS, skillSet, SMALL_PLAN } from './support/fixtures.js';
 
-const RESEARCH_SKILLS = Object.fromEntries(
-  [
-    ['source-notes', 'Reads a source file and writes notes on what it does, with line references.'],
-    ['compare-sources', 'Compares the notes of several sources and lists where they agree and differ.'],
-    ['findings-report', 'Writes a findings report that answers the question first and cites its sources.'],
-    ['newsletter-builder', 'Builds a newsletter issue from a content calendar.'],
-    ['hubspot-sync', 'Deprecated, syncs contacts from HubSpot.'],
-  ].map(([name, description]) => [`.claude/skills/${name}/SKILL.md`, skillFile(name!).replace(`The ${name} skill, for tests.`, description!)]),
-);
 
 const code = (lines: number) => 'export const x = 1;\n'.repeat(lines);
 
@@ -111,25 +102,21 @@ describe('the offline templates', () => {
       readFileSync(join(PROJECT_ROOT, 'examples/.claude/skills', name, 'SKILL.md'), 'utf8'),
     ]),
   );
-  const CONTENT_SKILLS = Object.fromEntries(
-    [
+  const CONTENT_SKILLS = skillSet([
       ['outline-writer', 'Outlines a piece from its brief, with the headline, the sections and the fact each rests on.'],
       ['fact-check', 'Checks every claim of a draft against its source and lists the ones without one.'],
       ['publish-post', 'Publishes a finished piece to the blog and records where it went.'],
       ['backup-export', 'Exports a database to an archive.'],
       ['cron-schedule', 'Writes a cron entry.'],
-    ].map(([name, description]) => [`.claude/skills/${name}/SKILL.md`, skillFile(name!).replace(`The ${name} skill, for tests.`, description!)]),
-  );
+  ]);
 
-  const INFRA_SKILLS = Object.fromEntries(
-    [
+  const INFRA_SKILLS = skillSet([
       ['change-log', 'Makes a change in small steps that keep the system working and logs each one.'],
       ['verify-checks', 'Runs the checks that prove a change works, the rollback included.'],
       ['runbook-writer', 'Writes a runbook, how it runs, how to check it and how to roll it back.'],
       ['newsletter-builder', 'Builds a newsletter issue.'],
       ['hubspot-sync', 'Deprecated, syncs contacts from HubSpot.'],
-    ].map(([name, description]) => [`.claude/skills/${name}/SKILL.md`, skillFile(name!).replace(`The ${name} skill, for tests.`, description!)]),
-  );
+  ]);
 
   it.each([
     ['outreach', EXAMPLE_SKILLS, 'Run an outreach for Mod Op: one email per person on the buying committee. Drafts only; nothing is sent. Michael, the CEO, approves.'],

@@ -5,17 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lintText } from '../src/lint/lint.js';
 import { parsePlan } from '../src/plan/parse.js';
 import { FakeProviders } from './support/fake-providers.js';
-import { CLI, makeRepo, skillFile } from './support/fixtures.js';
+import { CLI, makeRepo, RESEARCH_SKILLS } from './support/fixtures.js';
 
-const SKILLS = Object.fromEntries(
-  [
-    ['source-notes', 'Reads a source file and writes notes on what it does, with line references.'],
-    ['compare-sources', 'Compares the notes of several sources and lists where they agree and differ.'],
-    ['findings-report', 'Writes a findings report that answers the question first and cites its sources.'],
-    ['newsletter-builder', 'Builds a newsletter issue from a content calendar.'],
-    ['hubspot-sync', 'Deprecated, syncs contacts from HubSpot.'],
-  ].map(([name, description]) => [`.claude/skills/${name}/SKILL.md`, skillFile(name!).replace(`The ${name} skill, for tests.`, description!)]),
-);
+const SKILLS = RESEARCH_SKILLS;
 const CONFIG = 'models:\n  planner: anthropic/claude-test\n  reviewer: openai/gpt-test\nlimits:\n  timeout_ms: 3000\n  max_attempts: 2\n  retry_base_ms: 10\n';
 const REQUEST = 'Research for the client deal review: what does src/intake.ts do? Success is one findings page. Read-only. Priya, the account lead, approves.';
 const KEYS = { anthropic: 'sk-ant-test-0123456789', openai: 'sk-openai-test-0123456789' };

@@ -2,17 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, makeRepo, skillFile } from './support/fixtures.js';
+import { CLI, makeRepo, RESEARCH_SKILLS } from './support/fixtures.js';
 
-const SKILLS = Object.fromEntries(
-  [
-    ['source-notes', 'Reads a source file and writes notes on what it does, with line references.'],
-    ['compare-sources', 'Compares the notes of several sources and lists where they agree and differ.'],
-    ['findings-report', 'Writes a findings report that answers the question first and cites its sources.'],
-    ['newsletter-builder', 'Builds a newsletter issue from a content calendar.'],
-    ['hubspot-sync', 'Deprecated, syncs contacts from HubSpot.'],
-  ].map(([name, description]) => [`.claude/skills/${name}/SKILL.md`, skillFile(name!).replace(`The ${name} skill, for tests.`, description!)]),
-);
+const SKILLS = RESEARCH_SKILLS;
 
 /** Runs the CLI on a pseudo-terminal (util-linux `script`), typing `keys`. */
 function onTerminal(args: string[], cwd: string, keys: string) {

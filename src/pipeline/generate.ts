@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ModelRunner } from '../models/runner.js';
 import type { SkillIndex } from '../skills/discover.js';
 import type { DraftCriterion, DraftPhase, DraftStep } from './draft.js';
-import { fillPrompt, loadPrompt } from './prompts.js';
+import { fillPlaceholders, loadPrompt } from './prompts.js';
 
 /** What the planner model answers: no optional fields, so every provider's structured output can express it. */
 export const PlanAnswer = z.object({
@@ -108,7 +108,7 @@ export interface GenerationInput {
  */
 export async function generateWithModel(input: GenerationInput): Promise<ReturnType<typeof toDraft> | null> {
   const prompt = loadPrompt('plan-generation', input.root);
-  const body = fillPrompt(prompt.body, {
+  const body = fillPlaceholders(prompt.body, {
     request: input.request,
     sources: input.sources.length > 0 ? input.sources.map((source) => `- ${source}`).join('\n') : '(none)',
     skills: [...input.skills.skills.values()].map((skill) => `- ${skill.name}: ${skill.description}`).join('\n') || '(none)',

@@ -20,26 +20,33 @@ export interface Prompt {
   source: string;
 }
 
-const SHIPPED = new URL('../../prompts/', import.meta.url);
+const PACKAGE_ROOT = new URL('../../', import.meta.url);
+
+/**
+ * The text of a file deepplan ships (prompts/, plans/templates/) that a repository may override by putting its own
+ * file at the same path: the repository's wins.
+ */
+export function readOverridable(path: string, root: string | null): { text: string; source: string } | null {
+  for (const candidate of [...(root ? [join(root, path)] : []), new URL(path, PACKAGE_ROOT)]) {
+    try {
+      return { text: readFileSync(candidate, 'utf8'), source: String(candidate) };
+    } catch {
+      // Not there: the next candidate.
+    }
+  }
+  return null;
+}
 
 export function loadPrompt(name: string, root: string | null): Prompt {
-  const candidates = [...(root ? [join(root, 'prompts', `${name}.md`)] : []), new URL(`${name}.md`, SHIPPED)];
-  for (const candidate of candidates) {
-    let text: string;
-    try {
-      text = readFileSync(candidate, 'utf8');
-    } catch {
-      continue;
-    }
-    const match = /^---\r?\n([\s\S]*?)\r?\n---\r?\n/.exec(text);
-    const meta = PromptMeta.safeParse(match ? parseDocument(match[1]!).toJS() : null);
-    if (!match || !meta.success) throw new Error(`prompt ${String(candidate)} needs front matter with role, schema and version`);
-    return { name, ...meta.data, body: text.slice(match[0].length), source: String(candidate) };
-  }
-  throw new Error(`no prompt named ${name}`);
+  const found = readOverridable(`prompts/${name}.md`, root);
+  if (!found) throw new Error(`no prompt named ${name}`);
+  const match = /^---\r?\n([\s\S]*?)\r?\n---\r?\n/.exec(found.text);
+  const meta = PromptMeta.safeParse(match ? parseDocument(match[1]!).toJS() : null);
+  if (!match || !meta.success) throw new Error(`prompt ${found.source} needs front matter with role, schema and version`);
+  return { name, ...meta.data, body: found.text.slice(match[0].length), source: found.source };
 }
 
 /** Fills `{name}` placeholders; unknown ones stay as they are. */
-export function fillPrompt(body: string, values: Record<string, string>): string {
-  return body.replace(/\{([a-z_]+)\}/g, (whole, key: string) => values[key] ?? whole);
+export function fillPlaceholders(text: string, values: Record<string, string>): string {
+  return text.replace(/\{([a-z_]+)\}/g, (whole, key: string) => values[key] ?? whole);
 }

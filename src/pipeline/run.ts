@@ -13,7 +13,7 @@ import { MIN_SUBSTANTIAL_PHASES } from '../rules/phase-count.js';
 import { findContext, interviewQuestions, type Question } from './sufficiency.js';
 import { z } from 'zod';
 import { gatherContext } from './context.js';
-import { fillPrompt, loadPrompt } from './prompts.js';
+import { fillPlaceholders, loadPrompt } from './prompts.js';
 import { generateWithModel } from './generate.js';
 import { fillTemplate, loadTemplate } from './templates.js';
 import { renderPlan } from './write.js';
@@ -139,7 +139,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
       const answer = await input.models.generateObject(prompt.role, {
         name: prompt.schema,
         schema: WorkstreamAnswer,
-        prompt: fillPrompt(prompt.body, { request: input.request }),
+        prompt: fillPlaceholders(prompt.body, { request: input.request }),
         maxTokens: 300,
       });
       return { workstream: answer.object.workstream, confidence: answer.object.confidence, evidence: [answer.object.reason], scores: offline.scores, by: answer.model };

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { pathSlug, type DraftCriterion, type DraftPhase } from './draft.js';
+import { fillPlaceholders as fill, readOverridable } from './prompts.js';
 
 /**
  * Offline plan templates (plans/templates/<name>.yaml): phases with `{placeholders}`; a phase with `each: source`
@@ -29,30 +28,15 @@ export const Template = z.object({
 });
 export type Template = z.infer<typeof Template>;
 
-const SHIPPED = new URL('../../plans/templates/', import.meta.url);
-
 export function loadTemplate(name: string, root: string | null): Template {
-  const candidates = [...(root ? [join(root, 'plans', 'templates', `${name}.yaml`)] : []), new URL(`${name}.yaml`, SHIPPED)];
-  for (const candidate of candidates) {
-    let text: string;
-    try {
-      text = readFileSync(candidate, 'utf8');
-    } catch {
-      continue;
-    }
-    const result = Template.safeParse(parse(text));
-    if (!result.success) {
-      const issue = result.error.issues[0]!;
-      throw new Error(`template ${String(candidate)}: ${issue.path.join('.')}: ${issue.message}`);
-    }
-    return result.data;
+  const found = readOverridable(`plans/templates/${name}.yaml`, root);
+  if (!found) throw new Error(`no plan template named ${name}`);
+  const result = Template.safeParse(parse(found.text));
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new Error(`template ${found.source}: ${issue.path.join('.')}: ${issue.message}`);
   }
-  throw new Error(`no plan template named ${name}`);
-}
-
-
-function fill(text: string, values: Record<string, string>): string {
-  return text.replace(/\{([a-z_]+)\}/g, (whole, key: string) => values[key] ?? whole);
+  return result.data;
 }
 
 /** The template's phases and criteria for these sources, numbered P1, P2, … in order, each depending on the one before. */

@@ -158,3 +158,17 @@ export function logRows(rows: Array<[string, string, string, string, string, str
     .map(([when, phase, action, result, signal, notes], index) => `| ${start + index} | ${when} | ${phase} | ${action} | ${result} | ${signal} | ${notes ?? ''} |`)
     .join('\n');
 }
+
+/** Skills as repository files under .claude/skills/, from [name, description] pairs. */
+export function skillSet(entries: Array<[string, string]>): Record<string, string> {
+  return Object.fromEntries(entries.map(([name, description]) => [`.claude/skills/${name}/SKILL.md`, skillFile(name).replace(`The ${name} skill, for tests.`, description)]));
+}
+
+/** Skills that fit the research template, and two that do not (one deprecated by its description). */
+export const RESEARCH_SKILLS = skillSet([
+  ['source-notes', 'Reads a source file and writes notes on what it does, with line references.'],
+  ['compare-sources', 'Compares the notes of several sources and lists where they agree and differ.'],
+  ['findings-report', 'Writes a findings report that answers the question first and cites its sources.'],
+  ['newsletter-builder', 'Builds a newsletter issue from a content calendar.'],
+  ['hubspot-sync', 'Deprecated, syncs contacts from HubSpot.'],
+]);
