@@ -75,6 +75,18 @@ function buildProgram(output: { exitCode: number }): Command {
     });
 
   program
+    .command('review')
+    .description('have a model from another provider (or the offline reviewer) critique a plan: numbered, verified findings')
+    .argument('<plan>', 'the plan file')
+    .option('--reviewer <provider/model>', 'the reviewer model for this run (default: models.reviewer of the config)')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'md', 'json', 'github']).default('text'))
+    .addHelpText('after', REVIEW_EXAMPLES)
+    .action(async (plan: string, options: { reviewer?: string; format: 'text' | 'md' | 'json' | 'github' }) => {
+      const { runReviewCommand } = await import('./review-command.js');
+      output.exitCode = await runReviewCommand(plan, options);
+    });
+
+  program
     .command('calibrate')
     .description('add finished plans (status complete) to calibration/index.yaml and refit each deliverable\'s budget margin')
     .option('--dry-run', 'print the fit without writing the file')
@@ -109,6 +121,17 @@ Paths of existing files in the request are source material. When two of success 
 stakeholders are missing, the pipeline interviews: without --answers, --yes or a terminal it exits 3 and prints
 the questions. The plan is written only if it lints with no errors.
 Exit status: 0 written, 1 the pipeline failed, 2 bad arguments, 3 questions need answers.`;
+
+const REVIEW_EXAMPLES = `
+Examples:
+  $ deepplan review plans/modop-outreach.md                  one round; reports in reviews/modop-outreach/
+  $ deepplan review plans/modop-outreach.md --format md      a report fit for a pull-request comment
+  $ deepplan review plans/x.md --reviewer openai/gpt-5.4 --format github
+
+Each finding quotes the plan verbatim; a quote that is not in the plan marks the finding unverified, and it does
+not count. The verdict is REVISE while a verified critical or high finding remains. Without a reviewer key the
+offline reviewer (the lint rules plus heuristics for vague plans) reviews. At most 3 rounds per plan.
+Exit status: 0 APPROVED, 1 REVISE (or the review failed), 2 bad arguments.`;
 
 const CALIBRATE_EXAMPLES = `
 Examples:

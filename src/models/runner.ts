@@ -143,6 +143,11 @@ export class ModelRunner {
   private readonly models = new Map<Role, Promise<Model>>();
   private readonly secrets: string[];
 
+  /** The configuration the roles were resolved from. */
+  get config(): Config {
+    return this.options.config;
+  }
+
   constructor(private readonly options: RunnerOptions) {
     this.env = options.env ?? process.env;
     this.roles = resolveRoles(options.config, this.env);

@@ -1,0 +1,78 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import { SEVERITIES } from './findings.js';
+import type { ReviewRound } from './review.js';
+
+export function reportPaths(root: string, round: ReviewRound): { md: string; json: string } {
+  const dir = join(root, 'reviews', round.planId);
+  return { md: join(dir, `round-${round.round}.md`), json: join(dir, `round-${round.round}.json`) };
+}
+
+export function counts(round: ReviewRound): string {
+  const verified = round.findings.filter((finding) => finding.verified);
+  const parts = SEVERITIES.map((severity) => `${verified.filter((finding) => finding.severity === severity).length} ${severity}`);
+  const unverified = round.findings.length - verified.length;
+  return `${parts.join(', ')}${unverified > 0 ? `; ${unverified} unverified (quote not in the plan, not counted)` : ''}`;
+}
+
+/** The report for people: a header, then the numbered findings with links to their lines. */
+export function markdownReport(round: ReviewRound, linkBase: string | null): string {
+  const lines = [
+    `# Review of ${round.path}, round ${round.round}: ${round.verdict}`,
+    '',
+    '| reviewer | planner | document | round | verdict |',
+    '| --- | --- | --- | --- | --- |',
+    `| ${round.reviewer} | ${round.planner} | ${round.documentType} | ${round.round} | ${round.verdict} |`,
+    '',
+    `Findings: ${counts(round)}.`,
+  ];
+  if (round.warning) lines.push('', `> ${round.warning}`);
+  if (round.modelVerdict) lines.push('', `The reviewer said ${round.modelVerdict}; the engine's verdict is ${round.verdict} (REVISE while a verified critical or high finding remains).`);
+  if (round.round > 1) lines.push('', round.resolved.length > 0 ? `Resolved since round ${round.round - 1}: ${round.resolved.map((number) => `#${number}`).join(', ')}.` : `Nothing from round ${round.round - 1} was resolved.`);
+  lines.push('', '## Findings', '');
+  if (round.findings.length === 0) lines.push('None.');
+  for (const finding of round.findings) {
+    const where = linkBase ? `[line ${finding.line}](${linkBase}#L${finding.line})` : `line ${finding.line}`;
+    lines.push(
+      `${finding.number}. **${finding.severity}**, ${finding.section}, ${where}${finding.verified ? '' : ' (quote not found in the plan: not counted)'}`,
+      `   > ${finding.quote.replace(/\n/g, ' ')}`,
+      '',
+      `   Issue: ${finding.issue}`,
+      '',
+      `   Fix: ${finding.fix}`,
+      '',
+    );
+  }
+  return `${lines.join('\n').trimEnd()}\n`;
+}
+
+export function jsonReport(round: ReviewRound): string {
+  return `${JSON.stringify(
+    {
+      verdict: round.verdict,
+      modelVerdict: round.modelVerdict,
+      round: round.round,
+      reviewer: round.reviewer,
+      planner: round.planner,
+      documentType: round.documentType,
+      path: round.path,
+      planId: round.planId,
+      resolved: round.resolved,
+      findings: round.findings.map(({ number, severity, line, section, quote, issue, fix, verified }) => ({ number, severity, line, section, quote, issue, fix, verified })),
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+/** Writes reviews/<plan-id>/round-<n>.md and .json next to the plans; returns their paths. */
+export async function writeReports(root: string, round: ReviewRound, planPath: string): Promise<{ md: string; json: string }> {
+  const paths = reportPaths(root, round);
+  mkdirSync(dirname(paths.md), { recursive: true });
+  const link = relative(dirname(paths.md), planPath).split('\\').join('/');
+  const shown = { ...round, path: relative(root, planPath).split('\\').join('/') };
+  await writeFileAtomic(paths.md, markdownReport(shown, link));
+  await writeFileAtomic(paths.json, jsonReport(shown));
+  return paths;
+}
