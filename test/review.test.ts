@@ -107,3 +107,59 @@ describe('deepplan review with a reviewer model', () => {
     expect(report.findings[1]!.line).toBe(SMALL_PLAN.split('\n').indexOf('1. /write-summary notes/week.md --out out/summary.md') + 1);
   });
 });
+
+describe('review rounds with the planner revising', () => {
+  let fake: FakeProviders;
+  beforeEach(async () => {
+    fake = await new FakeProviders().start();
+  });
+  afterEach(async () => {
+    await fake.close();
+  });
+
+  it('after three REVISE rounds the plan is in_review, exit 1, with the open findings; only revised passages changed', async () => {
+    fake.always('openai-responses', {
+      kind: 'answer',
+      object: {
+        verdict: 'REVISE',
+        findings: [{ severity: 'high', line: 0, section: 'P2', quote: '### P2. Write the summary', issue: 'The summary has no length limit.', fix: 'Say how long it may be.' }],
+      },
+    });
+    fake.queue(
+      'anthropic',
+      { kind: 'answer', object: { edits: [{ finding: 1, find: "Summarise this week's account notes into one page for the team.", replace: "Summarise this week's account notes into one page for the sales team." }] } },
+      { kind: 'answer', object: { edits: [{ finding: 1, find: "- Only this week's notes.", replace: "- Only this week's notes, at most 300 words." }, { finding: 1, find: 'a passage that is not in the plan at all', replace: 'x' }] } },
+    );
+    const root = makeRepo({
+      ...SMALL_PLAN_SKILLS,
+      'plans/p.md': SMALL_PLAN,
+      'deepplan.config.yaml': 'models:\n  planner: anthropic/claude-test\n  reviewer: openai/gpt-test\nlimits:\n  retry_base_ms: 5\n',
+    });
+    const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/_API_KEY$|_BASE_URL$|^DEEPPLAN_/.test(name)));
+      execFile(
+        process.execPath,
+        [CLI, 'review', 'plans/p.md'],
+        { cwd: root, env: { ...env, ...fake.env({ openai: 'sk-openai-test-0123456789', anthropic: 'sk-ant-test-0123456789' }) } },
+        (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+    expect(result.code).toBe(1);
+    expect(fake.count('openai-responses')).toBe(3);
+    expect(fake.count('anthropic')).toBe(2);
+    expect(result.stderr).toMatch(/round 1: REVISE/);
+    expect(result.stderr).toMatch(/planner revised for finding\(s\) #1:\n.*\n.*\n/);
+    expect(result.stderr).toMatch(/^\+Summarise this week's account notes into one page for the sales team\.$/m);
+    expect(result.stderr).toMatch(/planner: finding 1: the passage to replace is not in the plan exactly once/);
+    expect(result.stderr).toMatch(/3 rounds and still REVISE; the plan stays in_review\. Open findings:\n  #1 high P2 line \d+: The summary has no length limit\./);
+    const after = readFileSync(join(root, 'plans/p.md'), 'utf8');
+    const plan = parsePlan(after);
+    expect(plan.meta.status).toBe('in_review');
+    expect(plan.meta.review).toMatchObject({ verdict: 'REVISE', rounds: 3, reviewer: 'openai/gpt-test' });
+    // Outside the front matter, only the two revised lines differ from the original.
+    const body = (text: string) => text.slice(text.indexOf('\n---\n', 4)).split('\n');
+    const changed = body(after).filter((line, index) => line !== body(SMALL_PLAN)[index]);
+    expect(changed).toEqual(["Summarise this week's account notes into one page for the sales team.", "- Only this week's notes, at most 300 words."]);
+    expect(readFileSync(join(root, 'reviews/weekly-summary/round-3.md'), 'utf8')).toMatch(/Nothing from round 2 was resolved\./);
+  });
+});

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 
 /** Exit codes of PLAN_FORMAT.md section 4. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, blocked: 3 } as const;
@@ -79,9 +79,15 @@ function buildProgram(output: { exitCode: number }): Command {
     .description('have a model from another provider (or the offline reviewer) critique a plan: numbered, verified findings')
     .argument('<plan>', 'the plan file')
     .option('--reviewer <provider/model>', 'the reviewer model for this run (default: models.reviewer of the config)')
+    .addOption(new Option('--rounds <n>', 'review rounds to run, the planner revising in between (a plan has at most 3)').argParser((value) => {
+      const rounds = Number(value);
+      if (!Number.isInteger(rounds) || rounds < 1 || rounds > 3) throw new InvalidArgumentError('give 1, 2 or 3');
+      return rounds;
+    }))
+    .option('--no-revise', 'review once; do not let the planner revise')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'md', 'json', 'github']).default('text'))
     .addHelpText('after', REVIEW_EXAMPLES)
-    .action(async (plan: string, options: { reviewer?: string; format: 'text' | 'md' | 'json' | 'github' }) => {
+    .action(async (plan: string, options: { reviewer?: string; rounds?: number; revise?: boolean; format: 'text' | 'md' | 'json' | 'github' }) => {
       const { runReviewCommand } = await import('./review-command.js');
       output.exitCode = await runReviewCommand(plan, options);
     });
@@ -127,10 +133,13 @@ Examples:
   $ deepplan review plans/modop-outreach.md                  one round; reports in reviews/modop-outreach/
   $ deepplan review plans/modop-outreach.md --format md      a report fit for a pull-request comment
   $ deepplan review plans/x.md --reviewer openai/gpt-5.4 --format github
+  $ deepplan review plans/x.md --rounds 1 --no-revise               one review, no revision
 
 Each finding quotes the plan verbatim; a quote that is not in the plan marks the finding unverified, and it does
 not count. The verdict is REVISE while a verified critical or high finding remains. Without a reviewer key the
-offline reviewer (the lint rules plus heuristics for vague plans) reviews. At most 3 rounds per plan.
+offline reviewer (the lint rules plus heuristics for vague plans) reviews. After a REVISE the planner model revises
+the plan (the diff is shown; only the passages it edits change) and the next round reviews it, up to 3 rounds per
+plan; after 3 REVISE rounds the plan stays in_review.
 Exit status: 0 APPROVED, 1 REVISE (or the review failed), 2 bad arguments.`;
 
 const CALIBRATE_EXAMPLES = `

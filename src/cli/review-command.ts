@@ -5,12 +5,17 @@ import { noticeOfflineRoles } from '../models/roles.js';
 import { ModelRunner } from '../models/runner.js';
 import { readPlanFile, PlanFileError, updatePlanFile } from '../plan/store.js';
 import { setPlanStatus, setReview } from '../plan/update.js';
-import { counts, jsonReport, markdownReport, writeReports } from '../review/report.js';
-import { readPreviousRound, ReviewError, reviewPlan } from '../review/review.js';
+import { counts, jsonReport, markdownReport, reportPaths, writeReports } from '../review/report.js';
+import { applyRevision, requestRevision, type AppliedRevision } from '../review/revise.js';
+import { readPreviousRound, ReviewError, reviewPlan, type ReviewRound } from '../review/review.js';
 import { EXIT, interruptSignal, UserError } from './program.js';
 
 export interface ReviewOptions {
   reviewer?: string;
+  /** Rounds to run in this invocation (the plan's total stays at most 3). */
+  rounds?: number;
+  /** false: one review, no revision by the planner. */
+  revise?: boolean;
   format: 'text' | 'md' | 'json' | 'github';
 }
 
@@ -18,6 +23,15 @@ export const MAX_ROUNDS = 3;
 
 function escapeData(value: string): string {
   return value.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+async function updatePlan(path: string, edit: Parameters<typeof updatePlanFile>[1]): Promise<void> {
+  try {
+    await updatePlanFile(path, edit);
+  } catch (error) {
+    if (error instanceof PlanFileError) throw new UserError(error.message, EXIT.failed);
+    throw error;
+  }
 }
 
 /** `deepplan review <plan>`: one review round, its reports, and the plan's `review:` block. */
@@ -39,27 +53,59 @@ export async function runReviewCommand(planArgument: string, options: ReviewOpti
   if (done >= MAX_ROUNDS) {
     throw new UserError(`${planArgument} has had ${MAX_ROUNDS} review rounds (the most there are); revise it by hand and remove its review: block to start again`, EXIT.failed);
   }
-  const round = done + 1;
-  let result;
-  try {
-    result = await reviewPlan(path, root, models, round, before.meta.id ? readPreviousRound(root, before.meta.id, done) : null);
-  } catch (error) {
-    if (error instanceof ReviewError || error instanceof ModelError) throw new UserError(error.message, EXIT.failed);
-    throw error;
-  }
-  if (result.warning) process.stderr.write(`deepplan: ${result.warning}\n`);
-  const reports = await writeReports(root, result, path);
-  try {
-    await updatePlanFile(path, (text, plan) => {
-      const reviewed = setReview(text, { verdict: result.verdict, rounds: round, reviewer: result.reviewer, report: relative(root, reports.md).split('\\').join('/') });
+  const last = Math.min(MAX_ROUNDS, done + Math.max(1, options.rounds ?? MAX_ROUNDS));
+  // Revision needs the planner model; the offline reviewer's findings are for a person to act on.
+  const canRevise = options.revise !== false && models.roles.planner.provider !== 'offline';
+  const say = (line: string) => {
+    if (options.format === 'text') process.stderr.write(`${line}\n`);
+  };
+  let result: ReviewRound | null = null;
+  let round = done;
+  while (round < last) {
+    round++;
+    try {
+      result = await reviewPlan(path, root, models, round, result ?? (before.meta.id ? readPreviousRound(root, before.meta.id, done) : null));
+    } catch (error) {
+      if (error instanceof ReviewError || error instanceof ModelError) throw new UserError(error.message, EXIT.failed);
+      throw error;
+    }
+    if (result.warning) process.stderr.write(`deepplan: ${result.warning}\n`);
+    const reports = await writeReports(root, result, path);
+    const verdict = result.verdict;
+    await updatePlan(path, (text, plan) => {
+      const reviewed = setReview(text, { verdict, rounds: round, reviewer: result!.reviewer, report: relative(root, reports.md).split('\\').join('/') });
       // Under review until approved; a REVISE also takes an approved plan back to review.
       const status = plan.meta.status;
-      const back = status === 'draft' || (result.verdict === 'REVISE' && status === 'approved');
+      const back = status === 'draft' || (verdict === 'REVISE' && status === 'approved');
       return back ? setPlanStatus(reviewed, 'in_review') : reviewed;
     });
-  } catch (error) {
-    if (error instanceof PlanFileError) throw new UserError(error.message, EXIT.failed);
-    throw error;
+    say(`round ${round}: ${verdict} (${counts(result)}); report: ${relative(process.cwd(), reports.md)}`);
+    if (verdict === 'APPROVED' || !canRevise || round >= last) break;
+
+    let revision;
+    try {
+      revision = await requestRevision(models, root, (await readPlanFile(path)).text, result.findings);
+    } catch (error) {
+      if (error instanceof ModelError) throw new UserError(error.message, EXIT.failed);
+      throw error;
+    }
+    let applied: AppliedRevision | null = null;
+    await updatePlan(path, (text) => {
+      applied = applyRevision(relative(root, path), text, revision);
+      return applied.text;
+    });
+    const outcome = applied as AppliedRevision | null;
+    for (const skipped of outcome?.skipped ?? []) say(`  planner: ${skipped}`);
+    if (!outcome || outcome.applied.length === 0) {
+      say('  the planner\'s edits could not be applied; stopping');
+      break;
+    }
+    say(`  planner revised for finding(s) ${outcome.applied.map((number) => `#${number}`).join(', ')}:\n${outcome.diff}`);
+  }
+  if (!result) throw new UserError('no review round ran', EXIT.failed);
+  if (result.verdict === 'REVISE' && round >= MAX_ROUNDS) {
+    const open = result.findings.filter((finding) => finding.verified && (finding.severity === 'critical' || finding.severity === 'high'));
+    say(`${MAX_ROUNDS} rounds and still REVISE; the plan stays in_review. Open findings:\n${open.map((finding) => `  #${finding.number} ${finding.severity} ${finding.section} line ${finding.line}: ${finding.issue}`).join('\n')}`);
   }
 
   const shown = relative(process.cwd(), path) || path;
@@ -76,7 +122,7 @@ export async function runReviewCommand(planArgument: string, options: ReviewOpti
     for (const finding of result.findings) {
       lines.push(`  ${String(finding.number).padStart(2)}. ${finding.severity.padEnd(8)} ${finding.section} line ${finding.line}: ${finding.issue}${finding.verified ? '' : ' [quote not found: not counted]'}`);
     }
-    lines.push(`report: ${relative(process.cwd(), reports.md)}`);
+    lines.push(`report: ${relative(process.cwd(), reportPaths(root, result).md)}`);
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   return result.verdict === 'APPROVED' ? EXIT.ok : EXIT.failed;
