@@ -36,7 +36,10 @@ describe('deepplan plan (offline)', () => {
     expect(plan.skills!.mapped!.map((skill) => skill.name)).not.toContain('hubspot-sync');
     expect(plan.meta.budget).toEqual(expect.objectContaining({ basis: 'formula', max_iterations: budgetFor(FORMULA, plan.phases.length, plan.criteria!.length) }));
     expect(plan.meta.quality_bar).toBe('adversarial');
-    expect(plan.meta.status).toBe('draft');
+    // Quality bar adversarial: deepplan plan reviewed it before anyone may approve it.
+    expect(plan.meta.status).toBe('in_review');
+    expect(plan.meta.review).toMatchObject({ rounds: 1, reviewer: 'offline/rules', report: 'reviews/research-for-the-client-deal/round-1.md' });
+    expect(result.stderr).toMatch(/quality bar adversarial: reviewing before approval\nround 1: (APPROVED|REVISE)/);
     // The pipeline reported what sizing changed.
     expect(result.stderr).toMatch(/reads 3,500 source lines: inserted P\d+a to extract them \(extract_then_assemble\)/);
     expect(result.stderr).toMatch(/reads 7,000 source lines: inserted P\d+a to extract them \(map_reduce\)/);

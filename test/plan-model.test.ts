@@ -49,7 +49,7 @@ describe('deepplan plan with a planner model', () => {
   it('plans from the planner\'s structured answer, built from the prompt with the request and the skills', async () => {
     fake.queue('anthropic', WORKSTREAM, { kind: 'answer', object: USEFUL });
     const root = makeRepo({ ...SKILLS, 'deepplan.config.yaml': CONFIG, 'src/intake.ts': 'export const x = 1;\n' });
-    const result = await run(['plan', '--request', REQUEST, '--out', 'plans/p.md'], root, fake.env(KEYS));
+    const result = await run(['plan', '--request', REQUEST, '--out', 'plans/p.md', '--no-review'], root, fake.env(KEYS));
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(result.code).toBe(0);
     expect(fake.count('anthropic')).toBe(2);
@@ -73,7 +73,7 @@ describe('deepplan plan with a planner model', () => {
     fake.queue('anthropic', WORKSTREAM, { kind: 'answer', object: USEFUL });
     const custom = '---\nrole: planner\nschema: plan_draft\nversion: 7\n---\nOUR HOUSE PROMPT for: {request}\n';
     const root = makeRepo({ ...SKILLS, 'deepplan.config.yaml': CONFIG, 'src/intake.ts': 'export const x = 1;\n', 'prompts/plan-generation.md': custom });
-    const result = await run(['plan', '--request', REQUEST, '--out', 'plans/p.md'], root, fake.env(KEYS));
+    const result = await run(['plan', '--request', REQUEST, '--out', 'plans/p.md', '--no-review'], root, fake.env(KEYS));
     expect(result.code).toBe(0);
     expect(JSON.stringify(fake.requests[1]!.body)).toContain('OUR HOUSE PROMPT for: Research for the client deal review');
     expect(JSON.stringify(fake.requests[1]!.body)).not.toContain('You are the planner of deepplan');
@@ -82,7 +82,7 @@ describe('deepplan plan with a planner model', () => {
   it('sends a schema-valid but useless answer back once, and uses the repaired one', async () => {
     fake.queue('anthropic', WORKSTREAM, { kind: 'answer', object: USELESS }, { kind: 'answer', object: USEFUL });
     const root = makeRepo({ ...SKILLS, 'deepplan.config.yaml': CONFIG, 'src/intake.ts': 'export const x = 1;\n' });
-    const result = await run(['plan', '--request', REQUEST, '--out', 'plans/p.md'], root, fake.env(KEYS));
+    const result = await run(['plan', '--request', REQUEST, '--out', 'plans/p.md', '--no-review'], root, fake.env(KEYS));
     expect(result.code).toBe(0);
     expect(fake.count('anthropic')).toBe(3);
     expect(JSON.stringify(fake.requests[2]!.body)).toMatch(/That plan cannot be used: the plan has 1 phase\(s\); a plan has at least 3/);
@@ -92,7 +92,7 @@ describe('deepplan plan with a planner model', () => {
   it('falls back to the offline template after two useless answers, and still writes a plan that lints', async () => {
     fake.queue('anthropic', WORKSTREAM).always('anthropic', { kind: 'answer', object: USELESS });
     const root = makeRepo({ ...SKILLS, 'deepplan.config.yaml': CONFIG, 'src/intake.ts': 'export const x = 1;\n' });
-    const result = await run(['plan', '--request', REQUEST, '--out', 'plans/p.md'], root, fake.env(KEYS));
+    const result = await run(['plan', '--request', REQUEST, '--out', 'plans/p.md', '--no-review'], root, fake.env(KEYS));
     expect(result.code).toBe(0);
     expect(fake.count('anthropic')).toBe(3);
     expect(result.stderr).toMatch(/the planner's answer was not usable twice; planning from the offline research template instead/);
@@ -104,7 +104,7 @@ describe('deepplan plan with a planner model', () => {
   it('stops with one line, and writes nothing, when the planner keeps failing', async () => {
     fake.always('anthropic', { kind: 'status', status: 500 });
     const root = makeRepo({ ...SKILLS, 'deepplan.config.yaml': CONFIG, 'src/intake.ts': 'export const x = 1;\n' });
-    const result = await run(['plan', '--request', REQUEST, '--out', 'plans/p.md'], root, fake.env(KEYS));
+    const result = await run(['plan', '--request', REQUEST, '--out', 'plans/p.md', '--no-review'], root, fake.env(KEYS));
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split('\n').at(-1)).toBe('deepplan: planner (anthropic/claude-test): HTTP 500 after 2 attempts; the provider is failing; retry later or configure a fallback model');
   });
@@ -112,14 +112,14 @@ describe('deepplan plan with a planner model', () => {
   it('records the planner\'s answers to a cassette and replays them with no network', async () => {
     fake.queue('anthropic', WORKSTREAM, { kind: 'answer', object: USEFUL });
     const root = makeRepo({ ...SKILLS, 'deepplan.config.yaml': CONFIG, 'src/intake.ts': 'export const x = 1;\n' });
-    const recorded = await run(['plan', '--request', REQUEST, '--out', 'plans/a.md'], root, { ...fake.env(KEYS), DEEPPLAN_RECORD: 'cassette.json' });
+    const recorded = await run(['plan', '--request', REQUEST, '--out', 'plans/a.md', '--no-review'], root, { ...fake.env(KEYS), DEEPPLAN_RECORD: 'cassette.json' });
     expect(recorded.code).toBe(0);
     await fake.close();
     const replayConfig = CONFIG.replace('planner: anthropic/claude-test', 'planner: replay/cassette.json');
     const replayRoot = root;
     const { writeFileSync } = await import('node:fs');
     writeFileSync(join(replayRoot, 'deepplan.config.yaml'), replayConfig);
-    const replayed = await run(['plan', '--request', REQUEST, '--out', 'plans/b.md'], replayRoot, {});
+    const replayed = await run(['plan', '--request', REQUEST, '--out', 'plans/b.md', '--no-review'], replayRoot, {});
     expect(replayed.code).toBe(0);
     const phases = (file: string) => parsePlan(readFileSync(join(root, file), 'utf8')).phases.map((phase) => phase.title);
     expect(phases('plans/b.md')).toEqual(phases('plans/a.md'));

@@ -18,6 +18,8 @@ export interface PlanOptions {
   out?: string;
   json?: boolean;
   force?: boolean;
+  /** false: do not review a substantial plan after writing it. */
+  review?: boolean;
 }
 
 function readArgumentFile(value: string, what: string): string {
@@ -133,5 +135,13 @@ export async function runPlanCommand(options: PlanOptions): Promise<number> {
   const warnings = outcome.findings.length;
   if (options.json) process.stdout.write(`${JSON.stringify({ type: 'written', path: relative(process.cwd(), out) || out, warnings })}\n`);
   else process.stdout.write(`${relative(process.cwd(), out) || out}: ${outcome.draft.phases.length} phases, lints with 0 errors${warnings > 0 ? ` and ${warnings} warning(s)` : ''}\n`);
+
+  // Plans with 10+ phases or quality bar adversarial are reviewed before anyone may approve them.
+  const substantial = outcome.draft.meta.quality_bar === 'adversarial' || outcome.draft.phases.length >= 10;
+  if (substantial && options.review !== false && !options.json) {
+    process.stderr.write(`${outcome.draft.meta.quality_bar === 'adversarial' ? 'quality bar adversarial' : `${outcome.draft.phases.length} phases`}: reviewing before approval\n`);
+    const { runReviewCommand } = await import('./review-command.js');
+    await runReviewCommand(out, { format: 'text' });
+  }
   return EXIT.ok;
 }

@@ -68,8 +68,9 @@ function buildProgram(output: { exitCode: number }): Command {
     .option('-o, --out <path>', 'where to write the plan (default: plans/<id>.md)')
     .option('--force', 'overwrite --out if it exists')
     .option('--json', 'print the pipeline\'s events as JSON lines')
+    .option('--no-review', 'do not review a plan of 10+ phases or quality bar adversarial after writing it')
     .addHelpText('after', PLAN_EXAMPLES)
-    .action(async (options: { request: string; answers?: string; yes?: boolean; out?: string; force?: boolean; json?: boolean }) => {
+    .action(async (options: { request: string; answers?: string; yes?: boolean; out?: string; force?: boolean; json?: boolean; review?: boolean }) => {
       const { runPlanCommand } = await import('./plan-command.js');
       output.exitCode = await runPlanCommand(options);
     });
@@ -125,7 +126,8 @@ Examples:
 
 Paths of existing files in the request are source material. When two of success criteria, constraints and
 stakeholders are missing, the pipeline interviews: without --answers, --yes or a terminal it exits 3 and prints
-the questions. The plan is written only if it lints with no errors.
+the questions. The plan is written only if it lints with no errors; a plan of 10+ phases or quality bar adversarial
+is then reviewed (deepplan review) before anyone may approve it.
 Exit status: 0 written, 1 the pipeline failed, 2 bad arguments, 3 questions need answers.`;
 
 const REVIEW_EXAMPLES = `
