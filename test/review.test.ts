@@ -163,3 +163,32 @@ describe('review rounds with the planner revising', () => {
     expect(readFileSync(join(root, 'reviews/weekly-summary/round-3.md'), 'utf8')).toMatch(/Nothing from round 2 was resolved\./);
   });
 });
+
+describe('reviewing other documents', () => {
+  it('detects an outreach email and reviews it with its own prompt, writing reports only', async () => {
+    const fake = await new FakeProviders().start();
+    try {
+      fake.queue('openai-responses', {
+        kind: 'answer',
+        object: { verdict: 'REVISE', findings: [{ severity: 'high', line: 3, section: 'body', quote: 'We help companies like yours do more', issue: 'Generic: could go to anyone.', fix: 'Name the delivery gap from the briefing.' }] },
+      });
+      const email = 'Subject: A quick idea for Mod Op\nTo: derick@example.invalid\n\nHi Derick,\nWe help companies like yours do more with less.\n';
+      const root = makeRepo({ 'drafts/derick.md': email, 'deepplan.config.yaml': 'models:\n  reviewer: openai/gpt-test\nlimits:\n  retry_base_ms: 5\n' });
+      const result = await new Promise<{ code: number; stdout: string }>((resolve) => {
+        const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/_API_KEY$|_BASE_URL$|^DEEPPLAN_/.test(name)));
+        execFile(process.execPath, [CLI, 'review', 'drafts/derick.md', '--format', 'json'], { cwd: root, env: { ...env, ...fake.env({ openai: 'sk-openai-test-0123456789' }) } }, (error, stdout) =>
+          resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout }),
+        );
+      });
+      expect(result.code).toBe(1);
+      const report = JSON.parse(result.stdout) as { documentType: string; verdict: string; findings: Array<{ verified: boolean; line: number }> };
+      expect(report).toMatchObject({ documentType: 'outreach email', verdict: 'REVISE' });
+      expect(report.findings[0]).toMatchObject({ verified: true, line: 5 });
+      expect(JSON.stringify(fake.requests[0]!.body)).toContain('an outreach email a person will send');
+      expect(readFileSync(join(root, 'drafts/derick.md'), 'utf8')).toBe(email);
+      expect(readFileSync(join(root, 'reviews/drafts-derick/round-1.json'), 'utf8')).toContain('"documentType": "outreach email"');
+    } finally {
+      await fake.close();
+    }
+  });
+});

@@ -49,11 +49,14 @@ export async function runReviewCommand(planArgument: string, options: ReviewOpti
   } catch (error) {
     throw new UserError((error as Error).message);
   }
-  const done = before.meta.review?.rounds ?? 0;
+  // A plan records its rounds in its review: block; another document (an email, an article, code) is reviewed once
+  // a run, and only its reports are written.
+  const isPlan = before.frontMatter?.data !== null && before.frontMatter?.data !== undefined && 'deepplan' in before.frontMatter.data;
+  const done = isPlan ? (before.meta.review?.rounds ?? 0) : 0;
   if (done >= MAX_ROUNDS) {
     throw new UserError(`${planArgument} has had ${MAX_ROUNDS} review rounds (the most there are); revise it by hand and remove its review: block to start again`, EXIT.failed);
   }
-  const last = Math.min(MAX_ROUNDS, done + Math.max(1, options.rounds ?? MAX_ROUNDS));
+  const last = isPlan ? Math.min(MAX_ROUNDS, done + Math.max(1, options.rounds ?? MAX_ROUNDS)) : 1;
   // Revision needs the planner model; the offline reviewer's findings are for a person to act on.
   const canRevise = options.revise !== false && models.roles.planner.provider !== 'offline';
   const say = (line: string) => {
@@ -72,7 +75,7 @@ export async function runReviewCommand(planArgument: string, options: ReviewOpti
     if (result.warning) process.stderr.write(`deepplan: ${result.warning}\n`);
     const reports = await writeReports(root, result, path);
     const verdict = result.verdict;
-    await updatePlan(path, (text, plan) => {
+    if (isPlan) await updatePlan(path, (text, plan) => {
       const reviewed = setReview(text, { verdict, rounds: round, reviewer: result!.reviewer, report: relative(root, reports.md).split('\\').join('/') });
       // Under review until approved; a REVISE also takes an approved plan back to review.
       const status = plan.meta.status;

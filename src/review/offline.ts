@@ -86,3 +86,14 @@ export function offlineReview(plan: Plan, lint: Finding[]): ReviewerFinding[] {
   }
   return findings;
 }
+
+/** The offline reviewer for a document that is not a plan: vague words, line by line. */
+export function offlineDocumentReview(plan: Plan): ReviewerFinding[] {
+  const lines = plan.text.split('\n');
+  const findings: ReviewerFinding[] = [];
+  lines.forEach((line, index) => {
+    const vague = VAGUE.exec(line);
+    if (vague) findings.push({ severity: 'medium', line: index + 1, section: 'document', quote: quoteAt(lines, index + 1), issue: `vague: "${vague[0]}"`, fix: 'say exactly what is meant' });
+  });
+  return findings;
+}

@@ -9,7 +9,9 @@ import type { Plan } from '../plan/types.js';
 import { countFileOperations } from '../rules/phase-file-ops.js';
 import { measureInputs } from '../rules/phase-context-mode.js';
 import { ReviewerAnswer, verdictOf, verifyFindings, type ReviewFinding } from './findings.js';
-import { offlineReview } from './offline.js';
+import { offlineDocumentReview, offlineReview } from './offline.js';
+import { pathSlug } from '../pipeline/draft.js';
+import { relative } from 'node:path';
 
 export type DocumentType = 'plan' | 'outreach email' | 'article' | 'code' | 'other';
 
@@ -53,14 +55,14 @@ export async function reviewPlan(path: string, root: string, models: ModelRunner
   const plan = await readPlanFile(path);
   const fatal = plan.diagnostics.find((diagnostic) => diagnostic.ruleId === 'parse');
   if (fatal) throw new ReviewError(`${path} cannot be read: ${fatal.message}`);
-  const lint = lintPlan(plan, contextFor(path));
+  const isPlan = plan.frontMatter?.data !== null && plan.frontMatter?.data !== undefined && 'deepplan' in plan.frontMatter.data;
+  const lint = isPlan ? lintPlan(plan, contextFor(path)) : [];
   const documentType = detectDocumentType(path, plan.text, plan);
-  if (documentType !== 'plan') throw new ReviewError(`${path} looks like ${documentType === 'other' ? 'no plan' : `an ${documentType}`}; deepplan reviews plan files so far`);
   const roles = models.roles;
   const base = {
     round,
     path,
-    planId: plan.meta.id ?? 'plan',
+    planId: plan.meta.id ?? pathSlug(relative(root, path)),
     planner: roles.planner.configured,
     documentType,
     warning: null as string | null,
@@ -70,19 +72,19 @@ export async function reviewPlan(path: string, root: string, models: ModelRunner
   let reviewer: string;
   let modelVerdict: 'APPROVED' | 'REVISE' | null = null;
   if (roles.reviewer.provider === 'offline') {
-    raw = offlineReview(plan, lint);
+    raw = isPlan ? offlineReview(plan, lint) : offlineDocumentReview(plan);
     reviewer = 'offline/rules';
   } else {
     const check = checkReviewerProvider(roles, models.config);
     if (check.error) throw new ReviewError(check.error);
     base.warning = check.warning;
-    const prompt = loadPrompt('review/plan', root);
+    const prompt = loadPrompt(`review/${documentType.replace(' ', '-')}`, root);
     const answer = await models.generateObject(prompt.role, {
       name: prompt.schema,
       schema: ReviewerAnswer,
       prompt: fillPlaceholders(prompt.body, {
         lint: lint.length > 0 ? lint.map((finding) => `- line ${finding.line}: ${finding.severity} ${finding.message} (${finding.ruleId})`).join('\n') : '(none)',
-        facts: facts(plan, root),
+        facts: isPlan ? facts(plan, root) : '',
         path,
         document: plan.text.split('\n').map((line, index) => `${String(index + 1).padStart(4)}  ${line}`).join('\n'),
       }),
