@@ -109,6 +109,17 @@ describe('deepplan plan with a planner model', () => {
     expect(result.stderr.trim().split('\n').at(-1)).toBe('deepplan: planner (anthropic/claude-test): HTTP 500 after 2 attempts; the provider is failing; retry later or configure a fallback model');
   });
 
+  it('refuses a call that could pass --max-cost before sending it', async () => {
+    const root = makeRepo({ ...SKILLS, 'deepplan.config.yaml': `${CONFIG}prices:\n  anthropic/claude-test: {input: 3, output: 15}\n`, 'src/intake.ts': 'export const x = 1;\n' });
+    const result = await run(['plan', '--request', REQUEST, '--out', 'plans/p.md', '--max-cost', '0.001'], root, fake.env(KEYS));
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n').at(-1)).toMatch(/^deepplan: planner \(anthropic\/claude-test\): this call could bring the run to \$0\.\d+, over --max-cost \$0\.00/);
+    expect(fake.count()).toBe(0);
+    const bad = await run(['plan', '--request', REQUEST, '--max-cost', 'lots'], root, {});
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/give a cost in US dollars/);
+  });
+
   it('records the planner\'s answers to a cassette and replays them with no network', async () => {
     fake.queue('anthropic', WORKSTREAM, { kind: 'answer', object: USEFUL });
     const root = makeRepo({ ...SKILLS, 'deepplan.config.yaml': CONFIG, 'src/intake.ts': 'export const x = 1;\n' });

@@ -20,6 +20,8 @@ export interface PlanOptions {
   force?: boolean;
   /** false: do not review a substantial plan after writing it. */
   review?: boolean;
+  /** US dollars: refuse a model call that could pass it. */
+  maxCost?: number;
 }
 
 function readArgumentFile(value: string, what: string): string {
@@ -98,7 +100,7 @@ export async function runPlanCommand(options: PlanOptions): Promise<number> {
   };
   const provisionalOut = resolve(options.out ?? resolve(root, 'plans', 'plan.md'));
   const config = loadConfig(root);
-  const models = new ModelRunner({ config, root, signal: interruptSignal(), notice: (line) => process.stderr.write(`${line}\n`) });
+  const models = new ModelRunner({ config, root, signal: interruptSignal(), maxCostUsd: options.maxCost ?? null, notice: (line) => process.stderr.write(`${line}\n`) });
   if (!options.json) noticeOfflineRoles(models.roles, (line) => process.stderr.write(`${line}\n`));
   let outcome;
   try {
@@ -141,7 +143,8 @@ export async function runPlanCommand(options: PlanOptions): Promise<number> {
   if (substantial && options.review !== false && !options.json) {
     process.stderr.write(`${outcome.draft.meta.quality_bar === 'adversarial' ? 'quality bar adversarial' : `${outcome.draft.phases.length} phases`}: reviewing before approval\n`);
     const { runReviewCommand } = await import('./review-command.js');
-    await runReviewCommand(out, { format: 'text' });
+    // The review spends from what is left of the same cap.
+    await runReviewCommand(out, { format: 'text', ...(options.maxCost !== undefined ? { maxCost: Math.max(options.maxCost - models.ledger.spentUsd, 1e-9) } : {}) });
   }
   return EXIT.ok;
 }

@@ -69,8 +69,9 @@ function buildProgram(output: { exitCode: number }): Command {
     .option('--force', 'overwrite --out if it exists')
     .option('--json', 'print the pipeline\'s events as JSON lines')
     .option('--no-review', 'do not review a plan of 10+ phases or quality bar adversarial after writing it')
+    .addOption(new Option('--max-cost <usd>', 'refuse any model call that could take the run past this many US dollars').argParser(parseCost))
     .addHelpText('after', PLAN_EXAMPLES)
-    .action(async (options: { request: string; answers?: string; yes?: boolean; out?: string; force?: boolean; json?: boolean; review?: boolean }) => {
+    .action(async (options: { request: string; answers?: string; yes?: boolean; out?: string; force?: boolean; json?: boolean; review?: boolean; maxCost?: number }) => {
       const { runPlanCommand } = await import('./plan-command.js');
       output.exitCode = await runPlanCommand(options);
     });
@@ -86,9 +87,10 @@ function buildProgram(output: { exitCode: number }): Command {
       return rounds;
     }))
     .option('--no-revise', 'review once; do not let the planner revise')
+    .addOption(new Option('--max-cost <usd>', 'refuse any model call that could take the run past this many US dollars').argParser(parseCost))
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'md', 'json', 'github']).default('text'))
     .addHelpText('after', REVIEW_EXAMPLES)
-    .action(async (plan: string, options: { reviewer?: string; rounds?: number; revise?: boolean; format: 'text' | 'md' | 'json' | 'github' }) => {
+    .action(async (plan: string, options: { reviewer?: string; rounds?: number; revise?: boolean; maxCost?: number; format: 'text' | 'md' | 'json' | 'github' }) => {
       const { runReviewCommand } = await import('./review-command.js');
       output.exitCode = await runReviewCommand(plan, options);
     });
@@ -162,6 +164,12 @@ Examples:
 Roles (planner, reviewer, executor, fallback) are set in deepplan.config.yaml under models:; keys come from
 ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY (or GOOGLE_API_KEY); a role without a key runs offline.
 Exit status: 0 all roles fine, 1 a role failed its ping or the reviewer shares the planner's provider.`;
+
+function parseCost(value: string): number {
+  const cost = Number(value);
+  if (!Number.isFinite(cost) || cost <= 0) throw new InvalidArgumentError('give a cost in US dollars, e.g. 2.50');
+  return cost;
+}
 
 let interrupt: AbortController | null = null;
 

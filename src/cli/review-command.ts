@@ -16,6 +16,8 @@ export interface ReviewOptions {
   rounds?: number;
   /** false: one review, no revision by the planner. */
   revise?: boolean;
+  /** US dollars: refuse a model call that could pass it. */
+  maxCost?: number;
   format: 'text' | 'md' | 'json' | 'github';
 }
 
@@ -40,7 +42,7 @@ export async function runReviewCommand(planArgument: string, options: ReviewOpti
   const root = findRepoRoot(dirname(path));
   const config = loadConfig(root);
   if (options.reviewer) config.models = { ...config.models, reviewer: options.reviewer };
-  const models = new ModelRunner({ config, root, signal: interruptSignal(), notice: (line) => process.stderr.write(`${line}\n`) });
+  const models = new ModelRunner({ config, root, signal: interruptSignal(), maxCostUsd: options.maxCost ?? null, notice: (line) => process.stderr.write(`${line}\n`) });
   if (options.format === 'text') noticeOfflineRoles(models.roles, (line) => process.stderr.write(`${line}\n`));
 
   let before;
