@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeProviders } from './support/fake-providers.js';
-import { CLI, PROJECT_ROOT, makeRepo } from './support/fixtures.js';
+import { PROJECT_ROOT, makeRepo, runCli } from './support/fixtures.js';
 
 const KEYS = { anthropic: 'sk-ant-secret-9f8e7d6c5b4a3210', openai: 'sk-proj-secret-0a1b2c3d4e5f6789', google: 'AIza-secret-1122334455667788' };
 
@@ -22,14 +22,7 @@ prices:
   google/gemini-test: {input: 1.25, output: 10}
 `;
 
-function run(args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/_API_KEY$|_BASE_URL$/.test(name)));
-    execFile(process.execPath, [CLI, ...args], { cwd, env: { ...clean, NO_COLOR: '1', ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = runCli;
 
 let fake: FakeProviders;
 beforeEach(async () => {

@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lintText } from '../src/lint/lint.js';
 import { parsePlan } from '../src/plan/parse.js';
 import { FakeProviders } from './support/fake-providers.js';
-import { CLI, makeRepo, RESEARCH_SKILLS } from './support/fixtures.js';
+import { makeRepo, RESEARCH_SKILLS, runCli } from './support/fixtures.js';
 
 const SKILLS = RESEARCH_SKILLS;
 const CONFIG = 'models:\n  planner: anthropic/claude-test\n  reviewer: openai/gpt-test\nlimits:\n  timeout_ms: 3000\n  max_attempts: 2\n  retry_base_ms: 10\n';
@@ -28,14 +27,7 @@ const USEFUL = {
 const WORKSTREAM = { kind: 'answer' as const, object: { workstream: 'consulting', confidence: 0.9, reason: 'A deal review for a client.' } };
 const USELESS = { title: 'x', phases: [{ title: 'a', inputs: [], outputs: ['b'], gate: 'none', done_when: 'c', verify: '', steps: [{ kind: 'model', text: 'd' }] }], criteria: [{ text: 'e', verify: '' }] };
 
-function run(args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/_API_KEY$|_BASE_URL$|^DEEPPLAN_/.test(name)));
-    execFile(process.execPath, [CLI, ...args], { cwd, env: { ...clean, NO_COLOR: '1', ...env } }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const run = runCli;
 
 let fake: FakeProviders;
 beforeEach(async () => {

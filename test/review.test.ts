@@ -1,11 +1,11 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parsePlan } from '../src/plan/parse.js';
 import { locateQuote, verdictOf, verifyFindings } from '../src/review/findings.js';
 import { FakeProviders } from './support/fake-providers.js';
-import { CLI, edit, makeRepo, SMALL_PLAN, SMALL_PLAN_SKILLS } from './support/fixtures.js';
+import { CLI, edit, makeRepo, runCli, SMALL_PLAN, SMALL_PLAN_SKILLS } from './support/fixtures.js';
 
 function deepplan(args: string[], cwd: string) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/_API_KEY$|_BASE_URL$|^DEEPPLAN_/.test(name)));
@@ -89,12 +89,7 @@ describe('deepplan review with a reviewer model', () => {
       },
     });
     const root = makeRepo({ ...SMALL_PLAN_SKILLS, 'plans/p.md': SMALL_PLAN, 'deepplan.config.yaml': 'models:\n  planner: anthropic/claude-test\n  reviewer: openai/gpt-test\nlimits:\n  retry_base_ms: 5\n' });
-    const result = await new Promise<{ code: number; stdout: string }>((resolve) => {
-      const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/_API_KEY$|_BASE_URL$|^DEEPPLAN_/.test(name)));
-      execFile(process.execPath, [CLI, 'review', 'plans/p.md', '--format', 'json'], { cwd: root, env: { ...env, ...fake.env({ openai: 'sk-openai-test-0123456789' }) } }, (error, stdout) =>
-        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout }),
-      );
-    });
+    const result = await runCli(['review', 'plans/p.md', '--format', 'json'], root, fake.env({ openai: 'sk-openai-test-0123456789' }));
     expect(fake.count('openai-responses')).toBe(1);
     expect(fake.requests[0]!.structured).toBe(true);
     expect(JSON.stringify(fake.requests[0]!.body)).toContain('### P3. Publish the page');
@@ -135,15 +130,7 @@ describe('review rounds with the planner revising', () => {
       'plans/p.md': SMALL_PLAN,
       'deepplan.config.yaml': 'models:\n  planner: anthropic/claude-test\n  reviewer: openai/gpt-test\nlimits:\n  retry_base_ms: 5\n',
     });
-    const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/_API_KEY$|_BASE_URL$|^DEEPPLAN_/.test(name)));
-      execFile(
-        process.execPath,
-        [CLI, 'review', 'plans/p.md'],
-        { cwd: root, env: { ...env, ...fake.env({ openai: 'sk-openai-test-0123456789', anthropic: 'sk-ant-test-0123456789' }) } },
-        (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
+    const result = await runCli(['review', 'plans/p.md'], root, fake.env({ openai: 'sk-openai-test-0123456789', anthropic: 'sk-ant-test-0123456789' }));
     expect(result.code).toBe(1);
     expect(fake.count('openai-responses')).toBe(3);
     expect(fake.count('anthropic')).toBe(2);
@@ -174,12 +161,7 @@ describe('reviewing other documents', () => {
       });
       const email = 'Subject: A quick idea for Mod Op\nTo: derick@example.invalid\n\nHi Derick,\nWe help companies like yours do more with less.\n';
       const root = makeRepo({ 'drafts/derick.md': email, 'deepplan.config.yaml': 'models:\n  reviewer: openai/gpt-test\nlimits:\n  retry_base_ms: 5\n' });
-      const result = await new Promise<{ code: number; stdout: string }>((resolve) => {
-        const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/_API_KEY$|_BASE_URL$|^DEEPPLAN_/.test(name)));
-        execFile(process.execPath, [CLI, 'review', 'drafts/derick.md', '--format', 'json'], { cwd: root, env: { ...env, ...fake.env({ openai: 'sk-openai-test-0123456789' }) } }, (error, stdout) =>
-          resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout }),
-        );
-      });
+      const result = await runCli(['review', 'drafts/derick.md', '--format', 'json'], root, fake.env({ openai: 'sk-openai-test-0123456789' }));
       expect(result.code).toBe(1);
       const report = JSON.parse(result.stdout) as { documentType: string; verdict: string; findings: Array<{ verified: boolean; line: number }> };
       expect(report).toMatchObject({ documentType: 'outreach email', verdict: 'REVISE' });

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -172,3 +173,16 @@ export const RESEARCH_SKILLS = skillSet([
   ['newsletter-builder', 'Builds a newsletter issue from a content calendar.'],
   ['hubspot-sync', 'Deprecated, syncs contacts from HubSpot.'],
 ]);
+
+/**
+ * Runs the CLI in a child process without blocking this one (tests that serve a fake provider from this process
+ * need that). The environment's API keys, base URLs and DEEPPLAN_ settings are dropped, so only `env` counts.
+ */
+export function runCli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/_API_KEY$|_BASE_URL$|^DEEPPLAN_/.test(name)));
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { cwd, env: { ...clean, NO_COLOR: '1', ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
