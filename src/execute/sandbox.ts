@@ -1,0 +1,123 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, realpathSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { KEY_VARIABLES } from '../models/roles.js';
+
+/**
+ * Runs a plan's commands (run: steps, tool skills, verify commands) under bubblewrap: the file system read-only
+ * except the plan's scope.write folders and the plan file itself, a private /tmp, no network unless allowed, a time
+ * limit, and the API keys taken out of the environment.
+ */
+
+export interface SandboxOptions {
+  /** Repository root: the command runs there. */
+  root: string;
+  /** scope.write globs, repository-relative; their folders become writable. */
+  writable: string[];
+  /** The plan file, writable too. */
+  planPath: string;
+  network?: boolean;
+  timeoutMs?: number;
+  env?: Record<string, string | undefined>;
+  /** Run without bubblewrap (`--no-sandbox`): the command then has the rights of this process. */
+  unsandboxed?: boolean;
+}
+
+export interface CommandResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  sandboxed: boolean;
+}
+
+export class SandboxError extends Error {
+  override name = 'SandboxError';
+}
+
+let available: boolean | null = null;
+
+export function bubblewrapAvailable(): boolean {
+  available ??= spawnSync('bwrap', ['--ro-bind', '/', '/', 'true'], { stdio: 'ignore' }).status === 0;
+  return available;
+}
+
+/** The folder a scope.write glob allows writing in: its path up to the first glob character. */
+export function writableFolder(pattern: string): string {
+  const parts = pattern.split('/');
+  const fixed: string[] = [];
+  for (const part of parts) {
+    if (/[*?[\]{}!]/.test(part)) break;
+    fixed.push(part);
+  }
+  // A plain file path: its folder.
+  if (fixed.length === parts.length) fixed.pop();
+  return fixed.join('/');
+}
+
+/** The environment a command gets: this one without the API keys (and without recording into cassettes). */
+export function commandEnvironment(env: Record<string, string | undefined>): Record<string, string> {
+  const secret = new Set([...Object.values(KEY_VARIABLES).flat(), 'DEEPPLAN_RECORD']);
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && !secret.has(entry[0]) && !/_API_KEY$|_TOKEN$|_SECRET$/.test(entry[0])));
+}
+
+export function sandboxArguments(options: SandboxOptions): string[] {
+  const root = realpathSync(options.root);
+  const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--unshare-pid', '--die-with-parent', '--new-session'];
+  if (!options.network) args.push('--unshare-net');
+  // The private /tmp would hide a repository that lives under /tmp: put it back, read-only, before the writable binds.
+  args.push('--ro-bind', root, root);
+  for (const pattern of options.writable) {
+    if (isAbsolute(pattern) || pattern.split('/').includes('..')) throw new SandboxError(`scope.write "${pattern}" leaves the repository`);
+    const folder = writableFolder(pattern);
+    if (folder === '') throw new SandboxError(`scope.write "${pattern}" would make the whole repository writable; name a folder`);
+    const path = join(root, folder);
+    mkdirSync(path, { recursive: true });
+    const real = realpathSync(path);
+    // A folder that is a symlink out of the repository does not become writable.
+    if (relative(root, real).startsWith('..')) throw new SandboxError(`scope.write "${pattern}" resolves outside the repository (${real})`);
+    args.push('--bind', real, real);
+  }
+  const plan = realpathSync(resolve(options.planPath));
+  args.push('--bind', plan, plan, '--chdir', root);
+  return args;
+}
+
+export function runCommand(command: string, options: SandboxOptions): Promise<CommandResult> {
+  const sandboxed = !options.unsandboxed;
+  if (sandboxed && !bubblewrapAvailable()) {
+    throw new SandboxError('bubblewrap (bwrap) is not installed, so commands cannot be sandboxed; install it (Debian: apt-get install bubblewrap) or pass --no-sandbox');
+  }
+  const env = commandEnvironment(options.env ?? process.env);
+  const [file, args] = sandboxed ? ['bwrap', [...sandboxArguments(options), 'sh', '-c', command]] : ['sh', ['-c', command]];
+  return new Promise((resolvePromise) => {
+    const child = spawn(file, args as string[], { cwd: options.root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    const limit = 1024 * 1024;
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (stdout.length < limit) stdout += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      if (stderr.length < limit) stderr += chunk.toString('utf8');
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, options.timeoutMs ?? 120_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr, timedOut, sandboxed });
+    });
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      resolvePromise({ code: null, stdout, stderr: `${stderr}${error.message}`, timedOut, sandboxed });
+    });
+  });
+}
+
