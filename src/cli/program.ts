@@ -96,6 +96,17 @@ function buildProgram(output: { exitCode: number }): Command {
     });
 
   program
+    .command('status')
+    .description('where a plan stands: phases done, iterations used of the budget, next action, blockers, last iterations')
+    .argument('<plan>', 'the plan file')
+    .option('--json', 'print it as JSON')
+    .addHelpText('after', '\nExamples:\n  $ deepplan status plans/nightly-backup.md\n  $ deepplan status plans/nightly-backup.md --json | jq .iterations')
+    .action(async (plan: string, options: { json?: boolean }) => {
+      const { runStatusCommand } = await import('./status-command.js');
+      output.exitCode = await runStatusCommand(plan, options);
+    });
+
+  program
     .command('calibrate')
     .description('add finished plans (status complete) to calibration/index.yaml and refit each deliverable\'s budget margin')
     .option('--dry-run', 'print the fit without writing the file')
