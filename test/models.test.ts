@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Config } from '../src/config/config.js';
 import { ModelError } from '../src/models/errors.js';
@@ -14,17 +14,13 @@ const KEYS = { anthropic: 'sk-ant-test-0123456789abcdef', openai: 'sk-openai-tes
 const Answer = z.object({ verdict: z.enum(['APPROVED', 'REVISE']), findings: z.array(z.string()) });
 const GOOD = { verdict: 'REVISE', findings: ['P3 has no verify command'] };
 
+// A fresh server per test keeps the queues and counts independent.
 let fake: FakeProviders;
-beforeAll(async () => {
-  fake = await new FakeProviders().start();
-});
-afterAll(async () => {
-  await fake.close();
-});
 beforeEach(async () => {
-  // A fresh server per test keeps the queues and counts independent.
-  await fake.close();
   fake = await new FakeProviders().start();
+});
+afterEach(async () => {
+  await fake.close();
 });
 
 interface Setup {

@@ -5,9 +5,10 @@ import { noticeOfflineRoles } from '../models/roles.js';
 import { ModelRunner } from '../models/runner.js';
 import { readPlanFile, PlanFileError, updatePlanFile } from '../plan/store.js';
 import { setPlanStatus, setReview } from '../plan/update.js';
+import { escapeWorkflowData } from '../lint/reporters.js';
 import { counts, jsonReport, markdownReport, reportPaths, writeReports } from '../review/report.js';
 import { applyRevision, requestRevision, type AppliedRevision } from '../review/revise.js';
-import { readPreviousRound, ReviewError, reviewPlan, type ReviewRound } from '../review/review.js';
+import { isPlanDocument, readPreviousRound, ReviewError, reviewPlan, type ReviewRound } from '../review/review.js';
 import { EXIT, interruptSignal, UserError } from './program.js';
 
 export interface ReviewOptions {
@@ -22,10 +23,6 @@ export interface ReviewOptions {
 }
 
 export const MAX_ROUNDS = 3;
-
-function escapeData(value: string): string {
-  return value.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-}
 
 async function updatePlan(path: string, edit: Parameters<typeof updatePlanFile>[1]): Promise<void> {
   try {
@@ -53,7 +50,7 @@ export async function runReviewCommand(planArgument: string, options: ReviewOpti
   }
   // A plan records its rounds in its review: block; another document (an email, an article, code) is reviewed once
   // a run, and only its reports are written.
-  const isPlan = before.frontMatter?.data !== null && before.frontMatter?.data !== undefined && 'deepplan' in before.frontMatter.data;
+  const isPlan = isPlanDocument(before);
   const done = isPlan ? (before.meta.review?.rounds ?? 0) : 0;
   if (done >= MAX_ROUNDS) {
     throw new UserError(`${planArgument} has had ${MAX_ROUNDS} review rounds (the most there are); revise it by hand and remove its review: block to start again`, EXIT.failed);
@@ -119,7 +116,7 @@ export async function runReviewCommand(planArgument: string, options: ReviewOpti
   else if (options.format === 'github') {
     for (const finding of result.findings.filter((candidate) => candidate.verified)) {
       const level = finding.severity === 'critical' || finding.severity === 'high' ? 'error' : 'warning';
-      process.stdout.write(`::${level} file=${shown},line=${finding.line},title=review ${finding.number} (${finding.severity})::${escapeData(`${finding.issue} Fix: ${finding.fix}`)}\n`);
+      process.stdout.write(`::${level} file=${shown},line=${finding.line},title=review ${finding.number} (${finding.severity})::${escapeWorkflowData(`${finding.issue} Fix: ${finding.fix}`)}\n`);
     }
     process.stdout.write(`deepplan review: ${result.verdict} (${counts(result)})\n`);
   } else {

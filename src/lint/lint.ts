@@ -98,7 +98,11 @@ const contexts = new Map<string, RuleContext>();
 
 /** The rule context of the repository a file belongs to, shared by every file of that repository in this process. */
 export function contextFor(file: string): RuleContext {
-  const root = findRepoRoot(dirname(resolve(file)));
+  return contextForRoot(findRepoRoot(dirname(resolve(file))));
+}
+
+/** The rule context of a repository root (cached like contextFor). */
+export function contextForRoot(root: string): RuleContext {
   let context = contexts.get(root);
   if (!context) {
     const config = loadConfig(root);

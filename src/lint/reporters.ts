@@ -55,12 +55,13 @@ export function formatJson(run: LintRun): string {
   });
 }
 
-function escapeData(value: string): string {
+/** Escapes the message of a GitHub Actions workflow command. */
+export function escapeWorkflowData(value: string): string {
   return value.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 }
 
 function escapeProperty(value: string): string {
-  return escapeData(value).replace(/:/g, '%3A').replace(/,/g, '%2C');
+  return escapeWorkflowData(value).replace(/:/g, '%3A').replace(/,/g, '%2C');
 }
 
 /** GitHub Actions workflow commands: one annotation per finding. */
@@ -70,7 +71,7 @@ export function formatGithub(run: LintRun): string {
     for (const finding of file.findings) {
       const command = finding.severity === 'error' ? 'error' : 'warning';
       const properties = `file=${escapeProperty(file.path)},line=${finding.line},col=${finding.column},title=${escapeProperty(finding.ruleId)}`;
-      lines.push(`::${command} ${properties}::${escapeData(finding.message)}`);
+      lines.push(`::${command} ${properties}::${escapeWorkflowData(finding.message)}`);
     }
   }
   const { errors, warnings } = run.summary;

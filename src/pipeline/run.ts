@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { calibrationFor, budgetArithmetic, budgetFor, coefficientsFor } from '../calibration/calibration.js';
 import { loadConfig } from '../config/config.js';
-import { contextFor, lintText } from '../lint/lint.js';
+import { contextForRoot, lintText } from '../lint/lint.js';
 import type { ModelRunner } from '../models/runner.js';
 import type { Finding } from '../rules/rule.js';
 import { auditSkills } from '../skills/audit.js';
@@ -246,7 +246,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
     () => {
       // Consulting plans get the adversarial bar (step 6), and 10+ phases make any plan substantial: 15 to 25 phases.
       const substantial = workstream === 'consulting' || generated.draft.phases.length >= 10;
-      const result = sizePhases(generated.draft, contextFor(join(input.root, 'plans', 'x.md')), substantial ? { minPhases: MIN_SUBSTANTIAL_PHASES } : {});
+      const result = sizePhases(generated.draft, contextForRoot(input.root), substantial ? { minPhases: MIN_SUBSTANTIAL_PHASES } : {});
       for (const change of result.changes) emit({ type: 'progress', phase: 'sizing', message: change });
       return result;
     },

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { contextFor, lintPlan } from '../lint/lint.js';
+import { contextFor, contextForRoot, lintPlan } from '../lint/lint.js';
 import type { ModelRunner } from '../models/runner.js';
 import { checkReviewerProvider } from '../models/roles.js';
 import { fillPlaceholders, loadPrompt } from '../pipeline/prompts.js';
@@ -13,11 +13,17 @@ import { offlineDocumentReview, offlineReview } from './offline.js';
 import { pathSlug } from '../pipeline/draft.js';
 import { relative } from 'node:path';
 
+/** A deepplan plan file: its front matter names the format version. */
+export function isPlanDocument(plan: Plan): boolean {
+  const data = plan.frontMatter?.data;
+  return data !== null && data !== undefined && 'deepplan' in data;
+}
+
 export type DocumentType = 'plan' | 'outreach email' | 'article' | 'code' | 'other';
 
 /** Which review prompt fits a document. */
 export function detectDocumentType(path: string, text: string, plan: Plan | null): DocumentType {
-  if (plan?.frontMatter?.data && 'deepplan' in plan.frontMatter.data) return 'plan';
+  if (plan && isPlanDocument(plan)) return 'plan';
   if (/\.(ts|js|mjs|py|go|rs|java|rb|sh|sql)$/i.test(path)) return 'code';
   if (/^(subject|to|from):/im.test(text.slice(0, 500)) || /\.(eml|html)$/i.test(path)) return 'outreach email';
   if (/^#\s/m.test(text)) return 'article';
@@ -45,7 +51,7 @@ export class ReviewError extends Error {
 }
 
 function facts(plan: Plan, root: string): string {
-  const context = contextFor(join(root, 'plans', 'x.md'));
+  const context = contextForRoot(root);
   const lines = plan.phases.map((phase) => `- ${phase.id}: ${measureInputs(phase, context).lines} input lines, context ${phase.context ?? 'unset'}, ${countFileOperations(phase, context)} file operations, ${phase.steps.length} step(s)`);
   return [`${plan.phases.length} phases, ${plan.criteria?.length ?? 0} criteria, budget ${plan.meta.budget?.max_iterations ?? '?'} iterations (${plan.meta.budget?.basis ?? '?'})`, ...lines].join('\n');
 }
@@ -55,7 +61,7 @@ export async function reviewPlan(path: string, root: string, models: ModelRunner
   const plan = await readPlanFile(path);
   const fatal = plan.diagnostics.find((diagnostic) => diagnostic.ruleId === 'parse');
   if (fatal) throw new ReviewError(`${path} cannot be read: ${fatal.message}`);
-  const isPlan = plan.frontMatter?.data !== null && plan.frontMatter?.data !== undefined && 'deepplan' in plan.frontMatter.data;
+  const isPlan = isPlanDocument(plan);
   const lint = isPlan ? lintPlan(plan, contextFor(path)) : [];
   const documentType = detectDocumentType(path, plan.text, plan);
   const roles = models.roles;
