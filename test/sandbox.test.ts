@@ -28,18 +28,27 @@ describe('the command environment', () => {
 });
 
 withBubblewrap('commands under bubblewrap', () => {
-  it('may write inside scope.write and to the plan file, nowhere else', async () => {
+  it('may write inside scope.write, nowhere else, and never the plan file', async () => {
     const options = repo();
-    const inside = await runCommand('echo done > out/result.md && echo "<!-- touched -->" >> plans/p.md', options);
+    const inside = await runCommand('echo done > out/result.md', options);
     expect(inside).toMatchObject({ code: 0, sandboxed: true });
     expect(readFileSync(join(options.root, 'out/result.md'), 'utf8')).toBe('done\n');
-    for (const escape of ['echo x > src/app.ts', 'echo x > out/../src/app.ts', 'echo x > elsewhere/new.md', `echo x > ${join(options.root, 'elsewhere', 'abs.md')}`, 'echo x > /etc/deepplan-test']) {
+    for (const escape of ['echo x > src/app.ts', 'echo x > out/../src/app.ts', 'echo x > elsewhere/new.md', `echo x > ${join(options.root, 'elsewhere', 'abs.md')}`, 'echo x > /etc/deepplan-test', 'echo "<!-- forged -->" >> plans/p.md']) {
       const result = await runCommand(escape, options);
       expect(result.code, escape).not.toBe(0);
       expect(result.stderr, escape).toMatch(/Read-only file system|Permission denied/);
     }
     expect(readFileSync(join(options.root, 'src/app.ts'), 'utf8')).toBe('export {};\n');
+    expect(readFileSync(join(options.root, 'plans/p.md'), 'utf8')).toBe(SMALL_PLAN);
     expect(existsSync(join(options.root, 'elsewhere/new.md'))).toBe(false);
+  });
+
+  it('keeps the plan read-only even inside a writable folder, and makes the whole repository writable without scope', async () => {
+    const options = { ...repo(), writable: null };
+    expect((await runCommand('echo x > src/new.ts', options)).code).toBe(0);
+    const result = await runCommand('echo x >> plans/p.md', { ...options, writable: ['plans/**'] });
+    expect(result.code).not.toBe(0);
+    expect(readFileSync(join(options.root, 'plans/p.md'), 'utf8')).toBe(SMALL_PLAN);
   });
 
   it('does not follow a symlink in scope out of it', async () => {

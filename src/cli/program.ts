@@ -96,6 +96,37 @@ function buildProgram(output: { exitCode: number }): Command {
     });
 
   program
+    .command('run')
+    .description('execute a plan: one action per iteration, the plan file as the only memory; prints one signal as the last line')
+    .argument('<plan>', 'the plan file (status approved, executing or blocked)')
+    .option('--once', 'run one iteration')
+    .option('--loop', 'run iterations until a signal other than CONTINUE')
+    .addOption(new Option('--max-iterations <n>', 'with --loop: stop after this many iterations of this run').argParser(parsePositiveInteger))
+    .addOption(new Option('--max-cost <usd>', 'stop (BLOCKED_NEED_HUMAN) before model calls take the run past this many US dollars').argParser(parseCost))
+    .addOption(new Option('--executor <kind>', 'who carries out skill and model steps').choices(['builtin', 'command']).default('builtin'))
+    .option('--no-sandbox', 'run commands without bubblewrap (with your own rights); only where bubblewrap cannot be installed')
+    .option('--commit', 'git-commit the plan and the files each iteration changed ("deepplan: P3.2 ok, iteration 17")')
+    .option('--json', 'print the engine\'s events as JSON lines (the signal is still the last line)')
+    .addHelpText('after', RUN_EXAMPLES)
+    .action(async (plan: string, options: { once?: boolean; loop?: boolean; maxIterations?: number; maxCost?: number; executor: 'builtin' | 'command'; sandbox?: boolean; commit?: boolean; json?: boolean }) => {
+      const { runRunCommand } = await import('./run-command.js');
+      output.exitCode = await runRunCommand(plan, options);
+    });
+
+  program
+    .command('approve')
+    .description('answer BLOCKED_NEED_HUMAN: approve a phase\'s human gate (or accept a phase done by hand), as a log row')
+    .argument('<plan>', 'the plan file')
+    .argument('<phase>', 'the phase id, e.g. P1')
+    .option('--note <text>', 'why; it goes into the log row and the running learnings')
+    .option('--retry', 'do not accept the phase: clear the blockers so the engine tries it again (after you fixed the cause)')
+    .addHelpText('after', APPROVE_EXAMPLES)
+    .action(async (plan: string, phase: string, options: { note?: string; retry?: boolean }) => {
+      const { runApproveCommand } = await import('./approve-command.js');
+      output.exitCode = await runApproveCommand(plan, phase, options);
+    });
+
+  program
     .command('status')
     .description('where a plan stands: phases done, iterations used of the budget, next action, blockers, last iterations')
     .argument('<plan>', 'the plan file')
@@ -157,6 +188,26 @@ the plan (the diff is shown; only the passages it edits change) and the next rou
 plan; after 3 REVISE rounds the plan stays in_review.
 Exit status: 0 APPROVED, 1 REVISE (or the review failed), 2 bad arguments.`;
 
+const RUN_EXAMPLES = `
+Examples:
+  $ deepplan run plans/modop-outreach.md --once          one iteration (for cron: the plan file is the memory)
+  $ deepplan run plans/modop-outreach.md --loop          until TASK_COMPLETE or BLOCKED_NEED_HUMAN
+  $ deepplan run plans/x.md --loop --max-iterations 5 --max-cost 2.00 --commit
+  $ deepplan run plans/x.md --once --executor command    hand model steps to execute.agent.command (e.g. claude -p)
+
+Each iteration reads the plan, checks pre-flight (file operations, skills, scope, branch), does exactly one action
+(run: steps and tool skills as commands under bubblewrap; other steps by the executor model with one tool call),
+appends one log row, checks the phase, applies the escape hatches and prints one signal as the last line:
+CONTINUE, TASK_COMPLETE or BLOCKED_NEED_HUMAN (the blockers go to standard error and state.blockers).
+Exit status: 0 CONTINUE or TASK_COMPLETE, 3 BLOCKED_NEED_HUMAN, 1 the run failed, 2 bad arguments.`;
+
+const APPROVE_EXAMPLES = `
+Examples:
+  $ deepplan approve plans/modop-outreach.md P1 --note "Michael: go ahead"     pass P1's human gate
+  $ deepplan approve plans/x.md P3 --retry --note "fixed the export script"     try P3 again
+
+Exit status: 0 recorded, 1 the phase is not waiting for a person (or the plan cannot be written), 2 bad arguments.`;
+
 const CALIBRATE_EXAMPLES = `
 Examples:
   $ deepplan calibrate --dry-run    how many past plans each candidate budget margin would have cut short
@@ -180,6 +231,12 @@ function parseCost(value: string): number {
   const cost = Number(value);
   if (!Number.isFinite(cost) || cost <= 0) throw new InvalidArgumentError('give a cost in US dollars, e.g. 2.50');
   return cost;
+}
+
+function parsePositiveInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError('give a whole number of 1 or more');
+  return number;
 }
 
 let interrupt: AbortController | null = null;

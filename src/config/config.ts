@@ -32,6 +32,24 @@ export const ConfigSchema = z.looseObject({
   context: z.looseObject({ paths: z.array(z.string().min(1)).optional() }).optional(),
   providers: z.looseObject({ anthropic: ProviderSettings.optional(), openai: ProviderSettings.optional(), google: ProviderSettings.optional() }).optional(),
   prices: z.record(z.string(), Price).optional(),
+  /** The executor (deepplan run). */
+  execute: z
+    .looseObject({
+      /** Commands may use the network (default: no network). */
+      network: z.boolean().optional(),
+      /** Time limit of one command, in milliseconds. */
+      timeout_ms: z.number().int().min(100).optional(),
+      /** `--executor command`: an external agent that gets the iteration prompt on standard input. */
+      agent: z
+        .looseObject({
+          command: z.string().min(1),
+          network: z.boolean().optional(),
+          /** Folders outside the repository the agent writes (its own state), absolute. */
+          writable: z.array(z.string().min(1)).optional(),
+        })
+        .optional(),
+    })
+    .optional(),
   limits: z
     .looseObject({
       timeout_ms: z.number().int().min(100).optional(),

@@ -12,15 +12,21 @@ import { KEY_VARIABLES } from '../models/roles.js';
 export interface SandboxOptions {
   /** Repository root: the command runs there. */
   root: string;
-  /** scope.write globs, repository-relative; their folders become writable. */
-  writable: string[];
-  /** The plan file, writable too. */
+  /** scope.write globs, repository-relative; their folders become writable. null: the whole repository (scope absent). */
+  writable: string[] | null;
+  /** The plan file: read-only inside the sandbox even where a writable folder holds it (only the engine writes it). */
   planPath: string;
+  /** Keep the API keys in the environment (an external agent command needs its own). */
+  keepKeys?: boolean;
+  /** More writable folders, absolute (an external agent's own state folder). */
+  extraWritable?: string[];
   network?: boolean;
   timeoutMs?: number;
   env?: Record<string, string | undefined>;
   /** Run without bubblewrap (`--no-sandbox`): the command then has the rights of this process. */
   unsandboxed?: boolean;
+  /** Written to the command's standard input (an external agent reads its prompt there). */
+  input?: string;
 }
 
 export interface CommandResult {
@@ -61,13 +67,18 @@ export function commandEnvironment(env: Record<string, string | undefined>): Rec
   return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && !secret.has(entry[0]) && !/_API_KEY$|_TOKEN$|_SECRET$/.test(entry[0])));
 }
 
+function definedEntries(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
 export function sandboxArguments(options: SandboxOptions): string[] {
   const root = realpathSync(options.root);
   const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--unshare-pid', '--die-with-parent', '--new-session'];
   if (!options.network) args.push('--unshare-net');
   // The private /tmp would hide a repository that lives under /tmp: put it back, read-only, before the writable binds.
   args.push('--ro-bind', root, root);
-  for (const pattern of options.writable) {
+  if (options.writable === null) args.push('--bind', root, root);
+  for (const pattern of options.writable ?? []) {
     if (isAbsolute(pattern) || pattern.split('/').includes('..')) throw new SandboxError(`scope.write "${pattern}" leaves the repository`);
     const folder = writableFolder(pattern);
     if (folder === '') throw new SandboxError(`scope.write "${pattern}" would make the whole repository writable; name a folder`);
@@ -78,8 +89,14 @@ export function sandboxArguments(options: SandboxOptions): string[] {
     if (relative(root, real).startsWith('..')) throw new SandboxError(`scope.write "${pattern}" resolves outside the repository (${real})`);
     args.push('--bind', real, real);
   }
+  for (const folder of options.extraWritable ?? []) {
+    mkdirSync(folder, { recursive: true });
+    const real = realpathSync(folder);
+    args.push('--bind', real, real);
+  }
+  // The engine is the only writer of the plan: a command that could rewrite it could forge ticks and log rows.
   const plan = realpathSync(resolve(options.planPath));
-  args.push('--bind', plan, plan, '--chdir', root);
+  args.push('--ro-bind', plan, plan, '--chdir', root);
   return args;
 }
 
@@ -88,18 +105,22 @@ export function runCommand(command: string, options: SandboxOptions): Promise<Co
   if (sandboxed && !bubblewrapAvailable()) {
     throw new SandboxError('bubblewrap (bwrap) is not installed, so commands cannot be sandboxed; install it (Debian: apt-get install bubblewrap) or pass --no-sandbox');
   }
-  const env = commandEnvironment(options.env ?? process.env);
+  const env = options.keepKeys ? definedEntries(options.env ?? process.env) : commandEnvironment(options.env ?? process.env);
   const [file, args] = sandboxed ? ['bwrap', [...sandboxArguments(options), 'sh', '-c', command]] : ['sh', ['-c', command]];
   return new Promise((resolvePromise) => {
-    const child = spawn(file, args as string[], { cwd: options.root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args as string[], { cwd: options.root, env, detached: true, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (options.input !== undefined && child.stdin) {
+      child.stdin.on('error', () => {});
+      child.stdin.end(options.input);
+    }
     let stdout = '';
     let stderr = '';
     let timedOut = false;
     const limit = 1024 * 1024;
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
       if (stdout.length < limit) stdout += chunk.toString('utf8');
     });
-    child.stderr.on('data', (chunk: Buffer) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
       if (stderr.length < limit) stderr += chunk.toString('utf8');
     });
     const timer = setTimeout(() => {

@@ -184,7 +184,15 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function acquireLock(path: string, waitMs: number): Promise<() => Promise<void>> {
+/**
+ * Holds `<path>.lock` for a longer piece of work than one write (the executor holds `<plan>.run.lock` for a whole
+ * iteration, so concurrent runs of one plan take turns). A holder killed with SIGKILL is noticed at once.
+ */
+export function lockPlan(path: string, waitMs: number, onWait?: (holder: string) => void): Promise<() => Promise<void>> {
+  return acquireLock(path, waitMs, onWait);
+}
+
+async function acquireLock(path: string, waitMs: number, onWait?: (holder: string) => void): Promise<() => Promise<void>> {
   let compromised: Error | null = null;
   const deadline = Date.now() + waitMs;
   let release: (() => Promise<void>) | null = null;
@@ -205,6 +213,16 @@ async function acquireLock(path: string, waitMs: number): Promise<() => Promise<
       }
       if (Date.now() >= deadline) {
         throw new PlanFileError(`${path} is locked by another deepplan process; try again when it has finished`);
+      }
+      if (onWait) {
+        let holder = 'another deepplan process';
+        try {
+          holder = `pid ${(JSON.parse(readFileSync(ownerFile(path), 'utf8')) as LockOwner).pid}`;
+        } catch {
+          // Not recorded yet.
+        }
+        onWait(holder);
+        onWait = undefined;
       }
       sighting = clearAbandonedLock(path, sighting);
       await delay(5 + Math.random() * 25);

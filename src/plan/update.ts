@@ -117,7 +117,7 @@ export function setFrontMatterValue(input: string, path: string[], value: unknow
 }
 
 /** Removes the lines of one key of a block mapping (its key line through its value's last line). */
-function deleteFrontMatterKey(input: string, path: string[]): string {
+export function deleteFrontMatterKey(input: string, path: string[]): string {
   const plan = frontMatterView(input);
   const fm = plan.frontMatter;
   if (!fm) return input;
@@ -275,4 +275,32 @@ export function tickCriterion(input: string, criterionId: string, checked = true
   if (!criterion) throw new PlanEditError(`no success criterion ${criterionId} in the plan`);
   if (criterion.checkOffset === null) throw new PlanEditError(`success criterion ${criterionId} has no checkbox`);
   return withBom(plan, splice(plan.text, criterion.checkOffset, criterion.checkOffset + 1, checked ? 'x' : ' '));
+}
+
+/** Adds one bullet at the end of the `## Running learnings` section. */
+export function appendLearning(input: string, learning: string): string {
+  const plan = readable(input);
+  const section = plan.sections.find((candidate) => candidate.key === 'running learnings');
+  if (!section) throw new PlanEditError('the plan has no `## Running learnings` section to add to');
+  const bullet = `- ${learning.replace(/\s*\r?\n\s*/g, ' ').trim()}`;
+  const last = plan.learnings?.[plan.learnings.length - 1];
+  if (last) {
+    const at = Math.min(endOfLine(plan.text, lineOffset(plan.text, last.line)), section.endOffset);
+    const before = at > 0 && plan.text[at - 1] !== '\n' ? plan.eol : '';
+    return withBom(plan, splice(plan.text, at, at, `${before}${bullet}${plan.eol}`));
+  }
+  // An empty section: right after the heading line, with a blank line before.
+  const after = endOfLine(plan.text, section.heading.end.offset - 1);
+  const before = after > 0 && plan.text[after - 1] !== '\n' ? plan.eol : '';
+  return withBom(plan, splice(plan.text, after, after, `${before}${plan.eol}${bullet}${plan.eol}`));
+}
+
+function lineOffset(text: string, line: number): number {
+  let offset = 0;
+  for (let current = 1; current < line; current++) {
+    const next = text.indexOf('\n', offset);
+    if (next === -1) return text.length;
+    offset = next + 1;
+  }
+  return offset;
 }

@@ -6,7 +6,7 @@ export const ITERATIONS_WITHOUT_PROGRESS = 5;
 export const escapeHatch: Rule = {
   id: 'escape-hatch',
   severity: 'error',
-  description: 'The log honours the escape hatches: no 4th try of an action that failed 3 times, a stop after 5 iterations without progress or at the budget.',
+  description: 'The log honours the escape hatches: no 4th try of an action that failed 3 times (until a person approves the phase again), a stop after 5 iterations without progress or at the budget.',
   check(plan, _context, report) {
     const rows = plan.log?.rows ?? [];
     if (rows.length === 0) return;
@@ -15,6 +15,11 @@ export const escapeHatch: Rule = {
     let stallReported = false;
     rows.forEach((row, index) => {
       const action = row.action.trim();
+      // An approval is a person stepping in: the phase's actions may be tried again.
+      const approval = /^(P\d+[a-z]?)\s+approve\b/.exec(action);
+      if (approval) {
+        for (const key of failures.keys()) if (key.startsWith(`${approval[1]}.`) || key.startsWith(`${approval[1]} `)) failures.delete(key);
+      }
       const failed = failures.get(action) ?? 0;
       if (failed >= SAME_ACTION_FAILURES) {
         report(`log row ${index + 1} tries "${action}" again after it failed ${failed} times; the executor must try an alternative or stop`, {

@@ -1,0 +1,83 @@
+import { relative, resolve } from 'node:path';
+import { parsePlan } from '../plan/parse.js';
+import { lockPlan, readPlanFile, updatePlanFile } from '../plan/store.js';
+import type { Plan } from '../plan/types.js';
+import { appendLearning, appendLogRow, setPhaseStatus, setPlanStatus, setState } from '../plan/update.js';
+import { EngineError } from './executors.js';
+import { APPROVE_RETRY } from './history.js';
+import { currentPhase, describeNext, nextAction } from './next.js';
+
+/**
+ * `deepplan approve <plan> <phase>`: a person answers BLOCKED_NEED_HUMAN. The approval is a log row (`P1 approve`)
+ * like any iteration. By default it accepts the phase (a human gate passed, or a person did the step by hand);
+ * with `retry` it clears the blockers and lets the engine try the phase again (after the person fixed the cause).
+ */
+export interface ApproveOptions {
+  note?: string;
+  retry?: boolean;
+  now?: () => Date;
+  lockWaitMs?: number;
+}
+
+export interface ApproveResult {
+  plan: Plan;
+  row: number;
+  nextAction: string | null;
+}
+
+function iso(date: Date): string {
+  return `${date.toISOString().slice(0, 19)}Z`;
+}
+
+export async function approvePhase(planArgument: string, phaseId: string, options: ApproveOptions = {}): Promise<ApproveResult> {
+  const planPath = resolve(planArgument);
+  const now = options.now ?? (() => new Date());
+  // Approvals take turns with iterations of the same plan.
+  const release = await lockPlan(`${planPath}.run`, options.lockWaitMs ?? 60_000);
+  try {
+    const plan = await readPlanFile(planPath);
+    const fatal = plan.diagnostics.find((diagnostic) => diagnostic.severity === 'error');
+    if (fatal) throw new EngineError(`${planArgument}: line ${fatal.line}: ${fatal.message}`);
+    const phase = plan.phases.find((candidate) => candidate.id.toLowerCase() === phaseId.toLowerCase());
+    if (!phase) throw new EngineError(`${planArgument} has no phase ${phaseId} (phases: ${plan.phases.map((candidate) => candidate.id).join(', ')})`);
+    if (plan.meta.status === 'complete') throw new EngineError(`${planArgument} is complete; there is nothing to approve`);
+    const blockers = plan.meta.state?.blockers ?? [];
+    const waiting = blockers.length > 0 && (phase.status === 'blocked' || plan.meta.state?.phase === phase.id || blockers.some((blocker) => blocker.startsWith(`${phase.id} `) || blocker.startsWith(`${phase.id}.`)));
+    if (!waiting) {
+      const why = blockers.length === 0 ? 'the plan is not blocked' : `the plan is blocked at ${plan.meta.state?.phase ?? '?'}, not ${phase.id}`;
+      throw new EngineError(`${phase.id} is not waiting for a person (${why}; its status is ${phase.status ?? 'pending'})`);
+    }
+    const rows = plan.log?.rows.length ?? 0;
+    const budget = plan.meta.budget?.max_iterations;
+    if (budget !== undefined && rows + 1 > budget) {
+      throw new EngineError(`the iteration budget is spent (${rows} of ${budget}); the approval is a log row too, so raise budget.max_iterations in ${planArgument} first`);
+    }
+    const note = options.note?.replace(/\s+/g, ' ').trim() ?? '';
+    const notes = options.retry ? `${APPROVE_RETRY}${note ? `: ${note}` : ''}` : `approved${note ? `: ${note}` : ''}`;
+    let row = 0;
+    const updated = await updatePlanFile(
+      planPath,
+      (text, current) => {
+        const last = current.log?.rows[current.log.rows.length - 1];
+        let when = iso(now());
+        if (last && Date.parse(last.when) > Date.parse(when)) when = last.when;
+        let edited = appendLogRow(text, { when, phase: phase.id, action: `${phase.id} approve`, result: 'ok', signal: 'CONTINUE', notes });
+        edited = setPhaseStatus(edited, phase.id, options.retry ? 'active' : 'done');
+        if (note) edited = appendLearning(edited, `${phase.id} (${options.retry ? 'retry' : 'approval'}): ${note}`);
+        if (current.meta.status !== 'executing') edited = setPlanStatus(edited, 'executing');
+        row = (current.log?.rows.length ?? 0) + 1;
+        const after = parsePlan(edited);
+        edited = setState(edited, { phase: currentPhase(after)?.id ?? phase.id, iteration: row, blockers: [], next_action: describeNext(nextAction(after)) ?? null, updated: iso(now()) });
+        return edited;
+      },
+      { expectedRevision: plan.meta.state!.revision },
+    );
+    return { plan: updated, row, nextAction: updated.meta.state?.next_action ?? null };
+  } finally {
+    await release();
+  }
+}
+
+export function displayPath(path: string): string {
+  return relative(process.cwd(), path) || path;
+}

@@ -1,0 +1,310 @@
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import picomatch from 'picomatch';
+import { globSync } from 'tinyglobby';
+import writeFileAtomic from 'write-file-atomic';
+import { z } from 'zod';
+import type { Config } from '../config/config.js';
+import { ModelError } from '../models/errors.js';
+import type { ModelRunner } from '../models/runner.js';
+import type { LogResult, Phase, Step } from '../plan/types.js';
+import type { Skill, SkillIndex } from '../skills/discover.js';
+import { bubblewrapAvailable, runCommand, SandboxError, type CommandResult } from './sandbox.js';
+import { changedFiles, checkCommand, checkReadable, checkWritable, ScopeError, snapshot, type Scope } from './scope.js';
+
+/**
+ * The executors: how one action is carried out. Scripted steps and tool skills are commands; other skill steps
+ * and model steps go to the executor model (one tool call) or to an external agent command. Every executor reports
+ * what it did; the result (ok, no-change, failed) is measured from the files, not taken from a claim.
+ */
+
+export interface ExecutionContext {
+  root: string;
+  planPath: string;
+  scope: Scope;
+  config: Config;
+  skills: SkillIndex;
+  models: ModelRunner | null;
+  /** false with --no-sandbox. */
+  sandbox: boolean;
+  network: boolean;
+  timeoutMs: number;
+  executor: 'builtin' | 'command';
+  env: Record<string, string | undefined>;
+}
+
+export interface ActionOutcome {
+  /** The log's Action: `P3.2 run node scripts/x.mjs`, `P6.1 /generate-outreach-email write_file drafts/a.md`. */
+  action: string;
+  result: LogResult;
+  /** The step is finished (a command succeeded; the model or agent said so). */
+  stepDone: boolean;
+  /** One line for the log's Notes. */
+  notes: string;
+  changed: string[];
+  /** Something this action taught, for the running learnings. */
+  learning: string | null;
+  /** Set when the action cannot go on without a person. */
+  blocker: string | null;
+  /** Output to show the next iteration (a file read, a search), kept in the cache. */
+  observation: string | null;
+  /** Time spent outside the engine: the command, the model call. */
+  actionMs: number;
+}
+
+export class EngineError extends Error {
+  override name = 'EngineError';
+}
+
+const OUTPUT_NOTE = 160;
+
+function firstLine(text: string, max = OUTPUT_NOTE): string {
+  const line = text.trim().split('\n').filter((candidate) => candidate.trim() !== '').pop() ?? '';
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+export function describeExit(result: CommandResult, timeoutMs: number): string {
+  if (result.timedOut) return `timed out after ${Math.round(timeoutMs / 1000)} s`;
+  const detail = firstLine(result.stderr) || firstLine(result.stdout);
+  return `exit ${result.code ?? 'signal'}${detail ? `: ${detail}` : ''}`;
+}
+
+/** Runs a command the way every plan command runs: in the sandbox (or refused without one), with the scope writable. */
+export async function sandboxed(command: string, context: ExecutionContext, extra: { env?: Record<string, string>; writable?: boolean; input?: string; network?: boolean; keepKeys?: boolean; extraWritable?: string[] } = {}): Promise<CommandResult> {
+  if (context.sandbox && !bubblewrapAvailable()) {
+    throw new EngineError('bubblewrap (bwrap) is not installed, so commands cannot run sandboxed; install it (Debian: apt-get install bubblewrap) or pass --no-sandbox to run them with your own rights');
+  }
+  try {
+    return await runCommand(command, {
+      root: context.root,
+      writable: extra.writable === false ? [] : context.scope.write,
+      planPath: context.planPath,
+      network: extra.network ?? context.network,
+      timeoutMs: context.timeoutMs,
+      env: { ...context.env, ...extra.env },
+      unsandboxed: !context.sandbox,
+      ...(extra.input !== undefined ? { input: extra.input } : {}),
+      ...(extra.keepKeys ? { keepKeys: true } : {}),
+      ...(extra.extraWritable ? { extraWritable: extra.extraWritable } : {}),
+    });
+  } catch (error) {
+    if (error instanceof SandboxError) throw new EngineError(error.message);
+    throw error;
+  }
+}
+
+/** A verify command: read-only, in the sandbox. */
+export async function runVerify(command: string, context: ExecutionContext): Promise<{ passed: boolean; detail: string; ms: number }> {
+  const started = performance.now();
+  const result = await sandboxed(command, context, { writable: false });
+  return { passed: result.code === 0, detail: result.code === 0 ? 'passes' : describeExit(result, context.timeoutMs), ms: performance.now() - started };
+}
+
+function outcome(partial: Partial<ActionOutcome> & Pick<ActionOutcome, 'action' | 'result' | 'notes'>): ActionOutcome {
+  return { stepDone: false, changed: [], learning: null, blocker: null, observation: null, actionMs: 0, ...partial };
+}
+
+function changeNote(changed: string[]): string {
+  if (changed.length === 0) return 'nothing changed';
+  const shown = changed.slice(0, 3).join(', ');
+  return `${changed.length} file${changed.length === 1 ? '' : 's'} changed (${shown}${changed.length > 3 ? ', …' : ''})`;
+}
+
+/** A `run:` step, or a tool skill's command: one command, progress read from the files. */
+export async function runCommandStep(action: string, command: string, context: ExecutionContext, options: { checkPrefix: boolean; env?: Record<string, string> }): Promise<ActionOutcome> {
+  if (options.checkPrefix) {
+    try {
+      checkCommand(context.scope, command);
+    } catch (error) {
+      if (!(error instanceof ScopeError)) throw error;
+      return outcome({ action, result: 'blocked', notes: `refused: ${error.message}`, blocker: `${action.split(' ')[0]} is refused: ${error.message}; fix the plan's step or scope.commands` });
+    }
+  }
+  const before = snapshot(context.scope);
+  const started = performance.now();
+  const result = await sandboxed(command, context, options.env ? { env: options.env } : {});
+  const actionMs = performance.now() - started;
+  const changed = changedFiles(before, snapshot(context.scope));
+  if (result.code !== 0) return outcome({ action, result: 'failed', notes: describeExit(result, context.timeoutMs), changed, actionMs });
+  return outcome({ action, result: changed.length > 0 ? 'ok' : 'no-change', stepDone: true, notes: changeNote(changed), changed, actionMs });
+}
+
+/** A skill step whose SKILL.md has `metadata.run`: the skill's command with the step's arguments. */
+export function toolSkillCommand(skill: Skill, step: Step): string {
+  return `${skill.run}${step.args ? ` ${step.args}` : ''}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The executor model: one tool call per iteration
+
+export const MODEL_TOOLS = ['read_file', 'write_file', 'list_files', 'search_text', 'run_command'] as const;
+export type ModelTool = (typeof MODEL_TOOLS)[number];
+
+/**
+ * The executor model's answer: exactly one tool call and what it believes about the step. A flat object (every
+ * field present, unused ones null) so each provider's strict structured output accepts the schema.
+ */
+export const ModelActionSchema = z.object({
+  tool: z.enum(MODEL_TOOLS).describe('The one tool this iteration calls'),
+  path: z.string().nullable().describe('read_file, write_file, list_files (a folder or glob), search_text (a folder or glob); else null'),
+  content: z.string().nullable().describe('write_file: the whole new content of the file; else null'),
+  pattern: z.string().nullable().describe('search_text: the text to find; else null'),
+  command: z.string().nullable().describe('run_command: one command starting with an allowed prefix; else null'),
+  step_done: z.boolean().describe('true when this call finishes the current step'),
+  summary: z.string().describe('One line: what this call does and why'),
+  learning: z.string().nullable().describe('Something a later iteration should know (a failure\'s cause, a quirk), or null'),
+});
+export type ModelAction = z.infer<typeof ModelActionSchema>;
+
+/** Claude Code's tool names in `allowed-tools`, as the executor's tools. */
+const TOOL_ALIASES: Record<string, ModelTool> = {
+  read: 'read_file',
+  read_file: 'read_file',
+  write: 'write_file',
+  edit: 'write_file',
+  multiedit: 'write_file',
+  write_file: 'write_file',
+  glob: 'list_files',
+  ls: 'list_files',
+  list_files: 'list_files',
+  grep: 'search_text',
+  search_text: 'search_text',
+  bash: 'run_command',
+  run_command: 'run_command',
+};
+
+/** The executor tools a skill's `allowed-tools` permits; null when the skill does not restrict them. */
+export function allowedToolsOf(skill: Skill | null): Set<ModelTool> | null {
+  if (!skill?.allowedTools || skill.allowedTools.length === 0) return null;
+  const tools = new Set<ModelTool>();
+  for (const entry of skill.allowedTools) {
+    const name = entry.replace(/\(.*$/, '').trim().toLowerCase();
+    const tool = TOOL_ALIASES[name];
+    if (tool) tools.add(tool);
+  }
+  return tools;
+}
+
+export function modelActionText(phase: Phase, step: Step, answer: Pick<ModelAction, 'tool' | 'path' | 'command' | 'pattern'>): string {
+  const target = answer.tool === 'run_command' ? answer.command : answer.tool === 'search_text' ? `${JSON.stringify(answer.pattern ?? '')} in ${answer.path ?? '.'}` : answer.path;
+  const skill = step.kind === 'skill' ? `/${step.skill} ` : '';
+  return `${phase.id}.${step.index} ${skill}${answer.tool} ${(target ?? '').replace(/\s+/g, ' ').slice(0, 120)}`.trim();
+}
+
+const OBSERVATION_LIMIT = 8_000;
+
+function clip(text: string, limit = OBSERVATION_LIMIT): string {
+  return text.length > limit ? `${text.slice(0, limit)}\n… (${text.length - limit} more characters)` : text;
+}
+
+/** Carries out the model's one tool call inside the scope. Refusals are failed actions, never exceptions. */
+export async function performModelAction(answer: ModelAction, action: string, skill: Skill | null, context: ExecutionContext): Promise<ActionOutcome> {
+  const allowed = allowedToolsOf(skill);
+  if (allowed && !allowed.has(answer.tool)) {
+    const names = [...allowed].join(', ') || 'no executor tool';
+    return outcome({ action, result: 'failed', notes: `drift: /${skill!.name} allows ${names}; ${answer.tool} refused`, learning: `/${skill!.name} is carried out with ${names} only` });
+  }
+  const before = snapshot(context.scope);
+  const started = performance.now();
+  try {
+    switch (answer.tool) {
+      case 'read_file': {
+        const rel = checkReadable(context.scope, answer.path ?? '');
+        const full = join(context.root, rel);
+        if (statSync(full).size > 2 * 1024 * 1024) throw new ScopeError(`"${rel}" is larger than 2 MB`);
+        return outcome({ action, result: 'no-change', stepDone: answer.step_done, notes: `read ${rel}`, observation: `${rel}:\n${clip(readFileSync(full, 'utf8'))}`, actionMs: performance.now() - started });
+      }
+      case 'list_files': {
+        const base = answer.path && answer.path !== '.' ? answer.path : '**';
+        const pattern = /[*?[\]{}]/.test(base) ? base : `${checkReadable(context.scope, base)}/**`;
+        if (pattern.split('/').includes('..') || pattern.startsWith('/')) throw new ScopeError(`"${base}" is outside the repository`);
+        const files = globSync(pattern, { cwd: context.root, onlyFiles: true, ignore: ['.git/**', '**/node_modules/**'] }).sort().slice(0, 500);
+        return outcome({ action, result: 'no-change', stepDone: answer.step_done, notes: `listed ${files.length} file(s)`, observation: clip(files.join('\n')), actionMs: performance.now() - started });
+      }
+      case 'search_text': {
+        if (!answer.pattern) throw new ScopeError('search_text needs a pattern');
+        const base = answer.path && answer.path !== '.' ? answer.path : '**';
+        const glob = /[*?[\]{}]/.test(base) ? base : statSync(join(context.root, checkReadable(context.scope, base))).isDirectory() ? `${base}/**` : base;
+        if (glob.split('/').includes('..') || glob.startsWith('/')) throw new ScopeError(`"${base}" is outside the repository`);
+        const hits: string[] = [];
+        for (const file of globSync(glob, { cwd: context.root, onlyFiles: true, ignore: ['.git/**', '**/node_modules/**'] }).sort()) {
+          const rel = checkReadable(context.scope, file);
+          const full = join(context.root, rel);
+          if (statSync(full).size > 1024 * 1024) continue;
+          readFileSync(full, 'utf8').split('\n').forEach((line, index) => {
+            if (hits.length < 200 && line.includes(answer.pattern!)) hits.push(`${rel}:${index + 1}: ${line.slice(0, 200)}`);
+          });
+        }
+        return outcome({ action, result: 'no-change', stepDone: answer.step_done, notes: `${hits.length} match(es) for ${JSON.stringify(answer.pattern)}`, observation: clip(hits.join('\n')), actionMs: performance.now() - started });
+      }
+      case 'write_file': {
+        const rel = checkWritable(context.scope, answer.path ?? '');
+        const full = join(context.root, rel);
+        mkdirSync(dirname(full), { recursive: true });
+        // The folder just made must not have become a way out (a symlink raced in): check again, then write.
+        checkWritable(context.scope, rel);
+        await writeFileAtomic(full, answer.content ?? '');
+        const changed = changedFiles(before, snapshot(context.scope));
+        return outcome({ action, result: changed.length > 0 ? 'ok' : 'no-change', stepDone: answer.step_done, notes: `wrote ${rel}${changed.length === 0 ? ' (unchanged)' : ''}`, changed, actionMs: performance.now() - started });
+      }
+      case 'run_command': {
+        const command = answer.command ?? '';
+        checkCommand(context.scope, command);
+        const result = await sandboxed(command, context);
+        const changed = changedFiles(before, snapshot(context.scope));
+        const actionMs = performance.now() - started;
+        const observation = clip(`exit ${result.code}\n${result.stdout}${result.stderr ? `\nstderr:\n${result.stderr}` : ''}`);
+        if (result.code !== 0) return outcome({ action, result: 'failed', notes: describeExit(result, context.timeoutMs), changed, observation, actionMs });
+        return outcome({ action, result: changed.length > 0 ? 'ok' : 'no-change', stepDone: answer.step_done, notes: changeNote(changed), changed, observation, actionMs });
+      }
+    }
+  } catch (error) {
+    if (error instanceof ScopeError) return outcome({ action, result: 'failed', notes: `refused: ${error.message}`, actionMs: performance.now() - started });
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return outcome({ action, result: 'failed', notes: `no such file: ${answer.path ?? ''}`, actionMs: performance.now() - started });
+    throw error;
+  }
+}
+
+export function isCostCap(error: unknown): boolean {
+  return error instanceof ModelError && error.kind === 'cost';
+}
+
+/** Files of a folder, for the prompt's view of a phase's inputs; bounded. */
+export function readInputs(root: string, patterns: string[], limitChars: number): string {
+  const files = new Set<string>();
+  for (const pattern of patterns) {
+    if (pattern.startsWith('/') || pattern.split('/').includes('..')) continue;
+    const matcher = /[*?[\]{}]/.test(pattern) ? null : pattern;
+    if (matcher) files.add(matcher);
+    else for (const file of globSync(pattern, { cwd: root, onlyFiles: true, ignore: ['.git/**', '**/node_modules/**'] })) files.add(file);
+  }
+  let out = '';
+  for (const file of [...files].sort()) {
+    if (out.length >= limitChars) {
+      out += `\n(further inputs not shown: read them with read_file)\n`;
+      break;
+    }
+    let text: string;
+    try {
+      text = readFileSync(join(root, file), 'utf8');
+    } catch {
+      out += `\n--- ${file} (missing)\n`;
+      continue;
+    }
+    out += `\n--- ${file}\n${text.slice(0, Math.max(0, limitChars - out.length))}\n`;
+  }
+  return out;
+}
+
+/** Whether a folder exists and holds files; used to tell a missing output from an empty one. */
+export function hasFiles(root: string, pattern: string): boolean {
+  try {
+    if (!/[*?[\]{}]/.test(pattern)) return statSync(join(root, pattern)).size > 0;
+    const isMatch = picomatch(pattern);
+    const base = pattern.split('/').filter((part) => !/[*?[\]{}]/.test(part));
+    const dir = join(root, ...base.slice(0, base.length));
+    return readdirSync(dir, { recursive: true, withFileTypes: true }).some((entry) => entry.isFile() && isMatch(join(entry.parentPath, entry.name).slice(root.length + 1)));
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,136 @@
+import { ITERATIONS_WITHOUT_PROGRESS, SAME_ACTION_FAILURES } from '../rules/escape-hatch.js';
+import { ACTION_REFERENCE } from '../rules/iteration-log.js';
+import type { LogRow, Phase, Plan } from '../plan/types.js';
+
+/**
+ * What the iteration log says happened. The log is the executor's only memory: which steps are done, how often an
+ * action failed, how long the plan has gone without progress and which skills each phase invoked are all read here.
+ */
+
+/** Notes of a row that completed its step start with this word. */
+export const STEP_DONE = 'step done';
+/** Notes of a gate row whose reviewer asked for changes start with this. */
+export const GATE_REVISE = 'REVISE';
+/** Notes of an approval that lets the engine try the phase again instead of accepting it. */
+export const APPROVE_RETRY = 'retry';
+
+export interface RowReference {
+  phase: string;
+  /** The step number of `P3.2 ...`; null for `P3 approve` and `P3 gate`. */
+  step: number | null;
+  kind: 'step' | 'approve' | 'gate';
+}
+
+export function referenceOf(row: Pick<LogRow, 'action'>): RowReference | null {
+  const match = ACTION_REFERENCE.exec(row.action);
+  if (!match) return null;
+  if (match[2] !== undefined) return { phase: match[1]!, step: Number(match[2]), kind: 'step' };
+  return { phase: match[1]!, step: null, kind: match[3] === 'approve' ? 'approve' : 'gate' };
+}
+
+const succeeded = (row: LogRow) => row.result === 'ok' || row.result === 'no-change';
+
+export function isApproval(row: LogRow, phase?: string): boolean {
+  const reference = referenceOf(row);
+  return reference?.kind === 'approve' && (phase === undefined || reference.phase === phase);
+}
+
+/** An approval that accepts the phase as done (not one that only asks for another try). */
+export function acceptsPhase(row: LogRow): boolean {
+  return isApproval(row) && !row.notes.toLowerCase().startsWith(APPROVE_RETRY);
+}
+
+/** Index of the last row of the log that is an approval (of any phase), or -1. */
+export function lastApprovalIndex(rows: LogRow[], phase?: string): number {
+  for (let i = rows.length - 1; i >= 0; i--) if (isApproval(rows[i]!, phase)) return i;
+  return -1;
+}
+
+/** Rows of one phase. */
+export function rowsOf(rows: LogRow[], phaseId: string): LogRow[] {
+  return rows.filter((row) => row.phase === phaseId);
+}
+
+/** Index in `rows` of the last gate row of `phaseId` that asked for changes, or -1. */
+function lastReviseIndex(rows: LogRow[], phaseId: string): number {
+  for (let i = rows.length - 1; i >= 0; i--) {
+    const row = rows[i]!;
+    if (row.phase === phaseId && referenceOf(row)?.kind === 'gate' && row.notes.startsWith(GATE_REVISE)) return i;
+  }
+  return -1;
+}
+
+/**
+ * The steps of a phase the log shows as completed. A gate that asked for changes reopens the phase's last step that
+ * a model carries out, so the next iterations revise the outputs.
+ */
+export function completedSteps(phase: Phase, rows: LogRow[]): Set<number> {
+  const done = new Set<number>();
+  const revise = lastReviseIndex(rows, phase.id);
+  const reopened = revise === -1 ? null : ([...phase.steps].reverse().find((step) => step.kind !== 'run')?.index ?? null);
+  rows.forEach((row, index) => {
+    if (row.phase !== phase.id || !succeeded(row) || !row.notes.startsWith(STEP_DONE)) return;
+    const reference = referenceOf(row);
+    if (reference?.kind !== 'step' || reference.step === null) return;
+    if (reference.step === reopened && index < revise) return;
+    done.add(reference.step);
+  });
+  return done;
+}
+
+/** Failures of exactly this action since the phase was last approved (an approval is a person stepping in). */
+export function failuresOf(action: string, phaseId: string, rows: LogRow[]): number {
+  const since = lastApprovalIndex(rows, phaseId) + 1;
+  let count = 0;
+  for (let i = since; i < rows.length; i++) if (rows[i]!.action.trim() === action.trim() && rows[i]!.result === 'failed') count++;
+  return count;
+}
+
+/** Rows at the end of the log that made no progress (`failed`, `no-change`), as the escape-hatch rule counts them. */
+export function rowsWithoutProgress(rows: LogRow[]): number {
+  let count = 0;
+  for (let i = rows.length - 1; i >= 0; i--) {
+    const result = rows[i]!.result;
+    if (result !== 'failed' && result !== 'no-change') break;
+    count++;
+  }
+  return count;
+}
+
+export function hatchLimits() {
+  return { sameActionFailures: SAME_ACTION_FAILURES, withoutProgress: ITERATIONS_WITHOUT_PROGRESS };
+}
+
+/** Review rounds a phase's quality gate has had since the phase was last approved. */
+export function gateRounds(phaseId: string, rows: LogRow[]): { rounds: number; lastVerdict: 'APPROVED' | 'REVISE' | null } {
+  const since = lastApprovalIndex(rows, phaseId) + 1;
+  let rounds = 0;
+  let lastVerdict: 'APPROVED' | 'REVISE' | null = null;
+  for (let i = since; i < rows.length; i++) {
+    const row = rows[i]!;
+    if (row.phase !== phaseId || referenceOf(row)?.kind !== 'gate' || row.result === 'failed') continue;
+    if (row.notes.startsWith(GATE_REVISE)) {
+      rounds++;
+      lastVerdict = 'REVISE';
+    } else if (row.notes.startsWith('APPROVED')) {
+      rounds++;
+      lastVerdict = 'APPROVED';
+    }
+  }
+  return { rounds, lastVerdict };
+}
+
+/** Skills a phase's rows invoked successfully (`P6.1 /generate-outreach-email ...`). */
+export function invokedSkills(phaseId: string, rows: LogRow[]): Set<string> {
+  const skills = new Set<string>();
+  for (const row of rows) {
+    if (row.phase !== phaseId || !succeeded(row)) continue;
+    for (const match of row.action.matchAll(/(?:^|\s)\/([a-z0-9][a-z0-9-]*)/g)) skills.add(match[1]!);
+  }
+  return skills;
+}
+
+/** Skills the audit maps to a phase. */
+export function mappedSkills(plan: Plan, phaseId: string): string[] {
+  return (plan.skills?.mapped ?? []).filter((skill) => skill.phases.includes(phaseId)).map((skill) => skill.name);
+}

@@ -1,0 +1,685 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { promisify } from 'node:util';
+import type { Config } from '../config/config.js';
+import { ModelError } from '../models/errors.js';
+import type { ModelRunner } from '../models/runner.js';
+import { parsePlan } from '../plan/parse.js';
+import { lockPlan, PlanFileError, readPlanFile, updatePlanFile } from '../plan/store.js';
+import type { LogResult, LogRow, Phase, Plan, Signal, Step } from '../plan/types.js';
+import { appendLearning, appendLogRow, deleteFrontMatterKey, setPhaseStatus, setPlanStatus, setState, tickCriterion } from '../plan/update.js';
+import { createRuleContext, isInsideRepository } from '../rules/context.js';
+import { countFileOperations, FILE_OPS_BLOCK, FILE_OPS_WARN } from '../rules/phase-file-ops.js';
+import type { Skill } from '../skills/discover.js';
+import {
+  allowedToolsOf,
+  EngineError,
+  isCostCap,
+  MODEL_TOOLS,
+  modelActionText,
+  ModelActionSchema,
+  performModelAction,
+  readInputs,
+  runCommandStep,
+  runVerify,
+  sandboxed,
+  toolSkillCommand,
+  type ActionOutcome,
+  type ExecutionContext,
+  type ModelAction,
+} from './executors.js';
+import { reviewPhaseOutputs } from './gate.js';
+import { APPROVE_RETRY, completedSteps, failuresOf, gateRounds, hatchLimits, invokedSkills, mappedSkills, rowsWithoutProgress, STEP_DONE } from './history.js';
+import { currentPhase, describeNext, nextAction, stepAction, type NextAction } from './next.js';
+import { buildIterationPrompt, EXECUTOR_SYSTEM, INPUTS_BUDGET } from './prompt.js';
+import { snapshot, type Scope } from './scope.js';
+
+const run = promisify(execFile);
+
+/**
+ * One iteration of DESIGN.md "Execution: one iteration": read the plan, pre-flight, exactly one action, update
+ * state, append one log row, check success, escape hatches, one signal. The plan file is the only memory; the engine,
+ * not a model, decides the signal.
+ */
+
+export interface IterationOptions {
+  planPath: string;
+  root: string;
+  config: Config;
+  models: ModelRunner | null;
+  executor?: 'builtin' | 'command';
+  /** false: --no-sandbox. */
+  sandbox?: boolean;
+  commit?: boolean;
+  maxCostUsd?: number | null;
+  /** How long to wait for another run of the same plan. */
+  lockWaitMs?: number;
+  env?: Record<string, string | undefined>;
+  now?: () => Date;
+  onEvent?: (event: EngineEvent) => void;
+}
+
+export type EngineEvent =
+  | { type: 'waiting-for-lock'; holder: string }
+  | { type: 'recovered'; action: string }
+  | { type: 'action'; action: string; phase: string }
+  | { type: 'notice'; message: string }
+  | { type: 'row'; number: number; action: string; result: LogResult; signal: Signal; notes: string };
+
+export interface IterationReport {
+  signal: Signal;
+  /** The rows this call appended (a recovered iteration adds one before the action's). */
+  rows: Array<{ number: number; action: string; result: LogResult; signal: Signal; notes: string }>;
+  blockers: string[];
+  nextAction: string | null;
+  plan: Plan;
+  changed: string[];
+  /** Milliseconds in the engine itself and in the action (commands, model calls, verify commands). */
+  engineMs: number;
+  actionMs: number;
+  /** The prompt the executor model got, when it got one (its size is what the bounded-prompt rule measures). */
+  prompt: string | null;
+}
+
+const IN_FLIGHT = 'in_flight';
+
+function iso(date: Date): string {
+  return `${date.toISOString().slice(0, 19)}Z`;
+}
+
+function toPosix(path: string): string {
+  return path.split(sep).join('/');
+}
+
+async function load(path: string): Promise<Plan> {
+  const plan = await readPlanFile(path);
+  const fatal = plan.diagnostics.find((diagnostic) => diagnostic.severity === 'error');
+  if (fatal) throw new EngineError(`${path}: line ${fatal.line}: ${fatal.message}`);
+  if (!plan.meta.state) throw new EngineError(`${path}: the front matter has no valid state: block; run deepplan lint for details`);
+  if (!plan.log || plan.log.header === null) throw new EngineError(`${path}: the plan has no iteration log table; run deepplan lint for details`);
+  return plan;
+}
+
+function scopeOf(plan: Plan, root: string, planPath: string): Scope {
+  return {
+    root,
+    write: plan.meta.scope?.write ?? null,
+    commands: plan.meta.scope?.commands ?? null,
+    planFile: toPosix(relative(root, resolve(planPath))),
+  };
+}
+
+/** The cache of the last tool output, shown to the next iteration; deleting it loses nothing the plan needs. */
+function observationFile(root: string, plan: Plan): string {
+  return join(root, '.deepplan', 'cache', `${plan.meta.id ?? 'plan'}.observation.json`);
+}
+
+function readObservation(root: string, plan: Plan): string | null {
+  try {
+    const cached = JSON.parse(readFileSync(observationFile(root, plan), 'utf8')) as { iteration: number; text: string };
+    return cached.iteration === (plan.log?.rows.length ?? 0) ? cached.text : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeObservation(root: string, plan: Plan, iteration: number, text: string | null): void {
+  const file = observationFile(root, plan);
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify({ iteration, text: text ?? '' }));
+  } catch {
+    // A cache: the next iteration works without it.
+  }
+}
+
+/** What the iteration decided after its action: the row and the plan's new state. */
+interface Decision {
+  outcome: ActionOutcome;
+  phase: Phase;
+  signal: Signal;
+  blockers: string[];
+  phaseStatus: Map<string, 'active' | 'done' | 'blocked'>;
+  ticks: Map<string, boolean>;
+  learnings: string[];
+  complete: boolean;
+  checkNotes: string[];
+}
+
+export async function runIteration(options: IterationOptions): Promise<IterationReport> {
+  const started = performance.now();
+  const planPath = resolve(options.planPath);
+  const emit = options.onEvent ?? (() => {});
+  const release = await lockPlan(`${planPath}.run`, options.lockWaitMs ?? 10 * 60_000, (holder) => emit({ type: 'waiting-for-lock', holder }));
+  try {
+    return await iterate(options, planPath, started, emit);
+  } finally {
+    await release();
+  }
+}
+
+async function iterate(options: IterationOptions, planPath: string, started: number, emit: (event: EngineEvent) => void): Promise<IterationReport> {
+  const now = options.now ?? (() => new Date());
+  let plan = await load(planPath);
+  const status = plan.meta.status;
+  if (status === 'draft' || status === 'in_review') {
+    throw new EngineError(`${relative(process.cwd(), planPath)} is ${status}; review it (deepplan review) and set status: approved before running it`);
+  }
+  const root = options.root;
+  const scope = scopeOf(plan, root, planPath);
+  const badScope = (scope.write ?? []).find((pattern) => !isInsideRepository(pattern));
+  const ruleContext = createRuleContext(root, options.config);
+  const execute = options.config.execute ?? {};
+  const context: ExecutionContext = {
+    root,
+    planPath,
+    scope,
+    config: options.config,
+    skills: ruleContext.skills(),
+    models: options.models,
+    sandbox: options.sandbox ?? true,
+    network: execute.network ?? false,
+    timeoutMs: execute.timeout_ms ?? 120_000,
+    executor: options.executor ?? 'builtin',
+    env: options.env ?? process.env,
+  };
+  const report: IterationReport = { signal: 'CONTINUE', rows: [], blockers: [], nextAction: null, plan, changed: [], engineMs: 0, actionMs: 0, prompt: null };
+
+  // An action that started but whose row was never written: log it before anything is retried.
+  const inFlight = (plan.meta.state as Record<string, unknown>)[IN_FLIGHT];
+  if (typeof inFlight === 'string' && inFlight.trim() !== '') {
+    const action = inFlight.replace(/\s+\(started .*\)$/, '');
+    emit({ type: 'recovered', action });
+    const phase = plan.phases.find((candidate) => action.startsWith(`${candidate.id}.`) || action.startsWith(`${candidate.id} `)) ?? currentPhase(plan) ?? plan.phases[0]!;
+    const outcome: ActionOutcome = {
+      action,
+      result: 'failed',
+      stepDone: false,
+      notes: `outcome unknown: the run stopped after starting this action (${inFlight.slice(action.length).trim()}); its effects are whatever the files now show`,
+      changed: [],
+      learning: null,
+      blocker: null,
+      observation: null,
+      actionMs: 0,
+    };
+    const decision = await decide(plan, phase, null, outcome, context, options);
+    plan = await commitDecision(plan, decision, context, options, report, emit);
+    if (decision.signal !== 'CONTINUE') return finishReport(report, plan, started);
+  }
+
+  const next = nextAction(plan);
+  if (next.kind === 'complete') {
+    report.signal = 'TASK_COMPLETE';
+    return finishReport(report, plan, started);
+  }
+  if (next.kind === 'waiting' || next.kind === 'budget') {
+    report.signal = 'BLOCKED_NEED_HUMAN';
+    report.blockers = next.kind === 'waiting' ? next.blockers : [`The iteration budget is spent (${plan.log?.rows.length ?? 0} of ${plan.meta.budget?.max_iterations ?? '?'}): raise budget.max_iterations, then run deepplan approve ${relative(process.cwd(), planPath)} ${next.phase?.id ?? ''} --retry`.replace(/\s+--retry/, ' --retry')];
+    return finishReport(report, plan, started);
+  }
+  const phase = next.phase;
+
+  // Pre-flight.
+  const preflightBlocker = badScope
+    ? `scope.write "${badScope}" leaves the repository; fix the plan's scope`
+    : await preflight(plan, next, context, ruleContext, emit);
+  if (preflightBlocker) {
+    const action = next.kind === 'step' ? stepAction(phase, next.step) : `${phase.id} gate`;
+    const outcome: ActionOutcome = { action, result: 'blocked', stepDone: false, notes: `pre-flight: ${preflightBlocker}`, changed: [], learning: null, blocker: `${phase.id} pre-flight: ${preflightBlocker}`, observation: null, actionMs: 0 };
+    const decision = await decide(plan, phase, null, outcome, context, options);
+    plan = await commitDecision(plan, decision, context, options, report, emit);
+    return finishReport(report, plan, started);
+  }
+
+  let outcome: ActionOutcome;
+  let step: Step | null = null;
+  if (next.kind === 'step') {
+    step = next.step;
+    outcome = await executeStep(plan, phase, next, context, options, report, emit, async (action) => {
+      plan = await markInFlight(planPath, plan, phase, action, now);
+    });
+  } else if (next.kind === 'gate') {
+    const action = `${phase.id} gate review`;
+    emit({ type: 'action', action, phase: phase.id });
+    outcome = await runGate(plan, phase, action, context, options);
+  } else if (next.kind === 'check' || next.kind === 'criteria') {
+    const action = `${phase.id} gate ${next.kind === 'check' ? 'check' : 'criteria'}`;
+    emit({ type: 'action', action, phase: phase.id });
+    outcome = { action, result: 'no-change', stepDone: true, notes: '', changed: [], learning: null, blocker: null, observation: null, actionMs: 0 };
+  } else {
+    throw new EngineError('unreachable');
+  }
+  const decision = await decide(plan, phase, step, outcome, context, options, next.kind === 'criteria' || next.kind === 'check' || next.kind === 'gate');
+  plan = await commitDecision(plan, decision, context, options, report, emit);
+  writeObservation(root, plan, plan.log?.rows.length ?? 0, outcome.observation);
+  report.changed = outcome.changed;
+  if (options.commit) await commitToGit(root, planPath, outcome, report, emit);
+  return finishReport(report, plan, started);
+}
+
+function finishReport(report: IterationReport, plan: Plan, started: number): IterationReport {
+  report.plan = plan;
+  if (report.blockers.length === 0) report.blockers = plan.meta.state?.blockers ?? [];
+  report.nextAction = plan.meta.state?.next_action ?? null;
+  report.engineMs = performance.now() - started - report.actionMs;
+  return report;
+}
+
+async function markInFlight(planPath: string, plan: Plan, phase: Phase, action: string, now: () => Date): Promise<Plan> {
+  return updatePlanFile(
+    planPath,
+    (text, current) => {
+      let edited = setState(text, { [IN_FLIGHT]: `${action} (started ${iso(now())}, pid ${process.pid})`, phase: phase.id } as never);
+      if (current.meta.status !== 'executing') edited = setPlanStatus(edited, 'executing');
+      if (phase.status !== 'active') edited = setPhaseStatus(edited, phase.id, 'active');
+      return edited;
+    },
+    { expectedRevision: plan.meta.state!.revision },
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Pre-flight
+
+async function preflight(plan: Plan, next: NextAction, context: ExecutionContext, ruleContext: ReturnType<typeof createRuleContext>, emit: (event: EngineEvent) => void): Promise<string | null> {
+  if (next.kind !== 'step' && next.kind !== 'check' && next.kind !== 'gate') return null;
+  const phase = next.phase;
+  const operations = countFileOperations(phase, ruleContext);
+  if (operations > FILE_OPS_BLOCK) return `${phase.id} touches ${operations} files (over ${FILE_OPS_BLOCK}); split it by entity`;
+  if (operations > FILE_OPS_WARN) emit({ type: 'notice', message: `${phase.id} touches ${operations} files (over ${FILE_OPS_WARN}); consider splitting it by entity` });
+  const branch = plan.meta.branch;
+  if (branch) {
+    const current = await currentBranch(context.root);
+    if (current === null) emit({ type: 'notice', message: `the plan runs on branch ${branch}, but ${context.root} is not a git work tree; branch not checked` });
+    else if (current !== branch) return `the plan runs on branch ${branch} but ${current} is checked out; check out ${branch}`;
+  }
+  if (next.kind === 'step' && next.step.kind === 'skill') {
+    const name = next.step.skill!;
+    if (!context.skills.skills.has(name)) return `skill /${name} is not installed (searched ${context.skills.searched.length} folders); install it or change the step`;
+    if (!mappedSkills(plan, phase.id).includes(name)) return `skill /${name} is not mapped to ${phase.id} in the skill audit (skill drift); map it or change the step`;
+  }
+  const words = new Set([phase.id.toLowerCase(), ...(next.kind === 'step' && next.step.skill ? [next.step.skill] : [])]);
+  for (const learning of plan.learnings ?? []) {
+    if ([...words].some((word) => learning.text.toLowerCase().includes(word))) emit({ type: 'notice', message: `learning: ${learning.text}` });
+  }
+  return null;
+}
+
+async function currentBranch(root: string): Promise<string | null> {
+  try {
+    const { stdout } = await run('git', ['rev-parse', '--abbrev-ref', 'HEAD'], { cwd: root });
+    return stdout.trim();
+  } catch {
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The one action
+
+async function executeStep(
+  plan: Plan,
+  phase: Phase,
+  next: Extract<NextAction, { kind: 'step' }>,
+  context: ExecutionContext,
+  options: IterationOptions,
+  report: IterationReport,
+  emit: (event: EngineEvent) => void,
+  begin: (action: string) => Promise<void>,
+): Promise<ActionOutcome> {
+  const step = next.step;
+  const rows = plan.log?.rows ?? [];
+  const skill = step.kind === 'skill' ? (context.skills.skills.get(step.skill!) ?? null) : null;
+  if (step.kind === 'run' || skill?.run) {
+    const action = stepAction(phase, step);
+    emit({ type: 'action', action, phase: phase.id });
+    await begin(action);
+    const outcome =
+      step.kind === 'run'
+        ? await runCommandStep(action, step.command ?? '', context, { checkPrefix: true })
+        : await runCommandStep(action, toolSkillCommand(skill!, step), context, { checkPrefix: false, env: { DEEPPLAN_SKILL_DIR: skill!.dir } });
+    report.actionMs += outcome.actionMs;
+    return outcome;
+  }
+  if (context.executor === 'command') return runAgentStep(plan, phase, step, next.redo, skill, context, report, emit, begin);
+
+  // A skill step without a command, or a model step: the executor model, one tool call.
+  const models = context.models;
+  const executorInfo = models?.roles.executor;
+  if (!models || executorInfo?.provider === 'offline') {
+    const action = stepAction(phase, step);
+    return {
+      action,
+      result: 'blocked',
+      stepDone: false,
+      notes: 'needs the executor model, which is offline (no API key)',
+      changed: [],
+      learning: null,
+      blocker: `${phase.id}.${step.index} needs a model and the executor role is offline: set its provider's API key (deepplan doctor shows which), run it with --executor command, or do the step by hand and run deepplan approve <plan> ${phase.id}`,
+      observation: null,
+      actionMs: 0,
+    };
+  }
+  const tools = [...(allowedToolsOf(skill) ?? new Set(MODEL_TOOLS))];
+  const refused = [...new Set(rows.filter((row) => row.phase === phase.id && row.result === 'failed' && row.action.startsWith(`${phase.id}.${step.index} `)).map((row) => row.action))].filter(
+    (action) => failuresOf(action, phase.id, rows) >= hatchLimits().sameActionFailures,
+  );
+  const failures = rows.filter((row) => row.action.startsWith(`${phase.id}.${step.index} `) && row.result === 'failed').map((row) => `${row.action}: ${row.notes}`);
+  const prompt = buildIterationPrompt({
+    plan,
+    phase,
+    step,
+    redo: next.redo,
+    skill,
+    tools,
+    failures,
+    observation: readObservation(context.root, plan),
+    inputs: phase.context === 'direct' || phase.context === null ? readInputs(context.root, phase.inputs, INPUTS_BUDGET) : '',
+    blockedActions: refused,
+  });
+  report.prompt = prompt;
+  const started = performance.now();
+  let answer: ModelAction;
+  try {
+    answer = (await models.generateObject('executor', { name: 'executor_action', schema: ModelActionSchema, system: EXECUTOR_SYSTEM, prompt, maxTokens: 8_000 })).object;
+  } catch (error) {
+    report.actionMs += performance.now() - started;
+    const action = stepAction(phase, step);
+    if (isCostCap(error)) {
+      return { action, result: 'blocked', stepDone: false, notes: 'the --max-cost cap is reached', changed: [], learning: null, blocker: `the --max-cost cap is reached: ${(error as Error).message}`, observation: null, actionMs: 0 };
+    }
+    if (error instanceof ModelError) {
+      return { action, result: 'failed', stepDone: false, notes: `the executor model failed: ${error.message.split('\n')[0]}`, changed: [], learning: null, blocker: null, observation: null, actionMs: 0 };
+    }
+    throw error;
+  }
+  report.actionMs += performance.now() - started;
+  const action = modelActionText(phase, step, answer);
+  emit({ type: 'action', action, phase: phase.id });
+  if (refused.includes(action)) {
+    return { action, result: 'failed', stepDone: false, notes: `refused: this action failed ${hatchLimits().sameActionFailures} times; an alternative is required`, changed: [], learning: null, blocker: null, observation: null, actionMs: 0 };
+  }
+  await begin(action);
+  const outcome = await performModelAction(answer, action, skill, context);
+  report.actionMs += outcome.actionMs;
+  if (answer.learning && outcome.learning === null) outcome.learning = `${phase.id}.${step.index}: ${answer.learning}`;
+  if (outcome.result !== 'failed' && answer.summary) outcome.notes = `${outcome.notes}: ${answer.summary}`.slice(0, 300);
+  return outcome;
+}
+
+/** `--executor command`: the iteration prompt goes to an external agent; its status block is the last line it prints. */
+async function runAgentStep(
+  plan: Plan,
+  phase: Phase,
+  step: Step,
+  redo: string | null,
+  skill: Skill | null,
+  context: ExecutionContext,
+  report: IterationReport,
+  emit: (event: EngineEvent) => void,
+  begin: (action: string) => Promise<void>,
+): Promise<ActionOutcome> {
+  const agent = context.config.execute?.agent;
+  if (!agent?.command) throw new EngineError('--executor command needs execute.agent.command in deepplan.config.yaml (e.g. "claude -p")');
+  const tools = [...(allowedToolsOf(skill) ?? new Set(MODEL_TOOLS))];
+  const prompt = `${EXECUTOR_SYSTEM}\n\n${buildIterationPrompt({ plan, phase, step, redo, skill, tools, failures: [], observation: null, inputs: '', blockedActions: [] })}\n\n${AGENT_STATUS_INSTRUCTIONS}`;
+  report.prompt = prompt;
+  const action = `${phase.id}.${step.index} agent ${(step.skill ? `/${step.skill} ${step.args}` : step.text).replace(/\s+/g, ' ').slice(0, 100)}`.trim();
+  emit({ type: 'action', action, phase: phase.id });
+  await begin(action);
+  const before = snapshot(context.scope);
+  const started = performance.now();
+  const result = await sandboxed(agent.command, context, { input: prompt, network: agent.network ?? true, keepKeys: true, extraWritable: agent.writable ?? [] });
+  const actionMs = performance.now() - started;
+  report.actionMs += actionMs;
+  const changed = (await import('./scope.js')).changedFiles(before, snapshot(context.scope));
+  const status = parseAgentStatus(result.stdout);
+  if (result.code !== 0 || status === null) {
+    const why = result.code !== 0 ? `the agent exited ${result.code}${result.timedOut ? ' (timed out)' : ''}` : 'the agent printed no valid status block on its last line';
+    return { action, result: 'failed', stepDone: false, notes: why, changed, learning: null, blocker: null, observation: null, actionMs };
+  }
+  return {
+    action,
+    result: changed.length > 0 ? 'ok' : 'no-change',
+    stepDone: status.step_done,
+    notes: `${changed.length} file(s) changed: ${status.summary}`.slice(0, 300),
+    changed,
+    learning: status.learning ? `${phase.id}.${step.index}: ${status.learning}` : null,
+    blocker: null,
+    observation: null,
+    actionMs,
+  };
+}
+
+export const AGENT_STATUS_INSTRUCTIONS =
+  'Do this one step, then end your output with one line of JSON and nothing after it: {"step_done": true|false, "summary": "what you did", "learning": null or "what the next iteration should know"}';
+
+export function parseAgentStatus(stdout: string): { step_done: boolean; summary: string; learning: string | null } | null {
+  const last = stdout.trim().split('\n').pop()?.trim() ?? '';
+  try {
+    const value = JSON.parse(last.replace(/^```(?:json)?|```$/g, '')) as Record<string, unknown>;
+    if (typeof value['step_done'] !== 'boolean' || typeof value['summary'] !== 'string') return null;
+    const learning = value['learning'];
+    return { step_done: value['step_done'], summary: value['summary'], learning: typeof learning === 'string' ? learning : null };
+  } catch {
+    return null;
+  }
+}
+
+async function runGate(plan: Plan, phase: Phase, action: string, context: ExecutionContext, options: IterationOptions): Promise<ActionOutcome> {
+  const started = performance.now();
+  const review = await reviewPhaseOutputs(plan, phase, context, options.models);
+  const actionMs = performance.now() - started;
+  const notes = review.verdict === 'APPROVED' ? `APPROVED round ${review.round}${review.model ? ` by ${review.model}` : ''}` : `REVISE round ${review.round}: ${review.findings.join('; ')}`;
+  return { action, result: 'no-change', stepDone: true, notes: notes.slice(0, 400), changed: [], learning: null, blocker: null, observation: review.findings.join('\n') || null, actionMs };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Check success, escape hatches, signal
+
+async function decide(plan: Plan, phase: Phase, step: Step | null, outcome: ActionOutcome, context: ExecutionContext, options: IterationOptions, boundary = false): Promise<Decision> {
+  const rows = plan.log?.rows ?? [];
+  const decision: Decision = { outcome, phase, signal: 'CONTINUE', blockers: [], phaseStatus: new Map(), ticks: new Map(), learnings: [], complete: false, checkNotes: [] };
+  const ref = outcome.action.split(' ')[0]!;
+  const planArg = relative(process.cwd(), context.planPath) || context.planPath;
+  if (outcome.blocker) decision.blockers.push(outcome.blocker);
+  if (outcome.learning) decision.learnings.push(outcome.learning);
+
+  // A failure followed by a success teaches something.
+  if (outcome.result === 'ok' || outcome.result === 'no-change') {
+    const earlier = [...rows].reverse().find((row) => row.action === outcome.action && row.result === 'failed');
+    if (earlier && outcome.learning === null && step) decision.learnings.push(`${ref}: failed before (${earlier.notes.slice(0, 120)}), then succeeded`);
+  }
+
+  const succeededNow = outcome.result === 'ok' || outcome.result === 'no-change';
+  const projected: LogRow[] = [...rows, { cells: [], number: rows.length + 1, when: '', line: 0, action: outcome.action, phase: phase.id, result: outcome.result, signal: 'CONTINUE', notes: outcome.stepDone && succeededNow ? STEP_DONE : '' }];
+  let phaseDone = false;
+  if (decision.blockers.length === 0) {
+    const stepsDone = completedSteps(phase, projected);
+    const allSteps = phase.steps.every((candidate) => stepsDone.has(candidate.index));
+    const gateAction = outcome.action.startsWith(`${phase.id} gate`);
+    if ((step && outcome.stepDone && allSteps && (outcome.result === 'ok' || outcome.result === 'no-change')) || (boundary && gateAction)) {
+      const kind = outcome.action.slice(`${phase.id} gate `.length);
+      if (gateAction && kind === 'review') {
+        const { rounds } = gateRounds(phase.id, rows);
+        const round = rounds + 1;
+        if (outcome.notes.startsWith('APPROVED')) phaseDone = await finishPhase(plan, phase, decision, context, projected, planArg, true);
+        else if (round >= 3) decision.blockers.push(`${phase.id} gate: the reviewer asked for changes ${round} times (${outcome.notes.slice(0, 200)}); fix the outputs, then deepplan approve ${planArg} ${phase.id}`);
+        else if (!phase.steps.some((candidate) => candidate.kind !== 'run') || context.executor === 'builtin' && context.models?.roles.executor.provider === 'offline') {
+          decision.blockers.push(`${phase.id} gate: the reviewer asked for changes (${outcome.notes.slice(0, 200)}) and no step of the phase can revise them; fix the outputs, then deepplan approve ${planArg} ${phase.id}`);
+        }
+      } else if (gateAction && kind === 'criteria') {
+        phaseDone = false;
+        await checkCriteria(plan, decision, context, planArg);
+      } else {
+        const gatePassed = phase.gate === 'review' && gateRounds(phase.id, rows).lastVerdict === 'APPROVED';
+        phaseDone = await finishPhase(plan, phase, decision, context, projected, planArg, gatePassed);
+        if (!phaseDone && decision.blockers.length === 0 && !phase.steps.some((candidate) => candidate.kind !== 'run')) {
+          decision.blockers.push(`${phase.id}: every step ran but the Done when check fails (${decision.checkNotes.join('; ')}); fix the cause, then deepplan approve ${planArg} ${phase.id} --retry`);
+        }
+      }
+    }
+  }
+  if (phaseDone) {
+    decision.phaseStatus.set(phase.id, 'done');
+    // The plan after this phase: is everything done?
+    const remaining = plan.phases.filter((candidate) => candidate.id !== phase.id && candidate.status !== 'done');
+    if (remaining.length === 0) await checkCriteria(plan, decision, context, planArg);
+  }
+  // A phase done or the plan complete is progress; a check that did not pass is a failure.
+  if (outcome.result !== 'failed' && outcome.result !== 'blocked' && (phaseDone || decision.complete)) decision.outcome = { ...outcome, result: 'ok' };
+  else if (/ gate (check|criteria)$/.test(outcome.action)) decision.outcome = { ...outcome, result: 'failed' };
+
+  // Escape hatches (TASK_COMPLETE first: finishing on the last allowed iteration is a completion).
+  if (!decision.complete && decision.blockers.length === 0) {
+    const final = decision.outcome;
+    const limits = hatchLimits();
+    if (final.result === 'failed') {
+      const failures = failuresOf(final.action, phase.id, rows) + 1;
+      const scripted = step !== null && (step.kind === 'run' || Boolean(step.skill && context.skills.skills.get(step.skill)?.run));
+      if (failures >= limits.sameActionFailures && (scripted || step === null)) {
+        decision.blockers.push(`${ref} failed ${failures} times (last: ${final.notes.slice(0, 160)}); a scripted step has no alternative: fix the cause, then deepplan approve ${planArg} ${phase.id} --retry`);
+      }
+    }
+    const stalled = rowsWithoutProgress(projected.map((row, index) => (index === projected.length - 1 ? { ...row, result: final.result } : row)));
+    if (decision.blockers.length === 0 && stalled >= limits.withoutProgress) {
+      decision.blockers.push(`${stalled} iterations without progress (last: ${final.action}: ${final.notes.slice(0, 120)}); look at the log, fix the cause, then deepplan approve ${planArg} ${phase.id} --retry`);
+    }
+    const budget = plan.meta.budget?.max_iterations;
+    if (decision.blockers.length === 0 && budget !== undefined && rows.length + 1 >= budget) decision.blockers.push(`Budget spent: ${summary(plan, decision, rows.length + 1, budget)}`);
+    const cap = options.maxCostUsd;
+    const spent = context.models?.ledger.spentUsd ?? 0;
+    if (decision.blockers.length === 0 && cap !== undefined && cap !== null && spent >= cap) decision.blockers.push(`--max-cost $${cap.toFixed(2)} spent ($${spent.toFixed(4)}): ${summary(plan, decision, rows.length + 1, budget)}`);
+  }
+  // Verifying the criteria happens after the last phase is done; it leaves the phases as they are.
+  const criteriaCheck = / gate criteria$/.test(outcome.action);
+  if (decision.blockers.length > 0 && !decision.complete) {
+    decision.signal = 'BLOCKED_NEED_HUMAN';
+    if (!criteriaCheck && decision.phaseStatus.get(phase.id) !== 'done') decision.phaseStatus.set(phase.id, 'blocked');
+  } else if (decision.complete) {
+    decision.signal = 'TASK_COMPLETE';
+    decision.blockers = [];
+  }
+  if (!criteriaCheck && !decision.phaseStatus.has(phase.id)) decision.phaseStatus.set(phase.id, 'active');
+  return decision;
+}
+
+/** Where the plan stands, for a blocker a person reads. */
+function summary(plan: Plan, decision: Decision, used: number, budget: number | undefined): string {
+  const done = plan.phases.filter((phase) => phase.status === 'done' || decision.phaseStatus.get(phase.id) === 'done').length;
+  const ticked = (plan.criteria ?? []).filter((criterion) => criterion.checked === true || (criterion.id !== null && decision.ticks.get(criterion.id))).length;
+  return `${used} of ${budget ?? '?'} iterations used; phases done ${done}/${plan.phases.length} (at ${decision.phase.id}: ${decision.phase.title}); criteria verified ${ticked}/${plan.criteria?.length ?? 0}; last action ${decision.outcome.action} → ${decision.outcome.result}`;
+}
+
+/** The phase's Done when, its skills, its gate. Returns whether the phase is done now. */
+async function finishPhase(plan: Plan, phase: Phase, decision: Decision, context: ExecutionContext, projected: LogRow[], planArg: string, gatePassed: boolean): Promise<boolean> {
+  const check = phase.doneWhen;
+  if (check?.verify) {
+    const verify = await runVerify(check.verify, context);
+    decision.outcome.actionMs += verify.ms;
+    decision.checkNotes.push(`Done when ${verify.detail}`);
+    if (!verify.passed) return false;
+  } else {
+    decision.checkNotes.push('Done when has no verify command: accepted because every step finished');
+  }
+  const invoked = invokedSkills(phase.id, projected);
+  const missing = mappedSkills(plan, phase.id).filter((skill) => !invoked.has(skill));
+  if (missing.length > 0) {
+    decision.blockers.push(`${phase.id} cannot be done: skill${missing.length > 1 ? 's' : ''} ${missing.map((name) => `/${name}`).join(', ')} mapped to it ${missing.length > 1 ? 'were' : 'was'} never invoked (skill drift); add the step or change the audit, then deepplan approve ${planArg} ${phase.id} --retry`);
+    return false;
+  }
+  if (phase.gate === 'review' && !gatePassed) {
+    decision.checkNotes.push('the quality gate reviews the outputs next');
+    return false;
+  }
+  if (phase.gate === 'human') {
+    const owner = plan.meta.owner ? ` by ${plan.meta.owner}` : '';
+    decision.blockers.push(`${phase.id} gate: waiting for approval${owner}; check the outputs (${phase.outputs.join(', ') || 'see the phase'}), then deepplan approve ${planArg} ${phase.id} --note "..."`);
+    decision.checkNotes.push('gate: waiting for approval');
+    return false;
+  }
+  return true;
+}
+
+async function checkCriteria(plan: Plan, decision: Decision, context: ExecutionContext, planArg: string): Promise<void> {
+  const failing: string[] = [];
+  for (const criterion of plan.criteria ?? []) {
+    const id = criterion.id ?? '?';
+    if (criterion.verify) {
+      const verify = await runVerify(criterion.verify, context);
+      decision.outcome.actionMs += verify.ms;
+      if (criterion.id) decision.ticks.set(criterion.id, verify.passed);
+      if (!verify.passed) failing.push(`${id} (${verify.detail})`);
+    } else if (criterion.checked !== true) {
+      failing.push(`${id} (no verify command: check it and tick it by hand)`);
+    }
+  }
+  if (failing.length === 0) {
+    decision.complete = true;
+    decision.checkNotes.push(`every success criterion verified (${plan.criteria?.length ?? 0})`);
+  } else {
+    decision.checkNotes.push(`criteria not met: ${failing.join(', ')}`);
+    decision.blockers.push(`every phase is done but success criteria fail: ${failing.join('; ')}; fix them, then deepplan approve ${planArg} ${plan.phases[plan.phases.length - 1]?.id ?? ''} --retry`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Write: one row and the state, in one locked, revision-checked, atomic write
+
+async function commitDecision(plan: Plan, decision: Decision, context: ExecutionContext, options: IterationOptions, report: IterationReport, emit: (event: EngineEvent) => void): Promise<Plan> {
+  const now = options.now ?? (() => new Date());
+  const { outcome } = decision;
+  const notes = [outcome.stepDone && (outcome.result === 'ok' || outcome.result === 'no-change') && !outcome.action.includes(' gate ') ? `${STEP_DONE}; ${outcome.notes}` : outcome.notes, ...decision.checkNotes]
+    .filter((part) => part !== '')
+    .join('; ');
+  let rowNumber = 0;
+  const updated = await updatePlanFile(
+    context.planPath,
+    (text, current) => {
+      // Rows are only ever appended, after the last one's time.
+      const last = current.log?.rows[current.log.rows.length - 1];
+      let when = iso(now());
+      if (last && /Z$/.test(last.when) && Date.parse(last.when) > Date.parse(when)) when = last.when;
+      let edited = appendLogRow(text, { when, phase: decision.phase.id, action: outcome.action, result: outcome.result, signal: decision.signal, notes });
+      for (const [id, status] of decision.phaseStatus) edited = setPhaseStatus(edited, id, status);
+      for (const [id, checked] of decision.ticks) edited = tickCriterion(edited, id, checked);
+      for (const learning of decision.learnings) edited = appendLearning(edited, learning);
+      rowNumber = (current.log?.rows.length ?? 0) + 1;
+      const status = decision.signal === 'TASK_COMPLETE' ? 'complete' : decision.signal === 'BLOCKED_NEED_HUMAN' ? 'blocked' : 'executing';
+      if (current.meta.status !== status) edited = setPlanStatus(edited, status);
+      const after = parsePlan(edited);
+      const next = nextAction(after);
+      const phase = decision.signal === 'TASK_COMPLETE' ? null : (currentPhase(after)?.id ?? decision.phase.id);
+      edited = setState(edited, {
+        phase,
+        iteration: rowNumber,
+        next_action: decision.signal === 'BLOCKED_NEED_HUMAN' ? `Waiting for a person: ${decision.blockers[0]}` : decision.signal === 'TASK_COMPLETE' ? 'None: the plan is complete' : (describeNext(next) ?? null),
+        blockers: decision.blockers,
+        updated: iso(now()),
+      });
+      return deleteFrontMatterKey(edited, ['state', IN_FLIGHT]);
+    },
+    { expectedRevision: plan.meta.state!.revision },
+  );
+  report.rows.push({ number: rowNumber, action: outcome.action, result: outcome.result, signal: decision.signal, notes });
+  report.signal = decision.signal;
+  report.blockers = decision.blockers;
+  emit({ type: 'row', number: rowNumber, action: outcome.action, result: outcome.result, signal: decision.signal, notes });
+  return updated;
+}
+
+async function commitToGit(root: string, planPath: string, outcome: ActionOutcome, report: IterationReport, emit: (event: EngineEvent) => void): Promise<void> {
+  const row = report.rows[report.rows.length - 1];
+  if (!row) return;
+  const files = [relative(root, planPath), ...outcome.changed];
+  const message = `deepplan: ${outcome.action.split(' ')[0]} ${row.result}, iteration ${row.number}`;
+  try {
+    await run('git', ['add', '--all', '--', ...files], { cwd: root });
+    await run('git', ['commit', '--quiet', '--no-verify', '-m', message, '--', ...files], { cwd: root });
+  } catch (error) {
+    emit({ type: 'notice', message: `--commit: git could not commit (${String((error as { stderr?: string }).stderr ?? (error as Error).message).trim().split('\n')[0]})` });
+  }
+}
+
+export { APPROVE_RETRY, PlanFileError };

@@ -1,0 +1,121 @@
+import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import picomatch from 'picomatch';
+import { globSync } from 'tinyglobby';
+
+/**
+ * What the executor may touch: scope.write globs and scope.commands prefixes (PLAN_FORMAT.md section 1). Every path
+ * a model names is resolved (`..`, symlinks) before it is compared, so a name cannot walk out of the repository.
+ */
+
+export class ScopeError extends Error {
+  override name = 'ScopeError';
+}
+
+export interface Scope {
+  root: string;
+  /** scope.write globs; null = the whole repository (scope absent). */
+  write: string[] | null;
+  /** scope.commands prefixes; null = any command (still sandboxed). */
+  commands: string[] | null;
+  /** The plan file, repository-relative: only the engine writes it. */
+  planFile: string;
+}
+
+/** Folders the executor never writes or lists, whatever the scope says. */
+const PRIVATE = /^(?:\.git|node_modules|\.deepplan)(?:\/|$)/;
+
+function toPosix(path: string): string {
+  return path.split(sep).join('/');
+}
+
+/**
+ * The repository-relative path `name` refers to, after resolving `..` and the symlinks of every existing part.
+ * Throws when it leaves the repository.
+ */
+export function resolveInRepository(root: string, name: string): string {
+  if (typeof name !== 'string' || name.trim() === '') throw new ScopeError('no path given');
+  if (isAbsolute(name) || name.startsWith('~')) throw new ScopeError(`"${name}" is an absolute path; name a file relative to the repository root`);
+  const realRoot = realpathSync(root);
+  const full = resolve(realRoot, name);
+  let rel = relative(realRoot, full);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw new ScopeError(`"${name}" is outside the repository`);
+  // The deepest part that exists decides where the path really goes (a symlinked folder, or the file itself).
+  let existing = full;
+  while (!existsSync(existing) && existing !== realRoot) existing = dirname(existing);
+  let real: string;
+  try {
+    real = realpathSync(existing);
+  } catch {
+    throw new ScopeError(`"${name}" cannot be resolved`);
+  }
+  const realRel = relative(realRoot, real);
+  if (realRel.startsWith('..') || isAbsolute(realRel)) throw new ScopeError(`"${name}" leads outside the repository (through a symlink to ${real})`);
+  // A dangling symlink as the last part would be followed by a write.
+  try {
+    if (lstatSync(full).isSymbolicLink() && !existsSync(full)) throw new ScopeError(`"${name}" is a symlink to nowhere`);
+  } catch (error) {
+    if (error instanceof ScopeError) throw error;
+  }
+  rel = toPosix(relative(realRoot, resolve(real, relative(existing, full))));
+  return rel;
+}
+
+export function checkWritable(scope: Scope, name: string): string {
+  const rel = resolveInRepository(scope.root, name);
+  if (PRIVATE.test(rel)) throw new ScopeError(`"${name}" is in ${rel.split('/')[0]}/, which the executor never writes`);
+  if (rel === scope.planFile) throw new ScopeError(`"${name}" is the plan file; only the engine writes it`);
+  if (scope.write !== null && !picomatch(scope.write, { dot: true })(rel)) {
+    throw new ScopeError(`"${name}" is outside scope.write (${scope.write.join(', ')})`);
+  }
+  return rel;
+}
+
+export function checkReadable(scope: Scope, name: string): string {
+  const rel = resolveInRepository(scope.root, name);
+  if (/^\.git(?:\/|$)/.test(rel)) throw new ScopeError(`"${name}" is inside .git/`);
+  return rel;
+}
+
+/** Throws unless `command` starts with one of scope.commands (at a word boundary). */
+export function checkCommand(scope: Pick<Scope, 'commands'>, command: string): void {
+  const trimmed = command.trim();
+  if (trimmed === '') throw new ScopeError('empty command');
+  if (scope.commands === null) return;
+  const allowed = scope.commands.some((prefix) => {
+    const p = prefix.trim();
+    if (!trimmed.startsWith(p)) return false;
+    // `node scripts/` allows `node scripts/x.mjs`; `git status` must not allow `git statusx`.
+    return p.endsWith('/') || p.endsWith(' ') || trimmed.length === p.length || /\s/.test(trimmed[p.length]!);
+  });
+  if (!allowed) throw new ScopeError(`"${trimmed}" does not start with an allowed prefix (scope.commands: ${scope.commands.join(', ')})`);
+  // A chained command would run its second half without the prefix check.
+  if (/[;&|`\n]|\$\(/.test(trimmed)) throw new ScopeError(`"${trimmed}" chains commands (; & | \` $( or a line break); run one command per action`);
+}
+
+/** File name → "size:mtime" of the files the executor may change: progress is read from these, not from claims. */
+export type Snapshot = Map<string, string>;
+
+export function snapshot(scope: Scope): Snapshot {
+  const patterns = scope.write ?? ['**'];
+  const files = globSync(patterns, { cwd: scope.root, onlyFiles: true, dot: true, ignore: ['.git/**', '**/node_modules/**', '.deepplan/**', '**/*.lock/**', '**/*.lock.json'] });
+  const result: Snapshot = new Map();
+  for (const file of files) {
+    if (file === scope.planFile) continue;
+    try {
+      const stat = statSync(resolve(scope.root, file));
+      result.set(file, `${stat.size}:${stat.mtimeMs}`);
+    } catch {
+      // Removed between listing and stat: it is not there.
+    }
+  }
+  return result;
+}
+
+/** Files added, changed or removed between two snapshots, sorted. */
+export function changedFiles(before: Snapshot, after: Snapshot): string[] {
+  const changed = new Set<string>();
+  for (const [file, stamp] of after) if (before.get(file) !== stamp) changed.add(file);
+  for (const file of before.keys()) if (!after.has(file)) changed.add(file);
+  return [...changed].sort();
+}
