@@ -115,15 +115,27 @@ function buildProgram(output: { exitCode: number }): Command {
 
   program
     .command('approve')
-    .description('answer BLOCKED_NEED_HUMAN: approve a phase\'s human gate (or accept a phase done by hand), as a log row')
+    .description('sign a reviewed plan off for execution; or, with a phase, answer BLOCKED_NEED_HUMAN: pass its human gate (or accept it done by hand), as a log row')
     .argument('<plan>', 'the plan file')
-    .argument('<phase>', 'the phase id, e.g. P1')
+    .argument('[phase]', 'the phase id, e.g. P1; without it the plan itself is approved (status: approved)')
     .option('--note <text>', 'why; it goes into the log row and the running learnings')
     .option('--retry', 'do not accept the phase: clear the blockers so the engine tries it again (after you fixed the cause)')
     .addHelpText('after', APPROVE_EXAMPLES)
-    .action(async (plan: string, phase: string, options: { note?: string; retry?: boolean }) => {
+    .action(async (plan: string, phase: string | undefined, options: { note?: string; retry?: boolean }) => {
       const { runApproveCommand } = await import('./approve-command.js');
       output.exitCode = await runApproveCommand(plan, phase, options);
+    });
+
+  program
+    .command('audit')
+    .description('Required vs Delivered per phase and step, with the evidence from the log and the verify commands: the post-mortem table')
+    .argument('<plan>', 'the plan file')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['md', 'json']).default('md'))
+    .option('--no-sandbox', 'run the verify commands without bubblewrap')
+    .addHelpText('after', '\nExamples:\n  $ deepplan audit plans/modop-outreach.md > audit.md\n  $ deepplan audit plans/modop-outreach.md --format json | jq \'.phases[] | select(.delivered == false)\'\n\nExit status: 0 every phase delivered, 1 something required is not delivered, 2 bad arguments.')
+    .action(async (plan: string, options: { format: 'md' | 'json'; sandbox?: boolean }) => {
+      const { runAuditCommand } = await import('./audit-command.js');
+      output.exitCode = await runAuditCommand(plan, options);
     });
 
   program
@@ -203,6 +215,7 @@ Exit status: 0 CONTINUE or TASK_COMPLETE, 3 BLOCKED_NEED_HUMAN, 1 the run failed
 
 const APPROVE_EXAMPLES = `
 Examples:
+  $ deepplan approve plans/modop-outreach.md                                    approve the reviewed plan for execution
   $ deepplan approve plans/modop-outreach.md P1 --note "Michael: go ahead"     pass P1's human gate
   $ deepplan approve plans/x.md P3 --retry --note "fixed the export script"     try P3 again
 

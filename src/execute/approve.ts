@@ -41,16 +41,16 @@ export async function approvePhase(planArgument: string, phaseId: string, option
     const phase = plan.phases.find((candidate) => candidate.id.toLowerCase() === phaseId.toLowerCase());
     if (!phase) throw new EngineError(`${planArgument} has no phase ${phaseId} (phases: ${plan.phases.map((candidate) => candidate.id).join(', ')})`);
     if (plan.meta.status === 'complete') throw new EngineError(`${planArgument} is complete; there is nothing to approve`);
+    const rows = plan.log?.rows.length ?? 0;
+    const budget = plan.meta.budget?.max_iterations;
+    if (budget !== undefined && rows + 1 > budget) {
+      throw new EngineError(`the iteration budget is spent (${rows} of ${budget}); the approval is a log row too, so raise budget.max_iterations in ${planArgument} first`);
+    }
     const blockers = plan.meta.state?.blockers ?? [];
     const waiting = blockers.length > 0 && (phase.status === 'blocked' || plan.meta.state?.phase === phase.id || blockers.some((blocker) => blocker.startsWith(`${phase.id} `) || blocker.startsWith(`${phase.id}.`)));
     if (!waiting) {
       const why = blockers.length === 0 ? 'the plan is not blocked' : `the plan is blocked at ${plan.meta.state?.phase ?? '?'}, not ${phase.id}`;
       throw new EngineError(`${phase.id} is not waiting for a person (${why}; its status is ${phase.status ?? 'pending'})`);
-    }
-    const rows = plan.log?.rows.length ?? 0;
-    const budget = plan.meta.budget?.max_iterations;
-    if (budget !== undefined && rows + 1 > budget) {
-      throw new EngineError(`the iteration budget is spent (${rows} of ${budget}); the approval is a log row too, so raise budget.max_iterations in ${planArgument} first`);
     }
     const note = options.note?.replace(/\s+/g, ' ').trim() ?? '';
     const notes = options.retry ? `${APPROVE_RETRY}${note ? `: ${note}` : ''}` : `approved${note ? `: ${note}` : ''}`;
@@ -66,9 +66,9 @@ export async function approvePhase(planArgument: string, phaseId: string, option
         if (note) edited = appendLearning(edited, `${phase.id} (${options.retry ? 'retry' : 'approval'}): ${note}`);
         if (current.meta.status !== 'executing') edited = setPlanStatus(edited, 'executing');
         row = (current.log?.rows.length ?? 0) + 1;
+        edited = setState(edited, { iteration: row, blockers: [], updated: iso(now()) });
         const after = parsePlan(edited);
-        edited = setState(edited, { phase: currentPhase(after)?.id ?? phase.id, iteration: row, blockers: [], next_action: describeNext(nextAction(after)) ?? null, updated: iso(now()) });
-        return edited;
+        return setState(edited, { phase: currentPhase(after)?.id ?? phase.id, next_action: describeNext(nextAction(after)) ?? null });
       },
       { expectedRevision: plan.meta.state!.revision },
     );
@@ -76,6 +76,30 @@ export async function approvePhase(planArgument: string, phaseId: string, option
   } finally {
     await release();
   }
+}
+
+/**
+ * `deepplan approve <plan>` with no phase: a person signs the plan off for execution (status: approved). The plan
+ * must lint without errors, so a plan that needs a review (10+ phases or quality bar adversarial) needs its
+ * APPROVED verdict first.
+ */
+export async function approvePlan(planArgument: string, options: { lockWaitMs?: number } = {}): Promise<Plan> {
+  const planPath = resolve(planArgument);
+  const plan = await readPlanFile(planPath);
+  const fatal = plan.diagnostics.find((diagnostic) => diagnostic.severity === 'error');
+  if (fatal) throw new EngineError(`${planArgument}: line ${fatal.line}: ${fatal.message}`);
+  const status = plan.meta.status;
+  if (status !== 'draft' && status !== 'in_review') {
+    throw new EngineError(`${planArgument} is ${status ?? 'without a status'}; only a draft or in_review plan is approved for execution (to pass a gate, name the phase: deepplan approve ${planArgument} P1)`);
+  }
+  const { lintText } = await import('../lint/lint.js');
+  const approved = setPlanStatus(plan.bom ? `\uFEFF${plan.text}` : plan.text, 'approved');
+  const errors = lintText(approved, planPath).filter((finding) => finding.severity === 'error');
+  if (errors.length > 0) {
+    const first = errors[0]!;
+    throw new EngineError(`${planArgument} cannot be approved: ${errors.length} lint error(s), first line ${first.line}: ${first.message} (${first.ruleId})`);
+  }
+  return updatePlanFile(planPath, (text) => setPlanStatus(text, 'approved'), { expectedRevision: plan.meta.state!.revision, ...(options.lockWaitMs ? { lockWaitMs: options.lockWaitMs } : {}) });
 }
 
 export function displayPath(path: string): string {

@@ -63,9 +63,16 @@ function firstLine(text: string, max = OUTPUT_NOTE): string {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
+/** The line of a command's output that says what went wrong: the first that names an error, else the last. */
+function telling(text: string): string {
+  const lines = text.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const line = lines.find((candidate) => /\b(error|fatal|denied|read-only|not found|no such)\b/i.test(candidate)) ?? lines[lines.length - 1] ?? '';
+  return line.length > OUTPUT_NOTE ? `${line.slice(0, OUTPUT_NOTE - 1)}…` : line;
+}
+
 export function describeExit(result: CommandResult, timeoutMs: number): string {
   if (result.timedOut) return `timed out after ${Math.round(timeoutMs / 1000)} s`;
-  const detail = firstLine(result.stderr) || firstLine(result.stdout);
+  const detail = telling(result.stderr) || telling(result.stdout);
   return `exit ${result.code ?? 'signal'}${detail ? `: ${detail}` : ''}`;
 }
 

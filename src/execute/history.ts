@@ -1,6 +1,6 @@
 import { ITERATIONS_WITHOUT_PROGRESS, SAME_ACTION_FAILURES } from '../rules/escape-hatch.js';
 import { ACTION_REFERENCE } from '../rules/iteration-log.js';
-import type { LogRow, Phase, Plan } from '../plan/types.js';
+import type { LogRow, Phase, Plan, Step } from '../plan/types.js';
 
 /**
  * What the iteration log says happened. The log is the executor's only memory: which steps are done, how often an
@@ -64,10 +64,10 @@ function lastReviseIndex(rows: LogRow[], phaseId: string): number {
  * The steps of a phase the log shows as completed. A gate that asked for changes reopens the phase's last step that
  * a model carries out, so the next iterations revise the outputs.
  */
-export function completedSteps(phase: Phase, rows: LogRow[]): Set<number> {
+export function completedSteps(phase: Phase, rows: LogRow[], isModelStep: (step: Step) => boolean = (step) => step.kind !== 'run'): Set<number> {
   const done = new Set<number>();
   const revise = lastReviseIndex(rows, phase.id);
-  const reopened = revise === -1 ? null : ([...phase.steps].reverse().find((step) => step.kind !== 'run')?.index ?? null);
+  const reopened = revise === -1 ? null : ([...phase.steps].reverse().find(isModelStep)?.index ?? null);
   rows.forEach((row, index) => {
     if (row.phase !== phase.id || !succeeded(row) || !row.notes.startsWith(STEP_DONE)) return;
     const reference = referenceOf(row);
@@ -120,12 +120,19 @@ export function gateRounds(phaseId: string, rows: LogRow[]): { rounds: number; l
   return { rounds, lastVerdict };
 }
 
-/** Skills a phase's rows invoked successfully (`P6.1 /generate-outreach-email ...`). */
-export function invokedSkills(phaseId: string, rows: LogRow[]): Set<string> {
+/**
+ * Skills a phase's rows invoked successfully: rows of a skill step of that skill (`P6.1 /generate-outreach-email ...`,
+ * the engine writes the skill right after the step reference). A `/name` anywhere else in an Action (a model's
+ * command or search pattern) is not an invocation.
+ */
+export function invokedSkills(phase: Pick<Phase, 'id' | 'steps'>, rows: LogRow[]): Set<string> {
   const skills = new Set<string>();
   for (const row of rows) {
-    if (row.phase !== phaseId || !succeeded(row)) continue;
-    for (const match of row.action.matchAll(/(?:^|\s)\/([a-z0-9][a-z0-9-]*)/g)) skills.add(match[1]!);
+    if (row.phase !== phase.id || !succeeded(row)) continue;
+    const match = /^P\d+[a-z]?\.(\d+) \/([a-z0-9][a-z0-9-]*)(?:\s|$)/.exec(row.action);
+    if (!match) continue;
+    const step = phase.steps.find((candidate) => candidate.index === Number(match[1]));
+    if (step?.kind === 'skill' && step.skill === match[2]) skills.add(match[2]!);
   }
   return skills;
 }

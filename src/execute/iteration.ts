@@ -84,6 +84,12 @@ export interface IterationReport {
 
 const IN_FLIGHT = 'in_flight';
 
+/** Which steps of this run a model carries out (a tool skill is a command), per execution context. */
+const modelSteps = new WeakMap<ExecutionContext, (step: Step) => boolean>();
+function modelStepTest(context: ExecutionContext): (step: Step) => boolean {
+  return modelSteps.get(context) ?? ((step) => step.kind !== 'run');
+}
+
 function iso(date: Date): string {
   return `${date.toISOString().slice(0, 19)}Z`;
 }
@@ -184,6 +190,8 @@ async function iterate(options: IterationOptions, planPath: string, started: num
     executor: options.executor ?? 'builtin',
     env: options.env ?? process.env,
   };
+  const isModelStep = (step: Step) => step.kind === 'model' || (step.kind === 'skill' && !context.skills.skills.get(step.skill ?? '')?.run);
+  modelSteps.set(context, isModelStep);
   const report: IterationReport = { signal: 'CONTINUE', rows: [], blockers: [], nextAction: null, plan, changed: [], engineMs: 0, actionMs: 0, prompt: null };
 
   // An action that started but whose row was never written: log it before anything is retried.
@@ -208,7 +216,7 @@ async function iterate(options: IterationOptions, planPath: string, started: num
     if (decision.signal !== 'CONTINUE') return finishReport(report, plan, started);
   }
 
-  const next = nextAction(plan);
+  const next = nextAction(plan, isModelStep);
   if (next.kind === 'complete') {
     report.signal = 'TASK_COMPLETE';
     return finishReport(report, plan, started);
@@ -308,10 +316,12 @@ async function preflight(plan: Plan, next: NextAction, context: ExecutionContext
 
 async function currentBranch(root: string): Promise<string | null> {
   try {
-    const { stdout } = await run('git', ['rev-parse', '--abbrev-ref', 'HEAD'], { cwd: root });
+    // symbolic-ref names the branch even before its first commit; a detached HEAD has none.
+    const { stdout } = await run('git', ['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: root });
     return stdout.trim();
-  } catch {
-    return null;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    return code === 1 ? '(detached HEAD)' : null;
   }
 }
 
@@ -496,7 +506,7 @@ async function decide(plan: Plan, phase: Phase, step: Step | null, outcome: Acti
   const projected: LogRow[] = [...rows, { cells: [], number: rows.length + 1, when: '', line: 0, action: outcome.action, phase: phase.id, result: outcome.result, signal: 'CONTINUE', notes: outcome.stepDone && succeededNow ? STEP_DONE : '' }];
   let phaseDone = false;
   if (decision.blockers.length === 0) {
-    const stepsDone = completedSteps(phase, projected);
+    const stepsDone = completedSteps(phase, projected, modelStepTest(context));
     const allSteps = phase.steps.every((candidate) => stepsDone.has(candidate.index));
     const gateAction = outcome.action.startsWith(`${phase.id} gate`);
     if ((step && outcome.stepDone && allSteps && (outcome.result === 'ok' || outcome.result === 'no-change')) || (boundary && gateAction)) {
@@ -506,7 +516,7 @@ async function decide(plan: Plan, phase: Phase, step: Step | null, outcome: Acti
         const round = rounds + 1;
         if (outcome.notes.startsWith('APPROVED')) phaseDone = await finishPhase(plan, phase, decision, context, projected, planArg, true);
         else if (round >= 3) decision.blockers.push(`${phase.id} gate: the reviewer asked for changes ${round} times (${outcome.notes.slice(0, 200)}); fix the outputs, then deepplan approve ${planArg} ${phase.id}`);
-        else if (!phase.steps.some((candidate) => candidate.kind !== 'run') || context.executor === 'builtin' && context.models?.roles.executor.provider === 'offline') {
+        else if (!phase.steps.some(modelStepTest(context)) || (context.executor === 'builtin' && (!context.models || context.models.roles.executor.provider === 'offline'))) {
           decision.blockers.push(`${phase.id} gate: the reviewer asked for changes (${outcome.notes.slice(0, 200)}) and no step of the phase can revise them; fix the outputs, then deepplan approve ${planArg} ${phase.id}`);
         }
       } else if (gateAction && kind === 'criteria') {
@@ -515,7 +525,8 @@ async function decide(plan: Plan, phase: Phase, step: Step | null, outcome: Acti
       } else {
         const gatePassed = phase.gate === 'review' && gateRounds(phase.id, rows).lastVerdict === 'APPROVED';
         phaseDone = await finishPhase(plan, phase, decision, context, projected, planArg, gatePassed);
-        if (!phaseDone && decision.blockers.length === 0 && !phase.steps.some((candidate) => candidate.kind !== 'run')) {
+        const verifyFailed = decision.checkNotes.some((note) => note.startsWith('Done when ') && note !== 'Done when passes' && !note.startsWith('Done when has no verify'));
+        if (!phaseDone && verifyFailed && decision.blockers.length === 0 && !phase.steps.some(modelStepTest(context))) {
           decision.blockers.push(`${phase.id}: every step ran but the Done when check fails (${decision.checkNotes.join('; ')}); fix the cause, then deepplan approve ${planArg} ${phase.id} --retry`);
         }
       }
@@ -583,7 +594,7 @@ async function finishPhase(plan: Plan, phase: Phase, decision: Decision, context
   } else {
     decision.checkNotes.push('Done when has no verify command: accepted because every step finished');
   }
-  const invoked = invokedSkills(phase.id, projected);
+  const invoked = invokedSkills(phase, projected);
   const missing = mappedSkills(plan, phase.id).filter((skill) => !invoked.has(skill));
   if (missing.length > 0) {
     decision.blockers.push(`${phase.id} cannot be done: skill${missing.length > 1 ? 's' : ''} ${missing.map((name) => `/${name}`).join(', ')} mapped to it ${missing.length > 1 ? 'were' : 'was'} never invoked (skill drift); add the step or change the audit, then deepplan approve ${planArg} ${phase.id} --retry`);
@@ -649,7 +660,7 @@ async function commitDecision(plan: Plan, decision: Decision, context: Execution
       const status = decision.signal === 'TASK_COMPLETE' ? 'complete' : decision.signal === 'BLOCKED_NEED_HUMAN' ? 'blocked' : 'executing';
       if (current.meta.status !== status) edited = setPlanStatus(edited, status);
       const after = parsePlan(edited);
-      const next = nextAction(after);
+      const next = nextAction(after, modelStepTest(context));
       const phase = decision.signal === 'TASK_COMPLETE' ? null : (currentPhase(after)?.id ?? decision.phase.id);
       edited = setState(edited, {
         phase,

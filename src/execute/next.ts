@@ -35,7 +35,11 @@ function liveRows(plan: Plan) {
   return plan.log?.rows ?? [];
 }
 
-export function nextAction(plan: Plan): NextAction {
+/** Whether a model (or an agent) carries a step out; a `run:` step or a tool skill is a command and cannot adapt. */
+export type ModelStepTest = (step: Step) => boolean;
+export const byKind: ModelStepTest = (step) => step.kind !== 'run';
+
+export function nextAction(plan: Plan, isModelStep: ModelStepTest = byKind): NextAction {
   const rows = liveRows(plan);
   const state = plan.meta.state;
   if (plan.meta.status === 'complete') return { kind: 'complete' };
@@ -54,7 +58,7 @@ export function nextAction(plan: Plan): NextAction {
   const since = lastApprovalIndex(rows, phase.id) + 1;
   const fresh = rows.slice(since);
   const retried = since > 0 && !acceptsPhase(rows[since - 1]!);
-  const done = completedSteps(phase, retried ? fresh : rows);
+  const done = completedSteps(phase, retried ? fresh : rows, isModelStep);
   const step = phase.steps.find((candidate) => !done.has(candidate.index));
   if (step) return { kind: 'step', phase, step, redo: null };
   if (phase.gate === 'review') {
@@ -63,7 +67,7 @@ export function nextAction(plan: Plan): NextAction {
   }
   // Every step ran and the phase is still open: its check failed (or the run stopped before checking). A step a model
   // carries out can try again; scripted steps would only repeat themselves.
-  const redo = [...phase.steps].reverse().find((candidate) => candidate.kind !== 'run');
+  const redo = [...phase.steps].reverse().find(isModelStep);
   if (redo && fresh.some((row) => row.phase === phase.id)) return { kind: 'step', phase, step: redo, redo: 'the phase\'s Done when check does not pass yet' };
   return { kind: 'check', phase };
 }

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { KEY_VARIABLES } from '../models/roles.js';
 
@@ -77,7 +77,14 @@ export function sandboxArguments(options: SandboxOptions): string[] {
   if (!options.network) args.push('--unshare-net');
   // The private /tmp would hide a repository that lives under /tmp: put it back, read-only, before the writable binds.
   args.push('--ro-bind', root, root);
-  if (options.writable === null) args.push('--bind', root, root);
+  if (options.writable === null) {
+    args.push('--bind', root, root);
+    // Even a repository-wide scope leaves git's own folder (hooks run outside any sandbox) and deepplan's alone.
+    for (const folder of ['.git', 'node_modules', '.deepplan']) {
+      const path = join(root, folder);
+      if (existsSync(path)) args.push('--ro-bind', path, path);
+    }
+  }
   for (const pattern of options.writable ?? []) {
     if (isAbsolute(pattern) || pattern.split('/').includes('..')) throw new SandboxError(`scope.write "${pattern}" leaves the repository`);
     const folder = writableFolder(pattern);

@@ -89,6 +89,8 @@ export function checkCommand(scope: Pick<Scope, 'commands'>, command: string): v
     return p.endsWith('/') || p.endsWith(' ') || trimmed.length === p.length || /\s/.test(trimmed[p.length]!);
   });
   if (!allowed) throw new ScopeError(`"${trimmed}" does not start with an allowed prefix (scope.commands: ${scope.commands.join(', ')})`);
+  // `node scripts/../x.mjs` would pass the prefix `node scripts/` and run a file outside it.
+  if (trimmed.split(/\s+/).some((word) => word.split('/').includes('..'))) throw new ScopeError(`"${trimmed}" names a path with ..; name it from the repository root`);
   // A chained command would run its second half without the prefix check.
   if (/[;&|`\n]|\$\(/.test(trimmed)) throw new ScopeError(`"${trimmed}" chains commands (; & | \` $( or a line break); run one command per action`);
 }
@@ -98,7 +100,7 @@ export type Snapshot = Map<string, string>;
 
 export function snapshot(scope: Scope): Snapshot {
   const patterns = scope.write ?? ['**'];
-  const files = globSync(patterns, { cwd: scope.root, onlyFiles: true, dot: true, ignore: ['.git/**', '**/node_modules/**', '.deepplan/**', '**/*.lock/**', '**/*.lock.json'] });
+  const files = globSync(patterns, { cwd: scope.root, onlyFiles: true, dot: true, followSymbolicLinks: false, ignore: ['.git/**', '**/node_modules/**', '.deepplan/**', '**/*.lock/**', '**/*.lock.json'] });
   const result: Snapshot = new Map();
   for (const file of files) {
     if (file === scope.planFile) continue;

@@ -58,7 +58,11 @@ export function fillTemplate(template: Template, values: Record<string, string>,
         steps: entry.steps.map((step) => {
           const text = fill(step, round);
           const run = /^run:\s*`(.+)`$/.exec(text);
-          return run ? { kind: 'run' as const, command: run[1]! } : { kind: 'model' as const, text };
+          if (run) return { kind: 'run' as const, command: run[1]! };
+          // `/skill-name args`: a skill step (a repository's template can name its own skills).
+          const skill = /^\/([a-z0-9][a-z0-9-]*)(?:\s+(.*))?$/.exec(text);
+          if (skill) return { kind: 'skill' as const, skill: skill[1]!, args: skill[2] ?? '' };
+          return { kind: 'model' as const, text };
         }),
       });
     }

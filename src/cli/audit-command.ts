@@ -1,0 +1,57 @@
+import { existsSync, statSync } from 'node:fs';
+import { dirname, relative, resolve, sep } from 'node:path';
+import { ConfigError, findRepoRoot, loadConfig, type Config } from '../config/config.js';
+import { auditPlan, renderAuditMarkdown, verifyContext } from '../execute/audit.js';
+import { EngineError, runVerify } from '../execute/executors.js';
+import { PlanFileError, readPlanFile } from '../plan/store.js';
+import type { Plan } from '../plan/types.js';
+import { createRuleContext } from '../rules/context.js';
+import { EXIT, UserError } from './program.js';
+
+/**
+ * `deepplan audit <plan> [--format md|json] [--no-sandbox]`: Required vs Delivered per phase and step, with the
+ * evidence. Exit 0 when every phase is delivered and every success criterion is met, 1 when something required is
+ * not delivered (or the file is not a readable plan), 2 for bad arguments (no such file, an unreadable config,
+ * no bubblewrap without --no-sandbox).
+ */
+export async function runAuditCommand(planArgument: string, options: { format: 'md' | 'json'; sandbox?: boolean }): Promise<number> {
+  const planPath = resolve(planArgument);
+  if (!existsSync(planPath)) throw new UserError(`${planArgument}: no such file`);
+  if (statSync(planPath).isDirectory()) throw new UserError(`${planArgument} is a directory; give a plan file`);
+  let plan: Plan;
+  try {
+    plan = await readPlanFile(planPath);
+  } catch (error) {
+    if (error instanceof PlanFileError) throw new UserError(error.message);
+    throw error;
+  }
+  const fatal = plan.diagnostics.find((diagnostic) => diagnostic.severity === 'error');
+  if (fatal) throw new UserError(`${planArgument}: line ${fatal.line}: ${fatal.message}`, EXIT.failed);
+  if (plan.frontMatter === null) throw new UserError(`${planArgument}: not a plan file (no front matter); run deepplan lint for details`, EXIT.failed);
+  if (plan.phases.length === 0) throw new UserError(`${planArgument}: the plan has no phases (### P1. ... under ## Phases); run deepplan lint for details`, EXIT.failed);
+
+  const root = findRepoRoot(dirname(planPath));
+  let config: Config;
+  try {
+    config = loadConfig(root);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UserError(error.message);
+    throw error;
+  }
+  const context = verifyContext(plan, { root, planPath, planFile: relative(root, planPath).split(sep).join('/'), config, sandbox: options.sandbox !== false });
+  const ruleContext = createRuleContext(root, config);
+  let report;
+  try {
+    report = await auditPlan(plan, {
+      path: relative(process.cwd(), planPath) || planPath,
+      verify: (command) => runVerify(command, context),
+      expand: (pattern) => ruleContext.expand(pattern),
+    });
+  } catch (error) {
+    // No bubblewrap: the verify commands cannot run as asked; the audit itself failed.
+    if (error instanceof EngineError) throw new UserError(error.message);
+    throw error;
+  }
+  process.stdout.write(options.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderAuditMarkdown(report));
+  return report.delivered ? EXIT.ok : EXIT.failed;
+}
