@@ -89,6 +89,30 @@ describe('a model step: one tool call of the executor model', () => {
   });
 });
 
+describe('a check without a verify command: the executor model judges it', () => {
+  it('a Done when without verify is met only when the executor model judges the outputs meet it', async () => {
+    const plan = modelPlan().replace('- Done when: the notes exist. verify: \`test -s notes/week.md\`', '- Done when: the notes name every account of notes/accounts.md');
+    const root = modelRepo(plan);
+    fake.queue(
+      'anthropic',
+      toolCall({ tool: 'write_file', path: 'notes/week.md', content: '- Acme: renewed\n', step_done: true, summary: 'notes' }),
+      { kind: 'answer', object: { met: false, reason: 'Globex is missing from notes/week.md' } },
+      toolCall({ tool: 'write_file', path: 'notes/week.md', content: '- Acme: renewed\n- Globex: paused\n', step_done: true, summary: 'all accounts' }),
+      { kind: 'answer', object: { met: true, reason: 'both accounts are there' } },
+    );
+    const first = await iterate(root, fake);
+    expect(first.rows[0]!.notes).toContain("Done when not met in the executor model's judgement: Globex is missing from notes/week.md");
+    expect(readPlan(root).phases[0]!.status).toBe('active');
+    const judgement = promptOf(executorRequests()[1]!);
+    expect(judgement).toContain('Phase P1 "Write the notes" is done when: the notes name every account of notes/accounts.md');
+    expect(judgement).toContain('- Acme: renewed');
+    const second = await iterate(root, fake);
+    expect(second.rows[0]).toMatchObject({ action: 'P1.1 write_file notes/week.md', result: 'ok' });
+    expect(second.rows[0]!.notes).toContain("Done when met in the executor model's judgement: both accounts are there");
+    expect(readPlan(root).phases[0]!.status).toBe('done');
+  });
+});
+
 describe('escape attempts: the engine refuses and nothing is written outside the scope', () => {
   const refusedWrite = (name: string, path: () => string, why: RegExp, escaped: () => string) =>
     it(`write_file ${name}`, async () => {
