@@ -205,7 +205,7 @@ async function iterate(options: IterationOptions, planPath: string, started: num
       action,
       result: 'failed',
       stepDone: false,
-      notes: `outcome unknown: the run stopped after starting this action (${inFlight.slice(action.length).trim()}); its effects are whatever the files now show`,
+      notes: `outcome unknown: the run stopped after starting this action (${/\((started [^)]*)\)$/.exec(inFlight)?.[1] ?? 'start time not recorded'}); its effects are whatever the files now show`,
       changed: [],
       learning: null,
       blocker: null,
@@ -521,7 +521,7 @@ async function decide(plan: Plan, phase: Phase, step: Step | null, outcome: Acti
   // A failure followed by a success teaches something.
   if (outcome.result === 'ok' || outcome.result === 'no-change') {
     const earlier = [...rows].reverse().find((row) => row.action === outcome.action && row.result === 'failed');
-    if (earlier && outcome.learning === null && step) decision.learnings.push(`${ref}: failed before (${earlier.notes.slice(0, 120)}), then succeeded`);
+    if (earlier && outcome.learning === null && step) decision.learnings.push(`${ref}: failed before (${earlier.notes.split(/[;(]/)[0]!.trim().slice(0, 120)}), then succeeded`);
   }
 
   const succeededNow = outcome.result === 'ok' || outcome.result === 'no-change';

@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -145,19 +145,54 @@ interface Sighting {
  * record for UNRECORDED_GRACE_MS is abandoned too. Returns the sighting to pass to the next call.
  */
 function clearAbandonedLock(path: string, sighting: Sighting | null): Sighting | null {
+  let record: string;
   let owner: LockOwner;
   try {
-    owner = JSON.parse(readFileSync(ownerFile(path), 'utf8')) as LockOwner;
+    record = readFileSync(ownerFile(path), 'utf8');
+    owner = JSON.parse(record) as LockOwner;
   } catch (error) {
     // No record, or one cut short (empty, broken JSON); a record that cannot be read for another reason is left alone.
     const missing = error instanceof SyntaxError || (error as NodeJS.ErrnoException).code === 'ENOENT';
     return missing ? clearUnrecordedLock(path, sighting) : null;
   }
   if (owner.host !== hostname() || !Number.isInteger(owner.pid) || isAlive(owner.pid)) return null;
-  // The record first: killed between the two, this leaves an unrecorded folder, which the grace above clears.
-  rmSync(ownerFile(path), { force: true });
-  rmSync(`${path}.lock`, { recursive: true, force: true });
+  clearDeadOwner(path, record);
   return null;
+}
+
+/**
+ * Removes the lock of a dead owner whose record read `record`. Every waiter sees the dead owner; a waiter held up
+ * (preempted) between reading the record and removing the lock would remove the lock another waiter has taken in the
+ * meantime, and two processes would hold it. So the record is first claimed by a rename, which only one process
+ * wins, and the folder goes only if the claimed record is still the dead owner's.
+ */
+function clearDeadOwner(path: string, record: string): void {
+  const claimed = `${ownerFile(path)}.${process.pid}.clearing`;
+  try {
+    renameSync(ownerFile(path), claimed);
+  } catch {
+    return; // Another waiter claimed it first.
+  }
+  let current: string | null;
+  try {
+    current = readFileSync(claimed, 'utf8');
+  } catch {
+    current = null;
+  }
+  if (current !== record) {
+    // The lock changed hands since the record was read: give the new owner its record back.
+    try {
+      linkSync(claimed, ownerFile(path));
+    } catch {
+      // A newer record is there already.
+    }
+    rmSync(claimed, { force: true });
+    return;
+  }
+  // The record went first: killed here, this leaves an unrecorded folder, which the grace above clears (and a stray
+  // claimed record, which nothing reads).
+  rmSync(`${path}.lock`, { recursive: true, force: true });
+  rmSync(claimed, { force: true });
 }
 
 function clearUnrecordedLock(path: string, sighting: Sighting | null): Sighting | null {
