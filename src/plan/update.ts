@@ -57,6 +57,11 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 /** Sets one value in the front matter, splicing only the characters of that value. */
 export function setFrontMatterValue(input: string, path: string[], value: unknown): string {
+  return editFrontMatter(input, (head) => setValue(head, path, value));
+}
+
+/** setFrontMatterValue on `input`, the file or the part of it that ends with the front matter. */
+function setValue(input: string, path: string[], value: unknown): string {
   const plan = frontMatterView(input);
   const fm = plan.frontMatter;
   if (!fm) throw new PlanEditError('the plan has no front matter to update');
@@ -71,12 +76,12 @@ export function setFrontMatterValue(input: string, path: string[], value: unknow
     const entries = Object.entries(value).filter(([, inner]) => inner !== undefined);
     if (existing && isMap(existing) && !existing.flow && entries.length > 0) {
       let text = input;
-      for (const [key, inner] of entries) text = setFrontMatterValue(text, [...path, key], inner);
+      for (const [key, inner] of entries) text = setValue(text, [...path, key], inner);
       // The value replaces the mapping: keys it does not have go, so the file reads back as exactly `value`.
       const keep = new Set(entries.map(([key]) => key));
       for (const pair of existing.items) {
         const key = isScalar(pair.key) ? String(pair.key.value) : null;
-        if (key !== null && !keep.has(key)) text = deleteFrontMatterKey(text, [...path, key]);
+        if (key !== null && !keep.has(key)) text = deleteKey(text, [...path, key]);
       }
       return text;
     }
@@ -118,6 +123,11 @@ export function setFrontMatterValue(input: string, path: string[], value: unknow
 
 /** Removes the lines of one key of a block mapping (its key line through its value's last line). */
 export function deleteFrontMatterKey(input: string, path: string[]): string {
+  return editFrontMatter(input, (head) => deleteKey(head, path));
+}
+
+/** deleteFrontMatterKey on `input`, the file or the part of it that ends with the front matter. */
+function deleteKey(input: string, path: string[]): string {
   const plan = frontMatterView(input);
   const fm = plan.frontMatter;
   if (!fm) return input;
@@ -202,12 +212,46 @@ export type StatePatch = Partial<Omit<PlanState, 'blockers'>> & { blockers?: str
 
 /** Writes `state:` fields. Single-line values: a multi-line `next_action` is folded to one line. */
 export function setState(input: string, patch: StatePatch): string {
-  let text = input;
-  for (const [key, raw] of Object.entries(patch)) {
-    if (raw === undefined) continue;
-    const value = typeof raw === 'string' ? raw.replace(/\s*\r?\n\s*/g, ' ') : raw;
-    text = setFrontMatterValue(text, ['state', key], value);
+  return editFrontMatter(input, (head) => {
+    let text = head;
+    for (const [key, raw] of Object.entries(patch)) {
+      if (raw === undefined) continue;
+      const value = typeof raw === 'string' ? raw.replace(/\s*\r?\n\s*/g, ' ') : raw;
+      text = setValue(text, ['state', key], value);
+    }
+    return text;
+  });
+}
+
+/**
+ * The last string a front matter edit returned, and its two parts. Reading any character of a string made by `+`
+ * makes V8 copy the whole of it, and an iteration makes several front matter edits in a row (the state, the in-flight
+ * marker, the revision): an edit of exactly that string takes its parts from here, so the rest of the file (mostly
+ * the iteration log) is copied once after the last of them, not once per edit.
+ */
+let lastEdit: { text: string; head: string; rest: string } | null = null;
+
+/**
+ * Applies `edit` to the file up to the end of the front matter's closing line (with the BOM, if any) and puts the
+ * rest back after it. Front matter edits read and change nothing past that line, so they give the same text when
+ * made on that part alone. Without a closed front matter, `edit` gets the whole input (and throws as it would).
+ */
+function editFrontMatter(input: string, edit: (head: string) => string): string {
+  let head: string;
+  let rest: string;
+  if (lastEdit !== null && lastEdit.text === input) {
+    ({ head, rest } = lastEdit);
+  } else {
+    const bom = input.charCodeAt(0) === 0xfeff ? 1 : 0;
+    const located = locateFrontMatter(bom ? input.slice(1) : input);
+    const end = typeof located === 'string' ? input.length : endOfLine(input, bom + located.contentEnd);
+    head = input.slice(0, end);
+    rest = input.slice(end);
   }
+  const edited = edit(head);
+  if (edited === head) return input;
+  const text = edited + rest;
+  lastEdit = { text, head: edited, rest };
   return text;
 }
 
@@ -255,26 +299,35 @@ export function appendLogRow(input: string, row: NewLogRow): string {
   return withBom(plan, splice(plan.text, at, at, `${before}${line}${plan.eol}`));
 }
 
-/** Writes a phase's `Status:` field, adding the field after the phase's last field when it is missing. */
+/**
+ * Writes a phase's `Status:` field, adding the field after the phase's last field when it is missing. A status
+ * already written as `status` gives back `input` itself (the engine sets the current phase's status every iteration,
+ * and a copy of a long plan is not free).
+ */
 export function setPhaseStatus(input: string, phaseId: string, status: 'pending' | 'active' | 'done' | 'blocked'): string {
   const plan = readable(input);
   const phase = plan.phases.find((candidate) => candidate.id === phaseId);
   if (!phase) throw new PlanEditError(`no phase ${phaseId} in the plan`);
   const field = phase.fields.get('status');
-  if (field) return withBom(plan, splice(plan.text, field.valueStart, field.valueEnd, status));
+  if (field) {
+    if (plan.text.slice(field.valueStart, field.valueEnd) === status) return input;
+    return withBom(plan, splice(plan.text, field.valueStart, field.valueEnd, status));
+  }
   if (!phase.fieldInsert) throw new PlanEditError(`phase ${phaseId} has no field list to add a Status to`);
   const { offset, prefix } = phase.fieldInsert;
   const before = offset > 0 && plan.text[offset - 1] !== '\n' ? plan.eol : '';
   return withBom(plan, splice(plan.text, offset, offset, `${before}${prefix}Status: ${status}${plan.eol}`));
 }
 
-/** Ticks (or unticks) a success criterion's checkbox. */
+/** Ticks (or unticks) a success criterion's checkbox; a box already as asked gives back `input` itself. */
 export function tickCriterion(input: string, criterionId: string, checked = true): string {
   const plan = readable(input);
   const criterion = plan.criteria?.find((candidate) => candidate.id === criterionId);
   if (!criterion) throw new PlanEditError(`no success criterion ${criterionId} in the plan`);
   if (criterion.checkOffset === null) throw new PlanEditError(`success criterion ${criterionId} has no checkbox`);
-  return withBom(plan, splice(plan.text, criterion.checkOffset, criterion.checkOffset + 1, checked ? 'x' : ' '));
+  const mark = checked ? 'x' : ' ';
+  if (plan.text[criterion.checkOffset] === mark) return input;
+  return withBom(plan, splice(plan.text, criterion.checkOffset, criterion.checkOffset + 1, mark));
 }
 
 /** Adds one bullet at the end of the `## Running learnings` section. */

@@ -1,0 +1,497 @@
+#!/usr/bin/env node
+// `npm run bench:run`: what one `deepplan run` iteration costs the engine as the plan's log grows, and how the
+// executor model's prompt grows with it.
+//
+// Targets:
+//   1. The engine's own time per iteration (IterationReport.engineMs: reading, parsing, deciding, the locked atomic
+//      writes; the action's command is excluded) on a plan with a 1,000-row log is at most 1.5 times the time on
+//      the same plan with an empty log (medians over many warm iterations, one scripted step each).
+//   2. The executor's prompt (buildIterationPrompt) at iteration 500 of a model step is at most 1.2 times the prompt
+//      at iteration 5 (the log window and the running learnings are bounded; one learning per 10 rows here).
+// PASS/FAIL is printed per target; the script exits 1 when one fails or a generated plan does not lint clean.
+//
+// The engine runs in-process with `sandbox: false` (--no-sandbox) and no models, in runs of 10 iterations as
+// `deepplan run --loop` would do them, each run from a fresh copy of its plan (written before the clock starts): the
+// current phase has 10 scripted steps (a tool skill or a `run:` step, then `run:` steps writing a file each). The
+// empty-log and 1,000-row iterations alternate, so that both see the same machine state.
+//
+// Options: --runs N (200 measured iterations per plan, in runs of 10) --warmup N (20) --rows N (1000)
+// --learnings-every N (0: the engine plans have no running learnings; N > 0 adds one per N rows to them too)
+// --keep (leave the repository on disk, with the engine plans as each run starts from in plans/empty.start.md and
+// plans/full.start.md, e.g. to profile `deepplan run` on them).
+// Run it through `npm run bench:run`: that builds dist/ first and puts the project's Node 24 on the PATH.
+
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const PROJECT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = join(PROJECT, 'dist', 'cli', 'main.js');
+const dist = (path) => import(pathToFileURL(join(PROJECT, 'dist', path)).href);
+
+const ENGINE_RATIO_TARGET = 1.5;
+const PROMPT_RATIO_TARGET = 1.2;
+const PROMPT_EARLY = 5;
+const PROMPT_LATE = 500;
+const PROMPT_LEARNING_EVERY = 10;
+/** Engine iterations run one after the other from a fresh copy of a plan. */
+const BATCH = 10;
+
+const { values: options } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '200' },
+    warmup: { type: 'string', default: '20' },
+    rows: { type: 'string', default: '1000' },
+    'learnings-every': { type: 'string', default: '0' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const RUNS = whole(options.runs, '--runs', 1);
+const WARMUP = whole(options.warmup, '--warmup', 0);
+const ROWS = whole(options.rows, '--rows', 1);
+const LEARNINGS_EVERY = whole(options['learnings-every'], '--learnings-every', 0);
+
+function whole(value, name, min) {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < min) {
+    process.stderr.write(`bench-run: ${name} must be an integer >= ${min}\n`);
+    process.exit(2);
+  }
+  return number;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The repository and the plan (after test/support/fixtures.ts SMALL_PLAN and test/support/scripted.ts)
+
+/** `node scripts/put.mjs <file> <text...>`: writes the text (a line per argument) to the file. */
+const PUT_SCRIPT = `import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+const [file, ...lines] = process.argv.slice(2);
+mkdirSync(dirname(file), { recursive: true });
+writeFileSync(file, lines.join('\\n') + '\\n');
+`;
+
+const skillFile = (name, extra = '') => `---\nname: ${name}\ndescription: The ${name} skill, for the benchmark.\n${extra}---\n\n# ${name}\n`;
+
+const FILES = {
+  'scripts/put.mjs': PUT_SCRIPT,
+  'notes/accounts.md': '# Accounts\n\n- Acme\n- Globex\n- Initech\n',
+  'deepplan.config.yaml': 'rules: {}\n',
+  '.claude/skills/fetch-notes/SKILL.md': skillFile('fetch-notes', 'metadata:\n  run: node scripts/put.mjs notes/week.md\n'),
+  '.claude/skills/write-summary/SKILL.md': skillFile('write-summary', 'metadata:\n  run: node scripts/put.mjs out/summary.md\n'),
+  '.claude/skills/publish-page/SKILL.md': skillFile('publish-page', 'metadata:\n  run: node scripts/put.mjs out/page.html\n'),
+  '.claude/skills/hubspot-sync/SKILL.md': skillFile('hubspot-sync'),
+  '.claude/skills/newsletter-builder/SKILL.md': skillFile('newsletter-builder'),
+};
+
+/**
+ * Four phases of the same shape: a scripted first step (a tool skill in P1 to P3, a `run:` step in P4: the engine
+ * benchmark's actions with an empty log and at 1,000 rows), then a model step (the prompt benchmark's step, in P1 at
+ * iteration 5 and in P4 at iteration 500).
+ */
+const PHASES = [
+  {
+    id: 'P1',
+    first: 'notes/week.md',
+    title: 'Fetch the notes',
+    fields: ['Inputs: notes/accounts.md', 'Outputs: notes/week.md', 'Context: direct', 'Depends on: none', 'Done when: the notes are fetched. verify: `test -s notes/week.md`'],
+    steps: ['/fetch-notes "- Acme renewed" "- Globex paused"', 'Read notes/week.md and add a line for each account of notes/accounts.md that it misses.'],
+    model: { file: 'notes/week.md', check: 'node scripts/put.mjs notes/check.txt week' },
+  },
+  {
+    id: 'P2',
+    first: 'out/summary.md',
+    title: 'Write the summary',
+    fields: ['Inputs: notes/week.md', 'Outputs: out/summary.md', 'Context: direct', 'Depends on: P1', 'Done when: one line per account. verify: `test -s out/summary.md`'],
+    steps: ['/write-summary "- Acme: renewed" "- Globex: paused" "- Initech: new"', 'Tighten out/summary.md: one line per account, the newest news first.'],
+    model: { file: 'out/summary.md', check: 'node scripts/put.mjs out/check.txt summary' },
+  },
+  {
+    id: 'P3',
+    first: 'out/page.html',
+    title: 'Publish the page',
+    fields: ['Inputs: out/summary.md', 'Outputs: out/page.html', 'Context: direct', 'Depends on: P2', 'Done when: the page is published. verify: `test -s out/page.html`'],
+    steps: ['/publish-page "<h1>Summary</h1>"', 'Check out/page.html against out/summary.md and fix every account line that differs.'],
+    model: { file: 'out/page.html', check: 'node scripts/put.mjs out/check.txt page' },
+  },
+  {
+    id: 'P4',
+    first: 'out/published.txt',
+    title: 'Record the URL',
+    fields: ['Inputs: out/page.html', 'Outputs: out/published.txt, out/archive.txt', 'Context: direct', 'Depends on: P3', 'Done when: the URL is recorded. verify: `test -s out/published.txt`'],
+    steps: [
+      'run: `node scripts/put.mjs out/published.txt https://wiki.example/summary`',
+      'Write out/archive.txt: one line saying what was published, where, and for which week.',
+    ],
+    model: { file: 'out/archive.txt', check: 'node scripts/put.mjs out/check.txt archive' },
+  },
+];
+
+const START = Date.parse('2026-11-20T10:00:00Z');
+const iso = (ms) => new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
+const timeOf = (n) => iso(START + n * 7 * 60_000 + (n % 5) * 1_000);
+
+/** The Action a step's row gets (as stepAction writes it for scripted steps). */
+function scriptedAction(phase, index, extraSteps) {
+  const step = stepsOf(phase, extraSteps)[index - 1];
+  const run = /^run: `(.*)`$/.exec(step);
+  return `${phase.id}.${index} ${run ? `run ${run[1]}` : step}`;
+}
+
+/** A phase's steps, with `extraSteps` more `run:` steps between its scripted first step and its model step. */
+function stepsOf(phase, extraSteps) {
+  const extra = Array.from({ length: extraSteps }, (_, k) => `run: \`node scripts/put.mjs out/steps/${phase.id.toLowerCase()}-${k + 2}.txt step ${k + 2}\``);
+  return [phase.steps[0], ...extra, phase.steps[1]];
+}
+
+/**
+ * Rows of one phase: its scripted steps done one a row, then iterations of its model step (reads, writes, now and
+ * then a failed check, never five rows without progress, every failed action distinct), the last one finishing the
+ * phase when `finish`.
+ */
+function phaseRows(phase, count, firstNumber, finish, extraSteps) {
+  const rows = [];
+  const model = `${phase.id}.${extraSteps + 2}`;
+  for (let k = 0; k < count; k++) {
+    const n = firstNumber + k;
+    if (k <= extraSteps) {
+      const file = k === 0 ? phase.first : `out/steps/${phase.id.toLowerCase()}-${k + 1}.txt`;
+      rows.push([phase.id, scriptedAction(phase, k + 1, extraSteps), 'ok', `step done; 1 file changed (${file})`]);
+      continue;
+    }
+    const last = finish && k === count - 1;
+    if (last) {
+      rows.push([phase.id, `${model} write_file ${phase.model.file}`, 'ok', `step done; 1 file changed (${phase.model.file}): final pass of iteration ${n}; Done when passes`]);
+    } else if (n % 23 === 0) {
+      rows.push([phase.id, `${model} run_command ${phase.model.check} --iteration ${n}`, 'failed', `exit 1: check ${n} found an account line that differs from notes/accounts.md`]);
+    } else if (n % 4 === 0) {
+      rows.push([phase.id, `${model} read_file ${phase.model.file}`, 'no-change', `nothing changed: read ${phase.model.file} (${(n % 9) + 1}.${n % 10} kB) to find the next line to fix`]);
+    } else {
+      rows.push([phase.id, `${model} write_file ${phase.model.file}`, 'ok', `1 file changed (${phase.model.file}): rewrote the line of account ${n % 17} after iteration ${n}`]);
+    }
+  }
+  return rows;
+}
+
+/**
+ * A plan whose log has `rows` rows, the phases before `current` done (their rows split evenly) and `currentRows` rows
+ * in phase `current` (0: its first step is next). Every phase has `extraSteps` more `run:` steps after its first.
+ * One running learning per `learningsEvery` rows (0: none).
+ */
+function makePlan({ rows, current, currentRows, learningsEvery, extraSteps = 0 }) {
+  const currentIndex = PHASES.findIndex((phase) => phase.id === current);
+  const before = PHASES.slice(0, currentIndex);
+  const log = [];
+  const spread = rows - currentRows;
+  if (spread > 0 && before.length === 0) throw new Error('rows before the first phase');
+  if (spread < 0 || (before.length > 0 && spread < (2 + extraSteps) * before.length)) throw new Error(`${rows} rows cannot finish ${before.length} phase(s)`);
+  before.forEach((phase, i) => {
+    const count = Math.floor(spread / before.length) + (i < spread % before.length ? 1 : 0);
+    log.push(...phaseRows(phase, count, log.length + 1, true, extraSteps));
+  });
+  log.push(...phaseRows(PHASES[currentIndex], currentRows, log.length + 1, false, extraSteps));
+  if (log.length !== rows) throw new Error(`generated ${log.length} rows, expected ${rows}`);
+  const learnings = [];
+  if (learningsEvery > 0) {
+    for (let n = learningsEvery; n <= rows + learningsEvery - 1; n += learningsEvery) {
+      const at = Math.min(n, rows);
+      const phase = log[at - 1]?.[0] ?? current;
+      learnings.push(`${phase}.${extraSteps + 2}: account ${at % 17} is listed under its parent company in notes/accounts.md; match it by parent, not by name (iteration ${at})`);
+    }
+  }
+  const next = Math.min(currentRows, extraSteps + 1);
+  const nextStep = stepsOf(PHASES[currentIndex], extraSteps)[next];
+  const status = rows > 0 ? 'executing' : 'approved';
+  const phaseStatus = (i) => (i < currentIndex ? 'done' : i === currentIndex && rows > 0 ? 'active' : 'pending');
+  const text = `---
+deepplan: 1
+id: bench-run
+title: Weekly account summary
+status: ${status}
+created: 2026-11-20
+workstream: content
+deliverable: content
+quality_bar: structural
+owner: Ana, account lead
+budget:
+  max_iterations: ${Math.max(2000, rows + 1000)}
+  basis: formula
+scope:
+  write: [notes/**, out/**]
+  commands: [node scripts/]
+state:
+  phase: ${current}
+  iteration: ${rows}
+  revision: ${2 * rows}
+  next_action: "${current}.${next + 1}: ${nextStep.replace(/"/g, '\\"')}"
+  blockers: []
+  updated: ${rows > 0 ? timeOf(rows) : iso(START)}
+---
+
+# Weekly account summary
+
+## Request
+
+Summarise this week's account notes into one page for the team, publish it on the wiki and record where it went.
+
+## Success criteria
+
+- [ ] SC1: The notes of this week are fetched. verify: \`test -s notes/week.md\`
+- [ ] SC2: The summary has one line per account. verify: \`test -s out/summary.md\`
+- [ ] SC3: The page is published and its URL recorded. verify: \`test -s out/published.txt\`
+
+## Constraints
+
+- Only this week's notes.
+
+## Stakeholders
+
+- Ana — account lead, reads the summary
+
+## Skills
+
+### Mapped
+
+| Skill | Phases | Why |
+| --- | --- | --- |
+| fetch-notes | P1 | Notes live in the CRM |
+| write-summary | P2 | House style for summaries |
+| publish-page | P3 | The team reads the wiki |
+
+### Excluded
+
+| Skill | Reason |
+| --- | --- |
+| hubspot-sync | HubSpot is deprecated |
+| newsletter-builder | Not a newsletter |
+
+## Phases
+
+${PHASES.map(
+  (phase, i) => `### ${phase.id}. ${phase.title}
+${phase.fields.map((field) => `- ${field}`).join('\n')}
+- Status: ${phaseStatus(i)}
+
+${stepsOf(phase, extraSteps).map((step, s) => `${s + 1}. ${step}`).join('\n')}
+`,
+).join('\n')}
+## Running learnings
+${learnings.length ? `\n${learnings.map((learning) => `- ${learning}`).join('\n')}\n` : ''}
+## Iteration log
+
+| # | When | Phase | Action | Result | Signal | Notes |
+| --- | --- | --- | --- | --- | --- | --- |
+${log.map(([phase, action, result, notes], i) => `| ${i + 1} | ${timeOf(i + 1)} | ${phase} | ${action} | ${result} | CONTINUE | ${notes} |\n`).join('')}`;
+  return text;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Measuring
+
+function quantile(values, q) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (sorted.length - 1) * q;
+  const low = Math.floor(at);
+  const high = Math.ceil(at);
+  return sorted[low] + (sorted[high] - sorted[low]) * (at - low);
+}
+const median = (values) => quantile(values, 0.5);
+
+const fmt = (ms) => `${ms.toFixed(ms < 10 ? 2 : ms < 100 ? 1 : 0)} ms`;
+const pad = (text, width) => String(text).padEnd(width);
+function table(rows) {
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => String(row[column]).length)));
+  return rows.map((row) => row.map((cell, column) => pad(cell, widths[column])).join('  ').trimEnd()).join('\n');
+}
+const loadAverage = () => (process.platform === 'win32' ? 'n/a' : loadavg().map((load) => load.toFixed(2)).join(', '));
+const out = (text = '') => process.stdout.write(`${text}\n`);
+
+let failed = false;
+const fail = (message) => {
+  failed = true;
+  out(`FAIL: ${message}`);
+};
+
+const { runIteration } = await dist('execute/iteration.js');
+const { loadConfig } = await dist('config/config.js');
+const { parsePlan } = await dist('plan/parse.js');
+const { buildIterationPrompt } = await dist('execute/prompt.js');
+const { MODEL_TOOLS } = await dist('execute/executors.js');
+const { nextAction } = await dist('execute/next.js');
+const { failuresOf, hatchLimits } = await dist('execute/history.js');
+
+const root = mkdtempSync(join(tmpdir(), 'deepplan-bench-run-'));
+mkdirSync(join(root, '.git'));
+mkdirSync(join(root, 'plans'));
+for (const [path, text] of Object.entries(FILES)) {
+  mkdirSync(dirname(join(root, path)), { recursive: true });
+  writeFileSync(join(root, path), text);
+}
+
+/** Lints the plans with the CLI (its exit code and errors): a benchmark on plans that do not lint clean means nothing. */
+function lintClean(files) {
+  const result = spawnSync(process.execPath, [CLI, 'lint', ...files, '--format', 'json'], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  let report;
+  try {
+    report = JSON.parse(result.stdout);
+  } catch {
+    fail(`deepplan lint --format json did not print JSON (exit ${result.status}):\n${result.stdout}${result.stderr}`);
+    return;
+  }
+  for (const file of report.files) {
+    const errors = file.findings.filter((finding) => finding.severity === 'error');
+    if (errors.length > 0) fail(`${file.path} does not lint clean: ${errors.slice(0, 5).map((finding) => `${finding.line} ${finding.ruleId} ${finding.message}`).join('; ')}`);
+  }
+  if (result.status !== 0 && !failed) fail(`deepplan lint exited ${result.status}`);
+}
+
+try {
+  out(`deepplan run benchmark: Node ${process.version}, ${availableParallelism()} core(s) available (${cpus()[0]?.model?.trim() ?? 'unknown CPU'}), ${process.platform}/${process.arch}`);
+  out(`load average at the start: ${loadAverage()}`);
+  out(`repository: ${root}`);
+  out();
+
+  // ------------------------------------------------------------------------------------------------------------
+  // 1. Engine time per iteration
+
+  // Runs of BATCH iterations, one after the other as `deepplan run --loop` does them: each run starts on a fresh copy
+  // of its plan and does the current phase's BATCH scripted steps (P1.1 to P1.10 on the empty log, P4.1 to P4.10 on
+  // the long one).
+  const engine = [
+    { name: 'empty log', text: makePlan({ rows: 0, current: 'P1', currentRows: 0, learningsEvery: LEARNINGS_EVERY, extraSteps: BATCH - 1 }), file: 'plans/empty.md' },
+    { name: `${ROWS.toLocaleString('en')}-row log`, text: makePlan({ rows: ROWS, current: 'P4', currentRows: 0, learningsEvery: LEARNINGS_EVERY, extraSteps: BATCH - 1 }), file: 'plans/full.md' },
+  ];
+  for (const plan of engine) writeFileSync(join(root, plan.file), plan.text);
+  lintClean(engine.map((plan) => plan.file));
+  // With --keep, the plans as each run of BATCH iterations starts from, to profile: copy one over plans/full.md (or
+  // plans/empty.md), then in the repository `node --cpu-prof <project>/dist/cli/main.js run plans/full.md --loop
+  // --max-iterations 10 --no-sandbox`.
+  if (options.keep) for (const plan of engine) writeFileSync(join(root, plan.file.replace(/\.md$/, '.start.md')), plan.text);
+
+  const config = loadConfig(root);
+  for (const plan of engine) {
+    plan.engine = [];
+    plan.action = [];
+    plan.wall = [];
+    plan.cpu = [];
+    plan.actions = new Set();
+    plan.bytes = Buffer.byteLength(plan.text);
+  }
+  const iterate = async (plan, first, record) => {
+    const path = join(root, plan.file);
+    if (first) {
+      writeFileSync(path, plan.text);
+      rmSync(join(root, 'out'), { recursive: true, force: true });
+      rmSync(join(root, 'notes', 'week.md'), { force: true });
+    }
+    const cpuBefore = process.cpuUsage();
+    const started = performance.now();
+    const report = await runIteration({ planPath: path, root, config, models: null, sandbox: false, lockWaitMs: 5_000 });
+    const wall = performance.now() - started;
+    const cpu = process.cpuUsage(cpuBefore);
+    const row = report.rows[report.rows.length - 1];
+    if (report.signal !== 'CONTINUE' || !row || row.result !== 'ok') {
+      throw new Error(`${plan.name}: the iteration ended ${report.signal} (${row ? `${row.action} → ${row.result}: ${row.notes}` : 'no row'}; ${report.blockers.join('; ')})`);
+    }
+    plan.actions.add(row.action.split(' ')[0]);
+    if (record) {
+      plan.engine.push(report.engineMs);
+      plan.action.push(report.actionMs);
+      plan.wall.push(wall);
+      plan.cpu.push((cpu.user + cpu.system) / 1000);
+    }
+  };
+  const batches = async (count, record) => {
+    for (let batch = 0; batch < Math.ceil(count / BATCH); batch++) {
+      for (let i = 0; i < BATCH; i++) for (const plan of (batch * BATCH + i) % 2 === 0 ? engine : [...engine].reverse()) await iterate(plan, i === 0, record);
+    }
+  };
+  await batches(WARMUP, false);
+  await batches(RUNS, true);
+
+  const [empty, full] = engine;
+  const measured = Math.ceil(RUNS / BATCH) * BATCH;
+  out(`1. engine time per iteration (IterationReport.engineMs, the action excluded), ${measured} iterations per plan after ${Math.ceil(WARMUP / BATCH) * BATCH} warm-up ones, in runs of ${BATCH} from a fresh copy of the plan:`);
+  out(
+    table([
+      ['plan', 'size', 'steps run', 'engine median', 'engine p90', 'engine min', 'action median', 'wall median', 'CPU median'],
+      ...engine.map((plan) => [
+        plan.name,
+        `${(plan.bytes / 1024).toFixed(1)} kB`,
+        `${[...plan.actions][0]} to ${[...plan.actions].pop()}`,
+        fmt(median(plan.engine)),
+        fmt(quantile(plan.engine, 0.9)),
+        fmt(Math.min(...plan.engine)),
+        fmt(median(plan.action)),
+        fmt(median(plan.wall)),
+        fmt(median(plan.cpu)),
+      ]),
+    ]),
+  );
+  out('(wall = the whole runIteration call; CPU = this process\'s CPU time in it: the engine and starting the action, not the action\'s own process; it moves less with the machine\'s load than the wall times)');
+  const engineRatio = median(full.engine) / median(empty.engine);
+  const engineRatioP90 = quantile(full.engine, 0.9) / quantile(empty.engine, 0.9);
+  out(`ratio ${full.name} / empty log: ${engineRatio.toFixed(3)} (median), ${engineRatioP90.toFixed(3)} (p90); target <= ${ENGINE_RATIO_TARGET}: ${engineRatio <= ENGINE_RATIO_TARGET ? 'PASS' : 'FAIL'}`);
+  if (engineRatio > ENGINE_RATIO_TARGET) fail(`the engine takes ${engineRatio.toFixed(2)} times as long per iteration at ${ROWS} rows as with an empty log`);
+  out();
+
+  // ------------------------------------------------------------------------------------------------------------
+  // 2. Prompt size
+
+  // Iteration 5 is the fifth row of P1; iteration 500 the fifth row of P4 (P1 to P3 done), so that the two prompts
+  // are for the same point of a phase of the same shape and differ by what the log and the learnings bring. A third
+  // plan, not a target, spends all 500 iterations in P1: every learning is then about the current phase, and the
+  // learnings budget (LEARNINGS_BUDGET) is what bounds the prompt.
+  const prompts = [
+    { name: `iteration ${PROMPT_EARLY}`, text: makePlan({ rows: PROMPT_EARLY, current: 'P1', currentRows: PROMPT_EARLY, learningsEvery: PROMPT_LEARNING_EVERY }), file: 'plans/prompt-early.md' },
+    { name: `iteration ${PROMPT_LATE}`, text: makePlan({ rows: PROMPT_LATE, current: 'P4', currentRows: PROMPT_EARLY, learningsEvery: PROMPT_LEARNING_EVERY }), file: 'plans/prompt-late.md' },
+    { name: `iteration ${PROMPT_LATE}, all in P1 (not a target)`, text: makePlan({ rows: PROMPT_LATE, current: 'P1', currentRows: PROMPT_LATE, learningsEvery: PROMPT_LEARNING_EVERY }), file: 'plans/prompt-one-phase.md' },
+  ];
+  for (const plan of prompts) writeFileSync(join(root, plan.file), plan.text);
+  lintClean(prompts.map((plan) => plan.file));
+  for (const entry of prompts) {
+    const plan = parsePlan(entry.text, { path: join(root, entry.file) });
+    const next = nextAction(plan);
+    if (next.kind !== 'step' || next.step.kind !== 'model') throw new Error(`${entry.name}: the next action is ${next.kind} ${next.step?.kind ?? ''}, not a model step`);
+    const { phase, step } = next;
+    // As iteration.ts builds it for the builtin executor (no observation cached and no inputs read: both have their
+    // own fixed budgets, and leaving them out makes the log's share of the prompt the largest it can be).
+    const rows = plan.log?.rows ?? [];
+    const refused = [...new Set(rows.filter((row) => row.phase === phase.id && row.result === 'failed' && row.action.startsWith(`${phase.id}.${step.index} `)).map((row) => row.action))].filter(
+      (action) => failuresOf(action, phase.id, rows) >= hatchLimits().sameActionFailures,
+    );
+    const failures = rows.filter((row) => row.action.startsWith(`${phase.id}.${step.index} `) && row.result === 'failed').map((row) => `${row.action}: ${row.notes}`);
+    entry.prompt = buildIterationPrompt({ plan, phase, step, redo: next.redo, skill: null, tools: [...MODEL_TOOLS], failures, observation: null, inputs: '', blockedActions: refused });
+    entry.step = `${phase.id}.${step.index}`;
+    entry.rows = rows.length;
+    entry.learnings = plan.learnings?.length ?? 0;
+  }
+  const [early, late, onePhase] = prompts;
+  out(`2. executor prompt size (buildIterationPrompt) at a model step, one running learning per ${PROMPT_LEARNING_EVERY} rows (no inputs, no observation):`);
+  out(
+    table([
+      ['plan', 'step', 'log rows', 'learnings', 'prompt chars', '~tokens (chars/4)', 'vs iteration 5'],
+      ...prompts.map((entry) => [entry.name, entry.step, entry.rows, entry.learnings, entry.prompt.length, Math.round(entry.prompt.length / 4), `${(entry.prompt.length / early.prompt.length).toFixed(3)}x`]),
+    ]),
+  );
+  const promptRatio = late.prompt.length / early.prompt.length;
+  out(`ratio iteration ${PROMPT_LATE} / iteration ${PROMPT_EARLY}: ${promptRatio.toFixed(3)}; target <= ${PROMPT_RATIO_TARGET}: ${promptRatio <= PROMPT_RATIO_TARGET ? 'PASS' : 'FAIL'}`);
+  if (promptRatio > PROMPT_RATIO_TARGET) fail(`the prompt at iteration ${PROMPT_LATE} is ${promptRatio.toFixed(2)} times the prompt at iteration ${PROMPT_EARLY}`);
+  const sections = (prompt) =>
+    Object.fromEntries(prompt.split(/\n(?=## )/).map((part) => [part.split('\n')[0].replace(/^## /, '').replace(/:.*$/, '').replace(/\d+/g, 'N'), part.length]));
+  for (const entry of [late, onePhase]) {
+    const [a, b] = [early, entry].map((candidate) => sections(candidate.prompt));
+    const grew = Object.keys(b).filter((key) => b[key] - (a[key] ?? 0) > 20).map((key) => `${key} ${a[key] ?? 0} → ${b[key]}`);
+    if (grew.length > 0) out(`sections larger than at iteration ${PROMPT_EARLY} (${entry.name}): ${grew.join('; ')} chars`);
+  }
+  out(`load average at the end: ${loadAverage()}`);
+} finally {
+  if (options.keep) out(`\nrepository kept in ${root}`);
+  else rmSync(root, { recursive: true, force: true });
+}
+out(failed ? '\nbench:run FAILED (see FAIL above)' : '\nbench:run: both targets met');
+process.exitCode = failed ? 1 : 0;
