@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { runIteration, type IterationReport } from '../src/execute/iteration.js';
 import { approvePhase } from '../src/execute/approve.js';
@@ -226,6 +227,22 @@ describe('deepplan run: arguments and exit codes', () => {
     const loopTwo = await runCli(['run', 'plans/p.md', '--loop', '--max-iterations', '1'], root);
     expect([loopTwo.code, lastLine(loopTwo.stdout)]).toEqual([0, 'CONTINUE']);
     expect(readPlan(root).log!.rows.length).toBe(2);
+  });
+
+  it('without bubblewrap refuses to run commands unless --no-sandbox, and writes nothing', async () => {
+    const root = scriptedRepo();
+    const before = readFileSync(join(root, 'plans/p.md'), 'utf8');
+    // PATH holds sh and node but not bwrap.
+    const path = mkdtempSync(join(tmpdir(), 'deepplan-bin-'));
+    symlinkSync('/bin/sh', join(path, 'sh'));
+    symlinkSync(process.execPath, join(path, 'node'));
+    const refused = await runCli(['run', 'plans/p.md', '--once'], root, { PATH: path });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^deepplan: bubblewrap \(bwrap\) is not installed, so commands cannot run sandboxed; install it \(Debian: apt-get install bubblewrap\) or pass --no-sandbox/);
+    expect(readFileSync(join(root, 'plans/p.md'), 'utf8')).toBe(before);
+    const unsandboxed = await runCli(['run', 'plans/p.md', '--once', '--no-sandbox'], root, { PATH: path });
+    expect([unsandboxed.code, lastLine(unsandboxed.stdout)]).toEqual([0, 'CONTINUE']);
+    expect(readFileSync(join(root, 'notes/week.md'), 'utf8')).toBe('- Acme renewed\n- Globex paused\n');
   });
 
   it('approves a reviewed plan for execution only when it lints clean, and refuses a phase that is not waiting', async () => {

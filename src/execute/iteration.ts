@@ -31,6 +31,7 @@ import {
   type ModelAction,
 } from './executors.js';
 import { reviewPhaseOutputs } from './gate.js';
+import { bubblewrapAvailable } from './sandbox.js';
 import { APPROVE_RETRY, completedSteps, failuresOf, gateRounds, hatchLimits, invokedSkills, mappedSkills, rowsWithoutProgress, STEP_DONE } from './history.js';
 import { currentPhase, describeNext, nextAction, stepAction, type NextAction } from './next.js';
 import { buildIterationPrompt, EXECUTOR_SYSTEM, INPUTS_BUDGET } from './prompt.js';
@@ -193,6 +194,10 @@ async function iterate(options: IterationOptions, planPath: string, started: num
   };
   const isModelStep = (step: Step) => step.kind === 'model' || (step.kind === 'skill' && !context.skills.skills.get(step.skill ?? '')?.run);
   modelSteps.set(context, isModelStep);
+  // Every iteration may run a command (a step, a verify): refuse before anything is recorded, not halfway.
+  if (context.sandbox && !bubblewrapAvailable()) {
+    throw new EngineError('bubblewrap (bwrap) is not installed, so commands cannot run sandboxed; install it (Debian: apt-get install bubblewrap) or pass --no-sandbox to run them with your own rights');
+  }
   const report: IterationReport = { signal: 'CONTINUE', rows: [], blockers: [], nextAction: null, plan, changed: [], engineMs: 0, actionMs: 0, prompt: null };
 
   // An action that started but whose row was never written: log it before anything is retried.
