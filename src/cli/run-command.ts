@@ -2,10 +2,11 @@ import { existsSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { findRepoRoot, loadConfig } from '../config/config.js';
 import { EngineError } from '../execute/executors.js';
-import { runIteration, type EngineEvent, type IterationReport } from '../execute/iteration.js';
+import { approvePhase } from '../execute/approve.js';
+import { runIteration, type EngineEvent, type IterationOptions, type IterationReport } from '../execute/iteration.js';
 import { ModelRunner } from '../models/runner.js';
-import { PlanFileError } from '../plan/store.js';
-import type { Signal } from '../plan/types.js';
+import { PlanFileError, readPlanFile } from '../plan/store.js';
+import type { Plan, Signal } from '../plan/types.js';
 import { EXIT, interruptSignal, UserError } from './program.js';
 
 export interface RunOptions {
@@ -17,6 +18,102 @@ export interface RunOptions {
   sandbox?: boolean;
   commit?: boolean;
   json?: boolean;
+}
+
+/** The waiting human gate a blocker names (`P1 gate: waiting for approval ...`), if any. */
+export function waitingGate(blockers: string[]): string | null {
+  for (const blocker of blockers) {
+    const match = /^(P\d+[a-z]?) gate: waiting for approval/.exec(blocker);
+    if (match) return match[1]!;
+  }
+  return null;
+}
+
+/** `deepplan run --loop` on a terminal: the same iterations, shown by the Ink dashboard (src/ui/run-dashboard.tsx). */
+async function runDashboard(planPath: string, limit: number, optionsFor: (onEvent: (event: EngineEvent) => void) => IterationOptions, models: ModelRunner): Promise<IterationReport> {
+  const { DashboardStore, renderRunDashboard } = await import('../ui/run-dashboard.js');
+  const plan = await readPlanFile(planPath);
+  const fromPlan = (current: Plan) => ({
+    title: `${current.meta.title ?? relative(process.cwd(), planPath)} (${relative(process.cwd(), planPath)})`,
+    phasesDone: current.phases.filter((phase) => phase.status === 'done').length,
+    phasesTotal: current.phases.length,
+    currentPhase: current.meta.state?.phase ?? null,
+    iteration: current.log?.rows.length ?? 0,
+    budget: current.meta.budget?.max_iterations ?? null,
+    rows: (current.log?.rows ?? []).slice(-8).map((row) => ({ number: row.number ?? 0, action: row.action, result: row.result, signal: row.signal })),
+    blockers: current.meta.state?.blockers ?? [],
+  });
+  const store = new DashboardStore({ ...fromPlan(plan), costUsd: 0, action: null, signal: null, gate: waitingGate(plan.meta.state?.blockers ?? []), paused: false, stopping: false, message: null });
+  const control = { paused: false, stop: false, quit: false, approve: false };
+  let wake: (() => void) | null = null;
+  const nudge = () => {
+    wake?.();
+    wake = null;
+  };
+  const nextKey = () => new Promise<void>((resolvePromise) => (wake = resolvePromise));
+  const app = renderRunDashboard(store, {
+    pause() {
+      control.paused = !control.paused;
+      store.set({ paused: control.paused });
+      nudge();
+    },
+    stop() {
+      control.stop = true;
+      store.set({ stopping: true });
+      nudge();
+    },
+    approve() {
+      control.approve = true;
+      nudge();
+    },
+    quit() {
+      control.quit = true;
+      nudge();
+    },
+  });
+  let last: IterationReport | null = null;
+  let count = 0;
+  try {
+    while (!control.stop && !control.quit) {
+      if (store.get().gate) {
+        // Blocked at a human gate: wait for `a` (or s/q).
+        while (!control.approve && !control.stop && !control.quit) await nextKey();
+        if (!control.approve) break;
+        control.approve = false;
+        const gate = store.get().gate!;
+        await approvePhase(planPath, gate, { note: 'approved in the run dashboard' });
+        store.set({ ...fromPlan(await readPlanFile(planPath)), gate: null, signal: null, message: `${gate} approved` });
+        continue;
+      }
+      if (count >= limit) break;
+      while (control.paused && !control.stop && !control.quit) await nextKey();
+      if (control.stop || control.quit) break;
+      count++;
+      last = await runIteration(
+        optionsFor((event) => {
+          if (event.type === 'action') store.set({ action: event.action });
+          else if (event.type === 'notice') store.set({ message: event.message });
+        }),
+      );
+      store.set({ ...fromPlan(last.plan), costUsd: models.ledger.spentUsd, signal: last.signal, action: null, gate: last.signal === 'BLOCKED_NEED_HUMAN' ? waitingGate(last.blockers) : null });
+      if (last.signal === 'TASK_COMPLETE' || (last.signal === 'BLOCKED_NEED_HUMAN' && store.get().gate === null)) break;
+    }
+  } catch (error) {
+    app.unmount();
+    if (error instanceof EngineError || error instanceof PlanFileError) throw new UserError(error.message, EXIT.failed);
+    throw error;
+  }
+  // Let Ink draw the last state (it throttles frames) before the dashboard goes.
+  await new Promise((resolvePromise) => setTimeout(resolvePromise, 120));
+  app.unmount();
+  if (last === null) {
+    // Nothing ran (quit at once, or a gate left waiting): the plan's own state decides the signal.
+    const current = await readPlanFile(planPath);
+    const blockers = current.meta.state?.blockers ?? [];
+    return { signal: current.meta.status === 'complete' ? 'TASK_COMPLETE' : blockers.length > 0 ? 'BLOCKED_NEED_HUMAN' : 'CONTINUE', rows: [], blockers, nextAction: current.meta.state?.next_action ?? null, plan: current, changed: [], engineMs: 0, actionMs: 0, prompt: null };
+  }
+  if (store.get().gate && last.signal !== 'BLOCKED_NEED_HUMAN') return { ...last, signal: 'BLOCKED_NEED_HUMAN' };
+  return last;
 }
 
 export function exitCodeOf(signal: Signal): number {
@@ -61,6 +158,12 @@ export async function runRunCommand(planArgument: string, options: RunOptions): 
     }
   };
   const limit = options.loop ? (options.maxIterations ?? Number.POSITIVE_INFINITY) : 1;
+  // On a terminal, --loop gets the dashboard; in CI, with --json or piped, plain lines (and no Ink or React).
+  if (options.loop && !options.json && process.stdout.isTTY && process.stdin.isTTY && !process.env['CI']) {
+    const report = await runDashboard(planPath, limit, (onEvent) => ({ planPath, root, config, models, executor: options.executor, sandbox: options.sandbox !== false, commit: options.commit === true, maxCostUsd: options.maxCost ?? null, onEvent }), models);
+    process.stdout.write(`${report.signal}\n`);
+    return exitCodeOf(report.signal);
+  }
   let last: IterationReport | null = null;
   let count = 0;
   try {

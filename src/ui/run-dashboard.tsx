@@ -1,0 +1,123 @@
+import { Box, Text, render, useApp, useInput } from 'ink';
+import { useSyncExternalStore } from 'react';
+
+/**
+ * The run dashboard of `deepplan run --loop` on a terminal. It only shows what the engine reports (the state the
+ * loop in src/cli/run-command.ts keeps from the engine's events) and passes keys back; it holds no logic of its own.
+ */
+
+export interface DashboardRow {
+  number: number;
+  action: string;
+  result: string;
+  signal: string;
+}
+
+export interface DashboardState {
+  title: string;
+  phasesDone: number;
+  phasesTotal: number;
+  currentPhase: string | null;
+  iteration: number;
+  budget: number | null;
+  costUsd: number;
+  action: string | null;
+  rows: DashboardRow[];
+  signal: string | null;
+  blockers: string[];
+  /** A human gate waits and `a` may approve it. */
+  gate: string | null;
+  paused: boolean;
+  stopping: boolean;
+  message: string | null;
+}
+
+export interface DashboardKeys {
+  pause(): void;
+  stop(): void;
+  approve(): void;
+  quit(): void;
+}
+
+/** A tiny store: the loop sets state, the component re-renders. */
+export class DashboardStore {
+  private listeners = new Set<() => void>();
+  constructor(private state: DashboardState) {}
+  get = (): DashboardState => this.state;
+  set(patch: Partial<DashboardState>): void {
+    this.state = { ...this.state, ...patch };
+    for (const listener of this.listeners) listener();
+  }
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+}
+
+const WIDTH = 30;
+
+function bar(done: number, total: number): string {
+  const filled = total === 0 ? 0 : Math.round((done / total) * WIDTH);
+  return `${'█'.repeat(filled)}${'░'.repeat(WIDTH - filled)}`;
+}
+
+const colourOf = (value: string) =>
+  value === 'ok' || value === 'TASK_COMPLETE' ? 'green' : value === 'failed' || value === 'blocked' || value === 'BLOCKED_NEED_HUMAN' ? 'red' : value === 'no-change' ? 'yellow' : undefined;
+
+function clip(text: string, width: number): string {
+  return text.length > width ? `${text.slice(0, width - 1)}…` : text;
+}
+
+export function RunDashboard({ store, keys }: { store: DashboardStore; keys: DashboardKeys }) {
+  const state = useSyncExternalStore(store.subscribe, store.get);
+  const { exit } = useApp();
+  useInput((input) => {
+    if (input === 'p') keys.pause();
+    else if (input === 's') keys.stop();
+    else if (input === 'a' && state.gate) keys.approve();
+    else if (input === 'q') {
+      keys.quit();
+      exit();
+    }
+  });
+  return (
+    <Box flexDirection="column" width={80}>
+      <Text bold>{clip(state.title, 78)}</Text>
+      <Text>
+        phases     {bar(state.phasesDone, state.phasesTotal)} {state.phasesDone}/{state.phasesTotal}
+        {state.currentPhase ? ` at ${state.currentPhase}` : ''}
+      </Text>
+      <Text>
+        iterations {state.iteration} of {state.budget ?? '?'}   cost ${state.costUsd.toFixed(4)}
+      </Text>
+      <Text>now        {state.action ? clip(state.action, 66) : '-'}</Text>
+      <Box flexDirection="column" marginTop={1}>
+        {state.rows.map((row) => (
+          <Text key={row.number}>
+            {String(row.number).padStart(4)} <Text color={colourOf(row.result)}>{row.result.padEnd(9)}</Text> <Text color={colourOf(row.signal)}>{row.signal.padEnd(18)}</Text> {clip(row.action, 44)}
+          </Text>
+        ))}
+      </Box>
+      <Box flexDirection="column" marginTop={1}>
+        {state.signal ? (
+          <Text>
+            signal <Text bold color={colourOf(state.signal)}>{state.signal}</Text>
+          </Text>
+        ) : null}
+        {state.blockers.map((blocker) => (
+          <Text key={blocker} color="red">
+            blocked: {clip(blocker, 70)}
+          </Text>
+        ))}
+        {state.message ? <Text dimColor>{state.message}</Text> : null}
+        <Text dimColor>
+          {state.paused ? 'paused · p resume' : 'p pause'} · s stop{state.gate ? ` · a approve ${state.gate}` : ''} · q quit{state.stopping ? ' · stopping after this iteration' : ''}
+        </Text>
+      </Box>
+    </Box>
+  );
+}
+
+export function renderRunDashboard(store: DashboardStore, keys: DashboardKeys) {
+  return render(<RunDashboard store={store} keys={keys} />, { stdout: process.stdout, stdin: process.stdin, exitOnCtrlC: false, patchConsole: false });
+}

@@ -1,0 +1,77 @@
+import { render } from 'ink-testing-library';
+import { describe, expect, it, vi } from 'vitest';
+import { DashboardStore, RunDashboard, type DashboardState } from '../src/ui/run-dashboard.js';
+
+const STATE: DashboardState = {
+  title: 'Mod Op outreach (plans/modop.md)',
+  phasesDone: 3,
+  phasesTotal: 9,
+  currentPhase: 'P4',
+  iteration: 5,
+  budget: 29,
+  costUsd: 0.0123,
+  action: 'P4.1 /angle-check',
+  rows: [
+    { number: 4, action: 'P3.1 /buying-committee', result: 'ok', signal: 'CONTINUE' },
+    { number: 5, action: 'P4.1 /angle-check', result: 'failed', signal: 'CONTINUE' },
+  ],
+  signal: null,
+  blockers: [],
+  gate: null,
+  paused: false,
+  stopping: false,
+  message: null,
+};
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 30));
+
+function setup(state: Partial<DashboardState> = {}) {
+  const store = new DashboardStore({ ...STATE, ...state });
+  const keys = { pause: vi.fn(), stop: vi.fn(), approve: vi.fn(), quit: vi.fn() };
+  const view = render(<RunDashboard store={store} keys={keys} />);
+  return { store, keys, view };
+}
+
+describe('the run dashboard', () => {
+  it('shows phase progress, iterations of the budget, cost, the current action and the last rows, within 80 columns', () => {
+    const { view } = setup();
+    const frame = view.lastFrame()!;
+    expect(frame).toContain('phases     ██████████░░░░░░░░░░░░░░░░░░░░ 3/9 at P4');
+    expect(frame).toContain('iterations 5 of 29   cost $0.0123');
+    expect(frame).toContain('now        P4.1 /angle-check');
+    expect(frame).toMatch(/ {3}5 failed +CONTINUE +P4\.1 \/angle-check/);
+    expect(frame).toContain('p pause · s stop · q quit');
+    expect(frame).not.toContain('a approve');
+    expect(Math.max(...frame.split('\n').map((line) => line.length))).toBeLessThanOrEqual(80);
+  });
+
+  it('re-renders when the loop reports a new state, and offers `a` only while a human gate waits', async () => {
+    const { store, keys, view } = setup();
+    view.stdin.write('a');
+    await tick();
+    expect(keys.approve).not.toHaveBeenCalled();
+    store.set({ signal: 'BLOCKED_NEED_HUMAN', blockers: ['P4 gate: waiting for approval by Michael'], gate: 'P4', action: null });
+    await tick();
+    expect(view.lastFrame()).toContain('signal BLOCKED_NEED_HUMAN');
+    expect(view.lastFrame()).toContain('blocked: P4 gate: waiting for approval by Michael');
+    expect(view.lastFrame()).toContain('a approve P4');
+    view.stdin.write('a');
+    await tick();
+    expect(keys.approve).toHaveBeenCalledTimes(1);
+  });
+
+  it('passes p, s and q to the loop and shows pause and stop', async () => {
+    const { store, keys, view } = setup();
+    view.stdin.write('p');
+    await tick();
+    expect(keys.pause).toHaveBeenCalledTimes(1);
+    store.set({ paused: true, stopping: true });
+    await tick();
+    expect(view.lastFrame()).toContain('paused · p resume · s stop · q quit · stopping after this iteration');
+    view.stdin.write('s');
+    view.stdin.write('q');
+    await tick();
+    expect(keys.stop).toHaveBeenCalledTimes(1);
+    expect(keys.quit).toHaveBeenCalledTimes(1);
+  });
+});
