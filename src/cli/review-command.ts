@@ -119,6 +119,12 @@ export async function runReviewCommand(planArgument: string, options: ReviewOpti
       process.stdout.write(`::${level} file=${shown},line=${finding.line},title=review ${finding.number} (${finding.severity})::${escapeWorkflowData(`${finding.issue} Fix: ${finding.fix}`)}\n`);
     }
     process.stdout.write(`deepplan review: ${result.verdict} (${counts(result)})\n`);
+  } else if (process.stdout.isTTY && process.stdin.isTTY && !process.env['CI'] && result.findings.length > 0) {
+    // On a terminal: the findings browser, then the verdict line for the scrollback.
+    const { browseFindings } = await import('../ui/findings-browser.js');
+    const title = `${shown}: review round ${round} by ${result.reviewer}`;
+    await browseFindings({ title, verdict: result.verdict, findings: result.findings, documentLines: (await readPlanFile(path)).text.split('\n') });
+    process.stdout.write(`${title}: ${result.verdict} (${counts(result)}); report: ${relative(process.cwd(), reportPaths(root, result).md)}\n`);
   } else {
     const lines = [`${shown}: review round ${round} by ${result.reviewer}: ${result.verdict} (${counts(result)})`];
     for (const finding of result.findings) {

@@ -1,0 +1,104 @@
+import { Box, Text, render, useApp, useInput } from 'ink';
+import { useState } from 'react';
+import type { ReviewFinding, ReviewSeverity } from '../review/findings.js';
+
+/**
+ * The review findings browser of `deepplan review` on a terminal: the numbered findings with their severity colours;
+ * ↑/↓ (or k/j) select, Enter opens one (quote, issue, fix), `g` shows the document around its line, `f` cycles the
+ * severity filter (or c/h/m/l for one severity, a for all), q or Esc leaves. It shows the round's findings and holds
+ * no review logic.
+ */
+
+export interface FindingsBrowserProps {
+  title: string;
+  verdict: string;
+  findings: ReviewFinding[];
+  /** The reviewed document, for `g` (go to the finding's line). */
+  documentLines: string[];
+}
+
+type Filter = 'all' | ReviewSeverity;
+const FILTERS: Filter[] = ['all', 'critical', 'high', 'medium', 'low'];
+const BY_KEY: Record<string, Filter> = { a: 'all', c: 'critical', h: 'high', m: 'medium', l: 'low' };
+
+const colourOf = (severity: ReviewSeverity) => (severity === 'critical' || severity === 'high' ? 'red' : severity === 'medium' ? 'yellow' : 'gray');
+
+function clip(text: string, width: number): string {
+  const flat = text.replace(/\s+/g, ' ');
+  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
+}
+
+export function FindingsBrowser({ title, verdict, findings, documentLines }: FindingsBrowserProps) {
+  const { exit } = useApp();
+  const [filter, setFilter] = useState<Filter>('all');
+  const [selected, setSelected] = useState(0);
+  const [open, setOpen] = useState<'none' | 'details' | 'source'>('none');
+  const shown = findings.filter((finding) => filter === 'all' || finding.severity === filter);
+  const current = shown[Math.min(selected, shown.length - 1)];
+
+  useInput((input, key) => {
+    if (input === 'q' || key.escape) {
+      if (open !== 'none' && key.escape) setOpen('none');
+      else exit();
+    } else if (key.downArrow || input === 'j') {
+      setSelected((index) => Math.min(index + 1, Math.max(shown.length - 1, 0)));
+    } else if (key.upArrow || input === 'k') {
+      setSelected((index) => Math.max(index - 1, 0));
+    } else if (key.return) {
+      setOpen((state) => (state === 'details' ? 'none' : 'details'));
+    } else if (input === 'g') {
+      setOpen((state) => (state === 'source' ? 'none' : 'source'));
+    } else if (input === 'f' || BY_KEY[input]) {
+      const next = input === 'f' ? FILTERS[(FILTERS.indexOf(filter) + 1) % FILTERS.length]! : BY_KEY[input]!;
+      setFilter(next);
+      setSelected(0);
+    }
+  });
+
+  return (
+    <Box flexDirection="column" width={80}>
+      <Text bold>{clip(title, 78)}</Text>
+      <Text>
+        verdict <Text bold color={verdict === 'APPROVED' ? 'green' : 'red'}>{verdict}</Text> · showing {filter === 'all' ? 'all' : filter} ({shown.length} of {findings.length})
+      </Text>
+      <Box flexDirection="column" marginTop={1}>
+        {shown.length === 0 ? <Text dimColor>no findings{filter === 'all' ? '' : ` of severity ${filter}`}</Text> : null}
+        {shown.map((finding) => (
+          <Text key={finding.number} inverse={finding === current}>
+            {String(finding.number).padStart(3)}. <Text color={colourOf(finding.severity)}>{finding.severity.padEnd(8)}</Text> line {String(finding.line).padEnd(4)} {clip(finding.issue, 52)}
+            {finding.verified ? '' : ' [unverified]'}
+          </Text>
+        ))}
+      </Box>
+      {current && open === 'details' ? (
+        <Box flexDirection="column" marginTop={1} borderStyle="single" paddingX={1}>
+          <Text bold>
+            #{current.number} {current.severity} · {clip(current.section, 40)} · line {current.line}
+          </Text>
+          <Text>quote: “{clip(current.quote, 200)}”{current.verified ? '' : ' (not found in the document: not counted)'}</Text>
+          <Text>issue: {current.issue}</Text>
+          <Text color="green">fix: {current.fix}</Text>
+        </Box>
+      ) : null}
+      {current && open === 'source' ? (
+        <Box flexDirection="column" marginTop={1} borderStyle="single" paddingX={1}>
+          {documentLines.slice(Math.max(current.line - 4, 0), current.line + 3).map((line, index) => {
+            const number = Math.max(current.line - 4, 0) + index + 1;
+            return (
+              <Text key={number} bold={number === current.line}>
+                {number === current.line ? '>' : ' '}
+                {String(number).padStart(4)} │ {clip(line, 66)}
+              </Text>
+            );
+          })}
+        </Box>
+      ) : null}
+      <Text dimColor>↑↓ select · Enter details · g go to line · f filter (c h m l a) · q quit</Text>
+    </Box>
+  );
+}
+
+export async function browseFindings(props: FindingsBrowserProps): Promise<void> {
+  const app = render(<FindingsBrowser {...props} />, { patchConsole: false });
+  await app.waitUntilExit();
+}
