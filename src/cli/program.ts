@@ -92,7 +92,7 @@ function buildProgram(output: { exitCode: number }): Command {
     .addHelpText('after', REVIEW_EXAMPLES)
     .action(async (plan: string, options: { reviewer?: string; rounds?: number; revise?: boolean; maxCost?: number; format: 'text' | 'md' | 'json' | 'github' }) => {
       const { runReviewCommand } = await import('./review-command.js');
-      output.exitCode = await runReviewCommand(plan, options);
+      output.exitCode = await runReviewCommand(plan, { ...options, browse: true });
     });
 
   program

@@ -20,6 +20,8 @@ export interface ReviewOptions {
   /** US dollars: refuse a model call that could pass it. */
   maxCost?: number;
   format: 'text' | 'md' | 'json' | 'github';
+  /** On a terminal, open the findings browser (deepplan review itself; not the review that follows deepplan plan). */
+  browse?: boolean;
 }
 
 export const MAX_ROUNDS = 3;
@@ -119,7 +121,7 @@ export async function runReviewCommand(planArgument: string, options: ReviewOpti
       process.stdout.write(`::${level} file=${shown},line=${finding.line},title=review ${finding.number} (${finding.severity})::${escapeWorkflowData(`${finding.issue} Fix: ${finding.fix}`)}\n`);
     }
     process.stdout.write(`deepplan review: ${result.verdict} (${counts(result)})\n`);
-  } else if (process.stdout.isTTY && process.stdin.isTTY && !process.env['CI'] && result.findings.length > 0) {
+  } else if (options.browse && process.stdout.isTTY && process.stdin.isTTY && !process.env['CI'] && result.findings.length > 0) {
     // On a terminal: the findings browser, then the verdict line for the scrollback.
     const { browseFindings } = await import('../ui/findings-browser.js');
     const title = `${shown}: review round ${round} by ${result.reviewer}`;

@@ -71,6 +71,11 @@ async function runDashboard(planPath: string, limit: number, optionsFor: (onEven
       nudge();
     },
   });
+  // A terminal that goes away (stdin closed) quits rather than leaving the loop waiting for a key.
+  process.stdin.once('end', () => {
+    control.quit = true;
+    nudge();
+  });
   let last: IterationReport | null = null;
   let count = 0;
   try {

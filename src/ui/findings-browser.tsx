@@ -100,5 +100,12 @@ export function FindingsBrowser({ title, verdict, findings, documentLines }: Fin
 
 export async function browseFindings(props: FindingsBrowserProps): Promise<void> {
   const app = render(<FindingsBrowser {...props} />, { patchConsole: false });
-  await app.waitUntilExit();
+  // A terminal that goes away (stdin closed) ends the browser rather than leaving it waiting for keys.
+  const close = () => app.unmount();
+  process.stdin.once('end', close);
+  try {
+    await app.waitUntilExit();
+  } finally {
+    process.stdin.off('end', close);
+  }
 }
