@@ -7,7 +7,7 @@ import { bubblewrapAvailable } from '../src/execute/sandbox.js';
 import { lintText } from '../src/lint/lint.js';
 import { parsePlan } from '../src/plan/parse.js';
 import type { LogRow } from '../src/plan/types.js';
-import { CLI, runCli } from './support/fixtures.js';
+import { CLI, cliEnvironment, runCli } from './support/fixtures.js';
 import { PUT_SCRIPT, scriptedRepo } from './support/scripted.js';
 
 /**
@@ -133,12 +133,6 @@ function crashRepo(steps: number[]): string {
   return scriptedRepo(crashPlan(steps));
 }
 
-/** The environment of runCli: no API keys, base URLs or DEEPPLAN_ settings. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/_API_KEY$|_BASE_URL$|^DEEPPLAN_/.test(name)));
-  return { ...clean, NO_COLOR: '1' };
-}
-
 interface Inspection {
   text: string;
   rows: LogRow[];
@@ -229,7 +223,7 @@ interface KilledRun {
  */
 function runAndKill(root: string, kill: KillPlan): Promise<KilledRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'run', PLAN, '--loop', ...sandboxFlag], { cwd: root, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'run', PLAN, '--loop', ...sandboxFlag], { cwd: root, env: cliEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let killed = false;
@@ -491,7 +485,7 @@ if (!straceWorks) console.warn('the lock race test is skipped: strace (with sysc
 
 /** Starts a process in `root` with the clean environment, collecting its output. */
 function launch(root: string, command: string, args: string[]): { child: ChildProcess; stderr: () => string; done: Promise<{ code: number | null; stdout: string }> } {
-  const child = spawn(command, args, { cwd: root, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd: root, env: cliEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

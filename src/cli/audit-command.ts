@@ -1,9 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
-import { dirname, relative, resolve, sep } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { ConfigError, findRepoRoot, loadConfig, type Config } from '../config/config.js';
 import { auditPlan, renderAuditMarkdown, verifyContext } from '../execute/audit.js';
 import { EngineError, runVerify } from '../execute/executors.js';
-import { PlanFileError, readPlanFile } from '../plan/store.js';
+import { PlanFileError, readPlanFile, unreadableReason } from '../plan/store.js';
 import type { Plan } from '../plan/types.js';
 import { createRuleContext } from '../rules/context.js';
 import { EXIT, UserError } from './program.js';
@@ -25,8 +25,8 @@ export async function runAuditCommand(planArgument: string, options: { format: '
     if (error instanceof PlanFileError) throw new UserError(error.message);
     throw error;
   }
-  const fatal = plan.diagnostics.find((diagnostic) => diagnostic.severity === 'error');
-  if (fatal) throw new UserError(`${planArgument}: line ${fatal.line}: ${fatal.message}`, EXIT.failed);
+  const unreadable = unreadableReason(plan);
+  if (unreadable) throw new UserError(`${planArgument}: ${unreadable}`, EXIT.failed);
   if (plan.frontMatter === null) throw new UserError(`${planArgument}: not a plan file (no front matter); run deepplan lint for details`, EXIT.failed);
   if (plan.phases.length === 0) throw new UserError(`${planArgument}: the plan has no phases (### P1. ... under ## Phases); run deepplan lint for details`, EXIT.failed);
 
@@ -38,7 +38,7 @@ export async function runAuditCommand(planArgument: string, options: { format: '
     if (error instanceof ConfigError) throw new UserError(error.message);
     throw error;
   }
-  const context = verifyContext(plan, { root, planPath, planFile: relative(root, planPath).split(sep).join('/'), config, sandbox: options.sandbox !== false });
+  const context = verifyContext(plan, { root, planPath, config, sandbox: options.sandbox !== false });
   const ruleContext = createRuleContext(root, config);
   let report;
   try {

@@ -86,8 +86,8 @@ async function runDashboard(planPath: string, limit: number, optionsFor: (onEven
         if (!control.approve) break;
         control.approve = false;
         const gate = store.get().gate!;
-        await approvePhase(planPath, gate, { note: 'approved in the run dashboard' });
-        store.set({ ...fromPlan(await readPlanFile(planPath)), gate: null, signal: null, message: `${gate} approved` });
+        const approved = await approvePhase(planPath, gate, { note: 'approved in the run dashboard' });
+        store.set({ ...fromPlan(approved.plan), gate: null, signal: null, message: `${gate} approved` });
         continue;
       }
       if (count >= limit) break;
@@ -163,9 +163,20 @@ export async function runRunCommand(planArgument: string, options: RunOptions): 
     }
   };
   const limit = options.loop ? (options.maxIterations ?? Number.POSITIVE_INFINITY) : 1;
+  const iterationOptions = (onEvent: (event: EngineEvent) => void): IterationOptions => ({
+    planPath,
+    root,
+    config,
+    models,
+    executor: options.executor,
+    sandbox: options.sandbox !== false,
+    commit: options.commit === true,
+    maxCostUsd: options.maxCost ?? null,
+    onEvent,
+  });
   // On a terminal, --loop gets the dashboard; in CI, with --json or piped, plain lines (and no Ink or React).
   if (options.loop && !options.json && process.stdout.isTTY && process.stdin.isTTY && !process.env['CI']) {
-    const report = await runDashboard(planPath, limit, (onEvent) => ({ planPath, root, config, models, executor: options.executor, sandbox: options.sandbox !== false, commit: options.commit === true, maxCostUsd: options.maxCost ?? null, onEvent }), models);
+    const report = await runDashboard(planPath, limit, iterationOptions, models);
     process.stdout.write(`${report.signal}\n`);
     return exitCodeOf(report.signal);
   }
@@ -174,17 +185,7 @@ export async function runRunCommand(planArgument: string, options: RunOptions): 
   try {
     while (count < limit) {
       count++;
-      last = await runIteration({
-        planPath,
-        root,
-        config,
-        models,
-        executor: options.executor,
-        sandbox: options.sandbox !== false,
-        commit: options.commit === true,
-        maxCostUsd: options.maxCost ?? null,
-        onEvent: print,
-      });
+      last = await runIteration(iterationOptions(print));
       if (last.signal !== 'CONTINUE' || signal.aborted) break;
     }
   } catch (error) {

@@ -1,5 +1,5 @@
 import { relative, resolve } from 'node:path';
-import { readPlanFile } from '../plan/store.js';
+import { readPlanFile, unreadableReason } from '../plan/store.js';
 import type { Plan } from '../plan/types.js';
 import { EXIT, UserError } from './program.js';
 
@@ -46,8 +46,8 @@ export async function runStatusCommand(planArgument: string, options: { json?: b
   } catch (error) {
     throw new UserError((error as Error).message);
   }
-  const fatal = plan.diagnostics.find((diagnostic) => diagnostic.severity === 'error');
-  if (fatal) throw new UserError(`${planArgument}: line ${fatal.line}: ${fatal.message}`, EXIT.failed);
+  const unreadable = unreadableReason(plan);
+  if (unreadable) throw new UserError(`${planArgument}: ${unreadable}`, EXIT.failed);
   const report = statusOf(plan, relative(process.cwd(), path) || path);
   if (options.json) {
     process.stdout.write(`${JSON.stringify(report)}\n`);

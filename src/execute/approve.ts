@@ -1,10 +1,10 @@
-import { relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parsePlan } from '../plan/parse.js';
-import { lockPlan, readPlanFile, updatePlanFile } from '../plan/store.js';
+import { lockPlan, readPlanFile, unreadableReason, updatePlanFile } from '../plan/store.js';
 import type { Plan } from '../plan/types.js';
 import { appendLearning, appendLogRow, setPhaseStatus, setPlanStatus, setState } from '../plan/update.js';
 import { EngineError } from './executors.js';
-import { APPROVE_RETRY } from './history.js';
+import { APPROVE_RETRY, isoSecond, rowTime } from './history.js';
 import { currentPhase, describeNext, nextAction } from './next.js';
 
 /**
@@ -25,9 +25,6 @@ export interface ApproveResult {
   nextAction: string | null;
 }
 
-function iso(date: Date): string {
-  return `${date.toISOString().slice(0, 19)}Z`;
-}
 
 export async function approvePhase(planArgument: string, phaseId: string, options: ApproveOptions = {}): Promise<ApproveResult> {
   const planPath = resolve(planArgument);
@@ -36,8 +33,8 @@ export async function approvePhase(planArgument: string, phaseId: string, option
   const release = await lockPlan(`${planPath}.run`, options.lockWaitMs ?? 60_000);
   try {
     const plan = await readPlanFile(planPath);
-    const fatal = plan.diagnostics.find((diagnostic) => diagnostic.severity === 'error');
-    if (fatal) throw new EngineError(`${planArgument}: line ${fatal.line}: ${fatal.message}`);
+    const unreadable = unreadableReason(plan);
+    if (unreadable) throw new EngineError(`${planArgument}: ${unreadable}`);
     const phase = plan.phases.find((candidate) => candidate.id.toLowerCase() === phaseId.toLowerCase());
     if (!phase) throw new EngineError(`${planArgument} has no phase ${phaseId} (phases: ${plan.phases.map((candidate) => candidate.id).join(', ')})`);
     if (plan.meta.status === 'complete') throw new EngineError(`${planArgument} is complete; there is nothing to approve`);
@@ -58,15 +55,12 @@ export async function approvePhase(planArgument: string, phaseId: string, option
     const updated = await updatePlanFile(
       planPath,
       (text, current) => {
-        const last = current.log?.rows[current.log.rows.length - 1];
-        let when = iso(now());
-        if (last && Date.parse(last.when) > Date.parse(when)) when = last.when;
-        let edited = appendLogRow(text, { when, phase: phase.id, action: `${phase.id} approve`, result: 'ok', signal: 'CONTINUE', notes });
+        let edited = appendLogRow(text, { when: rowTime(current, now()), phase: phase.id, action: `${phase.id} approve`, result: 'ok', signal: 'CONTINUE', notes });
         edited = setPhaseStatus(edited, phase.id, options.retry ? 'active' : 'done');
         if (note) edited = appendLearning(edited, `${phase.id} (${options.retry ? 'retry' : 'approval'}): ${note}`);
         if (current.meta.status !== 'executing') edited = setPlanStatus(edited, 'executing');
         row = (current.log?.rows.length ?? 0) + 1;
-        edited = setState(edited, { iteration: row, blockers: [], updated: iso(now()) });
+        edited = setState(edited, { iteration: row, blockers: [], updated: isoSecond(now()) });
         const after = parsePlan(edited);
         return setState(edited, { phase: currentPhase(after)?.id ?? phase.id, next_action: describeNext(nextAction(after)) ?? null });
       },
@@ -86,8 +80,8 @@ export async function approvePhase(planArgument: string, phaseId: string, option
 export async function approvePlan(planArgument: string, options: { lockWaitMs?: number } = {}): Promise<Plan> {
   const planPath = resolve(planArgument);
   const plan = await readPlanFile(planPath);
-  const fatal = plan.diagnostics.find((diagnostic) => diagnostic.severity === 'error');
-  if (fatal) throw new EngineError(`${planArgument}: line ${fatal.line}: ${fatal.message}`);
+  const unreadable = unreadableReason(plan);
+  if (unreadable) throw new EngineError(`${planArgument}: ${unreadable}`);
   const status = plan.meta.status;
   if (status !== 'draft' && status !== 'in_review') {
     throw new EngineError(`${planArgument} is ${status ?? 'without a status'}; only a draft or in_review plan is approved for execution (to pass a gate, name the phase: deepplan approve ${planArgument} P1)`);
@@ -100,8 +94,4 @@ export async function approvePlan(planArgument: string, options: { lockWaitMs?: 
     throw new EngineError(`${planArgument} cannot be approved: ${errors.length} lint error(s), first line ${first.line}: ${first.message} (${first.ruleId})`);
   }
   return updatePlanFile(planPath, (text) => setPlanStatus(text, 'approved'), { expectedRevision: plan.meta.state!.revision, ...(options.lockWaitMs ? { lockWaitMs: options.lockWaitMs } : {}) });
-}
-
-export function displayPath(path: string): string {
-  return relative(process.cwd(), path) || path;
 }

@@ -2,8 +2,8 @@ import type { Config } from '../config/config.js';
 import { escapeTableCell } from '../plan/text.js';
 import type { LogRow, Phase, Plan } from '../plan/types.js';
 import type { RuleContext } from '../rules/rule.js';
-import type { ExecutionContext } from './executors.js';
-import { acceptsPhase, completedSteps, GATE_REVISE, invokedSkills, isApproval, mappedSkills, referenceOf, STEP_DONE } from './history.js';
+import { executionContext, type ExecutionContext } from './executors.js';
+import { acceptsPhase, completedSteps, GATE_REVISE, isApproval, mappedSkills, referenceOf, skillInvocations, STEP_DONE, succeeded } from './history.js';
 
 /**
  * `deepplan audit`: Required vs Delivered for each phase and step of a plan, with the evidence a person would cite in
@@ -135,23 +135,10 @@ export interface AuditOptions {
 }
 
 /** An execution context for the verify commands alone: no model, no skills, the plan's scope. */
-export function verifyContext(plan: Plan, options: { root: string; planPath: string; planFile: string; config: Config; sandbox: boolean; env?: Record<string, string | undefined> }): ExecutionContext {
-  return {
-    root: options.root,
-    planPath: options.planPath,
-    scope: { root: options.root, write: plan.meta.scope?.write ?? null, commands: plan.meta.scope?.commands ?? null, planFile: options.planFile },
-    config: options.config,
-    skills: { skills: new Map(), invalid: [], searched: [] },
-    models: null,
-    sandbox: options.sandbox,
-    network: options.config.execute?.network ?? false,
-    timeoutMs: options.config.execute?.timeout_ms ?? 120_000,
-    executor: 'builtin',
-    env: options.env ?? process.env,
-  };
+export function verifyContext(plan: Plan, options: { root: string; planPath: string; config: Config; sandbox: boolean; env?: Record<string, string | undefined> }): ExecutionContext {
+  return executionContext(plan, { ...options, skills: { skills: new Map(), invalid: [], searched: [] }, models: null });
 }
 
-const succeeded = (row: LogRow) => row.result === 'ok' || row.result === 'no-change';
 const isCriteriaCheck = (row: LogRow) => / gate criteria\b/.test(row.action) && referenceOf(row)?.kind === 'gate';
 const isReview = (row: LogRow) => referenceOf(row)?.kind === 'gate' && / gate review\b/.test(row.action);
 const PROBLEM_NOTES = /\brefused\b|\bdrift\b|pre-flight:|outcome unknown/i;
@@ -248,11 +235,10 @@ async function auditPhase(
   });
 
   const mapped = mappedSkills(plan, phase.id);
-  const invoked = invokedSkills(phase, own);
-  const skillRow = (name: string) => own.find((row) => succeeded(row) && new RegExp(`(?:^|\\s)/${name}(?:\\s|$)`).test(row.action))?.number ?? null;
+  const invocations = skillInvocations(phase, own);
   const skills = [
-    ...mapped.map((name) => ({ name, mapped: true, invoked: invoked.has(name), row: invoked.has(name) ? skillRow(name) : null })),
-    ...[...invoked].filter((name) => !mapped.includes(name)).map((name) => ({ name, mapped: false, invoked: true, row: skillRow(name) })),
+    ...mapped.map((name) => ({ name, mapped: true, invoked: invocations.has(name), row: invocations.get(name)?.number ?? null })),
+    ...[...invocations].filter(([name]) => !mapped.includes(name)).map(([name, row]) => ({ name, mapped: false, invoked: true, row: row.number })),
   ];
   for (const skill of skills) {
     if (skill.mapped && !skill.invoked && !accepting) missing.push(`skill /${skill.name} was never invoked`);

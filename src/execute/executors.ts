@@ -1,5 +1,5 @@
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { globSync } from 'tinyglobby';
 import writeFileAtomic from 'write-file-atomic';
@@ -7,9 +7,10 @@ import { z } from 'zod';
 import type { Config } from '../config/config.js';
 import { ModelError } from '../models/errors.js';
 import type { ModelRunner } from '../models/runner.js';
-import type { LogResult, Phase, Step } from '../plan/types.js';
+import { toPosix } from '../plan/text.js';
+import type { LogResult, Phase, Plan, Step } from '../plan/types.js';
 import type { Skill, SkillIndex } from '../skills/discover.js';
-import { bubblewrapAvailable, runCommand, SandboxError, type CommandResult } from './sandbox.js';
+import { runCommand, SandboxError, type CommandResult } from './sandbox.js';
 import { changedFiles, checkCommand, checkReadable, checkWritable, ScopeError, snapshot, type Scope } from './scope.js';
 
 /**
@@ -52,16 +53,46 @@ export interface ActionOutcome {
   actionMs: number;
 }
 
+/** The context a plan's commands run in: its scope, the configuration's limits, the skills and models at hand. */
+export function executionContext(
+  plan: Plan,
+  options: { root: string; planPath: string; config: Config; skills: SkillIndex; models: ModelRunner | null; sandbox: boolean; executor?: 'builtin' | 'command'; env?: Record<string, string | undefined> },
+): ExecutionContext {
+  const { root, planPath, config } = options;
+  const execute = config.execute ?? {};
+  return {
+    root,
+    planPath,
+    scope: {
+      root,
+      write: plan.meta.scope?.write ?? null,
+      commands: plan.meta.scope?.commands ?? null,
+      planFile: toPosix(relative(root, resolve(planPath))),
+    },
+    config,
+    skills: options.skills,
+    models: options.models,
+    sandbox: options.sandbox,
+    network: execute.network ?? false,
+    timeoutMs: execute.timeout_ms ?? 120_000,
+    executor: options.executor ?? 'builtin',
+    env: options.env ?? process.env,
+  };
+}
+
+/** Whether a model (or an external agent) carries a step out: a model step, or a skill step whose skill is no tool. */
+export function carriedOutByModel(step: Step, skills: SkillIndex): boolean {
+  return step.kind === 'model' || (step.kind === 'skill' && !skills.skills.get(step.skill ?? '')?.run);
+}
+
 export class EngineError extends Error {
   override name = 'EngineError';
 }
 
 const OUTPUT_NOTE = 160;
 
-function firstLine(text: string, max = OUTPUT_NOTE): string {
-  const line = text.trim().split('\n').filter((candidate) => candidate.trim() !== '').pop() ?? '';
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
-}
+/** A path with glob characters (a folder or file name otherwise). */
+const isGlob = (path: string) => /[*?[\]{}]/.test(path);
 
 /** The line of a command's output that says what went wrong: the first that names an error, else the last. */
 function telling(text: string): string {
@@ -78,9 +109,6 @@ export function describeExit(result: CommandResult, timeoutMs: number): string {
 
 /** Runs a command the way every plan command runs: in the sandbox (or refused without one), with the scope writable. */
 export async function sandboxed(command: string, context: ExecutionContext, extra: { env?: Record<string, string>; writable?: boolean; input?: string; network?: boolean; keepKeys?: boolean; extraWritable?: string[] } = {}): Promise<CommandResult> {
-  if (context.sandbox && !bubblewrapAvailable()) {
-    throw new EngineError('bubblewrap (bwrap) is not installed, so commands cannot run sandboxed; install it (Debian: apt-get install bubblewrap) or pass --no-sandbox to run them with your own rights');
-  }
   try {
     return await runCommand(command, {
       root: context.root,
@@ -107,8 +135,18 @@ export async function runVerify(command: string, context: ExecutionContext): Pro
   return { passed: result.code === 0, detail: result.code === 0 ? 'passes' : describeExit(result, context.timeoutMs), ms: performance.now() - started };
 }
 
-function outcome(partial: Partial<ActionOutcome> & Pick<ActionOutcome, 'action' | 'result' | 'notes'>): ActionOutcome {
+/** An action's outcome: what is not given did not happen (no step done, no change, no learning, no blocker). */
+export function makeOutcome(partial: Partial<ActionOutcome> & Pick<ActionOutcome, 'action' | 'result' | 'notes'>): ActionOutcome {
   return { stepDone: false, changed: [], learning: null, blocker: null, observation: null, actionMs: 0, ...partial };
+}
+
+/** Runs `work` and measures what it changed under the scope (from the files, not from claims) and how long it took. */
+export async function measureChanges<T>(scope: Scope, work: () => Promise<T>): Promise<{ value: T; changed: string[]; actionMs: number }> {
+  const before = snapshot(scope);
+  const started = performance.now();
+  const value = await work();
+  const actionMs = performance.now() - started;
+  return { value, changed: changedFiles(before, snapshot(scope)), actionMs };
 }
 
 function changeNote(changed: string[]): string {
@@ -124,16 +162,12 @@ export async function runCommandStep(action: string, command: string, context: E
       checkCommand(context.scope, command);
     } catch (error) {
       if (!(error instanceof ScopeError)) throw error;
-      return outcome({ action, result: 'blocked', notes: `refused: ${error.message}`, blocker: `${action.split(' ')[0]} is refused: ${error.message}; fix the plan's step or scope.commands` });
+      return makeOutcome({ action, result: 'blocked', notes: `refused: ${error.message}`, blocker: `${action.split(' ')[0]} is refused: ${error.message}; fix the plan's step or scope.commands` });
     }
   }
-  const before = snapshot(context.scope);
-  const started = performance.now();
-  const result = await sandboxed(command, context, options.env ? { env: options.env } : {});
-  const actionMs = performance.now() - started;
-  const changed = changedFiles(before, snapshot(context.scope));
-  if (result.code !== 0) return outcome({ action, result: 'failed', notes: describeExit(result, context.timeoutMs), changed, actionMs });
-  return outcome({ action, result: changed.length > 0 ? 'ok' : 'no-change', stepDone: true, notes: changeNote(changed), changed, actionMs });
+  const { value: result, changed, actionMs } = await measureChanges(context.scope, () => sandboxed(command, context, options.env ? { env: options.env } : {}));
+  if (result.code !== 0) return makeOutcome({ action, result: 'failed', notes: describeExit(result, context.timeoutMs), changed, actionMs });
+  return makeOutcome({ action, result: changed.length > 0 ? 'ok' : 'no-change', stepDone: true, notes: changeNote(changed), changed, actionMs });
 }
 
 /** A skill step whose SKILL.md has `metadata.run`: the skill's command with the step's arguments. */
@@ -209,9 +243,8 @@ export async function performModelAction(answer: ModelAction, action: string, sk
   const allowed = allowedToolsOf(skill);
   if (allowed && !allowed.has(answer.tool)) {
     const names = [...allowed].join(', ') || 'no executor tool';
-    return outcome({ action, result: 'failed', notes: `drift: /${skill!.name} allows ${names}; ${answer.tool} refused`, learning: `/${skill!.name} is carried out with ${names} only` });
+    return makeOutcome({ action, result: 'failed', notes: `drift: /${skill!.name} allows ${names}; ${answer.tool} refused`, learning: `/${skill!.name} is carried out with ${names} only` });
   }
-  const before = snapshot(context.scope);
   const started = performance.now();
   try {
     switch (answer.tool) {
@@ -219,19 +252,19 @@ export async function performModelAction(answer: ModelAction, action: string, sk
         const rel = checkReadable(context.scope, answer.path ?? '');
         const full = join(context.root, rel);
         if (statSync(full).size > 2 * 1024 * 1024) throw new ScopeError(`"${rel}" is larger than 2 MB`);
-        return outcome({ action, result: 'no-change', stepDone: answer.step_done, notes: `read ${rel}`, observation: `${rel}:\n${clip(readFileSync(full, 'utf8'))}`, actionMs: performance.now() - started });
+        return makeOutcome({ action, result: 'no-change', stepDone: answer.step_done, notes: `read ${rel}`, observation: `${rel}:\n${clip(readFileSync(full, 'utf8'))}`, actionMs: performance.now() - started });
       }
       case 'list_files': {
         const base = answer.path && answer.path !== '.' ? answer.path : '**';
-        const pattern = /[*?[\]{}]/.test(base) ? base : `${checkReadable(context.scope, base)}/**`;
+        const pattern = isGlob(base) ? base : `${checkReadable(context.scope, base)}/**`;
         if (pattern.split('/').includes('..') || pattern.startsWith('/')) throw new ScopeError(`"${base}" is outside the repository`);
         const files = globSync(pattern, { cwd: context.root, onlyFiles: true, ignore: ['.git/**', '**/node_modules/**'] }).sort().slice(0, 500);
-        return outcome({ action, result: 'no-change', stepDone: answer.step_done, notes: `listed ${files.length} file(s)`, observation: clip(files.join('\n')), actionMs: performance.now() - started });
+        return makeOutcome({ action, result: 'no-change', stepDone: answer.step_done, notes: `listed ${files.length} file(s)`, observation: clip(files.join('\n')), actionMs: performance.now() - started });
       }
       case 'search_text': {
         if (!answer.pattern) throw new ScopeError('search_text needs a pattern');
         const base = answer.path && answer.path !== '.' ? answer.path : '**';
-        const glob = /[*?[\]{}]/.test(base) ? base : statSync(join(context.root, checkReadable(context.scope, base))).isDirectory() ? `${base}/**` : base;
+        const glob = isGlob(base) ? base : statSync(join(context.root, checkReadable(context.scope, base))).isDirectory() ? `${base}/**` : base;
         if (glob.split('/').includes('..') || glob.startsWith('/')) throw new ScopeError(`"${base}" is outside the repository`);
         const hits: string[] = [];
         for (const file of globSync(glob, { cwd: context.root, onlyFiles: true, ignore: ['.git/**', '**/node_modules/**'] }).sort()) {
@@ -242,32 +275,31 @@ export async function performModelAction(answer: ModelAction, action: string, sk
             if (hits.length < 200 && line.includes(answer.pattern!)) hits.push(`${rel}:${index + 1}: ${line.slice(0, 200)}`);
           });
         }
-        return outcome({ action, result: 'no-change', stepDone: answer.step_done, notes: `${hits.length} match(es) for ${JSON.stringify(answer.pattern)}`, observation: clip(hits.join('\n')), actionMs: performance.now() - started });
+        return makeOutcome({ action, result: 'no-change', stepDone: answer.step_done, notes: `${hits.length} match(es) for ${JSON.stringify(answer.pattern)}`, observation: clip(hits.join('\n')), actionMs: performance.now() - started });
       }
       case 'write_file': {
         const rel = checkWritable(context.scope, answer.path ?? '');
         const full = join(context.root, rel);
-        mkdirSync(dirname(full), { recursive: true });
-        // The folder just made must not have become a way out (a symlink raced in): check again, then write.
-        checkWritable(context.scope, rel);
-        await writeFileAtomic(full, answer.content ?? '');
-        const changed = changedFiles(before, snapshot(context.scope));
-        return outcome({ action, result: changed.length > 0 ? 'ok' : 'no-change', stepDone: answer.step_done, notes: `wrote ${rel}${changed.length === 0 ? ' (unchanged)' : ''}`, changed, actionMs: performance.now() - started });
+        const { changed, actionMs } = await measureChanges(context.scope, async () => {
+          mkdirSync(dirname(full), { recursive: true });
+          // The folder just made must not have become a way out (a symlink raced in): check again, then write.
+          checkWritable(context.scope, rel);
+          await writeFileAtomic(full, answer.content ?? '');
+        });
+        return makeOutcome({ action, result: changed.length > 0 ? 'ok' : 'no-change', stepDone: answer.step_done, notes: `wrote ${rel}${changed.length === 0 ? ' (unchanged)' : ''}`, changed, actionMs });
       }
       case 'run_command': {
         const command = answer.command ?? '';
         checkCommand(context.scope, command);
-        const result = await sandboxed(command, context);
-        const changed = changedFiles(before, snapshot(context.scope));
-        const actionMs = performance.now() - started;
+        const { value: result, changed, actionMs } = await measureChanges(context.scope, () => sandboxed(command, context));
         const observation = clip(`exit ${result.code}\n${result.stdout}${result.stderr ? `\nstderr:\n${result.stderr}` : ''}`);
-        if (result.code !== 0) return outcome({ action, result: 'failed', notes: describeExit(result, context.timeoutMs), changed, observation, actionMs });
-        return outcome({ action, result: changed.length > 0 ? 'ok' : 'no-change', stepDone: answer.step_done, notes: changeNote(changed), changed, observation, actionMs });
+        if (result.code !== 0) return makeOutcome({ action, result: 'failed', notes: describeExit(result, context.timeoutMs), changed, observation, actionMs });
+        return makeOutcome({ action, result: changed.length > 0 ? 'ok' : 'no-change', stepDone: answer.step_done, notes: changeNote(changed), changed, observation, actionMs });
       }
     }
   } catch (error) {
-    if (error instanceof ScopeError) return outcome({ action, result: 'failed', notes: `refused: ${error.message}`, actionMs: performance.now() - started });
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return outcome({ action, result: 'failed', notes: `no such file: ${answer.path ?? ''}`, actionMs: performance.now() - started });
+    if (error instanceof ScopeError) return makeOutcome({ action, result: 'failed', notes: `refused: ${error.message}`, actionMs: performance.now() - started });
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return makeOutcome({ action, result: 'failed', notes: `no such file: ${answer.path ?? ''}`, actionMs: performance.now() - started });
     throw error;
   }
 }
@@ -281,7 +313,7 @@ export function readInputs(root: string, patterns: string[], limitChars: number)
   const files = new Set<string>();
   for (const pattern of patterns) {
     if (pattern.startsWith('/') || pattern.split('/').includes('..')) continue;
-    const matcher = /[*?[\]{}]/.test(pattern) ? null : pattern;
+    const matcher = isGlob(pattern) ? null : pattern;
     if (matcher) files.add(matcher);
     else for (const file of globSync(pattern, { cwd: root, onlyFiles: true, ignore: ['.git/**', '**/node_modules/**'] })) files.add(file);
   }
@@ -306,9 +338,9 @@ export function readInputs(root: string, patterns: string[], limitChars: number)
 /** Whether a folder exists and holds files; used to tell a missing output from an empty one. */
 export function hasFiles(root: string, pattern: string): boolean {
   try {
-    if (!/[*?[\]{}]/.test(pattern)) return statSync(join(root, pattern)).size > 0;
+    if (!isGlob(pattern)) return statSync(join(root, pattern)).size > 0;
     const isMatch = picomatch(pattern);
-    const base = pattern.split('/').filter((part) => !/[*?[\]{}]/.test(part));
+    const base = pattern.split('/').filter((part) => !isGlob(part));
     const dir = join(root, ...base.slice(0, base.length));
     return readdirSync(dir, { recursive: true, withFileTypes: true }).some((entry) => entry.isFile() && isMatch(join(entry.parentPath, entry.name).slice(root.length + 1)));
   } catch {

@@ -1,4 +1,3 @@
-import { ITERATIONS_WITHOUT_PROGRESS, SAME_ACTION_FAILURES } from '../rules/escape-hatch.js';
 import { ACTION_REFERENCE } from '../rules/iteration-log.js';
 import type { LogRow, Phase, Plan, Step } from '../plan/types.js';
 
@@ -21,6 +20,18 @@ export interface RowReference {
   kind: 'step' | 'approve' | 'gate';
 }
 
+/** A log row's time: ISO 8601 UTC to the second. */
+export function isoSecond(date: Date): string {
+  return `${date.toISOString().slice(0, 19)}Z`;
+}
+
+/** The When of a row appended now: never earlier than the row above (a clock set back must not reorder the log). */
+export function rowTime(plan: Pick<Plan, 'log'>, now: Date): string {
+  const last = plan.log?.rows[plan.log.rows.length - 1];
+  const when = isoSecond(now);
+  return last && /Z$/.test(last.when) && Date.parse(last.when) > Date.parse(when) ? last.when : when;
+}
+
 export function referenceOf(row: Pick<LogRow, 'action'>): RowReference | null {
   const match = ACTION_REFERENCE.exec(row.action);
   if (!match) return null;
@@ -28,7 +39,8 @@ export function referenceOf(row: Pick<LogRow, 'action'>): RowReference | null {
   return { phase: match[1]!, step: null, kind: match[3] === 'approve' ? 'approve' : 'gate' };
 }
 
-const succeeded = (row: LogRow) => row.result === 'ok' || row.result === 'no-change';
+/** A row whose action was done (`ok`: something changed; `no-change`: nothing did). */
+export const succeeded = (row: Pick<LogRow, 'result'>) => row.result === 'ok' || row.result === 'no-change';
 
 export function isApproval(row: LogRow, phase?: string): boolean {
   const reference = referenceOf(row);
@@ -64,7 +76,12 @@ function lastReviseIndex(rows: LogRow[], phaseId: string): number {
  * The steps of a phase the log shows as completed. A gate that asked for changes reopens the phase's last step that
  * a model carries out, so the next iterations revise the outputs.
  */
-export function completedSteps(phase: Phase, rows: LogRow[], isModelStep: (step: Step) => boolean = (step) => step.kind !== 'run'): Set<number> {
+/** Whether a model (or an agent) carries a step out; a `run:` step or a tool skill is a command and cannot adapt. */
+export type ModelStepTest = (step: Step) => boolean;
+/** Without the installed skills at hand: every step but a `run:` step (a skill step might be a model's). */
+export const byKind: ModelStepTest = (step) => step.kind !== 'run';
+
+export function completedSteps(phase: Phase, rows: LogRow[], isModelStep: ModelStepTest = byKind): Set<number> {
   const done = new Set<number>();
   const revise = lastReviseIndex(rows, phase.id);
   const reopened = revise === -1 ? null : ([...phase.steps].reverse().find(isModelStep)?.index ?? null);
@@ -97,10 +114,6 @@ export function rowsWithoutProgress(rows: LogRow[]): number {
   return count;
 }
 
-export function hatchLimits() {
-  return { sameActionFailures: SAME_ACTION_FAILURES, withoutProgress: ITERATIONS_WITHOUT_PROGRESS };
-}
-
 /** Review rounds a phase's quality gate has had since the phase was last approved. */
 export function gateRounds(phaseId: string, rows: LogRow[]): { rounds: number; lastVerdict: 'APPROVED' | 'REVISE' | null } {
   const since = lastApprovalIndex(rows, phaseId) + 1;
@@ -121,20 +134,24 @@ export function gateRounds(phaseId: string, rows: LogRow[]): { rounds: number; l
 }
 
 /**
- * Skills a phase's rows invoked successfully: rows of a skill step of that skill (`P6.1 /generate-outreach-email ...`,
- * the engine writes the skill right after the step reference). A `/name` anywhere else in an Action (a model's
- * command or search pattern) is not an invocation.
+ * Each skill a phase's rows invoked successfully, with its first invoking row: rows of a skill step of that skill
+ * (`P6.1 /generate-outreach-email ...`, the engine writes the skill right after the step reference). A `/name`
+ * anywhere else in an Action (a model's command or search pattern) is not an invocation.
  */
-export function invokedSkills(phase: Pick<Phase, 'id' | 'steps'>, rows: LogRow[]): Set<string> {
-  const skills = new Set<string>();
+export function skillInvocations(phase: Pick<Phase, 'id' | 'steps'>, rows: LogRow[]): Map<string, LogRow> {
+  const invocations = new Map<string, LogRow>();
   for (const row of rows) {
     if (row.phase !== phase.id || !succeeded(row)) continue;
     const match = /^P\d+[a-z]?\.(\d+) \/([a-z0-9][a-z0-9-]*)(?:\s|$)/.exec(row.action);
     if (!match) continue;
     const step = phase.steps.find((candidate) => candidate.index === Number(match[1]));
-    if (step?.kind === 'skill' && step.skill === match[2]) skills.add(match[2]!);
+    if (step?.kind === 'skill' && step.skill === match[2] && !invocations.has(match[2]!)) invocations.set(match[2]!, row);
   }
-  return skills;
+  return invocations;
+}
+
+export function invokedSkills(phase: Pick<Phase, 'id' | 'steps'>, rows: LogRow[]): Set<string> {
+  return new Set(skillInvocations(phase, rows).keys());
 }
 
 /** Skills the audit maps to a phase. */

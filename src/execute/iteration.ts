@@ -1,22 +1,27 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Config } from '../config/config.js';
 import { z } from 'zod';
 import { ModelError } from '../models/errors.js';
 import type { ModelRunner } from '../models/runner.js';
 import { parsePlan } from '../plan/parse.js';
-import { lockPlan, PlanFileError, readPlanFile, updatePlanFile } from '../plan/store.js';
+import { lockPlan, readPlanFile, unreadableReason, updatePlanFile } from '../plan/store.js';
 import type { LogResult, LogRow, Phase, Plan, Signal, Step } from '../plan/types.js';
 import { appendLearning, appendLogRow, deleteFrontMatterKey, setPhaseStatus, setPlanStatus, setState, tickCriterion } from '../plan/update.js';
 import { createRuleContext, isInsideRepository } from '../rules/context.js';
 import { countFileOperations, FILE_OPS_BLOCK, FILE_OPS_WARN } from '../rules/phase-file-ops.js';
 import type { Skill } from '../skills/discover.js';
+import { ITERATIONS_WITHOUT_PROGRESS, SAME_ACTION_FAILURES } from '../rules/escape-hatch.js';
 import {
   allowedToolsOf,
+  carriedOutByModel,
   EngineError,
+  executionContext,
   isCostCap,
+  makeOutcome,
+  measureChanges,
   MODEL_TOOLS,
   modelActionText,
   ModelActionSchema,
@@ -31,11 +36,10 @@ import {
   type ModelAction,
 } from './executors.js';
 import { reviewPhaseOutputs } from './gate.js';
-import { bubblewrapAvailable } from './sandbox.js';
-import { APPROVE_RETRY, completedSteps, failuresOf, gateRounds, hatchLimits, invokedSkills, mappedSkills, rowsWithoutProgress, STEP_DONE } from './history.js';
+import { bubblewrapAvailable, NO_BUBBLEWRAP } from './sandbox.js';
+import { completedSteps, failuresOf, gateRounds, invokedSkills, isoSecond, mappedSkills, rowsWithoutProgress, rowTime, STEP_DONE, succeeded } from './history.js';
 import { currentPhase, describeNext, nextAction, stepAction, type NextAction } from './next.js';
 import { buildIterationPrompt, EXECUTOR_SYSTEM, INPUTS_BUDGET } from './prompt.js';
-import { snapshot, type Scope } from './scope.js';
 
 const run = promisify(execFile);
 
@@ -86,36 +90,18 @@ export interface IterationReport {
 
 const IN_FLIGHT = 'in_flight';
 
-/** Which steps of this run a model carries out (a tool skill is a command), per execution context. */
-const modelSteps = new WeakMap<ExecutionContext, (step: Step) => boolean>();
+/** Which steps of this run a model (or agent) carries out; a tool skill is a command. */
 function modelStepTest(context: ExecutionContext): (step: Step) => boolean {
-  return modelSteps.get(context) ?? ((step) => step.kind !== 'run');
-}
-
-function iso(date: Date): string {
-  return `${date.toISOString().slice(0, 19)}Z`;
-}
-
-function toPosix(path: string): string {
-  return path.split(sep).join('/');
+  return (step) => carriedOutByModel(step, context.skills);
 }
 
 async function load(path: string): Promise<Plan> {
   const plan = await readPlanFile(path);
-  const fatal = plan.diagnostics.find((diagnostic) => diagnostic.severity === 'error');
-  if (fatal) throw new EngineError(`${path}: line ${fatal.line}: ${fatal.message}`);
+  const unreadable = unreadableReason(plan);
+  if (unreadable) throw new EngineError(`${path}: ${unreadable}`);
   if (!plan.meta.state) throw new EngineError(`${path}: the front matter has no valid state: block; run deepplan lint for details`);
   if (!plan.log || plan.log.header === null) throw new EngineError(`${path}: the plan has no iteration log table; run deepplan lint for details`);
   return plan;
-}
-
-function scopeOf(plan: Plan, root: string, planPath: string): Scope {
-  return {
-    root,
-    write: plan.meta.scope?.write ?? null,
-    commands: plan.meta.scope?.commands ?? null,
-    planFile: toPosix(relative(root, resolve(planPath))),
-  };
 }
 
 /** The cache of the last tool output, shown to the next iteration; deleting it loses nothing the plan needs. */
@@ -175,29 +161,21 @@ async function iterate(options: IterationOptions, planPath: string, started: num
     throw new EngineError(`${relative(process.cwd(), planPath)} is ${status}; review it (deepplan review) and set status: approved before running it`);
   }
   const root = options.root;
-  const scope = scopeOf(plan, root, planPath);
-  const badScope = (scope.write ?? []).find((pattern) => !isInsideRepository(pattern));
   const ruleContext = createRuleContext(root, options.config);
-  const execute = options.config.execute ?? {};
-  const context: ExecutionContext = {
+  const context = executionContext(plan, {
     root,
     planPath,
-    scope,
     config: options.config,
     skills: ruleContext.skills(),
     models: options.models,
     sandbox: options.sandbox ?? true,
-    network: execute.network ?? false,
-    timeoutMs: execute.timeout_ms ?? 120_000,
-    executor: options.executor ?? 'builtin',
-    env: options.env ?? process.env,
-  };
-  const isModelStep = (step: Step) => step.kind === 'model' || (step.kind === 'skill' && !context.skills.skills.get(step.skill ?? '')?.run);
-  modelSteps.set(context, isModelStep);
+    ...(options.executor ? { executor: options.executor } : {}),
+    ...(options.env ? { env: options.env } : {}),
+  });
+  const badScope = (context.scope.write ?? []).find((pattern) => !isInsideRepository(pattern));
+  const isModelStep = modelStepTest(context);
   // Every iteration may run a command (a step, a verify): refuse before anything is recorded, not halfway.
-  if (context.sandbox && !bubblewrapAvailable()) {
-    throw new EngineError('bubblewrap (bwrap) is not installed, so commands cannot run sandboxed; install it (Debian: apt-get install bubblewrap) or pass --no-sandbox to run them with your own rights');
-  }
+  if (context.sandbox && !bubblewrapAvailable()) throw new EngineError(NO_BUBBLEWRAP);
   const report: IterationReport = { signal: 'CONTINUE', rows: [], blockers: [], nextAction: null, plan, changed: [], engineMs: 0, actionMs: 0, prompt: null };
 
   // An action that started but whose row was never written: log it before anything is retried.
@@ -206,17 +184,11 @@ async function iterate(options: IterationOptions, planPath: string, started: num
     const action = inFlight.replace(/\s+\(started .*\)$/, '');
     emit({ type: 'recovered', action });
     const phase = plan.phases.find((candidate) => action.startsWith(`${candidate.id}.`) || action.startsWith(`${candidate.id} `)) ?? currentPhase(plan) ?? plan.phases[0]!;
-    const outcome: ActionOutcome = {
+    const outcome = makeOutcome({
       action,
       result: 'failed',
-      stepDone: false,
       notes: `outcome unknown: the run stopped after starting this action (${/\((started [^)]*)\)$/.exec(inFlight)?.[1] ?? 'start time not recorded'}); its effects are whatever the files now show`,
-      changed: [],
-      learning: null,
-      blocker: null,
-      observation: null,
-      actionMs: 0,
-    };
+    });
     const decision = await decide(plan, phase, null, outcome, context, options);
     plan = await commitDecision(plan, decision, context, options, report, emit);
     if (decision.signal !== 'CONTINUE') return finishReport(report, plan, started);
@@ -229,7 +201,8 @@ async function iterate(options: IterationOptions, planPath: string, started: num
   }
   if (next.kind === 'waiting' || next.kind === 'budget') {
     report.signal = 'BLOCKED_NEED_HUMAN';
-    report.blockers = next.kind === 'waiting' ? next.blockers : [`The iteration budget is spent (${plan.log?.rows.length ?? 0} of ${plan.meta.budget?.max_iterations ?? '?'}): raise budget.max_iterations, then run deepplan approve ${relative(process.cwd(), planPath)} ${next.phase?.id ?? ''} --retry`.replace(/\s+--retry/, ' --retry')];
+    const approve = ['deepplan approve', relative(process.cwd(), planPath), next.phase?.id, '--retry'].filter(Boolean).join(' ');
+    report.blockers = next.kind === 'waiting' ? next.blockers : [`The iteration budget is spent (${plan.log?.rows.length ?? 0} of ${plan.meta.budget?.max_iterations ?? '?'}): raise budget.max_iterations, then run ${approve}`];
     return finishReport(report, plan, started);
   }
   const phase = next.phase;
@@ -240,7 +213,7 @@ async function iterate(options: IterationOptions, planPath: string, started: num
     : await preflight(plan, next, context, ruleContext, emit);
   if (preflightBlocker) {
     const action = next.kind === 'step' ? stepAction(phase, next.step) : `${phase.id} gate`;
-    const outcome: ActionOutcome = { action, result: 'blocked', stepDone: false, notes: `pre-flight: ${preflightBlocker}`, changed: [], learning: null, blocker: `${phase.id} pre-flight: ${preflightBlocker}`, observation: null, actionMs: 0 };
+    const outcome = makeOutcome({ action, result: 'blocked', notes: `pre-flight: ${preflightBlocker}`, blocker: `${phase.id} pre-flight: ${preflightBlocker}` });
     const decision = await decide(plan, phase, null, outcome, context, options);
     plan = await commitDecision(plan, decision, context, options, report, emit);
     return finishReport(report, plan, started);
@@ -260,7 +233,7 @@ async function iterate(options: IterationOptions, planPath: string, started: num
   } else if (next.kind === 'check' || next.kind === 'criteria') {
     const action = `${phase.id} gate ${next.kind === 'check' ? 'check' : 'criteria'}`;
     emit({ type: 'action', action, phase: phase.id });
-    outcome = { action, result: 'no-change', stepDone: true, notes: '', changed: [], learning: null, blocker: null, observation: null, actionMs: 0 };
+    outcome = makeOutcome({ action, result: 'no-change', stepDone: true, notes: '' });
   } else {
     throw new EngineError('unreachable');
   }
@@ -284,7 +257,7 @@ async function markInFlight(planPath: string, plan: Plan, phase: Phase, action: 
   return updatePlanFile(
     planPath,
     (text, current) => {
-      let edited = setState(text, { [IN_FLIGHT]: `${action} (started ${iso(now())}, pid ${process.pid})`, phase: phase.id } as never);
+      let edited = setState(text, { [IN_FLIGHT]: `${action} (started ${isoSecond(now())}, pid ${process.pid})`, phase: phase.id } as never);
       if (current.meta.status !== 'executing') edited = setPlanStatus(edited, 'executing');
       if (phase.status !== 'active') edited = setPhaseStatus(edited, phase.id, 'active');
       return edited;
@@ -385,22 +358,16 @@ async function executeStep(
   const models = context.models;
   const executorInfo = models?.roles.executor;
   if (!models || executorInfo?.provider === 'offline') {
-    const action = stepAction(phase, step);
-    return {
-      action,
+    return makeOutcome({
+      action: stepAction(phase, step),
       result: 'blocked',
-      stepDone: false,
       notes: 'needs the executor model, which is offline (no API key)',
-      changed: [],
-      learning: null,
       blocker: `${phase.id}.${step.index} needs a model and the executor role is offline: set its provider's API key (deepplan doctor shows which), run it with --executor command, or do the step by hand and run deepplan approve <plan> ${phase.id}`,
-      observation: null,
-      actionMs: 0,
-    };
+    });
   }
   const tools = [...(allowedToolsOf(skill) ?? new Set(MODEL_TOOLS))];
   const refused = [...new Set(rows.filter((row) => row.phase === phase.id && row.result === 'failed' && row.action.startsWith(`${phase.id}.${step.index} `)).map((row) => row.action))].filter(
-    (action) => failuresOf(action, phase.id, rows) >= hatchLimits().sameActionFailures,
+    (action) => failuresOf(action, phase.id, rows) >= SAME_ACTION_FAILURES,
   );
   const failures = rows.filter((row) => row.action.startsWith(`${phase.id}.${step.index} `) && row.result === 'failed').map((row) => `${row.action}: ${row.notes}`);
   const prompt = buildIterationPrompt({
@@ -424,10 +391,10 @@ async function executeStep(
     report.actionMs += performance.now() - started;
     const action = stepAction(phase, step);
     if (isCostCap(error)) {
-      return { action, result: 'blocked', stepDone: false, notes: 'the --max-cost cap is reached', changed: [], learning: null, blocker: `the --max-cost cap is reached: ${(error as Error).message}`, observation: null, actionMs: 0 };
+      return makeOutcome({ action, result: 'blocked', notes: 'the --max-cost cap is reached', blocker: `the --max-cost cap is reached: ${(error as Error).message}` });
     }
     if (error instanceof ModelError) {
-      return { action, result: 'failed', stepDone: false, notes: `the executor model failed: ${error.message.split('\n')[0]}`, changed: [], learning: null, blocker: null, observation: null, actionMs: 0 };
+      return makeOutcome({ action, result: 'failed', notes: `the executor model failed: ${error.message.split('\n')[0]}` });
     }
     throw error;
   }
@@ -435,7 +402,7 @@ async function executeStep(
   const action = modelActionText(phase, step, answer);
   emit({ type: 'action', action, phase: phase.id });
   if (refused.includes(action)) {
-    return { action, result: 'failed', stepDone: false, notes: `refused: this action failed ${hatchLimits().sameActionFailures} times; an alternative is required`, changed: [], learning: null, blocker: null, observation: null, actionMs: 0 };
+    return makeOutcome({ action, result: 'failed', notes: `refused: this action failed ${SAME_ACTION_FAILURES} times; an alternative is required` });
   }
   await begin(action);
   const outcome = await performModelAction(answer, action, skill, context);
@@ -465,28 +432,24 @@ async function runAgentStep(
   const action = `${phase.id}.${step.index} agent ${(step.skill ? `/${step.skill} ${step.args}` : step.text).replace(/\s+/g, ' ').slice(0, 100)}`.trim();
   emit({ type: 'action', action, phase: phase.id });
   await begin(action);
-  const before = snapshot(context.scope);
-  const started = performance.now();
-  const result = await sandboxed(agent.command, context, { input: prompt, network: agent.network ?? true, keepKeys: true, extraWritable: agent.writable ?? [] });
-  const actionMs = performance.now() - started;
+  const { value: result, changed, actionMs } = await measureChanges(context.scope, () =>
+    sandboxed(agent.command, context, { input: prompt, network: agent.network ?? true, keepKeys: true, extraWritable: agent.writable ?? [] }),
+  );
   report.actionMs += actionMs;
-  const changed = (await import('./scope.js')).changedFiles(before, snapshot(context.scope));
   const status = parseAgentStatus(result.stdout);
   if (result.code !== 0 || status === null) {
     const why = result.code !== 0 ? `the agent exited ${result.code}${result.timedOut ? ' (timed out)' : ''}` : 'the agent printed no valid status block on its last line';
-    return { action, result: 'failed', stepDone: false, notes: why, changed, learning: null, blocker: null, observation: null, actionMs };
+    return makeOutcome({ action, result: 'failed', notes: why, changed, actionMs });
   }
-  return {
+  return makeOutcome({
     action,
     result: changed.length > 0 ? 'ok' : 'no-change',
     stepDone: status.step_done,
     notes: `${changed.length} file(s) changed: ${status.summary}`.slice(0, 300),
     changed,
     learning: status.learning ? `${phase.id}.${step.index}: ${status.learning}` : null,
-    blocker: null,
-    observation: null,
     actionMs,
-  };
+  });
 }
 
 export const AGENT_STATUS_INSTRUCTIONS =
@@ -509,7 +472,7 @@ async function runGate(plan: Plan, phase: Phase, action: string, context: Execut
   const review = await reviewPhaseOutputs(plan, phase, context, options.models);
   const actionMs = performance.now() - started;
   const notes = review.verdict === 'APPROVED' ? `APPROVED round ${review.round}${review.model ? ` by ${review.model}` : ''}` : `REVISE round ${review.round}: ${review.findings.join('; ')}`;
-  return { action, result: 'no-change', stepDone: true, notes: notes.slice(0, 400), changed: [], learning: null, blocker: null, observation: review.findings.join('\n') || null, actionMs };
+  return makeOutcome({ action, result: 'no-change', stepDone: true, notes: notes.slice(0, 400), observation: review.findings.join('\n') || null, actionMs });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -523,37 +486,36 @@ async function decide(plan: Plan, phase: Phase, step: Step | null, outcome: Acti
   if (outcome.blocker) decision.blockers.push(outcome.blocker);
   if (outcome.learning) decision.learnings.push(outcome.learning);
 
+  const succeededNow = succeeded(outcome);
   // A failure followed by a success teaches something.
-  if (outcome.result === 'ok' || outcome.result === 'no-change') {
+  if (succeededNow) {
     const earlier = [...rows].reverse().find((row) => row.action === outcome.action && row.result === 'failed');
     if (earlier && outcome.learning === null && step) decision.learnings.push(`${ref}: failed before (${earlier.notes.split(/[;(]/)[0]!.trim().slice(0, 120)}), then succeeded`);
   }
 
-  const succeededNow = outcome.result === 'ok' || outcome.result === 'no-change';
   const projected: LogRow[] = [...rows, { cells: [], number: rows.length + 1, when: '', line: 0, action: outcome.action, phase: phase.id, result: outcome.result, signal: 'CONTINUE', notes: outcome.stepDone && succeededNow ? STEP_DONE : '' }];
   let phaseDone = false;
   if (decision.blockers.length === 0) {
     const stepsDone = completedSteps(phase, projected, modelStepTest(context));
     const allSteps = phase.steps.every((candidate) => stepsDone.has(candidate.index));
     const gateAction = outcome.action.startsWith(`${phase.id} gate`);
-    if ((step && outcome.stepDone && allSteps && (outcome.result === 'ok' || outcome.result === 'no-change')) || (boundary && gateAction)) {
+    if ((step && outcome.stepDone && allSteps && succeededNow) || (boundary && gateAction)) {
       const kind = outcome.action.slice(`${phase.id} gate `.length);
       if (gateAction && kind === 'review') {
         const { rounds } = gateRounds(phase.id, rows);
         const round = rounds + 1;
-        if (outcome.notes.startsWith('APPROVED')) phaseDone = await finishPhase(plan, phase, decision, context, projected, planArg, true);
+        if (outcome.notes.startsWith('APPROVED')) phaseDone = (await finishPhase(plan, phase, decision, context, projected, planArg, true)) === 'done';
         else if (round >= 3) decision.blockers.push(`${phase.id} gate: the reviewer asked for changes ${round} times (${outcome.notes.slice(0, 200)}); fix the outputs, then deepplan approve ${planArg} ${phase.id}`);
         else if (!phase.steps.some(modelStepTest(context)) || (context.executor === 'builtin' && (!context.models || context.models.roles.executor.provider === 'offline'))) {
           decision.blockers.push(`${phase.id} gate: the reviewer asked for changes (${outcome.notes.slice(0, 200)}) and no step of the phase can revise them; fix the outputs, then deepplan approve ${planArg} ${phase.id}`);
         }
       } else if (gateAction && kind === 'criteria') {
-        phaseDone = false;
         await checkCriteria(plan, decision, context, planArg);
       } else {
         const gatePassed = phase.gate === 'review' && gateRounds(phase.id, rows).lastVerdict === 'APPROVED';
-        phaseDone = await finishPhase(plan, phase, decision, context, projected, planArg, gatePassed);
-        const verifyFailed = decision.checkNotes.some((note) => note.startsWith('Done when ') && note !== 'Done when passes' && !note.startsWith('Done when has no verify'));
-        if (!phaseDone && verifyFailed && decision.blockers.length === 0 && !phase.steps.some(modelStepTest(context))) {
+        const finished = await finishPhase(plan, phase, decision, context, projected, planArg, gatePassed);
+        phaseDone = finished === 'done';
+        if (finished === 'check-failed' && !phase.steps.some(modelStepTest(context))) {
           decision.blockers.push(`${phase.id}: every step ran but the Done when check fails (${decision.checkNotes.join('; ')}); fix the cause, then deepplan approve ${planArg} ${phase.id} --retry`);
         }
       }
@@ -572,16 +534,15 @@ async function decide(plan: Plan, phase: Phase, step: Step | null, outcome: Acti
   // Escape hatches (TASK_COMPLETE first: finishing on the last allowed iteration is a completion).
   if (!decision.complete && decision.blockers.length === 0) {
     const final = decision.outcome;
-    const limits = hatchLimits();
     if (final.result === 'failed') {
       const failures = failuresOf(final.action, phase.id, rows) + 1;
-      const scripted = step !== null && (step.kind === 'run' || Boolean(step.skill && context.skills.skills.get(step.skill)?.run));
-      if (failures >= limits.sameActionFailures && (scripted || step === null)) {
+      // A command (or a check) has no alternative to try; a model must choose another action.
+      if (failures >= SAME_ACTION_FAILURES && (step === null || !carriedOutByModel(step, context.skills))) {
         decision.blockers.push(`${ref} failed ${failures} times (last: ${final.notes.slice(0, 160)}); a scripted step has no alternative: fix the cause, then deepplan approve ${planArg} ${phase.id} --retry`);
       }
     }
     const stalled = rowsWithoutProgress(projected.map((row, index) => (index === projected.length - 1 ? { ...row, result: final.result } : row)));
-    if (decision.blockers.length === 0 && stalled >= limits.withoutProgress) {
+    if (decision.blockers.length === 0 && stalled >= ITERATIONS_WITHOUT_PROGRESS) {
       decision.blockers.push(`${stalled} iterations without progress (last: ${final.action}: ${final.notes.slice(0, 120)}); look at the log, fix the cause, then deepplan approve ${planArg} ${phase.id} --retry`);
     }
     const budget = plan.meta.budget?.max_iterations;
@@ -610,39 +571,42 @@ function summary(plan: Plan, decision: Decision, used: number, budget: number | 
   return `${used} of ${budget ?? '?'} iterations used; phases done ${done}/${plan.phases.length} (at ${decision.phase.id}: ${decision.phase.title}); criteria verified ${ticked}/${plan.criteria?.length ?? 0}; last action ${decision.outcome.action} → ${decision.outcome.result}`;
 }
 
-/** The phase's Done when, its skills, its gate. Returns whether the phase is done now. */
-async function finishPhase(plan: Plan, phase: Phase, decision: Decision, context: ExecutionContext, projected: LogRow[], planArg: string, gatePassed: boolean): Promise<boolean> {
+/**
+ * The phase's Done when, its skills, its gate: `done`, `check-failed` (the Done when is not met), or `held` (a blocker
+ * says why, or the quality gate comes next).
+ */
+async function finishPhase(plan: Plan, phase: Phase, decision: Decision, context: ExecutionContext, projected: LogRow[], planArg: string, gatePassed: boolean): Promise<'done' | 'check-failed' | 'held'> {
   const check = phase.doneWhen;
   if (check?.verify) {
     const verify = await runVerify(check.verify, context);
     decision.outcome.actionMs += verify.ms;
     decision.checkNotes.push(`Done when ${verify.detail}`);
-    if (!verify.passed) return false;
+    if (!verify.passed) return 'check-failed';
   } else {
     const judged = await judge(`Phase ${phase.id} "${phase.title}" is done when: ${check?.text ?? '(not said)'}`, phase.outputs, context, decision);
     if (judged === null) decision.checkNotes.push('Done when has no verify command: accepted because every step finished (no executor model to judge it)');
     else {
       decision.checkNotes.push(`Done when ${judged.met ? 'met' : 'not met'} in the executor model's judgement: ${judged.reason.slice(0, 160)}`);
-      if (!judged.met) return false;
+      if (!judged.met) return 'check-failed';
     }
   }
   const invoked = invokedSkills(phase, projected);
   const missing = mappedSkills(plan, phase.id).filter((skill) => !invoked.has(skill));
   if (missing.length > 0) {
     decision.blockers.push(`${phase.id} cannot be done: skill${missing.length > 1 ? 's' : ''} ${missing.map((name) => `/${name}`).join(', ')} mapped to it ${missing.length > 1 ? 'were' : 'was'} never invoked (skill drift); add the step or change the audit, then deepplan approve ${planArg} ${phase.id} --retry`);
-    return false;
+    return 'held';
   }
   if (phase.gate === 'review' && !gatePassed) {
     decision.checkNotes.push('the quality gate reviews the outputs next');
-    return false;
+    return 'held';
   }
   if (phase.gate === 'human') {
     const owner = plan.meta.owner ? ` by ${plan.meta.owner}` : '';
     decision.blockers.push(`${phase.id} gate: waiting for approval${owner}; check the outputs (${phase.outputs.join(', ') || 'see the phase'}), then deepplan approve ${planArg} ${phase.id} --note "..."`);
     decision.checkNotes.push('gate: waiting for approval');
-    return false;
+    return 'held';
   }
-  return true;
+  return 'done';
 }
 
 /**
@@ -702,7 +666,7 @@ async function checkCriteria(plan: Plan, decision: Decision, context: ExecutionC
 async function commitDecision(plan: Plan, decision: Decision, context: ExecutionContext, options: IterationOptions, report: IterationReport, emit: (event: EngineEvent) => void): Promise<Plan> {
   const now = options.now ?? (() => new Date());
   const { outcome } = decision;
-  const notes = [outcome.stepDone && (outcome.result === 'ok' || outcome.result === 'no-change') && !outcome.action.includes(' gate ') ? `${STEP_DONE}; ${outcome.notes}` : outcome.notes, ...decision.checkNotes]
+  const notes = [outcome.stepDone && succeeded(outcome) && !outcome.action.includes(' gate ') ? `${STEP_DONE}; ${outcome.notes}` : outcome.notes, ...decision.checkNotes]
     .filter((part) => part !== '')
     .join('; ');
   let rowNumber = 0;
@@ -710,10 +674,7 @@ async function commitDecision(plan: Plan, decision: Decision, context: Execution
     context.planPath,
     (text, current) => {
       // Rows are only ever appended, after the last one's time.
-      const last = current.log?.rows[current.log.rows.length - 1];
-      let when = iso(now());
-      if (last && /Z$/.test(last.when) && Date.parse(last.when) > Date.parse(when)) when = last.when;
-      let edited = appendLogRow(text, { when, phase: decision.phase.id, action: outcome.action, result: outcome.result, signal: decision.signal, notes });
+      let edited = appendLogRow(text, { when: rowTime(current, now()), phase: decision.phase.id, action: outcome.action, result: outcome.result, signal: decision.signal, notes });
       for (const [id, status] of decision.phaseStatus) edited = setPhaseStatus(edited, id, status);
       for (const [id, checked] of decision.ticks) edited = tickCriterion(edited, id, checked);
       for (const learning of decision.learnings) edited = appendLearning(edited, learning);
@@ -728,7 +689,7 @@ async function commitDecision(plan: Plan, decision: Decision, context: Execution
         iteration: rowNumber,
         next_action: decision.signal === 'BLOCKED_NEED_HUMAN' ? `Waiting for a person: ${decision.blockers[0]}` : decision.signal === 'TASK_COMPLETE' ? 'None: the plan is complete' : (describeNext(next) ?? null),
         blockers: decision.blockers,
-        updated: iso(now()),
+        updated: isoSecond(now()),
       });
       return deleteFrontMatterKey(edited, ['state', IN_FLIGHT]);
     },
@@ -754,4 +715,3 @@ async function commitToGit(root: string, planPath: string, outcome: ActionOutcom
   }
 }
 
-export { APPROVE_RETRY, PlanFileError };

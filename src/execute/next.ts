@@ -1,5 +1,5 @@
 import type { Phase, Plan, Step } from '../plan/types.js';
-import { acceptsPhase, completedSteps, gateRounds, lastApprovalIndex } from './history.js';
+import { acceptsPhase, byKind, completedSteps, gateRounds, lastApprovalIndex, type ModelStepTest } from './history.js';
 
 /**
  * What the next iteration does, read from the plan alone: a pure function of the file, so any process that reads
@@ -30,17 +30,9 @@ export function currentPhase(plan: Plan): Phase | null {
   return plan.phases.find((phase) => !done.has(phase.id) && phase.dependsOn.every((id) => done.has(id))) ?? null;
 }
 
-/** Log rows that still count for a phase: those after an approval that accepted it are history. */
-function liveRows(plan: Plan) {
-  return plan.log?.rows ?? [];
-}
-
-/** Whether a model (or an agent) carries a step out; a `run:` step or a tool skill is a command and cannot adapt. */
-export type ModelStepTest = (step: Step) => boolean;
-export const byKind: ModelStepTest = (step) => step.kind !== 'run';
 
 export function nextAction(plan: Plan, isModelStep: ModelStepTest = byKind): NextAction {
-  const rows = liveRows(plan);
+  const rows = plan.log?.rows ?? [];
   const state = plan.meta.state;
   if (plan.meta.status === 'complete') return { kind: 'complete' };
   const phase = currentPhase(plan);

@@ -107,11 +107,12 @@ export function sandboxArguments(options: SandboxOptions): string[] {
   return args;
 }
 
+export const NO_BUBBLEWRAP =
+  'bubblewrap (bwrap) is not installed, so commands cannot run sandboxed; install it (Debian: apt-get install bubblewrap) or pass --no-sandbox to run them with your own rights';
+
 export function runCommand(command: string, options: SandboxOptions): Promise<CommandResult> {
   const sandboxed = !options.unsandboxed;
-  if (sandboxed && !bubblewrapAvailable()) {
-    throw new SandboxError('bubblewrap (bwrap) is not installed, so commands cannot be sandboxed; install it (Debian: apt-get install bubblewrap) or pass --no-sandbox');
-  }
+  if (sandboxed && !bubblewrapAvailable()) throw new SandboxError(NO_BUBBLEWRAP);
   const env = options.keepKeys ? definedEntries(options.env ?? process.env) : commandEnvironment(options.env ?? process.env);
   const [file, args] = sandboxed ? ['bwrap', [...sandboxArguments(options), 'sh', '-c', command]] : ['sh', ['-c', command]];
   return new Promise((resolvePromise) => {

@@ -1,6 +1,7 @@
 import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import picomatch from 'picomatch';
+import { toPosix } from '../plan/text.js';
 import { globSync } from 'tinyglobby';
 
 /**
@@ -25,9 +26,6 @@ export interface Scope {
 /** Folders the executor never writes or lists, whatever the scope says. */
 const PRIVATE = /^(?:\.git|node_modules|\.deepplan)(?:\/|$)/;
 
-function toPosix(path: string): string {
-  return path.split(sep).join('/');
-}
 
 /**
  * The repository-relative path `name` refers to, after resolving `..` and the symlinks of every existing part.

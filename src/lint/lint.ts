@@ -1,9 +1,10 @@
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 import { ConfigError, findRepoRoot, loadConfig, type Config } from '../config/config.js';
 import { parsePlan } from '../plan/parse.js';
+import { toPosix } from '../plan/text.js';
 import { readPlanFile } from '../plan/store.js';
 import type { Plan, Severity } from '../plan/types.js';
 import { PARSE_RULE_ID, RULE_IDS, RULES } from '../rules/catalog.js';
@@ -130,9 +131,6 @@ export async function lintFile(file: string, cwd: string): Promise<FileResult> {
   return { path: toDisplayPath(cwd, absolute), repoPath: toPosix(relative(context.root, absolute)), findings };
 }
 
-function toPosix(path: string): string {
-  return path.split(sep).join('/');
-}
 
 function toDisplayPath(cwd: string, absolute: string): string {
   const shown = relative(cwd, absolute);

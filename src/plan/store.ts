@@ -25,6 +25,12 @@ export class RevisionConflictError extends PlanFileError {
   }
 }
 
+/** Why a read plan cannot be used (`line 3: ...`, the first error found while reading it), or null when it can. */
+export function unreadableReason(plan: Plan): string | null {
+  const fatal = plan.diagnostics.find((diagnostic) => diagnostic.severity === 'error');
+  return fatal ? `line ${fatal.line}: ${fatal.message}` : null;
+}
+
 /** Reads and parses a plan file. Unreadable content becomes diagnostics on the returned plan, never an exception. */
 export async function readPlanFile(path: string): Promise<Plan> {
   let size: number;
@@ -95,8 +101,8 @@ export async function updatePlanFile(path: string, edit: PlanEdit, options: Upda
   const release = await acquireLock(path, options.lockWaitMs ?? 30_000);
   try {
     const plan = await readPlanFile(path);
-    const fatal = plan.diagnostics.find((diagnostic) => diagnostic.severity === 'error');
-    if (fatal) throw new PlanFileError(`cannot update ${path}: line ${fatal.line}: ${fatal.message}`);
+    const unreadable = unreadableReason(plan);
+    if (unreadable) throw new PlanFileError(`cannot update ${path}: ${unreadable}`);
     const revision = plan.meta.state?.revision;
     if (revision === undefined) throw new PlanFileError(`cannot update ${path}: state.revision is missing or not a number`);
     if (options.expectedRevision !== undefined && options.expectedRevision !== revision) {

@@ -1,3 +1,4 @@
+import { sep } from 'node:path';
 import type { Point, Verifiable } from './types.js';
 
 /** Offsets where each line starts; line n (1-based) starts at `starts[n - 1]`. */
@@ -25,6 +26,11 @@ export function pointFinder(starts: number[]): (offset: number) => Point {
 }
 
 /** The file's line ending, judged by its first line break. */
+/** A path with forward slashes, as plan files and reports write repository paths on every platform. */
+export function toPosix(path: string): string {
+  return path.split(sep).join('/');
+}
+
 export function detectEol(text: string): '\n' | '\r\n' {
   const lf = text.indexOf('\n');
   return lf > 0 && text[lf - 1] === '\r' ? '\r\n' : '\n';

@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { toPosix } from '../plan/text.js';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 import type { Config } from '../config/config.js';
 import { discoverSkills, skillDirectories, type SkillIndex } from '../skills/discover.js';
@@ -56,7 +57,7 @@ function expandPattern(root: string, pattern: string): string[] {
   }
   try {
     return globSync(pattern, { cwd: root, onlyFiles: true, dot: false, ignore: ['**/node_modules/**', '.git/**'] })
-      .map((file) => relative(root, resolve(root, file)).split(sep).join('/'))
+      .map((file) => toPosix(relative(root, resolve(root, file))))
       .sort();
   } catch {
     return [];

@@ -174,14 +174,19 @@ export const RESEARCH_SKILLS = skillSet([
   ['hubspot-sync', 'Deprecated, syncs contacts from HubSpot.'],
 ]);
 
+/** The environment a CLI child process gets: this one without API keys, base URLs and DEEPPLAN_ settings, plus `env`. */
+export function cliEnvironment(env: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/_API_KEY$|_BASE_URL$|^DEEPPLAN_/.test(name)));
+  return { ...clean, NO_COLOR: '1', ...env };
+}
+
 /**
  * Runs the CLI in a child process without blocking this one (tests that serve a fake provider from this process
  * need that). The environment's API keys, base URLs and DEEPPLAN_ settings are dropped, so only `env` counts.
  */
 export function runCli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/_API_KEY$|_BASE_URL$|^DEEPPLAN_/.test(name)));
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd, env: { ...clean, NO_COLOR: '1', ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
+    execFile(process.execPath, [CLI, ...args], { cwd, env: cliEnvironment(env), timeout: 60_000 }, (error, stdout, stderr) =>
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
