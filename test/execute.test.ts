@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { runIteration, type IterationReport } from '../src/execute/iteration.js';
 import { approvePhase } from '../src/execute/approve.js';
+import { hasFiles } from '../src/execute/executors.js';
 import { lintText } from '../src/lint/lint.js';
 import { parsePlan } from '../src/plan/parse.js';
 import { setState } from '../src/plan/update.js';
@@ -209,6 +210,16 @@ describe('deepplan run on a scripted plan', () => {
     const reports = await loop(root);
     expect(reports.map((report) => report.rows[0]!.action)).toContain('P2 gate review');
     expect(reports.at(-1)!.blockers[0]).toMatch(/^P2 gate: the reviewer asked for changes \(REVISE round 1: out\/summary.md still holds a placeholder \("TODO"\)\) and no step of the phase can revise them/);
+  });
+});
+
+describe('outputs of a phase', () => {
+  it('finds files of a pattern whose glob is in the middle of the path, and not empty ones', () => {
+    const root = scriptedRepo(SCRIPTED_PLAN, { 'crm/acme/sync.json': '{}\n', 'crm/globex/notes.md': 'x\n', 'out/empty.md': '' });
+    expect(hasFiles(root, 'crm/*/sync.json')).toBe(true);
+    expect(hasFiles(root, 'crm/*/missing.json')).toBe(false);
+    expect(hasFiles(root, 'out/empty.md')).toBe(false);
+    expect(hasFiles(root, 'notes/*.md')).toBe(true);
   });
 });
 

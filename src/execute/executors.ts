@@ -10,7 +10,7 @@ import type { ModelRunner } from '../models/runner.js';
 import { toPosix } from '../plan/text.js';
 import type { LogResult, Phase, Plan, Step } from '../plan/types.js';
 import type { Skill, SkillIndex } from '../skills/discover.js';
-import { runCommand, SandboxError, type CommandResult } from './sandbox.js';
+import { runCommand, SandboxError, writableFolder, type CommandResult } from './sandbox.js';
 import { changedFiles, checkCommand, checkReadable, checkWritable, ScopeError, snapshot, type Scope } from './scope.js';
 
 /**
@@ -340,8 +340,8 @@ export function hasFiles(root: string, pattern: string): boolean {
   try {
     if (!isGlob(pattern)) return statSync(join(root, pattern)).size > 0;
     const isMatch = picomatch(pattern);
-    const base = pattern.split('/').filter((part) => !isGlob(part));
-    const dir = join(root, ...base.slice(0, base.length));
+    // The folder to search: the pattern's path up to its first glob part (`crm/*/sync.json` → crm).
+    const dir = join(root, writableFolder(pattern));
     return readdirSync(dir, { recursive: true, withFileTypes: true }).some((entry) => entry.isFile() && isMatch(join(entry.parentPath, entry.name).slice(root.length + 1)));
   } catch {
     return false;
