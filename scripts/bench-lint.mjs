@@ -16,11 +16,12 @@
 
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { fmt, integerOption, iso, loadAverage, median, START, table } from './bench-common.mjs';
 
 const PROJECT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(PROJECT, 'dist', 'cli', 'main.js');
@@ -39,18 +40,10 @@ const { values: options } = parseArgs({
     keep: { type: 'boolean', default: false },
   },
 });
-const PLANS = positive(options.plans, '--plans');
-const ROWS = positive(options.rows, '--rows');
-const RUNS = positive(options.runs, '--runs');
+const PLANS = integerOption('bench-lint', '--plans', options.plans, 1);
+const ROWS = integerOption('bench-lint', '--rows', options.rows, 1);
+const RUNS = integerOption('bench-lint', '--runs', options.runs, 1);
 
-function positive(value, name) {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) {
-    process.stderr.write(`bench-lint: ${name} must be a positive integer\n`);
-    process.exit(2);
-  }
-  return number;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The corpus
@@ -59,8 +52,6 @@ const template = readFileSync(TEMPLATE, 'utf8');
 const phaseIds = [...template.matchAll(/^### (P\d+[a-z]?)\. /gm)].map((match) => match[1]);
 if (phaseIds.length === 0) throw new Error(`${TEMPLATE}: no phases found`);
 
-const START = Date.parse('2026-11-20T10:00:00Z');
-const iso = (ms) => new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
 
 /**
  * An iteration log of `rows` rows that the rules accept: numbered 1..rows, times ascending, the phases walked in order,
@@ -140,11 +131,6 @@ function makeCorpus() {
 // ---------------------------------------------------------------------------------------------------------------
 // Measuring
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
 
 /**
  * CPU time (user + system, ms) of this process's children that have been waited for, from /proc/self/stat on Linux
@@ -182,15 +168,8 @@ function captured(args, cwd, env = {}) {
   return result;
 }
 
-const fmt = (ms) => `${ms.toFixed(ms < 10 ? 2 : ms < 100 ? 1 : 0)} ms`;
-const pad = (text, width) => String(text).padEnd(width);
 
-function table(rows) {
-  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => String(row[column]).length)));
-  return rows.map((row) => row.map((cell, column) => pad(cell, widths[column])).join('  ').trimEnd()).join('\n');
-}
 
-const loadAverage = () => (process.platform === 'win32' ? 'n/a' : loadavg().map((load) => load.toFixed(2)).join(', '));
 
 let failed = false;
 const fail = (message) => {

@@ -23,11 +23,12 @@
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { fmt, integerOption, iso, loadAverage, median, quantile, START, table } from './bench-common.mjs';
 
 const PROJECT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(PROJECT, 'dist', 'cli', 'main.js');
@@ -50,19 +51,11 @@ const { values: options } = parseArgs({
     keep: { type: 'boolean', default: false },
   },
 });
-const RUNS = whole(options.runs, '--runs', 1);
-const WARMUP = whole(options.warmup, '--warmup', 0);
-const ROWS = whole(options.rows, '--rows', 1);
-const LEARNINGS_EVERY = whole(options['learnings-every'], '--learnings-every', 0);
+const RUNS = integerOption('bench-run', '--runs', options.runs, 1);
+const WARMUP = integerOption('bench-run', '--warmup', options.warmup, 0);
+const ROWS = integerOption('bench-run', '--rows', options.rows, 1);
+const LEARNINGS_EVERY = integerOption('bench-run', '--learnings-every', options['learnings-every'], 0);
 
-function whole(value, name, min) {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < min) {
-    process.stderr.write(`bench-run: ${name} must be an integer >= ${min}\n`);
-    process.exit(2);
-  }
-  return number;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The repository and the plan (after test/support/fixtures.ts SMALL_PLAN and test/support/scripted.ts)
@@ -131,8 +124,6 @@ const PHASES = [
   },
 ];
 
-const START = Date.parse('2026-11-20T10:00:00Z');
-const iso = (ms) => new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
 const timeOf = (n) => iso(START + n * 7 * 60_000 + (n % 5) * 1_000);
 
 /** The Action a step's row gets (as stepAction writes it for scripted steps). */
@@ -292,22 +283,7 @@ ${log.map(([phase, action, result, notes], i) => `| ${i + 1} | ${timeOf(i + 1)} 
 // ---------------------------------------------------------------------------------------------------------------
 // Measuring
 
-function quantile(values, q) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (sorted.length - 1) * q;
-  const low = Math.floor(at);
-  const high = Math.ceil(at);
-  return sorted[low] + (sorted[high] - sorted[low]) * (at - low);
-}
-const median = (values) => quantile(values, 0.5);
 
-const fmt = (ms) => `${ms.toFixed(ms < 10 ? 2 : ms < 100 ? 1 : 0)} ms`;
-const pad = (text, width) => String(text).padEnd(width);
-function table(rows) {
-  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => String(row[column]).length)));
-  return rows.map((row) => row.map((cell, column) => pad(cell, widths[column])).join('  ').trimEnd()).join('\n');
-}
-const loadAverage = () => (process.platform === 'win32' ? 'n/a' : loadavg().map((load) => load.toFixed(2)).join(', '));
 const out = (text = '') => process.stdout.write(`${text}\n`);
 
 let failed = false;
@@ -322,7 +298,7 @@ const { parsePlan } = await dist('plan/parse.js');
 const { buildIterationPrompt } = await dist('execute/prompt.js');
 const { MODEL_TOOLS } = await dist('execute/executors.js');
 const { nextAction } = await dist('execute/next.js');
-const { failuresOf, hatchLimits } = await dist('execute/history.js');
+const { stepFailures } = await dist('execute/history.js');
 
 const root = mkdtempSync(join(tmpdir(), 'deepplan-bench-run-'));
 mkdirSync(join(root, '.git'));
@@ -461,10 +437,7 @@ try {
     // As iteration.ts builds it for the builtin executor (no observation cached and no inputs read: both have their
     // own fixed budgets, and leaving them out makes the log's share of the prompt the largest it can be).
     const rows = plan.log?.rows ?? [];
-    const refused = [...new Set(rows.filter((row) => row.phase === phase.id && row.result === 'failed' && row.action.startsWith(`${phase.id}.${step.index} `)).map((row) => row.action))].filter(
-      (action) => failuresOf(action, phase.id, rows) >= hatchLimits().sameActionFailures,
-    );
-    const failures = rows.filter((row) => row.action.startsWith(`${phase.id}.${step.index} `) && row.result === 'failed').map((row) => `${row.action}: ${row.notes}`);
+    const { failures, refused } = stepFailures(phase, step, rows);
     entry.prompt = buildIterationPrompt({ plan, phase, step, redo: next.redo, skill: null, tools: [...MODEL_TOOLS], failures, observation: null, inputs: '', blockedActions: refused });
     entry.step = `${phase.id}.${step.index}`;
     entry.rows = rows.length;

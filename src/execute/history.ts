@@ -1,3 +1,4 @@
+import { SAME_ACTION_FAILURES } from '../rules/escape-hatch.js';
 import { ACTION_REFERENCE } from '../rules/iteration-log.js';
 import type { LogRow, Phase, Plan, Step } from '../plan/types.js';
 
@@ -101,6 +102,19 @@ export function failuresOf(action: string, phaseId: string, rows: LogRow[]): num
   let count = 0;
   for (let i = since; i < rows.length; i++) if (rows[i]!.action.trim() === action.trim() && rows[i]!.result === 'failed') count++;
   return count;
+}
+
+/**
+ * What the log says about one step for the executor's prompt: its failures (`action: notes`) and the actions it may
+ * not propose again because they failed SAME_ACTION_FAILURES times since the phase was last approved.
+ */
+export function stepFailures(phase: Pick<Phase, 'id'>, step: Pick<Step, 'index'>, rows: LogRow[]): { failures: string[]; refused: string[] } {
+  const prefix = `${phase.id}.${step.index} `;
+  const failed = rows.filter((row) => row.phase === phase.id && row.result === 'failed' && row.action.startsWith(prefix));
+  return {
+    failures: failed.map((row) => `${row.action}: ${row.notes}`),
+    refused: [...new Set(failed.map((row) => row.action))].filter((action) => failuresOf(action, phase.id, rows) >= SAME_ACTION_FAILURES),
+  };
 }
 
 /** Rows at the end of the log that made no progress (`failed`, `no-change`), as the escape-hatch rule counts them. */

@@ -37,7 +37,7 @@ import {
 } from './executors.js';
 import { reviewPhaseOutputs } from './gate.js';
 import { bubblewrapAvailable, NO_BUBBLEWRAP } from './sandbox.js';
-import { completedSteps, failuresOf, gateRounds, invokedSkills, isoSecond, mappedSkills, rowsWithoutProgress, rowTime, STEP_DONE, succeeded } from './history.js';
+import { completedSteps, failuresOf, gateRounds, invokedSkills, isoSecond, mappedSkills, rowsWithoutProgress, rowTime, STEP_DONE, stepFailures, succeeded } from './history.js';
 import { currentPhase, describeNext, nextAction, stepAction, type NextAction } from './next.js';
 import { buildIterationPrompt, EXECUTOR_SYSTEM, INPUTS_BUDGET } from './prompt.js';
 
@@ -366,10 +366,7 @@ async function executeStep(
     });
   }
   const tools = [...(allowedToolsOf(skill) ?? new Set(MODEL_TOOLS))];
-  const refused = [...new Set(rows.filter((row) => row.phase === phase.id && row.result === 'failed' && row.action.startsWith(`${phase.id}.${step.index} `)).map((row) => row.action))].filter(
-    (action) => failuresOf(action, phase.id, rows) >= SAME_ACTION_FAILURES,
-  );
-  const failures = rows.filter((row) => row.action.startsWith(`${phase.id}.${step.index} `) && row.result === 'failed').map((row) => `${row.action}: ${row.notes}`);
+  const { failures, refused } = stepFailures(phase, step, rows);
   const prompt = buildIterationPrompt({
     plan,
     phase,
