@@ -415,6 +415,10 @@ describe('scope', () => {
     expect(messages(edit(SMALL_PLAN, 'write: [notes/**, out/**]', 'write: [notes/**, out/**, /etc/**]'))).toEqual([
       'scope.write "/etc/**" leaves the repository; use paths relative to its root without ".."',
     ]);
+    expect(messages(edit(SMALL_PLAN, 'write: [notes/**, out/**]', 'write: [notes/**, out/**, .git/hooks/*, ./node_modules/x/**]'))).toEqual([
+      'scope.write ".git/hooks/*" is in .git/, which commands never write; name a folder of the work',
+      'scope.write "./node_modules/x/**" is in node_modules/, which commands never write; name a folder of the work',
+    ]);
     expect(messages(edit(SMALL_PLAN, 'run: `node scripts/record-url.mjs out/published.txt`', 'run: `curl -X POST example.invalid`'))).toEqual([
       'P3.2 runs `curl -X POST example.invalid`, which starts with no prefix in scope.commands',
     ]);

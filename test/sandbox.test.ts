@@ -51,6 +51,19 @@ withBubblewrap('commands under bubblewrap', () => {
     expect(readFileSync(join(options.root, 'plans/p.md'), 'utf8')).toBe(SMALL_PLAN);
   });
 
+  it('never makes git\'s folder, the dependencies or deepplan\'s state writable, whatever the scope', async () => {
+    const options = repo();
+    for (const folder of ['.git/hooks', 'node_modules/pkg', '.deepplan/runs']) mkdirSync(join(options.root, folder), { recursive: true });
+    expect(() => runCommand('true', { ...options, writable: ['.git/hooks/*'] })).toThrow('scope.write ".git/hooks/*" is in .git/, which commands never write');
+    for (const writable of [null, ['out/**']]) {
+      for (const target of ['.git/hooks/pre-commit', 'node_modules/pkg/index.js', '.deepplan/runs/forged.jsonl']) {
+        const result = await runCommand(`echo x > ${target}`, { ...options, writable });
+        expect(result.code, `${target} with scope.write ${JSON.stringify(writable)}`).not.toBe(0);
+        expect(existsSync(join(options.root, target))).toBe(false);
+      }
+    }
+  });
+
   it('does not follow a symlink in scope out of it', async () => {
     const options = repo();
     mkdirSync(join(options.root, 'out'), { recursive: true });

@@ -2,11 +2,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { KEY_VARIABLES } from '../models/roles.js';
+import { PRIVATE_FOLDERS, privateFolderOf } from '../rules/context.js';
 
 /**
  * Runs a plan's commands (run: steps, tool skills, verify commands) under bubblewrap: the file system read-only
- * except the plan's scope.write folders and the plan file itself, a private /tmp, no network unless allowed, a time
- * limit, and the API keys taken out of the environment.
+ * except the plan's scope.write folders (the whole repository without a scope), but never the plan file itself nor
+ * the private folders (.git, node_modules, .deepplan); a private /tmp, no network unless allowed, a time limit, and
+ * the API keys taken out of the environment.
  */
 
 export interface SandboxOptions {
@@ -77,16 +79,11 @@ export function sandboxArguments(options: SandboxOptions): string[] {
   if (!options.network) args.push('--unshare-net');
   // The private /tmp would hide a repository that lives under /tmp: put it back, read-only, before the writable binds.
   args.push('--ro-bind', root, root);
-  if (options.writable === null) {
-    args.push('--bind', root, root);
-    // Even a repository-wide scope leaves git's own folder (hooks run outside any sandbox) and deepplan's alone.
-    for (const folder of ['.git', 'node_modules', '.deepplan']) {
-      const path = join(root, folder);
-      if (existsSync(path)) args.push('--ro-bind', path, path);
-    }
-  }
+  if (options.writable === null) args.push('--bind', root, root);
   for (const pattern of options.writable ?? []) {
     if (isAbsolute(pattern) || pattern.split('/').includes('..')) throw new SandboxError(`scope.write "${pattern}" leaves the repository`);
+    const privateFolder = privateFolderOf(pattern);
+    if (privateFolder) throw new SandboxError(`scope.write "${pattern}" is in ${privateFolder}/, which commands never write`);
     const folder = writableFolder(pattern);
     if (folder === '') throw new SandboxError(`scope.write "${pattern}" would make the whole repository writable; name a folder`);
     const path = join(root, folder);
@@ -100,6 +97,12 @@ export function sandboxArguments(options: SandboxOptions): string[] {
     mkdirSync(folder, { recursive: true });
     const real = realpathSync(folder);
     args.push('--bind', real, real);
+  }
+  // Whatever the scope, git's own folder (its hooks run outside any sandbox), the dependencies and deepplan's state
+  // stay read-only: bound last, over any writable folder that holds them.
+  for (const folder of PRIVATE_FOLDERS) {
+    const path = join(root, folder);
+    if (existsSync(path)) args.push('--ro-bind', path, path);
   }
   // The engine is the only writer of the plan: a command that could rewrite it could forge ticks and log rows.
   const plan = realpathSync(resolve(options.planPath));

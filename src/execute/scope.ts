@@ -2,6 +2,7 @@ import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { toPosix } from '../plan/text.js';
+import { privateFolderOf } from '../rules/context.js';
 import { globSync } from 'tinyglobby';
 
 /**
@@ -23,8 +24,6 @@ export interface Scope {
   planFile: string;
 }
 
-/** Folders the executor never writes or lists, whatever the scope says. */
-const PRIVATE = /^(?:\.git|node_modules|\.deepplan)(?:\/|$)/;
 
 
 /**
@@ -61,7 +60,8 @@ export function resolveInRepository(root: string, name: string): string {
 
 export function checkWritable(scope: Scope, name: string): string {
   const rel = resolveInRepository(scope.root, name);
-  if (PRIVATE.test(rel)) throw new ScopeError(`"${name}" is in ${rel.split('/')[0]}/, which the executor never writes`);
+  const privateFolder = privateFolderOf(rel);
+  if (privateFolder) throw new ScopeError(`"${name}" is in ${privateFolder}/, which the executor never writes`);
   if (rel === scope.planFile) throw new ScopeError(`"${name}" is the plan file; only the engine writes it`);
   if (scope.write !== null && !picomatch(scope.write, { dot: true })(rel)) {
     throw new ScopeError(`"${name}" is outside scope.write (${scope.write.join(', ')})`);

@@ -1,5 +1,5 @@
 import picomatch from 'picomatch';
-import { isInsideRepository } from './context.js';
+import { isInsideRepository, privateFolderOf } from './context.js';
 import { frontMatterLine, type Rule } from './rule.js';
 
 export const scope: Rule = {
@@ -14,9 +14,13 @@ export const scope: Rule = {
         report(`scope.write "${pattern}" leaves the repository; use paths relative to its root without ".."`, {
           line: frontMatterLine(plan, ['scope', 'write', index]),
         });
+      } else if (privateFolderOf(pattern)) {
+        report(`scope.write "${pattern}" is in ${privateFolderOf(pattern)}/, which commands never write; name a folder of the work`, {
+          line: frontMatterLine(plan, ['scope', 'write', index]),
+        });
       }
     }
-    const inScope = write ? picomatch(write.filter(isInsideRepository), { dot: true }) : null;
+    const inScope = write ? picomatch(write.filter((pattern) => isInsideRepository(pattern) && !privateFolderOf(pattern)), { dot: true }) : null;
     for (const phase of plan.phases) {
       for (const [key, patterns] of [
         ['inputs', phase.inputs],
