@@ -97,6 +97,12 @@ describe('deepplan audit', () => {
     expect(md.stdout).toContain('**✅ Delivered**: 3/3 phases, 4/4 steps, 3/3 success criteria · 6 of 15 iterations');
     expect(md.stdout).toContain('### P3. Publish the page: ✅ delivered');
     expect(md.stdout).toContain('| Gate: human | ✅ approved | row 5 · ok ·');
+    // The phases as a Mermaid flowchart under the phases table, every phase done (green).
+    const block = /\n\| P3\. Publish the page \|[^\n]*\n\n```mermaid\nflowchart TD\n([\s\S]*?)\n```\n\n### P1\. /.exec(md.stdout);
+    expect(block, md.stdout).not.toBeNull();
+    expect(block![1]).toContain('    P3{{"P3. Publish the page<br/>human gate<br/>/publish-page"}}');
+    expect(block![1]).toContain('    P1 --> P2\n    P2 --> P3');
+    expect(block![1]).toMatch(/^ {4}class P1,P2,P3 done$/m);
   });
 
   it('a plan stopped at the human gate: exit 1, the gate shown as waiting', async () => {
@@ -122,6 +128,8 @@ describe('deepplan audit', () => {
     expect(md.stdout).toContain('### P3. Publish the page: ❌ not delivered: status is blocked; gate: waiting for approval');
     expect(md.stdout).toContain('| Gate: human | ⏳ waiting for approval | row 4 ·');
     expect(md.stdout).toMatch(/### Blockers\n\n- P3 gate: waiting for approval/);
+    // The flowchart shows where the run stands: two phases done, the gated one blocked.
+    expect(md.stdout).toMatch(/```mermaid\nflowchart TD\n[\s\S]*^ {4}class P1,P2 done\n {4}class P3 blocked\n```$/m);
   });
 
   it('an output deleted after the run: the Done when verify fails now and the audit says so', async () => {

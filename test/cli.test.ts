@@ -89,6 +89,10 @@ describe('deepplan lint', () => {
       [['lint', 'plans'], makeRepo({ 'plans/p.md': SMALL_PLAN, 'deepplan.config.yaml': 'rules: [oops\n' }), /deepplan\.config\.yaml:2: Flow sequence in block collection must be sufficiently indented and end with a \]$/],
       [['lint', 'plans'], makeRepo({ 'plans/p.md': SMALL_PLAN, 'deepplan.config.yaml': 'rules:\n  no-such-rule: off\n' }), /rules\.no-such-rule: no such rule/],
       [['lint', 'plans'], makeRepo({ 'plans/p.md': SMALL_PLAN, 'deepplan.config.yaml': 'rules:\n  budget: loud\n' }), /rules\.budget: /],
+      // Every command that reads the configuration answers a broken one the same way.
+      ...(['run plans/p.md --once', 'review plans/p.md', 'doctor', 'audit plans/p.md'] as const).map(
+        (command) => [command.split(' '), makeRepo({ 'plans/p.md': SMALL_PLAN, 'deepplan.config.yaml': 'models: [oops\n' }), /^deepplan: \S*deepplan\.config\.yaml:2: /] as const,
+      ),
     ] as const) {
       const result = deepplan([...args], cwd);
       expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2);

@@ -53,6 +53,21 @@ describe('deepplan review, offline', () => {
     const plan = parsePlan(readFileSync(join(root, 'plans/p.md'), 'utf8'));
     expect(plan.meta.review).toEqual({ verdict: 'REVISE', rounds: 1, reviewer: 'offline/rules', report: 'reviews/weekly-summary/round-1.md' });
     expect(plan.meta.status).toBe('in_review');
+    // After the findings, the plan's phases as a Mermaid flowchart that GitHub renders.
+    expect(md).toMatch(/\n## Findings\n[\s\S]*\n## Phases\n\n```mermaid\nflowchart TD\n[\s\S]*\n```\n$/);
+    expect(md).toContain('    P3{{"P3. Publish the page<br/>human gate"}}');
+    expect(md).toContain('    P1 --> P2\n    P2 --> P3\n');
+  });
+
+  it('prints the graph in the --format md report, the same as the report file has', () => {
+    const root = makeRepo({ ...SMALL_PLAN_SKILLS, 'plans/p.md': DRIFT });
+    const result = deepplan(['review', 'plans/p.md', '--format', 'md'], root);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^# Review of plans\/p\.md, round 1: REVISE/);
+    const graph = /\n## Phases\n\n(```mermaid\n[\s\S]*\n```\n)$/.exec(result.stdout)?.[1];
+    expect(graph).toBeDefined();
+    expect(readFileSync(join(root, 'reviews/weekly-summary/round-1.md'), 'utf8').endsWith(graph!)).toBe(true);
+    expect(graph).toContain('    class P1,P2,P3 pending');
   });
 
   it('gives APPROVED and exit 0 for a clean plan, and counts rounds', () => {
@@ -169,6 +184,8 @@ describe('reviewing other documents', () => {
       expect(JSON.stringify(fake.requests[0]!.body)).toContain('an outreach email a person will send');
       expect(readFileSync(join(root, 'drafts/derick.md'), 'utf8')).toBe(email);
       expect(readFileSync(join(root, 'reviews/drafts-derick/round-1.json'), 'utf8')).toContain('"documentType": "outreach email"');
+      // An email has no phases: no flowchart in its report.
+      expect(readFileSync(join(root, 'reviews/drafts-derick/round-1.md'), 'utf8')).not.toContain('```mermaid');
     } finally {
       await fake.close();
     }

@@ -3,6 +3,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { ConfigError, findRepoRoot, loadConfig, type Config } from '../config/config.js';
 import { auditPlan, renderAuditMarkdown, verifyContext } from '../execute/audit.js';
 import { EngineError, runVerify } from '../execute/executors.js';
+import { mermaidBlock } from '../graph/mermaid.js';
 import { PlanFileError, readPlanFile, unreadableReason } from '../plan/store.js';
 import type { Plan } from '../plan/types.js';
 import { createRuleContext } from '../rules/context.js';
@@ -52,6 +53,6 @@ export async function runAuditCommand(planArgument: string, options: { format: '
     if (error instanceof EngineError) throw new UserError(error.message);
     throw error;
   }
-  process.stdout.write(options.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderAuditMarkdown(report));
+  process.stdout.write(options.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderAuditMarkdown(report, { graph: mermaidBlock(plan) }));
   return report.delivered ? EXIT.ok : EXIT.failed;
 }

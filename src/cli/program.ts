@@ -140,10 +140,10 @@ function buildProgram(output: { exitCode: number }): Command {
 
   program
     .command('status')
-    .description('where a plan stands: phases done, iterations used of the budget, next action, blockers, last iterations')
+    .description('where a plan stands: phases done, iterations used of the budget (with a burn-down chart), next action, blockers, last iterations')
     .argument('<plan>', 'the plan file')
     .option('--json', 'print it as JSON')
-    .addHelpText('after', '\nExamples:\n  $ deepplan status plans/nightly-backup.md\n  $ deepplan status plans/nightly-backup.md --json | jq .iterations')
+    .addHelpText('after', '\nExamples:\n  $ deepplan status plans/nightly-backup.md\n  $ deepplan status plans/nightly-backup.md --json | jq .burndown\n\nThe burn-down chart draws the iterations left of the budget after each logged iteration beside the phases left,\nscaled to the same height: a budget line below the phases line means the run burns faster than it progresses.')
     .action(async (plan: string, options: { json?: boolean }) => {
       const { runStatusCommand } = await import('./status-command.js');
       output.exitCode = await runStatusCommand(plan, options);
@@ -171,8 +171,49 @@ function buildProgram(output: { exitCode: number }): Command {
       output.exitCode = await runDoctorCommand({ ...options, color: useColor(process.stdout) }, interruptSignal());
     });
 
+  program
+    .command('graph')
+    .description('print a plan\'s phases as a Mermaid flowchart (dependencies, gates, skills, status colours) that GitHub renders')
+    .argument('<plan>', 'the plan file')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['mermaid', 'md']).default('mermaid'))
+    .addHelpText('after', GRAPH_EXAMPLES)
+    .action(async (plan: string, options: { format: 'mermaid' | 'md' }) => {
+      const { runGraphCommand } = await import('./graph-command.js');
+      output.exitCode = await runGraphCommand(plan, options);
+    });
+
+  program
+    .command('init')
+    .description('set deepplan up in this repository: deepplan.config.yaml, plans/ with an example, .gitignore, the CI workflow')
+    .option('--force', 'overwrite files that exist')
+    .addHelpText('after', INIT_EXAMPLES)
+    .action(async (options: { force?: boolean }) => {
+      const { runInitCommand } = await import('./init-command.js');
+      output.exitCode = await runInitCommand(options);
+    });
+
   return program;
 }
+
+const GRAPH_EXAMPLES = `
+Examples:
+  $ deepplan graph plans/modop-outreach.md                  the bare flowchart (mermaid-cli, an editor preview)
+  $ deepplan graph plans/modop-outreach.md --format md > graph.md
+      a \`\`\`mermaid block: GitHub renders it as a picture in a README, an issue or a pull-request comment
+
+Arrows: Depends on (dotted: no Depends on, the phase follows the one above). Hexagon: human gate; double-edged
+box: review gate. Colours: green done, blue active, red blocked, grey dashed pending.
+Exit status: 0 printed, 1 not a readable plan (or no phases), 2 bad arguments.`;
+
+const INIT_EXAMPLES = `
+Examples:
+  $ deepplan init              write what is missing; existing files are skipped and listed
+  $ deepplan init --force      overwrite deepplan.config.yaml, plans/example.md and the workflow
+
+Writes, at the repository root: deepplan.config.yaml (every key, commented), plans/example.md (a plan that lints
+clean), .github/workflows/deepplan.yml (lint and review plans on pull requests; docs/ci.md) and .deepplan/ in
+.gitignore (appended once, never duplicated). One line per file: written, skipped (exists) or updated.
+Outside a git repository it writes into the current folder and says so.`;
 
 const PLAN_EXAMPLES = `
 Examples:
@@ -285,6 +326,12 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof UserError) {
       process.stderr.write(`deepplan: ${error.message}\n`);
       return error.exitCode;
+    }
+    // A broken deepplan.config.yaml is the user's to fix, whichever command read it (by name: importing the config
+    // module here would load it for --help too).
+    if (error instanceof Error && error.name === 'ConfigError') {
+      process.stderr.write(`deepplan: ${error.message}\n`);
+      return EXIT.usage;
     }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`deepplan: ${message}\n`);

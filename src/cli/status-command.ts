@@ -1,4 +1,5 @@
 import { relative, resolve } from 'node:path';
+import { burndownSeries, renderBurndown, type BurndownSeries } from '../graph/burndown.js';
 import { readPlanFile, unreadableReason } from '../plan/store.js';
 import type { Plan } from '../plan/types.js';
 import { EXIT, UserError } from './program.js';
@@ -14,6 +15,8 @@ export interface PlanStatusReport {
   nextAction: string | null;
   blockers: string[];
   lastRows: Array<{ number: number | null; when: string; action: string; result: string; signal: string }>;
+  /** Iterations left of the budget and phases done after each log row (the chart's numbers). */
+  burndown: BurndownSeries;
 }
 
 export function statusOf(plan: Plan, path: string): PlanStatusReport {
@@ -34,11 +37,12 @@ export function statusOf(plan: Plan, path: string): PlanStatusReport {
     nextAction: plan.meta.state?.next_action ?? null,
     blockers: plan.meta.state?.blockers ?? [],
     lastRows: rows.slice(-5).map((row) => ({ number: row.number, when: row.when, action: row.action, result: row.result, signal: row.signal })),
+    burndown: burndownSeries(plan),
   };
 }
 
 /** `deepplan status <plan>`: where a plan stands, read from the plan file alone. */
-export async function runStatusCommand(planArgument: string, options: { json?: boolean }): Promise<number> {
+export async function runStatusCommand(planArgument: string, options: { json?: boolean; unicode?: boolean }): Promise<number> {
   const path = resolve(planArgument);
   let plan: Plan;
   try {
@@ -65,6 +69,8 @@ export async function runStatusCommand(planArgument: string, options: { json?: b
     ...(report.blockers.length > 0 ? [`blocked on  ${report.blockers.join('; ')}`] : []),
     '',
     report.phases.list.map((phase) => `  ${mark(phase.status)} ${phase.id.padEnd(4)} ${phase.title}`).join('\n'),
+    '',
+    ...renderBurndown(report.burndown, { width: 80, unicode: options.unicode ?? (process.stdout.isTTY === true && !process.env['NO_COLOR']) }),
   ];
   if (report.lastRows.length > 0) {
     lines.push('', 'last iterations:');

@@ -357,7 +357,8 @@ function stepLabel(state: StepAudit['state']): string {
   return state === 'done' ? `${YES} done` : state === 'accepted' ? `${YES} accepted by a person` : `${NO} not done`;
 }
 
-export function renderAuditMarkdown(report: AuditReport): string {
+/** `graph`: the plan's phases as a ```mermaid block (`mermaidBlock`), shown under the phases table. */
+export function renderAuditMarkdown(report: AuditReport, options: { graph?: string | null } = {}): string {
   const lines: string[] = [];
   const title = report.plan.title ?? report.plan.id ?? report.plan.path;
   lines.push(`## Audit: ${cell(title)}`, '');
@@ -390,6 +391,7 @@ export function renderAuditMarkdown(report: AuditReport): string {
     ),
     '',
   );
+  if (options.graph) lines.push(options.graph.trimEnd(), '');
 
   for (const phase of report.phases) {
     const verdict = phase.delivered ? `${YES} delivered` : `${NO} not delivered: ${cell(phase.missing.join('; '))}`;

@@ -1,6 +1,8 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
+import { mermaidBlock } from '../graph/mermaid.js';
+import { parsePlan } from '../plan/parse.js';
 import { SEVERITIES } from './findings.js';
 import type { ReviewRound } from './review.js';
 
@@ -16,8 +18,25 @@ export function counts(round: ReviewRound): string {
   return `${parts.join(', ')}${unverified > 0 ? `; ${unverified} unverified (quote not in the plan, not counted)` : ''}`;
 }
 
-/** The report for people: a header, then the numbered findings with links to their lines. */
-export function markdownReport(round: ReviewRound, linkBase: string | null): string {
+/**
+ * The phases of the plan at `path` as a ```mermaid block, or null when the round did not review a plan, the plan has
+ * no phases, or the file cannot be read now (the report is still written, without the picture).
+ */
+export function planGraph(round: ReviewRound, path: string): string | null {
+  if (round.documentType !== 'plan') return null;
+  try {
+    const plan = parsePlan(readFileSync(path, 'utf8'), { path });
+    return plan.phases.length > 0 ? mermaidBlock(plan) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The report for people: a header, the numbered findings with links to their lines, then the plan's phases as a
+ * Mermaid flowchart (GitHub renders it). `graph` defaults to the plan at `round.path` read from the working directory.
+ */
+export function markdownReport(round: ReviewRound, linkBase: string | null, graph: string | null = planGraph(round, resolve(round.path))): string {
   const lines = [
     `# Review of ${round.path}, round ${round.round}: ${round.verdict}`,
     '',
@@ -43,6 +62,10 @@ export function markdownReport(round: ReviewRound, linkBase: string | null): str
       `   Fix: ${finding.fix}`,
       '',
     );
+  }
+  if (graph) {
+    if (lines[lines.length - 1] !== '') lines.push('');
+    lines.push('## Phases', '', graph.trimEnd());
   }
   return `${lines.join('\n').trimEnd()}\n`;
 }
@@ -72,7 +95,7 @@ export async function writeReports(root: string, round: ReviewRound, planPath: s
   mkdirSync(dirname(paths.md), { recursive: true });
   const link = relative(dirname(paths.md), planPath).split('\\').join('/');
   const shown = { ...round, path: relative(root, planPath).split('\\').join('/') };
-  await writeFileAtomic(paths.md, markdownReport(shown, link));
+  await writeFileAtomic(paths.md, markdownReport(shown, link, planGraph(round, planPath)));
   await writeFileAtomic(paths.json, jsonReport(shown));
   return paths;
 }
