@@ -42,11 +42,6 @@ const BAD_PLANS: Record<string, string | Uint8Array> = {
   'disabled.md': `<!-- deepplan-disable budget -->\n${edit(SMALL_PLAN, 'max_iterations: 15', 'max_iterations: 2')}`,
 };
 
-const GOOD_LOG = withLog([
-  ['2026-11-20T10:01:00Z', 'P1', 'P1.1 /fetch-notes --week current', 'ok', 'CONTINUE'],
-  ['2026-11-20T10:02:00Z', 'P2', 'P2.1 /write-summary notes/week.md', 'no-change', 'CONTINUE'],
-]);
-
 /**
  * Two repositories (the second turns a rule off and warns on another, so each worker must load each repository's
  * configuration), good and bad plans interleaved, 66 files in all.

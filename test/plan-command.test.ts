@@ -89,6 +89,42 @@ describe('deepplan plan (offline)', () => {
     expect(deepplan(['plan'], root).code).toBe(2);
   });
 
+  it('applies the skill choices of the answers file (skills: {map, exclude}) and explains bad ones in one line', () => {
+    const skills = { ...RESEARCH_SKILLS, ...skillSet([['slide-deck', 'Builds a slide deck for a meeting from a findings report.']]) };
+    const root = makeRepo({ ...skills, 'src/intake.ts': code(40) });
+    const request = 'Research for the client: what does src/intake.ts do?';
+    const plain = deepplan(['plan', '--request', request, '--yes', '--out', 'plans/plain.md'], root);
+    expect(plain.code, plain.stderr).toBe(0);
+    const before = parsePlan(readFileSync(join(root, 'plans/plain.md'), 'utf8')).skills!;
+    const mappedName = before.mapped!.find((skill) => skill.name !== 'findings-report')!.name;
+    const excludedName = before.excluded!.find((skill) => skill.name !== 'hubspot-sync')!.name;
+
+    writeFileSync(join(root, 'answers.yaml'), `skills:\n  map: [${excludedName}]\n  exclude: ${mappedName}\n`);
+    const chosen = deepplan(['plan', '--request', request, '--yes', '--answers', 'answers.yaml', '--out', 'plans/chosen.md'], root);
+    expect(chosen.stderr).not.toMatch(/\n\s+at /);
+    expect(chosen.code, chosen.stderr).toBe(0);
+    expect(chosen.stderr).toContain(`skill audit: ${excludedName} mapped by hand to P`);
+    const text = readFileSync(join(root, 'plans/chosen.md'), 'utf8');
+    const after = parsePlan(text).skills!;
+    expect(after.mapped!.map((skill) => skill.name)).toContain(excludedName);
+    expect(after.mapped!.map((skill) => skill.name)).not.toContain(mappedName);
+    expect(after.excluded!.find((skill) => skill.name === mappedName)!.reason).toMatch(/^excluded by hand in the skill audit/);
+    expect(text).not.toContain(`/${mappedName}`);
+    expect(lintText(text, join(root, 'plans/chosen.md')).filter((finding) => finding.severity === 'error')).toEqual([]);
+
+    writeFileSync(join(root, 'bad.yaml'), 'skills: [source-notes]\n');
+    expect(deepplan(['plan', '--request', request, '--yes', '--answers', 'bad.yaml'], root)).toMatchObject({ code: 2, stderr: 'deepplan: bad.yaml: skills must be a mapping like {map: [name], exclude: [name]}\n' });
+    writeFileSync(join(root, 'unknown.yaml'), 'skills: {map: [no-such-skill]}\n');
+    const unknown = deepplan(['plan', '--request', request, '--yes', '--answers', 'unknown.yaml', '--out', 'plans/unknown.md'], root);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^deepplan: the skill audit cannot be completed: no-such-skill is not an installed skill/m);
+    expect(existsSync(join(root, 'plans/unknown.md'))).toBe(false);
+    writeFileSync(join(root, 'few.yaml'), `skills: {exclude: [${before.mapped!.map((skill) => skill.name).join(', ')}]}\n`);
+    const few = deepplan(['plan', '--request', request, '--yes', '--answers', 'few.yaml', '--out', 'plans/few.md'], root);
+    expect(few.code).toBe(1);
+    expect(few.stderr).toMatch(/skill\(s\) mapped; at least 3 must be/);
+  });
+
   it('stops with a clear error instead of writing a plan whose skill audit cannot be completed', () => {
     const root = makeRepo({ 'src/intake.ts': code(40) });
     const result = deepplan(['plan', '--request', 'Research for the client: what does src/intake.ts do?', '--yes', '--out', 'plans/a.md'], root);

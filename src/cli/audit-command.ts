@@ -1,12 +1,10 @@
-import { existsSync, statSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { dirname, relative } from 'node:path';
 import { ConfigError, findRepoRoot, loadConfig, type Config } from '../config/config.js';
 import { auditPlan, renderAuditMarkdown, verifyContext } from '../execute/audit.js';
 import { EngineError, runVerify } from '../execute/executors.js';
 import { mermaidBlock } from '../graph/mermaid.js';
-import { PlanFileError, readPlanFile, unreadableReason } from '../plan/store.js';
-import type { Plan } from '../plan/types.js';
 import { createRuleContext } from '../rules/context.js';
+import { readPlanArgument } from './plan-argument.js';
 import { EXIT, UserError } from './program.js';
 
 /**
@@ -16,20 +14,7 @@ import { EXIT, UserError } from './program.js';
  * no bubblewrap without --no-sandbox).
  */
 export async function runAuditCommand(planArgument: string, options: { format: 'md' | 'json'; sandbox?: boolean }): Promise<number> {
-  const planPath = resolve(planArgument);
-  if (!existsSync(planPath)) throw new UserError(`${planArgument}: no such file`);
-  if (statSync(planPath).isDirectory()) throw new UserError(`${planArgument} is a directory; give a plan file`);
-  let plan: Plan;
-  try {
-    plan = await readPlanFile(planPath);
-  } catch (error) {
-    if (error instanceof PlanFileError) throw new UserError(error.message);
-    throw error;
-  }
-  const unreadable = unreadableReason(plan);
-  if (unreadable) throw new UserError(`${planArgument}: ${unreadable}`, EXIT.failed);
-  if (plan.frontMatter === null) throw new UserError(`${planArgument}: not a plan file (no front matter); run deepplan lint for details`, EXIT.failed);
-  if (plan.phases.length === 0) throw new UserError(`${planArgument}: the plan has no phases (### P1. ... under ## Phases); run deepplan lint for details`, EXIT.failed);
+  const { plan, path: planPath } = await readPlanArgument(planArgument, { phases: true });
 
   const root = findRepoRoot(dirname(planPath));
   let config: Config;

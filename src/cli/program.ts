@@ -77,6 +77,19 @@ function buildProgram(output: { exitCode: number }): Command {
     });
 
   program
+    .command('new')
+    .description('plan interactively on a terminal: the pipeline as a live list, the interview, the skill audit, the budget, the review, then run it')
+    .argument('[request]', 'the ask, in the requester\'s words, or @path of a file holding it (asked for when absent)')
+    .option('-o, --out <path>', 'where to write the plan (default: plans/<id>.md)')
+    .option('--force', 'overwrite --out if it exists')
+    .addOption(new Option('--max-cost <usd>', 'refuse any model call that could take the session past this many US dollars').argParser(parseCost))
+    .addHelpText('after', NEW_EXAMPLES)
+    .action(async (request: string | undefined, options: { out?: string; force?: boolean; maxCost?: number }) => {
+      const { runNewCommand } = await import('./new-command.js');
+      output.exitCode = await runNewCommand(request, options);
+    });
+
+  program
     .command('review')
     .description('have a model from another provider (or the offline reviewer) critique a plan: numbered, verified findings')
     .argument('<plan>', 'the plan file')
@@ -192,8 +205,64 @@ function buildProgram(output: { exitCode: number }): Command {
       output.exitCode = await runInitCommand(options);
     });
 
+  const hook = program
+    .command('hook')
+    .description('the automated loop in a Claude Code session: start it for a plan, the Stop hook, cancel it')
+    .addHelpText('after', HOOK_EXAMPLES);
+  const timeLimit = () => new Option('--time-limit <seconds>', 'how long the hook may run the plan\'s command steps before it gives the turn back').argParser(parsePositiveInteger).default(300);
+  hook
+    .command('start')
+    .description('start the loop for a plan in this Claude Code session: runs the command steps up to the first model step and prints its prompt')
+    .argument('<plan>', 'the plan file (status approved, executing or blocked)')
+    .addOption(new Option('--max-iterations <n>', 'end the loop after this many iterations (log rows) of it').argParser(parsePositiveInteger))
+    .option('--session <id>', 'the Claude Code session id (default: $CLAUDE_CODE_SESSION_ID, else the first session whose transcript shows the loop token)')
+    .option('--no-sandbox', 'run the plan\'s commands without bubblewrap (with your own rights); only where bubblewrap cannot be installed')
+    .addOption(timeLimit())
+    .addHelpText('after', HOOK_START_EXAMPLES)
+    .action(async (plan: string, options: { maxIterations?: number; session?: string; sandbox?: boolean; timeLimit?: number }) => {
+      const { runHookStartCommand } = await import('./hook-command.js');
+      output.exitCode = await runHookStartCommand(plan, options);
+    });
+  hook
+    .command('stop')
+    .description('Claude Code Stop hook: reads the hook\'s JSON on standard input; records the session\'s answer and blocks the stop with the next iteration\'s prompt while the plan says CONTINUE')
+    .option('--plan <path>', 'only this plan\'s loop; with no loop running, the first session that stops starts it (default: the loop in .deepplan/loop.json)')
+    .addOption(new Option('--max-iterations <n>', 'with --plan: end a loop it starts after this many iterations').argParser(parsePositiveInteger))
+    .option('--no-sandbox', 'run the plan\'s commands without bubblewrap')
+    .addOption(timeLimit())
+    .addHelpText('after', HOOK_STOP_EXAMPLES)
+    .action(async (options: { plan?: string; maxIterations?: number; sandbox?: boolean; timeLimit?: number }) => {
+      const { runHookStopCommand } = await import('./hook-command.js');
+      output.exitCode = await runHookStopCommand(options);
+    });
+  hook
+    .command('cancel')
+    .description('end the loop: remove .deepplan/loop.json (the plan stays as the engine last wrote it)')
+    .addHelpText('after', '\nExamples:\n  $ deepplan hook cancel')
+    .action(async () => {
+      const { runHookCancelCommand } = await import('./hook-command.js');
+      output.exitCode = await runHookCancelCommand();
+    });
+
   return program;
 }
+
+const NEW_EXAMPLES = `
+Examples:
+  $ deepplan new                                             type the request (Enter submits; @path reads a file)
+  $ deepplan new "Do an outreach for Mod Op" --out plans/modop.md
+  $ deepplan new @request.md --max-cost 2.00
+
+The screens: the planning phases as a live list (spinner, elapsed time, one-line result each); the interview one
+question at a time (the recommended answer preselected: Enter accepts it, ↑/↓ choose, typing gives a free answer);
+the skill audit (↑/↓ select, space moves a skill between mapped and excluded, Enter confirms); the sizing and
+budget table; the review rounds of a plan of 10+ phases or quality bar adversarial (↑/↓ select, Enter opens a
+finding's quote and fix, Enter on "continue" or Esc goes on); then the plan's path and the choice to run it now
+(one iteration, or the loop in the run dashboard; it is approved first) or later (the default).
+Ctrl-C leaves a consistent draft: before the plan exists, the request and the answers so far are saved under
+.deepplan/drafts/ with the deepplan plan command that continues; after, the written plan (exit 130).
+The answers file of deepplan plan takes the same skill choices: skills: {map: [name], exclude: [name]}.
+Needs a terminal: piped or with CI set it exits 2 (use deepplan plan in scripts and CI).`;
 
 const GRAPH_EXAMPLES = `
 Examples:
@@ -214,6 +283,31 @@ Writes, at the repository root: deepplan.config.yaml (every key, commented), pla
 clean), .github/workflows/deepplan.yml (lint and review plans on pull requests; docs/ci.md) and .deepplan/ in
 .gitignore (appended once, never duplicated). One line per file: written, skipped (exists) or updated.
 Outside a git repository it writes into the current folder and says so.`;
+
+const HOOK_EXAMPLES = `
+Examples:
+  $ deepplan hook start plans/modop-outreach.md --max-iterations 20   in Claude Code: /deepplan:loop plans/modop-outreach.md
+  $ echo "$STOP_HOOK_JSON" | deepplan hook stop                         what the plugin's Stop hook runs
+  $ deepplan hook cancel
+
+Setup, the session guard and the budget: docs/claude-code.md.`;
+
+const HOOK_START_EXAMPLES = `
+Examples:
+  $ deepplan hook start plans/modop-outreach.md
+  $ deepplan hook start plans/x.md --max-iterations 10 --session "$CLAUDE_CODE_SESSION_ID"
+
+Prints the first model step's prompt (the session carries it out and ends its turn; the Stop hook records it).
+Exit status: 0 the loop runs (or the plan is TASK_COMPLETE), 3 BLOCKED_NEED_HUMAN, 1 the plan cannot run, 2 bad arguments.`;
+
+const HOOK_STOP_EXAMPLES = `
+Examples:
+  $ deepplan hook stop < stop-input.json
+  $ deepplan hook stop --plan plans/modop-outreach.md --max-iterations 20 < stop-input.json
+
+Prints {"decision":"block","reason":"<next prompt>",...} while the plan says CONTINUE, {"systemMessage":"..."}
+when the loop ends (TASK_COMPLETE, BLOCKED_NEED_HUMAN, the budget, an unreadable plan), nothing for another
+session's stop. Exit status: always 0 (2 for bad arguments).`;
 
 const PLAN_EXAMPLES = `
 Examples:

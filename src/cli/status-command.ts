@@ -1,8 +1,8 @@
-import { relative, resolve } from 'node:path';
+import { relative } from 'node:path';
 import { burndownSeries, renderBurndown, type BurndownSeries } from '../graph/burndown.js';
-import { readPlanFile, unreadableReason } from '../plan/store.js';
 import type { Plan } from '../plan/types.js';
-import { EXIT, UserError } from './program.js';
+import { readPlanArgument } from './plan-argument.js';
+import { EXIT } from './program.js';
 
 export interface PlanStatusReport {
   path: string;
@@ -43,15 +43,7 @@ export function statusOf(plan: Plan, path: string): PlanStatusReport {
 
 /** `deepplan status <plan>`: where a plan stands, read from the plan file alone. */
 export async function runStatusCommand(planArgument: string, options: { json?: boolean; unicode?: boolean }): Promise<number> {
-  const path = resolve(planArgument);
-  let plan: Plan;
-  try {
-    plan = await readPlanFile(path);
-  } catch (error) {
-    throw new UserError((error as Error).message);
-  }
-  const unreadable = unreadableReason(plan);
-  if (unreadable) throw new UserError(`${planArgument}: ${unreadable}`, EXIT.failed);
+  const { plan, path } = await readPlanArgument(planArgument);
   const report = statusOf(plan, relative(process.cwd(), path) || path);
   if (options.json) {
     process.stdout.write(`${JSON.stringify(report)}\n`);

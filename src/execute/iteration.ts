@@ -37,6 +37,7 @@ import {
 } from './executors.js';
 import { reviewPhaseOutputs } from './gate.js';
 import { bubblewrapAvailable, NO_BUBBLEWRAP } from './sandbox.js';
+import { snapshot, type Snapshot } from './scope.js';
 import { completedSteps, failuresOf, gateRounds, invokedSkills, isoSecond, mappedSkills, rowsWithoutProgress, rowTime, STEP_DONE, stepFailures, succeeded } from './history.js';
 import { currentPhase, describeNext, nextAction, stepAction, type NextAction } from './next.js';
 import { buildIterationPrompt, EXECUTOR_SYSTEM, INPUTS_BUDGET } from './prompt.js';
@@ -64,7 +65,29 @@ export interface IterationOptions {
   env?: Record<string, string | undefined>;
   now?: () => Date;
   onEvent?: (event: EngineEvent) => void;
+  /**
+   * With executor 'command': who answers a step handed to an external agent. Default: execute.agent.command on
+   * standard input. The Claude Code Stop hook passes the session's own answer (src/hook/stop.ts).
+   */
+  agent?: AgentRunner;
 }
+
+/** A model step handed to an external agent: the prompt it gets and the log's Action for it. */
+export interface AgentHandOff {
+  prompt: string;
+  action: string;
+}
+
+/** What an external agent did with a hand-off: its output (the status block on the last line) and what changed. */
+export interface AgentAnswer {
+  stdout: string;
+  code: number | null;
+  timedOut: boolean;
+  changed: string[];
+  actionMs: number;
+}
+
+export type AgentRunner = (handOff: AgentHandOff, context: ExecutionContext) => Promise<AgentAnswer>;
 
 export type EngineEvent =
   | { type: 'waiting-for-lock'; holder: string }
@@ -101,7 +124,59 @@ async function load(path: string): Promise<Plan> {
   if (unreadable) throw new EngineError(`${path}: ${unreadable}`);
   if (!plan.meta.state) throw new EngineError(`${path}: the front matter has no valid state: block; run deepplan lint for details`);
   if (!plan.log || plan.log.header === null) throw new EngineError(`${path}: the plan has no iteration log table; run deepplan lint for details`);
+  const status = plan.meta.status;
+  if (status === 'draft' || status === 'in_review') {
+    throw new EngineError(`${relative(process.cwd(), path)} is ${status}; review it (deepplan review) and set status: approved before running it`);
+  }
   return plan;
+}
+
+/** The execution context of an iteration, and the rule context its pre-flight uses. */
+function contextsOf(plan: Plan, planPath: string, options: IterationOptions): { context: ExecutionContext; ruleContext: ReturnType<typeof createRuleContext> } {
+  const ruleContext = createRuleContext(options.root, options.config);
+  const context = executionContext(plan, {
+    root: options.root,
+    planPath,
+    config: options.config,
+    skills: ruleContext.skills(),
+    models: options.models,
+    sandbox: options.sandbox ?? true,
+    ...(options.executor ? { executor: options.executor } : {}),
+    ...(options.env ? { env: options.env } : {}),
+  });
+  return { context, ruleContext };
+}
+
+/**
+ * What the next iteration of a plan run with `--executor command` would do, without doing it or writing anything:
+ * `agent` when it hands a model step to the external agent (the prompt and the Action it would log), `stop` when
+ * no iteration would run (the signal and why), `engine` when the engine itself acts next (a command, a check, a
+ * gate, or a pre-flight blocker it records). The Claude Code Stop hook hands `agent` prompts to its session.
+ */
+export type HandOffPreview = { revision: number; rows: number; budget: number | null } & (
+  | ({ kind: 'agent'; snapshot: Snapshot } & AgentHandOff)
+  | { kind: 'stop'; signal: Signal; blockers: string[] }
+  | { kind: 'engine'; next: string }
+);
+
+export async function nextHandOff(options: IterationOptions): Promise<HandOffPreview> {
+  const planPath = resolve(options.planPath);
+  const plan = await load(planPath);
+  const { context, ruleContext } = contextsOf(plan, planPath, { ...options, executor: 'command' });
+  const where = { revision: plan.meta.state!.revision, rows: plan.log?.rows.length ?? 0, budget: plan.meta.budget?.max_iterations ?? null };
+  const inFlight = (plan.meta.state as Record<string, unknown>)[IN_FLIGHT];
+  // A crashed action is the engine's to log first.
+  if (typeof inFlight === 'string' && inFlight.trim() !== '') return { ...where, kind: 'engine', next: `recover ${inFlight}` };
+  const next = nextAction(plan, modelStepTest(context));
+  if (next.kind === 'complete') return { ...where, kind: 'stop', signal: 'TASK_COMPLETE', blockers: [] };
+  if (next.kind === 'waiting' || next.kind === 'budget') return { ...where, kind: 'stop', signal: 'BLOCKED_NEED_HUMAN', blockers: next.kind === 'waiting' ? next.blockers : [describeNext(next)!] };
+  if (next.kind !== 'step' || !modelStepTest(context)(next.step)) return { ...where, kind: 'engine', next: describeNext(next) ?? next.kind };
+  // A pre-flight blocker is recorded by the engine (as a blocked row), not handed to the agent.
+  if ((context.scope.write ?? []).some((pattern) => !isInsideRepository(pattern)) || (await preflight(plan, next, context, ruleContext, () => {})) !== null) {
+    return { ...where, kind: 'engine', next: 'pre-flight' };
+  }
+  const skill = next.step.kind === 'skill' ? (context.skills.skills.get(next.step.skill!) ?? null) : null;
+  return { ...where, kind: 'agent', ...agentHandOff(plan, next.phase, next.step, next.redo, skill), snapshot: snapshot(context.scope) };
 }
 
 /** The cache of the last tool output, shown to the next iteration; deleting it loses nothing the plan needs. */
@@ -156,22 +231,8 @@ export async function runIteration(options: IterationOptions): Promise<Iteration
 async function iterate(options: IterationOptions, planPath: string, started: number, emit: (event: EngineEvent) => void): Promise<IterationReport> {
   const now = options.now ?? (() => new Date());
   let plan = await load(planPath);
-  const status = plan.meta.status;
-  if (status === 'draft' || status === 'in_review') {
-    throw new EngineError(`${relative(process.cwd(), planPath)} is ${status}; review it (deepplan review) and set status: approved before running it`);
-  }
   const root = options.root;
-  const ruleContext = createRuleContext(root, options.config);
-  const context = executionContext(plan, {
-    root,
-    planPath,
-    config: options.config,
-    skills: ruleContext.skills(),
-    models: options.models,
-    sandbox: options.sandbox ?? true,
-    ...(options.executor ? { executor: options.executor } : {}),
-    ...(options.env ? { env: options.env } : {}),
-  });
+  const { context, ruleContext } = contextsOf(plan, planPath, options);
   const badScope = (context.scope.write ?? []).find((pattern) => !isInsideRepository(pattern));
   const isModelStep = modelStepTest(context);
   // Every iteration may run a command (a step, a verify): refuse before anything is recorded, not halfway.
@@ -352,7 +413,7 @@ async function executeStep(
     report.actionMs += outcome.actionMs;
     return outcome;
   }
-  if (context.executor === 'command') return runAgentStep(plan, phase, step, next.redo, skill, context, report, emit, begin);
+  if (context.executor === 'command') return runAgentStep(plan, phase, step, next.redo, skill, context, options, report, emit, begin);
 
   // A skill step without a command, or a model step: the executor model, one tool call.
   const models = context.models;
@@ -417,25 +478,46 @@ async function runAgentStep(
   redo: string | null,
   skill: Skill | null,
   context: ExecutionContext,
+  options: IterationOptions,
   report: IterationReport,
   emit: (event: EngineEvent) => void,
   begin: (action: string) => Promise<void>,
 ): Promise<ActionOutcome> {
-  const agent = context.config.execute?.agent;
-  if (!agent?.command) throw new EngineError('--executor command needs execute.agent.command in deepplan.config.yaml (e.g. "claude -p")');
+  const handOff = agentHandOff(plan, phase, step, redo, skill);
+  report.prompt = handOff.prompt;
+  emit({ type: 'action', action: handOff.action, phase: phase.id });
+  await begin(handOff.action);
+  const answer = await (options.agent ?? commandAgent)(handOff, context);
+  report.actionMs += answer.actionMs;
+  return agentOutcome(handOff.action, phase, step, answer);
+}
+
+/** The first half of an agent's step: the prompt it gets (the iteration prompt and the status instructions) and the Action. */
+export function agentHandOff(plan: Plan, phase: Phase, step: Step, redo: string | null, skill: Skill | null): AgentHandOff {
   const tools = [...(allowedToolsOf(skill) ?? new Set(MODEL_TOOLS))];
   const prompt = `${EXECUTOR_SYSTEM}\n\n${buildIterationPrompt({ plan, phase, step, redo, skill, tools, failures: [], observation: null, inputs: '', blockedActions: [] })}\n\n${AGENT_STATUS_INSTRUCTIONS}`;
-  report.prompt = prompt;
-  const action = `${phase.id}.${step.index} agent ${(step.skill ? `/${step.skill} ${step.args}` : step.text).replace(/\s+/g, ' ').slice(0, 100)}`.trim();
-  emit({ type: 'action', action, phase: phase.id });
-  await begin(action);
+  // A skill step's Action names its skill right after the reference (`P2.1 /write-summary agent ...`), as the builtin
+  // executor's do: that is what the log counts as the skill's invocation (history.ts skillInvocations).
+  const action = `${phase.id}.${step.index} ${step.skill ? `/${step.skill} ` : ''}agent ${((step.skill ? step.args : step.text) ?? '').replace(/\s+/g, ' ').slice(0, 100)}`.trim();
+  return { prompt, action };
+}
+
+/** execute.agent.command, the prompt on its standard input, in the sandbox; what it changed measured from the files. */
+const commandAgent: AgentRunner = async (handOff, context) => {
+  const agent = context.config.execute?.agent;
+  if (!agent?.command) throw new EngineError('--executor command needs execute.agent.command in deepplan.config.yaml (e.g. "claude -p")');
   const { value: result, changed, actionMs } = await measureChanges(context.scope, () =>
-    sandboxed(agent.command, context, { input: prompt, network: agent.network ?? true, keepKeys: true, extraWritable: agent.writable ?? [] }),
+    sandboxed(agent.command, context, { input: handOff.prompt, network: agent.network ?? true, keepKeys: true, extraWritable: agent.writable ?? [] }),
   );
-  report.actionMs += actionMs;
-  const status = parseAgentStatus(result.stdout);
-  if (result.code !== 0 || status === null) {
-    const why = result.code !== 0 ? `the agent exited ${result.code}${result.timedOut ? ' (timed out)' : ''}` : 'the agent printed no valid status block on its last line';
+  return { stdout: result.stdout, code: result.code, timedOut: result.timedOut, changed, actionMs };
+};
+
+/** The second half: the agent's answer as the iteration's outcome (a status block on its last line, or a failure). */
+export function agentOutcome(action: string, phase: Phase, step: Step, answer: AgentAnswer): ActionOutcome {
+  const { changed, actionMs } = answer;
+  const status = parseAgentStatus(answer.stdout);
+  if (answer.code !== 0 || status === null) {
+    const why = answer.code !== 0 ? `the agent exited ${answer.code}${answer.timedOut ? ' (timed out)' : ''}` : 'the agent printed no valid status block on its last line';
     return makeOutcome({ action, result: 'failed', notes: why, changed, actionMs });
   }
   return makeOutcome({

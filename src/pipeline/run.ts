@@ -1,13 +1,16 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
-import { calibrationFor, budgetArithmetic, budgetFor, coefficientsFor } from '../calibration/calibration.js';
+import { calibrationFor, budgetArithmetic, budgetFor, coefficientsFor, type Coefficients } from '../calibration/calibration.js';
 import { loadConfig } from '../config/config.js';
 import { contextForRoot, lintText } from '../lint/lint.js';
 import type { ModelRunner } from '../models/runner.js';
 import type { Finding } from '../rules/rule.js';
 import { auditSkills } from '../skills/audit.js';
 import { discoverSkills, skillDirectories } from '../skills/discover.js';
-import type { PlanDraft } from './draft.js';
+import type { ContextMode, PlanDraft } from './draft.js';
+import { applySkillChoice, NO_CHOICE, toggleSkillChoice, type SkillAuditView, type SkillChoice } from './skill-choice.js';
+import { countFileOperations } from '../rules/phase-file-ops.js';
+import { MIN_EXCLUDED, MIN_MAPPED } from '../skills/audit.js';
 import { sizePhases } from './sizing.js';
 import { MIN_SUBSTANTIAL_PHASES } from '../rules/phase-count.js';
 import { findContext, interviewQuestions, type Question } from './sufficiency.js';
@@ -27,8 +30,13 @@ export type PipelineEvent =
   | { type: 'started'; phase: PipelinePhase }
   | { type: 'progress'; phase: PipelinePhase; message: string }
   | { type: 'question'; phase: PipelinePhase; question: Question }
-  | { type: 'result'; phase: PipelinePhase; summary: string }
+  | { type: 'result'; phase: PipelinePhase; summary: string; detail?: PhaseDetail }
   | { type: 'finished'; phase: PipelinePhase };
+
+/** Structured detail of a phase's result, for screens that show more than the summary line. */
+export type PhaseDetail =
+  | { kind: 'sizing'; phases: Array<{ id: string; title: string; context: ContextMode; fileOperations: number }> }
+  | { kind: 'budget'; maxIterations: number; basis: 'formula' | 'calibrated'; arithmetic: string; phases: number; criteria: number; coefficients: Coefficients };
 
 export interface PipelineInput {
   request: string;
@@ -42,6 +50,14 @@ export interface PipelineInput {
   acceptRecommended?: boolean;
   /** Asks a person (a terminal UI); without it, unanswered questions end the run with the questions. */
   ask?: (question: Question) => Promise<string>;
+  /** Changes to the skill audit (the answers file's `skills:`), applied before the plan is rendered. */
+  skills?: SkillChoice;
+  /**
+   * Shows the skill audit to a person before the plan is finalised (deepplan new); answers the names of skills to
+   * toggle between mapped and excluded (none: confirmed). Called again, with the problem, while the result could
+   * not be written (fewer than 3 mapped or 2 excluded, a change that cannot be made).
+   */
+  reviewSkills?: (audit: SkillAuditView) => Promise<string[]>;
   emit?: (event: PipelineEvent) => void;
   /** The model runner; when the planner role is offline (or this is absent) the offline template plans. */
   models?: ModelRunner;
@@ -121,10 +137,10 @@ function resolveAnswer(question: Question, given: string | undefined): string | 
 export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome> {
   const emit = input.emit ?? (() => {});
   const config = loadConfig(input.root);
-  const step = async <T>(phase: PipelinePhase, work: () => Promise<T> | T, summary: (value: T) => string): Promise<T> => {
+  const step = async <T>(phase: PipelinePhase, work: () => Promise<T> | T, summary: (value: T) => string, detail?: (value: T) => PhaseDetail): Promise<T> => {
     emit({ type: 'started', phase });
     const value = await work();
-    emit({ type: 'result', phase, summary: summary(value) });
+    emit({ type: 'result', phase, summary: summary(value), ...(detail ? { detail: detail(value) } : {}) });
     emit({ type: 'finished', phase });
     return value;
   };
@@ -251,6 +267,10 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
       return result;
     },
     (r) => (r.changes.length === 0 ? 'no change needed' : `${r.changes.length} change(s)`),
+    (r) => {
+      const rules = contextForRoot(input.root);
+      return { kind: 'sizing', phases: r.draft.phases.map((phase) => ({ id: phase.id, title: phase.title, context: phase.context, fileOperations: countFileOperations(phase, rules) })) };
+    },
   );
   let draft = sized.draft;
 
@@ -270,8 +290,39 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
   // Skill audit, then the drift cross-check (the audit adds the /skill step to every phase it maps).
   const audit = auditSkills(input.request, draft.phases, gathered.skills);
   for (const note of audit.notes) emit({ type: 'progress', phase: 'context', message: note });
-  if (audit.shortfall) throw new PipelineError(`the skill audit cannot be completed: ${audit.shortfall}; install or write more skills (.claude/skills/<name>/SKILL.md)`);
-  draft = { ...draft, phases: audit.phases, skills: audit.skills };
+  const cannot = (problem: string) => new PipelineError(`the skill audit cannot be completed: ${problem}; install or write more skills (.claude/skills/<name>/SKILL.md)`);
+  // Too few skills installed: no choice can fix that.
+  if (audit.shortfall && gathered.skills.skills.size < MIN_MAPPED + MIN_EXCLUDED) throw cannot(audit.shortfall);
+  let choice = input.skills ?? NO_CHOICE;
+  let chosen = applySkillChoice(audit, gathered.skills, choice);
+  if (input.reviewSkills) {
+    // A person sees the audit and may toggle skills; changes that cannot be made are dropped and the screen says
+    // why, and it is shown again until the result can be written.
+    let shown = chosen.problems;
+    if (shown.length > 0) {
+      choice = chosen.applied;
+      chosen = applySkillChoice(audit, gathered.skills, choice);
+    }
+    for (;;) {
+      const view: SkillAuditView = { ...chosen.skills, problem: shown.length > 0 ? shown.join('; ') : null, choice };
+      choice = toggleSkillChoice(view, await input.reviewSkills(view));
+      const attempt = applySkillChoice(audit, gathered.skills, choice);
+      if (attempt.problems.length === 0) {
+        chosen = attempt;
+        break;
+      }
+      shown = attempt.problems;
+      choice = attempt.applied;
+      chosen = applySkillChoice(audit, gathered.skills, choice);
+    }
+  }
+  if (chosen.problems.length > 0) {
+    if (choice === NO_CHOICE && audit.shortfall) throw cannot(audit.shortfall);
+    throw new PipelineError(`the skill audit cannot be completed: ${chosen.problems.join('; ')}; change skills: {map, exclude} in the answers file`);
+  }
+  for (const name of choice.map) emit({ type: 'progress', phase: 'quality-bar', message: `skill audit: ${name} mapped by hand to ${chosen.skills.mapped.find((skill) => skill.name === name)?.phases.join(', ')}` });
+  for (const name of choice.exclude) emit({ type: 'progress', phase: 'quality-bar', message: `skill audit: ${name} excluded by hand` });
+  draft = { ...draft, phases: chosen.phases, skills: chosen.skills };
 
   // 7. Calibrated budget.
   const budget = await step(
@@ -282,15 +333,17 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
         max_iterations: budgetFor(coefficients, draft.phases.length, draft.criteria.length),
         basis,
         arithmetic: budgetArithmetic(coefficients, draft.phases.length, draft.criteria.length),
+        coefficients,
       };
     },
     (b) => `${b.max_iterations} iterations (${b.basis}: ${b.arithmetic})`,
+    (b) => ({ kind: 'budget', maxIterations: b.max_iterations, basis: b.basis, arithmetic: b.arithmetic, phases: draft.phases.length, criteria: draft.criteria.length, coefficients: b.coefficients }),
   );
 
   const text = renderPlan(draft, {
     status: 'draft',
     created: input.today ?? new Date().toISOString().slice(0, 10),
-    budget,
+    budget: { max_iterations: budget.max_iterations, basis: budget.basis, arithmetic: budget.arithmetic },
     scope: { ...generated.scope, write: [...new Set([...generated.scope.write, ...draft.phases.flatMap((phase) => phase.outputs).map(writeGlob)])] },
     updated: input.now ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
   });

@@ -21,11 +21,40 @@ type Filter = 'all' | ReviewSeverity;
 const FILTERS: Filter[] = ['all', 'critical', 'high', 'medium', 'low'];
 const BY_KEY: Record<string, Filter> = { a: 'all', c: 'critical', h: 'high', m: 'medium', l: 'low' };
 
-const colourOf = (severity: ReviewSeverity) => (severity === 'critical' || severity === 'high' ? 'red' : severity === 'medium' ? 'yellow' : 'gray');
+/** A colour for Ink's Text, or none when NO_COLOR is set (https://no-color.org). */
+export function tint<T extends string>(colour: T | undefined): T | undefined {
+  return process.env['NO_COLOR'] ? undefined : colour;
+}
 
-function clip(text: string, width: number): string {
+export const colourOf = (severity: ReviewSeverity) => tint(severity === 'critical' || severity === 'high' ? 'red' : severity === 'medium' ? 'yellow' : 'gray');
+
+export function clip(text: string, width: number): string {
   const flat = text.replace(/\s+/g, ' ');
   return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
+}
+
+/** One finding, numbered, on one line (the selected one inverse). */
+export function FindingLine({ finding, selected, width = 52 }: { finding: ReviewFinding; selected: boolean; width?: number }) {
+  return (
+    <Text inverse={selected}>
+      {String(finding.number).padStart(3)}. <Text color={colourOf(finding.severity)}>{finding.severity.padEnd(8)}</Text> line {String(finding.line).padEnd(4)} {clip(finding.issue, width)}
+      {finding.verified ? '' : ' [unverified]'}
+    </Text>
+  );
+}
+
+/** A finding opened: where it is, its verbatim quote, the issue and the fix. */
+export function FindingDetails({ finding }: { finding: ReviewFinding }) {
+  return (
+    <Box flexDirection="column" marginTop={1} borderStyle="single" paddingX={1}>
+      <Text bold>
+        #{finding.number} {finding.severity} · {clip(finding.section, 40)} · line {finding.line}
+      </Text>
+      <Text>quote: “{clip(finding.quote, 200)}”{finding.verified ? '' : ' (not found in the document: not counted)'}</Text>
+      <Text>issue: {finding.issue}</Text>
+      <Text color={tint('green')}>fix: {finding.fix}</Text>
+    </Box>
+  );
 }
 
 export function FindingsBrowser({ title, verdict, findings, documentLines }: FindingsBrowserProps) {
@@ -59,27 +88,15 @@ export function FindingsBrowser({ title, verdict, findings, documentLines }: Fin
     <Box flexDirection="column" width={80}>
       <Text bold>{clip(title, 78)}</Text>
       <Text>
-        verdict <Text bold color={verdict === 'APPROVED' ? 'green' : 'red'}>{verdict}</Text> · showing {filter === 'all' ? 'all' : filter} ({shown.length} of {findings.length})
+        verdict <Text bold color={tint(verdict === 'APPROVED' ? 'green' : 'red')}>{verdict}</Text> · showing {filter === 'all' ? 'all' : filter} ({shown.length} of {findings.length})
       </Text>
       <Box flexDirection="column" marginTop={1}>
         {shown.length === 0 ? <Text dimColor>no findings{filter === 'all' ? '' : ` of severity ${filter}`}</Text> : null}
         {shown.map((finding) => (
-          <Text key={finding.number} inverse={finding === current}>
-            {String(finding.number).padStart(3)}. <Text color={colourOf(finding.severity)}>{finding.severity.padEnd(8)}</Text> line {String(finding.line).padEnd(4)} {clip(finding.issue, 52)}
-            {finding.verified ? '' : ' [unverified]'}
-          </Text>
+          <FindingLine key={finding.number} finding={finding} selected={finding === current} />
         ))}
       </Box>
-      {current && open === 'details' ? (
-        <Box flexDirection="column" marginTop={1} borderStyle="single" paddingX={1}>
-          <Text bold>
-            #{current.number} {current.severity} · {clip(current.section, 40)} · line {current.line}
-          </Text>
-          <Text>quote: “{clip(current.quote, 200)}”{current.verified ? '' : ' (not found in the document: not counted)'}</Text>
-          <Text>issue: {current.issue}</Text>
-          <Text color="green">fix: {current.fix}</Text>
-        </Box>
-      ) : null}
+      {current && open === 'details' ? <FindingDetails finding={current} /> : null}
       {current && open === 'source' ? (
         <Box flexDirection="column" marginTop={1} borderStyle="single" paddingX={1}>
           {documentLines.slice(Math.max(current.line - 4, 0), current.line + 3).map((line, index) => {

@@ -1,0 +1,84 @@
+import { relative } from 'node:path';
+import { findRepoRoot } from '../config/config.js';
+import { EngineError } from '../execute/executors.js';
+import { LOOP_FILE, LoopFileError, readLoop, removeLoop } from '../hook/loop.js';
+import { startLoop, stopHook } from '../hook/session-loop.js';
+import { PlanFileError } from '../plan/store.js';
+import { EXIT, UserError } from './program.js';
+import { exitCodeOf } from './run-command.js';
+
+/**
+ * `deepplan hook start | stop | cancel`: the automated loop in a Claude Code session (docs/claude-code.md). The
+ * plugin in integrations/claude-code/ runs start from its /deepplan:loop command and stop as its Stop hook.
+ */
+
+export interface HookLoopOptions {
+  maxIterations?: number;
+  sandbox?: boolean;
+  /** Seconds the hook may spend running the plan's command steps before it gives the turn back. */
+  timeLimit?: number;
+}
+
+const DEFAULT_TIME_LIMIT_S = 300;
+
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The Stop hook: the hook's JSON on standard input, the documented block/allow JSON (or nothing) on standard output; always exit 0. */
+export async function runHookStopCommand(options: HookLoopOptions & { plan?: string }): Promise<number> {
+  if (process.stdin.isTTY) throw new UserError('deepplan hook stop reads a Claude Code Stop hook\'s JSON on standard input; Claude Code runs it (docs/claude-code.md)');
+  const output = await stopHook(await readStdin(), {
+    cwd: process.cwd(),
+    ...(options.plan ? { plan: options.plan } : {}),
+    ...(options.maxIterations ? { maxIterations: options.maxIterations } : {}),
+    sandbox: options.sandbox !== false,
+    timeLimitMs: (options.timeLimit ?? DEFAULT_TIME_LIMIT_S) * 1000,
+    progress,
+  });
+  if (output) process.stdout.write(`${JSON.stringify(output)}\n`);
+  return EXIT.ok;
+}
+
+/** Starts the loop for a plan in this session and prints the first model step's prompt (or the plan's signal). */
+export async function runHookStartCommand(plan: string, options: HookLoopOptions & { session?: string }): Promise<number> {
+  try {
+    const result = await startLoop(plan, {
+      ...(options.maxIterations ? { maxIterations: options.maxIterations } : {}),
+      ...(options.session ? { sessionId: options.session } : {}),
+      sandbox: options.sandbox !== false,
+      timeLimitMs: (options.timeLimit ?? DEFAULT_TIME_LIMIT_S) * 1000,
+      progress,
+    });
+    process.stdout.write(`${result.text}\n`);
+    return exitCodeOf(result.signal);
+  } catch (error) {
+    if (error instanceof EngineError || error instanceof PlanFileError || error instanceof LoopFileError) throw new UserError(error.message, EXIT.failed);
+    throw error;
+  }
+}
+
+/** Ends the loop: removes the loop record (the plan is not touched). */
+export async function runHookCancelCommand(): Promise<number> {
+  const root = findRepoRoot(process.cwd());
+  let loop;
+  try {
+    loop = readLoop(root);
+  } catch (error) {
+    if (!(error instanceof LoopFileError)) throw error;
+    removeLoop(root);
+    process.stdout.write(`deepplan: removed an unreadable ${LOOP_FILE}; no loop runs\n`);
+    return EXIT.ok;
+  }
+  if (loop === null) {
+    process.stdout.write(`deepplan: no loop runs in ${relative(process.cwd(), root) || '.'}\n`);
+    return EXIT.ok;
+  }
+  removeLoop(root);
+  process.stdout.write(`deepplan: the loop for ${loop.plan} ${loop.active ? 'is cancelled' : `had already ended (${loop.ended ?? 'ended'}); its record is removed`}; the plan is as the engine last wrote it\n`);
+  return EXIT.ok;
+}

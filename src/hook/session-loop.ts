@@ -1,0 +1,290 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { z } from 'zod';
+import { findRepoRoot, loadConfig } from '../config/config.js';
+import { EngineError } from '../execute/executors.js';
+import { nextHandOff, runIteration, type AgentRunner, type HandOffPreview, type IterationOptions } from '../execute/iteration.js';
+import { changedFiles, snapshot } from '../execute/scope.js';
+import { ModelRunner } from '../models/runner.js';
+import { toPosix } from '../plan/text.js';
+import type { Signal } from '../plan/types.js';
+import { newLoop, readLoop, writeLoop, type LoopRecord, type PendingStep } from './loop.js';
+import { lastAssistantText, readTranscript } from './transcript.js';
+
+/**
+ * The automated loop inside a Claude Code session. The session is the external agent of `deepplan run --executor
+ * command`, turned inside out: `deepplan hook start` hands it the first model step (the same prompt the agent
+ * command gets), and the Stop hook, when the session's turn ends, has the engine record the session's answer (the
+ * status block on the last line of its last message) exactly as it records an agent command's, runs the command
+ * steps that follow, and blocks the stop with the next model step's prompt while the plan says CONTINUE. The engine
+ * is the only writer of the plan; the session only gets prompts.
+ */
+
+/** Prompts handed out in a row without the engine appending a row: the loop ends rather than going round. */
+export const HAND_OUTS_WITHOUT_ROW = 3;
+
+/** The Stop hook's output (Claude Code's documented fields): a block with the next prompt, or an allowed stop. */
+export interface StopHookOutput {
+  decision?: 'block';
+  reason?: string;
+  systemMessage?: string;
+}
+
+const StopInput = z.looseObject({
+  session_id: z.string().min(1),
+  transcript_path: z.string().optional(),
+  cwd: z.string().optional(),
+  hook_event_name: z.string().optional(),
+  stop_hook_active: z.boolean().optional(),
+  last_assistant_message: z.string().nullable().optional(),
+});
+
+export interface LoopOptions {
+  /** The hook's --max-iterations (or hook start's): rows this loop may append. */
+  maxIterations?: number;
+  /** false: --no-sandbox. */
+  sandbox?: boolean;
+  /** How long the hook may run the plan's command steps before it hands the turn back. */
+  timeLimitMs: number;
+  env?: Record<string, string | undefined>;
+  now?: () => Date;
+  /** One-line progress (the engine's rows), for standard error. */
+  progress?: (line: string) => void;
+}
+
+const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+function engineOptions(root: string, planPath: string, sandbox: boolean, options: LoopOptions, agent: AgentRunner): IterationOptions {
+  const config = loadConfig(root);
+  const progress = options.progress ?? (() => {});
+  const models = new ModelRunner({ config, root, maxCostUsd: null, notice: progress, ...(options.env ? { env: options.env } : {}) });
+  return {
+    planPath,
+    root,
+    config,
+    models,
+    executor: 'command',
+    sandbox,
+    agent,
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    onEvent: (event) => {
+      if (event.type === 'row') progress(`deepplan: #${event.number} ${event.action} → ${event.result} (${event.signal})`);
+    },
+  };
+}
+
+/** Between hand-outs the engine's own steps never reach a session: a step the preview handed to it must not run here. */
+const noAgent: AgentRunner = async (handOff) => {
+  throw new EngineError(`${handOff.action.split(' ')[0]} became a model step while the hook ran the command steps; run /deepplan:loop again`);
+};
+
+type Advance =
+  | { kind: 'hand-out'; preview: Extract<HandOffPreview, { kind: 'agent' }> }
+  | { kind: 'signal'; signal: Exclude<Signal, 'CONTINUE'>; blockers: string[]; rows: number }
+  | { kind: 'loop-budget'; rows: number }
+  | { kind: 'time-limit'; rows: number };
+
+/**
+ * Runs the engine's own iterations (command steps, checks, gates) until a model step is next (handed to the
+ * session), the plan stops (TASK_COMPLETE or BLOCKED_NEED_HUMAN), the loop's --max-iterations is reached, or the
+ * time limit passes.
+ */
+async function advance(loop: LoopRecord, engine: IterationOptions, deadline: number): Promise<Advance> {
+  for (;;) {
+    const preview = await nextHandOff(engine);
+    if (preview.kind === 'stop') return { kind: 'signal', signal: preview.signal as Exclude<Signal, 'CONTINUE'>, blockers: preview.blockers, rows: preview.rows };
+    if (loop.max_iterations !== null && preview.rows - loop.start_rows >= loop.max_iterations) return { kind: 'loop-budget', rows: preview.rows };
+    if (preview.kind === 'agent') return { kind: 'hand-out', preview };
+    if (Date.now() >= deadline) return { kind: 'time-limit', rows: preview.rows };
+    const report = await runIteration(engine);
+    if (report.signal !== 'CONTINUE') return { kind: 'signal', signal: report.signal, blockers: report.blockers, rows: report.plan.log?.rows.length ?? 0 };
+  }
+}
+
+function pendingOf(preview: Extract<HandOffPreview, { kind: 'agent' }>, planPath: string, via: PendingStep['via']): PendingStep {
+  return { action: preview.action, revision: preview.revision, rows: preview.rows, snapshot: Object.fromEntries(preview.snapshot), via, plan_sha: sha256(planPath) };
+}
+
+/** Where the loop stands, for the one-line messages: `plan iteration 4 of 30; loop 2 of 10`. */
+function standing(loop: LoopRecord, rows: number, budget: number | null): string {
+  return `plan iteration ${rows} of ${budget ?? '?'}${loop.max_iterations !== null ? `; loop ${rows - loop.start_rows} of ${loop.max_iterations}` : ''}`;
+}
+
+function endMessage(loop: LoopRecord, result: Exclude<Advance, { kind: 'hand-out' }>): string {
+  switch (result.kind) {
+    case 'signal':
+      return result.signal === 'TASK_COMPLETE'
+        ? `${loop.plan} is TASK_COMPLETE: every phase done and every success criterion verified (${result.rows} iterations); the loop has ended`
+        : `${loop.plan} is BLOCKED_NEED_HUMAN: ${result.blockers[0] ?? 'waiting for a person'}; after that, run /deepplan:loop ${loop.plan} again`;
+    case 'loop-budget':
+      return `the loop reached its --max-iterations ${loop.max_iterations} (${result.rows - loop.start_rows} iterations); the plan says CONTINUE: run /deepplan:loop ${loop.plan} again to go on`;
+    case 'time-limit':
+      return `the hook ran the plan's command steps until its time limit and more are left; run /deepplan:loop ${loop.plan} again (or deepplan run ${loop.plan} --loop) to go on`;
+  }
+}
+
+/** What the session reads when a step is handed to it: the engine's agent prompt, with how the loop works. */
+function handOffText(loop: LoopRecord, prompt: string): string {
+  return [
+    `deepplan loop for ${loop.plan}: carry out exactly this one step, then end your turn. The Stop hook records your answer and hands you the next step.`,
+    `Do not edit ${loop.plan}: the engine is its only writer.`,
+    '',
+    prompt,
+  ].join('\n');
+}
+
+export interface StartResult {
+  /** What deepplan hook start prints (the slash command's output, which the session reads). */
+  text: string;
+  signal: Signal;
+}
+
+/**
+ * `deepplan hook start <plan>`: records the loop for this session (or for the first session whose transcript holds
+ * the printed token), runs the command steps up to the first model step and prints that step's prompt.
+ */
+export async function startLoop(planArgument: string, options: LoopOptions & { sessionId?: string | null }): Promise<StartResult> {
+  const planPath = resolve(planArgument);
+  if (!existsSync(planPath)) throw new EngineError(`${planArgument}: no such file`);
+  const root = findRepoRoot(dirname(planPath));
+  const plan = toPosix(relative(root, planPath));
+  if (plan.startsWith('..') || isAbsolute(plan)) throw new EngineError(`${planArgument} is outside the repository ${root}`);
+  const now = options.now ?? (() => new Date());
+  const env = options.env ?? process.env;
+  const sessionId = options.sessionId ?? env['CLAUDE_CODE_SESSION_ID'] ?? env['CLAUDE_SESSION_ID'] ?? null;
+  const sandbox = options.sandbox ?? true;
+  const engine = engineOptions(root, planPath, sandbox, options, noAgent);
+  let previous: LoopRecord | null = null;
+  try {
+    previous = readLoop(root);
+  } catch {
+    // An unreadable record is replaced.
+  }
+  const first = await nextHandOff(engine);
+  const loop = newLoop(plan, { sessionId: sessionId || null, startRows: first.rows, maxIterations: options.maxIterations ?? null, sandbox, now: now() });
+  const result = await advance(loop, engine, Date.now() + options.timeLimitMs);
+  if (result.kind !== 'hand-out') {
+    await writeLoop(root, { ...loop, active: false, ended: result.kind === 'signal' ? result.signal : result.kind });
+    return { text: `deepplan: ${endMessage(loop, result)}`, signal: result.kind === 'signal' ? result.signal : 'CONTINUE' };
+  }
+  const pending = pendingOf(result.preview, planPath, 'command');
+  await writeLoop(root, { ...loop, handed_out: 1, pending });
+  const bound = loop.session_id ? `session ${loop.session_id}` : `the session that shows loop token ${loop.token}`;
+  const replaced = previous?.active ? ` It replaces the loop for ${previous.plan}${previous.session_id ? ` of session ${previous.session_id}` : ''}.` : '';
+  return {
+    text: [`deepplan loop ${loop.token} started for ${plan} (${bound}); ${result.preview.action.split(' ')[0]} is handed to you.${replaced}`, '', handOffText(loop, result.preview.prompt)].join('\n'),
+    signal: 'CONTINUE',
+  };
+}
+
+/**
+ * `deepplan hook stop`: the Claude Code Stop hook. Returns the JSON to print, or null to print nothing (a stop that is
+ * not this loop's: another session, no loop, a loop that has ended). Never throws: whatever goes wrong allows the
+ * stop with a one-line systemMessage.
+ */
+export async function stopHook(stdin: string, options: LoopOptions & { cwd: string; plan?: string }): Promise<StopHookOutput | null> {
+  let input: z.infer<typeof StopInput>;
+  try {
+    const parsed = StopInput.safeParse(JSON.parse(stdin));
+    if (!parsed.success) throw new Error(`${parsed.error.issues[0]!.path.join('.') || 'input'}: ${parsed.error.issues[0]!.message}`);
+    input = parsed.data;
+  } catch (error) {
+    return allow(`deepplan hook stop: standard input is not a Stop hook's JSON (${(error as Error).message.split('\n')[0]}); the stop is allowed`);
+  }
+  if (input.hook_event_name !== undefined && input.hook_event_name !== 'Stop') return null;
+  try {
+    return await stop(input, options);
+  } catch (error) {
+    return allow(`deepplan: ${(error as Error).message.split('\n')[0]}; the stop is allowed`);
+  }
+}
+
+function allow(message: string): StopHookOutput {
+  return { systemMessage: message };
+}
+
+async function stop(input: z.infer<typeof StopInput>, options: LoopOptions & { cwd: string; plan?: string }): Promise<StopHookOutput | null> {
+  const root = findRepoRoot(input.cwd ?? options.cwd);
+  let loop = readLoop(root);
+  const wanted = options.plan ? toPosix(relative(root, resolve(options.cwd, options.plan))) : null;
+  if (loop === null) {
+    if (wanted === null) return null;
+    // --plan in the hook's configuration: the first session that stops starts the loop and owns it.
+    const started = newLoop(wanted, { sessionId: input.session_id, startRows: 0, maxIterations: options.maxIterations ?? null, sandbox: options.sandbox ?? true, now: (options.now ?? (() => new Date()))() });
+    const planPath = resolve(root, wanted);
+    if (!existsSync(planPath)) return allow(`deepplan: ${wanted}: no such file; the stop is allowed`);
+    loop = { ...started, start_rows: (await nextHandOff(engineOptions(root, planPath, started.sandbox, options, noAgent))).rows };
+  }
+  if (wanted !== null && loop.plan !== wanted) return null;
+  if (!loop.active) return null;
+  // The session guard: a loop belongs to one session; any other session's stop goes through untouched.
+  if (loop.session_id === null) {
+    if (!input.transcript_path || !existsSync(input.transcript_path) || !readTranscript(input.transcript_path).includes(loop.token)) return null;
+    loop = { ...loop, session_id: input.session_id };
+  } else if (loop.session_id !== input.session_id) {
+    return null;
+  }
+  const planPath = resolve(root, loop.plan);
+  const sandbox = loop.sandbox && options.sandbox !== false;
+  const notes: string[] = [];
+
+  if (loop.pending) {
+    const pending = loop.pending;
+    if (pending.via === 'hook' && input.stop_hook_active !== true) {
+      // The block that handed this step out was not followed (Claude Code's cap on consecutive blocks, or the person
+      // stepped in): what the session said is no answer to it. Hand the same step out again.
+      notes.push(`${pending.action.split(' ')[0]} was not answered; it is handed out again`);
+    } else {
+      const answer = answerText(input);
+      if (answer === null) return allow(`deepplan: the session's last message cannot be read (no last_assistant_message and ${input.transcript_path ? `no assistant text in ${input.transcript_path}` : 'no transcript_path'}); nothing recorded, the stop is allowed`);
+      // The plan must be readable (a corrupt plan throws here and allows the stop with the reason) and untouched.
+      const preview = await nextHandOff(engineOptions(root, planPath, sandbox, options, noAgent));
+      if (sha256(planPath) !== pending.plan_sha && preview.revision === pending.revision) {
+        await writeLoop(root, { ...loop, active: false, ended: 'plan edited outside the engine', pending: null });
+        return allow(`deepplan: ${loop.plan} changed while ${pending.action.split(' ')[0]} was with the session (only the engine may write it); nothing recorded and the loop has ended: restore the plan, then run /deepplan:loop ${loop.plan} again`);
+      }
+      if (preview.kind === 'agent' && preview.action === pending.action && preview.revision === pending.revision) {
+        const before = new Map(Object.entries(pending.snapshot));
+        const sessionAgent: AgentRunner = async (handOff, context) => {
+          if (handOff.action !== pending.action) throw new EngineError(`the plan's next action is ${handOff.action}, not ${pending.action} that the session answered`);
+          return { stdout: answer, code: 0, timedOut: false, changed: changedFiles(before, snapshot(context.scope)), actionMs: 0 };
+        };
+        const report = await runIteration(engineOptions(root, planPath, sandbox, options, sessionAgent));
+        const row = report.rows[report.rows.length - 1];
+        if (row) notes.push(`#${row.number} ${row.action.split(' ')[0]} ${row.result}`);
+      } else {
+        notes.push(`the plan moved on since ${pending.action.split(' ')[0]} was handed out; the answer was not recorded`);
+      }
+    }
+  }
+
+  const engine = engineOptions(root, planPath, sandbox, options, noAgent);
+  const result = await advance({ ...loop, pending: null }, engine, Date.now() + options.timeLimitMs);
+  const lead = notes.length > 0 ? `${notes.join('; ')}. ` : '';
+  if (result.kind !== 'hand-out') {
+    await writeLoop(root, { ...loop, active: false, ended: result.kind === 'signal' ? result.signal : result.kind, pending: null });
+    return allow(`deepplan: ${lead}${endMessage(loop, result)}`);
+  }
+  // Rows appended since the last hand-out reset the count; a loop that only hands out (nothing recorded) ends.
+  const handedOut = result.preview.rows > (loop.pending?.rows ?? -1) ? 1 : loop.handed_out + 1;
+  if (handedOut > HAND_OUTS_WITHOUT_ROW) {
+    await writeLoop(root, { ...loop, active: false, ended: 'no rows recorded', pending: null });
+    return allow(`deepplan: ${lead}${HAND_OUTS_WITHOUT_ROW} prompts were handed out without an iteration being recorded; the loop has ended: run /deepplan:loop ${loop.plan} again`);
+  }
+  const pending = pendingOf(result.preview, planPath, 'hook');
+  await writeLoop(root, { ...loop, handed_out: handedOut, pending });
+  return {
+    decision: 'block',
+    reason: handOffText(loop, result.preview.prompt),
+    systemMessage: `deepplan: ${lead}${result.preview.action.split(' ')[0]} handed to this session (${standing(loop, result.preview.rows, result.preview.budget)})`,
+  };
+}
+
+/** The session's answer: the hook input's last_assistant_message, else the last assistant text of the transcript. */
+function answerText(input: z.infer<typeof StopInput>): string | null {
+  if (typeof input.last_assistant_message === 'string' && input.last_assistant_message.trim() !== '') return input.last_assistant_message;
+  if (!input.transcript_path) return null;
+  return lastAssistantText(readTranscript(input.transcript_path));
+}

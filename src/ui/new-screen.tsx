@@ -1,0 +1,450 @@
+import { Box, Static, Text, render, useInput } from 'ink';
+import { useEffect, useState, useSyncExternalStore } from 'react';
+import type { PhaseDetail } from '../pipeline/run.js';
+import type { SkillAuditView } from '../pipeline/skill-choice.js';
+import type { Question } from '../pipeline/sufficiency.js';
+import type { ReviewFinding } from '../review/findings.js';
+import { clip, FindingDetails, FindingLine, tint } from './findings-browser.js';
+
+/**
+ * The screens of `deepplan new`: the request, the pipeline's phases as a live list, the interview, the skill audit,
+ * the sizing and budget table, the review rounds and the final choice. The session in src/cli/new-command.ts runs
+ * the pipeline and sets this store from its events; the screens show the state and pass keys back through
+ * `NewActions`. They hold no planning logic: what they show comes from the pipeline, what they answer goes to it.
+ * Finished lines go to Ink's <Static> so a long session does not redraw them.
+ */
+
+export const WIDTH = 80;
+
+export interface PhaseLine {
+  phase: string;
+  status: 'pending' | 'running' | 'done';
+  startedAt: number | null;
+  elapsedMs: number | null;
+  summary: string | null;
+  notes: string[];
+}
+
+export type SizingDetail = Extract<PhaseDetail, { kind: 'sizing' }>;
+export type BudgetDetail = Extract<PhaseDetail, { kind: 'budget' }>;
+
+export interface RoundView {
+  round: number;
+  reviewer: string;
+  verdict: string;
+  counts: string;
+  findings: ReviewFinding[];
+}
+
+/** A finished line (or block) of the session, written once above the live part. */
+export type LogItem =
+  | { id: string; kind: 'title'; text: string }
+  | { id: string; kind: 'phase'; line: PhaseLine }
+  | { id: string; kind: 'note'; text: string; tone?: 'error' | 'ok' | 'dim' }
+  | { id: string; kind: 'answer'; question: string; answer: string }
+  | { id: string; kind: 'skills'; audit: SkillAuditView }
+  | { id: string; kind: 'budget'; sizing: SizingDetail | null; budget: BudgetDetail }
+  | { id: string; kind: 'round'; round: RoundView };
+
+/** A log item before the store numbers it. */
+export type LogInput = LogItem extends infer T ? (T extends LogItem ? Omit<T, 'id'> : never) : never;
+
+export type RunChoice = 'once' | 'loop' | 'later';
+
+export type Stage =
+  | { kind: 'request'; error: string | null }
+  | { kind: 'pipeline' }
+  | { kind: 'question'; question: Question; number: number }
+  | { kind: 'skills'; audit: SkillAuditView }
+  | { kind: 'reviewing'; reason: string; startedAt: number; message: string | null }
+  | { kind: 'review'; round: RoundView }
+  | { kind: 'final'; plan: string; facts: string; message: string | null; busy: boolean }
+  | { kind: 'done' };
+
+export interface NewState {
+  log: LogItem[];
+  phases: PhaseLine[];
+  stage: Stage;
+}
+
+export interface NewActions {
+  submitRequest(text: string): void;
+  answer(text: string): void;
+  confirmSkills(toggled: string[]): void;
+  continueReview(): void;
+  choose(choice: RunChoice): void;
+  /** Ctrl-C. */
+  interrupt(): void;
+}
+
+/** A tiny store: the session sets state, the screens re-render. */
+export class NewStore {
+  private listeners = new Set<() => void>();
+  private counter = 0;
+  constructor(private state: NewState) {}
+  get = (): NewState => this.state;
+  set(patch: Partial<NewState>): void {
+    this.state = { ...this.state, ...patch };
+    for (const listener of this.listeners) listener();
+  }
+  /** Appends finished lines to the static log. */
+  append(...items: LogInput[]): void {
+    this.set({ log: [...this.state.log, ...items.map((item) => ({ ...item, id: `${++this.counter}` }) as LogItem)] });
+  }
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+}
+
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/** Re-renders every `ms` while mounted (the spinner and elapsed times). */
+function useTick(active: boolean, ms = 100): number {
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    if (!active) return;
+    const timer = setInterval(() => setTick((value) => value + 1), ms);
+    return () => clearInterval(timer);
+  }, [active, ms]);
+  return tick;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`.padStart(6);
+
+function PhaseRow({ line, tick }: { line: PhaseLine; tick: number }) {
+  const mark = line.status === 'done' ? <Text color={tint('green')}>✔</Text> : line.status === 'running' ? <Text color={tint('cyan')}>{SPINNER[tick % SPINNER.length]}</Text> : <Text dimColor>·</Text>;
+  const elapsed = line.status === 'done' ? seconds(line.elapsedMs ?? 0) : line.status === 'running' && line.startedAt !== null ? seconds(Date.now() - line.startedAt) : '      ';
+  return (
+    <Box flexDirection="column">
+      <Text dimColor={line.status === 'pending'}>
+        {mark} {line.phase.padEnd(12)}
+        {elapsed} {line.summary ? clip(line.summary, WIDTH - 23) : line.status === 'running' ? '…' : ''}
+      </Text>
+      {line.notes.slice(0, 4).map((note, index) => (
+        <Text key={index} dimColor>
+          {''.padEnd(21)}
+          {clip(note, WIDTH - 22)}
+        </Text>
+      ))}
+      {line.notes.length > 4 ? <Text dimColor>{''.padEnd(21)}… {line.notes.length - 4} more</Text> : null}
+    </Box>
+  );
+}
+
+/** The skill audit as a table: mapped skills with their phases and reasons, excluded ones with reasons. */
+export function SkillTable({ audit, cursor = -1, toggled = new Set<string>() }: { audit: SkillAuditView; cursor?: number; toggled?: Set<string> }) {
+  const rows = [...audit.mapped.map((skill) => ({ name: skill.name, mapped: true, where: skill.phases.join(','), why: skill.why })), ...audit.excluded.map((skill) => ({ name: skill.name, mapped: false, where: '', why: skill.reason }))];
+  return (
+    <Box flexDirection="column">
+      {rows.map((row, index) => {
+        const flipped = toggled.has(row.name);
+        const header = index === 0 ? 'Mapped' : index === audit.mapped.length ? 'Excluded' : null;
+        const nowMapped = row.mapped !== flipped;
+        return (
+          <Box key={row.name} flexDirection="column">
+            {header ? <Text bold>{header}</Text> : null}
+            <Text inverse={index === cursor}>
+              {index === cursor ? '❯ ' : '  '}
+              <Text color={tint(nowMapped ? 'green' : 'gray')}>{nowMapped ? '[x]' : '[ ]'}</Text> {clip(row.name, 24).padEnd(24)} {clip(row.where, 7).padEnd(7)}{' '}
+              {flipped ? <Text color={tint('yellow')}>{nowMapped ? '→ mapped on Enter' : '→ excluded on Enter'}</Text> : clip(row.why, WIDTH - 40)}
+            </Text>
+          </Box>
+        );
+      })}
+    </Box>
+  );
+}
+
+function SkillAudit({ audit, actions }: { audit: SkillAuditView; actions: NewActions }) {
+  const names = [...audit.mapped.map((skill) => skill.name), ...audit.excluded.map((skill) => skill.name)];
+  const [cursor, setCursor] = useState(0);
+  const [toggled, setToggled] = useState<Set<string>>(new Set());
+  useInput((input, key) => {
+    if (key.downArrow) setCursor((index) => Math.min(index + 1, names.length - 1));
+    else if (key.upArrow) setCursor((index) => Math.max(index - 1, 0));
+    else if (input === ' ') {
+      const name = names[cursor];
+      if (!name) return;
+      setToggled((set) => {
+        const next = new Set(set);
+        if (next.has(name)) next.delete(name);
+        else next.add(name);
+        return next;
+      });
+    } else if (key.return) actions.confirmSkills(names.filter((name) => toggled.has(name)));
+  });
+  return (
+    <Box flexDirection="column" marginTop={1}>
+      <Text bold>Skill audit: {audit.mapped.length} mapped, {audit.excluded.length} excluded</Text>
+      <SkillTable audit={audit} cursor={cursor} toggled={toggled} />
+      {audit.problem ? <Text color={tint('red')}>{clip(`cannot write the plan yet: ${audit.problem}`, WIDTH * 2)}</Text> : null}
+      <Text dimColor>↑↓ select · space map/exclude (the audit picks the phase) · Enter confirm</Text>
+    </Box>
+  );
+}
+
+/**
+ * Typed text as it arrives: a fast typist, a paste or tmux send-keys delivers "text\r" in one chunk, where Ink sets
+ * no `return` key; the chunk's final line break is then the Enter that submits it (inner ones become spaces).
+ */
+export function typedChunk(input: string): { text: string; submit: boolean } {
+  const submit = input.length > 1 && /[\r\n]$/.test(input);
+  return { text: input.replace(/[\r\n]+$/, '').replace(/[\r\n]+/g, ' '), submit };
+}
+
+function TextInput({ prompt, onSubmit, hint }: { prompt: string; onSubmit: (text: string) => void; hint: string }) {
+  const [text, setText] = useState('');
+  useInput((input, key) => {
+    if (key.return) onSubmit(text);
+    else if (key.backspace || key.delete) setText((value) => value.slice(0, -1));
+    else if (!key.ctrl && !key.meta && !key.escape && !key.upArrow && !key.downArrow && !key.leftArrow && !key.rightArrow && !key.tab && input) {
+      const typed = typedChunk(input);
+      if (typed.submit) onSubmit(text + typed.text);
+      else setText(text + typed.text);
+    }
+  });
+  return (
+    <Box flexDirection="column">
+      <Text>
+        <Text bold>{prompt}</Text> {text}
+        <Text inverse> </Text>
+      </Text>
+      <Text dimColor>{hint}</Text>
+    </Box>
+  );
+}
+
+function Interview({ question, number, actions }: { question: Question; number: number; actions: NewActions }) {
+  const [selected, setSelected] = useState(question.recommended ?? 0);
+  const [text, setText] = useState('');
+  const accept = (typed: string) => {
+    if (typed.trim() !== '') actions.answer(typed.trim());
+    else if (question.options.length > 0) actions.answer(question.options[selected]!);
+  };
+  useInput((input, key) => {
+    if (key.return) accept(text);
+    else if (key.downArrow) {
+      setSelected((index) => Math.min(index + 1, question.options.length - 1));
+      setText('');
+    } else if (key.upArrow) {
+      setSelected((index) => Math.max(index - 1, 0));
+      setText('');
+    } else if (key.backspace || key.delete) setText((value) => value.slice(0, -1));
+    else if (!key.ctrl && !key.meta && !key.escape && !key.tab && !key.leftArrow && !key.rightArrow && input) {
+      const typed = typedChunk(input);
+      if (typed.submit) accept(text + typed.text);
+      else setText(text + typed.text);
+    }
+  });
+  return (
+    <Box flexDirection="column" marginTop={1}>
+      <Text bold>
+        ? {clip(question.text, WIDTH - 4 - `(question ${number}, ${question.part})`.length)} <Text dimColor>(question {number}, {question.part})</Text>
+      </Text>
+      {question.options.map((option, index) => (
+        <Text key={option} inverse={index === selected && text === ''}>
+          {index === selected && text === '' ? '❯ ' : '  '}
+          {index + 1}) {clip(option, WIDTH - 22)}
+          {question.recommended === index ? <Text dimColor> (recommended)</Text> : null}
+        </Text>
+      ))}
+      <Text>
+        answer: {text}
+        <Text inverse> </Text>
+      </Text>
+      <Text dimColor>{question.options.length > 0 ? '↑↓ choose · Enter accept · type for a free answer' : 'type the answer · Enter accept'}</Text>
+    </Box>
+  );
+}
+
+/** The sizing and budget summary: phases with context modes and file operations, then the budget arithmetic. */
+export function BudgetTable({ sizing, budget }: { sizing: SizingDetail | null; budget: BudgetDetail }) {
+  const c = budget.coefficients;
+  return (
+    <Box flexDirection="column" marginTop={1} width={WIDTH}>
+      <Text bold>Sizing and budget</Text>
+      {sizing ? (
+        <Box flexDirection="column">
+          <Text dimColor>
+            {'Phase'.padEnd(6)} {'Title'.padEnd(44)} {'Context'.padEnd(21)} {'Files'.padStart(5)}
+          </Text>
+          {sizing.phases.map((phase) => (
+            <Text key={phase.id}>
+              {phase.id.padEnd(6)} {clip(phase.title, 44).padEnd(44)} {phase.context.padEnd(21)} <Text color={tint(phase.fileOperations > 10 ? 'yellow' : undefined)}>{String(phase.fileOperations).padStart(5)}</Text>
+            </Text>
+          ))}
+        </Box>
+      ) : null}
+      <Box flexDirection="column" marginTop={1}>
+        <Text>
+          {'phases'.padEnd(10)} {String(budget.phases).padStart(4)} <Text dimColor>× phase weight {c.phase_weight}</Text>
+        </Text>
+        <Text>
+          {'criteria'.padEnd(10)} {String(budget.criteria).padStart(4)} <Text dimColor>÷ criteria divisor {c.criteria_divisor}</Text>
+        </Text>
+        <Text>
+          {'constant'.padEnd(10)} {String(c.constant).padStart(4)}
+        </Text>
+        <Text>
+          {'margin'.padEnd(10)} {String(c.margin).padStart(4)} <Text dimColor>({budget.basis})</Text>
+        </Text>
+        <Text>
+          {'budget'.padEnd(10)} <Text bold>{budget.maxIterations} iterations</Text> = {clip(budget.arithmetic, WIDTH - 28)}
+        </Text>
+      </Box>
+    </Box>
+  );
+}
+
+function roundLine(round: RoundView): string {
+  return `review round ${round.round} by ${round.reviewer}: `;
+}
+
+function ReviewRound({ round, actions }: { round: RoundView; actions: NewActions }) {
+  // The cursor starts on "continue" (after the findings): Enter goes on, ↑ reaches the findings.
+  const [cursor, setCursor] = useState(round.findings.length);
+  const [open, setOpen] = useState<number | null>(null);
+  useInput((input, key) => {
+    if (key.upArrow) setCursor((index) => Math.max(index - 1, 0));
+    else if (key.downArrow) setCursor((index) => Math.min(index + 1, round.findings.length));
+    else if (key.escape || input === 'q' || key.tab) actions.continueReview();
+    else if (key.return) {
+      if (cursor >= round.findings.length) actions.continueReview();
+      else setOpen((current) => (current === cursor ? null : cursor));
+    }
+  });
+  const current = open === null ? undefined : round.findings[open];
+  return (
+    <Box flexDirection="column" marginTop={1} width={WIDTH}>
+      <Text bold>
+        {roundLine(round)}
+        <Text color={tint(round.verdict === 'APPROVED' ? 'green' : 'red')}>{round.verdict}</Text>
+      </Text>
+      <Text dimColor>{clip(round.counts, WIDTH)}</Text>
+      {round.findings.length === 0 ? <Text dimColor>no findings</Text> : null}
+      {round.findings.map((finding, index) => (
+        <FindingLine key={finding.number} finding={finding} selected={index === cursor} width={50} />
+      ))}
+      <Text inverse={cursor >= round.findings.length}>{cursor >= round.findings.length ? '❯ ' : '  '}continue</Text>
+      {current ? <FindingDetails finding={current} /> : null}
+      <Text dimColor>↑↓ select · Enter open a finding (quote and fix) or continue · Esc continue</Text>
+    </Box>
+  );
+}
+
+const CHOICES: Array<{ choice: RunChoice; label: string }> = [
+  { choice: 'once', label: 'run one iteration now (deepplan run --once)' },
+  { choice: 'loop', label: 'run the loop in the dashboard (deepplan run --loop)' },
+  { choice: 'later', label: 'later' },
+];
+
+function Final({ stage, actions }: { stage: Extract<Stage, { kind: 'final' }>; actions: NewActions }) {
+  const [selected, setSelected] = useState(CHOICES.length - 1);
+  useInput((_input, key) => {
+    if (stage.busy) return;
+    if (key.upArrow) setSelected((index) => Math.max(index - 1, 0));
+    else if (key.downArrow) setSelected((index) => Math.min(index + 1, CHOICES.length - 1));
+    else if (key.return) actions.choose(CHOICES[selected]!.choice);
+  });
+  return (
+    <Box flexDirection="column" marginTop={1} width={WIDTH}>
+      <Text>
+        <Text bold>Plan: {stage.plan}</Text> <Text dimColor>({clip(stage.facts, WIDTH - stage.plan.length - 10)})</Text>
+      </Text>
+      <Text>Start running it now? Running approves it first (deepplan approve), which needs</Text>
+      <Text>a plan that lints clean as approved (a reviewed one: verdict APPROVED).</Text>
+      {CHOICES.map((entry, index) => (
+        <Text key={entry.choice} inverse={index === selected}>
+          {index === selected ? '❯ ' : '  '}
+          {entry.label}
+          {entry.choice === 'later' ? <Text dimColor> (default)</Text> : null}
+        </Text>
+      ))}
+      {stage.message ? <Text color={tint('red')}>{stage.message}</Text> : null}
+      <Text dimColor>{stage.busy ? 'approving…' : '↑↓ choose · Enter confirm · Ctrl-C leave'}</Text>
+    </Box>
+  );
+}
+
+function Item({ item }: { item: LogItem }) {
+  switch (item.kind) {
+    case 'title':
+      return <Text bold>{clip(item.text, WIDTH)}</Text>;
+    case 'phase':
+      return <PhaseRow line={item.line} tick={0} />;
+    case 'note':
+      return <Text color={tint(item.tone === 'error' ? 'red' : item.tone === 'ok' ? 'green' : undefined)} dimColor={item.tone === 'dim'}>{item.text}</Text>;
+    case 'answer':
+      return (
+        <Text>
+          <Text color={tint('cyan')}>?</Text> {clip(item.question, 36)} <Text dimColor>→</Text> {clip(item.answer, WIDTH - 42)}
+        </Text>
+      );
+    case 'skills':
+      return (
+        <Box flexDirection="column" marginTop={1}>
+          <Text bold>Skill audit: {item.audit.mapped.length} mapped, {item.audit.excluded.length} excluded</Text>
+          <SkillTable audit={item.audit} />
+        </Box>
+      );
+    case 'budget':
+      return <BudgetTable sizing={item.sizing} budget={item.budget} />;
+    case 'round':
+      return (
+        <Box flexDirection="column" marginTop={1}>
+          <Text bold>
+            {roundLine(item.round)}
+            <Text color={tint(item.round.verdict === 'APPROVED' ? 'green' : 'red')}>{item.round.verdict}</Text> <Text dimColor>({clip(item.round.counts, 40)})</Text>
+          </Text>
+          {item.round.findings.map((finding) => (
+            <FindingLine key={finding.number} finding={finding} selected={false} width={50} />
+          ))}
+        </Box>
+      );
+  }
+}
+
+export function NewScreen({ store, actions }: { store: NewStore; actions: NewActions }) {
+  const state = useSyncExternalStore(store.subscribe, store.get);
+  const { stage } = state;
+  const running = state.phases.some((line) => line.status === 'running') || stage.kind === 'reviewing';
+  const tick = useTick(running);
+  // Ctrl-C anywhere: the session saves a consistent draft and says where it is.
+  useInput((input, key) => {
+    if (key.ctrl && input === 'c') actions.interrupt();
+  });
+  const live = state.phases.filter((line) => line.status !== 'done');
+  return (
+    <Box flexDirection="column" width={WIDTH}>
+      <Static items={state.log}>{(item) => <Item key={item.id} item={item} />}</Static>
+      {stage.kind === 'request' ? (
+        <Box flexDirection="column">
+          <TextInput prompt="What is the work?" onSubmit={actions.submitRequest} hint="Enter submits · @path reads the request from a file · Ctrl-C leaves" />
+          {stage.error ? <Text color={tint('red')}>{stage.error}</Text> : null}
+        </Box>
+      ) : null}
+      {stage.kind !== 'request' && stage.kind !== 'done' && live.length > 0 ? (
+        <Box flexDirection="column">
+          {live.map((line) => (
+            <PhaseRow key={line.phase} line={line} tick={tick} />
+          ))}
+        </Box>
+      ) : null}
+      {stage.kind === 'question' ? <Interview key={`${stage.number}`} question={stage.question} number={stage.number} actions={actions} /> : null}
+      {stage.kind === 'skills' ? <SkillAudit key={JSON.stringify(stage.audit.choice) + (stage.audit.problem ?? '')} audit={stage.audit} actions={actions} /> : null}
+      {stage.kind === 'reviewing' ? (
+        <Text>
+          <Text color={tint('cyan')}>{SPINNER[tick % SPINNER.length]}</Text> {stage.reason}: reviewing before approval (deepplan review) {seconds(Date.now() - stage.startedAt).trim()}
+          {stage.message ? <Text dimColor> {clip(stage.message, 30)}</Text> : null}
+        </Text>
+      ) : null}
+      {stage.kind === 'review' ? <ReviewRound key={stage.round.round} round={stage.round} actions={actions} /> : null}
+      {stage.kind === 'final' ? <Final stage={stage} actions={actions} /> : null}
+    </Box>
+  );
+}
+
+export function renderNewScreen(store: NewStore, actions: NewActions) {
+  return render(<NewScreen store={store} actions={actions} />, { stdout: process.stdout, stdin: process.stdin, exitOnCtrlC: false, patchConsole: false });
+}
