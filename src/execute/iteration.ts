@@ -67,7 +67,7 @@ export interface IterationOptions {
   onEvent?: (event: EngineEvent) => void;
   /**
    * With executor 'command': who answers a step handed to an external agent. Default: execute.agent.command on
-   * standard input. The Claude Code Stop hook passes the session's own answer (src/hook/stop.ts).
+   * standard input. The Claude Code Stop hook passes the session's own answer (src/hook/session-loop.ts).
    */
   agent?: AgentRunner;
 }
