@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DraftPhase } from '../src/pipeline/draft.js';
+import { fillTemplate, loadTemplate } from '../src/pipeline/templates.js';
 import { auditSkills } from '../src/skills/audit.js';
 import { discoverSkills } from '../src/skills/discover.js';
 import { PROJECT_ROOT, makeRepo, skillFile } from './support/fixtures.js';
@@ -49,6 +50,23 @@ describe('the skill audit', () => {
     expect(related).toBeGreaterThanOrEqual(0);
     expect(related).toBeLessThan(unrelated);
     expect(skills.excluded.find((skill) => skill.name === 'newsletter-builder')!.reason).toMatch(/^nothing in the request calls for it \(Builds a newsletter/);
+  });
+
+  it('matches skills on a template phase\'s hints too: a newsletter request maps the newsletter skill to the writing phase', () => {
+    const { phases } = fillTemplate(loadTemplate('content', null), { request_title: 'Q4 newsletter' }, []);
+    const request = 'Write a newsletter for our customers about the Q4 release';
+    // The skills of the outreach example repository, where a newsletter request found no home before phases had hints.
+    const skills = discoverSkills([join(PROJECT_ROOT, 'examples/outreach/.claude/skills')]);
+    const audit = auditSkills(request, phases, skills);
+    expect(audit.shortfall).toBeNull();
+    const mapped = Object.fromEntries(audit.skills.mapped.map((skill) => [skill.name, skill.phases]));
+    const id = (title: string) => phases.find((phase) => phase.title === title)!.id;
+    expect(mapped['newsletter-builder']).toEqual([id('Write the draft')]);
+    expect(mapped['render-html-email']).toEqual([id('Publish the piece')]);
+    // Without the hints the words of the phases alone do not reach the newsletter skill.
+    const bare = auditSkills(request, phases.map(({ hints: _hints, ...phase }) => phase), skills);
+    expect(bare.skills.mapped.map((skill) => skill.name)).not.toContain('newsletter-builder');
+    expect(bare.shortfall).toMatch(/at least 3 must be mapped/);
   });
 
   it('never maps a skill whose description says it is deprecated', () => {

@@ -21,6 +21,8 @@ export interface DraftPhase {
   gate: Gate;
   doneWhen: { text: string; verify?: string };
   steps: DraftStep[];
+  /** Words a skill serving the phase would use (from the offline template); the skill audit matches on them. Not written. */
+  hints?: string[];
 }
 
 export interface DraftCriterion {

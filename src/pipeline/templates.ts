@@ -17,6 +17,11 @@ const TemplatePhase = z.object({
   gate: z.enum(['none', 'human', 'review']).default('none'),
   steps: z.array(z.string()).min(1),
   done: z.object({ text: z.string(), verify: z.string().optional() }),
+  /**
+   * Words a skill serving this phase would use in its name or description ("newsletter", "render", "html"): the
+   * offline skill audit matches skills on them as well as on the title and steps. Not written into the plan.
+   */
+  hints: z.array(z.string()).default([]),
 });
 
 export const Template = z.object({
@@ -54,6 +59,7 @@ export function fillTemplate(template: Template, values: Record<string, string>,
         context: 'direct',
         dependsOn: phases.length > 0 ? [phases[phases.length - 1]!.id] : [],
         gate: entry.gate,
+        ...(entry.hints.length > 0 ? { hints: entry.hints.map((hint) => fill(hint, round)) } : {}),
         doneWhen: { text: fill(entry.done.text, round), ...(entry.done.verify ? { verify: fill(entry.done.verify, round) } : {}) },
         steps: entry.steps.map((step) => {
           const text = fill(step, round);

@@ -29,7 +29,7 @@ function tokenize(text: string): string[] {
 }
 
 function phaseText(phase: DraftPhase): string {
-  return [phase.title, ...phase.steps.map((step) => (step.kind === 'model' ? step.text : step.kind === 'skill' ? step.skill : step.command))].join(' ');
+  return [phase.title, ...phase.steps.map((step) => (step.kind === 'model' ? step.text : step.kind === 'skill' ? step.skill : step.command)), ...(phase.hints ?? [])].join(' ');
 }
 
 /**
