@@ -1,3 +1,5 @@
+import { PassThrough } from 'node:stream';
+import { render as inkRender } from 'ink';
 import { render } from 'ink-testing-library';
 import { describe, expect, it, vi } from 'vitest';
 import { DashboardStore, RunDashboard, type DashboardState } from '../src/ui/run-dashboard.js';
@@ -58,6 +60,27 @@ describe('the run dashboard', () => {
     view.stdin.write('a');
     await tick();
     expect(keys.approve).toHaveBeenCalledTimes(1);
+  });
+
+  it('prints each log row once, above the live part, however long the run', async () => {
+    // A real (interactive) Ink render into a terminal-like stream: what it writes is what a terminal would get.
+    const stdout = Object.assign(new PassThrough(), { isTTY: true, columns: 80, rows: 40 });
+    let written = '';
+    stdout.on('data', (chunk: Buffer) => (written += chunk.toString('utf8')));
+    const store = new DashboardStore({ ...STATE, rows: [] });
+    const keys = { pause: vi.fn(), stop: vi.fn(), approve: vi.fn(), quit: vi.fn() };
+    const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => stdin, ref: () => stdin, unref: () => stdin });
+    const app = inkRender(<RunDashboard store={store} keys={keys} />, { stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream, interactive: true, patchConsole: false });
+    const rows: DashboardState['rows'] = [];
+    for (let number = 1; number <= 30; number++) {
+      rows.push({ number, action: `P1.${number} run node scripts/put.mjs`, result: 'ok', signal: 'CONTINUE' });
+      store.set({ rows: [...rows], iteration: number, action: `P1.${number + 1} next` });
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+    app.unmount();
+    for (const number of [1, 15, 30]) expect(written.split(`P1.${number} run node scripts/put.mjs`).length - 1, `row ${number}`).toBe(1);
+    // The live part was redrawn all along (the current action changed 30 times).
+    expect(written.split('iterations ').length - 1).toBeGreaterThan(5);
   });
 
   it('passes p, s and q to the loop and shows pause and stop', async () => {

@@ -7,6 +7,7 @@ import { runIteration, type EngineEvent, type IterationOptions, type IterationRe
 import { ModelRunner } from '../models/runner.js';
 import { PlanFileError, readPlanFile } from '../plan/store.js';
 import type { Plan, Signal } from '../plan/types.js';
+import type { DashboardRow } from '../ui/run-dashboard.js';
 import { EXIT, interruptSignal, UserError } from './program.js';
 
 export interface RunOptions {
@@ -33,6 +34,14 @@ export function waitingGate(blockers: string[]): string | null {
 async function runDashboard(planPath: string, limit: number, optionsFor: (onEvent: (event: EngineEvent) => void) => IterationOptions, models: ModelRunner): Promise<IterationReport> {
   const { DashboardStore, renderRunDashboard } = await import('../ui/run-dashboard.js');
   const plan = await readPlanFile(planPath);
+  // The log rows the dashboard has printed: the last 8 when it opens, then every new one (it prints each once).
+  let shown: DashboardRow[] = [];
+  const rowsOf = (current: Plan): DashboardRow[] => {
+    const last = shown[shown.length - 1]?.number ?? -Infinity;
+    const fresh = (current.log?.rows ?? []).filter((row) => (row.number ?? 0) > last).map((row) => ({ number: row.number ?? 0, action: row.action, result: row.result, signal: row.signal }));
+    shown = shown.length === 0 ? fresh.slice(-8) : [...shown, ...fresh];
+    return shown;
+  };
   const fromPlan = (current: Plan) => ({
     title: `${current.meta.title ?? relative(process.cwd(), planPath)} (${relative(process.cwd(), planPath)})`,
     phasesDone: current.phases.filter((phase) => phase.status === 'done').length,
@@ -40,7 +49,7 @@ async function runDashboard(planPath: string, limit: number, optionsFor: (onEven
     currentPhase: current.meta.state?.phase ?? null,
     iteration: current.log?.rows.length ?? 0,
     budget: current.meta.budget?.max_iterations ?? null,
-    rows: (current.log?.rows ?? []).slice(-8).map((row) => ({ number: row.number ?? 0, action: row.action, result: row.result, signal: row.signal })),
+    rows: rowsOf(current),
     blockers: current.meta.state?.blockers ?? [],
   });
   const store = new DashboardStore({ ...fromPlan(plan), costUsd: 0, action: null, signal: null, gate: waitingGate(plan.meta.state?.blockers ?? []), paused: false, stopping: false, message: null });

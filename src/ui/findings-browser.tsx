@@ -1,6 +1,7 @@
 import { Box, Text, render, useApp, useInput } from 'ink';
 import { useState } from 'react';
 import type { ReviewFinding, ReviewSeverity } from '../review/findings.js';
+import { clip, tint } from './style.js';
 
 /**
  * The review findings browser of `deepplan review` on a terminal: the numbered findings with their severity colours;
@@ -21,17 +22,8 @@ type Filter = 'all' | ReviewSeverity;
 const FILTERS: Filter[] = ['all', 'critical', 'high', 'medium', 'low'];
 const BY_KEY: Record<string, Filter> = { a: 'all', c: 'critical', h: 'high', m: 'medium', l: 'low' };
 
-/** A colour for Ink's Text, or none when NO_COLOR is set (https://no-color.org). */
-export function tint<T extends string>(colour: T | undefined): T | undefined {
-  return process.env['NO_COLOR'] ? undefined : colour;
-}
-
+/** A severity's colour, or none when NO_COLOR is set (https://no-color.org). */
 export const colourOf = (severity: ReviewSeverity) => tint(severity === 'critical' || severity === 'high' ? 'red' : severity === 'medium' ? 'yellow' : 'gray');
-
-export function clip(text: string, width: number): string {
-  const flat = text.replace(/\s+/g, ' ');
-  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
-}
 
 /** One finding, numbered, on one line (the selected one inverse). */
 export function FindingLine({ finding, selected, width = 52 }: { finding: ReviewFinding; selected: boolean; width?: number }) {

@@ -4,7 +4,8 @@ import type { PhaseDetail } from '../pipeline/run.js';
 import type { SkillAuditView } from '../pipeline/skill-choice.js';
 import type { Question } from '../pipeline/sufficiency.js';
 import type { ReviewFinding } from '../review/findings.js';
-import { clip, FindingDetails, FindingLine, tint } from './findings-browser.js';
+import { FindingDetails, FindingLine } from './findings-browser.js';
+import { clip, tint } from './style.js';
 
 /**
  * The screens of `deepplan new`: the request, the pipeline's phases as a live list, the interview, the skill audit,

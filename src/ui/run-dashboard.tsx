@@ -1,9 +1,12 @@
-import { Box, Text, render, useApp, useInput } from 'ink';
+import { Box, Static, Text, render, useApp, useInput } from 'ink';
 import { useSyncExternalStore } from 'react';
+import { clip, tint } from './style.js';
 
 /**
  * The run dashboard of `deepplan run --loop` on a terminal. It only shows what the engine reports (the state the
  * loop in src/cli/run-command.ts keeps from the engine's events) and passes keys back; it holds no logic of its own.
+ * Log rows are printed once each, in Ink's <Static> above the live part (so a run of hundreds of iterations never
+ * redraws them); the live part is the progress, the current action, the signal and the keys.
  */
 
 export interface DashboardRow {
@@ -22,6 +25,7 @@ export interface DashboardState {
   budget: number | null;
   costUsd: number;
   action: string | null;
+  /** Append-only: the rows printed so far and any new ones (a row once printed stays printed). */
   rows: DashboardRow[];
   signal: string | null;
   blockers: string[];
@@ -62,10 +66,14 @@ function bar(done: number, total: number): string {
 }
 
 const colourOf = (value: string) =>
-  value === 'ok' || value === 'TASK_COMPLETE' ? 'green' : value === 'failed' || value === 'blocked' || value === 'BLOCKED_NEED_HUMAN' ? 'red' : value === 'no-change' ? 'yellow' : undefined;
+  tint(value === 'ok' || value === 'TASK_COMPLETE' ? 'green' : value === 'failed' || value === 'blocked' || value === 'BLOCKED_NEED_HUMAN' ? 'red' : value === 'no-change' ? 'yellow' : undefined);
 
-function clip(text: string, width: number): string {
-  return text.length > width ? `${text.slice(0, width - 1)}…` : text;
+function Row({ row }: { row: DashboardRow }) {
+  return (
+    <Text>
+      {String(row.number).padStart(4)} <Text color={colourOf(row.result)}>{row.result.padEnd(9)}</Text> <Text color={colourOf(row.signal)}>{row.signal.padEnd(18)}</Text> {clip(row.action, 44)}
+    </Text>
+  );
 }
 
 export function RunDashboard({ store, keys }: { store: DashboardStore; keys: DashboardKeys }) {
@@ -82,6 +90,7 @@ export function RunDashboard({ store, keys }: { store: DashboardStore; keys: Das
   });
   return (
     <Box flexDirection="column" width={80}>
+      <Static items={state.rows}>{(row) => <Row key={row.number} row={row} />}</Static>
       <Text bold>{clip(state.title, 78)}</Text>
       <Text>
         phases     {bar(state.phasesDone, state.phasesTotal)} {state.phasesDone}/{state.phasesTotal}
@@ -92,20 +101,13 @@ export function RunDashboard({ store, keys }: { store: DashboardStore; keys: Das
       </Text>
       <Text>now        {state.action ? clip(state.action, 66) : '-'}</Text>
       <Box flexDirection="column" marginTop={1}>
-        {state.rows.map((row) => (
-          <Text key={row.number}>
-            {String(row.number).padStart(4)} <Text color={colourOf(row.result)}>{row.result.padEnd(9)}</Text> <Text color={colourOf(row.signal)}>{row.signal.padEnd(18)}</Text> {clip(row.action, 44)}
-          </Text>
-        ))}
-      </Box>
-      <Box flexDirection="column" marginTop={1}>
         {state.signal ? (
           <Text>
             signal <Text bold color={colourOf(state.signal)}>{state.signal}</Text>
           </Text>
         ) : null}
         {state.blockers.map((blocker) => (
-          <Text key={blocker} color="red">
+          <Text key={blocker} color={tint('red')}>
             blocked: {clip(blocker, 70)}
           </Text>
         ))}
