@@ -5,6 +5,7 @@ import type { SkillAuditView } from '../pipeline/skill-choice.js';
 import type { Question } from '../pipeline/sufficiency.js';
 import type { ReviewFinding } from '../review/findings.js';
 import { FindingDetails, FindingLine } from './findings-browser.js';
+import { Store } from './store.js';
 import { clip, tint } from './style.js';
 
 /**
@@ -78,24 +79,13 @@ export interface NewActions {
   interrupt(): void;
 }
 
-/** A tiny store: the session sets state, the screens re-render. */
-export class NewStore {
-  private listeners = new Set<() => void>();
+/** The state of the screens of deepplan new; finished lines are appended to the static log. */
+export class NewStore extends Store<NewState> {
   private counter = 0;
-  constructor(private state: NewState) {}
-  get = (): NewState => this.state;
-  set(patch: Partial<NewState>): void {
-    this.state = { ...this.state, ...patch };
-    for (const listener of this.listeners) listener();
-  }
   /** Appends finished lines to the static log. */
   append(...items: LogInput[]): void {
     this.set({ log: [...this.state.log, ...items.map((item) => ({ ...item, id: `${++this.counter}` }) as LogItem)] });
   }
-  subscribe = (listener: () => void): (() => void) => {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  };
 }
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];

@@ -1,5 +1,6 @@
 import { Box, Static, Text, render, useApp, useInput } from 'ink';
 import { useSyncExternalStore } from 'react';
+import { Store } from './store.js';
 import { clip, tint } from './style.js';
 
 /**
@@ -43,20 +44,7 @@ export interface DashboardKeys {
   quit(): void;
 }
 
-/** A tiny store: the loop sets state, the component re-renders. */
-export class DashboardStore {
-  private listeners = new Set<() => void>();
-  constructor(private state: DashboardState) {}
-  get = (): DashboardState => this.state;
-  set(patch: Partial<DashboardState>): void {
-    this.state = { ...this.state, ...patch };
-    for (const listener of this.listeners) listener();
-  }
-  subscribe = (listener: () => void): (() => void) => {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  };
-}
+export class DashboardStore extends Store<DashboardState> {}
 
 const WIDTH = 30;
 
