@@ -241,6 +241,15 @@ describe('setPhaseStatus', () => {
     expect(readable(after).phases.map((phase) => phase.status)).toEqual(['pending', 'active', 'pending']);
   });
 
+  it('writes a value into an empty Status field with the space after the colon', () => {
+    for (const empty of ['- Status:', '- Status: ']) {
+      const text = edit(SMALL_PLAN, '- Status: pending\n\n1. /write-summary', `${empty}\n\n1. /write-summary`);
+      const after = setPhaseStatus(text, 'P2', 'done');
+      expect(after.split('\n')[lineIndex(text, empty, '### P2. Write the summary')]).toBe('- Status: done');
+      expect(readable(after).phases[1]!.status).toBe('done');
+    }
+  });
+
   it('adds a missing Status after the last field with the phase bullet character and indentation', () => {
     const fields = `- Inputs: notes/week.md
 - Outputs: out/summary.md

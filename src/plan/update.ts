@@ -311,6 +311,12 @@ export function setPhaseStatus(input: string, phaseId: string, status: 'pending'
   const field = phase.fields.get('status');
   if (field) {
     if (plan.text.slice(field.valueStart, field.valueEnd) === status) return input;
+    if (field.valueEnd <= field.valueStart) {
+      // An empty value (`- Status:`, maybe with trailing blanks): `Status: done`, as a written value reads.
+      const start = plan.text.lastIndexOf(':', field.valueStart) + 1;
+      const blanks = /^[ \t]*/.exec(plan.text.slice(start))![0].length;
+      return withBom(plan, splice(plan.text, start, start + blanks, ` ${status}`));
+    }
     return withBom(plan, splice(plan.text, field.valueStart, field.valueEnd, status));
   }
   if (!phase.fieldInsert) throw new PlanEditError(`phase ${phaseId} has no field list to add a Status to`);
