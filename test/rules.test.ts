@@ -451,6 +451,17 @@ describe('configuration and inline comments', () => {
     // A comment below the first heading does not reach back into the front matter.
     expect(of(lint(edit(broken, '## Request', '<!-- deepplan-disable budget -->\n\n## Request')), 'budget')).toHaveLength(1);
   });
+
+  it('does not count a disable comment shown inside code (a fenced example, inline code)', () => {
+    const drift = edit(SMALL_PLAN, '1. /fetch-notes --week current --out notes/week.md\n', '1. /fetch-notes --week current --out notes/week.md\n2. /write-summary early\n');
+    const comment = '<!-- deepplan-disable skill-drift -->';
+    for (const shown of [`\`\`\`markdown\n${comment}\n\`\`\``, `~~~~\n${comment}\n~~~~`, `To silence it, write \`${comment}\` above the phase.`]) {
+      const text = edit(drift, '### P1. Fetch the notes', `${shown}\n\n### P1. Fetch the notes`);
+      expect(of(lint(text), 'skill-drift'), shown).toHaveLength(1);
+    }
+    // The same comment outside code does disable.
+    expect(of(lint(edit(drift, '### P1. Fetch the notes', `${comment}\n\n### P1. Fetch the notes`)), 'skill-drift')).toEqual([]);
+  });
 });
 
 describe('inline comments, finer points', () => {

@@ -202,12 +202,6 @@ function readPlan(plan: Plan, starts: number[]): void {
     return;
   }
   const bodyStart = readFrontMatter(plan, starts);
-  const disabled = readDisableComments(text, bodyStart, plan.pointAt);
-  if (disabled === null) {
-    plan.diagnostics.push(fileError(`more than ${MAX_DISABLE_COMMENTS} deepplan-disable/enable comments; a plan never needs that`));
-    return;
-  }
-  plan.disabled = disabled;
 
   const logBounds = findLogSection(text, starts, bodyStart);
   const pieces: Array<{ from: number; to: number }> = [];
@@ -235,6 +229,13 @@ function readPlan(plan: Plan, starts: number[]): void {
 
   const nodes: RootContent[] = [];
   for (const piece of pieces) nodes.push(...parseMarkdown(text, piece.from, piece.to, plan.pointAt));
+  // A disable comment shown inside code (a fenced example, inline code) is text, not a comment.
+  const disabled = readDisableComments(text, bodyStart, plan.pointAt, codeSpans(nodes));
+  if (disabled === null) {
+    plan.diagnostics.push(fileError(`more than ${MAX_DISABLE_COMMENTS} deepplan-disable/enable comments; a plan never needs that`));
+    return;
+  }
+  plan.disabled = disabled;
 
   const sections = splitSections(text, nodes);
   if (logBounds) {
@@ -472,8 +473,22 @@ function containerLevels(text: string, start: number, end: number): { depth: num
 /** `<!--\s*deepplan-(disable|enable)\b([^>]*?)-->`, matched in two steps so that text without `>` costs linear time. */
 const DISABLE_COMMENT_OPEN = /<!--\s*deepplan-(disable|enable)\b/g;
 
-/** The disable ranges, or null when there are more comments than MAX_DISABLE_COMMENTS. */
-function readDisableComments(text: string, from: number, pointAt: (offset: number) => Point): DisableRange[] | null {
+/** Where code lies (code blocks and inline code), as [start, end) offsets in document order. */
+function codeSpans(nodes: readonly RootContent[]): Array<[number, number]> {
+  const spans: Array<[number, number]> = [];
+  const walk = (node: MdNode) => {
+    if ((node.type === 'code' || node.type === 'inlineCode') && node.position) {
+      spans.push([node.position.start.offset ?? 0, node.position.end.offset ?? 0]);
+      return;
+    }
+    for (const child of (node as { children?: MdNode[] }).children ?? []) walk(child);
+  };
+  for (const node of nodes) walk(node);
+  return spans;
+}
+
+/** The disable ranges, or null when there are more comments than MAX_DISABLE_COMMENTS. Comments inside `code` are skipped. */
+function readDisableComments(text: string, from: number, pointAt: (offset: number) => Point, code: Array<[number, number]> = []): DisableRange[] | null {
   const ranges: DisableRange[] = [];
   // Most plans have no comment at all: one scan for `<!--` instead of the pattern over the whole file (and its log).
   if (text.indexOf('<!--', from) === -1) return ranges;
@@ -500,6 +515,7 @@ function readDisableComments(text: string, from: number, pointAt: (offset: numbe
     }
     if (nextGt - 2 < bodyStart || text[nextGt - 1] !== '-' || text[nextGt - 2] !== '-') continue;
     consumed = nextGt + 1;
+    if (code.some(([start, end]) => match.index >= start && match.index < end)) continue;
     if (++count > MAX_DISABLE_COMMENTS) return null;
     const rules = text.slice(bodyStart, nextGt - 2).trim().split(/[\s,]+/).filter(Boolean);
     const at = pointAt(match.index);
