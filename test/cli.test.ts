@@ -116,6 +116,10 @@ describe('deepplan lint', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/--format <format>/);
     expect(result.stdout).toMatch(/\$ deepplan lint plans\/modop-outreach\.md/);
+    // The program's own help shows the whole flow, one example per command it uses.
+    const root = deepplan(['--help']);
+    expect(root.code).toBe(0);
+    for (const command of ['init', 'new', 'review', 'approve', 'run', 'lint']) expect(root.stdout).toMatch(new RegExp(`\\$ deepplan ${command}\\b`));
   });
 
   it('loads no React, Ink or model SDK on the lint path', () => {

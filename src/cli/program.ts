@@ -45,6 +45,7 @@ function buildProgram(output: { exitCode: number }): Command {
     .description('Scope agent work into a plan file, have another model attack it, run it one action per iteration, lint it in CI.')
     .version(packageVersion(), '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', ROOT_EXAMPLES)
     .exitOverride();
 
   program
@@ -246,6 +247,17 @@ function buildProgram(output: { exitCode: number }): Command {
 
   return program;
 }
+
+const ROOT_EXAMPLES = `
+Examples (the whole flow; each command's --help has more):
+  $ deepplan init                                    set up this repository (config, plans/, CI workflow)
+  $ deepplan new "Do an outreach for Mod Op"         plan on a terminal (deepplan plan --request "…" in scripts)
+  $ deepplan review plans/outreach-for-mod.md        another provider's model attacks the plan
+  $ deepplan approve plans/outreach-for-mod.md       a person signs it off
+  $ deepplan run plans/outreach-for-mod.md --loop    one action per iteration until a signal other than CONTINUE
+  $ deepplan lint --format github                    the same rules in CI
+
+Without API keys every model role runs offline. Docs: README.md and docs/ of the deepplan repository.`;
 
 const NEW_EXAMPLES = `
 Examples:
