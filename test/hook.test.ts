@@ -25,6 +25,8 @@ function runHook(args: string[], cwd: string, input?: string): Promise<{ code: n
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    // A hook that has nothing to do may exit before it reads its input.
+    child.stdin.on('error', () => {});
     child.stdin.end(input ?? '');
   });
 }
@@ -270,6 +272,8 @@ describe('the Claude Code plugin in integrations/claude-code', () => {
         let stdout = '';
         child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
         child.on('close', (code) => resolve({ code: code ?? 1, stdout }));
+        // With no loop the command exits before it reads its input: the pipe may be closed under the write.
+        child.stdin.on('error', () => {});
         child.stdin.end(input);
       });
     expect(await runHookCommand(stopInput(root, 'S1', transcript('hi', 'hello'), false))).toEqual({ code: 0, stdout: '' });
