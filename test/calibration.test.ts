@@ -93,6 +93,8 @@ describe('deepplan calibrate', () => {
     const index = readCalibration(join(root, 'calibration', 'index.yaml'));
     expect(index.history).toHaveLength(6);
     expect(index.coefficients['research']?.margin).toBe(fit.margin);
+    // Its source says how it was fitted, not the prior's text (which names the 1.15 margin).
+    expect(index.coefficients['research']?.['source']).toBe('fitted by deepplan calibrate: the smallest margin under which 90% of 6 finished research plans stayed within budget');
 
     // Run again: nothing new is added.
     const again = spawnSync(process.execPath, [CLI, 'calibrate', '--json'], { cwd: root, encoding: 'utf8' });

@@ -93,7 +93,10 @@ export async function runCalibrateCommand(options: CalibrateOptions): Promise<nu
     const today = new Date().toISOString().slice(0, 10);
     for (const fit of fits) {
       if (!fit.applied) continue;
-      const node = doc.createNode({ ...index.priors.formula, margin: fit.margin, fitted: today, plans: fit.plans });
+      // The formula's weights with the fitted margin; the prior's `source` (which names its own margin) stays behind.
+      const { phase_weight, criteria_divisor, constant } = index.priors.formula;
+      const source = `fitted by deepplan calibrate: the smallest margin under which ${Math.round(index.priors.coverage * 100)}% of ${fit.plans} finished ${fit.deliverable} plans stayed within budget`;
+      const node = doc.createNode({ phase_weight, criteria_divisor, constant, margin: fit.margin, fitted: today, plans: fit.plans, source });
       if (isMap(node)) node.flow = true;
       doc.setIn(['coefficients', fit.deliverable], node);
     }
