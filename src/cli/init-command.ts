@@ -3,6 +3,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_FILE, findRepoRoot } from '../config/config.js';
 import { EXIT, packageVersion, UserError } from './program.js';
+import { toPosix } from '../plan/text.js';
 
 /** The files `deepplan init` writes come from here (shipped with the package: "files" in package.json). */
 export const INIT_TEMPLATES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'templates', 'init');
@@ -100,7 +101,7 @@ export async function runInitCommand(options: { force?: boolean }): Promise<numb
     [EXAMPLE_PLAN, () => renderExamplePlan()],
     [WORKFLOW_FILE, () => renderWorkflow({ branch: currentBranch(root) })],
   ];
-  const shown = (path: string) => relative(cwd, join(root, path)).split('\\').join('/') || path;
+  const shown = (path: string) => toPosix(relative(cwd, join(root, path))) || path;
   let current = CONFIG_FILE;
   try {
     for (const [path, render] of files) {

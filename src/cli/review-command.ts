@@ -10,6 +10,7 @@ import { counts, jsonReport, markdownReport, reportPaths, writeReports } from '.
 import { applyRevision, requestRevision, type AppliedRevision } from '../review/revise.js';
 import { isPlanDocument, readPreviousRound, ReviewError, reviewPlan, type ReviewRound } from '../review/review.js';
 import { EXIT, interruptSignal, UserError } from './program.js';
+import { toPosix } from '../plan/text.js';
 
 export interface ReviewOptions {
   reviewer?: string;
@@ -77,7 +78,7 @@ export async function runReviewCommand(planArgument: string, options: ReviewOpti
     const reports = await writeReports(root, result, path);
     const verdict = result.verdict;
     if (isPlan) await updatePlan(path, (text, plan) => {
-      const reviewed = setReview(text, { verdict, rounds: round, reviewer: result!.reviewer, report: relative(root, reports.md).split('\\').join('/') });
+      const reviewed = setReview(text, { verdict, rounds: round, reviewer: result!.reviewer, report: toPosix(relative(root, reports.md)) });
       // Under review until approved; a REVISE also takes an approved plan back to review.
       const status = plan.meta.status;
       const back = status === 'draft' || (verdict === 'REVISE' && status === 'approved');

@@ -5,6 +5,7 @@ import { mermaidBlock } from '../graph/mermaid.js';
 import { parsePlan } from '../plan/parse.js';
 import { SEVERITIES } from './findings.js';
 import type { ReviewRound } from './review.js';
+import { toPosix } from '../plan/text.js';
 
 export function reportPaths(root: string, round: ReviewRound): { md: string; json: string } {
   const dir = join(root, 'reviews', round.planId);
@@ -93,8 +94,8 @@ export function jsonReport(round: ReviewRound): string {
 export async function writeReports(root: string, round: ReviewRound, planPath: string): Promise<{ md: string; json: string }> {
   const paths = reportPaths(root, round);
   mkdirSync(dirname(paths.md), { recursive: true });
-  const link = relative(dirname(paths.md), planPath).split('\\').join('/');
-  const shown = { ...round, path: relative(root, planPath).split('\\').join('/') };
+  const link = toPosix(relative(dirname(paths.md), planPath));
+  const shown = { ...round, path: toPosix(relative(root, planPath)) };
   await writeFileAtomic(paths.md, markdownReport(shown, link, planGraph(round, planPath)));
   await writeFileAtomic(paths.json, jsonReport(shown));
   return paths;
