@@ -15,10 +15,18 @@ const env = { ...process.env, DEEPPLAN_OFFLINE: '1' };
 
 function step(title, args, cwd = root, expected = [0]) {
   process.stdout.write(`\n── ${title}\n$ deepplan ${args.map((arg) => (/\s/.test(arg) ? JSON.stringify(arg) : arg)).join(' ')}\n`);
-  const result = spawnSync(process.execPath, [cli, ...args], { cwd, env, stdio: 'inherit' });
+  const lint = args[0] === 'lint';
+  // A lint step shows its output and must find nothing at all: a warning (phase-count, phase-file-ops) fails the demo.
+  const colour = lint && process.stdout.isTTY && !process.env.NO_COLOR ? { FORCE_COLOR: '1' } : {};
+  const result = spawnSync(process.execPath, [cli, ...args], { cwd, env: { ...env, ...colour }, stdio: lint ? ['ignore', 'pipe', 'inherit'] : 'inherit', encoding: 'utf8' });
+  if (lint) process.stdout.write(result.stdout);
   if (!expected.includes(result.status)) {
     process.stderr.write(`demo: "deepplan ${args[0]}" exited ${result.status}; expected ${expected.join(' or ')}\n`);
     process.exit(result.status || 1);
+  }
+  if (lint && !/linted, no problems/.test(result.stdout)) {
+    process.stderr.write(`demo: "deepplan ${args.join(' ')}" found problems; the demo's plans lint clean\n`);
+    process.exit(1);
   }
 }
 

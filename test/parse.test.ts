@@ -44,6 +44,13 @@ describe('parsePlan', () => {
     expect(plan.learnings).toEqual([]);
   });
 
+  it('reads a skill step\'s arguments without the backticks of their code spans (the writer\'s; a shell would run them)', () => {
+    const args = (step: string) => parsePlan(edit(SMALL_PLAN, '1. /write-summary notes/week.md --out out/summary.md', `1. ${step}`)).phases[1]!.steps[0]!;
+    expect(args('/write-summary `ana-silva`')).toMatchObject({ kind: 'skill', skill: 'write-summary', args: 'ana-silva' });
+    expect(args('/write-summary --for `ana_silva` --out `` out/a`b.md ``').args).toBe('--for ana_silva --out out/a`b.md');
+    expect(args('/write-summary notes/week.md --out out/summary.md').args).toBe('notes/week.md --out out/summary.md');
+  });
+
   it('reads log rows line by line, with escaped pipes', () => {
     const text = `${SMALL_PLAN}| 1 | 2026-11-20T10:02:11Z | P1 | P1.1 /fetch-notes a \\| b | ok | CONTINUE | note |\n`;
     const plan = parsePlan(text);

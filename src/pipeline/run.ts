@@ -215,7 +215,8 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
       const templateName = templateFor(workstream, input.request);
       const template = loadTemplate(templateName, input.root);
       const progress = (message: string) => emit({ type: 'progress', phase: 'generation', message });
-      let filled = fillTemplate(template, { request_title: titleOf(input.request) }, gathered.sources);
+      const templated = fillTemplate(template, { request_title: titleOf(input.request) }, gathered.sources, { root: input.root, request: input.request });
+      let filled: Pick<typeof templated, 'phases' | 'criteria' | 'title'> = templated;
       let from = `the ${templateName} template`;
       if (input.models && input.models.roles.planner.provider !== 'offline') {
         const modelled = await generateWithModel({
@@ -235,6 +236,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
           progress(`the planner's answer was not usable twice; planning from the offline ${templateName} template instead`);
         }
       }
+      if (filled === templated) for (const note of templated.notes) progress(note);
       const evidence = (part: string) => context.found.find((found) => found.part === part)?.evidence ?? [];
       const draft: PlanDraft = {
         meta: { id: slugOf(input.request), title: filled.title, workstream, deliverable: template.deliverable, quality_bar: 'structural' },

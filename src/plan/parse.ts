@@ -962,6 +962,9 @@ function fillPhase(plan: Plan, phase: Phase, nodes: RootContent[]): void {
 const RUN_STEP = /^run:\s*/i;
 const SKILL_STEP = /^\/([a-z0-9][a-z0-9-]*)(?=\s|$)\s*/;
 
+/** An inline code span: its run of backticks, its content, the same run closing it (CommonMark). */
+const CODE_SPAN = /(`+)([\s\S]*?[^`])\1(?!`)/g;
+
 function readStep(text: string, item: ListItem, index: number): Step {
   const raw = itemText(text, item);
   const line = pointOf(item).line;
@@ -973,7 +976,10 @@ function readStep(text: string, item: ListItem, index: number): Step {
   }
   const skill = SKILL_STEP.exec(raw);
   if (skill) {
-    return { index, kind: 'skill', text: raw, command: null, skill: skill[1]!, args: raw.slice(skill[0].length).trim(), line };
+    // Code spans are how a writer keeps arguments from Markdown's escaping (`/draft-email \`ana_silva\``): their
+    // backticks are formatting, not part of the arguments (a shell would read them as command substitution).
+    const args = raw.slice(skill[0].length).replace(CODE_SPAN, (_span, _ticks: string, content: string) => content.replace(/^ (.*[^ ].*) $/s, '$1'));
+    return { index, kind: 'skill', text: raw, command: null, skill: skill[1]!, args: args.trim(), line };
   }
   return { index, kind: 'model', text: raw, command: null, skill: null, args: '', line };
 }

@@ -1,8 +1,13 @@
 // generate-outreach-email: one Markdown draft per contact, naming the documented problem they care about.
-import { contacts, deal, write } from './lib.mjs';
+//   node scripts/draft-email.mjs              every contact of the deal
+//   node scripts/draft-email.mjs <contact>    that contact only (drafts/<contact>.md)
+import { contacts, deal, fail, write } from './lib.mjs';
 
 const d = deal();
-for (const p of contacts(d.deal)) {
+const people = contacts(d.deal);
+const only = process.argv[2];
+if (only !== undefined && !people.some((p) => p.id === only)) fail(`no contact ${only} in crm/contacts/${d.deal}/ (${people.map((p) => p.id).join(', ')})`);
+for (const p of people.filter((person) => only === undefined || person.id === only)) {
   const first = p.name.split(' ')[0];
   write(
     `drafts/${p.id}.md`,
