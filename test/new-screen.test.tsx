@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { SkillAuditView } from '../src/pipeline/skill-choice.js';
 import type { Question } from '../src/pipeline/sufficiency.js';
 import type { ReviewFinding } from '../src/review/findings.js';
-import { NewScreen, NewStore, type BudgetDetail, type NewActions, type NewState, type PhaseLine, type SizingDetail, type Stage } from '../src/ui/new-screen.js';
+import { NewScreen, NewStore, phaseRanges, type BudgetDetail, type NewActions, type NewState, type PhaseLine, type SizingDetail, type Stage } from '../src/ui/new-screen.js';
 
 /** The screens of `deepplan new`, one at a time, driven by keys; the session itself is tested in new-session.test.tsx. */
 
@@ -290,5 +290,14 @@ describe('deepplan new: the final screen', () => {
     store.set({ stage: { ...final, message: 'not approved: plans/modop.md cannot be approved: 1 lint error(s)' } as Stage });
     await settle();
     expect(view.lastFrame()).toContain('not approved: plans/modop.md cannot be approved: 1 lint error(s)');
+  });
+});
+
+describe('deepplan new: phase lists in the skill audit', () => {
+  it('folds runs of consecutive phases so one skill per contact still fits its column', () => {
+    expect(phaseRanges(['P5', 'P6', 'P7', 'P8', 'P9', 'P10'])).toBe('P5–P10');
+    expect(phaseRanges(['P2', 'P4', 'P5', 'P7', 'P8', 'P9'])).toBe('P2,P4,P5,P7–P9');
+    expect(phaseRanges(['P3a', 'P3b', 'P4'])).toBe('P3a,P3b,P4');
+    expect(phaseRanges([])).toBe('');
   });
 });

@@ -124,8 +124,23 @@ function PhaseRow({ line, tick }: { line: PhaseLine; tick: number }) {
 }
 
 /** The skill audit as a table: mapped skills with their phases and reasons, excluded ones with reasons. */
+/** Phase ids with runs of three or more consecutive numbers folded: P5, P6, P7, P9 → P5–P7,P9 (one contact per phase makes long runs). */
+export function phaseRanges(ids: string[]): string {
+  const runs: Array<{ first: number; last: number } | string> = [];
+  for (const id of ids) {
+    const match = /^P(\d+)$/.exec(id);
+    const previous = runs[runs.length - 1];
+    if (!match) runs.push(id);
+    else if (typeof previous === 'object' && Number(match[1]) === previous.last + 1) previous.last += 1;
+    else runs.push({ first: Number(match[1]), last: Number(match[1]) });
+  }
+  const shown = (run: { first: number; last: number }) =>
+    run.last - run.first >= 2 ? `P${run.first}–P${run.last}` : Array.from({ length: run.last - run.first + 1 }, (_, index) => `P${run.first + index}`).join(',');
+  return runs.map((run) => (typeof run === 'string' ? run : shown(run))).join(',');
+}
+
 export function SkillTable({ audit, cursor = -1, toggled = new Set<string>() }: { audit: SkillAuditView; cursor?: number; toggled?: Set<string> }) {
-  const rows = [...audit.mapped.map((skill) => ({ name: skill.name, mapped: true, where: skill.phases.join(','), why: skill.why })), ...audit.excluded.map((skill) => ({ name: skill.name, mapped: false, where: '', why: skill.reason }))];
+  const rows = [...audit.mapped.map((skill) => ({ name: skill.name, mapped: true, where: phaseRanges(skill.phases), why: skill.why })), ...audit.excluded.map((skill) => ({ name: skill.name, mapped: false, where: '', why: skill.reason }))];
   return (
     <Box flexDirection="column">
       {rows.map((row, index) => {
