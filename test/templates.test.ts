@@ -52,6 +52,16 @@ describe('findEntities', () => {
     expect(findEntities('crm/contacts/{account_slug}/*.yaml', {}, root, 'Outreach to Op').entities.map((entity) => entity.name)).toEqual(['x']);
   });
 
+  it('leaves out files whose names are not plain words: they would reach a shell through the step arguments', () => {
+    const root = makeRepo({ ...contactsOf('mod-op', ['ana-silva', 'x$(touch pwned)', 'a b', 'tom;rm']) });
+    const match = findEntities('crm/contacts/{account_slug}/*.yaml', {}, root, 'Run an outreach for Mod Op');
+    expect(match.entities.map((entity) => entity.name)).toEqual(['ana-silva']);
+    expect(match.skipped.sort()).toEqual(['crm/contacts/mod-op/a b.yaml', 'crm/contacts/mod-op/tom;rm.yaml', 'crm/contacts/mod-op/x$(touch pwned).yaml'].sort());
+    const filled = fillTemplate(TEMPLATE, { request_title: 'Mod Op' }, [], { root, request: 'Run an outreach for Mod Op' });
+    expect(filled.phases.flatMap((phase) => phase.steps).some((step) => step.kind === 'skill' && /[$;\s]/.test(step.args))).toBe(false);
+    expect(filled.notes).toContain('left out 3 file(s) whose names are not plain words (letters, digits, . _ -): crm/contacts/mod-op/a b.yaml, crm/contacts/mod-op/tom;rm.yaml, crm/contacts/mod-op/x$(touch pwned).yaml');
+  });
+
   it('finds nothing when the request names no folder, the folder does not exist, or a value given names an empty one', () => {
     const root = makeRepo({ ...contactsOf('mod-op', ['a']) });
     expect(findEntities('crm/contacts/{account_slug}/*.yaml', {}, root, 'Run an outreach for Acme').entities).toEqual([]);

@@ -100,6 +100,8 @@ export interface Entity {
 
 export interface EntityMatch {
   entities: Entity[];
+  /** Files left out because their names are not plain words (they end up in commands and paths of the plan). */
+  skipped: string[];
   /** Values the glob's placeholders were given (`{account_slug: 'mod-op'}`). */
   values: Record<string, string>;
   /** The glob with them filled in. */
@@ -121,7 +123,7 @@ export function findEntities(files: string, values: Record<string, string>, root
     const placeholder = /^\{([a-z_]+)\}$/.exec(segments[index]!);
     if (!placeholder) continue;
     const parent = segments.slice(0, index).join('/');
-    if (/[*?[{]/.test(parent)) return { entities: [], values: resolved, pattern: segments.join('/') };
+    if (/[*?[{]/.test(parent)) return { entities: [], skipped: [], values: resolved, pattern: segments.join('/') };
     let folders: string[];
     try {
       folders = readdirSync(parent ? `${root}/${parent}` : root, { withFileTypes: true })
@@ -133,15 +135,17 @@ export function findEntities(files: string, values: Record<string, string>, root
     const named = folders
       .filter((folder) => slug(folder) !== '' && wanted.includes(`-${slug(folder)}-`))
       .sort((a, b) => slug(b).length - slug(a).length || a.localeCompare(b));
-    if (named.length === 0) return { entities: [], values: resolved, pattern: segments.join('/') };
+    if (named.length === 0) return { entities: [], skipped: [], values: resolved, pattern: segments.join('/') };
     resolved[placeholder[1]!] = named[0]!;
     segments[index] = escapePath(named[0]!);
   }
   const pattern = segments.join('/');
-  const entities = globSync(pattern, { cwd: root, onlyFiles: true, expandDirectories: false })
+  const all = globSync(pattern, { cwd: root, onlyFiles: true, expandDirectories: false })
     .sort()
     .map((file) => ({ name: basename(file).replace(/\.[^.]+$/, ''), file }));
-  return { entities, values: resolved, pattern };
+  // An entity's name goes into step arguments that a shell runs and into output paths: plain names only.
+  const plain = (entity: Entity) => /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(entity.name) && /^[A-Za-z0-9._/-]+$/.test(entity.file);
+  return { entities: all.filter(plain), skipped: all.filter((entity) => !plain(entity)).map((entity) => entity.file), values: resolved, pattern };
 }
 
 /** `a`, `a and b`, `a, b and c`. */
@@ -255,6 +259,7 @@ export function fillTemplate(
         if (entry.otherwise) bodies.push(bodyOf(entry.otherwise, entry.gate, known));
         continue;
       }
+      if (match!.skipped.length > 0) notes.push(`left out ${match!.skipped.length} file(s) whose names are not plain words (letters, digits, . _ -): ${match!.skipped.slice(0, 3).join(', ')}`);
       notes.push(
         size === 1
           ? `${entities.length} ${spec.as}(s) in ${match!.pattern}: one phase per ${spec.as}`
