@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
@@ -163,6 +163,23 @@ describe('deepplan run on a scripted plan', () => {
     expect(escaped!.rows[0]!.result).toBe('failed');
     expect(escaped!.rows[0]!.notes).toMatch(/^exit 1: Error: EROFS: read-only file system/);
     expect(() => readFileSync(join(outside, 'scripts/hack.mjs'))).toThrow();
+  });
+
+  it('passes a tool skill\'s arguments as plain words: substitutions stay text, operators are refused', async () => {
+    // $( ) and $VAR inside double quotes would be expanded by sh -c; quoted word by word they are only text.
+    const substituted = scriptedRepo(edit(SCRIPTED_PLAN, '1. /fetch-notes "- Acme renewed" "- Globex paused"', '1. /fetch-notes "- Acme $(touch pwned)" "- Globex $HOME"'));
+    const [first] = await loop(substituted, 1);
+    expect(first!.rows[0]).toMatchObject({ result: 'ok' });
+    expect(readFileSync(join(substituted, 'notes/week.md'), 'utf8')).toBe('- Acme $(touch pwned)\n- Globex $HOME\n');
+    expect(existsSync(join(substituted, 'pwned'))).toBe(false);
+
+    for (const args of ['x; touch pwned', 'x && touch pwned', 'x | tee pwned', 'x > pwned', 'notes/../../etc/passwd']) {
+      const root = scriptedRepo(edit(SCRIPTED_PLAN, '1. /fetch-notes "- Acme renewed" "- Globex paused"', `1. /fetch-notes ${args}`));
+      const [report] = await loop(root, 1);
+      expect(report!.rows[0], args).toMatchObject({ result: 'blocked', signal: 'BLOCKED_NEED_HUMAN' });
+      expect(report!.blockers[0], args).toMatch(/^P1\.1 is refused: the arguments ".*" (hold shell syntax|name a path with \.\.)/);
+      expect(existsSync(join(root, 'pwned')), args).toBe(false);
+    }
   });
 
   it('pre-flight blocks a phase that touches more than 20 files, and a plan on another branch', async () => {

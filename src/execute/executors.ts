@@ -11,7 +11,7 @@ import { toPosix } from '../plan/text.js';
 import type { LogResult, Phase, Plan, Step } from '../plan/types.js';
 import type { Skill, SkillIndex } from '../skills/discover.js';
 import { runCommand, SandboxError, writableFolder, type CommandResult } from './sandbox.js';
-import { changedFiles, checkCommand, checkReadable, checkWritable, ScopeError, snapshot, type Scope } from './scope.js';
+import { changedFiles, checkCommand, checkReadable, quoteSkillArguments, checkWritable, ScopeError, snapshot, type Scope } from './scope.js';
 
 /**
  * The executors: how one action is carried out. Scripted steps and tool skills are commands; other skill steps
@@ -156,23 +156,32 @@ function changeNote(changed: string[]): string {
 }
 
 /** A `run:` step, or a tool skill's command: one command, progress read from the files. */
-export async function runCommandStep(action: string, command: string, context: ExecutionContext, options: { checkPrefix: boolean; env?: Record<string, string> }): Promise<ActionOutcome> {
-  if (options.checkPrefix) {
-    try {
-      checkCommand(context.scope, command);
-    } catch (error) {
-      if (!(error instanceof ScopeError)) throw error;
-      return makeOutcome({ action, result: 'blocked', notes: `refused: ${error.message}`, blocker: `${action.split(' ')[0]} is refused: ${error.message}; fix the plan's step or scope.commands` });
-    }
+export async function runCommandStep(
+  action: string,
+  commandOf: string | (() => string),
+  context: ExecutionContext,
+  options: { checkPrefix: boolean; env?: Record<string, string> },
+): Promise<ActionOutcome> {
+  let command: string;
+  try {
+    // A tool skill's command is built here: arguments it cannot quote are refused like a command out of scope.
+    command = typeof commandOf === 'string' ? commandOf : commandOf();
+    if (options.checkPrefix) checkCommand(context.scope, command);
+  } catch (error) {
+    if (!(error instanceof ScopeError)) throw error;
+    return makeOutcome({ action, result: 'blocked', notes: `refused: ${error.message}`, blocker: `${action.split(' ')[0]} is refused: ${error.message}; fix the plan's step or scope.commands` });
   }
   const { value: result, changed, actionMs } = await measureChanges(context.scope, () => sandboxed(command, context, options.env ? { env: options.env } : {}));
   if (result.code !== 0) return makeOutcome({ action, result: 'failed', notes: describeExit(result, context.timeoutMs), changed, actionMs });
   return makeOutcome({ action, result: changed.length > 0 ? 'ok' : 'no-change', stepDone: true, notes: changeNote(changed), changed, actionMs });
 }
 
-/** A skill step whose SKILL.md has `metadata.run`: the skill's command with the step's arguments. */
+/**
+ * A skill step whose SKILL.md has `metadata.run`: the skill's command (the team's, trusted) with the step's
+ * arguments quoted word by word (the plan's, not trusted to be shell). Throws ScopeError for shell syntax.
+ */
 export function toolSkillCommand(skill: Skill, step: Step): string {
-  return `${skill.run}${step.args ? ` ${step.args}` : ''}`;
+  return `${skill.run}${step.args ? ` ${quoteSkillArguments(step.args)}` : ''}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -409,7 +409,7 @@ async function executeStep(
     const outcome =
       step.kind === 'run'
         ? await runCommandStep(action, step.command ?? '', context, { checkPrefix: true })
-        : await runCommandStep(action, toolSkillCommand(skill!, step), context, { checkPrefix: false, env: { DEEPPLAN_SKILL_DIR: skill!.dir } });
+        : await runCommandStep(action, () => toolSkillCommand(skill!, step), context, { checkPrefix: false, env: { DEEPPLAN_SKILL_DIR: skill!.dir } });
     report.actionMs += outcome.actionMs;
     return outcome;
   }

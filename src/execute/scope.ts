@@ -1,6 +1,7 @@
 import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import picomatch from 'picomatch';
+import { parse as parseShell, quote as quoteShell } from 'shell-quote';
 import { toPosix } from '../plan/text.js';
 import { privateFolderOf } from '../rules/context.js';
 import { globSync } from 'tinyglobby';
@@ -91,6 +92,22 @@ export function checkCommand(scope: Pick<Scope, 'commands'>, command: string): v
   if (trimmed.split(/\s+/).some((word) => word.split('/').includes('..'))) throw new ScopeError(`"${trimmed}" names a path with ..; name it from the repository root`);
   // A chained command would run its second half without the prefix check.
   if (/[;&|`\n]|\$\(/.test(trimmed)) throw new ScopeError(`"${trimmed}" chains commands (; & | \` $( or a line break); run one command per action`);
+}
+
+/**
+ * A tool skill step's arguments as they go after the skill's own command in one shell line: read as the plan's
+ * author quoted them, then every word quoted again, so nothing in them (`$(…)`, backticks, a line break) is run.
+ * Plain globs (`drafts/*.md`) stay globs; an operator (`;`, `&&`, `|`, `>`, …) is refused, and so is a path with `..`.
+ */
+export function quoteSkillArguments(args: string): string {
+  const words: string[] = [];
+  for (const token of parseShell(args, (name) => `$${name}`)) {
+    if (typeof token === 'string') words.push(quoteShell([token]));
+    else if ('op' in token && token.op === 'glob' && /^[\w./*?@-]+$/.test(token.pattern)) words.push(token.pattern);
+    else throw new ScopeError(`the arguments "${args}" hold shell syntax (${'op' in token ? token.op : 'a comment'}); give the skill plain arguments, quoted where they hold spaces or symbols`);
+  }
+  if (words.some((word) => word.replace(/^'|'$/g, '').split('/').includes('..'))) throw new ScopeError(`the arguments "${args}" name a path with ..; name it from the repository root`);
+  return words.join(' ');
 }
 
 /** File name → "size:mtime" of the files the executor may change: progress is read from these, not from claims. */
