@@ -422,6 +422,9 @@ describe('scope', () => {
     expect(messages(edit(SMALL_PLAN, 'run: `node scripts/record-url.mjs out/published.txt`', 'run: `curl -X POST example.invalid`'))).toEqual([
       'P3.2 runs `curl -X POST example.invalid`, which starts with no prefix in scope.commands',
     ]);
+    expect(messages(edit(SMALL_PLAN, '1. /write-summary notes/week.md --out out/summary.md', '1. /write-summary notes/week.md; rm -rf out'))).toEqual([
+      'P2.1 /write-summary: the arguments "notes/week.md; rm -rf out" hold shell syntax (;); give the skill plain arguments, quoted where they hold spaces or symbols',
+    ]);
   });
 
   it('passes paths and commands inside the scope, and anything inside the repository without a scope', () => {

@@ -1,11 +1,12 @@
 import picomatch from 'picomatch';
 import { isInsideRepository, privateFolderOf } from './context.js';
 import { frontMatterLine, type Rule } from './rule.js';
+import { quoteSkillArguments, ScopeError } from '../execute/scope.js';
 
 export const scope: Rule = {
   id: 'scope',
   severity: 'error',
-  description: 'Paths stay inside the repository; outputs fall under scope.write; run: steps start with an allowed scope.commands prefix.',
+  description: 'Paths stay inside the repository; outputs fall under scope.write; run: steps start with an allowed scope.commands prefix; skill arguments hold no shell operators.',
   check(plan, _context, report) {
     const write = plan.meta.scope?.write;
     const commands = plan.meta.scope?.commands;
@@ -33,6 +34,16 @@ export const scope: Rule = {
           } else if (key === 'outputs' && inScope && !inScope(pattern.replace(/^\.\//, ''))) {
             report(`${phase.id} writes "${pattern}", which scope.write does not allow`, { line });
           }
+        }
+      }
+      // A tool skill's arguments go after its command in one shell line: operators there would chain commands.
+      for (const step of phase.steps) {
+        if (step.kind !== 'skill' || step.args === '') continue;
+        try {
+          quoteSkillArguments(step.args);
+        } catch (error) {
+          if (!(error instanceof ScopeError)) throw error;
+          report(`${phase.id}.${step.index} /${step.skill}: ${error.message}`, { line: step.line });
         }
       }
       if (!commands) continue;
