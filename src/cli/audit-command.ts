@@ -1,5 +1,5 @@
 import { dirname, relative } from 'node:path';
-import { ConfigError, findRepoRoot, loadConfig, type Config } from '../config/config.js';
+import { findRepoRoot, loadConfig } from '../config/config.js';
 import { auditPlan, renderAuditMarkdown, verifyContext } from '../execute/audit.js';
 import { EngineError, runVerify } from '../execute/executors.js';
 import { mermaidBlock } from '../graph/mermaid.js';
@@ -17,13 +17,7 @@ export async function runAuditCommand(planArgument: string, options: { format: '
   const { plan, path: planPath } = await readPlanArgument(planArgument, { phases: true });
 
   const root = findRepoRoot(dirname(planPath));
-  let config: Config;
-  try {
-    config = loadConfig(root);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new UserError(error.message);
-    throw error;
-  }
+  const config = loadConfig(root);
   const context = verifyContext(plan, { root, planPath, config, sandbox: options.sandbox !== false });
   const ruleContext = createRuleContext(root, config);
   let report;

@@ -1,4 +1,4 @@
-import { ConfigError, findRepoRoot } from '../config/config.js';
+import { findRepoRoot } from '../config/config.js';
 import { DEFAULT_PATTERN, expandTargets, lintFiles, LintUsageError } from '../lint/lint.js';
 import { formatGithub, formatJson, formatSarif, formatText, type Format } from '../lint/reporters.js';
 import { EXIT, UserError } from './program.js';
@@ -38,7 +38,7 @@ export async function runLintCommand(targets: string[], options: LintCommandOpti
     await write(text);
     return run.summary.errors > 0 ? EXIT.failed : EXIT.ok;
   } catch (error) {
-    if (error instanceof LintUsageError || error instanceof ConfigError) throw new UserError(error.message, EXIT.usage);
+    if (error instanceof LintUsageError) throw new UserError(error.message, EXIT.usage);
     throw error;
   }
 }
