@@ -6,7 +6,7 @@ import { ModelRunner } from '../models/runner.js';
 import { readPlanFile, PlanFileError, updatePlanFile } from '../plan/store.js';
 import { setPlanStatus, setReview } from '../plan/update.js';
 import { escapeWorkflowData } from '../lint/reporters.js';
-import { counts, jsonReport, markdownReport, reportPaths, writeReports } from '../review/report.js';
+import { counts, jsonReport, markdownReport, planGraph, reportPaths, writeReports } from '../review/report.js';
 import { applyRevision, requestRevision, type AppliedRevision } from '../review/revise.js';
 import { isPlanDocument, readPreviousRound, ReviewError, reviewPlan, type ReviewRound } from '../review/review.js';
 import { EXIT, interruptSignal, UserError } from './program.js';
@@ -115,7 +115,7 @@ export async function runReviewCommand(planArgument: string, options: ReviewOpti
 
   const shown = relative(process.cwd(), path) || path;
   if (options.format === 'json') process.stdout.write(jsonReport({ ...result, path: shown }));
-  else if (options.format === 'md') process.stdout.write(markdownReport({ ...result, path: shown }, null));
+  else if (options.format === 'md') process.stdout.write(markdownReport({ ...result, path: shown }, null, planGraph(result, path)));
   else if (options.format === 'github') {
     for (const finding of result.findings.filter((candidate) => candidate.verified)) {
       const level = finding.severity === 'critical' || finding.severity === 'high' ? 'error' : 'warning';

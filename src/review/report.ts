@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { mermaidBlock } from '../graph/mermaid.js';
 import { parsePlan } from '../plan/parse.js';
@@ -35,9 +35,9 @@ export function planGraph(round: ReviewRound, path: string): string | null {
 
 /**
  * The report for people: a header, the numbered findings with links to their lines, then the plan's phases as a
- * Mermaid flowchart (GitHub renders it). `graph` defaults to the plan at `round.path` read from the working directory.
+ * Mermaid flowchart (GitHub renders it) when the caller gives one (`planGraph`).
  */
-export function markdownReport(round: ReviewRound, linkBase: string | null, graph: string | null = planGraph(round, resolve(round.path))): string {
+export function markdownReport(round: ReviewRound, linkBase: string | null, graph: string | null): string {
   const lines = [
     `# Review of ${round.path}, round ${round.round}: ${round.verdict}`,
     '',
