@@ -493,7 +493,7 @@ console.log(JSON.stringify({ step_done: true, summary: mode === 'write' ? 'wrote
 
 describe('deepplan run --executor command', () => {
   const agentRepo = (mode: string) =>
-    modelRepo(modelPlan(), { 'agent.mjs': AGENT }, `${MODEL_CONFIG}execute:\n  agent:\n    command: node agent.mjs ${mode}\n`);
+    modelRepo(modelPlan(), { 'agent.mjs': AGENT }, `${MODEL_CONFIG}execute:\n  agent:\n    command: node agent.mjs ${mode}\n    env: [AGENT_PROBE_URL]\n`);
   const runAgent = (root: string) => runCli(['run', 'plans/p.md', '--once', '--executor', 'command', ...sandboxFlag], root, { ...fake.env(KEYS), AGENT_PROBE_URL: fake.url });
 
   it('an agent that writes in scope and prints a status line: ok, step and phase done', async () => {

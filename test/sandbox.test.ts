@@ -43,12 +43,18 @@ withBubblewrap('commands under bubblewrap', () => {
     expect(existsSync(join(options.root, 'elsewhere/new.md'))).toBe(false);
   });
 
-  it('keeps the plan read-only even inside a writable folder, and makes the whole repository writable without scope', async () => {
+  it('keeps the plan read-only even inside a writable folder, and without scope makes the existing top-level entries writable', async () => {
     const options = { ...repo(), writable: null };
     expect((await runCommand('echo x > src/new.ts', options)).code).toBe(0);
-    const result = await runCommand('echo x >> plans/p.md', { ...options, writable: ['plans/**'] });
-    expect(result.code).not.toBe(0);
-    expect(readFileSync(join(options.root, 'plans/p.md'), 'utf8')).toBe(SMALL_PLAN);
+    // A plan kept in a folder the scope makes writable stays read-only, and so do the plans beside it.
+    const root = makeRepo({ 'work/p.md': SMALL_PLAN, 'work/q.md': SMALL_PLAN });
+    const inWork = { ...repo(), root, planPath: join(root, 'work/p.md'), writable: ['work/**'] };
+    expect((await runCommand('echo x > work/notes.md', inWork)).code).toBe(0);
+    for (const target of ['work/p.md', 'work/q.md']) {
+      expect((await runCommand(`echo x >> ${target}`, inWork)).code, target).not.toBe(0);
+      expect(readFileSync(join(root, target), 'utf8')).toBe(SMALL_PLAN);
+    }
+    expect(() => runCommand('true', { ...options, writable: ['plans/**'] })).toThrow('scope.write "plans/**" covers plans, which deepplan reads');
   });
 
   it('never makes git\'s folder, the dependencies or deepplan\'s state writable, whatever the scope', async () => {

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isMap, isScalar, type Node as YamlNode, type Pair } from 'yaml';
 import { parsePlan } from '../src/plan/parse.js';
+import { safeText } from '../src/plan/text.js';
 import type { PlanReview, PlanStatus } from '../src/plan/schema.js';
 import type { Plan } from '../src/plan/types.js';
 import {
@@ -335,6 +336,11 @@ function cell(text: string): string {
   return text.replace(/\r?\n|\r/g, ' ').trim();
 }
 
+/** What a cell the engine writes reads back as: control characters (a C1 like U+0085 too) are taken out first. */
+function writtenCell(text: string): string {
+  return cell(safeText(text.replace(/\r?\n|\r/g, ' ')));
+}
+
 function generatePlan(g: Gen): Generated {
   const intent: Intent = { state: {}, sections: [], criteria: [], phases: [], log: [] };
   const lines = [...frontMatter(g, intent), ...body(g, intent)];
@@ -620,7 +626,7 @@ function expectedModel(before: Model, update: Update): Model {
       const rows = expected.log.rows!;
       const number = (rows.at(-1)?.number ?? 0) + 1;
       const { when, phase, action, result, signal, notes } = update.row;
-      const cells = [String(number), when, phase, action, result, signal, notes ?? ''].map(cell);
+      const cells = [String(number), when, phase, action, result, signal, notes ?? ''].map(writtenCell);
       rows.push({ cells, number, when: cells[1]!, phase: cells[2]!, action: cells[3]!, result: cells[4]!, signal: cells[5]!, notes: cells[6]! });
       break;
     }

@@ -1,3 +1,4 @@
+import { NO_BUBBLEWRAP, sandboxCapabilities, type SandboxCapabilities } from '../execute/sandbox.js';
 import { z } from 'zod';
 import { findRepoRoot, loadConfig } from '../config/config.js';
 import { ModelError } from '../models/errors.js';
@@ -69,10 +70,11 @@ export async function runDoctorCommand(options: DoctorOptions, signal: AbortSign
     );
   }
   const failed = reports.some((report) => report.ping && !report.ping.ok) || providers.error !== null;
+  const sandbox = sandboxCapabilities();
 
   if (options.json) {
     process.stdout.write(
-      `${JSON.stringify({ root, roles: reports, reviewer: providers, ledger: runner.ledger.calls > 0 ? runner.ledger.path : null, ok: !failed })}\n`,
+      `${JSON.stringify({ root, roles: reports, reviewer: providers, sandbox, ledger: runner.ledger.calls > 0 ? runner.ledger.path : null, ok: !failed })}\n`,
     );
     return failed ? EXIT.failed : EXIT.ok;
   }
@@ -88,11 +90,24 @@ export async function runDoctorCommand(options: DoctorOptions, signal: AbortSign
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: string[]) => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ');
   const out = [line(header), ...rows.map(line)];
+  out.push('', sandboxLine(sandbox));
   if (providers.error) out.push('', `problem: ${providers.error}`);
   if (providers.warning) out.push('', providers.warning);
   if (options.ping && runner.ledger.path && runner.ledger.calls > 0) out.push('', `ledger: ${runner.ledger.path}`);
   process.stdout.write(`${out.join('\n')}\n`);
   return failed ? EXIT.failed : EXIT.ok;
+}
+
+/** One line on what the command sandbox can do here (docs/execution.md#the-sandbox). */
+function sandboxLine(sandbox: SandboxCapabilities): string {
+  if (!sandbox.bubblewrap) return `sandbox: ${NO_BUBBLEWRAP}`;
+  const parts = [
+    sandbox.unprivileged ? 'commands run as an unprivileged user' : 'no user namespaces: commands run as you',
+    sandbox.processLimit === 'none' ? 'process count bounded only by the time limit' : `process limit by ${sandbox.processLimit === 'cgroup' ? 'a pids cgroup' : 'RLIMIT_NPROC'}`,
+    sandbox.resourceLimits ? 'memory and file-size limits' : 'no prlimit: no memory or file-size limit',
+    sandbox.socketFilter ? 'Unix sockets refused offline' : 'no socket filter for this processor',
+  ];
+  return `sandbox: bubblewrap; ${parts.join('; ')}`;
 }
 
 function pingText(report: RoleReport): string {

@@ -39,6 +39,17 @@ export const ConfigSchema = z.looseObject({
       network: z.boolean().optional(),
       /** Time limit of one command, in milliseconds. */
       timeout_ms: z.number().int().min(100).optional(),
+      /** Environment variables a command may see besides PATH, HOME, LANG, LC_*, TERM and TZ (names, not values). */
+      env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')).optional(),
+      /** Limits of one command: private memory per process, processes at once, file size, output kept. */
+      limits: z
+        .looseObject({
+          memory_mb: z.number().int().min(64).optional(),
+          processes: z.number().int().min(4).optional(),
+          file_mb: z.number().int().min(1).optional(),
+          output_mb: z.number().int().min(1).optional(),
+        })
+        .optional(),
       /** `--executor command`: an external agent that gets the iteration prompt on standard input. */
       agent: z
         .looseObject({
@@ -46,6 +57,8 @@ export const ConfigSchema = z.looseObject({
           network: z.boolean().optional(),
           /** Folders outside the repository the agent writes (its own state), absolute. */
           writable: z.array(z.string().min(1)).optional(),
+          /** Environment variables the agent sees besides the allow-list and the provider keys (names). */
+          env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')).optional(),
         })
         .optional(),
     })

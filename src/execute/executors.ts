@@ -10,7 +10,8 @@ import type { ModelRunner } from '../models/runner.js';
 import { toPosix } from '../plan/text.js';
 import type { LogResult, Phase, Plan, Step } from '../plan/types.js';
 import type { Skill, SkillIndex } from '../skills/discover.js';
-import { runCommand, SandboxError, writableFolder, type CommandResult } from './sandbox.js';
+import { configuredReadPaths } from '../plan/protected.js';
+import { runCommand, SandboxError, writableFolder, type CommandResult, type SandboxLimits } from './sandbox.js';
 import { changedFiles, checkCommand, checkReadable, quoteSkillArguments, checkWritable, ScopeError, snapshot, type Scope } from './scope.js';
 
 /**
@@ -101,14 +102,23 @@ function telling(text: string): string {
   return line.length > OUTPUT_NOTE ? `${line.slice(0, OUTPUT_NOTE - 1)}…` : line;
 }
 
+/** The configuration's execute.limits, in the sandbox's terms (what is not set keeps the sandbox's default). */
+export function sandboxLimits(config: Config): Partial<SandboxLimits> {
+  const limits = config.execute?.limits ?? {};
+  return Object.fromEntries(
+    Object.entries({ memoryMb: limits.memory_mb, processes: limits.processes, fileMb: limits.file_mb, outputMb: limits.output_mb }).filter(([, value]) => value !== undefined),
+  );
+}
+
 export function describeExit(result: CommandResult, timeoutMs: number): string {
   if (result.timedOut) return `timed out after ${Math.round(timeoutMs / 1000)} s`;
+  if (result.outputLimited) return 'stopped: its output passed the output limit (execute.limits.output_mb)';
   const detail = telling(result.stderr) || telling(result.stdout);
   return `exit ${result.code ?? 'signal'}${detail ? `: ${detail}` : ''}`;
 }
 
 /** Runs a command the way every plan command runs: in the sandbox (or refused without one), with the scope writable. */
-export async function sandboxed(command: string, context: ExecutionContext, extra: { env?: Record<string, string>; writable?: boolean; input?: string; network?: boolean; keepKeys?: boolean; extraWritable?: string[] } = {}): Promise<CommandResult> {
+export async function sandboxed(command: string, context: ExecutionContext, extra: { env?: Record<string, string>; writable?: boolean; input?: string; network?: boolean; keepKeys?: boolean; extraWritable?: string[]; passEnv?: string[] } = {}): Promise<CommandResult> {
   try {
     return await runCommand(command, {
       root: context.root,
@@ -116,7 +126,11 @@ export async function sandboxed(command: string, context: ExecutionContext, extr
       planPath: context.planPath,
       network: extra.network ?? context.network,
       timeoutMs: context.timeoutMs,
-      env: { ...context.env, ...extra.env },
+      env: context.env,
+      ...(extra.env ? { stepEnv: extra.env } : {}),
+      protect: configuredReadPaths(context.config.skills?.paths),
+      passEnv: [...(context.config.execute?.env ?? []), ...(extra.passEnv ?? [])],
+      limits: sandboxLimits(context.config),
       unsandboxed: !context.sandbox,
       ...(extra.input !== undefined ? { input: extra.input } : {}),
       ...(extra.keepKeys ? { keepKeys: true } : {}),

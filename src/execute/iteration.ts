@@ -507,7 +507,7 @@ const commandAgent: AgentRunner = async (handOff, context) => {
   const agent = context.config.execute?.agent;
   if (!agent?.command) throw new EngineError('--executor command needs execute.agent.command in deepplan.config.yaml (e.g. "claude -p")');
   const { value: result, changed, actionMs } = await measureChanges(context.scope, () =>
-    sandboxed(agent.command, context, { input: handOff.prompt, network: agent.network ?? true, keepKeys: true, extraWritable: agent.writable ?? [] }),
+    sandboxed(agent.command, context, { input: handOff.prompt, network: agent.network ?? true, keepKeys: true, extraWritable: agent.writable ?? [], passEnv: agent.env ?? [] }),
   );
   return { stdout: result.stdout, code: result.code, timedOut: result.timedOut, changed, actionMs };
 };

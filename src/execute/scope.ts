@@ -1,9 +1,9 @@
 import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { parse as parseShell, quote as quoteShell } from 'shell-quote';
 import { toPosix } from '../plan/text.js';
-import { privateFolderOf } from '../rules/context.js';
+import { engineReadPathOf, privateFolderOf } from '../plan/protected.js';
 import { globSync } from 'tinyglobby';
 
 /**
@@ -63,7 +63,14 @@ export function checkWritable(scope: Scope, name: string): string {
   const rel = resolveInRepository(scope.root, name);
   const privateFolder = privateFolderOf(rel);
   if (privateFolder) throw new ScopeError(`"${name}" is in ${privateFolder}/, which the executor never writes`);
+  const engineRead = engineReadPathOf(rel);
+  if (engineRead) throw new ScopeError(`"${name}" is in ${engineRead}, which deepplan reads; the executor never writes it`);
   if (rel === scope.planFile) throw new ScopeError(`"${name}" is the plan file; only the engine writes it`);
+  // Without a scope, as in the sandbox: the existing top-level entries are writable, nothing new at the top.
+  const top = rel.split('/')[0] ?? rel;
+  if (scope.write === null && !existsSync(join(scope.root, top))) {
+    throw new ScopeError(`"${name}" would create ${top} at the top of the repository; without scope.write only existing top-level folders are writable (set scope.write)`);
+  }
   if (scope.write !== null && !picomatch(scope.write, { dot: true })(rel)) {
     throw new ScopeError(`"${name}" is outside scope.write (${scope.write.join(', ')})`);
   }

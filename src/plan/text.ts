@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import { sep } from 'node:path';
 import type { Point, Verifiable } from './types.js';
 
@@ -150,4 +151,14 @@ export function normaliseSkillName(text: string): string {
 /** The first line of a `yaml` error message, without its trailing "at line N, column M:" (we give the position). */
 export function yamlErrorMessage(error: { message: string }): string {
   return (error.message.split('\n')[0] ?? '').replace(/\s*at line \d+, column \d+:?\s*$/, '').trim();
+}
+
+/**
+ * Text from outside (a command's output, a model's answer) made safe for a log row or a terminal: terminal escape
+ * sequences and other control characters removed (line breaks and tabs kept), so a step cannot move the cursor,
+ * retitle the window or hide text in what a person reads.
+ */
+export function safeText(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return stripVTControlCharacters(text).replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '');
 }

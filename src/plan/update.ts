@@ -1,7 +1,7 @@
 import { Document, isMap, isScalar, isSeq, parseDocument, visit, type Node as YamlNode, type Pair } from 'yaml';
 import { locateFrontMatter, parsePlan } from './parse.js';
 import type { PlanReview, PlanState, PlanStatus } from './schema.js';
-import { detectEol, endOfLine, startOfLine } from './text.js';
+import { detectEol, endOfLine, safeText, startOfLine } from './text.js';
 import type { LogResult, Plan, Signal } from './types.js';
 
 /**
@@ -281,7 +281,7 @@ export interface NewLogRow {
  * a pipe (as `escapeTableCell` does) would read back with an extra backslash.
  */
 function logCell(value: string): string {
-  return value.replace(/\r?\n|\r/g, ' ').replace(/\|/g, '\\|').trim();
+  return safeText(value.replace(/\r?\n|\r/g, ' ')).replace(/\|/g, '\\|').trim();
 }
 
 /** Appends one row to the iteration log table, numbered after the last row. */

@@ -41,15 +41,7 @@ export function createRuleContext(root: string, config: Config): RuleContext {
 }
 
 /** Whether a pattern stays inside the repository: relative, with no `..` segment. */
-/** Folders of the repository that no plan command or executor may write, whatever the scope says: git's own (its hooks
- * run outside any sandbox), the dependencies, and deepplan's state. */
-export const PRIVATE_FOLDERS = ['.git', 'node_modules', '.deepplan'] as const;
-
-/** The private folder (of PRIVATE_FOLDERS) a repository-relative path or glob lies in, or null. */
-export function privateFolderOf(pattern: string): string | null {
-  const first = pattern.replace(/^\.\//, '').split(/[\\/]/)[0] ?? '';
-  return (PRIVATE_FOLDERS as readonly string[]).includes(first) ? first : null;
-}
+export { PRIVATE_FOLDERS, privateFolderOf } from '../plan/protected.js';
 
 export function isInsideRepository(pattern: string): boolean {
   if (isAbsolute(pattern) || /^[A-Za-z]:[\\/]/.test(pattern) || pattern.startsWith('~')) return false;
