@@ -115,3 +115,19 @@ describe('deepplan calibrate', () => {
     expect(findings).toEqual([expect.objectContaining({ severity: 'warning', message: expect.stringMatching(/has no coefficients for content; checked against the formula/) })]);
   });
 });
+
+describe('the budget covers the actions', () => {
+  it('a 19-phase plan with 152 per-account steps gets a budget above its actions, with the arithmetic shown', async () => {
+    const { actionsOf, budgetArithmetic, budgetFor, FORMULA } = await import('../src/calibration/calibration.js');
+    const phases = Array.from({ length: 19 }, (_, index) => ({ steps: Array.from({ length: index < 17 ? 8 : 8 }, () => ({})), gate: index === 0 ? 'human' : 'none' }));
+    const actions = actionsOf(phases);
+    expect(actions).toBe(153);
+    const budget = budgetFor(FORMULA, 19, 6, actions);
+    expect(budget).toBeGreaterThan(actions);
+    expect(budget).toBe(Math.ceil((153 + 2 + 5) * 1.15));
+    expect(budgetArithmetic(FORMULA, 19, 6, actions)).toBe(`ceil((max(2 × 19, 153 actions) + 6 / 3 + 5) × 1.15) = ${budget}`);
+    // Few actions a phase: the published formula, unchanged.
+    expect(budgetFor(FORMULA, 16, 6, 20)).toBe(45);
+    expect(budgetArithmetic(FORMULA, 16, 6, 20)).toBe('ceil((2 × 16 + 6 / 3 + 5) × 1.15) = 45');
+  });
+});

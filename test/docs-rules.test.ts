@@ -365,7 +365,7 @@ describe('docs/rules.md structure', () => {
     cites('skill-audit', MIN_EXCLUDED_SKILLS);
     cites('escape-hatch', SAME_ACTION_FAILURES);
     cites('escape-hatch', ITERATIONS_WITHOUT_PROGRESS);
-    cites('budget', 'ceil((2 × phases + success_criteria / 3 + 5) × 1.15)');
+    cites('budget', 'ceil((max(2 × phases, actions) + success_criteria / 3 + 5) × 1.15)');
   });
 });
 

@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { priceWarnings, shippedPrices } from '../src/models/prices.js';
+import { DEFAULT_MODELS } from '../src/models/roles.js';
 import { FakeProviders } from './support/fake-providers.js';
 import { PROJECT_ROOT, makeRepo, runCli } from './support/fixtures.js';
 
@@ -101,6 +103,51 @@ describe('deepplan doctor', () => {
     const result = await run(['doctor'], root, fake.env(KEYS));
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/problem: the reviewer \(anthropic\/claude-other\) and the planner \(anthropic\/claude-test\) are both anthropic models/);
+  });
+});
+
+describe('deepplan doctor on prices', () => {
+  const used = (entries: Array<[string, string[]]>) => new Map(entries);
+  const priced = (date?: string) => ({ prices: { 'openai/gpt-x': { input: 2, output: 10, ...(date ? { date } : {}), source: 'https://vendor.example/pricing' } } });
+
+  it('warns about a configured model without a price, and skips the offline engine', () => {
+    const warnings = priceWarnings(used([['google/gemini-unpriced', ['fallback']], ['offline/rules', ['planner', 'executor']]]), {}, new Date('2026-12-05T09:00:00Z'));
+    expect(warnings).toEqual(['google/gemini-unpriced (fallback) has no price: its cost shows as unknown and --max-cost refuses to call it; add it under prices: in deepplan.config.yaml']);
+  });
+
+  it('warns when a price was read more than 90 days ago: 91 days is old, 90 is not', () => {
+    const today = new Date('2026-12-05T23:30:00Z');
+    expect(priceWarnings(used([['openai/gpt-x', ['reviewer']]]), priced('2026-09-06'), today)).toEqual([]);
+    expect(priceWarnings(used([['openai/gpt-x', ['reviewer']]]), priced('2026-09-05'), today)).toEqual([
+      'openai/gpt-x (reviewer): its price in prices: in deepplan.config.yaml was read on 2026-09-05, 91 days ago; check it on https://vendor.example/pricing and update it',
+    ]);
+    expect(priceWarnings(used([['openai/gpt-x', ['reviewer']]]), priced(), today)[0]).toMatch(/has no date; check it on https:\/\/vendor\.example\/pricing/);
+  });
+
+  it('the shipped prices are dated, sourced, and not yet 90 days old for the default models on the day they were read', () => {
+    const shipped = shippedPrices();
+    for (const [ref, price] of Object.entries(shipped)) {
+      expect(price.source, ref).toMatch(/^https:\/\//);
+      expect(String(price.date), ref).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      expect(`${price.source}`, ref).not.toMatch(/assum/i);
+    }
+    const readOn = new Date(`${String(shipped['anthropic/claude-sonnet-5-5']!.date)}T12:00:00Z`);
+    const defaults = used(Object.entries(DEFAULT_MODELS).map(([role, ref]) => [ref, [role]]));
+    // Google's current models have no vendor price in the table: the one warning is the fallback's missing price.
+    expect(priceWarnings(defaults, {}, readOn)).toEqual([expect.stringMatching(/^google\/\S+ \(fallback\) has no price/)]);
+    expect(shipped['anthropic/claude-sonnet-5']).toMatchObject({ input: 2, output: 10 });
+  });
+
+  it('prints the warnings after the table and in --json, and still exits 0', async () => {
+    const root = makeRepo({ 'deepplan.config.yaml': `${CONFIG.replace('  google/gemini-test: {input: 1.25, output: 10}\n', '').replace('  openai/gpt-test: {input: 1.25, output: 10}', '  openai/gpt-test: {input: 1.25, output: 10, date: "2020-01-01", source: "https://vendor.example/p"}')}` });
+    const result = await run(['doctor'], root, {});
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^warning: google\/gemini-test \(fallback\) has no price: /m);
+    expect(result.stdout).toMatch(/^warning: openai\/gpt-test \(reviewer\): its price in prices: in deepplan\.config\.yaml was read on 2020-01-01, \d+ days ago; check it on https:\/\/vendor\.example\/p and update it$/m);
+    expect(result.stdout).toMatch(/^warning: anthropic\/claude-test \(planner, executor\): its price .* has no date/m);
+    const json = JSON.parse((await run(['doctor', '--format', 'json'], root, {})).stdout) as { warnings: string[]; ok: boolean };
+    expect(json.ok).toBe(true);
+    expect(json.warnings).toHaveLength(3);
   });
 });
 

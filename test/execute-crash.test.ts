@@ -7,7 +7,7 @@ import { bubblewrapAvailable } from '../src/execute/sandbox.js';
 import { lintText } from '../src/lint/lint.js';
 import { parsePlan } from '../src/plan/parse.js';
 import type { LogRow } from '../src/plan/types.js';
-import { CLI, cliEnvironment, runCli } from './support/fixtures.js';
+import { CLI, cliEnvironment, runCli, skillFile } from './support/fixtures.js';
 import { PUT_SCRIPT, scriptedRepo } from './support/scripted.js';
 
 /**
@@ -129,8 +129,11 @@ ${phases.join('\n')}
 const CRASH_STEPS = [3, 3, 3];
 const CONCURRENT_STEPS = [6, 6, 6, 6];
 
+/** Its publish-page writes a local file and says so, so the unattended plan needs no human gate before it. */
+const LOCAL_PUBLISH = { '.claude/skills/publish-page/SKILL.md': skillFile('publish-page', 'metadata:\n  run: node scripts/put.mjs out/page.html\n  irreversible: false\n') };
+
 function crashRepo(steps: number[]): string {
-  return scriptedRepo(crashPlan(steps));
+  return scriptedRepo(crashPlan(steps), LOCAL_PUBLISH);
 }
 
 interface Inspection {
@@ -517,7 +520,7 @@ describe.skipIf(!straceWorks)('two runs waiting on the lock of a killed run', ()
   it('never both take it, even when one of them is held up while it clears it (2 rounds)', async () => {
     const slowPlan = crashPlan(CRASH_STEPS).replace('1. /fetch-notes "P1 step 1"', '1. /fetch-notes "P1 step 1" slow');
     for (let round = 1; round <= 2; round++) {
-      const root = scriptedRepo(slowPlan, { 'scripts/put.mjs': SLOW_ONCE_PUT_SCRIPT });
+      const root = scriptedRepo(slowPlan, { ...LOCAL_PUBLISH, 'scripts/put.mjs': SLOW_ONCE_PUT_SCRIPT });
       const record = join(root, 'plans/p.md.run.lock.json');
       const args = [CLI, 'run', PLAN, '--once', ...sandboxFlag];
       const holder = launch(root, process.execPath, args);

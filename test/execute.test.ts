@@ -129,7 +129,9 @@ describe('deepplan run on a scripted plan', () => {
 
   it('blocks after 5 iterations without progress', async () => {
     const steps = ['1. /fetch-notes "- Acme renewed"', ...[2, 3, 4, 5, 6, 7].map((n) => `${n}. run: \`node scripts/noop.mjs ${n}\``)].join('\n');
-    const root = scriptedRepo(edit(SCRIPTED_PLAN, '1. /fetch-notes "- Acme renewed" "- Globex paused"', steps), { 'scripts/noop.mjs': '' });
+    // Seven steps in P1: 11 actions in all, so the budget the rule asks for is 20.
+    const plan = edit(edit(SCRIPTED_PLAN, '1. /fetch-notes "- Acme renewed" "- Globex paused"', steps), 'max_iterations: 15', 'max_iterations: 20');
+    const root = scriptedRepo(plan, { 'scripts/noop.mjs': '' });
     const reports = await loop(root);
     expect(reports.map((report) => report.rows[0]!.result)).toEqual(['ok', 'no-change', 'no-change', 'no-change', 'no-change', 'no-change']);
     expect(reports.at(-1)!.signal).toBe('BLOCKED_NEED_HUMAN');
@@ -248,7 +250,7 @@ describe('deepplan run: arguments and exit codes', () => {
     const draft = scriptedRepo(edit(SCRIPTED_PLAN, 'status: approved', 'status: draft'));
     const refused = await runCli(['run', 'plans/p.md', '--once'], draft);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^deepplan: plans\/p.md is draft; review it/);
+    expect(refused.stderr).toMatch(/^deepplan: plans\/p.md is draft, not approved; approve it for execution with deepplan approve plans\/p.md$/m);
     const once = await runCli(['run', 'plans/p.md', '--once'], root);
     expect([once.code, lastLine(once.stdout)]).toEqual([0, 'CONTINUE']);
     expect(once.stderr).toContain('next: P2.1: /write-summary');

@@ -91,12 +91,14 @@ describe('deepplan init', () => {
     expect(workflow.on).toHaveProperty('pull_request');
     expect(workflow.on.push.branches).toEqual(['trunk']);
     expect(workflow.permissions).toMatchObject({ contents: 'read', 'pull-requests': 'write' });
-    const steps = Object.values(workflow.jobs)[0]!.steps;
-    expect(steps.map((step) => step.uses)).toEqual(['actions/checkout@v6', `deepplan/deepplan@v${version}`]);
+    const steps = Object.values(workflow.jobs)[0]!.steps as Array<{ uses?: string; run?: string; if?: string; with: Record<string, unknown> }>;
+    expect(steps.map((step) => step.uses)).toEqual(['actions/checkout@v6', undefined, `deepplan/deepplan@v${version}`]);
     expect(steps[0]!.with).toEqual({ 'fetch-depth': 0 });
+    // deepplan is the repository's devDependency (README: Add deepplan to your repository): installed before the action.
+    expect(steps[1]).toEqual({ if: "hashFiles('package-lock.json') != ''", run: 'npm ci' });
     const action = readYaml<{ inputs: Record<string, unknown> }>(join(PROJECT_ROOT, 'action.yml'));
-    expect(Object.keys(action.inputs)).toEqual(expect.arrayContaining(Object.keys(steps[1]!.with)));
-    expect(steps[1]!.with).toMatchObject({ plans: 'plans/**/*.md', 'anthropic-api-key': '${{ secrets.ANTHROPIC_API_KEY }}', 'openai-api-key': '${{ secrets.OPENAI_API_KEY }}', 'gemini-api-key': '${{ secrets.GEMINI_API_KEY }}' });
+    expect(Object.keys(action.inputs)).toEqual(expect.arrayContaining(Object.keys(steps[2]!.with)));
+    expect(steps[2]!.with).toMatchObject({ plans: 'plans/**/*.md', 'anthropic-api-key': '${{ secrets.ANTHROPIC_API_KEY }}', 'openai-api-key': '${{ secrets.OPENAI_API_KEY }}', 'gemini-api-key': '${{ secrets.GEMINI_API_KEY }}' });
 
     expect(text).toBe(renderWorkflow({ branch: 'trunk' }));
     const docs = readFileSync(join(PROJECT_ROOT, 'docs', 'ci.md'), 'utf8');

@@ -152,7 +152,7 @@ describe('faults across providers', () => {
     expect(fake.count('anthropic')).toBe(3);
     expect(fake.count('google')).toBe(1);
     expect(notices).toEqual([
-      'deepplan: planner (anthropic/claude-test): HTTP 500 after 3 attempts; the provider is failing; retry later or configure a fallback model; trying the fallback model google/gemini-test',
+      'deepplan: planner (anthropic/claude-test): HTTP 500 after 3 attempts; trying the fallback model google/gemini-test',
     ]);
   });
 

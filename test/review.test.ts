@@ -113,8 +113,10 @@ describe('deepplan review with a reviewer model', () => {
     expect(report.verdict).toBe('APPROVED');
     expect(report.modelVerdict).toBe('REVISE');
     expect(result.code).toBe(0);
-    // The verified quote's line is where it really is.
-    expect(report.findings[1]!.line).toBe(SMALL_PLAN.split('\n').indexOf('1. /write-summary notes/week.md --out out/summary.md') + 1);
+    // The verified quote's line is where it really is, in the file as written after the round (with its review block).
+    const written = readFileSync(join(root, 'plans/p.md'), 'utf8');
+    expect(written).toContain('review:');
+    expect(report.findings[1]!.line).toBe(written.split('\n').indexOf('1. /write-summary notes/week.md --out out/summary.md') + 1);
   });
 });
 

@@ -34,7 +34,7 @@ function withLog(rows: Array<[string, string, string, string, string, string?]>,
 }
 
 describe('the rule catalog', () => {
-  it('has exactly the rule ids of PLAN_FORMAT.md section 4', () => {
+  it('has exactly the rule ids of PLAN_FORMAT.md section 4, then the rules that judge meaning', () => {
     expect([...RULE_IDS].sort()).toEqual(
       [
         'front-matter',
@@ -55,6 +55,12 @@ describe('the rule catalog', () => {
         'iteration-log',
         'escape-hatch',
         'scope',
+        'irreversible-action',
+        'done-when-verifiable',
+        'data-flow',
+        'context-facts',
+        'placeholders',
+        'executor-refusals',
       ].sort(),
     );
   });
@@ -161,7 +167,10 @@ describe('skill-unknown', () => {
     const { ['.claude/skills/publish-page/SKILL.md']: _removed, ...others } = SMALL_PLAN_SKILLS;
     const root = makeRepo(others);
     const missing = of(lintText(SMALL_PLAN, join(root, 'plans', 'p.md')), 'skill-unknown');
-    expect(missing).toEqual([expect.objectContaining({ severity: 'warning', message: expect.stringMatching(/^skill publish-page is not installed/) })]);
+    // The plan is approved: a mapped skill the executor cannot load stops the run.
+    expect(missing).toEqual([expect.objectContaining({ severity: 'error', message: expect.stringMatching(/^skill publish-page is not installed .*; the plan is approved and the executor cannot run it$/) })]);
+    const draft = of(lintText(edit(SMALL_PLAN, 'status: approved', 'status: draft'), join(root, 'plans', 'p.md')), 'skill-unknown');
+    expect(draft).toEqual([expect.objectContaining({ severity: 'warning', message: expect.stringMatching(/^skill publish-page is not installed \(/) })]);
     const invalid = makeRepo({ ...others, '.claude/skills/publish-page/SKILL.md': '---\nname: publish-page\n---\n' });
     expect(of(lintText(SMALL_PLAN, join(invalid, 'plans', 'p.md')), 'skill-unknown')[0]!.message).toMatch(/installed but invalid: SKILL.md front matter: description/);
   });
@@ -238,6 +247,14 @@ describe('phase-context-mode', () => {
     ]);
     const globbed = edit(SMALL_PLAN, '- Inputs: notes/accounts.md', '- Inputs: notes/*.md');
     expect(of(lint(globbed, { 'notes/a.md': lines(1600), 'notes/b.md': lines(1600) }), 'phase-context-mode')[0]!.message).toMatch(/3,200 input lines/);
+  });
+
+  it('counts a file a step reads that Inputs leave out: a 5,000-line file cannot escape the check', () => {
+    const reads = edit(SMALL_PLAN, '1. /write-summary notes/week.md --out out/summary.md', '1. /write-summary notes/week.md --out out/summary.md\n2. Check the summary against research/interviews.md.');
+    expect(of(lint(reads, { 'research/interviews.md': lines(5000) }), 'phase-context-mode').map((f) => f.message)).toEqual([
+      'P2 reads 5,000 input lines with Context `direct`; that size needs `extract_then_assemble`',
+    ]);
+    expect(of(lint(reads, { 'research/interviews.md': lines(100) }), 'phase-context-mode')).toEqual([]);
   });
 });
 
@@ -430,7 +447,10 @@ describe('scope', () => {
   it('passes paths and commands inside the scope, and anything inside the repository without a scope', () => {
     expect(of(lint(SMALL_PLAN), 'scope')).toEqual([]);
     const unscoped = edit(SMALL_PLAN, 'scope:\n  write: [notes/**, out/**]\n  commands: [node scripts/]\n', '');
-    expect(of(lint(edit(unscoped, 'run: `node scripts/record-url.mjs out/published.txt`', 'run: `make publish`')), 'scope')).toEqual([]);
+    // Without scope.write, the only finding is the note that says where steps may write.
+    expect(of(lint(edit(unscoped, 'run: `node scripts/record-url.mjs out/published.txt`', 'run: `make publish`')), 'scope')).toEqual([
+      expect.objectContaining({ severity: 'warning', message: expect.stringMatching(/^the plan has no scope\.write: its steps may write only inside the repository's existing top-level folders/) }),
+    ]);
   });
 });
 

@@ -83,7 +83,8 @@ describe('splitting by entity', () => {
     const context = disk({ 'briefing.md': 100 });
     const before = draft([phase('P1'), writer(operations), phase('P3', { dependsOn: ['P2'] })], [{ name: 'write-email', phases: ['P2'], why: 'house voice' }]);
     expect(countFileOperations(before.phases[1]!, context)).toBe(operations);
-    const { draft: result, changes } = sizePhases(before, context);
+    const sized = sizePhases(before, context);
+    const { draft: result, changes } = sized;
     const parts = result.phases.filter((p) => p.id.startsWith('P2'));
     if (operations <= 10) {
       expect(parts.map((p) => p.id)).toEqual(['P2']);
@@ -97,9 +98,15 @@ describe('splitting by entity', () => {
       expect(part.steps.map((step) => (step.kind === 'skill' ? `drafts/${step.args}.md` : ''))).toEqual(part.outputs);
     }
     expect(parts.flatMap((p) => p.outputs)).toEqual(before.phases[1]!.outputs);
-    expect(result.phases.at(-1)!.dependsOn).toEqual(parts.map((p) => p.id));
+    // The parts run in sequence; the phase after waits for the last, which keeps the phase's own Done when.
+    parts.slice(1).forEach((part, index) => expect(part.dependsOn).toEqual([parts[index]!.id]));
+    expect(result.phases.at(-1)!.dependsOn).toEqual([parts.at(-1)!.id]);
+    expect(parts.at(-1)!.doneWhen).toEqual(before.phases[1]!.doneWhen);
+    // Earlier parts check each of their files by path: never `test -s` over a glob or several files at once.
+    for (const part of parts.slice(0, -1)) expect(part.doneWhen.verify).toBe(part.outputs.map((output) => `test -s ${output}`).join(' && '));
     expect(result.skills.mapped[0]!.phases).toEqual(parts.map((p) => p.id));
-    expect(changes).toEqual([`P2 touches ${operations} files: split by entity into ${parts.map((p) => p.id).join(', ')} (at most 10 files each)`]);
+    expect(changes).toEqual([`P2 touches ${operations} files: split by entity into ${parts.map((p) => p.id).join(', ')} (at most 10 files each), in sequence; ${parts.at(-1)!.id} keeps the phase's Done when`]);
+    expect(sized.refusal).toBeNull();
   });
 });
 
@@ -137,5 +144,59 @@ describe('substantial plans', () => {
     const { draft: result, changes } = sizePhases(draft([phase('P1'), phase('P2', { dependsOn: ['P1'] })]), disk({}), { minPhases: 15 });
     expect(result.phases).toHaveLength(2);
     expect(changes).toEqual(['2 phases after sizing; a substantial plan should have 15 to 25 (no phase has steps left to split)']);
+  });
+});
+
+describe('glob outputs at 6 and 14 entities', () => {
+  const contacts = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`crm/contacts/acme/c${String(i + 1).padStart(2, '0')}.yaml`, 5]));
+  const drafting = (steps: DraftPhase['steps']) =>
+    phase('P2', { inputs: ['crm/contacts/acme/*.yaml', 'briefing.md'], outputs: ['drafts/*.md'], steps, dependsOn: ['P1'], doneWhen: { text: 'one draft per contact', verify: 'test "$(ls drafts/*.md | wc -l)" -eq 14' } });
+
+  it('6 contacts: the glob output is listed per contact, and every part counts the same before and after the run', () => {
+    const context = disk({ ...contacts(6), 'briefing.md': 20 });
+    const { draft: result, changes, refusal } = sizePhases(draft([phase('P1'), drafting([{ kind: 'model', text: 'Write one draft per contact in drafts/.' }])]), context);
+    const parts = result.phases.filter((p) => p.id.startsWith('P2'));
+    expect(parts.flatMap((part) => part.outputs)).toEqual(Array.from({ length: 6 }, (_, i) => `drafts/c0${i + 1}.md`));
+    expect(changes[0]).toBe('P2 writes drafts/*.md: one file per entity of crm/contacts/acme/*.yaml (6), listed as drafts/<6 names>.md');
+    // Before the run nothing is written; after it the six drafts exist: the same count both times, within 10.
+    const after = disk({ ...contacts(6), 'briefing.md': 20, ...Object.fromEntries(parts.flatMap((part) => part.outputs).map((output) => [output, 3])) });
+    for (const part of parts) {
+      expect(countFileOperations(part, context, result.phases)).toBe(countFileOperations(part, after, result.phases));
+      expect(countFileOperations(part, after, result.phases)).toBeLessThanOrEqual(10);
+    }
+    // A later phase reading the drafts by glob counts them before they exist.
+    expect(countFileOperations(phase('P3', { inputs: ['drafts/*.md'], outputs: ['out.md'] }), context, result.phases)).toBe(7);
+    expect(refusal).toBeNull();
+  });
+
+  it('14 contacts with one model step: parts get the step for their own contacts, the last keeps the real Done when', () => {
+    const context = disk({ ...contacts(14), 'briefing.md': 20 });
+    const { draft: result, refusal } = sizePhases(draft([phase('P1'), drafting([{ kind: 'model', text: 'Write one draft per contact in drafts/.' }])]), context);
+    const parts = result.phases.filter((p) => p.id.startsWith('P2'));
+    expect(parts.length).toBeGreaterThan(1);
+    expect(refusal).toBeNull();
+    for (const part of parts) {
+      expect(countFileOperations(part, context, result.phases)).toBeLessThanOrEqual(10);
+      expect(part.steps).toHaveLength(1);
+      const names = part.outputs.map((output) => output.slice('drafts/'.length, -'.md'.length));
+      expect(part.steps[0]).toMatchObject({ kind: 'model' });
+      for (const name of names) expect((part.steps[0] as { text: string }).text).toContain(name);
+      // Each part reads its own contacts' files, not all fourteen.
+      expect(part.inputs.filter((input) => input.startsWith('crm/'))).toEqual(names.map((name) => `crm/contacts/acme/${name}.yaml`));
+    }
+    for (const part of parts.slice(0, -1)) expect(part.doneWhen.verify ?? '').not.toMatch(/\*/);
+    expect(parts.at(-1)!.doneWhen).toEqual({ text: 'one draft per contact', verify: 'test "$(ls drafts/*.md | wc -l)" -eq 14' });
+    expect(parts.flatMap((part) => part.outputs)).toHaveLength(14);
+  });
+
+  it('14 contacts with one scripted step that names no contact: not copied into parts; refused with advice past 20 files', () => {
+    const step = [{ kind: 'skill' as const, skill: 'draft-all', args: '' }];
+    const fourteen = sizePhases(draft([phase('P1'), drafting(step)]), disk({ ...contacts(14), 'briefing.md': 20 }));
+    expect(fourteen.draft.phases.map((p) => p.id)).toEqual(['P1', 'P2']);
+    expect(fourteen.refusal).toMatch(/^the work does not fit one plan that pre-flight lets run: P2 "Phase P2" touches 29 files, more than the 20 pre-flight allows, and its scripted step \/draft-all names no single entity/);
+    expect(fourteen.refusal).toMatch(/series of plans/);
+    const six = sizePhases(draft([phase('P1'), drafting(step)]), disk({ ...contacts(6), 'briefing.md': 20 }));
+    expect(six.refusal).toBeNull();
+    expect(six.changes).toContain('P2 touches 13 files (over 10) and stays one phase: its scripted step /draft-all names no single entity, so it cannot be divided among parts');
   });
 });

@@ -36,7 +36,9 @@ describe('the skill audit', () => {
         expect(audit.phases.find((p) => p.id === id)!.steps.some((step) => step.kind === 'skill' && step.skill === skill.name)).toBe(true);
       }
     }
-    expect(audit.notes).toContain('mapped account-briefing to P1 (best match for "Refresh the account briefing") and added a /account-briefing step');
+    expect(audit.notes).toContain('mapped account-briefing to P1 (best match for "Refresh the account briefing") and made it the step that does that work');
+    // The skill takes over the step that did that work (kept, so excluding the skill by hand restores it): no bare extra step.
+    expect(audit.phases[0]!.steps).toEqual([{ kind: 'skill', skill: 'account-briefing', args: '', replaced: 'Update briefings/mod-op.md from the call notes.' }]);
     // The input is not changed.
     expect(OUTREACH[0]!.steps).toHaveLength(1);
   });
@@ -52,21 +54,46 @@ describe('the skill audit', () => {
     expect(skills.excluded.find((skill) => skill.name === 'newsletter-builder')!.reason).toMatch(/^nothing in the request calls for it \(Builds a newsletter/);
   });
 
-  it('matches skills on a template phase\'s hints too: a newsletter request maps the newsletter skill to the writing phase', () => {
+  it('matches skills on a template phase\'s hints too, and never maps a skill to a phase that does not write what it writes', () => {
     const { phases } = fillTemplate(loadTemplate('content', null), { request_title: 'Q4 newsletter' }, []);
     const request = 'Write a newsletter for our customers about the Q4 release';
-    // The skills of the outreach example repository, where a newsletter request found no home before phases had hints.
+    // The skills of the outreach example repository: one newsletter skill, the rest for outreach.
     const skills = discoverSkills([join(PROJECT_ROOT, 'examples/outreach/.claude/skills')]);
     const audit = auditSkills(request, phases, skills);
-    expect(audit.shortfall).toBeNull();
     const mapped = Object.fromEntries(audit.skills.mapped.map((skill) => [skill.name, skill.phases]));
     const id = (title: string) => phases.find((phase) => phase.title === title)!.id;
     expect(mapped['newsletter-builder']).toEqual([id('Write the draft')]);
-    expect(mapped['render-html-email']).toEqual([id('Publish the piece')]);
-    // Without the hints the words of the phases alone do not reach the newsletter skill.
-    const bare = auditSkills(request, phases.map(({ hints: _hints, ...phase }) => phase), skills);
-    expect(bare.skills.mapped.map((skill) => skill.name)).not.toContain('newsletter-builder');
-    expect(bare.shortfall).toMatch(/at least 3 must be mapped/);
+    // render-html-email writes drafts/<contact>.html: publishing the piece is not its work, whatever the words say.
+    expect(mapped['render-html-email']).toBeUndefined();
+    expect(audit.skills.excluded.find((skill) => skill.name === 'render-html-email')!.reason).toMatch(/^no phase writes what it writes \(drafts\/\*\.html\)/);
+    // Too few content skills: the shortfall says which phases found none, why, and how to map one by hand.
+    expect(audit.shortfall).toMatch(/at least 3 must be mapped\. No skill was found for P1 "Agree the brief" \(writes content\/brief\.md\)/);
+    expect(audit.shortfall).toMatch(/no installed skill declares that it writes those files \(metadata\.writes in its SKILL\.md\) or describes that work/);
+    expect(audit.shortfall).toMatch(/deprecated, never mapped: hubspot-sync/);
+    expect(audit.shortfall).toMatch(/skills: \{map: \[<skill>\]\} .*skills: \{map: \{<skill>: P3\}\}/);
+    expect(audit.shortfall).not.toMatch(/install or write more skills/);
+  });
+
+  it('maps a skill by the files it writes to every phase that writes them, with each entity as its argument', () => {
+    const root = makeRepo({
+      '.claude/skills/score-deal/SKILL.md': '---\nname: score-deal\ndescription: Scores one deal.\nargument-hint: "<deal-file>"\nmetadata:\n  reads: [deals/<deal>.yaml]\n  writes: [scores/<deal>.md]\n---\n\n# score-deal\n',
+      '.claude/skills/old-scorer/SKILL.md': '---\nname: old-scorer\ndescription: Scores one deal.\nmetadata:\n  deprecated: true\n  writes: [scores/<deal>.md]\n---\n\n# old-scorer\n',
+      '.claude/skills/summary/SKILL.md': '---\nname: summary\ndescription: Sums up the scores.\n---\n\n# summary\n\nReads scores/*.md. Writes review/summary.md.\n',
+    });
+    const index = discoverSkills([join(root, '.claude/skills')]);
+    const work = (id: string, deal: string): DraftPhase => ({
+      ...phase(id, `Score ${deal}`, [{ kind: 'model', text: `Score deals/${deal}.yaml into scores/${deal}.md.` }]),
+      inputs: [`deals/${deal}.yaml`],
+      outputs: [`scores/${deal}.md`],
+    });
+    const sum = { ...phase('P3', 'Write the review', [{ kind: 'model', text: 'Sum the scores up in review/summary.md.' }]), outputs: ['review/summary.md'] };
+    const audit = auditSkills('Score the deals', [work('P1', 'acme'), work('P2', 'globex'), sum], index);
+    expect(audit.skills.mapped.find((skill) => skill.name === 'score-deal')).toEqual({ name: 'score-deal', phases: ['P1', 'P2'], why: 'Scores one deal (writes scores/*.md)' });
+    expect(audit.phases[0]!.steps).toEqual([{ kind: 'skill', skill: 'score-deal', args: 'deals/acme.yaml', replaced: 'Score deals/acme.yaml into scores/acme.md.' }]);
+    expect(audit.phases[1]!.steps[0]).toMatchObject({ skill: 'score-deal', args: 'deals/globex.yaml' });
+    // A contract read from the instructions' own sentences counts too.
+    expect(audit.skills.mapped.find((skill) => skill.name === 'summary')!.phases).toEqual(['P3']);
+    expect(audit.skills.excluded.find((skill) => skill.name === 'old-scorer')!.reason).toMatch(/^deprecated by its SKILL\.md metadata/);
   });
 
   it('never maps a skill whose description says it is deprecated', () => {
@@ -86,7 +113,8 @@ describe('the skill audit', () => {
     });
     const index = discoverSkills([join(root, '.claude/skills')]);
     const audit = auditSkills(REQUEST, OUTREACH, index);
-    expect(audit.shortfall).toMatch(/^2 skill\(s\) fit the phases; at least 3 must be mapped; 0 skill\(s\) left to exclude; at least 2 must be excluded/);
+    expect(audit.shortfall).toMatch(/^2 skill\(s\) fit the phases \(generate-outreach-email → P3; account-briefing → P1\); at least 3 must be mapped\. No skill was found for P2 "Map the buying committee", P4 "Create the Gmail drafts with labels"/);
+    expect(audit.shortfall).toMatch(/0 skill\(s\) left to exclude; at least 2 must be excluded/);
     expect(audit.notes).toContain('P3 invokes /generate-outreach-email, which is not installed');
     expect(audit.notes.some((note) => note.startsWith('skipped an invalid skill in') && note.includes('description'))).toBe(true);
   });

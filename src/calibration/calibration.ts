@@ -89,13 +89,36 @@ function base(coefficients: Coefficients, phases: number, criteria: number): num
   return coefficients.phase_weight * phases + criteria / coefficients.criteria_divisor + coefficients.constant;
 }
 
+/** What `actionsOf` counts of a phase: its steps and its gate. */
+export interface ActionShape {
+  steps: readonly unknown[];
+  gate?: string | null;
+}
+
 /**
- * The iteration budget. With the published coefficients it is computed in integers ((6p + c + 15) × 115 / 300), so
- * exact products such as (2 × 17 + 3 / 3 + 5) × 1.15 = 46 are not pushed to 47 by float error.
+ * The iterations a run needs when every action succeeds the first time: one per step, one for a quality gate's review
+ * (`P3 gate review`), one for a human gate's approval (`P3 approve`, a log row too), and one check for a phase without
+ * steps. The success criteria are verified in the iteration that finishes the last phase.
  */
-export function budgetFor(coefficients: Coefficients, phases: number, criteria: number): number {
-  if (isFormula(coefficients)) return Math.ceil(((6 * phases + criteria + 15) * 115) / 300);
-  return Math.ceil(base(coefficients, phases, criteria) * coefficients.margin - 1e-9);
+export function actionsOf(phases: readonly ActionShape[]): number {
+  return phases.reduce((sum, phase) => sum + (phase.steps.length || 1) + (phase.gate === 'review' || phase.gate === 'human' ? 1 : 0), 0);
+}
+
+/** The work term of the formula: phase_weight per phase, or the plan's actions when it has more (many steps a phase). */
+function work(coefficients: Coefficients, phases: number, actions: number): number {
+  return Math.max(coefficients.phase_weight * phases, actions);
+}
+
+/**
+ * The iteration budget: ceil((max(phase_weight × phases, actions) + criteria / criteria_divisor + constant) × margin).
+ * Without actions (or with fewer than phase_weight a phase) it is the published formula. With the published
+ * coefficients it is computed in integers ((3w + c + 15) × 115 / 300), so exact products such as
+ * (2 × 17 + 3 / 3 + 5) × 1.15 = 46 are not pushed to 47 by float error.
+ */
+export function budgetFor(coefficients: Coefficients, phases: number, criteria: number, actions = 0): number {
+  const w = work(coefficients, phases, actions);
+  if (isFormula(coefficients)) return Math.ceil(((3 * w + criteria + 15) * 115) / 300);
+  return Math.ceil((w + criteria / coefficients.criteria_divisor + coefficients.constant) * coefficients.margin - 1e-9);
 }
 
 function isFormula(coefficients: Coefficients): boolean {
@@ -111,9 +134,13 @@ function number(value: number): string {
   return Number.isInteger(value) ? String(value) : String(Number(value.toFixed(4)));
 }
 
-/** The budget's arithmetic as a person would check it. */
-export function budgetArithmetic(coefficients: Coefficients, phases: number, criteria: number): string {
-  return `ceil((${number(coefficients.phase_weight)} × ${phases} + ${criteria} / ${number(coefficients.criteria_divisor)} + ${number(coefficients.constant)}) × ${number(coefficients.margin)}) = ${budgetFor(coefficients, phases, criteria)}`;
+/**
+ * The budget's arithmetic as a person would check it: `ceil((2 × 19 + 6 / 3 + 5) × 1.15) = 52`, or, when the plan's
+ * actions outnumber phase_weight a phase, `ceil((max(2 × 19, 152 actions) + 6 / 3 + 5) × 1.15) = 183`.
+ */
+export function budgetArithmetic(coefficients: Coefficients, phases: number, criteria: number, actions = 0): string {
+  const term = actions > coefficients.phase_weight * phases ? `max(${number(coefficients.phase_weight)} × ${phases}, ${actions} actions)` : `${number(coefficients.phase_weight)} × ${phases}`;
+  return `ceil((${term} + ${criteria} / ${number(coefficients.criteria_divisor)} + ${number(coefficients.constant)}) × ${number(coefficients.margin)}) = ${budgetFor(coefficients, phases, criteria, actions)}`;
 }
 
 export interface Candidate {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { findRepoRoot, loadConfig } from '../config/config.js';
 import { ModelError } from '../models/errors.js';
 import { redact } from '../models/redact.js';
+import { priceWarnings } from '../models/prices.js';
 import { checkReviewerProvider, noticeOfflineRoles, type RoleInfo } from '../models/roles.js';
 import { ModelRunner } from '../models/runner.js';
 import { ROLES, type Role } from '../models/types.js';
@@ -12,6 +13,8 @@ export interface DoctorOptions {
   ping?: boolean;
   json?: boolean;
   color: boolean;
+  /** The day the price ages are counted to (default: today). */
+  today?: Date;
 }
 
 interface RoleReport {
@@ -47,6 +50,10 @@ export async function runDoctorCommand(options: DoctorOptions, signal: AbortSign
     };
   });
   const providers = checkReviewerProvider(runner.roles, config);
+  // Each configured model once, with the roles that use it; priced or not, whether or not its key is set.
+  const used = new Map<string, Role[]>();
+  for (const role of ROLES) used.set(runner.roles[role].configured, [...(used.get(runner.roles[role].configured) ?? []), role]);
+  const warnings = priceWarnings(used, config, options.today ?? new Date());
   if (!options.json) noticeOfflineRoles(runner.roles, (line) => process.stderr.write(`${line}\n`));
 
   if (options.ping) {
@@ -74,7 +81,7 @@ export async function runDoctorCommand(options: DoctorOptions, signal: AbortSign
 
   if (options.json) {
     process.stdout.write(
-      `${JSON.stringify({ root, roles: reports, reviewer: providers, sandbox, ledger: runner.ledger.calls > 0 ? runner.ledger.path : null, ok: !failed })}\n`,
+      `${JSON.stringify({ root, roles: reports, reviewer: providers, warnings, sandbox, ledger: runner.ledger.calls > 0 ? runner.ledger.path : null, ok: !failed })}\n`,
     );
     return failed ? EXIT.failed : EXIT.ok;
   }
@@ -93,6 +100,7 @@ export async function runDoctorCommand(options: DoctorOptions, signal: AbortSign
   out.push('', sandboxLine(sandbox));
   if (providers.error) out.push('', `problem: ${providers.error}`);
   if (providers.warning) out.push('', providers.warning);
+  if (warnings.length > 0) out.push('', ...warnings.map((warning) => `warning: ${warning}`));
   if (options.ping && runner.ledger.path && runner.ledger.calls > 0) out.push('', `ledger: ${runner.ledger.path}`);
   process.stdout.write(`${out.join('\n')}\n`);
   return failed ? EXIT.failed : EXIT.ok;

@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import { findRepoRoot } from '../config/config.js';
 import { EngineError } from '../execute/executors.js';
-import { LOOP_FILE, LoopFileError, readLoop, removeLoop } from '../hook/loop.js';
+import { LOOP_FILE, LoopFileError, readEndedLoop, readLoop, removeLoop } from '../hook/loop.js';
 import { startLoop, stopHook } from '../hook/session-loop.js';
 import { PlanFileError } from '../plan/store.js';
 import { EXIT, UserError } from './program.js';
@@ -29,7 +29,7 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The Stop hook: the hook's JSON on standard input, the documented block/allow JSON (or nothing) on standard output; always exit 0. */
+/** The Stop hook: the hook's JSON on standard input, the hand-out or allow JSON (or nothing) on standard output; always exit 0. */
 export async function runHookStopCommand(options: HookLoopOptions & { plan?: string }): Promise<number> {
   if (process.stdin.isTTY) throw new UserError('deepplan hook stop reads a Claude Code Stop hook\'s JSON on standard input; Claude Code runs it (docs/claude-code.md)');
   const output = await stopHook(await readStdin(), {
@@ -44,8 +44,19 @@ export async function runHookStopCommand(options: HookLoopOptions & { plan?: str
   return EXIT.ok;
 }
 
+/**
+ * Claude Code runs this command (its /deepplan:loop): Claude Code sets CLAUDECODE=1 in the environment of the
+ * commands it runs (observed with Claude Code 2.1.332). A slash command whose command exits non-zero is a failed
+ * command: the session never gets a turn, and `claude -p` prints nothing. So there the reason goes to standard
+ * output, where the session reads and reports it, and the exit status is 0.
+ */
+export function calledFromClaudeCode(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env['CLAUDECODE'] === '1';
+}
+
 /** Starts the loop for a plan in this session and prints the first model step's prompt (or the plan's signal). */
 export async function runHookStartCommand(plan: string, options: HookLoopOptions & { session?: string }): Promise<number> {
+  const fromClaudeCode = calledFromClaudeCode();
   try {
     const result = await startLoop(plan, {
       ...(options.maxIterations ? { maxIterations: options.maxIterations } : {}),
@@ -55,8 +66,13 @@ export async function runHookStartCommand(plan: string, options: HookLoopOptions
       progress,
     });
     process.stdout.write(`${result.text}\n`);
-    return exitCodeOf(result.signal);
+    return fromClaudeCode ? EXIT.ok : exitCodeOf(result.signal);
   } catch (error) {
+    const known = error instanceof EngineError || error instanceof PlanFileError || error instanceof LoopFileError || error instanceof UserError;
+    if (known && fromClaudeCode) {
+      process.stdout.write(`deepplan: the loop cannot start: ${error.message.split('\n')[0]}\n`);
+      return EXIT.ok;
+    }
     if (error instanceof EngineError || error instanceof PlanFileError || error instanceof LoopFileError) throw new UserError(error.message, EXIT.failed);
     throw error;
   }
@@ -75,7 +91,10 @@ export async function runHookCancelCommand(): Promise<number> {
     return EXIT.ok;
   }
   if (loop === null) {
-    process.stdout.write(`deepplan: no loop runs in ${relative(process.cwd(), root) || '.'}\n`);
+    const ended = readEndedLoop(root);
+    // The record of an ended loop goes too, so that `hook stop --plan` may start a new one.
+    removeLoop(root);
+    process.stdout.write(`deepplan: no loop runs in ${relative(process.cwd(), root) || '.'}${ended ? ` (the loop for ${ended.plan} had ended: ${ended.ended ?? 'ended'})` : ''}\n`);
     return EXIT.ok;
   }
   removeLoop(root);

@@ -1,4 +1,4 @@
-import { findRepoRoot } from '../config/config.js';
+import { findRepoRoot, loadConfig } from '../config/config.js';
 import { DEFAULT_PATTERN, expandTargets, lintFiles, LintUsageError } from '../lint/lint.js';
 import { formatGithub, formatJson, formatSarif, formatText, type Format } from '../lint/reporters.js';
 import { EXIT, UserError } from './program.js';
@@ -16,6 +16,8 @@ export async function runLintCommand(targets: string[], options: LintCommandOpti
   try {
     if (targets.length === 0) {
       const root = findRepoRoot(cwd);
+      // A broken configuration is reported (exit 2) even when there is nothing to lint yet.
+      loadConfig(root);
       try {
         files = expandTargets([DEFAULT_PATTERN], root);
       } catch (error) {

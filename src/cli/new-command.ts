@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findRepoRoot } from '../config/config.js';
 import type { ModelRunner } from '../models/runner.js';
@@ -12,7 +12,7 @@ import { readPlanFile } from '../plan/store.js';
 import { counts } from '../review/report.js';
 import { readPreviousRound } from '../review/review.js';
 import type { BudgetDetail, LogInput, NewActions, NewState, NewStore, PhaseLine, RoundView, RunChoice, SizingDetail } from '../ui/new-screen.js';
-import { answersFileText, planningFailure, planningModels, planPath, readRequest, refuseOverwrite, remainingCost, reviewReason, writePlan } from './planning.js';
+import { answersFileText, planningFailure, planningModels, planPath, readAnswersFile, readRequest, refuseOverwrite, remainingCost, reviewReason, writePlan, type AnswersFile } from './planning.js';
 import { EXIT, interruptSignal, UserError } from './program.js';
 
 export interface NewOptions {
@@ -95,9 +95,11 @@ const quote = (text: string) => (/^[\w./@:-]+$/.test(text) ? text : `'${text.rep
 export async function runNewSession(requestArgument: string | undefined, options: NewOptions, io: NewSessionIo): Promise<number> {
   const root = findRepoRoot(io.cwd);
   const at = (path: string) => resolve(io.cwd, path);
-  // Bad arguments fail before any screen: one line, exit 2.
+  // Bad arguments fail before any screen: one line, exit 2. An --out that exists is refused now, not after the interview.
   if (options.out) refuseOverwrite(at(options.out), options.force);
-  let request: string | null = requestArgument === undefined ? null : readRequest(requestArgument.startsWith('@') ? `@${at(requestArgument.slice(1))}` : requestArgument);
+  // @<draft folder>: a session left with Ctrl-C goes on with its request, its answers and its skill choice.
+  const draft = requestArgument?.startsWith('@') ? readDraft(at(requestArgument.slice(1))) : null;
+  let request: string | null = draft ? draft.request : requestArgument === undefined ? null : readRequest(requestArgument.startsWith('@') ? `@${at(requestArgument.slice(1))}` : requestArgument);
 
   const { NewStore } = await import('../ui/new-screen.js');
   const pendingPhases = (): PhaseLine[] => PIPELINE_PHASES.map((phase) => ({ phase, status: 'pending', startedAt: null, elapsedMs: null, summary: null, notes: [] }));
@@ -106,8 +108,8 @@ export async function runNewSession(requestArgument: string | undefined, options
   const append = (...items: LogInput[]) => store.append(...items);
 
   // What a Ctrl-C must leave consistent: the answers so far before the plan exists, the plan after.
-  const answered: Record<string, string> = {};
-  let skillChoice: SkillChoice | null = null;
+  const answered: Record<string, string> = { ...draft?.answers.answers };
+  let skillChoice: SkillChoice | null = draft?.answers.skills ?? null;
   let written: string | null = null;
   let reviewing: { stop(): void } | null = null;
   const controller = new AbortController();
@@ -150,6 +152,10 @@ export async function runNewSession(requestArgument: string | undefined, options
       }
     }
     append({ kind: 'title', text: `deepplan new: ${request.trim().split('\n')[0]}` });
+    if (draft) {
+      const given = Object.keys(draft.answers.answers).length;
+      append({ kind: 'note', text: `resuming ${shown(io.cwd, draft.dir)}/: ${given} answer(s) given before${draft.answers.skills ? ' and the skill choice' : ''}`, tone: 'dim' });
+    }
     store.set({ stage: { kind: 'pipeline' } });
 
     // 2. The pipeline, its phases as a live list.
@@ -203,6 +209,8 @@ export async function runNewSession(requestArgument: string | undefined, options
         models,
         ask,
         reviewSkills,
+        ...(draft ? { answers: draft.answers.answers } : {}),
+        ...(draft?.answers.skills ? { skills: draft.answers.skills } : {}),
         ...(io.today ? { today: io.today } : {}),
         ...(io.now ? { now: io.now } : {}),
       });
@@ -215,8 +223,15 @@ export async function runNewSession(requestArgument: string | undefined, options
     append({ kind: 'skills', audit: { ...outcome.draft.skills, problem: null, choice: skillChoice ?? { map: [], exclude: [] } } });
     if (budget) append({ kind: 'budget', sizing, budget });
 
-    // 3. The plan, written only when it lints with no errors (the pipeline made sure).
-    const out = planPath(root, options.out && at(options.out), outcome.draft.meta.id);
+    // 3. The plan, written only when it lints with no errors (the pipeline made sure). --out was checked before the
+    // interview; the default plans/<id>.md (the id comes from the pipeline) never throws the interview away: a taken
+    // name gets the next free number.
+    let out = planPath(root, options.out && at(options.out), outcome.draft.meta.id);
+    if (!options.out && !options.force && existsSync(out)) {
+      const taken = out;
+      out = freePath(out);
+      append({ kind: 'note', text: `${shown(io.cwd, taken)} exists; the plan is written to ${shown(io.cwd, out)} (deepplan new --out <path> chooses the file)`, tone: 'dim' });
+    }
     try {
       refuseOverwrite(out, options.force);
     } catch (error) {
@@ -294,16 +309,17 @@ export async function runNewSession(requestArgument: string | undefined, options
     } else if (request === null) {
       io.say('deepplan: interrupted; nothing was written');
     } else {
-      const draft = saveDraft(root, request, answered, skillChoice);
-      const continueWith = ['deepplan plan', `--request @${quote(shown(io.cwd, draft.request))}`, `--answers ${quote(shown(io.cwd, draft.answers))}`, ...(options.out ? [`--out ${quote(options.out)}`] : [])].join(' ');
-      io.say(`deepplan: interrupted; the request and the answers so far are in ${shown(io.cwd, draft.dir)}/\ncontinue with:\n  ${continueWith}`);
+      const saved = saveDraft(root, request, answered, skillChoice, draft?.dir ?? null);
+      const resume = ['deepplan new', `@${quote(shown(io.cwd, saved.dir))}`, ...(options.out ? [`--out ${quote(options.out)}`] : [])].join(' ');
+      const headless = ['deepplan plan', `--request @${quote(shown(io.cwd, saved.request))}`, `--answers ${quote(shown(io.cwd, saved.answers))}`, ...(options.out ? [`--out ${quote(options.out)}`] : [])].join(' ');
+      io.say(`deepplan: interrupted; the request and the answers so far are in ${shown(io.cwd, saved.dir)}/\ncontinue on this terminal with:\n  ${resume}\nor without the screens:\n  ${headless}`);
     }
     return EXIT_INTERRUPTED;
   }
   if ('error' in result) {
     if (!written && request !== null) {
-      const draft = saveDraft(root, request, answered, skillChoice);
-      io.say(`deepplan: the request and the answers are saved in ${shown(io.cwd, draft.dir)}/ (deepplan plan --request @${quote(shown(io.cwd, draft.request))} --answers ${quote(shown(io.cwd, draft.answers))})`);
+      const saved = saveDraft(root, request, answered, skillChoice, draft?.dir ?? null);
+      io.say(`deepplan: the request and the answers are saved in ${shown(io.cwd, saved.dir)}/ (deepplan new @${quote(shown(io.cwd, saved.dir))}, or deepplan plan --request @${quote(shown(io.cwd, saved.request))} --answers ${quote(shown(io.cwd, saved.answers))})`);
     }
     throw result.error;
   }
@@ -316,11 +332,49 @@ export async function runNewSession(requestArgument: string | undefined, options
   return io.run(result.plan, result.choice);
 }
 
-/** Saves the request and the answers given so far under .deepplan/drafts/, for `deepplan plan` to continue. */
-function saveDraft(root: string, request: string, answers: Record<string, string>, skills: SkillChoice | null): { dir: string; request: string; answers: string } {
+/** `plans/x.md` when free, else `plans/x-2.md`, `plans/x-3.md`, ... */
+function freePath(path: string): string {
+  const stem = join(dirname(path), basename(path, extname(path)));
+  let candidate = path;
+  for (let n = 2; existsSync(candidate); n++) candidate = `${stem}-${n}${extname(path)}`;
+  return candidate;
+}
+
+export interface Draft {
+  dir: string;
+  request: string;
+  answers: AnswersFile;
+}
+
+const DRAFTS = join('.deepplan', 'drafts');
+
+/**
+ * The draft a `deepplan new @<path>` names, or null when the path is not a folder (then it is a request file): a
+ * draft folder (request.md and answers.yaml), or .deepplan/drafts itself for the newest draft in it.
+ */
+export function readDraft(path: string): Draft | null {
+  if (!existsSync(path) || !statSync(path).isDirectory()) return null;
+  let dir = path;
+  if (!existsSync(join(dir, 'request.md'))) {
+    const drafts = readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && existsSync(join(dir, entry.name, 'request.md')))
+      .map((entry) => entry.name)
+      // Named by their UTC time stamp (a second one in the same second gets -2): the last sorts newest.
+      .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+    const newest = drafts.at(-1);
+    if (!newest) throw new UserError(`${relative(process.cwd(), path) || path} is a folder but holds no draft (request.md); a draft is a folder of ${DRAFTS}/ that deepplan new leaves on Ctrl-C`);
+    dir = join(dir, newest);
+  }
+  const request = readRequest(`@${join(dir, 'request.md')}`);
+  const answers = existsSync(join(dir, 'answers.yaml')) ? readAnswersFile(join(dir, 'answers.yaml')) : { answers: {} };
+  return { dir, request, answers };
+}
+
+/** Saves the request and the answers given so far under .deepplan/drafts/ (or back into the draft it resumed). */
+function saveDraft(root: string, request: string, answers: Record<string, string>, skills: SkillChoice | null, resumed: string | null): { dir: string; request: string; answers: string } {
   const stamp = new Date().toISOString().replace(/\.\d+Z$/, '').replace(/[:T]/g, '-');
-  let dir = join(root, '.deepplan', 'drafts', stamp);
-  for (let n = 2; existsSync(dir); n++) dir = join(root, '.deepplan', 'drafts', `${stamp}-${n}`);
+  let dir = resumed ?? join(root, DRAFTS, stamp);
+  if (!resumed) for (let n = 2; existsSync(dir); n++) dir = join(root, DRAFTS, `${stamp}-${n}`);
   mkdirSync(dir, { recursive: true });
   const paths = { dir, request: join(dir, 'request.md'), answers: join(dir, 'answers.yaml') };
   writeFileSync(paths.request, request.endsWith('\n') ? request : `${request}\n`);

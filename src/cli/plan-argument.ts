@@ -1,21 +1,48 @@
-import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { PlanFileError, readPlanFile, unreadableReason } from '../plan/store.js';
+import { lstatSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { findRepoRoot } from '../config/config.js';
+import { checkPlanPath, PlanFileError, readPlanFile, unreadableReason } from '../plan/store.js';
 import type { Plan } from '../plan/types.js';
 import { EXIT, UserError } from './program.js';
 
 /**
+ * The plan file a command's `<plan>` argument names, checked before anything reads it: a regular file inside the
+ * repository once its symlinks are resolved (not a folder, a device, a FIFO or a socket, not a symlink out of the
+ * repository). Anything else is a one-line usage error (exit 2). The argument is a path, never a glob.
+ */
+export function planPathArgument(planArgument: string): { path: string; root: string } {
+  const path = resolve(planArgument);
+  if (!exists(path)) throw new UserError(`${planArgument}: no such file`);
+  const root = findRepoRoot(dirname(path));
+  try {
+    checkPlanPath(planArgument, { root });
+  } catch (error) {
+    if (error instanceof PlanFileError) throw new UserError(error.message);
+    throw error;
+  }
+  return { path, root };
+}
+
+/** Whether a path exists (a symlink counts, even one to nowhere: checkPlanPath says what it leads to). */
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The plan a command's `<plan>` argument names, read for a command that only reads it (status, graph, audit).
- * A missing file or a folder is a usage error (exit 2); a file that is no readable plan, or, with `phases`, a plan
- * without phases, fails (exit 1). Each is one line.
+ * A missing file or one that is no plan file at all (planPathArgument) is a usage error (exit 2); a file that is no
+ * readable plan, or, with `phases`, a plan without phases, fails (exit 1). Each is one line.
  */
 export async function readPlanArgument(planArgument: string, options: { phases?: boolean } = {}): Promise<{ plan: Plan; path: string }> {
-  const path = resolve(planArgument);
-  if (!existsSync(path)) throw new UserError(`${planArgument}: no such file`);
-  if (statSync(path).isDirectory()) throw new UserError(`${planArgument} is a directory; give a plan file`);
+  const { path, root } = planPathArgument(planArgument);
   let plan: Plan;
   try {
-    plan = await readPlanFile(path);
+    plan = await readPlanFile(path, { root });
   } catch (error) {
     if (error instanceof PlanFileError) throw new UserError(error.message);
     throw error;

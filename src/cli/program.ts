@@ -36,9 +36,10 @@ Examples:
   $ deepplan lint 'plans/**/*.md' --format github   annotations for a GitHub Actions job
   $ deepplan lint plans --format sarif > deepplan.sarif
 
-Exit status: 0 no errors (warnings allowed), 1 at least one error, 2 the run itself failed.
 Rules and their severities: docs/rules.md; set them in deepplan.config.yaml (rules: {skill-unknown: off})
-or per file with <!-- deepplan-disable rule-id -->.`;
+or per file with <!-- deepplan-disable rule-id -->.
+Exit status: 0 no errors (warnings allowed), 1 at least one error, 2 bad arguments, a path that matches no file, or an
+invalid deepplan.config.yaml.`;
 
 function buildProgram(output: { exitCode: number }): Command {
   const program = new Command('deepplan')
@@ -52,7 +53,8 @@ function buildProgram(output: { exitCode: number }): Command {
     .command('lint')
     .description('check plan files against the format\'s rules (deterministic; for CI)')
     .argument('[paths...]', 'plan files, directories or globs (default: plans/**/*.md of the repository)')
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'github', 'sarif']).default('text'))
+    .addOption(formatOption(['text', 'json', 'github', 'sarif'], 'text'))
+    .addOption(jsonAlias())
     .option('-q, --quiet', 'report errors only')
     .addHelpText('after', LINT_EXAMPLES)
     .action(async (paths: string[], options: { format: 'text' | 'json' | 'github' | 'sarif'; quiet?: boolean }) => {
@@ -68,13 +70,14 @@ function buildProgram(output: { exitCode: number }): Command {
     .option('-y, --yes', 'take the recommended answer of every question')
     .option('-o, --out <path>', 'where to write the plan (default: plans/<id>.md)')
     .option('--force', 'overwrite --out if it exists')
-    .option('--json', 'print the pipeline\'s events as JSON lines')
+    .addOption(formatOption(['text', 'json'], 'text', 'json: the pipeline\'s events as JSON lines'))
+    .addOption(jsonAlias())
     .option('--no-review', 'do not review a plan of 10+ phases or quality bar adversarial after writing it')
     .addOption(new Option('--max-cost <usd>', 'refuse any model call that could take the run past this many US dollars').argParser(parseCost))
     .addHelpText('after', PLAN_EXAMPLES)
-    .action(async (options: { request: string; answers?: string; yes?: boolean; out?: string; force?: boolean; json?: boolean; review?: boolean; maxCost?: number }) => {
+    .action(async ({ format, ...options }: { request: string; answers?: string; yes?: boolean; out?: string; force?: boolean; format: 'text' | 'json'; review?: boolean; maxCost?: number }) => {
       const { runPlanCommand } = await import('./plan-command.js');
-      output.exitCode = await runPlanCommand(options);
+      await withCostLine(async () => (output.exitCode = await runPlanCommand({ ...options, json: format === 'json' })));
     });
 
   program
@@ -102,11 +105,12 @@ function buildProgram(output: { exitCode: number }): Command {
     }))
     .option('--no-revise', 'review once; do not let the planner revise')
     .addOption(new Option('--max-cost <usd>', 'refuse any model call that could take the run past this many US dollars').argParser(parseCost))
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'md', 'json', 'github']).default('text'))
+    .addOption(formatOption(['text', 'md', 'json', 'github'], 'text'))
+    .addOption(jsonAlias())
     .addHelpText('after', REVIEW_EXAMPLES)
     .action(async (plan: string, options: { reviewer?: string; rounds?: number; revise?: boolean; maxCost?: number; format: 'text' | 'md' | 'json' | 'github' }) => {
       const { runReviewCommand } = await import('./review-command.js');
-      output.exitCode = await runReviewCommand(plan, { ...options, browse: true });
+      await withCostLine(async () => (output.exitCode = await runReviewCommand(plan, { ...options, browse: true })));
     });
 
   program
@@ -116,15 +120,16 @@ function buildProgram(output: { exitCode: number }): Command {
     .option('--once', 'run one iteration')
     .option('--loop', 'run iterations until a signal other than CONTINUE')
     .addOption(new Option('--max-iterations <n>', 'with --loop: stop after this many iterations of this run').argParser(parsePositiveInteger))
-    .addOption(new Option('--max-cost <usd>', 'stop (BLOCKED_NEED_HUMAN) before model calls take the run past this many US dollars').argParser(parseCost))
+    .addOption(new Option('--max-cost <usd>', "stop (BLOCKED_NEED_HUMAN) before model calls take the plan's whole spend (state.spent_usd, across runs and machines) past this many US dollars; default: limits.max_cost").argParser(parseCost))
     .addOption(new Option('--executor <kind>', 'who carries out skill and model steps').choices(['builtin', 'command']).default('builtin'))
     .option('--no-sandbox', 'run commands without bubblewrap (with your own rights); only where bubblewrap cannot be installed')
     .option('--commit', 'git-commit the plan and the files each iteration changed ("deepplan: P3.2 ok, iteration 17")')
-    .option('--json', 'print the engine\'s events as JSON lines (the signal is still the last line)')
+    .addOption(formatOption(['text', 'json'], 'text', 'json: the engine\'s events as JSON lines (the signal is still the last line)'))
+    .addOption(jsonAlias())
     .addHelpText('after', RUN_EXAMPLES)
-    .action(async (plan: string, options: { once?: boolean; loop?: boolean; maxIterations?: number; maxCost?: number; executor: 'builtin' | 'command'; sandbox?: boolean; commit?: boolean; json?: boolean }) => {
+    .action(async (plan: string, { format, ...options }: { once?: boolean; loop?: boolean; maxIterations?: number; maxCost?: number; executor: 'builtin' | 'command'; sandbox?: boolean; commit?: boolean; format: 'text' | 'json' }) => {
       const { runRunCommand } = await import('./run-command.js');
-      output.exitCode = await runRunCommand(plan, options);
+      output.exitCode = await runRunCommand(plan, { ...options, json: format === 'json' });
     });
 
   program
@@ -144,9 +149,10 @@ function buildProgram(output: { exitCode: number }): Command {
     .command('audit')
     .description('Required vs Delivered per phase and step, with the evidence from the log and the verify commands: the post-mortem table')
     .argument('<plan>', 'the plan file')
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['md', 'json']).default('md'))
+    .addOption(formatOption(['md', 'json'], 'md'))
+    .addOption(jsonAlias())
     .option('--no-sandbox', 'run the verify commands without bubblewrap')
-    .addHelpText('after', '\nExamples:\n  $ deepplan audit plans/modop-outreach.md > audit.md\n  $ deepplan audit plans/modop-outreach.md --format json | jq \'.phases[] | select(.delivered == false)\'\n\nExit status: 0 every phase delivered, 1 something required is not delivered, 2 bad arguments.')
+    .addHelpText('after', '\nExamples:\n  $ deepplan audit plans/modop-outreach.md > audit.md\n  $ deepplan audit plans/modop-outreach.md --format json | jq \'.phases[] | select(.delivered == false)\'\n\nExit status: 0 every phase delivered, 1 something required is not delivered (or not a readable plan), 2 bad arguments or\nno such file.')
     .action(async (plan: string, options: { format: 'md' | 'json'; sandbox?: boolean }) => {
       const { runAuditCommand } = await import('./audit-command.js');
       output.exitCode = await runAuditCommand(plan, options);
@@ -156,33 +162,36 @@ function buildProgram(output: { exitCode: number }): Command {
     .command('status')
     .description('where a plan stands: phases done, iterations used of the budget (with a burn-down chart), next action, blockers, last iterations')
     .argument('<plan>', 'the plan file')
-    .option('--json', 'print it as JSON')
-    .addHelpText('after', '\nExamples:\n  $ deepplan status plans/nightly-backup.md\n  $ deepplan status plans/nightly-backup.md --json | jq .burndown\n\nThe burn-down chart draws the iterations left of the budget after each logged iteration beside the phases left,\nscaled to the same height: a budget line below the phases line means the run burns faster than it progresses.')
-    .action(async (plan: string, options: { json?: boolean }) => {
+    .addOption(formatOption(['text', 'json'], 'text'))
+    .addOption(jsonAlias())
+    .addHelpText('after', STATUS_EXAMPLES)
+    .action(async (plan: string, options: { format: 'text' | 'json' }) => {
       const { runStatusCommand } = await import('./status-command.js');
-      output.exitCode = await runStatusCommand(plan, options);
+      output.exitCode = await runStatusCommand(plan, { json: options.format === 'json' });
     });
 
   program
     .command('calibrate')
     .description('add finished plans (status complete) to calibration/index.yaml and refit each deliverable\'s budget margin')
     .option('--dry-run', 'print the fit without writing the file')
-    .option('--json', 'print the result as JSON')
+    .addOption(formatOption(['text', 'json'], 'text'))
+    .addOption(jsonAlias())
     .addHelpText('after', CALIBRATE_EXAMPLES)
-    .action(async (options: { dryRun?: boolean; json?: boolean }) => {
+    .action(async (options: { dryRun?: boolean; format: 'text' | 'json' }) => {
       const { runCalibrateCommand } = await import('./calibrate-command.js');
-      output.exitCode = await runCalibrateCommand(options);
+      output.exitCode = await runCalibrateCommand({ ...(options.dryRun ? { dryRun: true } : {}), json: options.format === 'json' });
     });
 
   program
     .command('doctor')
     .description('show each role\'s model, whether its API key and base URL are set; --ping asks each one to answer')
     .option('--ping', 'send each role one minimal structured request and report latency, tokens and cost')
-    .option('--json', 'print the report as JSON')
+    .addOption(formatOption(['text', 'json'], 'text'))
+    .addOption(jsonAlias())
     .addHelpText('after', DOCTOR_EXAMPLES)
-    .action(async (options: { ping?: boolean; json?: boolean }) => {
+    .action(async (options: { ping?: boolean; format: 'text' | 'json' }) => {
       const { runDoctorCommand } = await import('./doctor-command.js');
-      output.exitCode = await runDoctorCommand({ ...options, color: useColor(process.stdout) }, interruptSignal());
+      output.exitCode = await runDoctorCommand({ ...(options.ping ? { ping: true } : {}), json: options.format === 'json', color: useColor(process.stdout) }, interruptSignal());
     });
 
   program
@@ -239,7 +248,7 @@ function buildProgram(output: { exitCode: number }): Command {
   hook
     .command('cancel')
     .description('end the loop: remove .deepplan/loop.json (the plan stays as the engine last wrote it)')
-    .addHelpText('after', '\nExamples:\n  $ deepplan hook cancel')
+    .addHelpText('after', '\nExamples:\n  $ deepplan hook cancel\n\nExit status: 0 the loop ended (or none was running), 1 .deepplan/loop.json cannot be removed, 2 bad arguments.')
     .action(async () => {
       const { runHookCancelCommand } = await import('./hook-command.js');
       output.exitCode = await runHookCancelCommand();
@@ -257,7 +266,16 @@ Examples (the whole flow; each command's --help has more):
   $ deepplan run plans/outreach-for-mod.md --loop    one action per iteration until a signal other than CONTINUE
   $ deepplan lint --format github                    the same rules in CI
 
-Without API keys every model role runs offline. Docs: README.md and docs/ of the deepplan repository.`;
+Without API keys every model role runs offline. Docs: README.md and docs/ of the deepplan repository.
+Commands with machine output take --format json (--json is the same).
+
+Exit status, the same for every command (each command's --help says what its own codes mean):
+  0    done: written, no lint errors, APPROVED, delivered; for run and hook start CONTINUE or TASK_COMPLETE
+  1    the command ran and the answer is no, or it failed: lint errors, REVISE, not delivered, a run or pipeline failure
+  2    usage: bad arguments, no such file, a plan argument that is no plan file (a folder), an invalid
+       deepplan.config.yaml (an unknown key included), no terminal for deepplan new
+  3    a person is needed: BLOCKED_NEED_HUMAN (run, hook start), interview questions to answer (plan)
+  130  interrupted (Ctrl-C)`;
 
 const NEW_EXAMPLES = `
 Examples:
@@ -274,7 +292,9 @@ finding's quote and fix, Enter on "continue" or Esc goes on); then the plan's pa
 Ctrl-C leaves a consistent draft: before the plan exists, the request and the answers so far are saved under
 .deepplan/drafts/ with the deepplan plan command that continues; after, the written plan (exit 130).
 The answers file of deepplan plan takes the same skill choices: skills: {map: [name], exclude: [name]}.
-Needs a terminal: piped or with CI set it exits 2 (use deepplan plan in scripts and CI).`;
+Needs a terminal: piped or with CI set it exits 2 (use deepplan plan in scripts and CI).
+Exit status: 0 the plan is written (and run, if you chose to), 1 the pipeline or the run failed, 2 bad arguments or no
+terminal, 3 the interview ended with questions open or the run stopped for a person, 130 interrupted.`;
 
 const GRAPH_EXAMPLES = `
 Examples:
@@ -284,7 +304,7 @@ Examples:
 
 Arrows: Depends on (dotted: no Depends on, the phase follows the one above). Hexagon: human gate; double-edged
 box: review gate. Colours: green done, blue active, red blocked, grey dashed pending.
-Exit status: 0 printed, 1 not a readable plan (or no phases), 2 bad arguments.`;
+Exit status: 0 printed, 1 not a readable plan (or no phases), 2 bad arguments or no such file.`;
 
 const INIT_EXAMPLES = `
 Examples:
@@ -294,7 +314,8 @@ Examples:
 Writes, at the repository root: deepplan.config.yaml (every key, commented), plans/example.md (a plan that lints
 clean), .github/workflows/deepplan.yml (lint and review plans on pull requests; docs/ci.md) and .deepplan/ in
 .gitignore (appended once, never duplicated). One line per file: written, skipped (exists) or updated.
-Outside a git repository it writes into the current folder and says so.`;
+Outside a git repository it writes into the current folder and says so.
+Exit status: 0 every file written, updated or skipped, 1 a file cannot be written, 2 bad arguments.`;
 
 const HOOK_EXAMPLES = `
 Examples:
@@ -302,7 +323,8 @@ Examples:
   $ echo "$STOP_HOOK_JSON" | deepplan hook stop                         what the plugin's Stop hook runs
   $ deepplan hook cancel
 
-Setup, the session guard and the budget: docs/claude-code.md.`;
+Setup, the session guard and the budget: docs/claude-code.md.
+Exit status: 2 for bad arguments; each subcommand's --help gives its own (deepplan hook stop always exits 0).`;
 
 const HOOK_START_EXAMPLES = `
 Examples:
@@ -319,7 +341,8 @@ Examples:
 
 Prints {"decision":"block","reason":"<next prompt>",...} while the plan says CONTINUE, {"systemMessage":"..."}
 when the loop ends (TASK_COMPLETE, BLOCKED_NEED_HUMAN, the budget, an unreadable plan), nothing for another
-session's stop. Exit status: always 0 (2 for bad arguments).`;
+session's stop.
+Exit status: always 0 (2 for bad arguments).`;
 
 const PLAN_EXAMPLES = `
 Examples:
@@ -328,14 +351,24 @@ Examples:
   $ deepplan plan --request "Do an outreach for Mod Op" --yes        take the recommended interview answers
 
 Paths of existing files in the request are source material. When two of success criteria, constraints and
-stakeholders are missing, the pipeline interviews: without --answers, --yes or a terminal it exits 3 and prints
-the questions. The plan is written only if it lints with no errors; a plan of 10+ phases or quality bar adversarial
+stakeholders are missing, the pipeline interviews (what the job is and which account or entities, when the request
+does not say): without --answers, --yes or a terminal it exits 3 and prints the questions. The request's own
+"Success: …", constraints ("Constraints: a; b" or sentences), approver ("Dana Ruiz approves": the plan's owner,
+who passes its human gates) and quality bar ("The quality bar is adversarial") go into the plan as they are.
+Without a model key the offline planner plans only from a template that fits (plans/templates/*.yaml, by its
+match words) and declines in one line otherwise.
+The answers file (--answers answers.yaml): "id: answer" lines, and the skill audit's changes:
+  skills:
+    map: [seo-audit]              map a skill to the phase(s) that write what it writes (or its description fits)
+    map: {seo-audit: P7}          or to the phases named (instead of the list form)
+    exclude: [hubspot-sync]       exclude a skill the audit mapped (its step goes back to the step it replaced)
+The plan is written only if it lints with no errors; a plan of 10+ phases or quality bar adversarial
 is then reviewed (deepplan review) before anyone may approve it.
-Exit status: 0 written, 1 the pipeline failed, 2 bad arguments, 3 questions need answers.`;
+Exit status: 0 written, 1 the pipeline failed (or declined), 2 bad arguments, 3 questions need answers.`;
 
 const REVIEW_EXAMPLES = `
 Examples:
-  $ deepplan review plans/modop-outreach.md                  one round; reports in reviews/modop-outreach/
+  $ deepplan review plans/modop-outreach.md                  up to 3 rounds, the planner revising in between
   $ deepplan review plans/modop-outreach.md --format md      a report fit for a pull-request comment
   $ deepplan review plans/x.md --reviewer openai/gpt-5.4 --format github
   $ deepplan review plans/x.md --rounds 1 --no-revise               one review, no revision
@@ -344,8 +377,9 @@ Each finding quotes the plan verbatim; a quote that is not in the plan marks the
 not count. The verdict is REVISE while a verified critical or high finding remains. Without a reviewer key the
 offline reviewer (the lint rules plus heuristics for vague plans) reviews. After a REVISE the planner model revises
 the plan (the diff is shown; only the passages it edits change) and the next round reviews it, up to 3 rounds per
-plan; after 3 REVISE rounds the plan stays in_review.
-Exit status: 0 APPROVED, 1 REVISE (or the review failed), 2 bad arguments.`;
+plan; after 3 REVISE rounds the plan stays in_review. Reports go to reviews/<plan-id>/round-<n>.md and .json; the
+cost of the model calls goes to standard error.
+Exit status: 0 APPROVED, 1 REVISE (or the review failed), 2 bad arguments or no such file.`;
 
 const RUN_EXAMPLES = `
 Examples:
@@ -358,7 +392,8 @@ Each iteration reads the plan, checks pre-flight (file operations, skills, scope
 (run: steps and tool skills as commands under bubblewrap; other steps by the executor model with one tool call),
 appends one log row, checks the phase, applies the escape hatches and prints one signal as the last line:
 CONTINUE, TASK_COMPLETE or BLOCKED_NEED_HUMAN (the blockers go to standard error and state.blockers).
-Exit status: 0 CONTINUE or TASK_COMPLETE, 3 BLOCKED_NEED_HUMAN, 1 the run failed, 2 bad arguments.`;
+Exit status: 0 CONTINUE or TASK_COMPLETE, 3 BLOCKED_NEED_HUMAN, 1 the run failed (a draft plan included: approve
+it first), 2 bad arguments or no such file.`;
 
 const APPROVE_EXAMPLES = `
 Examples:
@@ -366,7 +401,8 @@ Examples:
   $ deepplan approve plans/modop-outreach.md P1 --note "Michael: go ahead"     pass P1's human gate
   $ deepplan approve plans/x.md P3 --retry --note "fixed the export script"     try P3 again
 
-Exit status: 0 recorded, 1 the phase is not waiting for a person (or the plan cannot be written), 2 bad arguments.`;
+Exit status: 0 recorded, 1 the phase is not waiting for a person (or the plan cannot be written), 2 bad arguments
+or no such file.`;
 
 const CALIBRATE_EXAMPLES = `
 Examples:
@@ -375,17 +411,54 @@ Examples:
 
 The margin is the smallest one under which at least 90% of past plans of a deliverable would have finished within
 budget (priors.coverage); a deliverable needs 5 finished plans (priors.min_history) before its margin changes.
-Plans then use it with budget.basis: calibrated.`;
+Plans then use it with budget.basis: calibrated.
+Exit status: 0 fitted (and written unless --dry-run), 1 calibration/index.yaml cannot be read, 2 bad arguments.`;
+
+const STATUS_EXAMPLES = `
+Examples:
+  $ deepplan status plans/nightly-backup.md
+  $ deepplan status plans/nightly-backup.md --format json | jq .burndown
+
+The burn-down chart draws the iterations left of the budget after each logged iteration beside the phases left,
+scaled to the same height: a budget line below the phases line means the run burns faster than it progresses.
+Exit status: 0 printed, 1 not a readable plan, 2 bad arguments or no such file.`;
 
 const DOCTOR_EXAMPLES = `
 Examples:
   $ deepplan doctor                 which model each role uses, and which keys are missing
   $ deepplan doctor --ping          ask each role's model for one tiny structured answer
-  $ ANTHROPIC_BASE_URL=http://127.0.0.1:8080 deepplan doctor --ping --json
+  $ ANTHROPIC_BASE_URL=http://127.0.0.1:8080 deepplan doctor --ping --format json
 
 Roles (planner, reviewer, executor, fallback) are set in deepplan.config.yaml under models:; keys come from
 ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY (or GOOGLE_API_KEY); a role without a key runs offline.
-Exit status: 0 all roles fine, 1 a role failed its ping or the reviewer shares the planner's provider.`;
+Warnings: a configured model without a price (--max-cost refuses it), or with a price read more than 90 days ago.
+Exit status: 0 all roles fine (warnings allowed), 1 a role failed its ping or the reviewer shares the planner's
+provider, 2 bad arguments or an invalid deepplan.config.yaml.`;
+
+/** `-f, --format <format>` of a command with machine output. */
+function formatOption(choices: string[], fallback: string, description = 'output format'): Option {
+  return new Option('-f, --format <format>', description).choices(choices).default(fallback);
+}
+
+/** `--json`, kept as the alias of `--format json` (an explicit --format wins). */
+function jsonAlias(): Option {
+  return new Option('--json', 'the same as --format json').implies({ format: 'json' });
+}
+
+/**
+ * Runs a command that calls models, then prints what its calls cost and the ledger they went to on standard error;
+ * when it fails, only if calls were made (a usage error stays one line). The ledger module is loaded afterwards.
+ */
+async function withCostLine(command: () => Promise<unknown>): Promise<void> {
+  let failed = true;
+  try {
+    await command();
+    failed = false;
+  } finally {
+    const { commandCostLine, commandSpend } = await import('../models/ledger.js');
+    if (!failed || commandSpend().calls > 0) process.stderr.write(`${commandCostLine()}\n`);
+  }
+}
 
 function parseCost(value: string): number {
   const cost = Number(value);

@@ -1,13 +1,14 @@
-import { existsSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { findRepoRoot, loadConfig } from '../config/config.js';
 import { EngineError } from '../execute/executors.js';
 import { approvePhase } from '../execute/approve.js';
 import { runIteration, type EngineEvent, type IterationOptions, type IterationReport } from '../execute/iteration.js';
+import { budgetProblem } from '../execute/next.js';
 import { ModelRunner } from '../models/runner.js';
-import { PlanFileError, readPlanFile } from '../plan/store.js';
+import { PlanFileError, readPlanFile, unreadableReason } from '../plan/store.js';
 import type { Plan, Signal } from '../plan/types.js';
 import type { DashboardRow } from '../ui/run-dashboard.js';
+import { planPathArgument } from './plan-argument.js';
 import { EXIT, interruptSignal, UserError } from './program.js';
 
 export interface RunOptions {
@@ -156,14 +157,31 @@ function describe(event: EngineEvent): string | null {
 export async function runRunCommand(planArgument: string, options: RunOptions): Promise<number> {
   if (Boolean(options.once) === Boolean(options.loop)) throw new UserError('give exactly one of --once (one iteration) or --loop (until a signal other than CONTINUE)');
   const planPath = resolve(planArgument);
-  if (!existsSync(planPath)) throw new UserError(`${planArgument}: no such file`);
+  // No such file, or no plan file at all (a folder): a usage error (exit 2), as for every command.
+  planPathArgument(planArgument);
   const root = findRepoRoot(dirname(planPath));
   const config = loadConfig(root);
   if (options.executor === 'command' && !config.execute?.agent?.command) {
     throw new UserError('--executor command needs execute.agent.command in deepplan.config.yaml, e.g. execute: {agent: {command: "claude -p"}}');
   }
+  // No run without a finite iteration budget (the engine refuses too, whoever drives it): one line, before anything runs.
+  let before: Plan;
+  try {
+    before = await readPlanFile(planPath);
+  } catch (error) {
+    if (error instanceof PlanFileError) throw new UserError(error.message, EXIT.failed);
+    throw error;
+  }
+  const noBudget = unreadableReason(before) === null && before.frontMatter?.data ? budgetProblem(before, relative(process.cwd(), planPath) || planArgument) : null;
+  if (noBudget) throw new UserError(noBudget, EXIT.usage);
+  if (before.meta.status === 'draft' || before.meta.status === 'in_review') {
+    const shown = relative(process.cwd(), planPath) || planArgument;
+    throw new UserError(`${shown} is ${before.meta.status}, not approved; ${before.meta.status === 'in_review' ? `finish its review (deepplan review ${shown}), then ` : ''}approve it for execution with deepplan approve ${shown}`, EXIT.failed);
+  }
   const signal = interruptSignal();
+  // --max-cost, else limits.max_cost; either counts the plan's whole spend (state.spent_usd), not this run's alone.
   const models = new ModelRunner({ config, root, signal, maxCostUsd: options.maxCost ?? null, notice: (line) => process.stderr.write(`${line}\n`) });
+  models.ledger.startFrom(before.meta.state?.spent_usd ?? 0);
   const print = (event: EngineEvent) => {
     if (options.json) process.stdout.write(`${JSON.stringify(event)}\n`);
     else {
@@ -207,7 +225,7 @@ export async function runRunCommand(planArgument: string, options: RunOptions): 
     else if (report.signal === 'CONTINUE' && report.nextAction) process.stderr.write(`next: ${report.nextAction}\n`);
     if (options.loop && Number.isFinite(limit) && count >= limit && report.signal === 'CONTINUE') process.stderr.write(`stopped after --max-iterations ${limit}\n`);
     const spent = models.ledger.spentUsd;
-    if (spent > 0) process.stderr.write(`model cost this run: $${spent.toFixed(4)}\n`);
+    if (spent > 0) process.stderr.write(`model cost this run: $${spent.toFixed(4)} (this plan so far: $${models.ledger.totalUsd.toFixed(4)})\n`);
   } else {
     process.stdout.write(`${JSON.stringify({ type: 'result', signal: report.signal, blockers: report.blockers, nextAction: report.nextAction, plan: relative(process.cwd(), planPath) })}\n`);
   }

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { closest, distance } from 'fastest-levenshtein';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { yamlErrorMessage } from '../plan/text.js';
@@ -9,32 +10,35 @@ export const CONFIG_FILE = 'deepplan.config.yaml';
 const RuleSetting = z.enum(['off', 'on', 'warning', 'warn', 'error']);
 export type RuleSetting = z.infer<typeof RuleSetting>;
 
-/** deepplan.config.yaml. Sections that later parts of the program read are accepted here and validated there. */
+/**
+ * deepplan.config.yaml. Every section is strict: a key the schema does not know (a misspelling such as `modles:`) is
+ * an error that names the nearest known key. Rule ids under `rules:` are checked by the linter, which knows them.
+ */
 const ModelRef = z.string().regex(/^[a-z][a-z0-9-]*\/\S+$/, 'provider/model, e.g. anthropic/claude-sonnet-5');
 
-const ProviderSettings = z.looseObject({
+const ProviderSettings = z.strictObject({
   base_url: z.url().optional(),
   /** OpenAI only: `chat` for OpenAI-compatible servers that speak Chat Completions (Ollama, vLLM, LM Studio). */
   api: z.enum(['responses', 'chat']).optional(),
 });
 
 /** USD per million tokens. */
-const Price = z.looseObject({ input: z.number().min(0), output: z.number().min(0), date: z.string().optional(), source: z.string().optional() });
+const Price = z.strictObject({ input: z.number().min(0), output: z.number().min(0), date: z.string().optional(), source: z.string().optional() });
 
-export const ConfigSchema = z.looseObject({
+export const ConfigSchema = z.strictObject({
   rules: z.record(z.string(), RuleSetting).optional(),
-  skills: z.looseObject({ paths: z.array(z.string().min(1)).optional() }).optional(),
+  skills: z.strictObject({ paths: z.array(z.string().min(1)).optional() }).optional(),
   models: z
-    .looseObject({ planner: ModelRef.optional(), reviewer: ModelRef.optional(), executor: ModelRef.optional(), fallback: ModelRef.optional() })
+    .strictObject({ planner: ModelRef.optional(), reviewer: ModelRef.optional(), executor: ModelRef.optional(), fallback: ModelRef.optional() })
     .optional(),
   allow_same_provider: z.boolean().optional(),
   /** Project documents the planner searches for context (paths or globs from the repository root). */
-  context: z.looseObject({ paths: z.array(z.string().min(1)).optional() }).optional(),
-  providers: z.looseObject({ anthropic: ProviderSettings.optional(), openai: ProviderSettings.optional(), google: ProviderSettings.optional() }).optional(),
+  context: z.strictObject({ paths: z.array(z.string().min(1)).optional() }).optional(),
+  providers: z.strictObject({ anthropic: ProviderSettings.optional(), openai: ProviderSettings.optional(), google: ProviderSettings.optional() }).optional(),
   prices: z.record(z.string(), Price).optional(),
   /** The executor (deepplan run). */
   execute: z
-    .looseObject({
+    .strictObject({
       /** Commands may use the network (default: no network). */
       network: z.boolean().optional(),
       /** Time limit of one command, in milliseconds. */
@@ -43,7 +47,7 @@ export const ConfigSchema = z.looseObject({
       env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')).optional(),
       /** Limits of one command: private memory per process, processes at once, file size, output kept. */
       limits: z
-        .looseObject({
+        .strictObject({
           memory_mb: z.number().int().min(64).optional(),
           processes: z.number().int().min(4).optional(),
           file_mb: z.number().int().min(1).optional(),
@@ -52,7 +56,7 @@ export const ConfigSchema = z.looseObject({
         .optional(),
       /** `--executor command`: an external agent that gets the iteration prompt on standard input. */
       agent: z
-        .looseObject({
+        .strictObject({
           command: z.string().min(1),
           network: z.boolean().optional(),
           /** Folders outside the repository the agent writes (its own state), absolute. */
@@ -64,10 +68,12 @@ export const ConfigSchema = z.looseObject({
     })
     .optional(),
   limits: z
-    .looseObject({
+    .strictObject({
       timeout_ms: z.number().int().min(100).optional(),
       max_attempts: z.number().int().min(1).max(10).optional(),
       retry_base_ms: z.number().int().min(0).optional(),
+      /** US dollars a plan may spend on model calls in all (its state.spent_usd), across runs; --max-cost overrides it. */
+      max_cost: z.number().positive().optional(),
     })
     .optional(),
 });
@@ -118,11 +124,45 @@ export function loadConfig(root: string): Config {
     }
     const result = ConfigSchema.safeParse(data);
     if (!result.success) {
-      const issue = result.error.issues[0]!;
+      // A misspelled key usually explains the other complaints too: say it first.
+      const issue = result.error.issues.find((candidate) => candidate.code === 'unrecognized_keys') ?? result.error.issues[0]!;
+      if (issue.code === 'unrecognized_keys') throw new ConfigError(`${path}: ${unknownKeyMessage(issue.path, issue.keys[0]!)}`);
       throw new ConfigError(`${path}: ${issue.path.join('.') || 'the file'}: ${issue.message}`);
     }
     config = result.data;
   }
   cache.set(root, config);
   return config;
+}
+
+/** The keys the schema knows at `path` (a section of the file), or none where the keys are names (rules, prices). */
+export function knownKeys(path: readonly PropertyKey[], schema: z.ZodType = ConfigSchema): string[] {
+  let node: z.ZodType | undefined = schema;
+  const unwrap = (value: z.ZodType | undefined): z.ZodType | undefined => {
+    while (value instanceof z.ZodOptional || value instanceof z.ZodNullable || value instanceof z.ZodDefault) value = value.unwrap() as z.ZodType;
+    return value;
+  };
+  for (const segment of path) {
+    node = unwrap(node);
+    if (node instanceof z.ZodObject) node = (node.shape as Record<string, z.ZodType>)[String(segment)];
+    else if (node instanceof z.ZodRecord) node = node.valueType as z.ZodType;
+    else if (node instanceof z.ZodArray) node = node.element as z.ZodType;
+    else return [];
+  }
+  node = unwrap(node);
+  return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
+}
+
+/**
+ * `unknown key execute.timout_ms; did you mean timeout_ms?`: the nearest known key of the same section by edit
+ * distance (fastest-levenshtein), when it is close enough to be a misspelling; else the section's known keys.
+ */
+export function unknownKeyMessage(path: readonly PropertyKey[], key: string): string {
+  const where = [...path.map(String), key].join('.');
+  const known = knownKeys(path);
+  if (known.length === 0) return `unknown key ${where}`;
+  const nearest = closest(key, known);
+  const limit = Math.max(2, Math.floor(Math.max(key.length, nearest.length) / 3));
+  if (distance(key.toLowerCase(), nearest.toLowerCase()) <= limit) return `unknown key ${where}; did you mean ${nearest}?`;
+  return `unknown key ${where}; the keys${path.length > 0 ? ` of ${path.map(String).join('.')}` : ''} are ${known.join(', ')}`;
 }

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { parsePlan } from '../plan/parse.js';
-import { lockPlan, readPlanFile, unreadableReason, updatePlanFile } from '../plan/store.js';
+import { lockPlan, readPlanFile, runLockOf, unreadableReason, updatePlanFile } from '../plan/store.js';
 import type { Plan } from '../plan/types.js';
 import { appendLearning, appendLogRow, setPhaseStatus, setPlanStatus, setState } from '../plan/update.js';
 import { EngineError } from './executors.js';
@@ -30,7 +30,7 @@ export async function approvePhase(planArgument: string, phaseId: string, option
   const planPath = resolve(planArgument);
   const now = options.now ?? (() => new Date());
   // Approvals take turns with iterations of the same plan.
-  const release = await lockPlan(`${planPath}.run`, options.lockWaitMs ?? 60_000);
+  const release = await lockPlan(runLockOf(planPath), options.lockWaitMs ?? 60_000);
   try {
     const plan = await readPlanFile(planPath);
     const unreadable = unreadableReason(plan);
@@ -79,19 +79,25 @@ export async function approvePhase(planArgument: string, phaseId: string, option
  */
 export async function approvePlan(planArgument: string, options: { lockWaitMs?: number } = {}): Promise<Plan> {
   const planPath = resolve(planArgument);
-  const plan = await readPlanFile(planPath);
-  const unreadable = unreadableReason(plan);
-  if (unreadable) throw new EngineError(`${planArgument}: ${unreadable}`);
-  const status = plan.meta.status;
-  if (status !== 'draft' && status !== 'in_review') {
-    throw new EngineError(`${planArgument} is ${status ?? 'without a status'}; only a draft or in_review plan is approved for execution (to pass a gate, name the phase: deepplan approve ${planArgument} P1)`);
-  }
   const { lintText } = await import('../lint/lint.js');
-  const approved = setPlanStatus(plan.bom ? `\uFEFF${plan.text}` : plan.text, 'approved');
-  const errors = lintText(approved, planPath).filter((finding) => finding.severity === 'error');
-  if (errors.length > 0) {
-    const first = errors[0]!;
-    throw new EngineError(`${planArgument} cannot be approved: ${errors.length} lint error(s), first line ${first.line}: ${first.message} (${first.ruleId})`);
+  // Like every writer, the approval takes turns with iterations: what it checks is what it writes over.
+  const release = await lockPlan(runLockOf(planPath), options.lockWaitMs ?? 60_000);
+  try {
+    const plan = await readPlanFile(planPath);
+    const unreadable = unreadableReason(plan);
+    if (unreadable) throw new EngineError(`${planArgument}: ${unreadable}`);
+    const status = plan.meta.status;
+    if (status !== 'draft' && status !== 'in_review') {
+      throw new EngineError(`${planArgument} is ${status ?? 'without a status'}; only a draft or in_review plan is approved for execution (to pass a gate, name the phase: deepplan approve ${planArgument} P1)`);
+    }
+    const approved = setPlanStatus(plan.bom ? `\uFEFF${plan.text}` : plan.text, 'approved');
+    const errors = lintText(approved, planPath).filter((finding) => finding.severity === 'error');
+    if (errors.length > 0) {
+      const first = errors[0]!;
+      throw new EngineError(`${planArgument} cannot be approved: ${errors.length} lint error(s), first line ${first.line}: ${first.message} (${first.ruleId})`);
+    }
+    return await updatePlanFile(planPath, (text) => setPlanStatus(text, 'approved'), { expectedRevision: plan.meta.state!.revision, ...(options.lockWaitMs ? { lockWaitMs: options.lockWaitMs } : {}) });
+  } finally {
+    await release();
   }
-  return updatePlanFile(planPath, (text) => setPlanStatus(text, 'approved'), { expectedRevision: plan.meta.state!.revision, ...(options.lockWaitMs ? { lockWaitMs: options.lockWaitMs } : {}) });
 }

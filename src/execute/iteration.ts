@@ -7,10 +7,11 @@ import { z } from 'zod';
 import { ModelError } from '../models/errors.js';
 import type { ModelRunner } from '../models/runner.js';
 import { parsePlan } from '../plan/parse.js';
-import { lockPlan, readPlanFile, unreadableReason, updatePlanFile } from '../plan/store.js';
+import { lockPlan, readPlanFile, RevisionConflictError, unreadableReason, updatePlanFile } from '../plan/store.js';
 import type { LogResult, LogRow, Phase, Plan, Signal, Step } from '../plan/types.js';
 import { appendLearning, appendLogRow, deleteFrontMatterKey, setPhaseStatus, setPlanStatus, setState, tickCriterion } from '../plan/update.js';
 import { createRuleContext, isInsideRepository } from '../rules/context.js';
+import { safeText } from '../plan/text.js';
 import { countFileOperations, FILE_OPS_BLOCK, FILE_OPS_WARN } from '../rules/phase-file-ops.js';
 import type { Skill } from '../skills/discover.js';
 import { ITERATIONS_WITHOUT_PROGRESS, SAME_ACTION_FAILURES } from '../rules/escape-hatch.js';
@@ -39,7 +40,7 @@ import { reviewPhaseOutputs } from './gate.js';
 import { bubblewrapAvailable, NO_BUBBLEWRAP } from './sandbox.js';
 import { snapshot, type Snapshot } from './scope.js';
 import { completedSteps, failuresOf, gateRounds, invokedSkills, isoSecond, mappedSkills, rowsWithoutProgress, rowTime, STEP_DONE, stepFailures, succeeded } from './history.js';
-import { currentPhase, describeNext, nextAction, stepAction, type NextAction } from './next.js';
+import { currentPhase, describeNext, iterationBudget, nextAction, stepAction, type NextAction } from './next.js';
 import { buildIterationPrompt, EXECUTOR_SYSTEM, INPUTS_BUDGET } from './prompt.js';
 
 const run = promisify(execFile);
@@ -126,7 +127,7 @@ async function load(path: string): Promise<Plan> {
   if (!plan.log || plan.log.header === null) throw new EngineError(`${path}: the plan has no iteration log table; run deepplan lint for details`);
   const status = plan.meta.status;
   if (status === 'draft' || status === 'in_review') {
-    throw new EngineError(`${relative(process.cwd(), path)} is ${status}; review it (deepplan review) and set status: approved before running it`);
+    throw new EngineError(`${relative(process.cwd(), path)} is ${status}, not approved; review it (deepplan review ${relative(process.cwd(), path)}), then approve it: deepplan approve ${relative(process.cwd(), path)}`);
   }
   return plan;
 }
@@ -220,7 +221,12 @@ export async function runIteration(options: IterationOptions): Promise<Iteration
   const started = performance.now();
   const planPath = resolve(options.planPath);
   const emit = options.onEvent ?? (() => {});
-  const release = await lockPlan(`${planPath}.run`, options.lockWaitMs ?? 10 * 60_000, (holder) => emit({ type: 'waiting-for-lock', holder }));
+  const release = await lockPlan(
+    `${planPath}.run`,
+    options.lockWaitMs ?? 10 * 60_000,
+    (holder) => emit({ type: 'waiting-for-lock', holder }),
+    (dead) => emit({ type: 'notice', message: `the run lock of ${dead}, which is no longer running, was taken over` }),
+  );
   try {
     return await iterate(options, planPath, started, emit);
   } finally {
@@ -318,13 +324,39 @@ async function markInFlight(planPath: string, plan: Plan, phase: Phase, action: 
   return updatePlanFile(
     planPath,
     (text, current) => {
+      // Another writer since the plan was read (a person's edit): go on only if this is still the step to take.
+      const changed = changedUnderneath(plan, current, phase.id, action);
+      if (changed) throw new RevisionConflictError(planPath, plan.meta.state!.revision, current.meta.state?.revision ?? -1, `${changed}; nothing ran`);
       let edited = setState(text, { [IN_FLIGHT]: `${action} (started ${isoSecond(now())}, pid ${process.pid})`, phase: phase.id } as never);
       if (current.meta.status !== 'executing') edited = setPlanStatus(edited, 'executing');
       if (phase.status !== 'active') edited = setPhaseStatus(edited, phase.id, 'active');
       return edited;
     },
-    { expectedRevision: plan.meta.state!.revision },
   );
+}
+
+/**
+ * Why the plan as another writer left it (`current`) no longer fits an action decided on the plan as it was read
+ * (`read`), or null when it still does and the iteration's write is applied to the fresh text. deepplan's own
+ * writers take turns with iterations (the run lock); another writer is a person's edit or a tool that skips the lock.
+ */
+function changedUnderneath(read: Plan, current: Plan, phaseId: string, action: string): string | null {
+  if (current.meta.state?.revision === read.meta.state?.revision) return null;
+  const status = current.meta.status;
+  if (status !== read.meta.status && (status === 'draft' || status === 'in_review' || status === 'complete')) return `its status became ${status}`;
+  const phase = current.phases.find((candidate) => candidate.id === phaseId);
+  if (!phase) return `phase ${phaseId} is no longer in it`;
+  const reference = /^P\d+[a-z]?\.(\d+)\s/.exec(action);
+  if (reference) {
+    const index = Number(reference[1]);
+    const before = read.phases.find((candidate) => candidate.id === phaseId)?.steps.find((step) => step.index === index);
+    const after = phase.steps.find((step) => step.index === index);
+    if (!after || (before && after.text !== before.text)) return `step ${phaseId}.${index} was changed or removed`;
+  }
+  const known = new Set(read.meta.state?.blockers ?? []);
+  const added = (current.meta.state?.blockers ?? []).filter((blocker) => !known.has(blocker));
+  if (added.length > 0) return `it was blocked meanwhile: ${added[0]}`;
+  return null;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -333,7 +365,8 @@ async function markInFlight(planPath: string, plan: Plan, phase: Phase, action: 
 async function preflight(plan: Plan, next: NextAction, context: ExecutionContext, ruleContext: ReturnType<typeof createRuleContext>, emit: (event: EngineEvent) => void): Promise<string | null> {
   if (next.kind !== 'step' && next.kind !== 'check' && next.kind !== 'gate') return null;
   const phase = next.phase;
-  const operations = countFileOperations(phase, ruleContext);
+  // Globs count the files the plan will write too, so the count is the one lint and the planner saw.
+  const operations = countFileOperations(phase, ruleContext, plan.phases);
   if (operations > FILE_OPS_BLOCK) return `${phase.id} touches ${operations} files (over ${FILE_OPS_BLOCK}); split it by entity`;
   if (operations > FILE_OPS_WARN) emit({ type: 'notice', message: `${phase.id} touches ${operations} files (over ${FILE_OPS_WARN}); consider splitting it by entity` });
   const branch = plan.meta.branch;
@@ -518,7 +551,12 @@ export function agentOutcome(action: string, phase: Phase, step: Step, answer: A
   const status = parseAgentStatus(answer.stdout);
   if (answer.code !== 0 || status === null) {
     const why = answer.code !== 0 ? `the agent exited ${answer.code}${answer.timedOut ? ' (timed out)' : ''}` : 'the agent printed no valid status block on its last line';
-    return makeOutcome({ action, result: 'failed', notes: why, changed, actionMs });
+    // What the agent printed, for the person reading the row: its last 300 characters (where a CLI puts its error),
+    // control characters stripped and white space folded. Standard error too, where the runner passes it on.
+    const printed = [answer.stdout, 'stderr' in answer && typeof answer.stderr === 'string' ? answer.stderr : ''].join('\n');
+    const flat = safeText(printed).replace(/\s+/g, ' ').trim();
+    const excerpt = flat.length > 300 ? `…${flat.slice(-299)}` : flat;
+    return makeOutcome({ action, result: 'failed', notes: excerpt === '' ? `${why}; it printed nothing` : `${why}; it printed: ${excerpt}`, changed, actionMs });
   }
   return makeOutcome({
     action,
@@ -624,11 +662,13 @@ async function decide(plan: Plan, phase: Phase, step: Step | null, outcome: Acti
     if (decision.blockers.length === 0 && stalled >= ITERATIONS_WITHOUT_PROGRESS) {
       decision.blockers.push(`${stalled} iterations without progress (last: ${final.action}: ${final.notes.slice(0, 120)}); look at the log, fix the cause, then deepplan approve ${planArg} ${phase.id} --retry`);
     }
-    const budget = plan.meta.budget?.max_iterations;
+    const budget = iterationBudget(plan) ?? undefined;
     if (decision.blockers.length === 0 && budget !== undefined && rows.length + 1 >= budget) decision.blockers.push(`Budget spent: ${summary(plan, decision, rows.length + 1, budget)}`);
-    const cap = options.maxCostUsd;
-    const spent = context.models?.ledger.spentUsd ?? 0;
-    if (decision.blockers.length === 0 && cap !== undefined && cap !== null && spent >= cap) decision.blockers.push(`--max-cost $${cap.toFixed(2)} spent ($${spent.toFixed(4)}): ${summary(plan, decision, rows.length + 1, budget)}`);
+    // The cost cap counts the plan's whole spend (state.spent_usd, across runs and machines) and this run's since.
+    const runnerCap = context.models?.costCap ?? null;
+    const cap = options.maxCostUsd !== undefined && options.maxCostUsd !== null ? { usd: options.maxCostUsd, name: '--max-cost' } : runnerCap;
+    const spent = (plan.meta.state?.spent_usd ?? 0) + (context.models?.ledger.unrecordedUsd ?? 0);
+    if (decision.blockers.length === 0 && cap !== null && spent >= cap.usd) decision.blockers.push(`${cap.name} $${cap.usd.toFixed(2)} spent ($${spent.toFixed(4)}): ${summary(plan, decision, rows.length + 1, budget)}`);
   }
   // Verifying the criteria happens after the last phase is done; it leaves the phases as they are.
   const criteriaCheck = / gate criteria$/.test(outcome.action);
@@ -749,35 +789,53 @@ async function commitDecision(plan: Plan, decision: Decision, context: Execution
     .filter((part) => part !== '')
     .join('; ');
   let rowNumber = 0;
+  let { signal, blockers } = decision;
+  const ledger = context.models?.ledger ?? null;
+  // No expected revision: the action ran, so its row is written whatever changed meanwhile, onto the fresh text.
   const updated = await updatePlanFile(
     context.planPath,
     (text, current) => {
+      const changed = changedUnderneath(plan, current, decision.phase.id, outcome.action);
+      if (changed) {
+        // The row is recorded as it happened; what it decided no longer applies to this plan, so a person looks.
+        signal = 'BLOCKED_NEED_HUMAN';
+        blockers = [`${decision.phase.id}: the plan changed while ${outcome.action.split(' ')[0]} ran (${changed}); its row is recorded as it happened; check the plan, then deepplan approve ${relative(process.cwd(), context.planPath) || context.planPath} ${decision.phase.id} --retry`];
+      }
       // Rows are only ever appended, after the last one's time.
-      let edited = appendLogRow(text, { when: rowTime(current, now()), phase: decision.phase.id, action: outcome.action, result: outcome.result, signal: decision.signal, notes });
-      for (const [id, status] of decision.phaseStatus) edited = setPhaseStatus(edited, id, status);
-      for (const [id, checked] of decision.ticks) edited = tickCriterion(edited, id, checked);
+      let edited = appendLogRow(text, { when: rowTime(current, now()), phase: decision.phase.id, action: outcome.action, result: outcome.result, signal, notes });
+      if (!changed) {
+        for (const [id, status] of decision.phaseStatus) edited = setPhaseStatus(edited, id, status);
+        for (const [id, checked] of decision.ticks) edited = tickCriterion(edited, id, checked);
+      }
       for (const learning of decision.learnings) edited = appendLearning(edited, learning);
       rowNumber = (current.log?.rows.length ?? 0) + 1;
-      const status = decision.signal === 'TASK_COMPLETE' ? 'complete' : decision.signal === 'BLOCKED_NEED_HUMAN' ? 'blocked' : 'executing';
-      if (current.meta.status !== status) edited = setPlanStatus(edited, status);
+      const status = signal === 'TASK_COMPLETE' ? 'complete' : signal === 'BLOCKED_NEED_HUMAN' ? 'blocked' : 'executing';
+      // A plan another writer took back to draft or review stays there.
+      const kept = changed !== null && (current.meta.status === 'draft' || current.meta.status === 'in_review');
+      if (current.meta.status !== status && !kept) edited = setPlanStatus(edited, status);
       const after = parsePlan(edited);
       const next = nextAction(after, modelStepTest(context));
-      const phase = decision.signal === 'TASK_COMPLETE' ? null : (currentPhase(after)?.id ?? decision.phase.id);
+      const phase = signal === 'TASK_COMPLETE' ? null : (currentPhase(after)?.id ?? decision.phase.id);
       edited = setState(edited, {
         phase,
         iteration: rowNumber,
-        next_action: decision.signal === 'BLOCKED_NEED_HUMAN' ? `Waiting for a person: ${decision.blockers[0]}` : decision.signal === 'TASK_COMPLETE' ? 'None: the plan is complete' : (describeNext(next) ?? null),
-        blockers: decision.blockers,
+        next_action: signal === 'BLOCKED_NEED_HUMAN' ? `Waiting for a person: ${blockers[0]}` : signal === 'TASK_COMPLETE' ? 'None: the plan is complete' : (describeNext(next) ?? null),
+        blockers,
         updated: isoSecond(now()),
+        // This run's model spend since the last write, added to the plan's total (what cost caps count).
+        ...(ledger && ledger.unrecordedUsd > 0 ? { spent_usd: ledger.totalWith(current.meta.state?.spent_usd ?? 0) } : {}),
       });
+      // The same write clears the in-flight record.
       return deleteFrontMatterKey(edited, ['state', IN_FLIGHT]);
     },
-    { expectedRevision: plan.meta.state!.revision },
   );
-  report.rows.push({ number: rowNumber, action: outcome.action, result: outcome.result, signal: decision.signal, notes });
-  report.signal = decision.signal;
-  report.blockers = decision.blockers;
-  emit({ type: 'row', number: rowNumber, action: outcome.action, result: outcome.result, signal: decision.signal, notes });
+  ledger?.recordedInPlan(updated.meta.state?.spent_usd ?? 0);
+  decision.signal = signal;
+  decision.blockers = blockers;
+  report.rows.push({ number: rowNumber, action: outcome.action, result: outcome.result, signal, notes });
+  report.signal = signal;
+  report.blockers = blockers;
+  emit({ type: 'row', number: rowNumber, action: outcome.action, result: outcome.result, signal, notes });
   return updated;
 }
 

@@ -1,5 +1,8 @@
 import type { Phase, Plan, Step } from '../plan/types.js';
+import { budgetProblem, iterationBudget } from '../rules/budget.js';
 import { acceptsPhase, byKind, completedSteps, gateRounds, lastApprovalIndex, type ModelStepTest } from './history.js';
+
+export { budgetProblem, iterationBudget };
 
 /**
  * What the next iteration does, read from the plan alone: a pure function of the file, so any process that reads
@@ -30,7 +33,6 @@ export function currentPhase(plan: Plan): Phase | null {
   return plan.phases.find((phase) => !done.has(phase.id) && phase.dependsOn.every((id) => done.has(id))) ?? null;
 }
 
-
 export function nextAction(plan: Plan, isModelStep: ModelStepTest = byKind): NextAction {
   const rows = plan.log?.rows ?? [];
   const state = plan.meta.state;
@@ -38,8 +40,10 @@ export function nextAction(plan: Plan, isModelStep: ModelStepTest = byKind): Nex
   const phase = currentPhase(plan);
   const blockers = state?.blockers ?? [];
   if (blockers.length > 0) return { kind: 'waiting', phase, blockers };
-  const budget = plan.meta.budget?.max_iterations;
-  if (budget !== undefined && rows.length >= budget) return { kind: 'budget', phase };
+  // The engine never loops without a finite budget, whoever drives it (run, the dashboard, the Claude Code hook).
+  const budget = iterationBudget(plan);
+  if (budget === null) return { kind: 'waiting', phase, blockers: [budgetProblem(plan, 'the plan')!] };
+  if (rows.length >= budget) return { kind: 'budget', phase };
   if (phase === null) {
     const open = plan.phases.filter((candidate) => !isDone(candidate));
     if (open.length > 0) return { kind: 'waiting', phase: open[0]!, blockers: [`${open.map((p) => p.id).join(', ')} cannot start: their dependencies never finish`] };

@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import picomatch from 'picomatch';
-import { parse as parseShell, quote as quoteShell } from 'shell-quote';
+import { ScopeError } from '../plan/scope-policy.js';
 import { toPosix } from '../plan/text.js';
 import { engineReadPathOf, privateFolderOf } from '../plan/protected.js';
 import { globSync } from 'tinyglobby';
@@ -11,9 +11,8 @@ import { globSync } from 'tinyglobby';
  * a model names is resolved (`..`, symlinks) before it is compared, so a name cannot walk out of the repository.
  */
 
-export class ScopeError extends Error {
-  override name = 'ScopeError';
-}
+// The checks that need only the text live in plan/scope-policy.ts, so the lint rules apply the same ones.
+export { checkCommand, quoteSkillArguments, ScopeError } from '../plan/scope-policy.js';
 
 export interface Scope {
   root: string;
@@ -81,40 +80,6 @@ export function checkReadable(scope: Scope, name: string): string {
   const rel = resolveInRepository(scope.root, name);
   if (/^\.git(?:\/|$)/.test(rel)) throw new ScopeError(`"${name}" is inside .git/`);
   return rel;
-}
-
-/** Throws unless `command` starts with one of scope.commands (at a word boundary). */
-export function checkCommand(scope: Pick<Scope, 'commands'>, command: string): void {
-  const trimmed = command.trim();
-  if (trimmed === '') throw new ScopeError('empty command');
-  if (scope.commands === null) return;
-  const allowed = scope.commands.some((prefix) => {
-    const p = prefix.trim();
-    if (!trimmed.startsWith(p)) return false;
-    // `node scripts/` allows `node scripts/x.mjs`; `git status` must not allow `git statusx`.
-    return p.endsWith('/') || p.endsWith(' ') || trimmed.length === p.length || /\s/.test(trimmed[p.length]!);
-  });
-  if (!allowed) throw new ScopeError(`"${trimmed}" does not start with an allowed prefix (scope.commands: ${scope.commands.join(', ')})`);
-  // `node scripts/../x.mjs` would pass the prefix `node scripts/` and run a file outside it.
-  if (trimmed.split(/\s+/).some((word) => word.split('/').includes('..'))) throw new ScopeError(`"${trimmed}" names a path with ..; name it from the repository root`);
-  // A chained command would run its second half without the prefix check.
-  if (/[;&|`\n]|\$\(/.test(trimmed)) throw new ScopeError(`"${trimmed}" chains commands (; & | \` $( or a line break); run one command per action`);
-}
-
-/**
- * A tool skill step's arguments as they go after the skill's own command in one shell line: read as the plan's
- * author quoted them, then every word quoted again, so nothing in them (`$(…)`, backticks, a line break) is run.
- * Plain globs (`drafts/*.md`) stay globs; an operator (`;`, `&&`, `|`, `>`, …) is refused, and so is a path with `..`.
- */
-export function quoteSkillArguments(args: string): string {
-  const words: string[] = [];
-  for (const token of parseShell(args, (name) => `$${name}`)) {
-    if (typeof token === 'string') words.push(quoteShell([token]));
-    else if ('op' in token && token.op === 'glob' && /^[\w./*?@-]+$/.test(token.pattern)) words.push(token.pattern);
-    else throw new ScopeError(`the arguments "${args}" hold shell syntax (${'op' in token ? token.op : 'a comment'}); give the skill plain arguments, quoted where they hold spaces or symbols`);
-  }
-  if (words.some((word) => word.replace(/^'|'$/g, '').split('/').includes('..'))) throw new ScopeError(`the arguments "${args}" name a path with ..; name it from the repository root`);
-  return words.join(' ');
 }
 
 /** File name → "size:mtime" of the files the executor may change: progress is read from these, not from claims. */

@@ -11,6 +11,12 @@ import { z } from 'zod';
  */
 
 export const LOOP_FILE = join('.deepplan', 'loop.json');
+/**
+ * Where a loop's record goes when the loop ends: the plugin's Stop hook command checks for LOOP_FILE before it
+ * starts Node, so a project whose loop has ended costs nothing per stop; `hook stop --plan` reads this one so that
+ * it does not start the ended loop again.
+ */
+export const ENDED_LOOP_FILE = join('.deepplan', 'loop-ended.json');
 
 const Pending = z.strictObject({
   /** The log's Action the engine records the answer under. */
@@ -91,6 +97,25 @@ export async function writeLoop(root: string, record: LoopRecord): Promise<void>
 
 export function removeLoop(root: string): void {
   rmSync(loopPath(root), { force: true });
+  rmSync(join(root, ENDED_LOOP_FILE), { force: true });
+}
+
+/** Ends the loop: its record moves from LOOP_FILE to ENDED_LOOP_FILE with the reason. */
+export async function endLoop(root: string, record: LoopRecord, reason: string): Promise<void> {
+  const ended = join(root, ENDED_LOOP_FILE);
+  mkdirSync(dirname(ended), { recursive: true });
+  await writeFileAtomic(ended, `${JSON.stringify({ ...record, active: false, ended: reason, pending: null }, null, 2)}\n`);
+  rmSync(loopPath(root), { force: true });
+}
+
+/** The record of the loop that ended last, or null (none, or unreadable: an ended loop decides nothing). */
+export function readEndedLoop(root: string): LoopRecord | null {
+  try {
+    const parsed = LoopRecordSchema.safeParse(JSON.parse(readFileSync(join(root, ENDED_LOOP_FILE), 'utf8')));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
 }
 
 export function newLoop(plan: string, options: { sessionId: string | null; startRows: number; maxIterations: number | null; sandbox: boolean; now: Date }): LoopRecord {

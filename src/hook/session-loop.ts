@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { findRepoRoot, loadConfig } from '../config/config.js';
@@ -7,9 +7,10 @@ import { EngineError } from '../execute/executors.js';
 import { nextHandOff, runIteration, type AgentRunner, type HandOffPreview, type IterationOptions } from '../execute/iteration.js';
 import { changedFiles, snapshot } from '../execute/scope.js';
 import { ModelRunner } from '../models/runner.js';
+import { readPlanBytesSync } from '../plan/store.js';
 import { toPosix } from '../plan/text.js';
 import type { Signal } from '../plan/types.js';
-import { newLoop, readLoop, writeLoop, type LoopRecord, type PendingStep } from './loop.js';
+import { endLoop, newLoop, readEndedLoop, readLoop, removeLoop, writeLoop, type LoopRecord, type PendingStep } from './loop.js';
 import { lastAssistantText, readTranscript } from './transcript.js';
 
 /**
@@ -17,18 +18,76 @@ import { lastAssistantText, readTranscript } from './transcript.js';
  * command`, turned inside out: `deepplan hook start` hands it the first model step (the same prompt the agent
  * command gets), and the Stop hook, when the session's turn ends, has the engine record the session's answer (the
  * status block on the last line of its last message) exactly as it records an agent command's, runs the command
- * steps that follow, and blocks the stop with the next model step's prompt while the plan says CONTINUE. The engine
- * is the only writer of the plan; the session only gets prompts.
+ * steps that follow, and hands the next model step's prompt back to the session while the plan says CONTINUE. The
+ * engine is the only writer of the plan; the session only gets prompts.
+ *
+ * How Claude Code reads a Stop hook's answer (Claude Code 2.1.332, read from its bundle and observed with `claude -p`
+ * against a local Messages API; the fixtures in test/fixtures/hosts/claude-code/ are those runs):
+ * - `decision: "block"` with a `reason` continues the turn, the reason reaching the model as a user message
+ *   "Stop hook feedback:\n<reason>", but the transcript records it as a hook error and the screen shows
+ *   "Stop hook error: <reason>" (and "stop hook problem" in print mode). A hand-out is no error, so the hook does
+ *   not use it.
+ * - `hookSpecificOutput: {hookEventName: "Stop", additionalContext}` continues the turn the same way (the next Stop
+ *   has stop_hook_active: true) and shows as "Stop hook feedback". The hook hands steps out with it.
+ * - `systemMessage` is shown to the person; `claude -p --output-format stream-json` carries it as a
+ *   `{"type":"system","subtype":"informational","content":"Stop says: ..."}` event, plain `claude -p` prints none of it.
+ * - `continue: false` ends the turn (result `terminal_reason: "stop_hook_prevented"`, exit status 0): print mode
+ *   shows the last assistant text only. So the loop's end is handed to the session as one last instruction, to say
+ *   the ending line: that line is then the answer `claude -p` prints.
+ * - After 8 consecutive blocks (CLAUDE_CODE_STOP_HOOK_BLOCK_CAP) Claude Code ends the turn; the count restarts when
+ *   the model calls a tool, so a loop whose steps use tools is not cut there.
  */
 
 /** Prompts handed out in a row without the engine appending a row: the loop ends rather than going round. */
 export const HAND_OUTS_WITHOUT_ROW = 3;
 
-/** The Stop hook's output (Claude Code's documented fields): a block with the next prompt, or an allowed stop. */
+/**
+ * The Stop hook's output (Claude Code's fields): the next prompt as additional context (the turn goes on), or an
+ * allowed stop with a message for the person.
+ */
 export interface StopHookOutput {
-  decision?: 'block';
-  reason?: string;
+  hookSpecificOutput?: { hookEventName: 'Stop'; additionalContext: string };
   systemMessage?: string;
+}
+
+/** The turn goes on with `text` as the session's next instruction; `notice` is shown to the person. */
+export function handOut(text: string, notice: string): StopHookOutput {
+  return { hookSpecificOutput: { hookEventName: 'Stop', additionalContext: text }, systemMessage: notice };
+}
+
+/** What the session says, word for word, as its last answer when the loop ends: `claude -p` prints it. */
+export function endingLine(message: string): string {
+  return `deepplan: ${message}`;
+}
+
+/** The loop's end handed to the session: say the ending line and stop (no loop file is left to hand out more). */
+function ending(message: string): StopHookOutput {
+  const line = endingLine(message);
+  return handOut(`The deepplan loop has ended. Do not carry on with the plan. Reply with exactly this line and nothing else:\n${line}`, line);
+}
+
+/**
+ * deepplan's executor tools as Claude Code's: the hand-out is the prompt an agent command gets, written for
+ * deepplan's own five tools; the session carries the step out with its host's tools instead.
+ */
+const HOST_TOOLS: Record<string, string[]> = {
+  read_file: ['Read'],
+  write_file: ['Write', 'Edit'],
+  list_files: ['Glob'],
+  search_text: ['Grep'],
+  run_command: ['Bash'],
+};
+
+export function forClaudeCode(prompt: string): string {
+  const hostTools = (names: string) => [...new Set(names.split(/,\s*|\s+or\s+/).flatMap((name) => HOST_TOOLS[name.trim()] ?? [name.trim()]))].join(', ');
+  return prompt
+    .replace(
+      /^Each iteration you answer with exactly one tool call \([^)]*\) and say whether it finishes the current step\.$/m,
+      'Carry out the current step with your own tools (Read, Write, Edit, Glob, Grep, Bash), as many calls as it takes, then say whether it is finished.',
+    )
+    .replace(/^- Tools this step allows: (.+)$/m, (_line, names: string) => `- Tools this step allows: ${hostTools(names)}`)
+    .replace(/^Answer with the one tool call for this iteration\.$/m, 'Do the step now with your tools; your answer ends with the status line below.')
+    .replace(/\b(read_file|write_file|list_files|search_text|run_command)\b/g, (name) => HOST_TOOLS[name]!.join('/'));
 }
 
 const StopInput = z.looseObject({
@@ -53,7 +112,8 @@ export interface LoopOptions {
   progress?: (line: string) => void;
 }
 
-const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+// Read like any plan read: a regular file inside the repository, at most the plan size limit.
+const sha256 = (path: string) => createHash('sha256').update(readPlanBytesSync(path)).digest('hex');
 
 function engineOptions(root: string, planPath: string, sandbox: boolean, options: LoopOptions, agent: AgentRunner): IterationOptions {
   const config = loadConfig(root);
@@ -125,13 +185,13 @@ function endMessage(loop: LoopRecord, result: Exclude<Advance, { kind: 'hand-out
   }
 }
 
-/** What the session reads when a step is handed to it: the engine's agent prompt, with how the loop works. */
+/** What the session reads when a step is handed to it: the engine's agent prompt for the host's tools, with how the loop works. */
 function handOffText(loop: LoopRecord, prompt: string): string {
   return [
     `deepplan loop for ${loop.plan}: carry out exactly this one step, then end your turn. The Stop hook records your answer and hands you the next step.`,
     `Do not edit ${loop.plan}: the engine is its only writer.`,
     '',
-    prompt,
+    forClaudeCode(prompt),
   ].join('\n');
 }
 
@@ -166,10 +226,13 @@ export async function startLoop(planArgument: string, options: LoopOptions & { s
   const loop = newLoop(plan, { sessionId: sessionId || null, startRows: first.rows, maxIterations: options.maxIterations ?? null, sandbox, now: now() });
   const result = await advance(loop, engine, Date.now() + options.timeLimitMs);
   if (result.kind !== 'hand-out') {
-    await writeLoop(root, { ...loop, active: false, ended: result.kind === 'signal' ? result.signal : result.kind });
-    return { text: `deepplan: ${endMessage(loop, result)}`, signal: result.kind === 'signal' ? result.signal : 'CONTINUE' };
+    // Nothing to hand out: no loop runs (a loop this replaces ends too).
+    await endLoop(root, loop, result.kind === 'signal' ? result.signal : result.kind);
+    return { text: endingLine(endMessage(loop, result)), signal: result.kind === 'signal' ? result.signal : 'CONTINUE' };
   }
   const pending = pendingOf(result.preview, planPath, 'command');
+  // A new loop: the record of one that ended before goes.
+  removeLoop(root);
   await writeLoop(root, { ...loop, handed_out: 1, pending });
   const bound = loop.session_id ? `session ${loop.session_id}` : `the session that shows loop token ${loop.token}`;
   const replaced = previous?.active ? ` It replaces the loop for ${previous.plan}${previous.session_id ? ` of session ${previous.session_id}` : ''}.` : '';
@@ -211,6 +274,8 @@ async function stop(input: z.infer<typeof StopInput>, options: LoopOptions & { c
   const wanted = options.plan ? toPosix(relative(root, resolve(options.cwd, options.plan))) : null;
   if (loop === null) {
     if (wanted === null) return null;
+    // A loop for this plan has ended: it is not started again until `deepplan hook cancel` clears it.
+    if (readEndedLoop(root)?.plan === wanted) return null;
     // --plan in the hook's configuration: the first session that stops starts the loop and owns it.
     const started = newLoop(wanted, { sessionId: input.session_id, startRows: 0, maxIterations: options.maxIterations ?? null, sandbox: options.sandbox ?? true, now: (options.now ?? (() => new Date()))() });
     const planPath = resolve(root, wanted);
@@ -218,7 +283,11 @@ async function stop(input: z.infer<typeof StopInput>, options: LoopOptions & { c
     loop = { ...started, start_rows: (await nextHandOff(engineOptions(root, planPath, started.sandbox, options, noAgent))).rows };
   }
   if (wanted !== null && loop.plan !== wanted) return null;
-  if (!loop.active) return null;
+  if (!loop.active) {
+    // A record an older deepplan left behind when its loop ended: moved aside, so the next stop starts no Node.
+    await endLoop(root, loop, loop.ended ?? 'ended');
+    return null;
+  }
   // The session guard: a loop belongs to one session; any other session's stop goes through untouched.
   if (loop.session_id === null) {
     if (!input.transcript_path || !existsSync(input.transcript_path) || !readTranscript(input.transcript_path).includes(loop.token)) return null;
@@ -242,8 +311,8 @@ async function stop(input: z.infer<typeof StopInput>, options: LoopOptions & { c
       // The plan must be readable (a corrupt plan throws here and allows the stop with the reason) and untouched.
       const preview = await nextHandOff(engineOptions(root, planPath, sandbox, options, noAgent));
       if (sha256(planPath) !== pending.plan_sha && preview.revision === pending.revision) {
-        await writeLoop(root, { ...loop, active: false, ended: 'plan edited outside the engine', pending: null });
-        return allow(`deepplan: ${loop.plan} changed while ${pending.action.split(' ')[0]} was with the session (only the engine may write it); nothing recorded and the loop has ended: restore the plan, then run /deepplan:loop ${loop.plan} again`);
+        await endLoop(root, loop, 'plan edited outside the engine');
+        return ending(`${loop.plan} changed while ${pending.action.split(' ')[0]} was with the session (only the engine may write it); nothing recorded and the loop has ended: restore the plan, then run /deepplan:loop ${loop.plan} again`);
       }
       if (preview.kind === 'agent' && preview.action === pending.action && preview.revision === pending.revision) {
         const before = new Map(Object.entries(pending.snapshot));
@@ -264,22 +333,18 @@ async function stop(input: z.infer<typeof StopInput>, options: LoopOptions & { c
   const result = await advance({ ...loop, pending: null }, engine, Date.now() + options.timeLimitMs);
   const lead = notes.length > 0 ? `${notes.join('; ')}. ` : '';
   if (result.kind !== 'hand-out') {
-    await writeLoop(root, { ...loop, active: false, ended: result.kind === 'signal' ? result.signal : result.kind, pending: null });
-    return allow(`deepplan: ${lead}${endMessage(loop, result)}`);
+    await endLoop(root, loop, result.kind === 'signal' ? result.signal : result.kind);
+    return ending(`${lead}${endMessage(loop, result)}`);
   }
   // Rows appended since the last hand-out reset the count; a loop that only hands out (nothing recorded) ends.
   const handedOut = result.preview.rows > (loop.pending?.rows ?? -1) ? 1 : loop.handed_out + 1;
   if (handedOut > HAND_OUTS_WITHOUT_ROW) {
-    await writeLoop(root, { ...loop, active: false, ended: 'no rows recorded', pending: null });
-    return allow(`deepplan: ${lead}${HAND_OUTS_WITHOUT_ROW} prompts were handed out without an iteration being recorded; the loop has ended: run /deepplan:loop ${loop.plan} again`);
+    await endLoop(root, loop, 'no rows recorded');
+    return ending(`${lead}${HAND_OUTS_WITHOUT_ROW} prompts were handed out without an iteration being recorded; the loop has ended: run /deepplan:loop ${loop.plan} again`);
   }
   const pending = pendingOf(result.preview, planPath, 'hook');
   await writeLoop(root, { ...loop, handed_out: handedOut, pending });
-  return {
-    decision: 'block',
-    reason: handOffText(loop, result.preview.prompt),
-    systemMessage: `deepplan: ${lead}${result.preview.action.split(' ')[0]} handed to this session (${standing(loop, result.preview.rows, result.preview.budget)})`,
-  };
+  return handOut(handOffText(loop, result.preview.prompt), `deepplan: ${lead}${result.preview.action.split(' ')[0]} handed to this session (${standing(loop, result.preview.rows, result.preview.budget)})`);
 }
 
 /** The session's answer: the hook input's last_assistant_message, else the last assistant text of the transcript. */

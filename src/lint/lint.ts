@@ -1,11 +1,11 @@
-import { statSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 import { ConfigError, findRepoRoot, loadConfig, type Config } from '../config/config.js';
 import { parsePlan } from '../plan/parse.js';
 import { toPosix } from '../plan/text.js';
-import { readPlanFile } from '../plan/store.js';
+import { checkPlanPath, PlanFileError, readPlanFile } from '../plan/store.js';
 import type { Plan, Severity } from '../plan/types.js';
 import { PARSE_RULE_ID, RULE_IDS, RULES } from '../rules/catalog.js';
 import { createRuleContext } from '../rules/context.js';
@@ -65,7 +65,7 @@ export function lintPlan(plan: Plan, context: RuleContext): Finding[] {
   for (const rule of RULES) {
     const setting = settings.get(rule.id) ?? 'default';
     if (setting === 'off') continue;
-    const report = (message: string, where: { line?: number; column?: number; severity?: Severity } = {}) => {
+    const report = (message: string, where: { line?: number; column?: number; severity?: Severity; fix?: string } = {}) => {
       findings.push({
         ruleId: rule.id,
         severity: setting === 'default' ? (where.severity ?? rule.severity) : setting,
@@ -73,6 +73,7 @@ export function lintPlan(plan: Plan, context: RuleContext): Finding[] {
         message: message.replace(/\s*[\r\n]+\s*/g, ' '),
         line: where.line ?? 1,
         column: where.column ?? 1,
+        ...(where.fix ? { fix: where.fix.replace(/\s*[\r\n]+\s*/g, ' ') } : {}),
       });
     };
     try {
@@ -124,7 +125,7 @@ export async function lintFile(file: string, cwd: string): Promise<FileResult> {
   const context = contextFor(absolute);
   let findings: Finding[];
   try {
-    findings = lintPlan(await readPlanFile(absolute), context);
+    findings = lintPlan(await readPlanFile(absolute, { root: context.root }), context);
   } catch (error) {
     findings = [{ ruleId: PARSE_RULE_ID, severity: 'error', message: (error as Error).message, line: 1, column: 1 }];
   }
@@ -140,31 +141,60 @@ function toDisplayPath(cwd: string, absolute: string): string {
 export const DEFAULT_PATTERN = 'plans/**/*.md';
 const IGNORED = ['**/node_modules/**', '**/.git/**', '**/plans/templates/**'];
 
-/** Files named by the command line: files as they are, directories as their Markdown files, globs expanded. */
+/**
+ * Files named by the command line: files as they are, directories as their Markdown files, globs expanded. A path
+ * that exists is taken as it is, before any glob expansion (`plans/x-(v2).md`, `plans/[draft].md`). A named path
+ * must be a regular file or a folder inside its repository (never a device, a FIFO, a socket, or a symlink out of
+ * the repository). A glob or a folder yields regular files only and follows no symlink; each file is checked again
+ * when it is read (lintFile).
+ */
 export function expandTargets(targets: string[], cwd: string): string[] {
   const files: string[] = [];
   for (const target of targets) {
-    if (isDynamicPattern(target)) {
-      const matched = globSync(target, { cwd, onlyFiles: true, ignore: IGNORED, absolute: true });
+    const absolute = resolve(cwd, target);
+    if (!exists(absolute)) {
+      if (!isDynamicPattern(target)) throw new LintUsageError(`no such file or directory: ${target}`);
+      // Symlinked folders are not followed: a link to / must not send the walk over the whole machine.
+      const matched = globSync(target, { cwd, onlyFiles: true, ignore: IGNORED, absolute: true, followSymbolicLinks: false });
       if (matched.length === 0) throw new LintUsageError(`no files match ${target}`);
       files.push(...matched.sort());
       continue;
     }
-    const absolute = resolve(cwd, target);
-    let isDirectory: boolean;
+    let real: string;
     try {
-      isDirectory = statSync(absolute).isDirectory();
-    } catch {
-      throw new LintUsageError(`no such file or directory: ${target}`);
+      // A folder is the root of its own search (`lint .` at the top of a repository); a file, its folder.
+      real = checkPlanPath(absolute, { shown: target, root: findRepoRoot(isFolder(absolute) ? absolute : dirname(absolute)), folders: true });
+    } catch (error) {
+      if (error instanceof PlanFileError) throw new LintUsageError(error.message);
+      throw error;
     }
-    if (isDirectory) {
-      const matched = globSync('**/*.md', { cwd: absolute, onlyFiles: true, ignore: IGNORED, absolute: true });
+    if (statSync(real).isDirectory()) {
+      const matched = globSync('**/*.md', { cwd: absolute, onlyFiles: true, ignore: IGNORED, absolute: true, followSymbolicLinks: false });
+      if (matched.length === 0) throw new LintUsageError(`no plan files (*.md) in the folder ${target}`);
       files.push(...matched.sort());
     } else {
       files.push(absolute);
     }
   }
   return [...new Set(files)];
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a path exists; a symlink counts, even a broken one (checkPlanPath then says where it leads). */
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function summarize(files: FileResult[]): LintSummary {

@@ -1,7 +1,11 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { createColors } from 'picocolors';
+import { toPosix } from '../plan/text.js';
 import { RULES, PARSE_RULE_ID } from '../rules/catalog.js';
 import { docsUrl } from '../rules/rule.js';
-import type { LintRun } from './lint.js';
+import type { FileResult, LintRun } from './lint.js';
 
 export const FORMATS = ['text', 'json', 'github', 'sarif'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -64,14 +68,42 @@ function escapeProperty(value: string): string {
   return escapeWorkflowData(value).replace(/:/g, '%3A').replace(/,/g, '%2C');
 }
 
-/** GitHub Actions workflow commands: one annotation per finding. */
-export function formatGithub(run: LintRun): string {
+/**
+ * The folder that paths in annotations and SARIF are relative to: the workspace GitHub checked out
+ * (GITHUB_WORKSPACE) when the file is inside it, else the nearest folder above the file holding `.git`, else the
+ * root the linter found for the file (its deepplan.config.yaml). GitHub reads `file=` and SARIF URIs against the
+ * repository root, whatever folder the command ran in.
+ */
+export function repositoryRootOf(absolute: string, env: NodeJS.ProcessEnv = process.env): string | null {
+  const workspace = env['GITHUB_WORKSPACE'];
+  if (workspace && isWithin(resolve(workspace), absolute)) return resolve(workspace);
+  for (let dir = dirname(absolute); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, '.git'))) return dir;
+    if (dirname(dir) === dir) return null;
+  }
+}
+
+function isWithin(folder: string, path: string): boolean {
+  const inside = relative(folder, path);
+  return inside !== '' && !inside.startsWith('..') && !isAbsolute(inside);
+}
+
+/** A linted file's path relative to its repository root, with forward slashes. */
+export function repositoryPath(file: FileResult, cwd: string = process.cwd()): string {
+  const absolute = resolve(cwd, file.path);
+  const root = repositoryRootOf(absolute);
+  return root ? toPosix(relative(root, absolute)) : file.repoPath;
+}
+
+/** GitHub Actions workflow commands: one annotation per finding, its file relative to the repository root. */
+export function formatGithub(run: LintRun, cwd: string = process.cwd()): string {
   const lines: string[] = [];
   for (const file of run.files) {
+    const path = repositoryPath(file, cwd);
     for (const finding of file.findings) {
       const command = finding.severity === 'error' ? 'error' : 'warning';
-      const properties = `file=${escapeProperty(file.path)},line=${finding.line},col=${finding.column},title=${escapeProperty(finding.ruleId)}`;
-      lines.push(`::${command} ${properties}::${escapeWorkflowData(finding.message)}`);
+      const properties = `file=${escapeProperty(path)},line=${finding.line},col=${finding.column},title=${escapeProperty(finding.ruleId)}`;
+      lines.push(`::${command} ${properties}::${escapeWorkflowData(finding.fix ? `${finding.message} Fix: ${finding.fix}` : finding.message)}`);
     }
   }
   const { errors, warnings } = run.summary;
@@ -79,8 +111,25 @@ export function formatGithub(run: LintRun): string {
   return lines.join('\n');
 }
 
+/** Where a rule is documented, as an absolute URL (the docs of the version that found it). */
+export function helpUriOf(ruleId: string, version: string): string {
+  return `${DOCS_BASE}/v${version}/${docsUrl(ruleId)}`;
+}
+
+const DOCS_BASE = 'https://github.com/deepplan/deepplan/blob';
+
+/**
+ * A result's identity across runs, for code scanning to tell a new alert from one it has seen: the rule, the file
+ * and what the finding says (line numbers in it left out, so a finding that only moved keeps its identity). The
+ * SARIF result adds `:<n>` for the n-th finding with the same fingerprint in a file.
+ */
+export function fingerprintOf(ruleId: string, path: string, message: string): string {
+  const said = message.replace(/\b(lines?|rows?) \d+( to \d+)?/gi, '$1 #');
+  return createHash('sha256').update(`${ruleId}\u0000${path}\u0000${said}`).digest('hex').slice(0, 32);
+}
+
 /** SARIF 2.1.0 for code scanning: one run, a rule per rule id, repository-relative URIs. */
-export function formatSarif(run: LintRun, version: string): string {
+export function formatSarif(run: LintRun, version: string, cwd: string = process.cwd()): string {
   const rules = [
     ...RULES.map((rule) => ({ id: rule.id, description: rule.description, level: rule.severity })),
     { id: PARSE_RULE_ID, description: 'The file can be read as a plan: UTF-8 text, within the size and nesting limits.', level: 'error' as const },
@@ -99,27 +148,36 @@ export function formatSarif(run: LintRun, version: string): string {
               id: rule.id,
               name: rule.id,
               shortDescription: { text: rule.description },
+              helpUri: helpUriOf(rule.id, version),
               help: { text: `${rule.description} See ${docsUrl(rule.id)}.` },
               defaultConfiguration: { level: rule.level === 'error' ? 'error' : 'warning' },
             })),
           },
         },
-        results: run.files.flatMap((file) =>
-          file.findings.map((finding) => ({
-            ruleId: finding.ruleId,
-            ruleIndex: ruleIndex.get(finding.ruleId) ?? 0,
-            level: finding.severity === 'error' ? 'error' : 'warning',
-            message: { text: finding.message },
-            locations: [
-              {
-                physicalLocation: {
-                  artifactLocation: { uri: encodeURI(file.repoPath), uriBaseId: '%SRCROOT%' },
-                  region: { startLine: Math.max(1, finding.line), startColumn: Math.max(1, finding.column) },
+        results: run.files.flatMap((file) => {
+          const path = repositoryPath(file, cwd);
+          const seen = new Map<string, number>();
+          return file.findings.map((finding) => {
+            const fingerprint = fingerprintOf(finding.ruleId, path, finding.message);
+            const occurrence = (seen.get(fingerprint) ?? 0) + 1;
+            seen.set(fingerprint, occurrence);
+            return {
+              ruleId: finding.ruleId,
+              ruleIndex: ruleIndex.get(finding.ruleId) ?? 0,
+              level: finding.severity === 'error' ? 'error' : 'warning',
+              message: { text: finding.fix ? `${finding.message} Fix: ${finding.fix}` : finding.message },
+              partialFingerprints: { 'deepplanFinding/v1': `${fingerprint}:${occurrence}` },
+              locations: [
+                {
+                  physicalLocation: {
+                    artifactLocation: { uri: encodeURI(path), uriBaseId: '%SRCROOT%' },
+                    region: { startLine: Math.max(1, finding.line), startColumn: Math.max(1, finding.column) },
+                  },
                 },
-              },
-            ],
-          })),
-        ),
+              ],
+            };
+          });
+        }),
       },
     ],
   };

@@ -1,12 +1,16 @@
 import type { Config } from '../config/config.js';
 import { PROVIDERS, ROLES, type ProviderName, type Role } from './types.js';
 
-/** The models each role uses when deepplan.config.yaml does not say (PLAN_FORMAT.md section 4). */
+/**
+ * The models each role uses when deepplan.config.yaml does not say (PLAN_FORMAT.md section 4): each provider's
+ * current model for the job. data/prices.yaml prices the Anthropic and OpenAI ones; Google's is not priced there
+ * (`deepplan doctor` says so), so --max-cost refuses the fallback until `prices:` gives it a price.
+ */
 export const DEFAULT_MODELS: Record<Role, string> = {
-  planner: 'anthropic/claude-sonnet-5',
-  reviewer: 'openai/gpt-5.4',
-  executor: 'anthropic/claude-sonnet-5',
-  fallback: 'google/gemini-2.5-pro',
+  planner: 'anthropic/claude-sonnet-5-5',
+  reviewer: 'openai/gpt-6.2-sol',
+  executor: 'anthropic/claude-sonnet-5-5',
+  fallback: 'google/gemini-4-argon',
 };
 
 /** The environment variables each provider's key may come from, in order of preference. */

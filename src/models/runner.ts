@@ -15,7 +15,10 @@ export interface RunnerOptions {
   root: string | null;
   env?: Env;
   ledger?: Ledger;
-  /** Refuse any call that would take the run's estimated cost past this many US dollars. */
+  /**
+   * Refuse any call that would take the plan's estimated spend (the ledger's total: what the plan recorded before,
+   * plus this run) past this many US dollars. null or absent: `limits.max_cost` of the config, if set.
+   */
   maxCostUsd?: number | null;
   /** Ctrl-C: aborts calls in flight and stops retries. */
   signal?: AbortSignal;
@@ -164,6 +167,14 @@ export class ModelRunner {
     };
   }
 
+  /** The cost cap in force, and where it comes from (for messages): --max-cost, else limits.max_cost. */
+  get costCap(): { usd: number; name: string } | null {
+    const given = this.options.maxCostUsd;
+    if (given !== undefined && given !== null) return { usd: given, name: '--max-cost' };
+    const configured = this.options.config.limits?.max_cost;
+    return configured !== undefined ? { usd: configured, name: 'limits.max_cost' } : null;
+  }
+
   private notice(line: string): void {
     const text = redact(line, this.secrets);
     if (this.options.notice) this.options.notice(text);
@@ -259,29 +270,37 @@ export class ModelRunner {
       return await call(role);
     } catch (error) {
       const fallback = this.roles.fallback;
-      const usable =
-        error instanceof ModelError &&
-        error.retryable &&
-        role !== 'fallback' &&
-        fallback.configured !== this.roles[role].configured &&
-        fallback.provider !== 'offline';
+      const usable = error instanceof ModelError && error.retryable && this.hasFallback(role);
       if (!usable) throw error;
-      this.notice(`deepplan: ${error.message}; trying the fallback model ${fallback.configured}`);
+      // The failure's own detail, without the advice to configure a fallback: one is configured and is tried now.
+      this.notice(`deepplan: ${error.detail ?? error.message}; trying the fallback model ${fallback.configured}`);
       try {
         return await call('fallback');
       } catch (fallbackError) {
         if (fallbackError instanceof ModelError) {
-          throw new ModelError(`${error.message}; the fallback failed too: ${fallbackError.message}`, {
+          // One line for both failures, and one piece of advice: the fallback was tried, so it never asks for one.
+          const first = error.detail ?? error.message;
+          const second = (fallbackError.detail ?? fallbackError.message).replace(/^fallback \([^)]*\): /, '');
+          const advice = adviceFor(fallbackError.kind, fallbackError.status, true);
+          const both = error.kind === fallbackError.kind && error.status === fallbackError.status && fallbackError.kind === 'http' && (fallbackError.status ?? 0) >= 500 ? 'both providers are failing; retry later' : advice;
+          throw new ModelError(`${first}; the fallback model ${fallback.configured} failed too: ${second}; ${both}`, {
             kind: fallbackError.kind,
             provider: fallbackError.provider,
             model: fallbackError.model,
             role,
+            detail: `${first}; the fallback model ${fallback.configured} failed too: ${second}`,
             ...(fallbackError.status !== undefined ? { status: fallbackError.status } : {}),
           });
         }
         throw fallbackError;
       }
     }
+  }
+
+  /** Whether a failure of `role` can move to the fallback role: one is configured, has a key, and is another model. */
+  private hasFallback(role: Role): boolean {
+    const fallback = this.roles.fallback;
+    return role !== 'fallback' && fallback.configured !== this.roles[role]?.configured && fallback.provider !== 'offline';
   }
 
   /** One logical call with retries; every attempt goes to the ledger. */
@@ -330,32 +349,36 @@ export class ModelRunner {
         role,
       });
     }
+    const own = error.message.startsWith(`${modelId}: `) ? error.message.slice(modelId.length + 2) : error.message;
     const what =
       error.kind === 'http'
         ? error.status !== undefined
           ? `HTTP ${error.status}`
-          : error.message
+          : own
         : error.kind === 'timeout'
           ? `no answer within ${timeoutMs} ms`
           : error.kind === 'connection'
             ? 'the connection failed or was cut off'
-            : error.message;
+            : own;
     const tries = error.retryable ? ` after ${this.limits.attempts} attempt${this.limits.attempts === 1 ? '' : 's'}` : '';
-    return new ModelError(redact(`${role} (${modelId}): ${what}${tries}; ${adviceFor(error.kind, error.status)}`, this.secrets), {
+    const detail = redact(`${role} (${modelId}): ${what}${tries}`, this.secrets);
+    return new ModelError(`${detail}; ${adviceFor(error.kind, error.status, role === 'fallback')}`, {
       kind: error.kind,
       provider: error.provider,
       model: error.model,
       role,
+      detail,
       ...(error.status !== undefined ? { status: error.status } : {}),
     });
   }
 
   private checkCost(role: Role, modelId: string, price: ReturnType<typeof priceFor>, request: GenerateRequest): void {
-    const cap = this.options.maxCostUsd;
-    if (cap === undefined || cap === null) return;
+    const limit = this.costCap;
+    if (limit === null) return;
+    const cap = limit.usd;
     const [provider = '', name = ''] = modelId.split('/');
     if (!price) {
-      throw new ModelError(`${role} (${modelId}): its price is unknown, so --max-cost cannot be kept; add it under prices: in deepplan.config.yaml`, {
+      throw new ModelError(`${role} (${modelId}): its price is unknown, so ${limit.name} cannot be kept; add it under prices: in deepplan.config.yaml`, {
         kind: 'cost',
         provider,
         model: name,
@@ -364,9 +387,12 @@ export class ModelRunner {
     }
     const prompt = `${request.system ?? ''}${request.messages.map((message) => message.content).join('')}${request.format ? JSON.stringify(request.format.jsonSchema) : ''}`;
     const estimate = costOf(price, { inputTokens: estimateTokens(prompt), outputTokens: request.maxTokens }) ?? 0;
-    if (this.ledger.spentUsd + estimate > cap) {
+    // The cap counts what the plan has spent in all (earlier runs, other machines), not this run alone.
+    const spent = this.ledger.totalUsd;
+    if (spent + estimate > cap) {
+      const before = this.ledger.planSpentUsd > 0 ? `, $${this.ledger.planSpentUsd.toFixed(4)} of it recorded in the plan before this run's calls` : '';
       throw new ModelError(
-        `${role} (${modelId}): this call could bring the run to $${(this.ledger.spentUsd + estimate).toFixed(4)}, over --max-cost $${cap.toFixed(2)} (spent so far $${this.ledger.spentUsd.toFixed(4)})`,
+        `${role} (${modelId}): this call could bring the run to $${(spent + estimate).toFixed(4)}, over ${limit.name} $${cap.toFixed(2)} (spent so far $${spent.toFixed(4)}${before})`,
         { kind: 'cost', provider, model: name, role },
       );
     }

@@ -8,7 +8,8 @@ import type { PlanMeta } from '../plan/schema.js';
 export type ContextMode = 'direct' | 'extract_then_assemble' | 'map_reduce';
 export type Gate = 'none' | 'human' | 'review';
 
-export type DraftStep = { kind: 'run'; command: string } | { kind: 'skill'; skill: string; args: string } | { kind: 'model'; text: string };
+/** A skill step the skill audit put in place of a model step keeps that step's text (`replaced`), so excluding the skill by hand restores it. */
+export type DraftStep = { kind: 'run'; command: string } | { kind: 'skill'; skill: string; args: string; replaced?: string } | { kind: 'model'; text: string };
 
 export interface DraftPhase {
   /** `P3`, or `P3a` for a sub-phase that sizing inserted. */

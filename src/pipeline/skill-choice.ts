@@ -1,5 +1,6 @@
 import MiniSearch from 'minisearch';
-import { MIN_EXCLUDED, MIN_MAPPED, type AuditResult } from '../skills/audit.js';
+import { MIN_EXCLUDED, MIN_MAPPED, placeSkill, type AuditResult } from '../skills/audit.js';
+import { skillContract } from './context.js';
 import type { SkillIndex } from '../skills/discover.js';
 import type { DraftPhase, DraftSkills } from './draft.js';
 
@@ -11,6 +12,8 @@ import type { DraftPhase, DraftSkills } from './draft.js';
 export interface SkillChoice {
   map: string[];
   exclude: string[];
+  /** Phases a skill of `map` goes to, when the answers file names them (`map: {seo-audit: P7}`). */
+  at?: Record<string, string[]>;
 }
 
 /** The audit as the caller may adjust it: what would be written, and why it cannot be yet (null: it can). */
@@ -68,12 +71,14 @@ export function applySkillChoice(audit: AuditResult, index: SkillIndex, choice: 
       if (!excluded.some((skill) => skill.name === name)) problems.push(`${name} is not an installed skill`);
       continue;
     }
-    const sole = mapped[at]!.phases.find((id) => phases.find((phase) => phase.id === id)?.steps.every((step) => step.kind === 'skill' && step.skill === name));
+    // A step the skill took over goes back to the model step it replaced; a phase left with no step cannot be.
+    const restored = (step: DraftPhase['steps'][number]) => (step.kind === 'skill' && step.skill === name ? (step.replaced ? [{ kind: 'model' as const, text: step.replaced }] : []) : [step]);
+    const sole = mapped[at]!.phases.find((id) => phases.find((phase) => phase.id === id)?.steps.flatMap(restored).length === 0);
     if (sole) {
       problems.push(`${name} is the only step of ${sole}, so it stays mapped`);
       continue;
     }
-    for (const phase of phases) phase.steps = phase.steps.filter((step) => !(step.kind === 'skill' && step.skill === name));
+    for (const phase of phases) phase.steps = phase.steps.flatMap(restored);
     mapped.splice(at, 1);
     applied.exclude.push(name);
     excluded.unshift({ name, reason: `excluded by hand in the skill audit${description(name) ? ` (${description(name)})` : ''}` });
@@ -85,14 +90,26 @@ export function applySkillChoice(audit: AuditResult, index: SkillIndex, choice: 
       problems.push(`${name} is not an installed skill`);
       continue;
     }
-    // The phase it fits best; when nothing matches its description, the last phase (where the result is assembled).
-    const fit = bestPhaseFor(name, skill.description, phases);
-    const phase = fit ?? phases[phases.length - 1]!;
-    phase.steps.unshift({ kind: 'skill', skill: name, args: '' });
+    // The phases the answers file names; else those that write what the skill writes; else the phase its description
+    // fits best; when nothing matches, the last phase (where the result is assembled).
+    const contract = skillContract(skill);
+    const named = choice.at?.[name];
+    if (named) {
+      const unknown = named.filter((id) => !phases.some((phase) => phase.id === id));
+      if (unknown.length > 0) {
+        problems.push(`${name} cannot be mapped to ${unknown.join(', ')}: the plan has no such phase (its phases: ${phases[0]?.id}–${phases[phases.length - 1]?.id})`);
+        continue;
+      }
+    }
+    const writers = contract.writes.length > 0 ? phases.filter((phase) => placeFits(contract, phase)) : [];
+    const fit = named ? null : writers.length === 0 ? bestPhaseFor(name, skill.description, phases) : null;
+    const targets = named ? phases.filter((phase) => named.includes(phase.id)) : writers.length > 0 ? writers : [fit ?? phases[phases.length - 1]!];
+    for (const phase of targets) placeSkill(phase, contract);
     applied.map.push(name);
     const at = excluded.findIndex((candidate) => candidate.name === name);
     if (at >= 0) excluded.splice(at, 1);
-    mapped.push({ name, phases: [phase.id], why: `mapped by hand in the skill audit${fit ? '' : ' (to the last phase: no phase matched it)'}: ${description(name) || name}` });
+    const where = named ? ' (to the phases the answers file names)' : writers.length > 0 ? ' (to the phases that write what it writes)' : fit ? '' : ' (to the last phase: no phase matched it)';
+    mapped.push({ name, phases: targets.map((phase) => phase.id), why: `mapped by hand in the skill audit${where}: ${description(name) || name}` });
   }
   if (mapped.length < MIN_MAPPED) problems.push(`${mapped.length} skill(s) mapped; at least ${MIN_MAPPED} must be`);
   if (excluded.length < MIN_EXCLUDED) problems.push(`${excluded.length} skill(s) excluded; at least ${MIN_EXCLUDED} must be`);
@@ -119,6 +136,13 @@ export function toggleSkillChoice(view: SkillAuditView, names: string[]): SkillC
   return { map: [...map], exclude: [...exclude] };
 }
 
+/** Whether a phase writes a file the skill's contract says it writes. */
+function placeFits(contract: ReturnType<typeof skillContract>, phase: DraftPhase): boolean {
+  const probe = { ...phase, steps: [...phase.steps] };
+  const before = JSON.stringify(probe.steps);
+  return placeSkill(probe, contract) > 0 && JSON.stringify(probe.steps) !== before && contract.writes.length > 0;
+}
+
 /** The `skills:` entry of an answers file: `{map: [names], exclude: [names]}` (a single name may be a string). */
 export function parseSkillChoice(value: unknown): SkillChoice | string {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'skills must be a mapping like {map: [name], exclude: [name]}';
@@ -131,6 +155,21 @@ export function parseSkillChoice(value: unknown): SkillChoice | string {
   };
   const unknownKey = Object.keys(value).find((key) => key !== 'map' && key !== 'exclude');
   if (unknownKey) return `skills.${unknownKey} is not a setting; use skills.map and skills.exclude`;
+  // `map: {seo-audit: P7, enrich-account: [P3, P4]}`: skills with the phases they go to.
+  const given = (value as Record<string, unknown>)['map'];
+  if (given !== null && typeof given === 'object' && !Array.isArray(given)) {
+    const at: Record<string, string[]> = {};
+    for (const [name, phases] of Object.entries(given as Record<string, unknown>)) {
+      const ids = (Array.isArray(phases) ? phases : [phases]).map((id) => String(id).trim());
+      if (ids.length === 0 || !ids.every((id) => /^P\d+[a-z]?$/.test(id))) return `skills.map.${name} must name phases like P3 (or a list of them)`;
+      at[name] = ids;
+    }
+    const exclude = names('exclude');
+    if (typeof exclude === 'string') return exclude;
+    const both = Object.keys(at).find((name) => exclude.includes(name));
+    if (both) return `${both} is in both skills.map and skills.exclude`;
+    return { map: Object.keys(at), exclude, at };
+  }
   const map = names('map');
   const exclude = names('exclude');
   if (typeof map === 'string') return map;

@@ -67,6 +67,8 @@ export interface FrontMatterFields {
   owner?: string;
   scope?: PlanMeta['scope'];
   updated: string;
+  /** What planning it cost, in US dollars: the plan's state.spent_usd starts there. */
+  spentUsd?: number;
 }
 
 export function renderPlan(draft: PlanDraft, fields: FrontMatterFields): string {
@@ -79,10 +81,18 @@ export function renderPlan(draft: PlanDraft, fields: FrontMatterFields): string 
     workstream: draft.meta.workstream,
     deliverable: draft.meta.deliverable,
     quality_bar: draft.meta.quality_bar,
-    ...(fields.owner ? { owner: fields.owner } : {}),
+    ...(fields.owner ?? draft.meta.owner ? { owner: fields.owner ?? draft.meta.owner } : {}),
     budget: fields.budget,
     ...(fields.scope ? { scope: fields.scope } : {}),
-    state: { phase: draft.phases[0]?.id ?? null, iteration: 0, revision: 0, next_action: draft.phases[0] ? `Start ${draft.phases[0].id}: ${draft.phases[0].title}` : null, blockers: [], updated: fields.updated },
+    state: {
+      phase: draft.phases[0]?.id ?? null,
+      iteration: 0,
+      revision: 0,
+      next_action: draft.phases[0] ? `Start ${draft.phases[0].id}: ${draft.phases[0].title}` : null,
+      blockers: [],
+      updated: fields.updated,
+      ...(fields.spentUsd !== undefined && fields.spentUsd > 0 ? { spent_usd: Math.round(fields.spentUsd * 1e6) / 1e6 } : {}),
+    },
   });
   for (const key of ['scope', 'state'] as const) {
     const node = front.getIn(key === 'scope' ? ['scope', 'write'] : ['state', 'blockers'], true) as { flow?: boolean } | undefined;

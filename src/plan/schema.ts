@@ -15,7 +15,11 @@ const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2
 export const MODEL_REF_PATTERN = /^[a-z][a-z0-9-]*\/\S+$/;
 
 export const BudgetSchema = z.looseObject({
-  max_iterations: z.number().int().min(1).describe('Iterations the executor may use before it stops with BLOCKED_NEED_HUMAN'),
+  max_iterations: z
+    .number({ error: 'a whole number of iterations, e.g. 40 (deepplan plan computes one); no run starts without it' })
+    .int({ error: 'a whole number of iterations, e.g. 40 (deepplan plan computes one)' })
+    .min(1, { error: 'at least 1 iteration; deepplan plan computes the budget a plan needs' })
+    .describe('Iterations the executor may use before it stops with BLOCKED_NEED_HUMAN'),
   basis: z.enum(BUDGET_BASES).describe('"formula", or "calibrated" when calibration changed the coefficients'),
 });
 
@@ -38,6 +42,7 @@ export const StateSchema = z.looseObject({
   next_action: z.string().nullable().optional(),
   blockers: z.array(z.string()).optional(),
   updated: z.string().regex(ISO_DATETIME, 'an ISO 8601 date-time').optional(),
+  spent_usd: z.number().min(0).optional().describe('US dollars of model calls this plan has cost so far, across runs and machines; --max-cost and limits.max_cost count it'),
 });
 
 export const PlanMetaSchema = z.looseObject({

@@ -1,6 +1,7 @@
-import { linkSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { closeSync, constants, existsSync, fstatSync, linkSync, openSync, readFileSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
@@ -20,8 +21,9 @@ export class RevisionConflictError extends PlanFileError {
     readonly path: string,
     readonly expected: number,
     readonly actual: number,
+    reason?: string,
   ) {
-    super(`${path} changed underneath: expected revision ${expected}, found ${actual}; read the plan again and retry`);
+    super(`${path} changed underneath: expected revision ${expected}, found ${actual}${reason ? ` (${reason})` : ''}; read the plan again and retry`);
   }
 }
 
@@ -31,15 +33,156 @@ export function unreadableReason(plan: Plan): string | null {
   return fatal ? `line ${fatal.line}: ${fatal.message}` : null;
 }
 
-/** Reads and parses a plan file. Unreadable content becomes diagnostics on the returned plan, never an exception. */
-export async function readPlanFile(path: string): Promise<Plan> {
-  let size: number;
+/**
+ * A plan path that is not a regular file inside its repository: a folder, a device (`/dev/zero`), a FIFO, a socket,
+ * or a symlink whose target leaves the repository. Nothing is read from it.
+ */
+export class PlanPathError extends PlanFileError {
+  override name = 'PlanPathError';
+}
+
+export interface ReadPlanOptions {
+  /**
+   * The repository the plan must stay inside once its symlinks are resolved. Default: the repository the path
+   * names (the nearest folder above it holding `.git` or deepplan.config.yaml, else the plan's own folder).
+   */
+  root?: string;
+}
+
+/**
+ * The repository of a path as the CLI finds it (config's findRepoRoot; plan/ imports nothing of ours): the nearest
+ * folder at or above the path's folder holding `.git` or deepplan.config.yaml, else the path's folder.
+ */
+export function repositoryOf(path: string): string {
+  const start = dirname(resolve(path));
+  for (let dir = start; ; ) {
+    if (existsSync(join(dir, '.git')) || existsSync(join(dir, 'deepplan.config.yaml'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) return start;
+    dir = parent;
+  }
+}
+
+/** What a non-regular file is, for a message; null for a regular file. */
+function specialKind(stats: Stats): string | null {
+  if (stats.isFile()) return null;
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO (named pipe)';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+/**
+ * Checks a plan path before anything reads it: it must resolve (through any symlinks) to a regular file inside the
+ * repository. Returns the resolved path; throws PlanPathError (one line) otherwise, and PlanFileError for a path
+ * that does not exist. `path` is shown as given. With `folders`, a folder inside the repository passes too (lint
+ * reads the plans in it).
+ */
+export function checkPlanPath(path: string, options: ReadPlanOptions & { folders?: boolean; shown?: string } = {}): string {
+  const absolute = resolve(path);
+  const shown = options.shown ?? path;
+  let real: string;
+  let stats: Stats;
   try {
-    size = (await stat(path)).size;
+    real = realpathSync(absolute);
+    stats = statSync(real);
+  } catch (error) {
+    throw new PlanFileError(`cannot read ${shown}: ${describeFsError(error)}`);
+  }
+  const via = real === absolute ? '' : ` (a symlink to ${real})`;
+  const kind = options.folders && stats.isDirectory() ? null : specialKind(stats);
+  if (kind) throw new PlanPathError(`${shown}${via} is ${kind}; give a plan file`);
+  const root = options.root ?? repositoryOf(absolute);
+  let realRoot: string;
+  try {
+    realRoot = realpathSync(root);
+  } catch {
+    realRoot = resolve(root);
+  }
+  const inside = relative(realRoot, real);
+  if ((inside === '' && !stats.isDirectory()) || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
+    throw new PlanPathError(`${shown} leads to ${real}, outside the repository ${root}; give a plan file inside it`);
+  }
+  return real;
+}
+
+/** The open flags of a plan read: no symlink followed at the last step, no blocking open (a FIFO), no terminal taken. */
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
+
+/**
+ * Reads at most `limit + 1` bytes of a checked plan file. The file is opened without following a symlink and
+ * without blocking (so a FIFO swapped in after the check cannot hang the read), and checked again on the open
+ * descriptor: what is read is what was checked, whatever its size claims.
+ */
+async function readBounded(real: string, shown: string, limit: number): Promise<{ bytes: Buffer; size: number }> {
+  let handle: FileHandle;
+  try {
+    handle = await open(real, READ_FLAGS);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'ENXIO') throw new PlanPathError(`${shown} changed while it was read (it is no longer a regular file); give a plan file`);
+    throw new PlanFileError(`cannot read ${shown}: ${describeFsError(error)}`);
+  }
+  try {
+    const stats = await handle.stat();
+    const kind = specialKind(stats);
+    if (kind) throw new PlanPathError(`${shown} is ${kind}; give a plan file`);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    // The first read asks for the whole file and one byte more; a file that grew meanwhile takes more reads.
+    let want = Math.min(limit + 1, Math.max(stats.size + 1, 4096));
+    while (total <= limit) {
+      const buffer = Buffer.allocUnsafe(Math.min(want, limit + 1 - total));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(buffer.subarray(0, bytesRead));
+      total += bytesRead;
+      want = 65536;
+    }
+    return { bytes: Buffer.concat(chunks, total), size: Math.max(stats.size, total) };
+  } catch (error) {
+    if (error instanceof PlanFileError) throw error;
+    throw new PlanFileError(`cannot read ${shown}: ${describeFsError(error)}`);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The bytes of a plan file (for a digest), checked like readPlanFile and read the same way: at most
+ * MAX_PLAN_BYTES + 1 of them.
+ */
+export function readPlanBytesSync(path: string, options: ReadPlanOptions = {}): Buffer {
+  const real = checkPlanPath(path, options);
+  let fd: number;
+  try {
+    fd = openSync(real, READ_FLAGS);
   } catch (error) {
     throw new PlanFileError(`cannot read ${path}: ${describeFsError(error)}`);
   }
-  if (size > MAX_PLAN_BYTES) {
+  try {
+    const kind = specialKind(fstatSync(fd));
+    if (kind) throw new PlanPathError(`${path} is ${kind}; give a plan file`);
+    const buffer = Buffer.allocUnsafe(MAX_PLAN_BYTES + 1);
+    let total = 0;
+    for (let read = -1; read !== 0 && total < buffer.length; total += read) read = readSync(fd, buffer, total, buffer.length - total, null);
+    return buffer.subarray(0, total);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Reads and parses a plan file: the one reader of plan files for every command. The path must be a regular file
+ * inside the repository (checkPlanPath), and at most MAX_PLAN_BYTES are read. Unreadable content becomes diagnostics
+ * on the returned plan, never an exception; a path that is no plan file at all throws PlanPathError.
+ */
+export async function readPlanFile(path: string, options: ReadPlanOptions = {}): Promise<Plan> {
+  const real = checkPlanPath(path, options);
+  const { bytes, size } = await readBounded(real, path, MAX_PLAN_BYTES);
+  if (bytes.byteLength > MAX_PLAN_BYTES) {
     const plan = parsePlan('', { path });
     plan.diagnostics = [
       {
@@ -51,12 +194,6 @@ export async function readPlanFile(path: string): Promise<Plan> {
       },
     ];
     return plan;
-  }
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw new PlanFileError(`cannot read ${path}: ${describeFsError(error)}`);
   }
   const decoded = decodePlan(bytes);
   if ('error' in decoded) {
@@ -77,6 +214,10 @@ export function describeFsError(error: unknown): string {
       return 'permission denied';
     case 'EISDIR':
       return 'is a directory';
+    case 'ELOOP':
+      return 'a loop of symlinks';
+    case 'ENOTDIR':
+      return 'no such file (a part of the path is not a folder)';
     default:
       return error instanceof Error ? error.message : String(error);
   }
@@ -85,9 +226,19 @@ export function describeFsError(error: unknown): string {
 export interface UpdateOptions {
   /** The revision the caller read; a different revision on disk is a conflict. Omit to apply on top of any revision. */
   expectedRevision?: number;
-  /** How long to wait for another writer's lock, in milliseconds. */
+  /** How long to wait for another writer's lock (and for a running iteration of the plan), in milliseconds. */
   lockWaitMs?: number;
+  /** Called once when the write waits for a live process holding the plan's run lock (its pid). */
+  onWait?: (holder: string) => void;
 }
+
+/** The run lock of a plan: `<plan>.run.lock`, held by an iteration for its whole length and by every other writer. */
+export function runLockOf(path: string): string {
+  return `${resolve(path)}.run`;
+}
+
+/** How long a write waits for an iteration of the plan to finish (an action may take minutes), by default. */
+const RUN_LOCK_WAIT_MS = 10 * 60_000;
 
 /** A change to the plan text; it receives the freshly read text and plan, inside the lock. */
 export type PlanEdit = (text: string, plan: Plan) => string;
@@ -96,8 +247,22 @@ export type PlanEdit = (text: string, plan: Plan) => string;
  * Applies `edit` to the plan file safely: take the lock, re-read, check `state.revision`, apply, bump the revision,
  * check the result still parses, write a temp file, fsync, rename, release. A kill at any instant leaves the old
  * file or the new one; two writers never lose an update.
+ *
+ * Every writer takes the plan's run lock too (unless this process holds it already, as an iteration or an approval
+ * does), so that no write (a review's verdict, a plan's approval) lands between an iteration's action and the write
+ * that records it.
  */
 export async function updatePlanFile(path: string, edit: PlanEdit, options: UpdateOptions = {}): Promise<Plan> {
+  const runLock = runLockOf(path);
+  const releaseRun = heldLocks.has(runLock) ? null : await acquireLock(runLock, options.lockWaitMs ?? RUN_LOCK_WAIT_MS, options.onWait, path, undefined, true);
+  try {
+    return await writeUnderLock(path, edit, options);
+  } finally {
+    await releaseRun?.();
+  }
+}
+
+async function writeUnderLock(path: string, edit: PlanEdit, options: UpdateOptions): Promise<Plan> {
   const release = await acquireLock(path, options.lockWaitMs ?? 30_000);
   try {
     const plan = await readPlanFile(path);
@@ -150,7 +315,7 @@ interface Sighting {
  * with no record. A live writer is never in that state for long, so a folder that this process has seen without a
  * record for UNRECORDED_GRACE_MS is abandoned too. Returns the sighting to pass to the next call.
  */
-function clearAbandonedLock(path: string, sighting: Sighting | null): Sighting | null {
+function clearAbandonedLock(path: string, sighting: Sighting | null): { sighting: Sighting | null; holder: LockOwner | null; cleared: boolean } {
   let record: string;
   let owner: LockOwner;
   try {
@@ -159,11 +324,14 @@ function clearAbandonedLock(path: string, sighting: Sighting | null): Sighting |
   } catch (error) {
     // No record, or one cut short (empty, broken JSON); a record that cannot be read for another reason is left alone.
     const missing = error instanceof SyntaxError || (error as NodeJS.ErrnoException).code === 'ENOENT';
-    return missing ? clearUnrecordedLock(path, sighting) : null;
+    if (!missing) return { sighting: null, holder: null, cleared: false };
+    const next = clearUnrecordedLock(path, sighting);
+    return next === 'cleared' ? { sighting: null, holder: null, cleared: true } : { sighting: next, holder: null, cleared: false };
   }
-  if (owner.host !== hostname() || !Number.isInteger(owner.pid) || isAlive(owner.pid)) return null;
+  if (owner.host !== hostname() || !Number.isInteger(owner.pid) || isAlive(owner.pid)) return { sighting: null, holder: owner, cleared: false };
   clearDeadOwner(path, record);
-  return null;
+  // Cleared by this process or by another waiter: either way the dead owner's lock is gone, try again at once.
+  return { sighting: null, holder: owner, cleared: true };
 }
 
 /**
@@ -201,7 +369,7 @@ function clearDeadOwner(path: string, record: string): void {
   rmSync(claimed, { force: true });
 }
 
-function clearUnrecordedLock(path: string, sighting: Sighting | null): Sighting | null {
+function clearUnrecordedLock(path: string, sighting: Sighting | null): Sighting | null | 'cleared' {
   let folder: string;
   try {
     const stat = statSync(`${path}.lock`);
@@ -213,7 +381,7 @@ function clearUnrecordedLock(path: string, sighting: Sighting | null): Sighting 
   if (sighting === null || sighting.folder !== folder) return { folder, since: Date.now() };
   if (Date.now() - sighting.since < UNRECORDED_GRACE_MS) return sighting;
   rmSync(`${path}.lock`, { recursive: true, force: true });
-  return null;
+  return 'cleared';
 }
 
 function isAlive(pid: number): boolean {
@@ -225,15 +393,39 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** The locks this process holds through lockPlan (resolved paths, with a count): updatePlanFile does not take them again. */
+const heldLocks = new Map<string, number>();
+
 /**
  * Holds `<path>.lock` for a longer piece of work than one write (the executor holds `<plan>.run.lock` for a whole
- * iteration, so concurrent runs of one plan take turns). A holder killed with SIGKILL is noticed at once.
+ * iteration, so concurrent runs of one plan take turns; runLockOf names it). A holder killed with SIGKILL is noticed
+ * at once and its lock taken over without waiting: `onWait` hears only of a live holder (`pid N`), `onTakeOver` of
+ * a dead one whose lock was taken over (`pid N`).
  */
-export function lockPlan(path: string, waitMs: number, onWait?: (holder: string) => void): Promise<() => Promise<void>> {
-  return acquireLock(path, waitMs, onWait);
+export async function lockPlan(path: string, waitMs: number, onWait?: (holder: string) => void, onTakeOver?: (dead: string) => void): Promise<() => Promise<void>> {
+  const key = resolve(path);
+  const release = await acquireLock(path, waitMs, onWait, path, onTakeOver);
+  heldLocks.set(key, (heldLocks.get(key) ?? 0) + 1);
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    const count = (heldLocks.get(key) ?? 1) - 1;
+    if (count > 0) heldLocks.set(key, count);
+    else heldLocks.delete(key);
+    await release();
+  };
 }
 
-async function acquireLock(path: string, waitMs: number, onWait?: (holder: string) => void): Promise<() => Promise<void>> {
+async function acquireLock(
+  path: string,
+  waitMs: number,
+  onWait?: (holder: string) => void,
+  shown: string = path,
+  onTakeOver?: (dead: string) => void,
+  /** A lock this very process holds (under another spelling of the path, or in another task) is not waited for. */
+  reentrant = false,
+): Promise<() => Promise<void>> {
   let compromised: Error | null = null;
   const deadline = Date.now() + waitMs;
   let release: (() => Promise<void>) | null = null;
@@ -250,22 +442,26 @@ async function acquireLock(path: string, waitMs: number, onWait?: (holder: strin
       });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') {
-        throw new PlanFileError(`cannot lock ${path}: ${describeFsError(error)}`);
+        throw new PlanFileError(`cannot lock ${shown}: ${describeFsError(error)}`);
       }
+      // A dead owner (or a folder left without a record) is cleared before anyone is told to wait for it.
+      const seen = clearAbandonedLock(path, sighting);
+      sighting = seen.sighting;
+      if (seen.cleared) {
+        onTakeOver?.(seen.holder ? `pid ${seen.holder.pid}` : 'a process that died before it recorded itself');
+        onTakeOver = undefined;
+        continue;
+      }
+      if (reentrant && seen.holder?.pid === process.pid && seen.holder.host === hostname()) return async () => {};
       if (Date.now() >= deadline) {
-        throw new PlanFileError(`${path} is locked by another deepplan process; try again when it has finished`);
+        throw new PlanFileError(`${shown} is locked by another deepplan process; try again when it has finished`);
       }
-      if (onWait) {
-        let holder = 'another deepplan process';
-        try {
-          holder = `pid ${(JSON.parse(readFileSync(ownerFile(path), 'utf8')) as LockOwner).pid}`;
-        } catch {
-          // Not recorded yet.
-        }
-        onWait(holder);
+      // Only a live holder is waited for by name; a folder with no record yet is a holder starting up (or one
+      // that died before it recorded itself, which the grace above clears).
+      if (onWait && seen.holder) {
+        onWait(`pid ${seen.holder.pid}${seen.holder.host === hostname() ? '' : ` on ${seen.holder.host}`}`);
         onWait = undefined;
       }
-      sighting = clearAbandonedLock(path, sighting);
       await delay(5 + Math.random() * 25);
     }
   }
@@ -275,7 +471,7 @@ async function acquireLock(path: string, waitMs: number, onWait?: (holder: strin
   } catch (error) {
     // Other writers take a lock that stays unrecorded for long as abandoned, so it must not be held that way.
     await held().catch(() => {});
-    throw new PlanFileError(`cannot lock ${path}: cannot record the lock's owner in ${ownerFile(path)}: ${describeFsError(error)}`);
+    throw new PlanFileError(`cannot lock ${shown}: cannot record the lock's owner in ${ownerFile(path)}: ${describeFsError(error)}`);
   }
   return async () => {
     rmSync(ownerFile(path), { force: true });
@@ -284,6 +480,6 @@ async function acquireLock(path: string, waitMs: number, onWait?: (holder: strin
     } catch {
       // Already released or taken over as stale; the write itself was atomic either way.
     }
-    if (compromised) throw new PlanFileError(`the lock on ${path} was lost during the write: ${(compromised as Error).message}`);
+    if (compromised) throw new PlanFileError(`the lock on ${shown} was lost during the write: ${(compromised as Error).message}`);
   };
 }

@@ -4,12 +4,24 @@ import writeFileAtomic from 'write-file-atomic';
 import { mermaidBlock } from '../graph/mermaid.js';
 import { parsePlan } from '../plan/parse.js';
 import { SEVERITIES } from './findings.js';
-import type { ReviewRound } from './review.js';
+import { roundFolder, type ReviewRound } from './review.js';
 import { toPosix } from '../plan/text.js';
 
-export function reportPaths(root: string, round: ReviewRound): { md: string; json: string } {
-  const dir = join(root, 'reviews', round.planId);
+export function reportPaths(root: string, round: Pick<ReviewRound, 'planId' | 'round' | 'cycle'>): { md: string; json: string } {
+  const dir = roundFolder(root, round.planId, round.cycle ?? 1);
   return { md: join(dir, `round-${round.round}.md`), json: join(dir, `round-${round.round}.json`) };
+}
+
+/** `round 2`, or `round 1 of cycle 2` from the second review cycle on. */
+export function roundName(round: { round: number; cycle?: number }): string {
+  return (round.cycle ?? 1) > 1 ? `round ${round.round} of cycle ${round.cycle}` : `round ${round.round}`;
+}
+
+/** The previous round as the report names it: `round 2`, or `round 3 of cycle 1` across cycles. */
+function previousName(round: ReviewRound): string | null {
+  const previous = round.previousRound ?? (round.round > 1 ? { cycle: round.cycle ?? 1, round: round.round - 1 } : null);
+  if (!previous) return null;
+  return previous.cycle === (round.cycle ?? 1) ? `round ${previous.round}` : `round ${previous.round} of cycle ${previous.cycle}`;
 }
 
 export function counts(round: ReviewRound): string {
@@ -39,30 +51,37 @@ export function planGraph(round: ReviewRound, path: string): string | null {
  */
 export function markdownReport(round: ReviewRound, linkBase: string | null, graph: string | null): string {
   const lines = [
-    `# Review of ${round.path}, round ${round.round}: ${round.verdict}`,
+    `# Review of ${round.path}, ${roundName(round)}: ${round.verdict}`,
     '',
     '| reviewer | planner | document | round | verdict |',
     '| --- | --- | --- | --- | --- |',
-    `| ${round.reviewer} | ${round.planner} | ${round.documentType} | ${round.round} | ${round.verdict} |`,
+    `| ${round.reviewer} | ${round.planner} | ${round.documentType} | ${(round.cycle ?? 1) > 1 ? `${round.round} (cycle ${round.cycle})` : round.round} | ${round.verdict} |`,
     '',
     `Findings: ${counts(round)}.`,
   ];
   if (round.warning) lines.push('', `> ${round.warning}`);
   if (round.modelVerdict) lines.push('', `The reviewer said ${round.modelVerdict}; the engine's verdict is ${round.verdict} (REVISE while a verified critical or high finding remains).`);
-  if (round.round > 1) lines.push('', round.resolved.length > 0 ? `Resolved since round ${round.round - 1}: ${round.resolved.map((number) => `#${number}`).join(', ')}.` : `Nothing from round ${round.round - 1} was resolved.`);
+  const since = previousName(round);
+  if (since) lines.push('', round.resolved.length > 0 ? `Resolved since ${since}: ${round.resolved.map((number) => `#${number}`).join(', ')}.` : `Nothing from ${since} was resolved.`);
   lines.push('', '## Findings', '');
   if (round.findings.length === 0) lines.push('None.');
   for (const finding of round.findings) {
     const where = linkBase ? `[line ${finding.line}](${linkBase}#L${finding.line})` : `line ${finding.line}`;
     lines.push(
       `${finding.number}. **${finding.severity}**, ${finding.section}, ${where}${finding.verified ? '' : ' (quote not found in the plan: not counted)'}`,
-      `   > ${finding.quote.replace(/\n/g, ' ')}`,
+      // Each line of the quote on its own line of the block quote: a short quote is never run into the next one.
+      ...finding.quote.split(/\r?\n/).map((line) => `   > ${line.trim()}`.trimEnd()),
       '',
       `   Issue: ${finding.issue}`,
       '',
-      `   Fix: ${finding.fix}`,
-      '',
     );
+    const consequences = finding.consequences ?? [];
+    if (consequences.length > 0) {
+      lines.push(`   Follows from it (${consequences.length}, resolved with it):`, '');
+      for (const consequence of consequences) lines.push(`   - ${linkBase ? `[line ${consequence.line}](${linkBase}#L${consequence.line})` : `line ${consequence.line}`}: ${consequence.issue}`);
+      lines.push('');
+    }
+    lines.push(`   Fix: ${finding.fix}`, '');
   }
   if (graph) {
     if (lines[lines.length - 1] !== '') lines.push('');
@@ -77,13 +96,27 @@ export function jsonReport(round: ReviewRound): string {
       verdict: round.verdict,
       modelVerdict: round.modelVerdict,
       round: round.round,
+      cycle: round.cycle ?? 1,
+      digest: round.digest,
+      previousRound: round.previousRound ?? null,
       reviewer: round.reviewer,
       planner: round.planner,
       documentType: round.documentType,
       path: round.path,
       planId: round.planId,
       resolved: round.resolved,
-      findings: round.findings.map(({ number, severity, line, section, quote, issue, fix, verified }) => ({ number, severity, line, section, quote, issue, fix, verified })),
+      findings: round.findings.map(({ number, severity, line, section, quote, issue, fix, verified, rule, consequences }) => ({
+        number,
+        severity,
+        line,
+        section,
+        quote,
+        issue,
+        fix,
+        verified,
+        ...(rule ? { rule } : {}),
+        ...(consequences && consequences.length > 0 ? { consequences } : {}),
+      })),
     },
     null,
     2,

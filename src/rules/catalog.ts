@@ -1,4 +1,10 @@
 import { budget } from './budget.js';
+import { contextFacts } from './context-facts.js';
+import { dataFlow } from './data-flow.js';
+import { doneWhenVerifiable } from './done-when-verifiable.js';
+import { executorRefusals } from './executor-refusals.js';
+import { irreversibleAction } from './irreversible-action.js';
+import { placeholders } from './placeholders.js';
 import { escapeHatch } from './escape-hatch.js';
 import { frontMatter } from './front-matter.js';
 import { iterationLog } from './iteration-log.js';
@@ -18,7 +24,7 @@ import { stateConsistency } from './state-consistency.js';
 import { successCriteriaVerifiable } from './success-criteria-verifiable.js';
 import { sufficiency } from './sufficiency.js';
 
-/** Every lint rule, in the order PLAN_FORMAT.md section 4 lists their ids. */
+/** Every lint rule, in the order PLAN_FORMAT.md section 4 lists their ids, then the rules that judge meaning. */
 export const RULES: readonly Rule[] = [
   frontMatter,
   sections,
@@ -38,6 +44,12 @@ export const RULES: readonly Rule[] = [
   iterationLog,
   escapeHatch,
   scope,
+  irreversibleAction,
+  doneWhenVerifiable,
+  dataFlow,
+  contextFacts,
+  placeholders,
+  executorRefusals,
 ];
 
 /** Findings about the file itself (not UTF-8, binary, too large, too deeply nested) carry this id. */

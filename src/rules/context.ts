@@ -17,6 +17,7 @@ export function createRuleContext(root: string, config: Config): RuleContext {
   let skills: SkillIndex | null = null;
   const expansions = new Map<string, string[]>();
   const lines = new Map<string, number | null>();
+  const texts = new Map<string, string | null>();
   return {
     root,
     config,
@@ -36,6 +37,12 @@ export function createRuleContext(root: string, config: Config): RuleContext {
       const count = countLines(join(root, file));
       lines.set(file, count);
       return count;
+    },
+    readText(file: string) {
+      if (texts.has(file)) return texts.get(file)!;
+      const text = isInsideRepository(file) ? readSmallText(join(root, file)) : null;
+      texts.set(file, text);
+      return text;
     },
   };
 }
@@ -79,6 +86,21 @@ function countLines(path: string): number | null {
       at = bytes.indexOf(10, at + 1);
     }
     return bytes[bytes.length - 1] === 10 ? count : count + 1;
+  } catch {
+    return null;
+  }
+}
+
+/** Files larger than this are not read for their text (records and briefings are small). */
+const MAX_READ_BYTES = 1024 * 1024;
+
+function readSmallText(path: string): string | null {
+  try {
+    const stats = statSync(path);
+    if (!stats.isFile() || stats.size > MAX_READ_BYTES) return null;
+    const bytes = readFileSync(path);
+    if (bytes.includes(0)) return null;
+    return bytes.toString('utf8');
   } catch {
     return null;
   }

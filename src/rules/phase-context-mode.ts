@@ -1,4 +1,6 @@
 import type { Plan, Phase } from '../plan/types.js';
+import picomatch from 'picomatch';
+import { pathsIn, stepText } from './plan-paths.js';
 import type { Rule, RuleContext } from './rule.js';
 
 export const DIRECT_MAX_LINES = 2999;
@@ -30,29 +32,53 @@ export function measureInputs(
   return { lines, complete, files: files.size };
 }
 
+/**
+ * Files a phase's steps name that exist and that no phase lists (in Inputs or Outputs): a step that reads a 5,000-line
+ * file must not escape the context mode by leaving it out of Inputs. A file another phase lists is judged there (an
+ * assembling phase names the source its extraction phase read).
+ */
+function unlistedReads(plan: Plan, phase: Phase, context: Pick<RuleContext, 'expand'>): string[] {
+  const inputs = plan.phases.flatMap((other) => other.inputs);
+  const listed = inputs.length > 0 ? picomatch(inputs, { dot: true }) : () => false;
+  const outputs = plan.phases.flatMap((other) => other.outputs);
+  const written = outputs.length > 0 ? picomatch(outputs, { dot: true }) : () => false;
+  const found = new Set<string>();
+  for (const { path } of pathsIn(stepText(phase))) {
+    if (/[*?[\]{}]/.test(path) || listed(path) || written(path)) continue;
+    for (const file of context.expand(path)) if (!listed(file) && !written(file)) found.add(file);
+  }
+  return [...found];
+}
+
 export const phaseContextMode: Rule = {
   id: 'phase-context-mode',
   severity: 'error',
   description: 'A phase\'s Context matches its inputs\' size: under 3,000 lines direct, to 6,000 extract_then_assemble, above map_reduce.',
   check(plan: Plan, context, report) {
     for (const phase of plan.phases) {
-      if (phase.malformedHeading || phase.inputs.length === 0) continue;
-      const measured = measureInputs(phase, context);
+      if (phase.malformedHeading) continue;
+      const unlisted = unlistedReads(plan, phase, context);
+      if (phase.inputs.length === 0 && unlisted.length === 0) continue;
+      const measured = measureInputs({ inputs: [...phase.inputs, ...unlisted] }, context);
       if (measured.files === 0) continue;
       const required = contextModeFor(measured.lines);
       const line = phase.fields.get('context')?.line ?? phase.heading.start.line;
       const declared = phase.context as keyof typeof RANK | null;
       const size = `${measured.lines.toLocaleString('en-US')} input lines`;
       if (declared === null) {
-        report(`${phase.id} has no Context field; its ${size} call for \`${required}\``, { line });
+        report(`${phase.id} has no Context field; its ${size} call for \`${required}\``, { line, fix: `add "- Context: ${required}" to ${phase.id}'s fields` });
         continue;
       }
       if (!(declared in RANK)) continue;
       if (RANK[declared] < RANK[required]) {
-        report(`${phase.id} reads ${size} with Context \`${declared}\`; that size needs \`${required}\``, { line });
+        report(`${phase.id} reads ${size} with Context \`${declared}\`; that size needs \`${required}\``, {
+          line,
+          fix: `set ${phase.id}'s Context to ${required} (line ${line}), or split its inputs across phases`,
+        });
       } else if (RANK[declared] > RANK[required] && measured.complete) {
         report(`${phase.id} reads only ${size}; Context \`${required}\` is enough (declared \`${declared}\`)`, {
           line,
+          fix: `set ${phase.id}'s Context to ${required} (line ${line})`,
           severity: 'warning',
         });
       }

@@ -9,8 +9,13 @@ export const phaseDependencies: Rule = {
     for (const phase of phases.values()) {
       const line = phase.fields.get('depends on')?.line ?? phase.heading.start.line;
       for (const dependency of phase.dependsOn) {
-        if (dependency === phase.id) report(`${phase.id} depends on itself`, { line });
-        else if (!phases.has(dependency)) report(`${phase.id} depends on ${dependency}, which is not a phase of this plan`, { line });
+        if (dependency === phase.id) report(`${phase.id} depends on itself`, { line, fix: `remove ${phase.id} from its own Depends on (line ${line})` });
+        else if (!phases.has(dependency)) {
+          report(`${phase.id} depends on ${dependency}, which is not a phase of this plan`, {
+            line,
+            fix: `remove ${dependency} from ${phase.id}'s Depends on (line ${line}), or name the phase it means (${[...phases.keys()].filter((id) => id !== phase.id).slice(0, 8).join(', ')})`,
+          });
+        }
       }
     }
     // Depth-first search; each cycle is reported once, at the phase where it was entered.
@@ -27,7 +32,10 @@ export const phaseDependencies: Rule = {
           const key = [...cycle.slice(0, -1)].sort().join(',');
           if (!reported.has(key)) {
             reported.add(key);
-            report(`dependency cycle: ${cycle.join(' → ')}`, { line: phases.get(next)!.heading.start.line });
+            report(`dependency cycle: ${cycle.join(' → ')}`, {
+              line: phases.get(next)!.heading.start.line,
+              fix: `break the cycle: take ${cycle[cycle.length - 2]} out of ${next}'s Depends on, or drop another link of ${cycle.join(' → ')}`,
+            });
           }
         } else if (!state.has(next)) {
           visit(next);

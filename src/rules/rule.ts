@@ -8,6 +8,8 @@ export interface Finding {
   message: string;
   line: number;
   column: number;
+  /** What to change, and where, to resolve the finding ("invoke /x in P3, or drop P3 from x's row"); optional. */
+  fix?: string;
 }
 
 /** What a rule may look up besides the plan: the disk, resolved from the repository root. */
@@ -20,9 +22,11 @@ export interface RuleContext {
   expand(pattern: string): string[];
   /** Lines in a repository-relative file; null when it does not exist or is not readable text. */
   lineCount(file: string): number | null;
+  /** The text of a repository-relative file of at most 1 MB; null when it does not exist, is larger or is not text. */
+  readText(file: string): string | null;
 }
 
-export type Report = (message: string, where?: { line?: number; column?: number; severity?: Severity }) => void;
+export type Report = (message: string, where?: { line?: number; column?: number; severity?: Severity; fix?: string }) => void;
 
 export interface Rule {
   id: string;

@@ -1,7 +1,15 @@
 import picomatch from 'picomatch';
 import { isInsideRepository, privateFolderOf } from './context.js';
 import { frontMatterLine, type Rule } from './rule.js';
-import { quoteSkillArguments, ScopeError } from '../execute/scope.js';
+import { quoteSkillArguments, ScopeError, startsWithPrefix } from '../plan/scope-policy.js';
+
+/** The folder glob that would allow a path (`drafts/a.md` → `drafts/**`). */
+function folderGlob(pattern: string): string {
+  const clean = pattern.replace(/^\.\//, '');
+  const slash = clean.search(/\/[^/]*$/);
+  const folder = slash === -1 ? '' : clean.slice(0, slash).replace(/\/?[^/]*[*?[{].*$/, '');
+  return folder ? `${folder}/**` : `"${clean}"`;
+}
 
 export const scope: Rule = {
   id: 'scope',
@@ -10,14 +18,22 @@ export const scope: Rule = {
   check(plan, _context, report) {
     const write = plan.meta.scope?.write;
     const commands = plan.meta.scope?.commands;
+    if (plan.frontMatter?.data && !write && plan.phases.length > 0) {
+      report(
+        `the plan has no scope.write: its steps may write only inside the repository's existing top-level folders and files, except the ones the engine reads (plans, skills, prompts, calibration, configuration, .git), and cannot create new ones`,
+        { line: frontMatterLine(plan, plan.meta.scope ? ['scope'] : ['state']), severity: 'warning', fix: 'add scope.write with the folders the phases write (e.g. scope: {write: [drafts/**, out/**]})' },
+      );
+    }
     for (const [index, pattern] of (write ?? []).entries()) {
       if (!isInsideRepository(pattern)) {
         report(`scope.write "${pattern}" leaves the repository; use paths relative to its root without ".."`, {
           line: frontMatterLine(plan, ['scope', 'write', index]),
+          fix: `replace "${pattern}" in scope.write with the folders the phases write, relative to the repository root (drafts/**, out/**)`,
         });
       } else if (privateFolderOf(pattern)) {
         report(`scope.write "${pattern}" is in ${privateFolderOf(pattern)}/, which commands never write; name a folder of the work`, {
           line: frontMatterLine(plan, ['scope', 'write', index]),
+          fix: `replace "${pattern}" in scope.write with a folder of the work outside ${privateFolderOf(pattern)}/`,
         });
       }
     }
@@ -30,9 +46,15 @@ export const scope: Rule = {
         const line = phase.fields.get(key)?.line ?? phase.heading.start.line;
         for (const pattern of patterns) {
           if (!isInsideRepository(pattern)) {
-            report(`${phase.id} ${key === 'inputs' ? 'reads' : 'writes'} "${pattern}", outside the repository`, { line });
+            report(`${phase.id} ${key === 'inputs' ? 'reads' : 'writes'} "${pattern}", outside the repository`, {
+              line,
+              fix: `change "${pattern}" in ${phase.id}'s ${key === 'inputs' ? 'Inputs' : 'Outputs'} (line ${line}) to a path inside the repository, relative to its root`,
+            });
           } else if (key === 'outputs' && inScope && !inScope(pattern.replace(/^\.\//, ''))) {
-            report(`${phase.id} writes "${pattern}", which scope.write does not allow`, { line });
+            report(`${phase.id} writes "${pattern}", which scope.write does not allow`, {
+              line,
+              fix: `add ${folderGlob(pattern)} to scope.write, or make ${phase.id} write under ${(write ?? []).join(', ') || 'a folder scope.write allows'}`,
+            });
           }
         }
       }
@@ -43,15 +65,21 @@ export const scope: Rule = {
           quoteSkillArguments(step.args);
         } catch (error) {
           if (!(error instanceof ScopeError)) throw error;
-          report(`${phase.id}.${step.index} /${step.skill}: ${error.message}`, { line: step.line });
+          report(`${phase.id}.${step.index} /${step.skill}: ${error.message}`, {
+            line: step.line,
+            fix: `give /${step.skill} in ${phase.id}.${step.index} (line ${step.line}) plain arguments: no shell operators and no ".."; chain the work as separate steps`,
+          });
         }
       }
       if (!commands) continue;
       for (const step of phase.steps) {
         if (step.kind !== 'run' || step.command === null) continue;
         const command = step.command.trim();
-        if (!commands.some((prefix) => command.startsWith(prefix))) {
-          report(`${phase.id}.${step.index} runs \`${command}\`, which starts with no prefix in scope.commands`, { line: step.line });
+        if (!commands.some((prefix) => startsWithPrefix(command, prefix))) {
+          report(`${phase.id}.${step.index} runs \`${command}\`, which starts with no prefix in scope.commands`, {
+            line: step.line,
+            fix: `start ${phase.id}.${step.index} (line ${step.line}) with one of ${commands.join(', ')}, or add its command's prefix to scope.commands`,
+          });
         }
       }
     }

@@ -18,16 +18,21 @@ export const skillDrift: Rule = {
         if (!invoked) {
           report(`skill ${skill.name} is mapped to ${phaseId} but no step of ${phaseId} invokes /${skill.name}`, {
             line: phase.heading.start.line,
+            fix: `invoke /${skill.name} in a step of ${phaseId}, or take ${phaseId} out of ${skill.name}'s Phases in the Mapped table (line ${skill.line})`,
           });
         }
       }
     }
+    // An excluded skill invoked is the executor-refusals rule's finding (it says why the skill is excluded).
+    const excluded = new Set((plan.skills?.excluded ?? []).map((skill) => skill.name));
     for (const phase of plan.phases) {
       for (const step of phase.steps) {
         if (step.kind !== 'skill' || !step.skill) continue;
+        if (excluded.has(step.skill) && !mapping.has(step.skill)) continue;
         if (!mapping.get(step.skill)?.has(phase.id)) {
           report(`${phase.id}.${step.index} invokes /${step.skill}, which the skill audit does not map to ${phase.id}`, {
             line: step.line,
+            fix: `map ${step.skill} to ${phase.id} in the Mapped table${plan.skills?.mapped?.find((skill) => skill.name === step.skill) ? ` (line ${plan.skills.mapped.find((skill) => skill.name === step.skill)!.line})` : ''}, or invoke a skill mapped to ${phase.id} in ${phase.id}.${step.index}`,
           });
         }
       }

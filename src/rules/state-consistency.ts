@@ -11,16 +11,29 @@ export const stateConsistency: Rule = {
     if (plan.log && state.iteration !== rows.length) {
       report(`state.iteration is ${state.iteration} but the iteration log has ${rows.length} row(s)`, {
         line: frontMatterLine(plan, ['state', 'iteration']),
+        fix: `set state.iteration to ${rows.length}, the number of log rows`,
       });
     }
     if (state.revision < state.iteration) {
       report(`state.revision (${state.revision}) is below state.iteration (${state.iteration}); every iteration writes the file`, {
         line: frontMatterLine(plan, ['state', 'revision']),
+        fix: `set state.revision to ${state.iteration} or more`,
       });
     }
     const ids = new Set(plan.phases.map((phase) => phase.id));
     if (state.phase !== null && plan.phases.length > 0 && !ids.has(state.phase)) {
-      report(`state.phase is ${state.phase}, which is not a phase of this plan`, { line: frontMatterLine(plan, ['state', 'phase']) });
+      report(`state.phase is ${state.phase}, which is not a phase of this plan`, {
+        line: frontMatterLine(plan, ['state', 'phase']),
+        fix: `set state.phase to the phase to run next (${plan.phases.find((phase) => phase.status !== 'done')?.id ?? 'null when all are done'})`,
+      });
+    }
+    const current = plan.phases.find((phase) => phase.id === state.phase);
+    const open = plan.phases.filter((phase) => phase.status !== 'done');
+    if (current?.status === 'done' && open.length > 0) {
+      report(`state.phase is ${state.phase}, which is done; the current phase is ${open[0]!.id}`, {
+        line: frontMatterLine(plan, ['state', 'phase']),
+        fix: `set state.phase to ${open[0]!.id} (the first phase not done)`,
+      });
     }
     const active = plan.phases.filter((phase) => phase.status === 'active');
     if (active.length > 1) {

@@ -1,5 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import MiniSearch from 'minisearch';
-import type { DraftPhase, DraftSkills } from '../pipeline/draft.js';
+import { parse } from 'yaml';
+import picomatch from 'picomatch';
+import type { DraftPhase, DraftSkills, DraftStep } from '../pipeline/draft.js';
+import { skillContract, type SkillContract } from '../pipeline/context.js';
 import type { Skill, SkillIndex } from './discover.js';
 
 export const MIN_MAPPED = 3;
@@ -7,15 +12,18 @@ export const MIN_EXCLUDED = 2;
 
 export interface AuditResult {
   skills: DraftSkills;
-  /** Phases with the `/skill` steps the audit added, so every mapped skill is invoked where it is mapped. */
+  /** Phases with the `/skill` steps the audit put in, so every mapped skill is invoked where it is mapped. */
   phases: DraftPhase[];
   /** What the audit decided and why, one line each. */
   notes: string[];
-  /** Set when the audit cannot reach 3 mapped and 2 excluded skills with what is installed. */
+  /**
+   * Set when the audit cannot reach 3 mapped and 2 excluded skills with what is installed: which phases found no
+   * skill and why, and how to map one by hand.
+   */
   shortfall: string | null;
 }
 
-const DEPRECATED = /\b(deprecated|legacy|do not use|obsolete|superseded)\b/i;
+const DEPRECATED = /\b(deprecated|legacy|do not use|don't use|obsolete|superseded|no longer (?:maintained|supported|used))\b/i;
 
 const STOP_WORDS = new Set(
   'the and for with from one per each into its this that are was were has have had not but all any can our your their them then than when what which who will would should could about over under after before also only just more most some such very via use uses using out off own same both few'.split(' '),
@@ -32,14 +40,185 @@ function phaseText(phase: DraftPhase): string {
   return [phase.title, ...phase.steps.map((step) => (step.kind === 'model' ? step.text : step.kind === 'skill' ? step.skill : step.command)), ...(phase.hints ?? [])].join(' ');
 }
 
+function firstSentence(text: string): string {
+  const sentence = text.split(/(?<=[.;])\s/)[0] ?? text;
+  return sentence.replace(/[.;]$/, '').trim();
+}
+
 /**
- * The skill audit: skills the phases already invoke are mapped to those phases; other installed skills are ranked
- * against each phase with BM25 (MiniSearch) and the best matches mapped, with a `/skill` step added; the
- * rest are excluded with a reason, the most relevant first. Deprecated skills (by their description) are never mapped.
+ * Why a skill must not be used, when it says so itself: its description, its metadata (`deprecated: true`,
+ * `status: deprecated`) or the first lines of its instructions. null when it does not.
+ */
+export function deprecationOf(skill: Skill): string | null {
+  if (DEPRECATED.test(skill.description)) return `deprecated by its own description (${firstSentence(skill.description)})`;
+  const metadata = metadataOf(skill);
+  const status = metadata['status'] ?? metadata['lifecycle'];
+  if (metadata['deprecated'] === true || metadata['deprecated'] === 'true' || (typeof status === 'string' && DEPRECATED.test(status))) {
+    const replaced = typeof metadata['replaced-by'] === 'string' ? `; replaced by ${metadata['replaced-by']}` : typeof metadata['replaced_by'] === 'string' ? `; replaced by ${metadata['replaced_by']}` : '';
+    return `deprecated by its SKILL.md metadata${replaced} (${firstSentence(skill.description)})`;
+  }
+  const opening = skill.body.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#')).slice(0, 4).join(' ');
+  const said = DEPRECATED.exec(opening);
+  if (said) return `its instructions say "${said[0]}" (${firstSentence(opening).slice(0, 100)})`;
+  return null;
+}
+
+/** The `metadata:` of a skill's front matter (empty when it has none or it cannot be read). */
+function metadataOf(skill: Skill): Record<string, unknown> {
+  try {
+    const text = readFileSync(join(skill.dir, 'SKILL.md'), 'utf8');
+    const match = /^---\r?\n([\s\S]*?)\r?\n---/.exec(text);
+    const data = match ? (parse(match[1]!, { maxAliasCount: 20 }) as { metadata?: unknown } | null) : null;
+    return data?.metadata && typeof data.metadata === 'object' ? (data.metadata as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** A contract path (`enriched/<account>.yaml`, `drafts/{contact}.md`, `deals/*.yaml`) as a glob. */
+function contractGlob(path: string): string {
+  return path.replace(/^\.\//, '').replace(/<[^>]*>|\{[^}]*\}/g, '*');
+}
+
+/** A plan path as a sample file for matching (`drafts/*.md` → `drafts/x.md`). */
+function sampleOf(path: string): string {
+  return path.replace(/^\.\//, '').replace(/\*\*\/?/g, 'x/').replace(/\*/g, 'x');
+}
+
+function matcher(patterns: string[]): ((path: string) => boolean) | null {
+  if (patterns.length === 0) return null;
+  const globs = patterns.map(contractGlob);
+  const test = picomatch(globs, { dot: true });
+  return (path: string) => test(sampleOf(path)) || test(path.replace(/^\.\//, ''));
+}
+
+/** Paths a step names (code spans, or words with a slash). */
+function pathsIn(text: string): string[] {
+  return [...text.matchAll(/`?((?:[\w.@{}-]+\/)+[\w.@{}*-]+)`?/g)].map((match) => match[1]!.replace(/[.,;:]+$/, ''));
+}
+
+function stepWords(step: DraftStep): string {
+  return step.kind === 'model' ? step.text : step.kind === 'skill' ? `${step.skill} ${step.args}` : step.command;
+}
+
+/** What a skill serves in a phase: the outputs it writes there and the inputs it reads there. */
+interface Fit {
+  writes: string[];
+  reads: string[];
+}
+
+function fitOf(contract: SkillContract, phase: DraftPhase): Fit {
+  const writes = matcher(contract.writes);
+  const reads = matcher(contract.reads);
+  return {
+    writes: writes ? phase.outputs.filter(writes) : [],
+    reads: reads ? phase.inputs.filter(reads) : [],
+  };
+}
+
+/** The values a contract path's placeholders take in a plan path (`sites/<city>/<page>.md`, `sites/austin/home.md` → city austin, page home). */
+function capturesOf(pattern: string, path: string): Array<{ name: string; value: string }> | null {
+  const names: string[] = [];
+  const source = pattern
+    .replace(/^\.\//, '')
+    .split(/(<[^>]*>|\{[^}]*\}|\*\*|\*)/)
+    .map((part) => {
+      if (part === '**') return '.*';
+      if (part === '*') return '[^/]*';
+      const placeholder = /^<([^>]*)>$|^\{([^}]*)\}$/.exec(part);
+      if (placeholder) {
+        names.push((placeholder[1] ?? placeholder[2] ?? '').toLowerCase());
+        return '([^/]+)';
+      }
+      return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('');
+  const match = new RegExp(`^${source}$`).exec(path.replace(/^\.\//, ''));
+  return match ? names.map((name, index) => ({ name, value: match[index + 1]! })) : null;
+}
+
+/**
+ * The arguments of a skill step for the work one step does. Each `<placeholder>` of the skill's declared arguments
+ * takes the value the same placeholder has in the file the step reads or writes (`<page-file>`: the file itself);
+ * without declared arguments, the entity's name (the first placeholder's value); none for a skill whose files have
+ * no placeholder.
+ */
+function argumentsFor(contract: SkillContract, step: DraftStep, fit: Fit): string {
+  const mentioned = pathsIn(stepWords(step));
+  const found: Array<{ file: string; values: Array<{ name: string; value: string }> }> = [];
+  for (const [paths, patterns] of [[fit.reads, contract.reads], [fit.writes, contract.writes]] as const) {
+    for (const file of mentioned.filter((path) => paths.includes(path) && !path.includes('*'))) {
+      for (const pattern of patterns) {
+        const values = capturesOf(pattern, file);
+        if (values) found.push({ file, values });
+      }
+    }
+  }
+  if (found.length === 0) return '';
+  const wanted = [...(contract.arguments ?? '').matchAll(/<([^>]+)>|\{([^}]+)\}/g)].map((match) => (match[1] ?? match[2]!).toLowerCase());
+  if (wanted.length === 0) return found.find((entry) => entry.values.length > 0)?.values.at(-1)?.value ?? '';
+  const args = wanted.map((name) => {
+    if (/(?:^|[-_ ])(file|path)$/.test(name)) {
+      const base = name.replace(/[-_ ]?(file|path)$/, '');
+      return (found.find((entry) => entry.values.some((value) => value.name === base)) ?? found[0]!).file;
+    }
+    for (const entry of found) {
+      const value = entry.values.find((candidate) => candidate.name === name);
+      if (value) return value.value;
+    }
+    return null;
+  });
+  // An argument the files cannot fill (a flag, a date) is left to the skill's own default.
+  return args.filter((arg): arg is string => arg !== null).join(' ');
+}
+
+/**
+ * Puts a skill into a phase as the step that does the work it does: each model step that names a file the skill
+ * writes (or, for a skill that declares no files, the phase's first model step) becomes `/skill <arguments>`. Returns
+ * how many steps it became; 0 when the phase has no step the skill can take over (then a step is added first).
+ */
+export function placeSkill(phase: DraftPhase, contract: SkillContract, fit: Fit = fitOf(contract, phase)): number {
+  let placed = 0;
+  const names = (step: DraftStep) => pathsIn(stepWords(step));
+  phase.steps = phase.steps.map((step) => {
+    if (step.kind !== 'model') return step;
+    const named = names(step);
+    const serves = fit.writes.length > 0 ? fit.writes.some((output) => named.includes(output)) : fit.reads.length > 0 ? fit.reads.some((input) => named.includes(input)) : false;
+    if (!serves) return step;
+    placed++;
+    return { kind: 'skill', skill: contract.name, args: argumentsFor(contract, step, fit), replaced: step.text };
+  });
+  if (placed > 0) return placed;
+  const first = phase.steps.findIndex((step) => step.kind === 'model');
+  if (first >= 0 && phase.steps.filter((step) => step.kind === 'model').length === 1 && fit.writes.length + fit.reads.length === 0) {
+    phase.steps[first] = { kind: 'skill', skill: contract.name, args: '', replaced: (phase.steps[first] as { text: string }).text };
+    return 1;
+  }
+  phase.steps.splice(first >= 0 ? first : 0, 0, { kind: 'skill', skill: contract.name, args: '' });
+  return 0;
+}
+
+/** `P3–P15` for a run of consecutive phases, else a list. */
+function phaseList(ids: string[]): string {
+  if (ids.length <= 2) return ids.join(', ');
+  return `${ids[0]}–${ids[ids.length - 1]} (${ids.length} phases)`;
+}
+
+/**
+ * The skill audit. Skills the phases already invoke are mapped to those phases. Every other installed skill is
+ * matched by its contract (the files its SKILL.md says it writes and reads: `metadata.writes`/`reads`, or its
+ * instructions' own sentences) to the phases that write and read those files, and by its description (BM25,
+ * MiniSearch) to a phase that does that work; it takes over the step that does that work. Deprecated skills (by
+ * their description, metadata or instructions) are never mapped; the rest are excluded with a reason.
  */
 export function auditSkills(request: string, phases: DraftPhase[], index: SkillIndex): AuditResult {
   const notes: string[] = [];
   const skills = [...index.skills.values()];
+  const contracts = new Map(skills.map((skill) => [skill.name, skillContract(skill)]));
+  const deprecated = new Map(skills.flatMap((skill) => {
+    const reason = deprecationOf(skill);
+    return reason ? [[skill.name, reason] as const] : [];
+  }));
   const search = new MiniSearch<Skill & { id: string; words: string }>({
     fields: ['words', 'description'],
     storeFields: ['name'],
@@ -48,68 +227,122 @@ export function auditSkills(request: string, phases: DraftPhase[], index: SkillI
   });
   search.addAll(skills.map((skill) => ({ ...skill, id: skill.name, words: skill.name.replace(/-/g, ' ') })));
 
-  const mapping = new Map<string, Set<string>>();
+  const mapping = new Map<string, string[]>();
   const why = new Map<string, string>();
+  const map = (name: string, id: string) => {
+    const ids = mapping.get(name) ?? [];
+    if (!ids.includes(id)) ids.push(id);
+    mapping.set(name, ids);
+  };
   const updated = phases.map((phase) => ({ ...phase, steps: [...phase.steps] }));
   for (const phase of updated) {
     for (const step of phase.steps) {
       if (step.kind !== 'skill') continue;
       if (!index.skills.has(step.skill)) notes.push(`${phase.id} invokes /${step.skill}, which is not installed`);
-      if (!mapping.has(step.skill)) mapping.set(step.skill, new Set());
-      mapping.get(step.skill)!.add(phase.id);
-      why.set(step.skill, why.get(step.skill) ?? index.skills.get(step.skill)?.description ?? 'invoked by the plan');
+      map(step.skill, phase.id);
+      why.set(step.skill, why.get(step.skill) ?? firstSentence(index.skills.get(step.skill)?.description ?? 'invoked by the plan'));
     }
   }
+  const served = new Set(updated.filter((phase) => phase.steps.some((step) => step.kind === 'skill')).map((phase) => phase.id));
 
-  // Relevance of every skill to the request as a whole, for mapping and for ordering the exclusions.
+  // 1. By contract: a skill that writes what a phase writes does that phase's work (every such phase: one per entity group).
   const requestScores = new Map(search.search(request).map((hit) => [hit.id as string, hit.score]));
-  // Every (phase, skill) match, best first; each phase without a skill step takes at most one skill, each skill one
-  // phase, and weak matches (under a quarter of the best) are left out.
+  const byContract: Array<{ name: string; phase: (typeof updated)[number]; fit: Fit; score: number }> = [];
+  for (const skill of skills) {
+    if (deprecated.has(skill.name) || mapping.has(skill.name)) continue;
+    const contract = contracts.get(skill.name)!;
+    if (contract.writes.length === 0 && contract.reads.length === 0) continue;
+    for (const phase of updated) {
+      if (served.has(phase.id)) continue;
+      const fit = fitOf(contract, phase);
+      // A skill that says what it writes serves a phase that writes it; one that only says what it reads serves a
+      // phase that reads it only when its description fits the phase's work too.
+      if (contract.writes.length > 0 ? fit.writes.length === 0 : fit.reads.length === 0) continue;
+      const described = descriptionScore(skill, phase);
+      if (contract.writes.length === 0 && described === 0) continue;
+      byContract.push({ name: skill.name, phase, fit, score: fit.writes.length * 10 + fit.reads.length * 3 + described });
+    }
+  }
+  byContract.sort((a, b) => b.score - a.score || a.name.localeCompare(b.name));
+  for (const { name, phase, fit } of byContract) {
+    if (served.has(phase.id)) continue;
+    served.add(phase.id);
+    placeSkill(phase, contracts.get(name)!, fit);
+    map(name, phase.id);
+    const contract = contracts.get(name)!;
+    const declared = (patterns: string[], paths: string[]) => patterns.filter((pattern) => paths.some((path) => matcher([pattern])!(path))).map(contractGlob);
+    const files = fit.writes.length > 0 ? `writes ${declared(contract.writes, fit.writes).join(', ')}` : `reads ${declared(contract.reads, fit.reads).join(', ')}`;
+    why.set(name, `${firstSentence(index.skills.get(name)!.description)} (${files})`);
+  }
+  for (const [name, ids] of mapping) {
+    if (byContract.some((entry) => entry.name === name && ids.includes(entry.phase.id))) notes.push(`mapped ${name} to ${phaseList(ids)} by its contract (the files it writes and reads) and made it the step that does that work`);
+  }
+
+  // 2. By description: each phase still without a skill takes at most one skill that declares no files, each such
+  // skill one phase; weak matches (under a quarter of the best) are left out.
   const pairs: Array<{ phase: (typeof updated)[number]; name: string; score: number }> = [];
   for (const phase of updated) {
-    if (phase.steps.some((step) => step.kind === 'skill')) continue;
+    if (served.has(phase.id)) continue;
     for (const hit of search.search(phaseText(phase))) {
       const name = hit.id as string;
-      if (!DEPRECATED.test(index.skills.get(name)?.description ?? '')) pairs.push({ phase, name, score: hit.score + (requestScores.get(name) ?? 0) * 0.5 });
+      const contract = contracts.get(name)!;
+      if (deprecated.has(name) || mapping.has(name)) continue;
+      // A skill whose contract names the files it writes belongs only where those files are written.
+      if (contract.writes.length > 0 && fitOf(contract, phase).writes.length === 0) continue;
+      pairs.push({ phase, name, score: hit.score + (requestScores.get(name) ?? 0) * 0.5 });
     }
   }
   pairs.sort((a, b) => b.score - a.score || a.name.localeCompare(b.name));
   const floor = (pairs[0]?.score ?? 0) * 0.25;
-  const served = new Set<string>();
   for (const { phase, name, score } of pairs) {
     if (score < floor || served.has(phase.id) || mapping.has(name)) continue;
     served.add(phase.id);
-    phase.steps.unshift({ kind: 'skill', skill: name, args: '' });
-    mapping.set(name, new Set([phase.id]));
-    why.set(name, index.skills.get(name)!.description);
-    notes.push(`mapped ${name} to ${phase.id} (best match for "${phase.title}") and added a /${name} step`);
+    const placed = placeSkill(phase, contracts.get(name)!);
+    map(name, phase.id);
+    why.set(name, firstSentence(index.skills.get(name)!.description));
+    notes.push(`mapped ${name} to ${phase.id} (best match for "${phase.title}") and ${placed > 0 ? 'made it the step that does that work' : `added a /${name} step`}`);
   }
 
-  const mapped = [...mapping.entries()].map(([name, ids]) => ({ name, phases: [...ids], why: firstSentence(why.get(name) ?? '') }));
+  const mapped = [...mapping.entries()].map(([name, ids]) => ({ name, phases: ids, why: (why.get(name) ?? '').replace(/\|/g, '/') }));
   const excluded = skills
     .filter((skill) => !mapping.has(skill.name))
-    .sort((a, b) => (requestScores.get(b.name) ?? 0) - (requestScores.get(a.name) ?? 0) || a.name.localeCompare(b.name))
-    .map((skill) => ({ name: skill.name, reason: exclusionReason(skill, requestScores.get(skill.name)) }));
+    .sort((a, b) => Number(deprecated.has(b.name)) - Number(deprecated.has(a.name)) || (requestScores.get(b.name) ?? 0) - (requestScores.get(a.name) ?? 0) || a.name.localeCompare(b.name))
+    .map((skill) => ({ name: skill.name, reason: exclusionReason(skill, contracts.get(skill.name)!, deprecated.get(skill.name) ?? null, requestScores.get(skill.name)).replace(/\|/g, '/') }));
   for (const skill of index.invalid) notes.push(`skipped an invalid skill in ${skill.dir}: ${skill.problem}`);
 
   const problems: string[] = [];
-  if (mapped.length < MIN_MAPPED) problems.push(`${mapped.length} skill(s) fit the phases; at least ${MIN_MAPPED} must be mapped`);
-  if (excluded.length < MIN_EXCLUDED) problems.push(`${excluded.length} skill(s) left to exclude; at least ${MIN_EXCLUDED} must be excluded`);
+  if (mapped.length < MIN_MAPPED) {
+    const unserved = updated.filter((phase) => !served.has(phase.id));
+    const what = (phase: DraftPhase) => `${phase.id} "${phase.title}"${phase.outputs.length > 0 ? ` (writes ${phase.outputs.slice(0, 2).join(', ')}${phase.outputs.length > 2 ? ' …' : ''})` : ''}`;
+    const unfit = excluded.filter((skill) => !deprecated.has(skill.name));
+    problems.push(
+      `${mapped.length} skill(s) fit the phases${mapped.length > 0 ? ` (${mapped.map((skill) => `${skill.name} → ${phaseList(skill.phases)}`).join('; ')})` : ''}; at least ${MIN_MAPPED} must be mapped. ` +
+        `No skill was found for ${unserved.slice(0, 4).map(what).join(', ')}${unserved.length > 4 ? ` and ${unserved.length - 4} more` : ''}: no installed skill declares that it writes those files (metadata.writes in its SKILL.md) or describes that work` +
+        (unfit.length > 0 ? `; the others: ${unfit.slice(0, 3).map((skill) => `${skill.name} (${skill.reason})`).join('; ')}` : '') +
+        (deprecated.size > 0 ? `; deprecated, never mapped: ${[...deprecated.keys()].join(', ')}` : ''),
+    );
+  }
+  if (excluded.length < MIN_EXCLUDED) problems.push(`${excluded.length} skill(s) left to exclude; at least ${MIN_EXCLUDED} must be excluded (exclude one by hand: skills: {exclude: [name]})`);
+  const howTo =
+    'map one by hand in an answers file (deepplan plan --answers answers.yaml): skills: {map: [<skill>]} puts it on the phase its files or description fit, skills: {map: {<skill>: P3}} on that phase; or install a skill (.claude/skills/<name>/SKILL.md) whose metadata.writes names the files those phases write';
   return {
     skills: { mapped, excluded },
     phases: updated,
     notes,
-    shortfall: problems.length > 0 ? `${problems.join('; ')} (searched ${index.searched.length} skill folders, ${skills.length} valid skills)` : null,
+    shortfall: problems.length > 0 ? `${problems.join('; ')} (searched ${index.searched.length} skill folders, ${skills.length} valid skills); ${howTo}` : null,
   };
 }
 
-function firstSentence(text: string): string {
-  const sentence = text.split(/(?<=[.;])\s/)[0] ?? text;
-  return sentence.replace(/[.;]$/, '').trim();
+/** How well a skill's name and description fit a phase's work (BM25 over the phase's text), 0 when not at all. */
+function descriptionScore(skill: Skill, phase: DraftPhase): number {
+  const search = new MiniSearch<{ id: string; text: string }>({ fields: ['text'], tokenize, searchOptions: { prefix: true, fuzzy: 0.15 } });
+  search.add({ id: phase.id, text: phaseText(phase) });
+  return search.search(`${skill.name.replace(/-/g, ' ')} ${skill.description}`, { combineWith: 'OR' })[0]?.score ?? 0;
 }
 
-function exclusionReason(skill: Skill, score: number | undefined): string {
-  if (DEPRECATED.test(skill.description)) return `deprecated by its own description (${firstSentence(skill.description)})`;
+function exclusionReason(skill: Skill, contract: SkillContract, deprecated: string | null, score: number | undefined): string {
+  if (deprecated) return deprecated;
+  if (contract.writes.length > 0) return `no phase writes what it writes (${contract.writes.slice(0, 2).map(contractGlob).join(', ')}): ${firstSentence(skill.description)}`;
   if (score === undefined) return `nothing in the request calls for it (${firstSentence(skill.description)})`;
   return `related to the request, but no phase needs it: ${firstSentence(skill.description)}`;
 }

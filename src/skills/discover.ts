@@ -23,6 +23,8 @@ export interface Skill {
   dir: string;
   /** `metadata.run`: the command that makes this skill a tool. */
   run: string | null;
+  /** `metadata.irreversible`: the skill declares that what it does cannot be undone (true) or that it can (false); null when unsaid. */
+  irreversible: boolean | null;
   allowedTools: string[] | null;
   body: string;
 }
@@ -81,11 +83,13 @@ export function readSkill(dir: string, folderName: string): Skill | InvalidSkill
   }
   const tools = result.data['allowed-tools'];
   const run = result.data.metadata?.['run'];
+  const irreversible = result.data.metadata?.['irreversible'];
   return {
     name: result.data.name,
     description: result.data.description,
     dir,
     run: typeof run === 'string' && run.trim() !== '' ? run.trim() : null,
+    irreversible: irreversible === true || irreversible === 'true' ? true : irreversible === false || irreversible === 'false' ? false : null,
     allowedTools: tools === undefined ? null : Array.isArray(tools) ? tools : tools.split(/[\s,]+/).filter(Boolean),
     body: text.slice(match[0].length),
   };

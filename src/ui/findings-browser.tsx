@@ -1,7 +1,9 @@
 import { Box, Text, render, useApp, useInput } from 'ink';
 import { useState } from 'react';
 import type { ReviewFinding, ReviewSeverity } from '../review/findings.js';
-import { clip, tint } from './style.js';
+import { Hanging, Wrapped } from './layout.js';
+import { RedrawStore, watchNarrowing } from './redraw.js';
+import { clip, flat, MAX_WIDTH, tint, useLayoutWidth } from './style.js';
 
 /**
  * The review findings browser of `deepplan review` on a terminal: the numbered findings with their severity colours;
@@ -25,12 +27,16 @@ const BY_KEY: Record<string, Filter> = { a: 'all', c: 'critical', h: 'high', m: 
 /** A severity's colour, or none when NO_COLOR is set (https://no-color.org). */
 export const colourOf = (severity: ReviewSeverity) => tint(severity === 'critical' || severity === 'high' ? 'red' : severity === 'medium' ? 'yellow' : 'gray');
 
-/** One finding, numbered, on one line (the selected one inverse). */
-export function FindingLine({ finding, selected, width = 52 }: { finding: ReviewFinding; selected: boolean; width?: number }) {
+/** The number, severity and line columns of a finding's line: the issue goes beside them. */
+const FINDING_LEAD = 3 + 2 + 8 + 1 + 5 + 4 + 1;
+
+/** One finding, numbered, on one line of the screen's width (the issue clipped to fit; the selected one inverse). */
+export function FindingLine({ finding, selected, width }: { finding: ReviewFinding; selected: boolean; width: number }) {
+  const mark = finding.verified ? '' : ' [unverified]';
   return (
-    <Text inverse={selected}>
-      {String(finding.number).padStart(3)}. <Text color={colourOf(finding.severity)}>{finding.severity.padEnd(8)}</Text> line {String(finding.line).padEnd(4)} {clip(finding.issue, width)}
-      {finding.verified ? '' : ' [unverified]'}
+    <Text inverse={selected} wrap="truncate-end">
+      {String(finding.number).padStart(3)}. <Text color={colourOf(finding.severity)}>{finding.severity.padEnd(8)}</Text> line {String(finding.line).padEnd(4)} {clip(finding.issue, width - FINDING_LEAD - mark.length)}
+      {mark}
     </Text>
   );
 }
@@ -39,18 +45,25 @@ export function FindingLine({ finding, selected, width = 52 }: { finding: Review
 export function FindingDetails({ finding }: { finding: ReviewFinding }) {
   return (
     <Box flexDirection="column" marginTop={1} borderStyle="single" paddingX={1}>
-      <Text bold>
-        #{finding.number} {finding.severity} · {clip(finding.section, 40)} · line {finding.line}
-      </Text>
-      <Text>quote: “{clip(finding.quote, 200)}”{finding.verified ? '' : ' (not found in the document: not counted)'}</Text>
-      <Text>issue: {finding.issue}</Text>
-      <Text color={tint('green')}>fix: {finding.fix}</Text>
+      <Wrapped bold>
+        #{finding.number} {finding.severity} · {flat(finding.section)} · line {finding.line}
+      </Wrapped>
+      <Hanging lead="quote:" width={7}>
+        “{flat(finding.quote)}”{finding.verified ? '' : ' (not found in the document: not counted)'}
+      </Hanging>
+      <Hanging lead="issue:" width={7}>
+        {flat(finding.issue)}
+      </Hanging>
+      <Hanging lead={<Text color={tint('green')}>fix: </Text>} width={5}>
+        <Text color={tint('green')}>{flat(finding.fix)}</Text>
+      </Hanging>
     </Box>
   );
 }
 
 export function FindingsBrowser({ title, verdict, findings, documentLines }: FindingsBrowserProps) {
   const { exit } = useApp();
+  const width = useLayoutWidth();
   const [filter, setFilter] = useState<Filter>('all');
   const [selected, setSelected] = useState(0);
   const [open, setOpen] = useState<'none' | 'details' | 'source'>('none');
@@ -77,15 +90,17 @@ export function FindingsBrowser({ title, verdict, findings, documentLines }: Fin
   });
 
   return (
-    <Box flexDirection="column" width={80}>
-      <Text bold>{clip(title, 78)}</Text>
-      <Text>
+    <Box flexDirection="column" maxWidth={MAX_WIDTH}>
+      <Wrapped bold>
+        {flat(title)}
+      </Wrapped>
+      <Wrapped>
         verdict <Text bold color={tint(verdict === 'APPROVED' ? 'green' : 'red')}>{verdict}</Text> · showing {filter === 'all' ? 'all' : filter} ({shown.length} of {findings.length})
-      </Text>
+      </Wrapped>
       <Box flexDirection="column" marginTop={1}>
         {shown.length === 0 ? <Text dimColor>no findings{filter === 'all' ? '' : ` of severity ${filter}`}</Text> : null}
         {shown.map((finding) => (
-          <FindingLine key={finding.number} finding={finding} selected={finding === current} />
+          <FindingLine key={finding.number} finding={finding} selected={finding === current} width={width} />
         ))}
       </Box>
       {current && open === 'details' ? <FindingDetails finding={current} /> : null}
@@ -94,21 +109,25 @@ export function FindingsBrowser({ title, verdict, findings, documentLines }: Fin
           {documentLines.slice(Math.max(current.line - 4, 0), current.line + 3).map((line, index) => {
             const number = Math.max(current.line - 4, 0) + index + 1;
             return (
-              <Text key={number} bold={number === current.line}>
+              <Text key={number} bold={number === current.line} wrap="truncate-end">
                 {number === current.line ? '>' : ' '}
-                {String(number).padStart(4)} │ {clip(line, 66)}
+                {String(number).padStart(4)} │ {clip(line, width - 12)}
               </Text>
             );
           })}
         </Box>
       ) : null}
-      <Text dimColor>↑↓ select · Enter details · g go to line · f filter (c h m l a) · q quit</Text>
+      <Wrapped dimColor>
+        ↑↓ select · Enter details · g go to line · f filter (c h m l a) · q quit
+      </Wrapped>
     </Box>
   );
 }
 
 export async function browseFindings(props: FindingsBrowserProps): Promise<void> {
   const app = render(<FindingsBrowser {...props} />, { patchConsole: false });
+  // The browser has no finished lines to print again: a narrowing only clears the screen before Ink redraws.
+  const unwatch = watchNarrowing(process.stdout, new RedrawStore({ epoch: 0, rows: 0 }));
   // A terminal that goes away (stdin closed) ends the browser rather than leaving it waiting for keys.
   const close = () => app.unmount();
   process.stdin.once('end', close);
@@ -116,5 +135,6 @@ export async function browseFindings(props: FindingsBrowserProps): Promise<void>
     await app.waitUntilExit();
   } finally {
     process.stdin.off('end', close);
+    unwatch();
   }
 }

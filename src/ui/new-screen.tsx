@@ -6,17 +6,18 @@ import type { Question } from '../pipeline/sufficiency.js';
 import type { ReviewFinding } from '../review/findings.js';
 import { FindingDetails, FindingLine } from './findings-browser.js';
 import { Store } from './store.js';
-import { clip, tint } from './style.js';
+import { Hanging, Wrapped } from './layout.js';
+import { RedrawProvider, RedrawStore, useStaticItems, watchNarrowing } from './redraw.js';
+import { clip, flat, MAX_WIDTH, tint, useLayoutWidth } from './style.js';
 
 /**
  * The screens of `deepplan new`: the request, the pipeline's phases as a live list, the interview, the skill audit,
  * the sizing and budget table, the review rounds and the final choice. The session in src/cli/new-command.ts runs
  * the pipeline and sets this store from its events; the screens show the state and pass keys back through
  * `NewActions`. They hold no planning logic: what they show comes from the pipeline, what they answer goes to it.
- * Finished lines go to Ink's <Static> so a long session does not redraw them.
+ * Finished lines go to Ink's <Static> so a long session does not redraw them. Every screen lays out for the
+ * terminal's width (src/ui/style.ts): prose wraps at word boundaries, table cells are clipped to their column.
  */
-
-export const WIDTH = 80;
 
 export interface PhaseLine {
   phase: string;
@@ -103,22 +104,36 @@ function useTick(active: boolean, ms = 100): number {
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`.padStart(6);
 
+/** The mark, phase name and elapsed time of a phase line: the summary and the notes wrap beside them. */
+const PHASE_LEAD = 2 + 12 + 6 + 1;
+
 function PhaseRow({ line, tick }: { line: PhaseLine; tick: number }) {
   const mark = line.status === 'done' ? <Text color={tint('green')}>✔</Text> : line.status === 'running' ? <Text color={tint('cyan')}>{SPINNER[tick % SPINNER.length]}</Text> : <Text dimColor>·</Text>;
   const elapsed = line.status === 'done' ? seconds(line.elapsedMs ?? 0) : line.status === 'running' && line.startedAt !== null ? seconds(Date.now() - line.startedAt) : '      ';
   return (
     <Box flexDirection="column">
-      <Text dimColor={line.status === 'pending'}>
-        {mark} {line.phase.padEnd(12)}
-        {elapsed} {line.summary ? clip(line.summary, WIDTH - 23) : line.status === 'running' ? '…' : ''}
-      </Text>
+      <Hanging
+        lead={
+          <>
+            {mark} {line.phase.padEnd(12)}
+            {elapsed}{' '}
+          </>
+        }
+        width={PHASE_LEAD}
+        dim={line.status === 'pending'}
+      >
+        {line.summary ? flat(line.summary) : line.status === 'running' ? '…' : ''}
+      </Hanging>
       {line.notes.slice(0, 4).map((note, index) => (
-        <Text key={index} dimColor>
-          {''.padEnd(21)}
-          {clip(note, WIDTH - 22)}
-        </Text>
+        <Hanging key={index} lead="" width={PHASE_LEAD} dim>
+          {flat(note)}
+        </Hanging>
       ))}
-      {line.notes.length > 4 ? <Text dimColor>{''.padEnd(21)}… {line.notes.length - 4} more</Text> : null}
+      {line.notes.length > 4 ? (
+        <Hanging lead="" width={PHASE_LEAD} dim>
+          … {line.notes.length - 4} more
+        </Hanging>
+      ) : null}
     </Box>
   );
 }
@@ -139,7 +154,11 @@ export function phaseRanges(ids: string[]): string {
   return runs.map((run) => (typeof run === 'string' ? run : shown(run))).join(',');
 }
 
+/** The cursor, box, name and phase columns of a skill's line: the reason is clipped to the rest of the width. */
+const SKILL_LEAD = 2 + 4 + 25 + 8;
+
 export function SkillTable({ audit, cursor = -1, toggled = new Set<string>() }: { audit: SkillAuditView; cursor?: number; toggled?: Set<string> }) {
+  const width = useLayoutWidth();
   const rows = [...audit.mapped.map((skill) => ({ name: skill.name, mapped: true, where: phaseRanges(skill.phases), why: skill.why })), ...audit.excluded.map((skill) => ({ name: skill.name, mapped: false, where: '', why: skill.reason }))];
   return (
     <Box flexDirection="column">
@@ -150,10 +169,10 @@ export function SkillTable({ audit, cursor = -1, toggled = new Set<string>() }: 
         return (
           <Box key={row.name} flexDirection="column">
             {header ? <Text bold>{header}</Text> : null}
-            <Text inverse={index === cursor}>
+            <Text inverse={index === cursor} wrap="truncate-end">
               {index === cursor ? '❯ ' : '  '}
               <Text color={tint(nowMapped ? 'green' : 'gray')}>{nowMapped ? '[x]' : '[ ]'}</Text> {clip(row.name, 24).padEnd(24)} {clip(row.where, 7).padEnd(7)}{' '}
-              {flipped ? <Text color={tint('yellow')}>{nowMapped ? '→ mapped on Enter' : '→ excluded on Enter'}</Text> : clip(row.why, WIDTH - 40)}
+              {flipped ? <Text color={tint('yellow')}>{nowMapped ? '→ mapped on Enter' : '→ excluded on Enter'}</Text> : clip(row.why, width - SKILL_LEAD)}
             </Text>
           </Box>
         );
@@ -184,8 +203,14 @@ function SkillAudit({ audit, actions }: { audit: SkillAuditView; actions: NewAct
     <Box flexDirection="column" marginTop={1}>
       <Text bold>Skill audit: {audit.mapped.length} mapped, {audit.excluded.length} excluded</Text>
       <SkillTable audit={audit} cursor={cursor} toggled={toggled} />
-      {audit.problem ? <Text color={tint('red')}>{clip(`cannot write the plan yet: ${audit.problem}`, WIDTH * 2)}</Text> : null}
-      <Text dimColor>↑↓ select · space map/exclude (the audit picks the phase) · Enter confirm</Text>
+      {audit.problem ? (
+        <Wrapped color={tint('red')}>
+          cannot write the plan yet: {flat(audit.problem)}
+        </Wrapped>
+      ) : null}
+      <Wrapped dimColor>
+        ↑↓ select · space map/exclude (the audit picks the phase) · Enter confirm
+      </Wrapped>
     </Box>
   );
 }
@@ -212,11 +237,13 @@ function TextInput({ prompt, onSubmit, hint }: { prompt: string; onSubmit: (text
   });
   return (
     <Box flexDirection="column">
-      <Text>
+      <Wrapped>
         <Text bold>{prompt}</Text> {text}
         <Text inverse> </Text>
-      </Text>
-      <Text dimColor>{hint}</Text>
+      </Wrapped>
+      <Wrapped dimColor>
+        {hint}
+      </Wrapped>
     </Box>
   );
 }
@@ -245,39 +272,46 @@ function Interview({ question, number, actions }: { question: Question; number: 
   });
   return (
     <Box flexDirection="column" marginTop={1}>
-      <Text bold>
-        ? {clip(question.text, WIDTH - 4 - `(question ${number}, ${question.part})`.length)} <Text dimColor>(question {number}, {question.part})</Text>
-      </Text>
-      {question.options.map((option, index) => (
-        <Text key={option} inverse={index === selected && text === ''}>
-          {index === selected && text === '' ? '❯ ' : '  '}
-          {index + 1}) {clip(option, WIDTH - 22)}
-          {question.recommended === index ? <Text dimColor> (recommended)</Text> : null}
-        </Text>
-      ))}
-      <Text>
+      <Hanging lead="? " width={2} bold>
+        {flat(question.text)} <Text dimColor>(question {number}, {question.part})</Text>
+      </Hanging>
+      {question.options.map((option, index) => {
+        const lead = `${index === selected && text === '' ? '❯ ' : '  '}${index + 1}) `;
+        return (
+          <Hanging key={option} lead={lead} width={lead.length} inverse={index === selected && text === ''}>
+            {flat(option)}
+            {question.recommended === index ? <Text dimColor> (recommended)</Text> : null}
+          </Hanging>
+        );
+      })}
+      <Wrapped>
         answer: {text}
         <Text inverse> </Text>
-      </Text>
-      <Text dimColor>{question.options.length > 0 ? '↑↓ choose · Enter accept · type for a free answer' : 'type the answer · Enter accept'}</Text>
+      </Wrapped>
+      <Wrapped dimColor>
+        {question.options.length > 0 ? '↑↓ choose · Enter accept · type for a free answer' : 'type the answer · Enter accept'}
+      </Wrapped>
     </Box>
   );
 }
 
 /** The sizing and budget summary: phases with context modes and file operations, then the budget arithmetic. */
 export function BudgetTable({ sizing, budget }: { sizing: SizingDetail | null; budget: BudgetDetail }) {
+  const width = useLayoutWidth();
   const c = budget.coefficients;
+  // Phase, Context and Files take 6 + 21 + 5 columns and three spaces: the title gets the rest (44 on 80 columns).
+  const titleWidth = Math.max(8, width - 36);
   return (
-    <Box flexDirection="column" marginTop={1} width={WIDTH}>
+    <Box flexDirection="column" marginTop={1} width={width}>
       <Text bold>Sizing and budget</Text>
       {sizing ? (
         <Box flexDirection="column">
           <Text dimColor>
-            {'Phase'.padEnd(6)} {'Title'.padEnd(44)} {'Context'.padEnd(21)} {'Files'.padStart(5)}
+            {'Phase'.padEnd(6)} {'Title'.padEnd(titleWidth)} {'Context'.padEnd(21)} {'Files'.padStart(5)}
           </Text>
           {sizing.phases.map((phase) => (
-            <Text key={phase.id}>
-              {phase.id.padEnd(6)} {clip(phase.title, 44).padEnd(44)} {phase.context.padEnd(21)} <Text color={tint(phase.fileOperations > 10 ? 'yellow' : undefined)}>{String(phase.fileOperations).padStart(5)}</Text>
+            <Text key={phase.id} wrap="truncate-end">
+              {phase.id.padEnd(6)} {clip(phase.title, titleWidth).padEnd(titleWidth)} {phase.context.padEnd(21)} <Text color={tint(phase.fileOperations > 10 ? 'yellow' : undefined)}>{String(phase.fileOperations).padStart(5)}</Text>
             </Text>
           ))}
         </Box>
@@ -295,9 +329,9 @@ export function BudgetTable({ sizing, budget }: { sizing: SizingDetail | null; b
         <Text>
           {'margin'.padEnd(10)} {String(c.margin).padStart(4)} <Text dimColor>({budget.basis})</Text>
         </Text>
-        <Text>
-          {'budget'.padEnd(10)} <Text bold>{budget.maxIterations} iterations</Text> = {clip(budget.arithmetic, WIDTH - 28)}
-        </Text>
+        <Hanging lead={'budget'.padEnd(11)} width={11}>
+          <Text bold>{budget.maxIterations} iterations</Text> = {flat(budget.arithmetic)}
+        </Hanging>
       </Box>
     </Box>
   );
@@ -321,20 +355,25 @@ function ReviewRound({ round, actions }: { round: RoundView; actions: NewActions
     }
   });
   const current = open === null ? undefined : round.findings[open];
+  const width = useLayoutWidth();
   return (
-    <Box flexDirection="column" marginTop={1} width={WIDTH}>
-      <Text bold>
+    <Box flexDirection="column" marginTop={1}>
+      <Wrapped bold>
         {roundLine(round)}
         <Text color={tint(round.verdict === 'APPROVED' ? 'green' : 'red')}>{round.verdict}</Text>
-      </Text>
-      <Text dimColor>{clip(round.counts, WIDTH)}</Text>
+      </Wrapped>
+      <Wrapped dimColor>
+        {flat(round.counts)}
+      </Wrapped>
       {round.findings.length === 0 ? <Text dimColor>no findings</Text> : null}
       {round.findings.map((finding, index) => (
-        <FindingLine key={finding.number} finding={finding} selected={index === cursor} width={50} />
+        <FindingLine key={finding.number} finding={finding} selected={index === cursor} width={width} />
       ))}
       <Text inverse={cursor >= round.findings.length}>{cursor >= round.findings.length ? '❯ ' : '  '}continue</Text>
       {current ? <FindingDetails finding={current} /> : null}
-      <Text dimColor>↑↓ select · Enter open a finding (quote and fix) or continue · Esc continue</Text>
+      <Wrapped dimColor>
+        ↑↓ select · Enter open a finding (quote and fix) or continue · Esc continue
+      </Wrapped>
     </Box>
   );
 }
@@ -354,42 +393,61 @@ function Final({ stage, actions }: { stage: Extract<Stage, { kind: 'final' }>; a
     else if (key.return) actions.choose(CHOICES[selected]!.choice);
   });
   return (
-    <Box flexDirection="column" marginTop={1} width={WIDTH}>
-      <Text>
-        <Text bold>Plan: {stage.plan}</Text> <Text dimColor>({clip(stage.facts, WIDTH - stage.plan.length - 10)})</Text>
-      </Text>
-      <Text>Start running it now? Running approves it first (deepplan approve), which needs</Text>
-      <Text>a plan that lints clean as approved (a reviewed one: verdict APPROVED).</Text>
+    <Box flexDirection="column" marginTop={1}>
+      <Wrapped>
+        <Text bold>Plan: {stage.plan}</Text> <Text dimColor>({flat(stage.facts)})</Text>
+      </Wrapped>
+      <Wrapped>Start running it now? Running approves it first (deepplan approve), which needs a plan that lints clean as approved (a reviewed one: verdict APPROVED).</Wrapped>
       {CHOICES.map((entry, index) => (
-        <Text key={entry.choice} inverse={index === selected}>
-          {index === selected ? '❯ ' : '  '}
+        <Hanging key={entry.choice} lead={index === selected ? '❯ ' : '  '} width={2} inverse={index === selected}>
           {entry.label}
           {entry.choice === 'later' ? <Text dimColor> (default)</Text> : null}
-        </Text>
+        </Hanging>
       ))}
-      {stage.message ? <Text color={tint('red')}>{stage.message}</Text> : null}
-      <Text dimColor>{stage.busy ? 'approving…' : '↑↓ choose · Enter confirm · Ctrl-C leave'}</Text>
+      {stage.message ? (
+        <Wrapped color={tint('red')}>
+          {flat(stage.message)}
+        </Wrapped>
+      ) : null}
+      <Wrapped dimColor>
+        {stage.busy ? 'approving…' : '↑↓ choose · Enter confirm · Ctrl-C leave'}
+      </Wrapped>
     </Box>
   );
 }
 
 function Item({ item }: { item: LogItem }) {
+  const width = useLayoutWidth();
   switch (item.kind) {
     case 'title':
-      return <Text bold>{clip(item.text, WIDTH)}</Text>;
+      return (
+        <Box width={width}>
+          <Wrapped bold>
+            {flat(item.text)}
+          </Wrapped>
+        </Box>
+      );
     case 'phase':
       return <PhaseRow line={item.line} tick={0} />;
     case 'note':
-      return <Text color={tint(item.tone === 'error' ? 'red' : item.tone === 'ok' ? 'green' : undefined)} dimColor={item.tone === 'dim'}>{item.text}</Text>;
+      return (
+        <Box width={width}>
+          <Wrapped color={tint(item.tone === 'error' ? 'red' : item.tone === 'ok' ? 'green' : undefined)} dimColor={item.tone === 'dim'}>
+            {item.text}
+          </Wrapped>
+        </Box>
+      );
     case 'answer':
       return (
-        <Text>
-          <Text color={tint('cyan')}>?</Text> {clip(item.question, 36)} <Text dimColor>→</Text> {clip(item.answer, WIDTH - 42)}
-        </Text>
+        <Box width={width}>
+          <Hanging lead={<Text color={tint('cyan')}>? </Text>} width={2}>
+            {flat(item.question)} <Text dimColor>→</Text> {flat(item.answer)}
+          </Hanging>
+        </Box>
       );
     case 'skills':
       return (
-        <Box flexDirection="column" marginTop={1}>
+        <Box flexDirection="column" marginTop={1} width={width}>
           <Text bold>Skill audit: {item.audit.mapped.length} mapped, {item.audit.excluded.length} excluded</Text>
           <SkillTable audit={item.audit} />
         </Box>
@@ -398,13 +456,13 @@ function Item({ item }: { item: LogItem }) {
       return <BudgetTable sizing={item.sizing} budget={item.budget} />;
     case 'round':
       return (
-        <Box flexDirection="column" marginTop={1}>
-          <Text bold>
+        <Box flexDirection="column" marginTop={1} width={width}>
+          <Wrapped bold>
             {roundLine(item.round)}
-            <Text color={tint(item.round.verdict === 'APPROVED' ? 'green' : 'red')}>{item.round.verdict}</Text> <Text dimColor>({clip(item.round.counts, 40)})</Text>
-          </Text>
+            <Text color={tint(item.round.verdict === 'APPROVED' ? 'green' : 'red')}>{item.round.verdict}</Text> <Text dimColor>({flat(item.round.counts)})</Text>
+          </Wrapped>
           {item.round.findings.map((finding) => (
-            <FindingLine key={finding.number} finding={finding} selected={false} width={50} />
+            <FindingLine key={finding.number} finding={finding} selected={false} width={width} />
           ))}
         </Box>
       );
@@ -421,13 +479,27 @@ export function NewScreen({ store, actions }: { store: NewStore; actions: NewAct
     if (key.ctrl && input === 'c') actions.interrupt();
   });
   const live = state.phases.filter((line) => line.status !== 'done');
+  const width = useLayoutWidth();
+  const log = useStaticItems(state.log);
   return (
-    <Box flexDirection="column" width={WIDTH}>
-      <Static items={state.log}>{(item) => <Item key={item.id} item={item} />}</Static>
+    // The live part takes Ink's width (the terminal's, re-read at once on a resize); a static item is laid out on its own.
+    <Box flexDirection="column" maxWidth={MAX_WIDTH}>
+      <Static key={log.key} items={log.items}>
+        {(item) => (
+          // A static item is laid out apart from the live part: it gets the width itself.
+          <Box key={item.id} width={width} flexDirection="column">
+            <Item item={item} />
+          </Box>
+        )}
+      </Static>
       {stage.kind === 'request' ? (
         <Box flexDirection="column">
           <TextInput prompt="What is the work?" onSubmit={actions.submitRequest} hint="Enter submits · @path reads the request from a file · Ctrl-C leaves" />
-          {stage.error ? <Text color={tint('red')}>{stage.error}</Text> : null}
+          {stage.error ? (
+            <Wrapped color={tint('red')}>
+              {stage.error}
+            </Wrapped>
+          ) : null}
         </Box>
       ) : null}
       {stage.kind !== 'request' && stage.kind !== 'done' && live.length > 0 ? (
@@ -440,10 +512,10 @@ export function NewScreen({ store, actions }: { store: NewStore; actions: NewAct
       {stage.kind === 'question' ? <Interview key={`${stage.number}`} question={stage.question} number={stage.number} actions={actions} /> : null}
       {stage.kind === 'skills' ? <SkillAudit key={JSON.stringify(stage.audit.choice) + (stage.audit.problem ?? '')} audit={stage.audit} actions={actions} /> : null}
       {stage.kind === 'reviewing' ? (
-        <Text>
-          <Text color={tint('cyan')}>{SPINNER[tick % SPINNER.length]}</Text> {stage.reason}: reviewing before approval (deepplan review) {seconds(Date.now() - stage.startedAt).trim()}
-          {stage.message ? <Text dimColor> {clip(stage.message, 30)}</Text> : null}
-        </Text>
+        <Hanging lead={<Text color={tint('cyan')}>{SPINNER[tick % SPINNER.length]} </Text>} width={2}>
+          {flat(stage.reason)}: reviewing before approval (deepplan review) {seconds(Date.now() - stage.startedAt).trim()}
+          {stage.message ? <Text dimColor> {flat(stage.message)}</Text> : null}
+        </Hanging>
       ) : null}
       {stage.kind === 'review' ? <ReviewRound key={stage.round.round} round={stage.round} actions={actions} /> : null}
       {stage.kind === 'final' ? <Final stage={stage} actions={actions} /> : null}
@@ -452,5 +524,14 @@ export function NewScreen({ store, actions }: { store: NewStore; actions: NewAct
 }
 
 export function renderNewScreen(store: NewStore, actions: NewActions) {
-  return render(<NewScreen store={store} actions={actions} />, { stdout: process.stdout, stdin: process.stdin, exitOnCtrlC: false, patchConsole: false });
+  const redraw = new RedrawStore({ epoch: 0, rows: 0 });
+  const app = render(
+    <RedrawProvider store={redraw}>
+      <NewScreen store={store} actions={actions} />
+    </RedrawProvider>,
+    { stdout: process.stdout, stdin: process.stdin, exitOnCtrlC: false, patchConsole: false },
+  );
+  const unwatch = watchNarrowing(process.stdout, redraw);
+  app.waitUntilExit().then(unwatch, unwatch);
+  return app;
 }

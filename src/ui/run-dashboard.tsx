@@ -1,7 +1,9 @@
 import { Box, Static, Text, render, useApp, useInput } from 'ink';
 import { useSyncExternalStore } from 'react';
 import { Store } from './store.js';
-import { clip, tint } from './style.js';
+import { Hanging, Wrapped } from './layout.js';
+import { RedrawProvider, RedrawStore, useStaticItems, watchNarrowing } from './redraw.js';
+import { flat, MAX_WIDTH, tint, useLayoutWidth } from './style.js';
 
 /**
  * The run dashboard of `deepplan run --loop` on a terminal. It only shows what the engine reports (the state the
@@ -46,26 +48,39 @@ export interface DashboardKeys {
 
 export class DashboardStore extends Store<DashboardState> {}
 
-const WIDTH = 30;
+/** The progress bar's length: 30 cells, fewer on a narrow terminal. */
+const barLength = (width: number) => Math.max(10, Math.min(30, width - 30));
 
-function bar(done: number, total: number): string {
-  const filled = total === 0 ? 0 : Math.round((done / total) * WIDTH);
-  return `${'█'.repeat(filled)}${'░'.repeat(WIDTH - filled)}`;
+function bar(done: number, total: number, length: number): string {
+  const filled = total === 0 ? 0 : Math.round((done / total) * length);
+  return `${'█'.repeat(filled)}${'░'.repeat(length - filled)}`;
 }
 
 const colourOf = (value: string) =>
   tint(value === 'ok' || value === 'TASK_COMPLETE' ? 'green' : value === 'failed' || value === 'blocked' || value === 'BLOCKED_NEED_HUMAN' ? 'red' : value === 'no-change' ? 'yellow' : undefined);
 
-function Row({ row }: { row: DashboardRow }) {
+/** The row's number, result and signal columns: the action wraps beside them. */
+const ROW_LEAD = 4 + 1 + 9 + 1 + 18 + 1;
+
+function Row({ row, width }: { row: DashboardRow; width: number }) {
+  const lead = (
+    <>
+      {String(row.number).padStart(4)} <Text color={colourOf(row.result)}>{row.result.padEnd(9)}</Text> <Text color={colourOf(row.signal)}>{row.signal.padEnd(18)}</Text>{' '}
+    </>
+  );
   return (
-    <Text>
-      {String(row.number).padStart(4)} <Text color={colourOf(row.result)}>{row.result.padEnd(9)}</Text> <Text color={colourOf(row.signal)}>{row.signal.padEnd(18)}</Text> {clip(row.action, 44)}
-    </Text>
+    <Box width={width}>
+      <Hanging lead={lead} width={ROW_LEAD}>
+        {flat(row.action)}
+      </Hanging>
+    </Box>
   );
 }
 
 export function RunDashboard({ store, keys }: { store: DashboardStore; keys: DashboardKeys }) {
   const state = useSyncExternalStore(store.subscribe, store.get);
+  const width = useLayoutWidth();
+  const rows = useStaticItems(state.rows);
   const { exit } = useApp();
   useInput((input) => {
     if (input === 'p') keys.pause();
@@ -77,17 +92,24 @@ export function RunDashboard({ store, keys }: { store: DashboardStore; keys: Das
     }
   });
   return (
-    <Box flexDirection="column" width={80}>
-      <Static items={state.rows}>{(row) => <Row key={row.number} row={row} />}</Static>
-      <Text bold>{clip(state.title, 78)}</Text>
-      <Text>
-        phases     {bar(state.phasesDone, state.phasesTotal)} {state.phasesDone}/{state.phasesTotal}
+    // The live part takes Ink's width (the terminal's, re-read at once on a resize); a static row is laid out on its own.
+    <Box flexDirection="column" maxWidth={MAX_WIDTH}>
+      <Static key={rows.key} items={rows.items}>
+        {(row) => <Row key={row.number} row={row} width={width} />}
+      </Static>
+      <Wrapped bold>
+        {flat(state.title)}
+      </Wrapped>
+      <Hanging lead="phases" width={11}>
+        {bar(state.phasesDone, state.phasesTotal, barLength(width))} {state.phasesDone}/{state.phasesTotal}
         {state.currentPhase ? ` at ${state.currentPhase}` : ''}
-      </Text>
-      <Text>
-        iterations {state.iteration} of {state.budget ?? '?'}   cost ${state.costUsd.toFixed(4)}
-      </Text>
-      <Text>now        {state.action ? clip(state.action, 66) : '-'}</Text>
+      </Hanging>
+      <Hanging lead="iterations" width={11}>
+        {state.iteration} of {state.budget ?? '?'}   cost ${state.costUsd.toFixed(4)}
+      </Hanging>
+      <Hanging lead="now" width={11}>
+        {state.action ? flat(state.action) : '-'}
+      </Hanging>
       <Box flexDirection="column" marginTop={1}>
         {state.signal ? (
           <Text>
@@ -95,19 +117,32 @@ export function RunDashboard({ store, keys }: { store: DashboardStore; keys: Das
           </Text>
         ) : null}
         {state.blockers.map((blocker) => (
-          <Text key={blocker} color={tint('red')}>
-            blocked: {clip(blocker, 70)}
-          </Text>
+          <Wrapped key={blocker} color={tint('red')}>
+            blocked: {flat(blocker)}
+          </Wrapped>
         ))}
-        {state.message ? <Text dimColor>{state.message}</Text> : null}
-        <Text dimColor>
+        {state.message ? (
+          <Wrapped dimColor>
+            {flat(state.message)}
+          </Wrapped>
+        ) : null}
+        <Wrapped dimColor>
           {state.paused ? 'paused · p resume' : 'p pause'} · s stop{state.gate ? ` · a approve ${state.gate}` : ''} · q quit{state.stopping ? ' · stopping after this iteration' : ''}
-        </Text>
+        </Wrapped>
       </Box>
     </Box>
   );
 }
 
 export function renderRunDashboard(store: DashboardStore, keys: DashboardKeys) {
-  return render(<RunDashboard store={store} keys={keys} />, { stdout: process.stdout, stdin: process.stdin, exitOnCtrlC: false, patchConsole: false });
+  const redraw = new RedrawStore({ epoch: 0, rows: 0 });
+  const app = render(
+    <RedrawProvider store={redraw}>
+      <RunDashboard store={store} keys={keys} />
+    </RedrawProvider>,
+    { stdout: process.stdout, stdin: process.stdin, exitOnCtrlC: false, patchConsole: false },
+  );
+  const unwatch = watchNarrowing(process.stdout, redraw);
+  app.waitUntilExit().then(unwatch, unwatch);
+  return app;
 }

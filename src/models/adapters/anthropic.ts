@@ -1,5 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { ModelError } from '../errors.js';
+import { malformedAnswer } from '../errors.js';
 import type { GenerateRequest, GenerateResult, Model } from '../types.js';
 import { callWithTimeout } from './call.js';
 
@@ -43,6 +43,10 @@ export function createAnthropicModel(options: AnthropicOptions): Model {
           { signal },
         ),
       );
+      // The SDK hands over whatever an HTTP 200 carried: a proxy's page, or JSON of another shape.
+      if (response === null || typeof response !== 'object' || !Array.isArray((response as { content?: unknown }).content)) {
+        throw malformedAnswer('anthropic', options.model, typeof response === 'object' && response !== null ? 'the JSON has no content list' : 'its body is not a JSON object');
+      }
       const usage = { inputTokens: response.usage?.input_tokens ?? 0, outputTokens: response.usage?.output_tokens ?? 0 };
       const stopReason = response.stop_reason ?? undefined;
       const texts = response.content.filter((block) => block.type === 'text').map((block) => (block as { text: string }).text);
@@ -52,9 +56,6 @@ export function createAnthropicModel(options: AnthropicOptions): Model {
       if (format) {
         const call = response.content.find((block) => block.type === 'tool_use' && (block as { name: string }).name === format.name);
         if (call) return { text: JSON.stringify((call as { input: unknown }).input), usage, ...(stopReason ? { stopReason } : {}) };
-      }
-      if (!Array.isArray(response.content)) {
-        throw new ModelError(`${id}: the response had no content`, { kind: 'invalid-output', provider: 'anthropic', model: options.model });
       }
       return { text: texts.join(''), usage, ...(stopReason ? { stopReason } : {}) };
     },

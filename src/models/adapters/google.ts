@@ -1,5 +1,5 @@
 import { GoogleGenAI } from '@google/genai';
-import { ModelError, retryAfterMs } from '../errors.js';
+import { malformedAnswer, ModelError, retryAfterMs } from '../errors.js';
 import type { GenerateRequest, GenerateResult, Model } from '../types.js';
 import { callWithTimeout } from './call.js';
 
@@ -54,6 +54,10 @@ export function createGoogleModel(options: GoogleOptions): Model {
         }
         throw error;
       });
+      // An answer has candidates, or says why it has none (promptFeedback); anything else is not the Gemini API's.
+      if (!Array.isArray(response?.candidates) && !response?.promptFeedback) {
+        throw malformedAnswer('google', options.model, 'the JSON has neither candidates nor promptFeedback');
+      }
       const usage = {
         inputTokens: response.usageMetadata?.promptTokenCount ?? 0,
         outputTokens: response.usageMetadata?.candidatesTokenCount ?? 0,

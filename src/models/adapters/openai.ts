@@ -1,4 +1,5 @@
 import OpenAI from 'openai';
+import { malformedAnswer } from '../errors.js';
 import type { GenerateRequest, GenerateResult, Model } from '../types.js';
 import { callWithTimeout } from './call.js';
 
@@ -35,6 +36,9 @@ async function generateResponses(client: OpenAI, model: string, request: Generat
       { signal },
     ),
   );
+  if (response === null || typeof response !== 'object' || !Array.isArray((response as { output?: unknown }).output)) {
+    throw malformedAnswer('openai', model, typeof response === 'object' && response !== null ? 'the JSON has no output list (a Responses API answer)' : 'its body is not a JSON object');
+  }
   const usage = { inputTokens: response.usage?.input_tokens ?? 0, outputTokens: response.usage?.output_tokens ?? 0 };
   const stopReason = response.incomplete_details?.reason ?? response.status ?? undefined;
   let text = '';
@@ -66,7 +70,10 @@ async function generateChat(client: OpenAI, model: string, request: GenerateRequ
       { signal },
     ),
   );
-  const choice = completion.choices?.[0];
+  if (completion === null || typeof completion !== 'object' || !Array.isArray((completion as { choices?: unknown }).choices)) {
+    throw malformedAnswer('openai', model, typeof completion === 'object' && completion !== null ? 'the JSON has no choices list (a Chat Completions answer)' : 'its body is not a JSON object');
+  }
+  const choice = completion.choices[0];
   const usage = { inputTokens: completion.usage?.prompt_tokens ?? 0, outputTokens: completion.usage?.completion_tokens ?? 0 };
   const stopReason = choice?.finish_reason ?? undefined;
   if (choice?.message?.refusal) return { text: '', usage, refusal: choice.message.refusal, ...(stopReason ? { stopReason } : {}) };
