@@ -1,12 +1,14 @@
 /**
  * The acceptance corpus: single-defect plans made from four valid base plans of different workloads, each in its
- * own repository (test/corpus/). Every base lints with no error; every defect is blocked by lint (an error of the
- * rule named for it).
+ * own repository (test/corpus/). Every base lints with no error and the offline review approves it; every defect is
+ * blocked by lint (an error of the rule named for it) and the offline review answers REVISE.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lintText } from '../src/lint/lint.js';
+import { ModelRunner } from '../src/models/runner.js';
+import { reviewPlan } from '../src/review/review.js';
 import type { Finding } from '../src/rules/rule.js';
 import { BASES, type Base } from './corpus/bases.js';
 import { DEFECTS, type Defect } from './corpus/defects.js';
@@ -23,11 +25,24 @@ function baseOf(name: string): Base {
   return base;
 }
 
-function lintIn(base: Base, plan: string, remove: string[] = []): Finding[] {
+function repoWith(base: Base, plan: string, remove: string[] = []): string {
   const files = Object.fromEntries(Object.entries(base.files).filter(([path]) => !remove.includes(path)));
   const root = makeRepo({ ...files, [`plans/${base.name}.md`]: plan });
   repos.push(root);
+  return root;
+}
+
+function lintIn(base: Base, plan: string, remove: string[] = []): Finding[] {
+  const root = repoWith(base, plan, remove);
   return lintText(plan, join(root, 'plans', `${base.name}.md`));
+}
+
+/** The offline review's verdict on a plan in its repository (no key: the rules and the offline reviewer). */
+async function offlineVerdict(base: Base, plan: string, remove: string[] = []): Promise<string> {
+  const root = repoWith(base, plan, remove);
+  const models = new ModelRunner({ config: {}, root: null, env: {}, notice: () => {} });
+  const round = await reviewPlan(join(root, 'plans', `${base.name}.md`), root, models, { round: 1, previous: null });
+  return round.verdict;
 }
 
 function applyDefect(base: Base, defect: Defect): string {
@@ -60,6 +75,10 @@ describe.each(BASES.map((base) => [base.name, base] as const))('base plan %s', (
     const findings = lintIn(base, base.plan);
     expect(findings.filter((finding) => finding.severity === 'error'), show(findings)).toEqual([]);
   });
+
+  it('is APPROVED by the offline review', async () => {
+    expect(await offlineVerdict(base, base.plan)).toBe('APPROVED');
+  });
 });
 
 describe.each(DEFECTS.map((defect) => [`${defect.base}/${defect.id}: ${defect.what}`, defect] as const))('%s', (_name, defect) => {
@@ -68,5 +87,10 @@ describe.each(DEFECTS.map((defect) => [`${defect.base}/${defect.id}: ${defect.wh
     const findings = lintIn(base, applyDefect(base, defect), defect.remove);
     const errors = findings.filter((finding) => finding.severity === 'error');
     expect(errors.some((finding) => finding.ruleId === defect.rule), show(findings)).toBe(true);
+  });
+
+  it('is answered REVISE by the offline review', async () => {
+    const base = baseOf(defect.base);
+    expect(await offlineVerdict(base, applyDefect(base, defect), defect.remove)).toBe('REVISE');
   });
 });
