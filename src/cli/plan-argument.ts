@@ -1,7 +1,6 @@
-import { lstatSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { findRepoRoot } from '../config/config.js';
-import { checkPlanPath, PlanFileError, readPlanFile, unreadableReason } from '../plan/store.js';
+import { checkPlanPath, pathExists, PlanFileError, readPlanFile, unreadableReason } from '../plan/store.js';
 import type { Plan } from '../plan/types.js';
 import { EXIT, UserError } from './program.js';
 
@@ -12,7 +11,7 @@ import { EXIT, UserError } from './program.js';
  */
 export function planPathArgument(planArgument: string): { path: string; root: string } {
   const path = resolve(planArgument);
-  if (!exists(path)) throw new UserError(`${planArgument}: no such file`);
+  if (!pathExists(path)) throw new UserError(`${planArgument}: no such file`);
   const root = findRepoRoot(dirname(path));
   try {
     checkPlanPath(planArgument, { root });
@@ -23,15 +22,6 @@ export function planPathArgument(planArgument: string): { path: string; root: st
   return { path, root };
 }
 
-/** Whether a path exists (a symlink counts, even one to nowhere: checkPlanPath says what it leads to). */
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The plan a command's `<plan>` argument names, read for a command that only reads it (status, graph, audit).

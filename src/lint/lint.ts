@@ -1,11 +1,11 @@
-import { lstatSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 import { ConfigError, findRepoRoot, loadConfig, type Config } from '../config/config.js';
 import { parsePlan } from '../plan/parse.js';
 import { toPosix } from '../plan/text.js';
-import { checkPlanPath, PlanFileError, readPlanFile } from '../plan/store.js';
+import { checkPlanPath, pathExists, PlanFileError, readPlanFile } from '../plan/store.js';
 import type { Plan, Severity } from '../plan/types.js';
 import { PARSE_RULE_ID, RULE_IDS, RULES } from '../rules/catalog.js';
 import { createRuleContext } from '../rules/context.js';
@@ -152,7 +152,7 @@ export function expandTargets(targets: string[], cwd: string): string[] {
   const files: string[] = [];
   for (const target of targets) {
     const absolute = resolve(cwd, target);
-    if (!exists(absolute)) {
+    if (!pathExists(absolute)) {
       if (!isDynamicPattern(target)) throw new LintUsageError(`no such file or directory: ${target}`);
       // Symlinked folders are not followed: a link to / must not send the walk over the whole machine.
       const matched = globSync(target, { cwd, onlyFiles: true, ignore: IGNORED, absolute: true, followSymbolicLinks: false });
@@ -187,15 +187,6 @@ function isFolder(path: string): boolean {
   }
 }
 
-/** Whether a path exists; a symlink counts, even a broken one (checkPlanPath then says where it leads). */
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export function summarize(files: FileResult[]): LintSummary {
   let errors = 0;

@@ -1,4 +1,4 @@
-import { closeSync, constants, existsSync, fstatSync, linkSync, openSync, readFileSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, linkSync, lstatSync, openSync, readFileSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -80,6 +80,16 @@ function specialKind(stats: Stats): string | null {
  * that does not exist. `path` is shown as given. With `folders`, a folder inside the repository passes too (lint
  * reads the plans in it).
  */
+/** Whether a path exists; a symlink counts, even a broken one (checkPlanPath then says where it leads). */
+export function pathExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function checkPlanPath(path: string, options: ReadPlanOptions & { folders?: boolean; shown?: string } = {}): string {
   const absolute = resolve(path);
   const shown = options.shown ?? path;
