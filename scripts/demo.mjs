@@ -44,7 +44,7 @@ process.stdout.write(`\n${plan.slice(0, 48).join('\n')}\n… (${plan.length} lin
 step('4. The plan lints', ['lint', 'plans/modop.md'], scratch);
 step('5. A person signs the reviewed plan off', ['approve', 'plans/modop.md'], scratch);
 step('6. Run it: the first phase stops at the deal owner\'s gate', ['run', 'plans/modop.md', '--loop'], scratch, [3]);
-step('7. The deal owner approves', ['approve', 'plans/modop.md', 'P1', '--note', 'Michael: go ahead, drafts only'], scratch);
+step('7. The deal owner approves', ['approve', 'plans/modop.md', 'P1', '--by', 'Michael', '--note', 'go ahead, drafts only'], scratch);
 step('8. Run it to the end', ['run', 'plans/modop.md', '--loop'], scratch);
 step('9. Where it stands', ['status', 'plans/modop.md'], scratch);
 step('10. The audit: required vs delivered', ['audit', 'plans/modop.md'], scratch);

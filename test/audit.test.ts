@@ -22,7 +22,7 @@ async function runToGate(plan = SCRIPTED_PLAN): Promise<string> {
 
 async function runToComplete(plan = SCRIPTED_PLAN): Promise<string> {
   const root = await runToGate(plan);
-  const approve = await runCli(['approve', 'plans/p.md', 'P3', '--note', 'Ana: reads well | ship it'], root);
+  const approve = await runCli(['approve', 'plans/p.md', 'P3', '--by', 'Ana Silva', '--note', 'reads well | ship it'], root);
   expect(approve.code, approve.stderr).toBe(0);
   const last = await runCli(['run', 'plans/p.md', '--loop', ...sandboxFlag], root);
   expect(last.stdout.trim().split('\n').pop(), last.stderr).toBe('TASK_COMPLETE');
@@ -78,8 +78,10 @@ describe('deepplan audit', () => {
       [2, 'done', 4, 'ok'],
     ]);
     expect(p3.steps[1]!.evidence?.row).toBe(rowNumber(complete, 'P3.2'));
-    expect(p3.gate).toMatchObject({ kind: 'human', outcome: 'approved', evidence: { row: 5, action: 'P3 approve' } });
-    expect(p3.gate.evidence?.notes).toBe('approved: Ana: reads well | ship it');
+    expect(p3.gate).toMatchObject({ kind: 'human', outcome: 'approved', evidence: { row: 5, action: 'P3 approve' }, approver: 'Ana Silva' });
+    expect(p3.gate.evidence?.notes).toBe('approved by Ana Silva: reads well | ship it');
+    expect(p3.approvals.map((approval) => [approval.row, approval.by])).toEqual([[5, 'Ana Silva']]);
+    expect(phase(report!, 'P2').gate.approver).toBeNull();
     expect(p3.gate.evidence?.row).toBe(rowNumber(complete, 'P3 approve'));
     expect(p3.skills).toEqual([{ name: 'publish-page', mapped: true, invoked: true, row: 3 }]);
     expect(p3.outputs).toEqual([{ pattern: 'out/published.txt', exists: true, files: 1 }]);
@@ -96,7 +98,8 @@ describe('deepplan audit', () => {
     expect(md.stdout).toMatch(/^## Audit: Weekly account summary\n/);
     expect(md.stdout).toContain('**✅ Delivered**: 3/3 phases, 4/4 steps, 3/3 success criteria · 6 of 15 iterations');
     expect(md.stdout).toContain('### P3. Publish the page: ✅ delivered');
-    expect(md.stdout).toContain('| Gate: human | ✅ approved | row 5 · ok ·');
+    expect(md.stdout).toContain('| Gate: human | ✅ approved by Ana Silva | row 5 · ok ·');
+    expect(md.stdout).toMatch(/^\| P3\. Publish the page \| done \| 2\/2 \| [^|]+ \| 1\/1 \| 1\/1 \| ✅ approved by Ana Silva \| 3 \| ✅ \|$/m);
     // The phases as a Mermaid flowchart under the phases table, every phase done (green).
     const block = /\n\| P3\. Publish the page \|[^\n]*\n\n```mermaid\nflowchart TD\n([\s\S]*?)\n```\n\n### P1\. /.exec(md.stdout);
     expect(block, md.stdout).not.toBeNull();
@@ -166,7 +169,8 @@ describe('deepplan audit', () => {
       expect(Object.keys(entry)).toEqual(['id', 'title', 'status', 'delivered', 'missing', 'doneWhen', 'steps', 'outputs', 'skills', 'gate', 'acceptedBy', 'approvals', 'problems', 'iterations', 'rows']);
       expect(typeof entry.delivered).toBe('boolean');
       expect(Object.keys(entry.doneWhen)).toEqual(['text', 'verify', 'now', 'detail']);
-      expect(Object.keys(entry.gate)).toEqual(['kind', 'outcome', 'evidence', 'rounds', 'verdict']);
+      expect(Object.keys(entry.gate)).toEqual(['kind', 'outcome', 'evidence', 'rounds', 'verdict', 'approver']);
+      for (const approval of entry.approvals) expect(Object.keys(approval)).toEqual(['row', 'when', 'action', 'result', 'signal', 'notes', 'by']);
       for (const step of entry.steps) expect(Object.keys(step)).toEqual(['index', 'kind', 'text', 'state', 'evidence', 'attempts', 'failures']);
     }
     expect(Object.keys(phase(report!, 'P1').steps[0]!.evidence!)).toEqual(['row', 'when', 'action', 'result', 'signal', 'notes']);
@@ -175,7 +179,7 @@ describe('deepplan audit', () => {
 
   it('markdown: pipes in notes and commands are escaped, every table row has its header\'s cell count', async () => {
     const { stdout } = await audit(complete, 'md');
-    expect(stdout).toContain('approved: Ana: reads well \\| ship it');
+    expect(stdout).toContain('approved by Ana Silva: reads well \\| ship it');
     expect(stdout).toContain('verify `grep -c Acme out/summary.md \\| grep -q 1`');
     const lines = stdout.split('\n');
     let tables = 0;
@@ -229,6 +233,35 @@ describe('deepplan audit', () => {
     expect(md.stdout).toContain('| Gate: review | ✅ APPROVED (2 rounds) | row 6 · ok ·');
     expect(md.stdout).toContain('| Step 1: `/fetch-notes "- Acme renewed" "- Globex paused"` | ✅ done (2 attempts, 1 failed) | row 2 ·');
     expect(md.stdout).toMatch(/\| Problem: `P1\.1 \/fetch-notes [^|]*` \| ❌ failed \| row 1 · failed · 2026-11-20T10:01:00Z · exit 1: boom \|/);
+  });
+
+  it('names who approved each row from its notes: a retry, a phase accepted by hand, and an older row that names no one', async () => {
+    const fetch = 'P1.1 /fetch-notes "- Acme renewed" "- Globex paused"';
+    let text = SCRIPTED_PLAN.replace(/- Status: pending/g, '- Status: done').replace('  phase: P1\n  iteration: 0', '  phase: P3\n  iteration: 5');
+    text += `${logRows([
+      ['2026-11-20T10:01:00Z', 'P1', fetch, 'failed', 'CONTINUE', 'exit 1: boom'],
+      ['2026-11-20T10:02:00Z', 'P1', 'P1 approve', 'ok', 'CONTINUE', 'retry by Lee Okafor: fixed the export'],
+      ['2026-11-20T10:03:00Z', 'P1', fetch, 'ok', 'CONTINUE', 'step done; 1 file changed (notes/week.md)'],
+      ['2026-11-20T10:04:00Z', 'P2', 'P2 approve', 'ok', 'CONTINUE', 'approved by Priya Natarajan: written by hand'],
+      ['2026-11-20T10:05:00Z', 'P3', 'P3 approve', 'ok', 'CONTINUE', 'approved: Ana: ship it'],
+    ])}\n`;
+    const root = scriptedRepo(text, { 'notes/week.md': '- Acme renewed\n', 'out/summary.md': '- Acme: renewed\n' });
+    const { report } = await audit(root);
+    const [p1, p2, p3] = ['P1', 'P2', 'P3'].map((id) => phase(report!, id));
+    expect(p1!.approvals.map((approval) => [approval.row, approval.by])).toEqual([[2, 'Lee Okafor']]);
+    expect(p1!.gate.approver).toBeNull();
+    expect(p2!.approvals.map((approval) => approval.by)).toEqual(['Priya Natarajan']);
+    expect(p2!.steps[0]!.state).toBe('accepted');
+    // A row written before approvals named a person: the audit says no name rather than guess one from the note.
+    expect(p3!.gate).toMatchObject({ kind: 'human', outcome: 'approved', approver: null, evidence: { row: 5 } });
+    expect(p3!.approvals.map((approval) => approval.by)).toEqual([null]);
+
+    const md = await audit(root, 'md');
+    expect(md.stdout).toMatch(/\| Approval \| retry by Lee Okafor \| row 2 · ok · [^|]* · retry by Lee Okafor: fixed the export \|/);
+    expect(md.stdout).toMatch(/\| Accepted by Priya Natarajan \| ✅ approved \| row 4 ·/);
+    expect(md.stdout).toContain('| ✅ accepted by Priya Natarajan | accepted at row 4 |');
+    expect(md.stdout).toMatch(/\| Gate: human \| ✅ approved \| row 5 ·/);
+    expect(md.stdout).toContain('| ✅ accepted by a person | accepted at row 5 |');
   });
 
   it('bad input: one line on standard error, no stack trace', async () => {

@@ -243,6 +243,15 @@ describe('deepplan hook start from Claude Code (CLAUDECODE=1) and the ended loop
 
     const missing = await runHook(['start', 'plans/nope.md'], draft, undefined, { CLAUDECODE: '1' });
     expect(missing).toMatchObject({ code: 0, stdout: expect.stringMatching(/^deepplan: the loop cannot start: .*plans\/nope\.md/) });
+    // From a shell, a missing file or a folder as the plan is a usage error (exit 2, one line), as for every command.
+    const missingFromShell = await runHook(['start', 'plans/nope.md'], draft);
+    expect(missingFromShell).toMatchObject({ code: 2, stdout: '', stderr: 'deepplan: plans/nope.md: no such file\n' });
+    const folderFromShell = await runHook(['start', 'plans'], draft);
+    expect(folderFromShell.code).toBe(2);
+    expect(folderFromShell.stderr).toMatch(/^deepplan: plans is a directory[^\n]*\n$/);
+    const folderFromClaude = await runHook(['start', 'plans'], draft, undefined, { CLAUDECODE: '1' });
+    expect(folderFromClaude).toMatchObject({ code: 0, stdout: expect.stringMatching(/^deepplan: the loop cannot start: plans is a directory[^\n]*\n$/) });
+    expect(existsSync(join(draft, '.deepplan/loop.json'))).toBe(false);
 
     // A plan that stops at a person's gate before any model step: the ending line, exit 0 (3 from a shell).
     const gated = modelRepo(loopPlan({ gate: 'human' }).replace('Write notes/week.md with one line per account of notes/accounts.md.', 'run: `node scripts/put.mjs notes/week.md done`'));

@@ -29,7 +29,7 @@ const tick = () => new Promise((resolve) => setTimeout(resolve, 30));
 
 function setup(state: Partial<DashboardState> = {}) {
   const store = new DashboardStore({ ...STATE, ...state });
-  const keys = { pause: vi.fn(), stop: vi.fn(), approve: vi.fn(), quit: vi.fn() };
+  const keys = { pause: vi.fn(), stop: vi.fn(), approve: vi.fn<(name: string) => void>(), quit: vi.fn() };
   const view = render(<RunDashboard store={store} keys={keys} />);
   return { store, keys, view };
 }
@@ -48,18 +48,74 @@ describe('the run dashboard', () => {
   });
 
   it('re-renders when the loop reports a new state, and offers `a` only while a human gate waits', async () => {
-    const { store, keys, view } = setup();
+    const { store, keys, view } = setup({ approver: 'Dana Ruiz' });
     view.stdin.write('a');
     await tick();
+    expect(view.lastFrame()).not.toContain('Approve');
     expect(keys.approve).not.toHaveBeenCalled();
     store.set({ signal: 'BLOCKED_NEED_HUMAN', blockers: ['P4 gate: waiting for approval by Michael'], gate: 'P4', action: null });
     await tick();
     expect(view.lastFrame()).toContain('signal BLOCKED_NEED_HUMAN');
     expect(view.lastFrame()).toContain('blocked: P4 gate: waiting for approval by Michael');
     expect(view.lastFrame()).toContain('a approve P4');
+  });
+
+  it('`a` asks "Approve P4 as <name>? y/n": y approves in that name, any other key cancels', async () => {
+    const { keys, view } = setup({ signal: 'BLOCKED_NEED_HUMAN', blockers: ['P4 gate: waiting for approval by Michael'], gate: 'P4', approver: 'Dana Ruiz' });
     view.stdin.write('a');
     await tick();
+    expect(view.lastFrame()).toContain('Approve P4 as Dana Ruiz? y/n');
+    expect(view.lastFrame()).not.toContain('a approve P4');
+    view.stdin.write('n');
+    await tick();
+    expect(keys.approve).not.toHaveBeenCalled();
+    expect(view.lastFrame()).not.toContain('Approve P4 as');
+    expect(view.lastFrame()).toContain('P4 not approved · p pause · s stop · a approve P4 · q quit');
+    // q at the question cancels too: it neither quits nor approves.
+    view.stdin.write('a');
+    await tick();
+    view.stdin.write('q');
+    await tick();
+    expect(keys.quit).not.toHaveBeenCalled();
+    expect(keys.approve).not.toHaveBeenCalled();
+    view.stdin.write('a');
+    await tick();
+    view.stdin.write('y');
+    await tick();
     expect(keys.approve).toHaveBeenCalledTimes(1);
+    expect(keys.approve).toHaveBeenCalledWith('Dana Ruiz');
+    expect(view.lastFrame()).not.toContain('Approve P4 as');
+  });
+
+  it('with no name known, `a` asks for one first (Esc or an empty name cancels), then confirms it', async () => {
+    const { keys, view } = setup({ signal: 'BLOCKED_NEED_HUMAN', blockers: ['P4 gate: waiting for approval'], gate: 'P4', approver: null });
+    view.stdin.write('a');
+    await tick();
+    expect(view.lastFrame()).toContain('Approve P4 as (type your name, Enter; Esc cancels):');
+    view.stdin.write('\u001b');
+    await tick();
+    expect(view.lastFrame()).toContain('P4 not approved');
+    view.stdin.write('a');
+    await tick();
+    view.stdin.write('\r');
+    await tick();
+    expect(view.lastFrame()).toContain('P4 not approved');
+    view.stdin.write('a');
+    await tick();
+    for (const key of ['P', 'r', 'i', 'y', 'x', '\u007f', 'a', ' ', 'N', 'a', 't', 'a', 'r', 'a', 'j', 'a', 'n']) {
+      view.stdin.write(key);
+      await tick();
+    }
+    // Typing p, s, q or y spells the name: none of them pauses, stops, quits or approves.
+    expect(keys.pause).not.toHaveBeenCalled();
+    expect(view.lastFrame()).toContain('type your name, Enter; Esc cancels): Priya Natarajan');
+    view.stdin.write('\r');
+    await tick();
+    expect(view.lastFrame()).toContain('Approve P4 as Priya Natarajan? y/n');
+    expect(keys.approve).not.toHaveBeenCalled();
+    view.stdin.write('y');
+    await tick();
+    expect(keys.approve).toHaveBeenCalledWith('Priya Natarajan');
   });
 
   it('prints each log row once, above the live part, however long the run', async () => {

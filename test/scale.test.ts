@@ -1,221 +1,61 @@
-import { execFile } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config.js';
-import { lintText } from '../src/lint/lint.js';
 import { parsePlan } from '../src/plan/parse.js';
 import { createRuleContext } from '../src/rules/context.js';
+import { MAX_PHASES } from '../src/rules/phase-count.js';
 import { countFileOperations, FILE_OPS_WARN } from '../src/rules/phase-file-ops.js';
-import { templateNames } from '../src/pipeline/templates.js';
-import { CLI, makeRepo } from './support/fixtures.js';
+import { ACCOUNTS_50, ACCOUNTS_50_REQUEST, ARTICLES_200, ARTICLES_200_REQUEST, buildScaleRepo, CONTACTS_30, CONTACTS_30_REQUEST, findingsOf, planAndRun, removeScaleRepos, scaleCli } from './support/scale-repos.js';
 
 /**
- * Entity scale end to end: repositories of 30, 50 and 200 entities of three different workloads, each with tool
- * skills whose shell scripts write the outputs, planned offline with `deepplan plan --yes` and run with
- * `deepplan run --loop` in the command sandbox. Every phase must pass pre-flight once the run has written its
- * outputs, the budget must cover the whole run, and the plan must lint clean before and after.
+ * Entity scale end to end: repositories of 30, 50 and 200 entities of three different workloads
+ * (test/support/scale-repos.ts), each with tool skills whose shell scripts write the outputs, planned offline with
+ * `deepplan plan --yes` and run with `deepplan run --loop` in the command sandbox. Every phase must pass pre-flight
+ * once the run has written its outputs, the budget must cover the whole run, and the plan must lint clean before
+ * and after. The 200-entity series is planned here; test/long/scale-200.test.ts runs it (npm run test:long).
  */
 
-const exec = promisify(execFile);
-const NODE = process.execPath;
-const roots: string[] = [];
-afterAll(() => {
-  for (const root of roots) rmSync(root, { recursive: true, force: true });
-});
-
-interface Workload {
-  request: string;
-  /** Folder of the entity files (the `each.files` glob's folder), with `{account_slug}` where the request names it. */
-  entities: string;
-  /** The folder as it is on disk. */
-  folder: string;
-  as: string;
-  count: number;
-  entity: (name: string) => string;
-  /** Per-entity phases: the tool skill, the output folder and extension, and whether it reads the previous output. */
-  stages: Array<{ skill: string; description: string; out: string; ext: string; reads: 'entity' | { dir: string; ext: string }; title: string }>;
-  first: { skill: string; description: string; out: string; title: string };
-  last: { skill: string; description: string; out: string; title: string };
-}
-
-const skill = (name: string, description: string, run?: string) => `---\nname: ${name}\ndescription: ${JSON.stringify(description)}\n${run ? `metadata:\n  run: ${run}\n` : ''}---\n\n# ${name}\n`;
-
-/** A repository of the workload: entity files, tool skills (shell scripts), two skills that do not fit, its own template. */
-function buildRepo(workload: Workload): string {
-  const names = Array.from({ length: workload.count }, (_, index) => `${workload.as}-${String(index + 1).padStart(3, '0')}`);
-  const files: Record<string, string> = {};
-  for (const name of names) files[`${workload.folder}/${name}.yaml`] = workload.entity(name);
-  // Tool skills: each writes its output for one entity (its argument), or the fixed file of the first and last phase.
-  for (const stage of workload.stages) {
-    files[`.claude/skills/${stage.skill}/SKILL.md`] = skill(stage.skill, stage.description, `sh scripts/${stage.skill}.sh`);
-    files[`scripts/${stage.skill}.sh`] = `set -e\nmkdir -p ${stage.out}\nprintf 'entity: %s\\nstatus: done\\n' "$1" > ${stage.out}/"$1".${stage.ext}\n`;
-  }
-  for (const fixed of [workload.first, workload.last]) {
-    files[`.claude/skills/${fixed.skill}/SKILL.md`] = skill(fixed.skill, fixed.description, `sh scripts/${fixed.skill}.sh`);
-    files[`scripts/${fixed.skill}.sh`] = `set -e\nmkdir -p $(dirname ${fixed.out})\nprintf 'Approved: yes\\n%s entities\\n' "${workload.count}" > ${fixed.out}\n`;
-  }
-  files['.claude/skills/hubspot-sync/SKILL.md'] = skill('hubspot-sync', 'Deprecated: syncs contacts to HubSpot, which is no longer the system of record.');
-  files['.claude/skills/slide-deck/SKILL.md'] = skill('slide-deck', 'Builds a quarterly slide deck from finance spreadsheets.');
-  const stages = workload.stages.map((stage) => {
-    const input = stage.reads === 'entity' ? '"{' + workload.as + '_file}"' : `"${stage.reads.dir}/{${workload.as}}.${stage.reads.ext}"`;
-    return [
-      `  - each: {files: "${workload.entities}/*.yaml", as: ${workload.as}}`,
-      `    title: "${stage.title} {${workload.as}}"`,
-      `    inputs: [${input}]`,
-      `    outputs: ["${stage.out}/{${workload.as}}.${stage.ext}"]`,
-      `    steps: ["/${stage.skill} {${workload.as}}"]`,
-      `    done: {text: "{${workload.as}} is done", verify: "test -s ${stage.out}/{${workload.as}}.${stage.ext}"}`,
-    ].join('\n');
-  });
-  const template = [
-    'deliverable: content',
-    'title: "{request_title}"',
-    'scope:',
-    `  write: [${[...workload.stages.map((stage) => `${stage.out}/**`), `${workload.first.out.split('/')[0]}/**`, `${workload.last.out.split('/')[0]}/**`].join(', ')}]`,
-    '  commands: [sh scripts/]',
-    'phases:',
-    `  - title: ${workload.first.title}`,
-    `    outputs: [${workload.first.out}]`,
-    '    gate: human',
-    `    steps: ["/${workload.first.skill}"]`,
-    `    done: {text: the owner has the scope to approve, verify: "test -s ${workload.first.out}"}`,
-    ...stages,
-    `  - title: ${workload.last.title}`,
-    `    outputs: [${workload.last.out}]`,
-    `    steps: ["/${workload.last.skill}"]`,
-    `    done: {text: the handoff exists, verify: "test -s ${workload.last.out}"}`,
-    'criteria:',
-    ...workload.stages.map((stage) => `  - {text: "Every ${workload.as} has its ${stage.out} file", verify: "test \\"$(ls ${stage.out}/*.${stage.ext} | wc -l)\\" -eq ${workload.count}"}`),
-    `  - {text: "The owner saw the scope first", verify: "test -s ${workload.first.out}"}`,
-    `  - {text: "The handoff exists", verify: "test -s ${workload.last.out}"}`,
-    '',
-  ].join('\n');
-  // The planner picks a template by the kind of work; this repository answers every kind with its own.
-  for (const name of templateNames(null)) files[`plans/templates/${name}.yaml`] = template;
-  files['deepplan.config.yaml'] = 'execute:\n  timeout_ms: 30000\n';
-  const root = makeRepo(files);
-  roots.push(root);
-  return root;
-}
-
-async function cli(root: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(NODE, [CLI, ...args], { cwd: root, env: { ...process.env, CI: '1', ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '', GEMINI_API_KEY: '' }, maxBuffer: 64 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
-
-/**
- * What lint says of a plan, less the one warning the request's own success sentence draws (it is carried in the
- * requester's words, with no command to check it).
- */
-function findingsOf(text: string, path: string): string[] {
-  return lintText(text, path)
-    .filter((finding) => !(finding.ruleId === 'success-criteria-verifiable' && finding.severity === 'warning' && /the request's own measure/.test(lineAt(text, finding.line))))
-    .map((finding) => `${finding.ruleId}: ${finding.message}`);
-}
-
-const lineAt = (text: string, line: number) => text.split('\n')[line - 1] ?? '';
-
-/** Plans one request offline, approves it, runs it to the end (approving the owner's gate), and checks the run. */
-async function planAndRun(root: string, request: string, out: string): Promise<{ phases: number; rows: number; budget: number }> {
-  const planned = await cli(root, ['plan', '--request', request, '--yes', '--out', out]);
-  expect(planned.code, `${planned.stdout}\n${planned.stderr}`).toBe(0);
-  const path = join(root, out);
-  const before = readFileSync(path, 'utf8');
-  expect(findingsOf(before, path)).toEqual([]);
-  expect((await cli(root, ['approve', out])).code).toBe(0);
-  let run = await cli(root, ['run', out, '--loop']);
-  // The owner's gate on the first phase.
-  expect(run.stdout.trim().split('\n').pop()).toBe('BLOCKED_NEED_HUMAN');
-  expect((await cli(root, ['approve', out, 'P1', '--note', 'go ahead'])).code).toBe(0);
-  run = await cli(root, ['run', out, '--loop']);
-  const text = readFileSync(path, 'utf8');
-  const plan = parsePlan(text);
-  expect(run.stdout.trim().split('\n').pop(), `${run.stdout.slice(-2000)}\n${run.stderr.slice(-2000)}\n${plan.meta.state?.blockers?.join('; ')}`).toBe('TASK_COMPLETE');
-  const rows = plan.log!.rows;
-  const budget = plan.meta.budget!.max_iterations;
-  expect(rows.length).toBeLessThanOrEqual(budget);
-  expect(rows.filter((row) => row.notes.includes('pre-flight'))).toEqual([]);
-  expect(rows.filter((row) => row.result === 'failed' || row.result === 'blocked')).toEqual([]);
-  // Every phase, counted as pre-flight counts it now that the outputs exist, is within the limits; lint agrees.
-  const context = createRuleContext(root, loadConfig(root));
-  for (const phase of plan.phases) expect(countFileOperations(phase, context, plan.phases), phase.id).toBeLessThanOrEqual(FILE_OPS_WARN);
-  expect(findingsOf(text, path)).toEqual([]);
-  return { phases: plan.phases.length, rows: rows.length, budget };
-}
+afterAll(removeScaleRepos);
 
 describe('plans at scale run to the end within their file limits and budget', () => {
   it('a 30-contact outreach for Brightline: grouped per contact within 25 phases', async () => {
-    const root = buildRepo({
-      request: '',
-      entities: 'crm/contacts/{account_slug}',
-      folder: 'crm/contacts/brightline',
-      as: 'contact',
-      count: 30,
-      entity: (name) => `id: ${name}\nname: ${name}\ntitle: VP Operations\n`,
-      first: { skill: 'owner-brief', description: 'Writes the deal owner brief for approval before any outreach.', out: 'handoff/owner.md', title: "Confirm the deal owner's go-ahead" },
-      stages: [
-        { skill: 'draft-outreach', description: 'Drafts one outreach email for a contact.', out: 'drafts', ext: 'md', reads: 'entity', title: 'Draft the email to' },
-        { skill: 'render-email', description: 'Renders a drafted email as HTML with the signature.', out: 'html', ext: 'html', reads: { dir: 'drafts', ext: 'md' }, title: 'Render the email to' },
-      ],
-      last: { skill: 'deal-handoff', description: 'Writes the handoff summary for the deal owner.', out: 'handoff/summary.md', title: 'Hand off to the deal owner' },
-    });
-    const result = await planAndRun(root, 'Run an outreach for Brightline: one email per contact. Drafts only; nothing is sent. Priya, the VP Sales, approves.', 'plans/brightline.md');
+    const root = buildScaleRepo(CONTACTS_30);
+    const result = await planAndRun(root, CONTACTS_30_REQUEST, 'plans/brightline.md');
+    // The owner's gate on the first phase, and no other stop.
+    expect(result.gates).toEqual(['P1']);
     expect(result.phases).toBeGreaterThanOrEqual(15);
     expect(result.phases).toBeLessThanOrEqual(25);
   }, 60_000);
 
   it('50 accounts to enrich: one plan, grouped within 25 phases of at most 10 files, budget from its actions', async () => {
-    const root = buildRepo({
-      request: '',
-      entities: 'crm/accounts',
-      folder: 'crm/accounts',
-      as: 'account',
-      count: 50,
-      entity: (name) => `id: ${name}\nindustry: logistics\nemployees: 1200\n`,
-      first: { skill: 'enrichment-scope', description: 'Writes the enrichment scope for the revenue lead to approve.', out: 'handoff/scope.md', title: 'Confirm the enrichment scope' },
-      stages: [{ skill: 'enrich-account', description: 'Enriches one CRM account with firmographics.', out: 'enriched', ext: 'yaml', reads: 'entity', title: 'Enrich' }],
-      last: { skill: 'enrichment-report', description: 'Writes the enrichment report for the revenue lead.', out: 'report/enrichment.md', title: 'Report the enrichment' },
-    });
-    const result = await planAndRun(root, 'Enrich the 50 accounts in crm/accounts with firmographics. Success: every account enriched. Only public sources; nothing is sent. Dana, the revenue lead, approves.', 'plans/enrich.md');
+    const root = buildScaleRepo(ACCOUNTS_50);
+    const result = await planAndRun(root, ACCOUNTS_50_REQUEST, 'plans/enrich.md');
+    expect(result.gates).toEqual(['P1']);
     expect(result.phases).toBeLessThanOrEqual(25);
   }, 60_000);
 
   it('200 article briefs: more than one plan holds, so the planner advises a series, and each part plans clean', async () => {
-    const root = buildRepo({
-      request: '',
-      entities: 'content/briefs',
-      folder: 'content/briefs',
-      as: 'article',
-      count: 200,
-      entity: (name) => `slug: ${name}\nkeyword: freight ${name}\nwords: 1200\n`,
-      first: { skill: 'editorial-scope', description: 'Writes the editorial scope for the editor to approve.', out: 'handoff/editorial.md', title: 'Confirm the editorial scope' },
-      stages: [
-        { skill: 'write-article', description: 'Writes one article from its brief.', out: 'articles', ext: 'md', reads: 'entity', title: 'Write the article' },
-        { skill: 'seo-check', description: 'Checks one article against its target keyword.', out: 'seo', ext: 'txt', reads: { dir: 'articles', ext: 'md' }, title: 'Check the keyword of' },
-        { skill: 'link-check', description: 'Checks the links of one article.', out: 'links', ext: 'txt', reads: { dir: 'articles', ext: 'md' }, title: 'Check the links of' },
-      ],
-      last: { skill: 'editorial-calendar', description: 'Writes the editorial calendar of the articles.', out: 'calendar/plan.md', title: 'Schedule the articles' },
-    });
-    const request = 'Write the 200 articles of the content plan from content/briefs. Success: every brief has an article. House style only; nothing is sent to readers yet. Omar, the editor, approves.';
-    const whole = await cli(root, ['plan', '--request', request, '--yes', '--no-review', '--out', 'plans/articles.md']);
+    const root = buildScaleRepo(ARTICLES_200);
+    const request = ARTICLES_200_REQUEST;
+    const whole = await scaleCli(root, ['plan', '--request', request, '--yes', '--no-review', '--out', 'plans/articles.md']);
     expect(whole.code).toBe(1);
     const advice = whole.stderr.trim().split('\n').pop()!;
     expect(advice).toMatch(/200 article\(s\) in content\/briefs\/\*(?:\.yaml)?: more than one plan holds \(25 phases, each touching at most 10 files\); plan them as a series of (\d+) plans of at most (\d+)/);
     expect(whole.stderr).not.toMatch(/touches \d+ files/);
     const parts = Number(/series of (\d+) plans/.exec(advice)![1]);
     expect(parts).toBeGreaterThan(1);
+    // The fewest parts that fit: a per-article phase touches two files an article (its input and its output), and
+    // a part holds the three stages' phases plus the one fixed phase of the first part (the scope) or of the last
+    // (the calendar); the parts in between have none.
+    const perPhase = Math.floor(FILE_OPS_WARN / 2);
+    const fits = (n: number) => 3 * Math.ceil(Math.ceil(200 / n) / perPhase) + 1 <= MAX_PHASES;
+    expect(parts).toBe(Array.from({ length: 200 }, (_, index) => index + 1).find(fits));
     // Each part: lint clean, every phase within 10 files, its slice of the articles and nothing else.
     const covered: string[] = [];
     for (let part = 1; part <= parts; part++) {
       const out = `plans/articles-${part}.md`;
-      const planned = await cli(root, ['plan', '--request', `${request} (part ${part} of ${parts})`, '--yes', '--no-review', '--out', out]);
+      const planned = await scaleCli(root, ['plan', '--request', `${request} (part ${part} of ${parts})`, '--yes', '--no-review', '--out', out]);
       expect(planned.code, planned.stderr).toBe(0);
       const text = readFileSync(join(root, out), 'utf8');
       expect(findingsOf(text, join(root, out))).toEqual([]);
@@ -223,7 +63,18 @@ describe('plans at scale run to the end within their file limits and budget', ()
       expect(plan.phases.length).toBeLessThanOrEqual(25);
       const context = createRuleContext(root, loadConfig(root));
       for (const phase of plan.phases) expect(countFileOperations(phase, context, plan.phases)).toBeLessThanOrEqual(FILE_OPS_WARN);
-      covered.push(...plan.phases.flatMap((phase) => phase.outputs).filter((output) => output.startsWith('articles/')));
+      const articles = plan.phases.flatMap((phase) => phase.outputs).filter((output) => output.startsWith('articles/'));
+      covered.push(...articles);
+      // The request's own measure is checked in every part: on the part's own articles before the last part (a
+      // count of all 200 could not pass until the last part has run), on all of them in the last.
+      const measure = plan.criteria!.find((criterion) => criterion.text.includes("the request's own measure"));
+      expect(measure?.verify, `part ${part}`).toBeTruthy();
+      if (part < parts) {
+        expect(plan.criteria!.filter((criterion) => /\b200\b/.test(criterion.verify ?? '')), `part ${part}`).toEqual([]);
+        expect(measure!.verify!.match(/articles\/[\w-]+\.md/g)).toEqual(articles);
+      } else {
+        expect(measure!.verify).toMatch(/ls articles\/\*\.md \| wc -l\)" -eq 200/);
+      }
       // The owner's scope comes first in part 1, the calendar last in part 2.
       expect(plan.phases.some((phase) => phase.title === 'Confirm the editorial scope')).toBe(part === 1);
       expect(plan.phases.some((phase) => phase.title === 'Schedule the articles')).toBe(part === parts);

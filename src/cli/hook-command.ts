@@ -3,7 +3,8 @@ import { findRepoRoot } from '../config/config.js';
 import { EngineError } from '../execute/executors.js';
 import { LOOP_FILE, LoopFileError, readEndedLoop, readLoop, removeLoop } from '../hook/loop.js';
 import { startLoop, stopHook } from '../hook/session-loop.js';
-import { PlanFileError } from '../plan/store.js';
+import { PlanFileError, PlanPathError } from '../plan/store.js';
+import { planPathArgument } from './plan-argument.js';
 import { EXIT, UserError } from './program.js';
 import { exitCodeOf } from './run-command.js';
 
@@ -58,6 +59,8 @@ export function calledFromClaudeCode(env: NodeJS.ProcessEnv = process.env): bool
 export async function runHookStartCommand(plan: string, options: HookLoopOptions & { session?: string }): Promise<number> {
   const fromClaudeCode = calledFromClaudeCode();
   try {
+    // No such file, or no plan file at all (a folder): a usage error (exit 2), as for every command.
+    planPathArgument(plan);
     const result = await startLoop(plan, {
       ...(options.maxIterations ? { maxIterations: options.maxIterations } : {}),
       ...(options.session ? { sessionId: options.session } : {}),
@@ -73,6 +76,7 @@ export async function runHookStartCommand(plan: string, options: HookLoopOptions
       process.stdout.write(`deepplan: the loop cannot start: ${error.message.split('\n')[0]}\n`);
       return EXIT.ok;
     }
+    if (error instanceof PlanPathError) throw new UserError(error.message, EXIT.usage);
     if (error instanceof EngineError || error instanceof PlanFileError || error instanceof LoopFileError) throw new UserError(error.message, EXIT.failed);
     throw error;
   }

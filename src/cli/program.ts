@@ -137,10 +137,11 @@ function buildProgram(output: { exitCode: number }): Command {
     .description('sign a reviewed plan off for execution; or, with a phase, answer BLOCKED_NEED_HUMAN: pass its human gate (or accept it done by hand), as a log row')
     .argument('<plan>', 'the plan file')
     .argument('[phase]', 'the phase id, e.g. P1; without it the plan itself is approved (status: approved)')
+    .option('--by <name>', 'who approves, named in the log row (default: user.name of deepplan.config.yaml, else git config user.name)')
     .option('--note <text>', 'why; it goes into the log row and the running learnings')
     .option('--retry', 'do not accept the phase: clear the blockers so the engine tries it again (after you fixed the cause)')
     .addHelpText('after', APPROVE_EXAMPLES)
-    .action(async (plan: string, phase: string | undefined, options: { note?: string; retry?: boolean }) => {
+    .action(async (plan: string, phase: string | undefined, options: { note?: string; retry?: boolean; by?: string }) => {
       const { runApproveCommand } = await import('./approve-command.js');
       output.exitCode = await runApproveCommand(plan, phase, options);
     });
@@ -282,6 +283,7 @@ Examples:
   $ deepplan new                                             type the request (Enter submits; @path reads a file)
   $ deepplan new "Do an outreach for Mod Op" --out plans/modop.md
   $ deepplan new @request.md --max-cost 2.00
+  $ deepplan new @.deepplan/drafts/<stamp>                   resume a draft Ctrl-C left (@.deepplan/drafts: the newest)
 
 The screens: the planning phases as a live list (spinner, elapsed time, one-line result each); the interview one
 question at a time (the recommended answer preselected: Enter accepts it, ↑/↓ choose, typing gives a free answer);
@@ -290,7 +292,8 @@ budget table; the review rounds of a plan of 10+ phases or quality bar adversari
 finding's quote and fix, Enter on "continue" or Esc goes on); then the plan's path and the choice to run it now
 (one iteration, or the loop in the run dashboard; it is approved first) or later (the default).
 Ctrl-C leaves a consistent draft: before the plan exists, the request and the answers so far are saved under
-.deepplan/drafts/ with the deepplan plan command that continues; after, the written plan (exit 130).
+.deepplan/drafts/ (deepplan new @.deepplan/drafts/<stamp> resumes it on a terminal; the deepplan plan command printed
+continues it headless); after, the written plan (exit 130).
 The answers file of deepplan plan takes the same skill choices: skills: {map: [name], exclude: [name]}.
 Needs a terminal: piped or with CI set it exits 2 (use deepplan plan in scripts and CI).
 Exit status: 0 the plan is written (and run, if you chose to), 1 the pipeline or the run failed, 2 bad arguments or no
@@ -332,16 +335,21 @@ Examples:
   $ deepplan hook start plans/x.md --max-iterations 10 --session "$CLAUDE_CODE_SESSION_ID"
 
 Prints the first model step's prompt (the session carries it out and ends its turn; the Stop hook records it).
-Exit status: 0 the loop runs (or the plan is TASK_COMPLETE), 3 BLOCKED_NEED_HUMAN, 1 the plan cannot run, 2 bad arguments.`;
+Under Claude Code (CLAUDECODE=1, its /deepplan:loop) it always exits 0 and prints the reason instead: Claude Code
+treats a non-zero exit as a failed command, and the session would never see why.
+Exit status: 0 the loop runs (or the plan is TASK_COMPLETE; always under Claude Code), 3 BLOCKED_NEED_HUMAN, 1 the
+plan cannot run, 2 bad arguments, no such file or a folder.`;
 
 const HOOK_STOP_EXAMPLES = `
 Examples:
   $ deepplan hook stop < stop-input.json
   $ deepplan hook stop --plan plans/modop-outreach.md --max-iterations 20 < stop-input.json
 
-Prints {"decision":"block","reason":"<next prompt>",...} while the plan says CONTINUE, {"systemMessage":"..."}
-when the loop ends (TASK_COMPLETE, BLOCKED_NEED_HUMAN, the budget, an unreadable plan), nothing for another
-session's stop.
+Prints {"hookSpecificOutput":{"hookEventName":"Stop","additionalContext":"<next step>"},"systemMessage":"..."}
+while the plan says CONTINUE (the session carries the step out). When the loop ends (TASK_COMPLETE,
+BLOCKED_NEED_HUMAN, the budget) the additionalContext tells the session to reply with the ending line
+("deepplan: ..."), which claude -p then prints. {"systemMessage":"..."} alone allows the stop when something is
+wrong (an unreadable plan or input); nothing is printed for another session's stop.
 Exit status: always 0 (2 for bad arguments).`;
 
 const PLAN_EXAMPLES = `
@@ -397,12 +405,15 @@ it first), 2 bad arguments or no such file.`;
 
 const APPROVE_EXAMPLES = `
 Examples:
-  $ deepplan approve plans/modop-outreach.md                                    approve the reviewed plan for execution
-  $ deepplan approve plans/modop-outreach.md P1 --note "Michael: go ahead"     pass P1's human gate
-  $ deepplan approve plans/x.md P3 --retry --note "fixed the export script"     try P3 again
+  $ deepplan approve plans/modop-outreach.md                                     approve the reviewed plan
+  $ deepplan approve plans/modop-outreach.md P1 --by "Michael Chen" --note "go ahead"   pass P1's human gate
+  $ deepplan approve plans/x.md P3 --retry --note "fixed the export script"      try P3 again
 
-Exit status: 0 recorded, 1 the phase is not waiting for a person (or the plan cannot be written), 2 bad arguments
-or no such file.`;
+A phase's approval is a log row that names who approved ("approved by Michael Chen: go ahead"); the audit shows it.
+The name is --by, else user.name of deepplan.config.yaml, else git config user.name; on a terminal with none of them
+the command asks for it, elsewhere it refuses (exit 2).
+Exit status: 0 recorded, 1 the phase is not waiting for a person (or the plan cannot be written), 2 bad arguments,
+no such file, or no approver's name.`;
 
 const CALIBRATE_EXAMPLES = `
 Examples:

@@ -1,13 +1,14 @@
 import { dirname, relative, resolve } from 'node:path';
 import { findRepoRoot, loadConfig } from '../config/config.js';
 import { EngineError } from '../execute/executors.js';
-import { approvePhase } from '../execute/approve.js';
+import { approvePhase, resolveApprover } from '../execute/approve.js';
+import { approverName } from '../execute/history.js';
 import { runIteration, type EngineEvent, type IterationOptions, type IterationReport } from '../execute/iteration.js';
 import { budgetProblem } from '../execute/next.js';
 import { ModelRunner } from '../models/runner.js';
 import { PlanFileError, readPlanFile, unreadableReason } from '../plan/store.js';
 import type { Plan, Signal } from '../plan/types.js';
-import type { DashboardRow } from '../ui/run-dashboard.js';
+import type { DashboardKeys, DashboardRow, DashboardStore } from '../ui/run-dashboard.js';
 import { planPathArgument } from './plan-argument.js';
 import { EXIT, interruptSignal, UserError } from './program.js';
 
@@ -31,10 +32,27 @@ export function waitingGate(blockers: string[]): string | null {
   return null;
 }
 
-/** `deepplan run --loop` on a terminal: the same iterations, shown by the Ink dashboard (src/ui/run-dashboard.tsx). */
-async function runDashboard(planPath: string, limit: number, optionsFor: (onEvent: (event: EngineEvent) => void) => IterationOptions, models: ModelRunner): Promise<IterationReport> {
+/** What shows the dashboard: Ink on the terminal (renderRunDashboard), or a test's renderer. */
+export type DashboardMount = (store: DashboardStore, keys: DashboardKeys) => { unmount(): void };
+
+/**
+ * `deepplan run --loop` on a terminal: the same iterations, shown by the Ink dashboard (src/ui/run-dashboard.tsx).
+ * A waiting human gate is approved with `a` and a confirmation, in the name of the configured user (user.name of
+ * deepplan.config.yaml, else git config user.name) or the name the person types; the log row names them.
+ */
+export async function runDashboard(planPath: string, limit: number, optionsFor: (onEvent: (event: EngineEvent) => void) => IterationOptions, models: ModelRunner, mount?: DashboardMount): Promise<IterationReport> {
   const { DashboardStore, renderRunDashboard } = await import('../ui/run-dashboard.js');
   const plan = await readPlanFile(planPath);
+  const { root, config } = optionsFor(() => {});
+  let approver: string | null = null;
+  let approverProblem: string | null = null;
+  try {
+    approver = resolveApprover({ config, root })?.name ?? null;
+  } catch (error) {
+    // A configured name unfit for the log: the person types one instead, told why.
+    if (!(error instanceof EngineError)) throw error;
+    approverProblem = error.message;
+  }
   // The log rows the dashboard has printed: the last 8 when it opens, then every new one (it prints each once).
   let shown: DashboardRow[] = [];
   const rowsOf = (current: Plan): DashboardRow[] => {
@@ -53,15 +71,15 @@ async function runDashboard(planPath: string, limit: number, optionsFor: (onEven
     rows: rowsOf(current),
     blockers: current.meta.state?.blockers ?? [],
   });
-  const store = new DashboardStore({ ...fromPlan(plan), costUsd: 0, action: null, signal: null, gate: waitingGate(plan.meta.state?.blockers ?? []), paused: false, stopping: false, message: null });
-  const control = { paused: false, stop: false, quit: false, approve: false };
+  const store = new DashboardStore({ ...fromPlan(plan), costUsd: 0, action: null, signal: null, gate: waitingGate(plan.meta.state?.blockers ?? []), approver, paused: false, stopping: false, message: approverProblem });
+  const control: { paused: boolean; stop: boolean; quit: boolean; approve: string | null } = { paused: false, stop: false, quit: false, approve: null };
   let wake: (() => void) | null = null;
   const nudge = () => {
     wake?.();
     wake = null;
   };
   const nextKey = () => new Promise<void>((resolvePromise) => (wake = resolvePromise));
-  const app = renderRunDashboard(store, {
+  const app = (mount ?? renderRunDashboard)(store, {
     pause() {
       control.paused = !control.paused;
       store.set({ paused: control.paused });
@@ -72,8 +90,8 @@ async function runDashboard(planPath: string, limit: number, optionsFor: (onEven
       store.set({ stopping: true });
       nudge();
     },
-    approve() {
-      control.approve = true;
+    approve(name) {
+      control.approve = name;
       nudge();
     },
     quit() {
@@ -82,22 +100,29 @@ async function runDashboard(planPath: string, limit: number, optionsFor: (onEven
     },
   });
   // A terminal that goes away (stdin closed) quits rather than leaving the loop waiting for a key.
-  process.stdin.once('end', () => {
+  const onEnd = () => {
     control.quit = true;
     nudge();
-  });
+  };
+  process.stdin.once('end', onEnd);
   let last: IterationReport | null = null;
   let count = 0;
   try {
     while (!control.stop && !control.quit) {
       if (store.get().gate) {
-        // Blocked at a human gate: wait for `a` (or s/q).
-        while (!control.approve && !control.stop && !control.quit) await nextKey();
-        if (!control.approve) break;
-        control.approve = false;
+        // Blocked at a human gate: wait for a confirmed `a` (or s/q).
+        while (control.approve === null && !control.stop && !control.quit) await nextKey();
+        if (control.approve === null) break;
+        const checked = approverName(control.approve);
+        control.approve = null;
+        if ('problem' in checked) {
+          store.set({ message: `not approved: ${checked.problem}` });
+          continue;
+        }
         const gate = store.get().gate!;
-        const approved = await approvePhase(planPath, gate, { note: 'approved in the run dashboard' });
-        store.set({ ...fromPlan(approved.plan), gate: null, signal: null, message: `${gate} approved` });
+        const approved = await approvePhase(planPath, gate, { by: checked.name });
+        // A name typed once is the name of this run's next approvals too.
+        store.set({ ...fromPlan(approved.plan), gate: null, signal: null, approver: checked.name, message: `${gate} approved by ${checked.name}` });
         continue;
       }
       if (count >= limit) break;
@@ -114,10 +139,12 @@ async function runDashboard(planPath: string, limit: number, optionsFor: (onEven
       if (last.signal === 'TASK_COMPLETE' || (last.signal === 'BLOCKED_NEED_HUMAN' && store.get().gate === null)) break;
     }
   } catch (error) {
+    process.stdin.off('end', onEnd);
     app.unmount();
     if (error instanceof EngineError || error instanceof PlanFileError) throw new UserError(error.message, EXIT.failed);
     throw error;
   }
+  process.stdin.off('end', onEnd);
   // Let Ink draw the last state (it throttles frames) before the dashboard goes.
   await new Promise((resolvePromise) => setTimeout(resolvePromise, 120));
   app.unmount();

@@ -1,20 +1,25 @@
+import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import type { Config } from '../config/config.js';
 import { parsePlan } from '../plan/parse.js';
 import { lockPlan, readPlanFile, runLockOf, unreadableReason, updatePlanFile } from '../plan/store.js';
-import type { Plan } from '../plan/types.js';
+import type { Phase, Plan } from '../plan/types.js';
 import { appendLearning, appendLogRow, setPhaseStatus, setPlanStatus, setState } from '../plan/update.js';
 import { EngineError } from './executors.js';
-import { APPROVE_RETRY, isoSecond, rowTime } from './history.js';
+import { approvalNotes, approverName, isoSecond, rowTime } from './history.js';
 import { currentPhase, describeNext, nextAction } from './next.js';
 
 /**
  * `deepplan approve <plan> <phase>`: a person answers BLOCKED_NEED_HUMAN. The approval is a log row (`P1 approve`)
- * like any iteration. By default it accepts the phase (a human gate passed, or a person did the step by hand);
- * with `retry` it clears the blockers and lets the engine try the phase again (after the person fixed the cause).
+ * like any iteration, whose Notes name the person (`approved by Dana Ruiz: <note>`, history.ts approvalNotes). By
+ * default it accepts the phase (a human gate passed, or a person did the step by hand); with `retry` it clears the
+ * blockers and lets the engine try the phase again (after the person fixed the cause).
  */
 export interface ApproveOptions {
   note?: string;
   retry?: boolean;
+  /** Who approves (resolveApprover); the command line and the run dashboard always give one. */
+  by?: string;
   now?: () => Date;
   lockWaitMs?: number;
 }
@@ -25,6 +30,30 @@ export interface ApproveResult {
   nextAction: string | null;
 }
 
+/**
+ * The phase `phaseId` of a plan when a person may approve it now; else an EngineError that says why (no such phase,
+ * the plan is complete, no log row left in the budget, or the phase is not waiting for a person). approvePhase checks
+ * it under the run lock; a caller may check it first, before it asks the person for anything.
+ */
+export function waitingPhase(plan: Plan, planArgument: string, phaseId: string): Phase {
+  const unreadable = unreadableReason(plan);
+  if (unreadable) throw new EngineError(`${planArgument}: ${unreadable}`);
+  const phase = plan.phases.find((candidate) => candidate.id.toLowerCase() === phaseId.toLowerCase());
+  if (!phase) throw new EngineError(`${planArgument} has no phase ${phaseId} (phases: ${plan.phases.map((candidate) => candidate.id).join(', ')})`);
+  if (plan.meta.status === 'complete') throw new EngineError(`${planArgument} is complete; there is nothing to approve`);
+  const rows = plan.log?.rows.length ?? 0;
+  const budget = plan.meta.budget?.max_iterations;
+  if (budget !== undefined && rows + 1 > budget) {
+    throw new EngineError(`the iteration budget is spent (${rows} of ${budget}); the approval is a log row too, so raise budget.max_iterations in ${planArgument} first`);
+  }
+  const blockers = plan.meta.state?.blockers ?? [];
+  const waiting = blockers.length > 0 && (phase.status === 'blocked' || plan.meta.state?.phase === phase.id || blockers.some((blocker) => blocker.startsWith(`${phase.id} `) || blocker.startsWith(`${phase.id}.`)));
+  if (!waiting) {
+    const why = blockers.length === 0 ? 'the plan is not blocked' : `the plan is blocked at ${plan.meta.state?.phase ?? '?'}, not ${phase.id}`;
+    throw new EngineError(`${phase.id} is not waiting for a person (${why}; its status is ${phase.status ?? 'pending'})`);
+  }
+  return phase;
+}
 
 export async function approvePhase(planArgument: string, phaseId: string, options: ApproveOptions = {}): Promise<ApproveResult> {
   const planPath = resolve(planArgument);
@@ -33,24 +62,15 @@ export async function approvePhase(planArgument: string, phaseId: string, option
   const release = await lockPlan(runLockOf(planPath), options.lockWaitMs ?? 60_000);
   try {
     const plan = await readPlanFile(planPath);
-    const unreadable = unreadableReason(plan);
-    if (unreadable) throw new EngineError(`${planArgument}: ${unreadable}`);
-    const phase = plan.phases.find((candidate) => candidate.id.toLowerCase() === phaseId.toLowerCase());
-    if (!phase) throw new EngineError(`${planArgument} has no phase ${phaseId} (phases: ${plan.phases.map((candidate) => candidate.id).join(', ')})`);
-    if (plan.meta.status === 'complete') throw new EngineError(`${planArgument} is complete; there is nothing to approve`);
-    const rows = plan.log?.rows.length ?? 0;
-    const budget = plan.meta.budget?.max_iterations;
-    if (budget !== undefined && rows + 1 > budget) {
-      throw new EngineError(`the iteration budget is spent (${rows} of ${budget}); the approval is a log row too, so raise budget.max_iterations in ${planArgument} first`);
-    }
-    const blockers = plan.meta.state?.blockers ?? [];
-    const waiting = blockers.length > 0 && (phase.status === 'blocked' || plan.meta.state?.phase === phase.id || blockers.some((blocker) => blocker.startsWith(`${phase.id} `) || blocker.startsWith(`${phase.id}.`)));
-    if (!waiting) {
-      const why = blockers.length === 0 ? 'the plan is not blocked' : `the plan is blocked at ${plan.meta.state?.phase ?? '?'}, not ${phase.id}`;
-      throw new EngineError(`${phase.id} is not waiting for a person (${why}; its status is ${phase.status ?? 'pending'})`);
-    }
+    const phase = waitingPhase(plan, planArgument, phaseId);
     const note = options.note?.replace(/\s+/g, ' ').trim() ?? '';
-    const notes = options.retry ? `${APPROVE_RETRY}${note ? `: ${note}` : ''}` : `approved${note ? `: ${note}` : ''}`;
+    let by: string | null = null;
+    if (options.by !== undefined) {
+      const checked = approverName(options.by);
+      if ('problem' in checked) throw new EngineError(checked.problem);
+      by = checked.name;
+    }
+    const notes = approvalNotes({ retry: options.retry === true, by, note });
     let row = 0;
     const updated = await updatePlanFile(
       planPath,
@@ -99,5 +119,41 @@ export async function approvePlan(planArgument: string, options: { lockWaitMs?: 
     return await updatePlanFile(planPath, (text) => setPlanStatus(text, 'approved'), { expectedRevision: plan.meta.state!.revision, ...(options.lockWaitMs ? { lockWaitMs: options.lockWaitMs } : {}) });
   } finally {
     await release();
+  }
+}
+
+/** Where the approver's name came from. */
+export type ApproverSource = 'by' | 'config' | 'git';
+
+/**
+ * Who approves a human gate: `by` (--by), else `user.name` of deepplan.config.yaml, else `git config user.name` in
+ * the repository; null when none is known (the caller asks the person, or refuses). A name given but unfit for the
+ * log (approverName) is an EngineError that says where it came from.
+ */
+export function resolveApprover(options: { by?: string | undefined; config: Config; root: string }): { name: string; source: ApproverSource } | null {
+  const candidates: Array<[ApproverSource, string | null | undefined, string]> = [
+    ['by', options.by, '--by'],
+    ['config', options.config.user?.name, 'user.name of deepplan.config.yaml'],
+  ];
+  for (const [source, raw, where] of candidates) {
+    if (raw === undefined || raw === null) continue;
+    const checked = approverName(raw);
+    if ('problem' in checked) throw new EngineError(`${where}: ${checked.problem}`);
+    return { name: checked.name, source };
+  }
+  const fromGit = gitUserName(options.root);
+  if (fromGit === null) return null;
+  const checked = approverName(fromGit);
+  if ('problem' in checked) throw new EngineError(`git config user.name: ${checked.problem}; give the name with --by`);
+  return { name: checked.name, source: 'git' };
+}
+
+/** `git config user.name` in `root`; null when git is missing, fails or has no name set. */
+export function gitUserName(root: string): string | null {
+  try {
+    const name = execFileSync('git', ['config', 'user.name'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).trim();
+    return name === '' ? null : name;
+  } catch {
+    return null;
   }
 }

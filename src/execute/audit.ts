@@ -3,7 +3,7 @@ import { escapeTableCell } from '../plan/text.js';
 import type { LogRow, Phase, Plan } from '../plan/types.js';
 import type { RuleContext } from '../rules/rule.js';
 import { executionContext, type ExecutionContext } from './executors.js';
-import { acceptsPhase, completedSteps, GATE_REVISE, isApproval, mappedSkills, referenceOf, skillInvocations, STEP_DONE, succeeded } from './history.js';
+import { acceptsPhase, APPROVE_RETRY, approverOf, completedSteps, GATE_REVISE, isApproval, mappedSkills, referenceOf, skillInvocations, STEP_DONE, succeeded } from './history.js';
 
 /**
  * `deepplan audit`: Required vs Delivered for each phase and step of a plan, with the evidence a person would cite in
@@ -37,9 +37,12 @@ import { acceptsPhase, completedSteps, GATE_REVISE, isApproval, mappedSkills, re
  *               "outcome": "none" | "approved" | "waiting" | "revise" | "not-reached",
  *               "evidence": Evidence | null,                 // the approval row, or the last review row
  *               "rounds": number,                            // review rounds (gate review rows with a verdict)
- *               "verdict": "APPROVED" | "REVISE" | null },   // the last review verdict
+ *               "verdict": "APPROVED" | "REVISE" | null,     // the last review verdict
+ *               "approver": string | null },                 // who passed it, as the approval row names them;
+ *                                                            // null for a model's APPROVED or a row naming no one
  *     "acceptedBy": Evidence | null,                         // an approval row that accepted the phase
- *     "approvals": Evidence[],                               // every `P<n> approve` row (accepting or --retry)
+ *     "approvals": [Evidence & { "by": string | null }],     // every `P<n> approve` row (accepting or --retry) and
+ *                                                            // who approved (null: a row that names no one)
  *     "problems": Evidence[],                                // failed and blocked rows, refusals, drift
  *     "iterations": number,                                  // log rows of the phase (the final criteria check excluded)
  *     "rows": { "first": number | null, "last": number | null }
@@ -81,6 +84,13 @@ export interface GateAudit {
   evidence: Evidence | null;
   rounds: number;
   verdict: 'APPROVED' | 'REVISE' | null;
+  /** Who passed the gate, as the approval row names them (history.ts approverOf); null for a model's APPROVED. */
+  approver: string | null;
+}
+
+/** A `P<n> approve` row and the person it names (null: a row written before approvals named one). */
+export interface ApprovalEvidence extends Evidence {
+  by: string | null;
 }
 
 export interface PhaseAudit {
@@ -95,7 +105,7 @@ export interface PhaseAudit {
   skills: Array<{ name: string; mapped: boolean; invoked: boolean; row: number | null }>;
   gate: GateAudit;
   acceptedBy: Evidence | null;
-  approvals: Evidence[];
+  approvals: ApprovalEvidence[];
   problems: Evidence[];
   iterations: number;
   rows: { first: number | null; last: number | null };
@@ -264,7 +274,7 @@ async function auditPhase(
     skills,
     gate,
     acceptedBy: accepting ? evidenceOf(accepting) : null,
-    approvals: approvals.map(evidenceOf),
+    approvals: approvals.map((row) => ({ ...evidenceOf(row), by: approverOf(row) })),
     problems: own.filter((row) => row.result === 'failed' || row.result === 'blocked' || PROBLEM_NOTES.test(row.notes)).map(evidenceOf),
     iterations: own.length,
     rows: { first: own[0]?.number ?? null, last: own[own.length - 1]?.number ?? null },
@@ -276,7 +286,14 @@ function gateOf(phase: Phase, own: LogRow[], accepting: LogRow | null, steps: St
   const last = reviews[reviews.length - 1] ?? null;
   const verdict: GateAudit['verdict'] = last ? (last.notes.startsWith('APPROVED') ? 'APPROVED' : 'REVISE') : null;
   const kind: GateAudit['kind'] = phase.gate === 'human' || phase.gate === 'review' ? phase.gate : 'none';
-  const gate = (outcome: GateAudit['outcome'], row: LogRow | null): GateAudit => ({ kind, outcome, evidence: row ? evidenceOf(row) : null, rounds: reviews.length, verdict });
+  const gate = (outcome: GateAudit['outcome'], row: LogRow | null): GateAudit => ({
+    kind,
+    outcome,
+    evidence: row ? evidenceOf(row) : null,
+    rounds: reviews.length,
+    verdict,
+    approver: outcome === 'approved' && row !== null && isApproval(row) ? approverOf(row) : null,
+  });
   if (kind === 'none') return gate('none', null);
   if (kind === 'review') {
     if (verdict === 'APPROVED') return gate('approved', last);
@@ -343,7 +360,8 @@ function gateCell(gate: GateAudit): string {
     case 'none':
       return '—';
     case 'approved':
-      return `${YES} ${gate.kind === 'review' && gate.verdict === 'APPROVED' ? `APPROVED (${gate.rounds} round${gate.rounds === 1 ? '' : 's'})` : 'approved'}`;
+      if (gate.kind === 'review' && gate.verdict === 'APPROVED') return `${YES} APPROVED (${gate.rounds} round${gate.rounds === 1 ? '' : 's'})`;
+      return `${YES} approved${gate.approver ? ` by ${cell(gate.approver)}` : ''}`;
     case 'waiting':
       return `${WAIT} waiting for approval`;
     case 'revise':
@@ -353,8 +371,14 @@ function gateCell(gate: GateAudit): string {
   }
 }
 
-function stepLabel(state: StepAudit['state']): string {
-  return state === 'done' ? `${YES} done` : state === 'accepted' ? `${YES} accepted by a person` : `${NO} not done`;
+/** Who an approval row names, for a cell: the name, or "a person" for a row that names no one. */
+function whoCell(approval: Evidence | null): string {
+  const name = approval ? approverOf(approval) : null;
+  return name ? cell(name) : 'a person';
+}
+
+function stepLabel(state: StepAudit['state'], acceptedBy: Evidence | null): string {
+  return state === 'done' ? `${YES} done` : state === 'accepted' ? `${YES} accepted by ${whoCell(acceptedBy)}` : `${NO} not done`;
 }
 
 /** `graph`: the plan's phases as a ```mermaid block (`mermaidBlock`), shown under the phases table. */
@@ -400,7 +424,7 @@ export function renderAuditMarkdown(report: AuditReport, options: { graph?: stri
     for (const step of phase.steps) {
       const tries = step.attempts > 1 || step.failures > 0 ? ` (${step.attempts} attempt${step.attempts === 1 ? '' : 's'}, ${step.failures} failed)` : '';
       const evidence = step.evidence ? evidenceCell(step.evidence) : step.state === 'accepted' && phase.acceptedBy ? `accepted at ${rowRef(phase.acceptedBy)}` : 'no completing row';
-      rows.push([`Step ${step.index}: ${code(clip(step.text, 120))}`, `${stepLabel(step.state)}${tries}`, evidence]);
+      rows.push([`Step ${step.index}: ${code(clip(step.text, 120))}`, `${stepLabel(step.state, phase.acceptedBy)}${tries}`, evidence]);
     }
     const done = phase.doneWhen;
     rows.push([`Done when: ${cell(clip(done.text ?? '(none)', 120))}${done.verify ? ` · verify ${code(done.verify)}` : ''}`, verifyCell(done.now, done.detail), done.now === 'no-verify' ? 'judged by the log only' : 'run now, read-only']);
@@ -416,11 +440,12 @@ export function renderAuditMarkdown(report: AuditReport, options: { graph?: stri
       const evidence = phase.gate.evidence ? evidenceCell(phase.gate.evidence, true) : '';
       rows.push([`Gate: ${phase.gate.kind}`, gateCell(phase.gate), evidence]);
     } else if (phase.acceptedBy) {
-      rows.push(['Accepted by a person', `${YES} approved`, evidenceCell(phase.acceptedBy, true)]);
+      rows.push([`Accepted by ${whoCell(phase.acceptedBy)}`, `${YES} approved`, evidenceCell(phase.acceptedBy, true)]);
     }
     for (const approval of phase.approvals) {
       if (approval === phase.acceptedBy || approval.row === phase.gate.evidence?.row || approval.row === phase.acceptedBy?.row) continue;
-      rows.push(['Approval', approval.notes.toLowerCase().startsWith('retry') ? 'retry' : 'approved', evidenceCell(approval, true)]);
+      const word = approval.notes.toLowerCase().startsWith(APPROVE_RETRY) ? 'retry' : 'approved';
+      rows.push(['Approval', `${word}${approval.by ? ` by ${cell(approval.by)}` : ''}`, evidenceCell(approval, true)]);
     }
     for (const problem of phase.problems) {
       rows.push([`Problem: ${code(clip(problem.action, 100))}`, `${NO} ${cell(problem.result)}`, evidenceCell(problem, true)]);

@@ -46,6 +46,12 @@ export interface ActionOutcome {
   changed: string[];
   /** Something this action taught, for the running learnings. */
   learning: string | null;
+  /**
+   * The learning is the executor's own claim (a model's or an agent's), not something the engine measured: it
+   * becomes a running learning only when the action made progress, so a false claim ("all phases are complete")
+   * that changed nothing does not reach later prompts.
+   */
+  learningClaimed?: boolean;
   /** Set when the action cannot go on without a person. */
   blocker: string | null;
   /** Output to show the next iteration (a file read, a search), kept in the cache. */
@@ -253,6 +259,20 @@ export function modelActionText(phase: Phase, step: Step, answer: Pick<ModelActi
   const target = answer.tool === 'run_command' ? answer.command : answer.tool === 'search_text' ? `${JSON.stringify(answer.pattern ?? '')} in ${answer.path ?? '.'}` : answer.path;
   const skill = step.kind === 'skill' ? `/${step.skill} ` : '';
   return `${phase.id}.${step.index} ${skill}${answer.tool} ${(target ?? '').replace(/\s+/g, ' ').slice(0, 120)}`.trim();
+}
+
+/**
+ * The log note for calls an executor answer carried beyond the one that ran: `dropped 2 extra call(s): write_file
+ * out/b.md, run_command node scripts/x.mjs`. Only the first call of an answer is ever carried out.
+ */
+export function droppedCallsNote(extra: unknown[]): string {
+  const names = extra.map((call) => {
+    if (call === null || typeof call !== 'object' || typeof (call as { tool?: unknown }).tool !== 'string') return 'a call that is not an executor tool call';
+    const { tool, path, command, pattern } = call as Record<string, unknown>;
+    const target = [command, pattern, path].find((value) => typeof value === 'string' && value.trim() !== '') as string | undefined;
+    return `${tool}${target ? ` ${target}` : ''}`.replace(/\s+/g, ' ').slice(0, 80);
+  });
+  return `dropped ${extra.length} extra call(s): ${names.join(', ')}`;
 }
 
 const OBSERVATION_LIMIT = 8_000;

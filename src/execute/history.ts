@@ -13,6 +13,42 @@ export const STEP_DONE = 'step done';
 export const GATE_REVISE = 'REVISE';
 /** Notes of an approval that lets the engine try the phase again instead of accepting it. */
 export const APPROVE_RETRY = 'retry';
+/** Notes of an approval that accepts the phase. */
+export const APPROVE_ACCEPT = 'approved';
+
+/**
+ * The Notes of a `P<n> approve` row, the one place they are written: `approved by Dana Ruiz: the page reads well`
+ * (`retry by ...` for another try). Without a name (an engine caller that gives none): `approved: <note>`.
+ */
+export function approvalNotes(options: { retry?: boolean; by?: string | null; note?: string }): string {
+  const word = options.retry ? APPROVE_RETRY : APPROVE_ACCEPT;
+  const note = options.note?.replace(/\s+/g, ' ').trim() ?? '';
+  return `${word}${options.by ? ` by ${options.by}` : ''}${note ? `: ${note}` : ''}`;
+}
+
+/**
+ * Who approved, as an approval row's Notes name them (approvalNotes); null for a row that names no one (rows written
+ * before approvals named a person, or `approved: ...`). A name holds no colon (approverName refuses one), so the
+ * first colon ends it.
+ */
+export function approverOf(row: Pick<LogRow, 'notes'>): string | null {
+  const match = new RegExp(`^(?:${APPROVE_ACCEPT}|${APPROVE_RETRY}) by ([^:]+)`, 'i').exec(row.notes.trim());
+  return match ? match[1]!.trim() || null : null;
+}
+
+/**
+ * A person's name for an approval row, white space folded: one line of at most 80 characters with no colon (the
+ * colon ends the name in the row's Notes) and no control characters. Returns the reason instead when it is not one.
+ */
+export function approverName(raw: string): { name: string } | { problem: string } {
+  const name = raw.replace(/\s+/g, ' ').trim();
+  if (name === '') return { problem: 'the approver\'s name is empty' };
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(name)) return { problem: 'the approver\'s name holds a control character' };
+  if (name.includes(':')) return { problem: `the approver's name may not hold a colon: ${name}` };
+  if (name.length > 80) return { problem: 'the approver\'s name is longer than 80 characters' };
+  return { name };
+}
 
 export interface RowReference {
   phase: string;

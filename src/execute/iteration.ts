@@ -18,6 +18,7 @@ import { ITERATIONS_WITHOUT_PROGRESS, SAME_ACTION_FAILURES } from '../rules/esca
 import {
   allowedToolsOf,
   carriedOutByModel,
+  droppedCallsNote,
   EngineError,
   executionContext,
   isCostCap,
@@ -86,6 +87,8 @@ export interface AgentAnswer {
   timedOut: boolean;
   changed: string[];
   actionMs: number;
+  /** What the agent printed on standard error (a failed row's excerpt shows it). */
+  stderr?: string;
 }
 
 export type AgentRunner = (handOff: AgentHandOff, context: ExecutionContext) => Promise<AgentAnswer>;
@@ -476,8 +479,12 @@ async function executeStep(
   report.prompt = prompt;
   const started = performance.now();
   let answer: ModelAction;
+  // One tool call per iteration: the provider is asked for one; any further call an answer carries is dropped, and said.
+  let dropped = '';
   try {
-    answer = (await models.generateObject('executor', { name: 'executor_action', schema: ModelActionSchema, system: EXECUTOR_SYSTEM, prompt, maxTokens: 8_000 })).object;
+    const reply = await models.generateObject('executor', { name: 'executor_action', schema: ModelActionSchema, system: EXECUTOR_SYSTEM, prompt, maxTokens: 8_000, oneCall: true });
+    answer = reply.object;
+    if (reply.extraCalls?.length) dropped = `; ${droppedCallsNote(reply.extraCalls)}`;
   } catch (error) {
     report.actionMs += performance.now() - started;
     const action = stepAction(phase, step);
@@ -493,13 +500,14 @@ async function executeStep(
   const action = modelActionText(phase, step, answer);
   emit({ type: 'action', action, phase: phase.id });
   if (refused.includes(action)) {
-    return makeOutcome({ action, result: 'failed', notes: `refused: this action failed ${SAME_ACTION_FAILURES} times; an alternative is required` });
+    return makeOutcome({ action, result: 'failed', notes: `refused: this action failed ${SAME_ACTION_FAILURES} times; an alternative is required${dropped}` });
   }
   await begin(action);
   const outcome = await performModelAction(answer, action, skill, context);
   report.actionMs += outcome.actionMs;
-  if (answer.learning && outcome.learning === null) outcome.learning = `${phase.id}.${step.index}: ${answer.learning}`;
-  if (outcome.result !== 'failed' && answer.summary) outcome.notes = `${outcome.notes}: ${answer.summary}`.slice(0, 300);
+  if (answer.learning && outcome.learning === null) Object.assign(outcome, { learning: `${phase.id}.${step.index}: ${answer.learning}`, learningClaimed: true });
+  if (outcome.result !== 'failed' && answer.summary) outcome.notes = `${outcome.notes}: ${answer.summary}`.slice(0, 300 - dropped.length);
+  outcome.notes += dropped;
   return outcome;
 }
 
@@ -542,7 +550,7 @@ const commandAgent: AgentRunner = async (handOff, context) => {
   const { value: result, changed, actionMs } = await measureChanges(context.scope, () =>
     sandboxed(agent.command, context, { input: handOff.prompt, network: agent.network ?? true, keepKeys: true, extraWritable: agent.writable ?? [], passEnv: agent.env ?? [] }),
   );
-  return { stdout: result.stdout, code: result.code, timedOut: result.timedOut, changed, actionMs };
+  return { stdout: result.stdout, stderr: result.stderr, code: result.code, timedOut: result.timedOut, changed, actionMs };
 };
 
 /** The second half: the agent's answer as the iteration's outcome (a status block on its last line, or a failure). */
@@ -565,6 +573,7 @@ export function agentOutcome(action: string, phase: Phase, step: Step, answer: A
     notes: `${changed.length} file(s) changed: ${status.summary}`.slice(0, 300),
     changed,
     learning: status.learning ? `${phase.id}.${step.index}: ${status.learning}` : null,
+    learningClaimed: true,
     actionMs,
   });
 }
@@ -601,7 +610,8 @@ async function decide(plan: Plan, phase: Phase, step: Step | null, outcome: Acti
   const ref = outcome.action.split(' ')[0]!;
   const planArg = relative(process.cwd(), context.planPath) || context.planPath;
   if (outcome.blocker) decision.blockers.push(outcome.blocker);
-  if (outcome.learning) decision.learnings.push(outcome.learning);
+  // What the engine measured is kept; what the executor claims is kept below only when the action made progress.
+  if (outcome.learning && !outcome.learningClaimed) decision.learnings.push(outcome.learning);
 
   const succeededNow = succeeded(outcome);
   // A failure followed by a success teaches something.
@@ -647,6 +657,7 @@ async function decide(plan: Plan, phase: Phase, step: Step | null, outcome: Acti
   // A phase done or the plan complete is progress; a check that did not pass is a failure.
   if (outcome.result !== 'failed' && outcome.result !== 'blocked' && (phaseDone || decision.complete)) decision.outcome = { ...outcome, result: 'ok' };
   else if (/ gate (check|criteria)$/.test(outcome.action)) decision.outcome = { ...outcome, result: 'failed' };
+  if (outcome.learning && outcome.learningClaimed && decision.outcome.result === 'ok') decision.learnings.push(outcome.learning);
 
   // Escape hatches (TASK_COMPLETE first: finishing on the last allowed iteration is a completion).
   if (!decision.complete && decision.blockers.length === 0) {
@@ -721,7 +732,7 @@ async function finishPhase(plan: Plan, phase: Phase, decision: Decision, context
   }
   if (phase.gate === 'human') {
     const owner = plan.meta.owner ? ` by ${plan.meta.owner}` : '';
-    decision.blockers.push(`${phase.id} gate: waiting for approval${owner}; check the outputs (${phase.outputs.join(', ') || 'see the phase'}), then deepplan approve ${planArg} ${phase.id} --note "..."`);
+    decision.blockers.push(`${phase.id} gate: waiting for approval${owner}; check the outputs (${phase.outputs.join(', ') || 'see the phase'}), then deepplan approve ${planArg} ${phase.id} --by "<your name>" --note "..."`);
     decision.checkNotes.push('gate: waiting for approval');
     return 'held';
   }

@@ -238,8 +238,28 @@ export function unixSocketFilter(processor = arch()): Buffer | null {
   return buffer;
 }
 
-/** The bubblewrap arguments for a command (without the command itself). */
-export function sandboxArguments(options: SandboxOptions): string[] {
+/**
+ * Removes folders the engine made for a command, deepest first, each only while it is empty: a scope.write folder
+ * that did not exist is made so it can be bound writable, and must not stay behind when the command put nothing in
+ * it (a Done when such as `test ! -e drafts` would never pass). rmdir refuses a folder that holds anything, so what
+ * the command wrote is never touched.
+ */
+export function removeEmptyFolders(created: string[]): void {
+  for (const folder of [...created].sort((a, b) => b.length - a.length)) {
+    try {
+      rmdirSync(folder);
+    } catch {
+      // Not empty (the command wrote there, or another folder made for it is inside), or already gone: it stays.
+    }
+  }
+}
+
+/**
+ * The bubblewrap arguments for a command (without the command itself). A scope.write folder that does not exist is
+ * made (bubblewrap binds only what exists); each folder made is added to `created`, for removeEmptyFolders after
+ * the command.
+ */
+export function sandboxArguments(options: SandboxOptions, created: string[] = []): string[] {
   const root = realpathSync(options.root);
   const args = ['--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--die-with-parent', '--new-session'];
   if (userNamespaceAvailable()) args.push('--unshare-user', '--uid', '65534', '--gid', '65534');
@@ -285,7 +305,9 @@ export function sandboxArguments(options: SandboxOptions): string[] {
     if (engineRead) throw new SandboxError(`scope.write "${pattern}" covers ${engineRead}, which deepplan reads; commands never write it (docs/execution.md)`);
     if (folder === '') throw new SandboxError(`scope.write "${pattern}" would make the whole repository writable; name a folder`);
     const path = join(root, folder);
-    mkdirSync(path, { recursive: true });
+    const first = mkdirSync(path, { recursive: true });
+    // The folders just made: `path` and its parents up to the first one mkdir made.
+    if (first !== undefined) for (let made = path; made.length >= first.length; made = dirname(made)) created.push(made);
     const real = realpathSync(path);
     // A folder that is a symlink out of the repository does not become writable.
     if (relative(root, real).startsWith('..')) throw new SandboxError(`scope.write "${pattern}" resolves outside the repository (${real})`);
@@ -397,8 +419,15 @@ export function runCommand(command: string, options: SandboxOptions): Promise<Co
   let args: string[];
   let group: ProcessGroup | null = null;
   let filter: Buffer | null = null;
+  const created: string[] = [];
   if (sandboxed) {
-    const bwrapArgs = sandboxArguments(options);
+    let bwrapArgs: string[];
+    try {
+      bwrapArgs = sandboxArguments(options, created);
+    } catch (error) {
+      removeEmptyFolders(created);
+      throw error;
+    }
     filter = options.network ? null : unixSocketFilter();
     if (filter) bwrapArgs.unshift('--seccomp', '3');
     group = pidsCgroup(limits);
@@ -460,6 +489,7 @@ export function runCommand(command: string, options: SandboxOptions): Promise<Co
     const finish = (code: number | null, extra = '') => {
       clearTimeout(timer);
       group?.release();
+      removeEmptyFolders(created);
       const text = (chunks: Buffer[]) => safeText(Buffer.concat(chunks).toString('utf8'));
       const limitNote = outputLimited ? `\noutput limit reached: more than ${limits.outputMb} MiB of output; the command was stopped` : '';
       resolvePromise({ code: outputLimited && code === 0 ? null : code, stdout: text(stdout), stderr: `${text(stderr)}${extra}${limitNote}`, timedOut, outputLimited, sandboxed });

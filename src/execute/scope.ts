@@ -1,4 +1,5 @@
-import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { ScopeError } from '../plan/scope-policy.js';
@@ -82,8 +83,37 @@ export function checkReadable(scope: Scope, name: string): string {
   return rel;
 }
 
-/** File name → "size:mtime" of the files the executor may change: progress is read from these, not from claims. */
+/**
+ * File name → what its content is: progress is read from these, not from claims, and a file rewritten with the
+ * same bytes is no progress. A file is known by its size and a SHA-256 of its content; files larger than
+ * HASHED_LIMIT by size and modification time.
+ */
 export type Snapshot = Map<string, string>;
+
+/** Past this size a file is told by size and modification time: reading it at every snapshot would cost too much. */
+export const HASHED_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * Content hashes of this process's earlier snapshots, by absolute path, with the stat they were read at. A file
+ * whose size, modification time, change time and inode are unchanged keeps its hash, so a snapshot reads only the
+ * files that changed since the last one (and every file once).
+ */
+const hashes = new Map<string, { stat: string; hash: string }>();
+
+function contentStamp(full: string, stat: Stats): string {
+  if (stat.size > HASHED_LIMIT) return `${stat.size}:t${stat.mtimeMs}`;
+  const key = `${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}:${stat.ino}`;
+  const known = hashes.get(full);
+  if (known?.stat === key) return known.hash;
+  let hash: string;
+  try {
+    hash = `${stat.size}:${createHash('sha256').update(readFileSync(full)).digest('base64url')}`;
+  } catch {
+    return `${stat.size}:t${stat.mtimeMs}`; // unreadable to this process: by size and time
+  }
+  hashes.set(full, { stat: key, hash });
+  return hash;
+}
 
 export function snapshot(scope: Scope): Snapshot {
   const patterns = scope.write ?? ['**'];
@@ -92,8 +122,10 @@ export function snapshot(scope: Scope): Snapshot {
   for (const file of files) {
     if (file === scope.planFile) continue;
     try {
-      const stat = statSync(resolve(scope.root, file));
-      result.set(file, `${stat.size}:${stat.mtimeMs}`);
+      const full = resolve(scope.root, file);
+      const stat = statSync(full);
+      if (!stat.isFile()) continue;
+      result.set(file, contentStamp(full, stat));
     } catch {
       // Removed between listing and stat: it is not there.
     }

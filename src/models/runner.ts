@@ -40,6 +40,8 @@ export interface ObjectRequest<T> extends PromptRequest {
   schema: ZodType<T>;
   /** Names the answer's format: [a-zA-Z0-9_-], used as the tool name and by offline handlers. */
   name: string;
+  /** The answer is one tool call: ask the provider for exactly one (StructuredFormat.oneCall). */
+  oneCall?: boolean;
 }
 
 export interface CallOptions {
@@ -58,6 +60,17 @@ export interface Answer {
 
 export interface ObjectAnswer<T> extends Answer {
   object: T;
+  /** Calls the answer carried beyond the one used (parsed JSON where it parses): not acted on. */
+  extraCalls?: unknown[];
+}
+
+function extraCallsOf(result: GenerateResult): { extraCalls?: unknown[] } {
+  if (!result.extraCalls || result.extraCalls.length === 0) return {};
+  const parsed = result.extraCalls.map((text) => {
+    const value = parseJsonAnswer(text);
+    return 'value' in value ? value.value : text;
+  });
+  return { extraCalls: parsed };
 }
 
 export interface TextAnswer extends Answer {
@@ -228,12 +241,12 @@ export class ModelRunner {
   }
 
   private async structuredCall<T>(role: Role, request: ObjectRequest<T>): Promise<ObjectAnswer<T>> {
-    const format = { name: request.name, jsonSchema: jsonSchemaOf(request.schema) };
+    const format = { name: request.name, jsonSchema: jsonSchemaOf(request.schema), ...(request.oneCall ? { oneCall: true } : {}) };
     const first = this.toRequest(request, format);
     const { result, answer } = await this.callRole(role, first);
     if (result.refusal !== undefined) throw this.refusal(role, answer.model, result.refusal);
     const checked = this.validate(request.schema, result.text);
-    if ('object' in checked) return { ...answer, object: checked.object };
+    if ('object' in checked) return { ...answer, object: checked.object, ...extraCallsOf(result) };
 
     // One repair try: show the model its answer and what is wrong with it.
     const repair: GenerateRequest = {
@@ -248,7 +261,7 @@ export class ModelRunner {
     if (second.result.refusal !== undefined) throw this.refusal(role, second.answer.model, second.result.refusal);
     const rechecked = this.validate(request.schema, second.result.text);
     const total = addAnswers(answer, second.answer);
-    if ('object' in rechecked) return { ...total, object: rechecked.object };
+    if ('object' in rechecked) return { ...total, object: rechecked.object, ...extraCallsOf(second.result) };
     const [provider = '', name = ''] = second.answer.model.split('/');
     throw new ModelError(`${role} (${second.answer.model}): the answer did not match the "${request.name}" schema twice: ${rechecked.error}; ${adviceFor('invalid-output')}`, {
       kind: 'invalid-output',

@@ -16,6 +16,13 @@ export interface StructuredFormat {
   name: string;
   /** JSON Schema (draft 2020-12 subset the providers accept) of the answer object. */
   jsonSchema: Record<string, unknown>;
+  /**
+   * The answer is one call of one tool (the executor's action). The request asks the provider for exactly one tool
+   * call where its API has the switch (Anthropic `disable_parallel_tool_use`, OpenAI `parallel_tool_calls: false`,
+   * Gemini's function calling config with this one function); an answer that still carries more is answered by the
+   * first, and the others come back in `extraCalls`.
+   */
+  oneCall?: boolean;
 }
 
 export interface GenerateRequest {
@@ -42,6 +49,8 @@ export interface GenerateResult {
   refusal?: string;
   /** The provider's own reason for stopping (end_turn, max_tokens, STOP...). */
   stopReason?: string;
+  /** Further calls of the format's tool the answer carried beyond the first (each call's JSON input): not used. */
+  extraCalls?: string[];
 }
 
 export interface Model {

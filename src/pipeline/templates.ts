@@ -509,13 +509,20 @@ export function fillTemplate(
   const largest = entityEntries.map((entry) => largestGroup(entry, entry.each as EntitySpec, known, found.get(entry)!.entities, options.root));
   const series = entityEntries.length > 0 ? seriesPart(options.request ?? '') : null;
   const inPart = (count: number) => (series ? Math.ceil(count / series.of) : count);
-  const size = groupSize(counts.map(inPart), maxPhases - fixed, largest);
-  if (size === null) throw new PipelineError(seriesAdvice(template, entityEntries, found, counts, largest, maxPhases - fixed, series));
-
   // In a series, the phases before the first entity phase belong to the first plan, those after the last one to the
-  // last plan; each plan does its own slice of the entities.
+  // last plan; each plan does its own slice of the entities. So a part holds only the fixed phases it has: the first
+  // part those before and between, the last those between and after, the others those between.
   const first = template.phases.findIndex((entry) => rounds(entry) === null);
   const last = template.phases.length - 1 - [...template.phases].reverse().findIndex((entry) => rounds(entry) === null);
+  const fixedIn = (from: number, to: number) => template.phases.slice(from, to).reduce((sum, entry) => sum + (rounds(entry) ?? 0), 0);
+  const before = first < 0 ? 0 : fixedIn(0, first);
+  const after = first < 0 ? 0 : fixedIn(last + 1, template.phases.length);
+  const between = fixed - before - after;
+  const fixedInPart = series ? between + (series.part === 1 ? before : 0) + (series.part === series.of ? after : 0) : fixed;
+  const size = groupSize(counts.map(inPart), maxPhases - fixedInPart, largest);
+  // A series' every part has room for the entity phases left by the fixed phases of its first or its last part.
+  if (size === null) throw new PipelineError(seriesAdvice(template, entityEntries, found, counts, largest, maxPhases - between - Math.max(before, after), series));
+
   const bodies: Body[] = [];
   const forbidden = forbiddenKinds((options.request ?? '').split(/(?<=[.;!?])\s+|\n+/));
   /** Outputs of phases left out: criteria that check them go too. */
@@ -523,6 +530,8 @@ export function fillTemplate(
   /** Done when checks of the part's last entity phase: the part's own success criterion. */
   let partChecks: string[] = [];
   let partRange = '';
+  /** Each entity phase kind's Done when checks over the part's slice, with the files they check. */
+  const sliceChecks: Array<{ outputs: string[]; verify: string }> = [];
   /** Done when checks of the fixed phases: an earlier plan of a series checks those it has among its criteria. */
   const fixedChecks: Array<{ text: string; verify: string }> = [];
   template.phases.forEach((entry, position) => {
@@ -549,11 +558,14 @@ export function fillTemplate(
           : `${all.length} ${spec.as}(s) in ${match!.pattern}: ${group} to a phase, to stay within ${maxPhases} phases of at most ${FILE_OPS_WARN} files${where}`,
       );
       const checks: string[] = [];
+      const outputs: string[] = [];
       for (let start = 0; start < entities.length; start += group) {
         const body = groupBody(entry, spec, known, entities.slice(start, start + group), from + start, all.length);
         if (body.doneWhen.verify) checks.push(body.doneWhen.verify);
+        outputs.push(...body.outputs);
         bodies.push(body);
       }
+      if (checks.length > 0 && checks.length * group >= entities.length) sliceChecks.push({ outputs, verify: allOf(checks) });
       if (checks.length > 0) {
         partChecks = checks;
         partRange = `${spec.as}s ${from}–${from + entities.length - 1} of ${all.length}`;
@@ -589,13 +601,22 @@ export function fillTemplate(
   const templateCriteria = template.criteria
     .map((criterion) => ({ text: fill(criterion.text, known), ...(criterion.verify ? { verify: fill(criterion.verify, known) } : {}) }))
     .filter((criterion) => !dropped.some((output) => criterion.verify?.includes(output)));
+  // A part of a series before the last leaves the template's criteria (about every entity) to the last part.
+  const kept = series && series.part < series.of && own.length > 0 ? [] : templateCriteria;
   // The request's own success sentences are criteria of the plan, in its words; one that says what a criterion of the
-  // template checks ("every account enriched", "Every account has its enriched file") is checked by that command.
+  // plan checks ("every account enriched", "Every account has its enriched file") is checked by that command (never
+  // by a criterion the plan leaves out: a part of a series cannot pass a check of every entity).
   const stated: Array<{ text: string; verify?: string }> = facts.success.map((text) => {
-    const verify = sameMeasure(text, [...templateCriteria, ...own]);
-    return { text: `${text.replace(/[.]+$/, '')} (the request's own measure)`, ...(verify ? { verify } : {}) };
+    const sentence = text.replace(/[.]+$/, '');
+    const verify = sameMeasure(text, [...kept, ...own]);
+    // In a part before the last, a sentence about every entity is checked on the part's slice: by the Done when
+    // checks of the phases that write the files the left-out criterion counts ("ls articles/*.md").
+    const whole = !verify && kept !== templateCriteria ? sameMeasure(text, templateCriteria) : null;
+    const slice = whole ? sliceChecks.find((kind) => kind.outputs.some((output) => dirname(output) !== '.' && whole.includes(`${dirname(output)}/`))) : undefined;
+    if (slice) return { text: `${sentence}, for the ${partRange} in this part (the request's own measure; the last part checks all of them)`, verify: slice.verify };
+    return { text: `${sentence} (the request's own measure)`, ...(verify ? { verify } : {}) };
   });
-  const criteria: DraftCriterion[] = [...(series && series.part < series.of && own.length > 0 ? [] : templateCriteria), ...own, ...stated].map(
+  const criteria: DraftCriterion[] = [...kept, ...own, ...stated].map(
     (criterion, index) => ({ id: `SC${index + 1}`, ...criterion }),
   );
   const title = fill(template.title, known);

@@ -1,5 +1,5 @@
 import { Box, Static, Text, render, useApp, useInput } from 'ink';
-import { useSyncExternalStore } from 'react';
+import { useRef, useState, useSyncExternalStore } from 'react';
 import { Store } from './store.js';
 import { Hanging, Wrapped } from './layout.js';
 import { RedrawProvider, RedrawStore, useStaticItems, watchNarrowing } from './redraw.js';
@@ -34,6 +34,8 @@ export interface DashboardState {
   blockers: string[];
   /** A human gate waits and `a` may approve it. */
   gate: string | null;
+  /** Who approves (user.name of the config, else git config user.name); absent or null: the person types a name. */
+  approver?: string | null;
   paused: boolean;
   stopping: boolean;
   message: string | null;
@@ -42,9 +44,13 @@ export interface DashboardState {
 export interface DashboardKeys {
   pause(): void;
   stop(): void;
-  approve(): void;
+  /** The person confirmed: approve the waiting gate in `name`'s name. */
+  approve(name: string): void;
   quit(): void;
 }
+
+/** The approval being asked for: the name being typed, or the y/n confirmation. */
+type Asking = { step: 'name'; typed: string } | { step: 'confirm'; name: string } | null;
 
 export class DashboardStore extends Store<DashboardState> {}
 
@@ -82,10 +88,46 @@ export function RunDashboard({ store, keys }: { store: DashboardStore; keys: Das
   const width = useLayoutWidth();
   const rows = useStaticItems(state.rows);
   const { exit } = useApp();
-  useInput((input) => {
-    if (input === 'p') keys.pause();
+  // `a` asks before it approves: "Approve P3 as Dana Ruiz? y/n" (the name typed first when none is known); `y`
+  // approves, any other key cancels. The loop checks the name and writes the row.
+  // The current question is kept in a ref as well, so that keys arriving before the next render see it.
+  const [asking, setAskingState] = useState<Asking>(null);
+  const askingRef = useRef<Asking>(null);
+  const setAsking = (next: Asking) => {
+    askingRef.current = next;
+    setAskingState(next);
+  };
+  const [cancelled, setCancelled] = useState(false);
+  const open = asking !== null && state.gate !== null ? asking : null;
+  useInput((input, key) => {
+    const current = askingRef.current !== null && state.gate !== null ? askingRef.current : null;
+    if (current?.step === 'name') {
+      if (key.return) {
+        const name = current.typed.replace(/\s+/g, ' ').trim();
+        if (name === '') {
+          setAsking(null);
+          setCancelled(true);
+        } else setAsking({ step: 'confirm', name });
+      } else if (key.escape) {
+        setAsking(null);
+        setCancelled(true);
+      } else if (key.backspace || key.delete) setAsking({ step: 'name', typed: current.typed.slice(0, -1) });
+      else if (!key.ctrl && !key.meta && !key.tab && !key.upArrow && !key.downArrow && !key.leftArrow && !key.rightArrow && input) {
+        setAsking({ step: 'name', typed: `${current.typed}${input}` });
+      }
+      return;
+    }
+    if (current?.step === 'confirm') {
+      setAsking(null);
+      if (input === 'y' || input === 'Y') keys.approve(current.name);
+      else setCancelled(true);
+      return;
+    }
+    if (input === 'a' && state.gate) {
+      setCancelled(false);
+      setAsking(state.approver ? { step: 'confirm', name: state.approver } : { step: 'name', typed: '' });
+    } else if (input === 'p') keys.pause();
     else if (input === 's') keys.stop();
-    else if (input === 'a' && state.gate) keys.approve();
     else if (input === 'q') {
       keys.quit();
       exit();
@@ -126,9 +168,20 @@ export function RunDashboard({ store, keys }: { store: DashboardStore; keys: Das
             {flat(state.message)}
           </Wrapped>
         ) : null}
-        <Wrapped dimColor>
-          {state.paused ? 'paused · p resume' : 'p pause'} · s stop{state.gate ? ` · a approve ${state.gate}` : ''} · q quit{state.stopping ? ' · stopping after this iteration' : ''}
-        </Wrapped>
+        {open?.step === 'confirm' ? (
+          <Wrapped bold>
+            Approve {state.gate} as {flat(open.name)}? y/n
+          </Wrapped>
+        ) : open?.step === 'name' ? (
+          <Wrapped bold>
+            Approve {state.gate} as (type your name, Enter; Esc cancels): {flat(open.typed)}▏
+          </Wrapped>
+        ) : (
+          <Wrapped dimColor>
+            {cancelled && state.gate ? `${state.gate} not approved · ` : ''}
+            {state.paused ? 'paused · p resume' : 'p pause'} · s stop{state.gate ? ` · a approve ${state.gate}` : ''} · q quit{state.stopping ? ' · stopping after this iteration' : ''}
+          </Wrapped>
+        )}
       </Box>
     </Box>
   );

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 /** What the fake server does with one request. */
 export type Behaviour =
   | { kind: 'answer'; object?: unknown; text?: string; inputTokens?: number; outputTokens?: number }
+  /** Several calls of the requested tool in one answer (parallel tool use), each with one of these inputs. */
+  | { kind: 'calls'; objects: unknown[] }
   | { kind: 'status'; status: number; headers?: Record<string, string>; body?: unknown }
   | { kind: 'hang' }
   | { kind: 'truncate' }
@@ -137,18 +139,42 @@ function isStructured(wire: Wire, body: Record<string, unknown>): boolean {
     case 'anthropic':
       return (body['tool_choice'] as { type?: string } | undefined)?.type === 'tool' && Array.isArray(body['tools']);
     case 'openai-responses':
-      return ((body['text'] as { format?: { type?: string } } | undefined)?.format?.type ?? '') === 'json_schema';
+      return ((body['text'] as { format?: { type?: string } } | undefined)?.format?.type ?? '') === 'json_schema' || forcedFunction(wire, body) !== null;
     case 'openai-chat':
-      return ((body['response_format'] as { type?: string } | undefined)?.type ?? '') === 'json_schema';
+      return ((body['response_format'] as { type?: string } | undefined)?.type ?? '') === 'json_schema' || forcedFunction(wire, body) !== null;
     case 'google': {
       const config = body['generationConfig'] as { responseMimeType?: string; responseJsonSchema?: unknown } | undefined;
-      return config?.responseMimeType === 'application/json' && config.responseJsonSchema !== undefined;
+      return (config?.responseMimeType === 'application/json' && config.responseJsonSchema !== undefined) || forcedFunction(wire, body) !== null;
     }
+  }
+}
+
+/** The one function an OpenAI or Gemini request forces the model to call (a one-call structured answer), or null. */
+export function forcedFunction(wire: Wire, body: Record<string, unknown>): string | null {
+  switch (wire) {
+    case 'openai-responses':
+      return (body['tool_choice'] as { type?: string; name?: string } | undefined)?.type === 'function' ? String((body['tool_choice'] as { name?: string }).name) : null;
+    case 'openai-chat': {
+      const choice = body['tool_choice'] as { type?: string; function?: { name?: string } } | undefined;
+      return choice?.type === 'function' ? String(choice.function?.name) : null;
+    }
+    case 'google': {
+      const config = (body['toolConfig'] as { functionCallingConfig?: { mode?: string; allowedFunctionNames?: string[] } } | undefined)?.functionCallingConfig;
+      return config?.mode === 'ANY' && config.allowedFunctionNames?.length === 1 ? config.allowedFunctionNames[0]! : null;
+    }
+    default:
+      return null;
   }
 }
 
 function answerBody(wire: Wire, request: Record<string, unknown>, behaviour: Behaviour): unknown {
   const refusal = behaviour.kind === 'refusal' ? behaviour.text : null;
+  // A forced tool or function: answered as calls of it (one, or several for a `calls` behaviour).
+  const tool = wire === 'anthropic' ? ((request['tool_choice'] as { name?: string } | undefined)?.name ?? null) : forcedFunction(wire, request);
+  if (tool !== null && refusal === null && (behaviour.kind === 'calls' || (behaviour.kind === 'answer' && behaviour.text === undefined))) {
+    const usage = behaviour.kind === 'answer' ? { input: behaviour.inputTokens ?? 100, output: behaviour.outputTokens ?? 20 } : { input: 100, output: 20 };
+    return callsBody(wire, String(request['model'] ?? 'model'), tool, behaviour.kind === 'calls' ? behaviour.objects : [behaviour.object ?? { ok: true }], usage);
+  }
   const answer = behaviour.kind === 'answer' ? behaviour : { kind: 'answer' as const };
   const text = answer.text ?? JSON.stringify(answer.object ?? { ok: true });
   const input = answer.inputTokens ?? 100;
@@ -191,6 +217,53 @@ function answerBody(wire: Wire, request: Record<string, unknown>, behaviour: Beh
       return {
         candidates: [{ content: { role: 'model', parts: [{ text }] }, finishReason: 'STOP', index: 0 }],
         usageMetadata: { promptTokenCount: input, candidatesTokenCount: output, totalTokenCount: input + output },
+      };
+  }
+}
+
+/** An answer that carries these calls of `tool`, in the wire format of each provider. */
+function callsBody(wire: Wire, model: string, tool: string, inputs: unknown[], usage: { input: number; output: number }): unknown {
+  switch (wire) {
+    case 'anthropic':
+      return {
+        id: 'msg_1',
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: inputs.map((input, index) => ({ type: 'tool_use', id: `toolu_${index + 1}`, name: tool, input })),
+        stop_reason: 'tool_use',
+        stop_sequence: null,
+        usage: { input_tokens: usage.input, output_tokens: usage.output },
+      };
+    case 'openai-responses':
+      return {
+        id: 'resp_1',
+        object: 'response',
+        created_at: 1_760_000_000,
+        status: 'completed',
+        model,
+        output: inputs.map((input, index) => ({ type: 'function_call', id: `fc_${index + 1}`, call_id: `call_${index + 1}`, name: tool, arguments: JSON.stringify(input), status: 'completed' })),
+        usage: { input_tokens: usage.input, output_tokens: usage.output, total_tokens: usage.input + usage.output },
+      };
+    case 'openai-chat':
+      return {
+        id: 'chatcmpl_1',
+        object: 'chat.completion',
+        created: 1_760_000_000,
+        model,
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: null, refusal: null, tool_calls: inputs.map((input, index) => ({ id: `call_${index + 1}`, type: 'function', function: { name: tool, arguments: JSON.stringify(input) } })) },
+            finish_reason: 'tool_calls',
+          },
+        ],
+        usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output },
+      };
+    case 'google':
+      return {
+        candidates: [{ content: { role: 'model', parts: inputs.map((input) => ({ functionCall: { name: tool, args: input } })) }, finishReason: 'STOP', index: 0 }],
+        usageMetadata: { promptTokenCount: usage.input, candidatesTokenCount: usage.output, totalTokenCount: usage.input + usage.output },
       };
   }
 }

@@ -12,7 +12,8 @@ export interface AnthropicOptions {
 
 /**
  * Messages API. A structured answer is requested as a forced call of one tool whose input schema is the answer's
- * schema: the tool input is the object.
+ * schema: the tool input is the object. Parallel tool use is switched off, so the answer is one call; should the
+ * answer still carry more, the first is the object and the others are reported in `extraCalls`.
  */
 export function createAnthropicModel(options: AnthropicOptions): Model {
   const client = new Anthropic({
@@ -36,7 +37,7 @@ export function createAnthropicModel(options: AnthropicOptions): Model {
             ...(format
               ? {
                   tools: [{ name: format.name, description: 'Give the answer as this object.', input_schema: format.jsonSchema as Anthropic.Tool.InputSchema }],
-                  tool_choice: { type: 'tool' as const, name: format.name },
+                  tool_choice: { type: 'tool' as const, name: format.name, disable_parallel_tool_use: true },
                 }
               : {}),
           },
@@ -54,8 +55,8 @@ export function createAnthropicModel(options: AnthropicOptions): Model {
         return { text: '', usage, refusal: texts.join('\n') || 'the model declined to answer', stopReason };
       }
       if (format) {
-        const call = response.content.find((block) => block.type === 'tool_use' && (block as { name: string }).name === format.name);
-        if (call) return { text: JSON.stringify((call as { input: unknown }).input), usage, ...(stopReason ? { stopReason } : {}) };
+        const calls = response.content.filter((block) => block.type === 'tool_use' && (block as { name: string }).name === format.name).map((block) => JSON.stringify((block as { input: unknown }).input));
+        if (calls.length > 0) return { text: calls[0]!, usage, ...(stopReason ? { stopReason } : {}), ...(calls.length > 1 ? { extraCalls: calls.slice(1) } : {}) };
       }
       return { text: texts.join(''), usage, ...(stopReason ? { stopReason } : {}) };
     },

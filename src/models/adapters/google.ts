@@ -1,4 +1,4 @@
-import { GoogleGenAI } from '@google/genai';
+import { FunctionCallingConfigMode, GoogleGenAI } from '@google/genai';
 import { malformedAnswer, ModelError, retryAfterMs } from '../errors.js';
 import type { GenerateRequest, GenerateResult, Model } from '../types.js';
 import { callWithTimeout } from './call.js';
@@ -12,7 +12,12 @@ export interface GoogleOptions {
 
 const BLOCKED = new Set(['SAFETY', 'PROHIBITED_CONTENT', 'BLOCKLIST', 'SPII', 'RECITATION', 'IMAGE_SAFETY']);
 
-/** The Gemini API through @google/genai (the successor of the end-of-life @google/generative-ai). */
+/**
+ * The Gemini API through @google/genai (the successor of the end-of-life @google/generative-ai). A structured answer
+ * is JSON of the answer's schema; an answer that is one tool call (`format.oneCall`) is a forced call of the one
+ * declared function (function calling mode ANY, only that name allowed). Gemini has no switch against parallel
+ * calls, so an answer that carries more than one is answered by the first, the others reported in `extraCalls`.
+ */
 export function createGoogleModel(options: GoogleOptions): Model {
   const ai = new GoogleGenAI({
     apiKey: options.apiKey,
@@ -45,7 +50,14 @@ export function createGoogleModel(options: GoogleOptions): Model {
             httpOptions: { fetch: capturingFetch, retryOptions: { attempts: 1 } },
             maxOutputTokens: request.maxTokens,
             ...(request.system ? { systemInstruction: request.system } : {}),
-            ...(format ? { responseMimeType: 'application/json', responseJsonSchema: format.jsonSchema } : {}),
+            ...(format?.oneCall
+              ? {
+                  tools: [{ functionDeclarations: [{ name: format.name, description: 'Give the answer as this call.', parametersJsonSchema: format.jsonSchema }] }],
+                  toolConfig: { functionCallingConfig: { mode: FunctionCallingConfigMode.ANY, allowedFunctionNames: [format.name] } },
+                }
+              : format
+                ? { responseMimeType: 'application/json', responseJsonSchema: format.jsonSchema }
+                : {}),
           },
         }),
       ).catch((error: unknown) => {
@@ -68,7 +80,10 @@ export function createGoogleModel(options: GoogleOptions): Model {
       if (blocked || (stopReason && BLOCKED.has(stopReason))) {
         return { text: '', usage, refusal: `blocked by the provider (${blocked ?? stopReason})`, ...(stopReason ? { stopReason } : {}) };
       }
-      const text = (candidate?.content?.parts ?? []).map((part) => part.text ?? '').join('');
+      const parts = candidate?.content?.parts ?? [];
+      const calls = format?.oneCall ? parts.flatMap((part) => (part.functionCall && part.functionCall.name === format.name ? [JSON.stringify(part.functionCall.args ?? {})] : [])) : [];
+      if (calls.length > 0) return { text: calls[0]!, usage, ...(stopReason ? { stopReason } : {}), ...(calls.length > 1 ? { extraCalls: calls.slice(1) } : {}) };
+      const text = parts.map((part) => part.text ?? '').join('');
       return { text, usage, ...(stopReason ? { stopReason } : {}) };
     },
   };

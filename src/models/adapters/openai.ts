@@ -12,6 +12,12 @@ export interface OpenAIOptions {
   api?: 'responses' | 'chat';
 }
 
+/**
+ * A structured answer is asked for as JSON of the answer's schema (`text.format` / `response_format`). An answer that
+ * is one tool call (`format.oneCall`, the executor's action) is asked for as a forced call of one function with
+ * `parallel_tool_calls: false`, the API's switch for one call, which it accepts only with tools; should the answer
+ * still carry more calls, the first is the object and the others are reported in `extraCalls`.
+ */
 export function createOpenAIModel(options: OpenAIOptions): Model {
   const client = new OpenAI({ apiKey: options.apiKey, ...(options.baseURL ? { baseURL: options.baseURL } : {}), maxRetries: 0 });
   const api = options.api ?? 'responses';
@@ -31,7 +37,15 @@ async function generateResponses(client: OpenAI, model: string, request: Generat
         ...(request.system ? { instructions: request.system } : {}),
         input: request.messages.map((message) => ({ role: message.role, content: message.content })),
         max_output_tokens: request.maxTokens,
-        ...(format ? { text: { format: { type: 'json_schema' as const, name: format.name, schema: format.jsonSchema, strict: false } } } : {}),
+        ...(format?.oneCall
+          ? {
+              tools: [{ type: 'function' as const, name: format.name, description: 'Give the answer as this call.', parameters: format.jsonSchema, strict: false }],
+              tool_choice: { type: 'function' as const, name: format.name },
+              parallel_tool_calls: false,
+            }
+          : format
+            ? { text: { format: { type: 'json_schema' as const, name: format.name, schema: format.jsonSchema, strict: false } } }
+            : {}),
       },
       { signal },
     ),
@@ -43,7 +57,9 @@ async function generateResponses(client: OpenAI, model: string, request: Generat
   const stopReason = response.incomplete_details?.reason ?? response.status ?? undefined;
   let text = '';
   let refusal: string | undefined;
+  const calls: string[] = [];
   for (const item of response.output ?? []) {
+    if (item.type === 'function_call' && format?.oneCall && item.name === format.name) calls.push(item.arguments);
     if (item.type !== 'message') continue;
     for (const part of item.content ?? []) {
       if (part.type === 'output_text') text += part.text;
@@ -51,6 +67,7 @@ async function generateResponses(client: OpenAI, model: string, request: Generat
     }
   }
   if (refusal !== undefined) return { text: '', usage, refusal, ...(stopReason ? { stopReason } : {}) };
+  if (calls.length > 0) return { text: calls[0]!, usage, ...(stopReason ? { stopReason } : {}), ...(calls.length > 1 ? { extraCalls: calls.slice(1) } : {}) };
   return { text, usage, ...(stopReason ? { stopReason } : {}) };
 }
 
@@ -65,7 +82,15 @@ async function generateChat(client: OpenAI, model: string, request: GenerateRequ
           ...request.messages.map((message) => ({ role: message.role, content: message.content })),
         ],
         max_tokens: request.maxTokens,
-        ...(format ? { response_format: { type: 'json_schema' as const, json_schema: { name: format.name, schema: format.jsonSchema, strict: false } } } : {}),
+        ...(format?.oneCall
+          ? {
+              tools: [{ type: 'function' as const, function: { name: format.name, description: 'Give the answer as this call.', parameters: format.jsonSchema, strict: false } }],
+              tool_choice: { type: 'function' as const, function: { name: format.name } },
+              parallel_tool_calls: false,
+            }
+          : format
+            ? { response_format: { type: 'json_schema' as const, json_schema: { name: format.name, schema: format.jsonSchema, strict: false } } }
+            : {}),
       },
       { signal },
     ),
@@ -77,5 +102,9 @@ async function generateChat(client: OpenAI, model: string, request: GenerateRequ
   const usage = { inputTokens: completion.usage?.prompt_tokens ?? 0, outputTokens: completion.usage?.completion_tokens ?? 0 };
   const stopReason = choice?.finish_reason ?? undefined;
   if (choice?.message?.refusal) return { text: '', usage, refusal: choice.message.refusal, ...(stopReason ? { stopReason } : {}) };
+  const calls = format?.oneCall
+    ? (choice?.message?.tool_calls ?? []).flatMap((call) => (call.type === 'function' && call.function.name === format.name ? [call.function.arguments] : []))
+    : [];
+  if (calls.length > 0) return { text: calls[0]!, usage, ...(stopReason ? { stopReason } : {}), ...(calls.length > 1 ? { extraCalls: calls.slice(1) } : {}) };
   return { text: choice?.message?.content ?? '', usage, ...(stopReason ? { stopReason } : {}) };
 }
