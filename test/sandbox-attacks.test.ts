@@ -4,7 +4,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -300,6 +300,27 @@ withBubblewrap('the key-theft path, end to end', () => {
       expect(heard).toBe(0);
     } finally {
       listener.close();
+    }
+  });
+});
+
+describe('process groups left by killed runs', () => {
+  const base = '/sys/fs/cgroup/pids';
+  const canMake = process.getuid?.() === 0 && existsSync(join(base, 'cgroup.procs'));
+
+  it.skipIf(!canMake)('are removed by the next deepplan process, so they do not pile up', async () => {
+    // A pid that is no longer running: a child that has exited.
+    const dead = execFileSync('sh', ['-c', 'sh -c "echo \\$\\$"']).toString().trim();
+    const stale = join(base, `deepplan-${dead}-1-stale0`);
+    mkdirSync(stale);
+    const live = join(base, `deepplan-${process.pid}-999-keep00`);
+    mkdirSync(live);
+    try {
+      await promisify(execFile)(process.execPath, [CLI, 'doctor'], { cwd: makeRepo(), env: cliEnvironment() });
+      expect(existsSync(stale)).toBe(false);
+      expect(existsSync(live)).toBe(true);
+    } finally {
+      for (const dir of [stale, live]) if (existsSync(dir)) rmdirSync(dir);
     }
   });
 });

@@ -363,6 +363,41 @@ interface ProcessGroup {
 }
 
 let cgroupCounter = 0;
+const swept = new Set<string>();
+
+/** Whether a process is alive (a signal 0 reaches it, or it exists under another user). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the groups of deepplan processes that died without removing their own (killed mid-command): they are empty
+ * once their commands are gone, and would otherwise pile up. Once per base folder and process.
+ */
+function sweepDeadGroups(base: string): void {
+  if (swept.has(base)) return;
+  swept.add(base);
+  let entries: string[];
+  try {
+    entries = readdirSync(base);
+  } catch {
+    return;
+  }
+  for (const name of entries) {
+    const owner = /^deepplan-(\d+)-/.exec(name);
+    if (!owner || alive(Number(owner[1]))) continue;
+    try {
+      rmdirSync(join(base, name));
+    } catch {
+      // Not empty yet, or gone already: the next sweep tries again.
+    }
+  }
+}
 
 function pidsCgroup(limits: SandboxLimits): ProcessGroup | null {
   if (process.getuid?.() !== 0) return null;
@@ -371,7 +406,9 @@ function pidsCgroup(limits: SandboxLimits): ProcessGroup | null {
     try {
       if (!existsSync(join(base, 'cgroup.procs'))) continue;
       if (base === '/sys/fs/cgroup' && !existsSync(join(base, 'cgroup.controllers'))) continue;
-      const dir = join(base, `deepplan-${process.pid}-${++cgroupCounter}`);
+      sweepDeadGroups(base);
+      // The random part keeps a reused pid from meeting a group its earlier owner left behind.
+      const dir = join(base, `deepplan-${process.pid}-${++cgroupCounter}-${Math.random().toString(36).slice(2, 8)}`);
       mkdirSync(dir);
       try {
         writeFileSync(join(dir, 'pids.max'), String(limits.processes));
