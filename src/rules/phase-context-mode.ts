@@ -35,19 +35,25 @@ export function measureInputs(
 /**
  * Files a phase's steps name that exist and that no phase lists (in Inputs or Outputs): a step that reads a 5,000-line
  * file must not escape the context mode by leaving it out of Inputs. A file another phase lists is judged there (an
- * assembling phase names the source its extraction phase read).
+ * assembling phase names the source its extraction phase read). `listed` matches what some phase lists.
  */
-function unlistedReads(plan: Plan, phase: Phase, context: Pick<RuleContext, 'expand'>): string[] {
-  const inputs = plan.phases.flatMap((other) => other.inputs);
-  const listed = inputs.length > 0 ? picomatch(inputs, { dot: true }) : () => false;
-  const outputs = plan.phases.flatMap((other) => other.outputs);
-  const written = outputs.length > 0 ? picomatch(outputs, { dot: true }) : () => false;
+function unlistedReads(phase: Phase, listed: (path: string) => boolean, context: Pick<RuleContext, 'expand'>): string[] {
   const found = new Set<string>();
   for (const { path } of pathsIn(stepText(phase))) {
-    if (/[*?[\]{}]/.test(path) || listed(path) || written(path)) continue;
-    for (const file of context.expand(path)) if (!listed(file) && !written(file)) found.add(file);
+    if (/[*?[\]{}]/.test(path) || listed(path)) continue;
+    for (const file of context.expand(path)) if (!listed(file)) found.add(file);
   }
   return [...found];
+}
+
+/** A matcher of every path some phase of the plan lists as an input or an output (compiled once a plan). */
+function listedByPlan(plan: Plan): (path: string) => boolean {
+  const patterns = plan.phases.flatMap((phase) => [...phase.inputs, ...phase.outputs]);
+  // Most are plain paths: a set answers them; only globs need picomatch (compiling is the costly part).
+  const literal = new Set(patterns.filter((pattern) => !/[*?[\]{}!]/.test(pattern)).map((pattern) => pattern.replace(/^\.\//, '')));
+  const globs = patterns.filter((pattern) => /[*?[\]{}!]/.test(pattern));
+  const glob = globs.length > 0 ? picomatch(globs, { dot: true }) : () => false;
+  return (path) => literal.has(path) || glob(path);
 }
 
 export const phaseContextMode: Rule = {
@@ -55,9 +61,12 @@ export const phaseContextMode: Rule = {
   severity: 'error',
   description: 'A phase\'s Context matches its inputs\' size: under 3,000 lines direct, to 6,000 extract_then_assemble, above map_reduce.',
   check(plan: Plan, context, report) {
+    let listed: ((path: string) => boolean) | null = null;
     for (const phase of plan.phases) {
       if (phase.malformedHeading) continue;
-      const unlisted = unlistedReads(plan, phase, context);
+      // Only steps that name an existing path need the plan's matcher.
+      const named = pathsIn(stepText(phase));
+      const unlisted = named.length === 0 ? [] : unlistedReads(phase, (listed ??= listedByPlan(plan)), context);
       if (phase.inputs.length === 0 && unlisted.length === 0) continue;
       const measured = measureInputs({ inputs: [...phase.inputs, ...unlisted] }, context);
       if (measured.files === 0) continue;
