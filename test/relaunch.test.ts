@@ -211,6 +211,9 @@ describe.skipIf(OLD_NODE === null || !existsSync(BUNDLED))('the run launched on 
 
   it('SIGKILL to the launcher: the launched run dies at once, no row after it', async () => {
     const { root, token, launcher, exited } = await startRun();
+    // Killed while an action is in flight (between two iterations there is none to leave behind).
+    const inFlight = () => /^ {2}in_flight: /m.test(readFileSync(join(root, 'plans/p.md'), 'utf8'));
+    expect(await until(inFlight, 10_000), 'an action in flight').toBe(true);
     process.kill(launcher.pid!, 'SIGKILL');
     const rows = rowsOf(root);
     expect(await exited).toEqual({ code: null, signal: 'SIGKILL' });
