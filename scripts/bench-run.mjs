@@ -76,7 +76,8 @@ const FILES = {
   'deepplan.config.yaml': 'rules: {}\n',
   '.claude/skills/fetch-notes/SKILL.md': skillFile('fetch-notes', 'metadata:\n  run: node scripts/put.mjs notes/week.md\n'),
   '.claude/skills/write-summary/SKILL.md': skillFile('write-summary', 'metadata:\n  run: node scripts/put.mjs out/summary.md\n'),
-  '.claude/skills/publish-page/SKILL.md': skillFile('publish-page', 'metadata:\n  run: node scripts/put.mjs out/page.html\n'),
+  // It writes a local file, and says so: the unattended benchmark plan needs no human gate before it.
+  '.claude/skills/publish-page/SKILL.md': skillFile('publish-page', 'metadata:\n  run: node scripts/put.mjs out/page.html\n  irreversible: false\n'),
   '.claude/skills/hubspot-sync/SKILL.md': skillFile('hubspot-sync'),
   '.claude/skills/newsletter-builder/SKILL.md': skillFile('newsletter-builder'),
 };
