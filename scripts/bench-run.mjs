@@ -107,8 +107,8 @@ const PHASES = [
   {
     id: 'P3',
     first: 'out/page.html',
-    title: 'Publish the page',
-    fields: ['Inputs: out/summary.md', 'Outputs: out/page.html', 'Context: direct', 'Depends on: P2', 'Done when: the page is published. verify: `test -s out/page.html`'],
+    title: 'Render the page',
+    fields: ['Inputs: out/summary.md', 'Outputs: out/page.html', 'Context: direct', 'Depends on: P2', 'Done when: the page is rendered. verify: `test -s out/page.html`'],
     steps: ['/publish-page "<h1>Summary</h1>"', 'Check out/page.html against out/summary.md and fix every account line that differs.'],
     model: { file: 'out/page.html', check: 'node scripts/put.mjs out/check.txt page' },
   },
@@ -132,6 +132,12 @@ function scriptedAction(phase, index, extraSteps) {
   const step = stepsOf(phase, extraSteps)[index - 1];
   const run = /^run: `(.*)`$/.exec(step);
   return `${phase.id}.${index} ${run ? `run ${run[1]}` : step}`;
+}
+
+/** A phase's fields; its Outputs name the files its extra `run:` steps write. */
+function fieldsOf(phase, extraSteps) {
+  if (extraSteps === 0) return phase.fields;
+  return phase.fields.map((field) => (field.startsWith('Outputs: ') ? `${field}, out/steps/${phase.id.toLowerCase()}-*.txt` : field));
 }
 
 /** A phase's steps, with `extraSteps` more `run:` steps between its scripted first step and its model step. */
@@ -265,7 +271,7 @@ Summarise this week's account notes into one page for the team, publish it on th
 
 ${PHASES.map(
   (phase, i) => `### ${phase.id}. ${phase.title}
-${phase.fields.map((field) => `- ${field}`).join('\n')}
+${fieldsOf(phase, extraSteps).map((field) => `- ${field}`).join('\n')}
 - Status: ${phaseStatus(i)}
 
 ${stepsOf(phase, extraSteps).map((step, s) => `${s + 1}. ${step}`).join('\n')}
