@@ -4,6 +4,7 @@ import { arch } from 'node:os';
 import { basename, delimiter, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { BASE_URL_VARIABLES, KEY_VARIABLES } from '../models/roles.js';
 import { ENGINE_READ_ROOTS, SECRET_FILE_PATTERN, engineReadPathOf, privateFolderOf } from '../plan/protected.js';
+import { isAlive } from '../plan/store.js';
 import { safeText } from '../plan/text.js';
 
 /**
@@ -285,10 +286,11 @@ export function sandboxArguments(options: SandboxOptions, created: string[] = []
   const protect = options.protect ?? [];
   const readOnlyAfter: string[] = [];
   args.push('--ro-bind', root, root);
+  const topLevel = readdirSync(root);
   if (options.writable === null) {
     // No scope: the existing top-level entries are writable, except what the engine reads; the repository's own
     // folder is not, so nothing new appears at its top (a config file, a skills folder).
-    for (const name of readdirSync(root)) {
+    for (const name of topLevel) {
       if (engineReadPathOf(name, protect) !== null || SECRET_FILE_PATTERN.test(name)) continue;
       const path = join(root, name);
       // A link out of the repository does not become writable (binding it would mount over its target).
@@ -327,7 +329,7 @@ export function sandboxArguments(options: SandboxOptions, created: string[] = []
   for (const name of [...ENGINE_READ_ROOTS, ...protect]) readOnlyAfter.push(join(root, name));
   for (const path of readOnlyAfter) if (existsSync(path)) args.push('--ro-bind', path, path);
   // Secrets kept in the repository for other processes (.env files) read as empty.
-  for (const name of readdirSync(root)) {
+  for (const name of topLevel) {
     if (SECRET_FILE_PATTERN.test(name) && lstatSync(join(root, name)).isFile()) args.push('--ro-bind', '/dev/null', join(root, name));
   }
   // The engine is the only writer of the plan: a command that could rewrite it could forge ticks and log rows. Plans
@@ -365,16 +367,6 @@ interface ProcessGroup {
 let cgroupCounter = 0;
 const swept = new Set<string>();
 
-/** Whether a process is alive (a signal 0 reaches it, or it exists under another user). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Removes the groups of deepplan processes that died without removing their own (killed mid-command): they are empty
  * once their commands are gone, and would otherwise pile up. Once per base folder and process.
@@ -390,7 +382,7 @@ function sweepDeadGroups(base: string): void {
   }
   for (const name of entries) {
     const owner = /^deepplan-(\d+)-/.exec(name);
-    if (!owner || alive(Number(owner[1]))) continue;
+    if (!owner || isAlive(Number(owner[1]))) continue;
     try {
       rmdirSync(join(base, name));
     } catch {

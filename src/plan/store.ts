@@ -394,7 +394,8 @@ function clearUnrecordedLock(path: string, sighting: Sighting | null): Sighting 
   return 'cleared';
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process is alive (a signal 0 reaches it, or it exists under another user). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
