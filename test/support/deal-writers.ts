@@ -228,8 +228,11 @@ export async function eightWriters({ rounds, phases, steps, least }: WritersRun)
   for (let round = 1; round <= rounds; round++) {
     const phase = readPlan(root).meta.state?.phase ?? 'P1';
     // Reviews stop at three rounds a plan: start each round's over, so that every review writes. Every fourth
-    // round the plan goes back to review first, so that the plan-level approval has something to write.
-    const back = round % 4 === 0 && readPlan(root).meta.status === 'executing';
+    // round the plan goes back to review first, so that the plan-level approval has something to write; so does
+    // the first round from the second on that finds the plan executing while no plan approval has written yet (on
+    // the fourth round the plan may be blocked at a gate, and a short run would then see none).
+    const executing = readPlan(root).meta.status === 'executing';
+    const back = executing && (round % 4 === 0 || (round >= 2 && approvals === 0));
     await updatePlanFile(join(root, PLAN), (text) => {
       const fresh = deleteFrontMatterKey(text, ['review']);
       return back ? setPlanStatus(fresh, 'in_review') : fresh;
