@@ -1,9 +1,10 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, PROJECT_ROOT } from './support/fixtures.js';
 import { scriptedRepo } from './support/scripted.js';
+import { hasTmux, openTerminal } from './support/tmux.js';
 
 /**
  * The terminal screens are for people at a terminal: with CI set, with --json or piped, `run --loop` and `review`
@@ -26,7 +27,6 @@ function onTerminal(root: string, args: string[], env: Record<string, string | u
 
 const hasScript = spawnSync('script', ['--version']).status === 0;
 if (!hasScript) process.stderr.write('headless-ui.test.ts: script (util-linux) is missing, so the pseudo-terminal tests are skipped\n');
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 if (!hasTmux) process.stderr.write('headless-ui.test.ts: tmux is missing, so the dashboard control case is skipped (apt-get install tmux)\n');
 
 describe.skipIf(!hasScript)('no Ink or React away from a person at a terminal', () => {
@@ -34,21 +34,14 @@ describe.skipIf(!hasScript)('no Ink or React away from a person at a terminal', 
   it.skipIf(!hasTmux)('draws the run dashboard on a terminal without CI (the recorder sees Ink load there)', async () => {
     const root = scriptedRepo();
     const out = join(root, 'imports-dashboard.txt');
-    const session = `deepplan-headless-${process.pid}`;
     const command = `cd ${root} && env -u CI NO_COLOR=1 DEEPPLAN_IMPORTS_OUT=${out} ${process.execPath} --import ${join(PROJECT_ROOT, 'test/support/record-imports.mjs')} ${CLI} run plans/p.md --loop; echo EXIT=$?; sleep 30`;
-    execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '100', '-y', '30', command]);
+    const terminal = openTerminal(command, 100, 30);
     try {
-      const screen = () => execFileSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' });
-      const waitFor = async (text: string) => {
-        for (const deadline = Date.now() + 20_000; !screen().includes(text); await new Promise((resolve) => setTimeout(resolve, 100))) {
-          if (Date.now() > deadline) throw new Error(`"${text}" never appeared:\n${screen()}`);
-        }
-      };
-      await waitFor('q quit');
-      execFileSync('tmux', ['send-keys', '-t', session, 'q']);
-      await waitFor('EXIT=');
+      await terminal.waitFor('q quit');
+      terminal.keys('q');
+      await terminal.waitFor('EXIT=');
     } finally {
-      spawnSync('tmux', ['kill-session', '-t', session]);
+      terminal.close();
     }
     expect(readFileSync(out, 'utf8').split('\n').filter((url) => UI_MODULES.test(url)).length).toBeGreaterThan(0);
   });

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,25 +6,18 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parsePlan } from '../src/plan/parse.js';
 import { MAX_PHASES, MIN_SUBSTANTIAL_PHASES } from '../src/rules/phase-count.js';
 import { CLI, PROJECT_ROOT } from './support/fixtures.js';
+import { closeTerminals, hasTmux, openTerminal } from './support/tmux.js';
 
 /**
  * The real binary in a real terminal: tmux runs `deepplan new "<request>"` offline in a copy of examples/outreach/,
  * the test presses Enter at every prompt and reads the screens.
  */
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 if (!hasTmux) process.stderr.write('new-tmux.test.ts: tmux is not installed, so the terminal test is skipped (apt-get install tmux)\n');
-
-const session = `deepplan-new-test-${process.pid}`;
-const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
-const screen = () => tmux('capture-pane', '-p', '-t', session);
-const history = () => tmux('capture-pane', '-p', '-S', '-', '-t', session);
 
 /** The hint lines of the screens that wait for Enter. */
 const PROMPTS = ['Enter accept', 'Enter confirm', 'or continue'];
 
-afterEach(() => {
-  if (hasTmux) spawnSync('tmux', ['kill-session', '-t', session]);
-});
+afterEach(closeTerminals);
 
 describe.skipIf(!hasTmux)('deepplan new in a terminal', () => {
   it('plans the outreach offline with Enter at every prompt: phases, interview, skill audit, budget, review; exit 0 and a plan that lints', async () => {
@@ -33,26 +26,26 @@ describe.skipIf(!hasTmux)('deepplan new in a terminal', () => {
     mkdirSync(join(root, '.git'));
     const unset = ['CI', 'ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_API_KEY'].map((name) => `-u ${name}`).join(' ');
     const command = `cd ${root} && env ${unset} NO_COLOR=1 ${process.execPath} ${CLI} new 'Do an outreach for Mod Op'; echo EXIT=$?; sleep 60`;
-    tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '50', command);
+    const terminal = openTerminal(command, 80, 50);
 
     const seen: string[] = [];
     const deadline = Date.now() + 45_000;
     let last = '';
     for (;;) {
-      if (Date.now() > deadline) throw new Error(`deepplan new did not finish; the screen shows:\n${screen()}`);
+      if (Date.now() > deadline) throw new Error(`deepplan new did not finish; the screen shows:\n${terminal.screen()}`);
       await new Promise((resolve) => setTimeout(resolve, 150));
-      const shown = screen();
+      const shown = terminal.screen();
       if (shown.includes('EXIT=')) break;
       // A new screen that waits for a key: keep it, then press Enter.
       if (shown !== last && PROMPTS.some((prompt) => shown.includes(prompt))) {
         await new Promise((resolve) => setTimeout(resolve, 200));
-        const settled = screen();
+        const settled = terminal.screen();
         seen.push(settled);
         last = settled;
-        tmux('send-keys', '-t', session, 'Enter');
+        terminal.keys('Enter');
       }
     }
-    const end = history();
+    const end = terminal.history();
     expect(end).toMatch(/EXIT=0/);
     // The plan it wrote: one drafting and one rendering phase per Mod Op contact, 15 to 25 phases in all.
     const plan = parsePlan(readFileSync(join(root, 'plans/outreach-for-mod.md'), 'utf8'));

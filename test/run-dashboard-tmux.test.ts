@@ -1,4 +1,3 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,31 +5,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parsePlan } from '../src/plan/parse.js';
 import { CLI, runCli } from './support/fixtures.js';
 import { scriptedRepo } from './support/scripted.js';
+import { closeTerminals, hasTmux, openTerminal } from './support/tmux.js';
 
 /** The real binary in a real terminal: tmux runs `deepplan run --loop`, the test reads the screen and presses keys. */
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 if (!hasTmux) process.stderr.write('run-dashboard-tmux.test.ts: tmux is not installed, so the terminal test is skipped (apt-get install tmux)\n');
 
-const session = `deepplan-test-${process.pid}`;
-// A tmux server of this file's own (-L): killing its last session ends that server only, never one another test
-// file is starting a session on at the same moment.
-const socket = `deepplan-dashboard-${process.pid}`;
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-const screen = () => tmux('capture-pane', '-p', '-t', session);
-
-async function waitFor(text: string, timeoutMs = 20_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const shown = screen();
-    if (shown.includes(text)) return shown;
-    if (Date.now() > deadline) throw new Error(`"${text}" never appeared; the screen shows:\n${shown}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-afterEach(() => {
-  if (hasTmux) spawnSync('tmux', ['-L', socket, 'kill-session', '-t', session]);
-});
+afterEach(closeTerminals);
 
 /** A git configuration that names `name` as user.name (or no one), for the command line tmux runs. */
 function gitConfig(name: string | null): string {
@@ -43,22 +23,22 @@ describe.skipIf(!hasTmux)('deepplan run --loop in a terminal', () => {
   it('shows the dashboard, stops at the human gate; `a` asks "Approve P3 as <name>? y/n", n cancels, y approves; the run ends TASK_COMPLETE', async () => {
     const root = scriptedRepo();
     const command = `cd ${root} && env -u CI NO_COLOR=1 ${gitConfig('Ana Silva')} ${process.execPath} ${CLI} run plans/p.md --loop; echo EXIT=$?; sleep 60`;
-    tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', command);
-    const gate = await waitFor('a approve P3');
+    const terminal = openTerminal(command, 100, 30);
+    const gate = await terminal.waitFor('a approve P3');
     expect(gate).toContain('Weekly account summary (plans/p.md)');
     expect(gate).toMatch(/phases +█+░+ 2\/3 at P3/);
     expect(gate).toContain('iterations 4 of 15');
     expect(gate).toContain('blocked: P3 gate: waiting for approval by Ana, account lead');
     const before = readFileSync(join(root, 'plans/p.md'), 'utf8');
-    tmux('send-keys', '-t', session, 'a');
-    await waitFor('Approve P3 as Ana Silva? y/n');
-    tmux('send-keys', '-t', session, 'n');
-    await waitFor('P3 not approved');
+    terminal.keys('a');
+    await terminal.waitFor('Approve P3 as Ana Silva? y/n');
+    terminal.keys('n');
+    await terminal.waitFor('P3 not approved');
     expect(readFileSync(join(root, 'plans/p.md'), 'utf8')).toBe(before);
-    tmux('send-keys', '-t', session, 'a');
-    await waitFor('Approve P3 as Ana Silva? y/n');
-    tmux('send-keys', '-t', session, 'y');
-    const end = await waitFor('EXIT=');
+    terminal.keys('a');
+    await terminal.waitFor('Approve P3 as Ana Silva? y/n');
+    terminal.keys('y');
+    const end = await terminal.waitFor('EXIT=');
     expect(end).toMatch(/TASK_COMPLETE\nEXIT=0/);
     const plan = parsePlan(readFileSync(join(root, 'plans/p.md'), 'utf8'));
     expect(plan.meta.status).toBe('complete');
@@ -71,17 +51,17 @@ describe.skipIf(!hasTmux)('deepplan run --loop in a terminal', () => {
     expect(run.stdout.trim().split('\n').pop(), run.stderr).toBe('BLOCKED_NEED_HUMAN');
     const command = `cd ${root} && env -u CI NO_COLOR=1 ${gitConfig(null)} ${process.execPath} ${CLI} approve plans/p.md P3 --note "reads well"; echo EXIT=$?; sleep 60`;
     // Ctrl-C at the question approves nothing (exit 130).
-    tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', command);
-    await waitFor('Approve P3 as (your name):');
-    tmux('send-keys', '-t', session, 'C-c');
-    expect(await waitFor('EXIT=')).toMatch(/\ndeepplan: interrupted; nothing was approved\nEXIT=130/);
+    const first = openTerminal(command, 100, 30);
+    await first.waitFor('Approve P3 as (your name):');
+    first.keys('C-c');
+    expect(await first.waitFor('EXIT=')).toMatch(/\ndeepplan: interrupted; nothing was approved\nEXIT=130/);
     expect(parsePlan(readFileSync(join(root, 'plans/p.md'), 'utf8')).log!.rows).toHaveLength(4);
-    tmux('kill-session', '-t', session);
+    first.close();
 
-    tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', command);
-    await waitFor('Approve P3 as (your name):');
-    tmux('send-keys', '-t', session, 'Lee Okafor', 'Enter');
-    const end = await waitFor('EXIT=');
+    const second = openTerminal(command, 100, 30);
+    await second.waitFor('Approve P3 as (your name):');
+    second.keys('Lee Okafor', 'Enter');
+    const end = await second.waitFor('EXIT=');
     expect(end).toMatch(/P3 approved by Lee Okafor \(log row 5\).*\nEXIT=0/);
     const rows = parsePlan(readFileSync(join(root, 'plans/p.md'), 'utf8')).log!.rows;
     expect(rows.at(-1)).toMatchObject({ action: 'P3 approve', notes: 'approved by Lee Okafor: reads well' });

@@ -1,49 +1,27 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, PROJECT_ROOT } from './support/fixtures.js';
 import { SCRIPTED_PLAN, scriptedRepo } from './support/scripted.js';
+import { closeTerminals, hasTmux, openTerminal, sleep, type Terminal } from './support/tmux.js';
 
 /**
  * The real binary in real terminals of 60, 80, 100 and 160 columns (tmux): the run dashboard and `deepplan new` lay
  * out for the terminal's width, no line is cut short or wider than the terminal, no line appears twice, and after a
  * resize mid-screen (tmux resize-window) the same holds at the new width.
  */
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 if (!hasTmux) process.stderr.write('screen-width-tmux.test.ts: tmux is not installed, so the terminal test is skipped (apt-get install tmux)\n');
 
-const sessions: string[] = [];
-const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
-const screen = (session: string) => tmux('capture-pane', '-p', '-t', session);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const start = (width: number, command: string): Terminal => openTerminal(command, width, 40);
+const waitFor = (terminal: Terminal, text: string, timeoutMs = 30_000) =>
+  // Ink throttles frames: read the screen once it has settled.
+  terminal.waitFor(text, { timeoutMs, settleMs: 300 });
 
-function start(width: number, command: string): string {
-  const session = `deepplan-width-${process.pid}-${sessions.length}`;
-  sessions.push(session);
-  tmux('new-session', '-d', '-s', session, '-x', String(width), '-y', '40', command);
-  return session;
-}
-
-async function waitFor(session: string, text: string, timeoutMs = 30_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const shown = screen(session);
-    if (shown.includes(text)) {
-      // Ink throttles frames: read the screen once it has settled.
-      await sleep(300);
-      return screen(session);
-    }
-    if (Date.now() > deadline) throw new Error(`"${text}" never appeared; the screen shows:\n${shown}`);
-    await sleep(100);
-  }
-}
-
-async function resize(session: string, width: number): Promise<string> {
-  tmux('resize-window', '-t', session, '-x', String(width), '-y', '40');
+async function resize(terminal: Terminal, width: number): Promise<string> {
+  terminal.resize(width, 40);
   await sleep(800);
-  return screen(session);
+  return terminal.screen();
 }
 
 /** The screen's lines read as prose: a wrapped sentence reads whole again. */
@@ -60,9 +38,7 @@ function expectClean(shown: string, width: number) {
   if (width > 80) expect(lines.filter((line) => [...line].length === 80 && line.endsWith('…'))).toEqual([]);
 }
 
-afterEach(() => {
-  for (const session of sessions.splice(0)) spawnSync('tmux', ['kill-session', '-t', session]);
-});
+afterEach(closeTerminals);
 
 const TITLE = 'Weekly account summary of the renewal pipeline for the forty enterprise accounts of the northern region';
 
@@ -74,9 +50,9 @@ describe.skipIf(!hasTmux)('the run dashboard at any width', () => {
     [160, 80],
   ])('at %i columns, then resized to %i: wrapped, nothing cut, no line twice', async (width, resized) => {
     const root = scriptedRepo(SCRIPTED_PLAN.replace('title: Weekly account summary', `title: ${TITLE}`));
-    const session = start(width, `cd ${root} && env -u CI NO_COLOR=1 ${process.execPath} ${CLI} run plans/p.md --loop; echo EXIT=$?; sleep 60`);
-    const gate = await waitFor(session, 'q quit');
-    const shown = await waitFor(session, 'a approve P3');
+    const terminal = start(width, `cd ${root} && env -u CI NO_COLOR=1 ${process.execPath} ${CLI} run plans/p.md --loop; echo EXIT=$?; sleep 60`);
+    const gate = await waitFor(terminal, 'q quit');
+    const shown = await waitFor(terminal, 'a approve P3');
     expect(gate.length).toBeGreaterThan(0);
     expectClean(shown, width);
     expect(prose(shown)).toContain(`${TITLE} (plans/p.md)`);
@@ -85,12 +61,12 @@ describe.skipIf(!hasTmux)('the run dashboard at any width', () => {
     // Every row of the run is on the screen once.
     for (const number of [1, 2, 3, 4]) expect(shown.match(new RegExp(`^ +${number} (ok|failed|no-change) `, 'gm')) ?? [], `row ${number}`).toHaveLength(1);
 
-    const after = await resize(session, resized);
+    const after = await resize(terminal, resized);
     expectClean(after, resized);
     expect(prose(after)).toContain(`${TITLE} (plans/p.md)`);
     expect(prose(after)).toContain('p pause · s stop · a approve P3 · q quit');
-    tmux('send-keys', '-t', session, 'q');
-    await waitFor(session, 'EXIT=');
+    terminal.keys('q');
+    await waitFor(terminal, 'EXIT=');
   });
 });
 
@@ -106,32 +82,32 @@ describe.skipIf(!hasTmux)('deepplan new at any width', () => {
     cpSync(join(PROJECT_ROOT, 'examples', 'outreach'), root, { recursive: true });
     mkdirSync(join(root, '.git'));
     const unset = ['CI', 'ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_API_KEY'].map((name) => `-u ${name}`).join(' ');
-    const session = start(width, `cd ${root} && env ${unset} NO_COLOR=1 ${process.execPath} ${CLI} new 'Do an outreach for Mod Op'; echo EXIT=$?; sleep 60`);
+    const terminal = start(width, `cd ${root} && env ${unset} NO_COLOR=1 ${process.execPath} ${CLI} new 'Do an outreach for Mod Op'; echo EXIT=$?; sleep 60`);
     let current = width;
     let resizedOnce = false;
     const seen: Array<{ width: number; shown: string }> = [];
     const deadline = Date.now() + 60_000;
     let last = '';
     for (;;) {
-      if (Date.now() > deadline) throw new Error(`deepplan new did not finish; the screen shows:\n${screen(session)}`);
+      if (Date.now() > deadline) throw new Error(`deepplan new did not finish; the screen shows:\n${terminal.screen()}`);
       await sleep(150);
-      const shown = screen(session);
+      const shown = terminal.screen();
       if (shown.includes('EXIT=')) break;
       if (shown === last || !PROMPTS.some((prompt) => shown.includes(prompt))) continue;
       await sleep(300);
-      let settled = screen(session);
+      let settled = terminal.screen();
       seen.push({ width: current, shown: settled });
       if (!resizedOnce && settled.includes('Enter accept')) {
         // Mid-screen: the interview is waiting for an answer.
         resizedOnce = true;
         current = resized;
-        settled = await resize(session, resized);
+        settled = await resize(terminal, resized);
         seen.push({ width: current, shown: settled });
       }
       last = settled;
-      tmux('send-keys', '-t', session, 'Enter');
+      terminal.keys('Enter');
     }
-    expect(screen(session)).toMatch(/EXIT=0/);
+    expect(terminal.screen()).toMatch(/EXIT=0/);
     expect(resizedOnce).toBe(true);
     for (const { width: at, shown } of seen) expectClean(shown, at);
     const questions = seen.filter(({ shown }) => shown.includes('Enter accept'));
