@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { render } from 'ink-testing-library';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runNewSession, type NewSessionIo } from '../src/cli/new-command.js';
-import { UserError } from '../src/cli/program.js';
+import { UserError } from '../src/cli/exit.js';
 import { NewScreen, type NewStore, type Stage } from '../src/ui/new-screen.js';
 import { makeRepo, RESEARCH_SKILLS, skillSet } from './support/fixtures.js';
 

@@ -5,7 +5,7 @@ import { EngineError } from '../execute/executors.js';
 import { approverName } from '../execute/history.js';
 import { PlanFileError, PlanPathError, readPlanFile } from '../plan/store.js';
 import { planPathArgument } from './plan-argument.js';
-import { EXIT, UserError } from './program.js';
+import { EXIT, UserError } from './exit.js';
 
 export interface ApproveCommandOptions {
   note?: string;

@@ -5,7 +5,7 @@ import { EngineError, runVerify } from '../execute/executors.js';
 import { mermaidBlock } from '../graph/mermaid.js';
 import { createRuleContext } from '../rules/context.js';
 import { readPlanArgument } from './plan-argument.js';
-import { EXIT, UserError } from './program.js';
+import { EXIT, UserError } from './exit.js';
 
 /**
  * `deepplan audit <plan> [--format md|json] [--no-sandbox]`: Required vs Delivered per phase and step, with the

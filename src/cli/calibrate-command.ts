@@ -7,7 +7,7 @@ import { findRepoRoot } from '../config/config.js';
 import { DEFAULT_PATTERN, expandTargets, LintUsageError } from '../lint/lint.js';
 import { readPlanFile } from '../plan/store.js';
 import { yamlErrorMessage } from '../plan/text.js';
-import { EXIT, UserError } from './program.js';
+import { EXIT, UserError } from './exit.js';
 
 export interface CalibrateOptions {
   dryRun?: boolean;

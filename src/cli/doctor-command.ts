@@ -7,7 +7,7 @@ import { priceWarnings } from '../models/prices.js';
 import { checkReviewerProvider, noticeOfflineRoles, type RoleInfo } from '../models/roles.js';
 import { ModelRunner } from '../models/runner.js';
 import { ROLES, type Role } from '../models/types.js';
-import { EXIT } from './program.js';
+import { EXIT } from './exit.js';
 
 export interface DoctorOptions {
   ping?: boolean;

@@ -1,6 +1,6 @@
 import { mermaidBlock, planToMermaid } from '../graph/mermaid.js';
 import { readPlanArgument } from './plan-argument.js';
-import { EXIT } from './program.js';
+import { EXIT } from './exit.js';
 
 /**
  * `deepplan graph <plan> [--format mermaid|md]`: the phases as a Mermaid flowchart. `mermaid` prints the bare

@@ -5,7 +5,7 @@ import { LOOP_FILE, LoopFileError, readEndedLoop, readLoop, removeLoop } from '.
 import { startLoop, stopHook } from '../hook/session-loop.js';
 import { PlanFileError, PlanPathError } from '../plan/store.js';
 import { planPathArgument } from './plan-argument.js';
-import { EXIT, UserError } from './program.js';
+import { EXIT, UserError } from './exit.js';
 import { exitCodeOf } from './run-command.js';
 
 /**

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_FILE, findRepoRoot } from '../config/config.js';
-import { EXIT, packageVersion, UserError } from './program.js';
+import { EXIT, packageVersion, UserError } from './exit.js';
 import { toPosix } from '../plan/text.js';
 
 /** The files `deepplan init` writes come from here (shipped with the package: "files" in package.json). */

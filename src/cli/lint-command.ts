@@ -1,7 +1,7 @@
 import { findRepoRoot, loadConfig } from '../config/config.js';
 import { DEFAULT_PATTERN, expandTargets, lintFiles, LintUsageError } from '../lint/lint.js';
 import { formatGithub, formatJson, formatSarif, formatText, type Format } from '../lint/reporters.js';
-import { EXIT, UserError } from './program.js';
+import { EXIT, UserError } from './exit.js';
 
 export interface LintCommandOptions {
   format: Format;

@@ -13,7 +13,7 @@ import { counts } from '../review/report.js';
 import { readPreviousRound } from '../review/review.js';
 import type { BudgetDetail, LogInput, NewActions, NewState, NewStore, PhaseLine, RoundView, RunChoice, SizingDetail } from '../ui/new-screen.js';
 import { answersFileText, planningFailure, planningModels, planPath, readAnswersFile, readRequest, refuseOverwrite, remainingCost, reviewReason, writePlan, type AnswersFile } from './planning.js';
-import { EXIT, interruptSignal, UserError } from './program.js';
+import { EXIT, interruptSignal, UserError } from './exit.js';
 
 export interface NewOptions {
   out?: string;

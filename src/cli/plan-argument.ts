@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { findRepoRoot } from '../config/config.js';
 import { checkPlanPath, pathExists, PlanFileError, readPlanFile, unreadableReason } from '../plan/store.js';
 import type { Plan } from '../plan/types.js';
-import { EXIT, UserError } from './program.js';
+import { EXIT, UserError } from './exit.js';
 
 /**
  * The plan file a command's `<plan>` argument names, checked before anything reads it: a regular file inside the

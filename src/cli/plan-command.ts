@@ -5,7 +5,7 @@ import { noticeOfflineRoles } from '../models/roles.js';
 import { runPipeline, type PipelineEvent } from '../pipeline/run.js';
 import type { Question } from '../pipeline/sufficiency.js';
 import { describeQuestion, planningFailure, planningModels, planPath, readAnswersFile, readRequest, refuseOverwrite, remainingCost, reviewReason, writePlan } from './planning.js';
-import { EXIT, interruptSignal, UserError } from './program.js';
+import { EXIT, interruptSignal, UserError } from './exit.js';
 
 export interface PlanOptions {
   request: string;

@@ -9,7 +9,7 @@ import type { PlanDraft } from '../pipeline/draft.js';
 import { PipelineError } from '../pipeline/run.js';
 import { parseSkillChoice, type SkillChoice } from '../pipeline/skill-choice.js';
 import type { Question } from '../pipeline/sufficiency.js';
-import { EXIT, UserError } from './program.js';
+import { EXIT, UserError } from './exit.js';
 
 /**
  * What `deepplan plan` (headless) and `deepplan new` (the Ink screens) share: reading the request and the answers,

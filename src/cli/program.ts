@@ -1,17 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { EXIT, interruptSignal, packageVersion, UserError } from './exit.js';
 
-/** Exit codes of PLAN_FORMAT.md section 4. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, blocked: 3 } as const;
 
-export function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
 
 function useColor(stream: NodeJS.WriteStream): boolean {
   if (process.env['NO_COLOR']) return false;
@@ -19,15 +9,6 @@ function useColor(stream: NodeJS.WriteStream): boolean {
   return stream.isTTY === true;
 }
 
-/** A failure the user can fix: printed as one line, never a stack trace. */
-export class UserError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number = EXIT.usage,
-  ) {
-    super(message);
-  }
-}
 
 const LINT_EXAMPLES = `
 Examples:
@@ -483,22 +464,7 @@ function parsePositiveInteger(value: string): number {
   return number;
 }
 
-let interrupt: AbortController | null = null;
 
-/** Aborts model calls in flight on the first Ctrl-C; a second Ctrl-C ends the process at once. */
-export function interruptSignal(): AbortSignal {
-  if (!interrupt) {
-    const controller = new AbortController();
-    interrupt = controller;
-    process.on('SIGINT', () => {
-      if (controller.signal.aborted) process.exit(130);
-      process.stderr.write('\ndeepplan: interrupted; stopping (Ctrl-C again to quit at once)\n');
-      process.exitCode = 130;
-      controller.abort();
-    });
-  }
-  return interrupt.signal;
-}
 
 export async function main(argv: string[]): Promise<number> {
   const output = { exitCode: EXIT.ok as number };

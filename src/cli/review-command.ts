@@ -13,7 +13,7 @@ import { frontMatterUnreadable } from '../review/offline.js';
 import { applyRevision, requestRevision, RevisionError, type AppliedRevision } from '../review/revise.js';
 import { contentDigest, isPlanDocument, planIdOf, readPreviousRound, reviewCycleOf, ReviewError, reviewPlan, type ReviewRound } from '../review/review.js';
 import { planPathArgument } from './plan-argument.js';
-import { EXIT, interruptSignal, UserError } from './program.js';
+import { EXIT, interruptSignal, UserError } from './exit.js';
 import { toPosix } from '../plan/text.js';
 
 export interface ReviewOptions {

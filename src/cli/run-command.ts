@@ -10,7 +10,7 @@ import { PlanFileError, readPlanFile, unreadableReason } from '../plan/store.js'
 import type { Plan, Signal } from '../plan/types.js';
 import type { DashboardKeys, DashboardRow, DashboardStore } from '../ui/run-dashboard.js';
 import { planPathArgument } from './plan-argument.js';
-import { EXIT, interruptSignal, UserError } from './program.js';
+import { EXIT, interruptSignal, UserError } from './exit.js';
 
 export interface RunOptions {
   once?: boolean;

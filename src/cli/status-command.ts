@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import { burndownSeries, renderBurndown, type BurndownSeries } from '../graph/burndown.js';
 import type { Plan } from '../plan/types.js';
 import { readPlanArgument } from './plan-argument.js';
-import { EXIT } from './program.js';
+import { EXIT } from './exit.js';
 
 export interface PlanStatusReport {
   path: string;
