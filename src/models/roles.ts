@@ -3,14 +3,13 @@ import { PROVIDERS, ROLES, type ProviderName, type Role } from './types.js';
 
 /**
  * The models each role uses when deepplan.config.yaml does not say (PLAN_FORMAT.md section 4): each provider's
- * current model for the job. data/prices.yaml prices the Anthropic and OpenAI ones; Google's is not priced there
- * (`deepplan doctor` says so), so --max-cost refuses the fallback until `prices:` gives it a price.
+ * current model for the job. data/prices.yaml prices each of them (test/prices.test.ts holds it to that).
  */
 export const DEFAULT_MODELS: Record<Role, string> = {
   planner: 'anthropic/claude-sonnet-5-5',
   reviewer: 'openai/gpt-6.2-sol',
   executor: 'anthropic/claude-sonnet-5-5',
-  fallback: 'google/gemini-4-argon',
+  fallback: 'google/gemini-3.5-flash',
 };
 
 /** The environment variables each provider's key may come from, in order of preference. */
