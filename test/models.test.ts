@@ -227,6 +227,16 @@ describe('roles', () => {
     });
   });
 
+  it('says which structured requests a role can answer: a real provider all, the offline engine only its handlers', () => {
+    const config: Config = { models: { planner: 'anthropic/claude-test', reviewer: 'offline/engine', executor: 'replay/cassette.json' } };
+    const models = new ModelRunner({ config, root: null, env: { ANTHROPIC_API_KEY: 'k-0123456789' } });
+    expect(models.answers('planner', 'unheard_of')).toBe(true);
+    expect(models.answers('executor', 'unheard_of')).toBe(true);
+    expect(models.answers('reviewer', 'ping')).toBe(true);
+    expect(models.answers('reviewer', 'unheard_of')).toBe(false);
+    expect(models.answers('fallback', 'unheard_of')).toBe(false);
+  });
+
   it('refuses a reviewer from the planner\'s provider unless allowed, and then warns', () => {
     const env = { OPENAI_API_KEY: 'sk-0123456789' };
     const config: Config = { models: { planner: 'openai/gpt-a', reviewer: 'openai/gpt-b' } };

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { z, type ZodType } from 'zod';
 import type { Config } from '../config/config.js';
+import { offlineAnswers } from './adapters/offline.js';
 import { adviceFor, ModelError } from './errors.js';
 import { Ledger } from './ledger.js';
 import { costOf, estimateTokens, priceFor } from './prices.js';
@@ -202,6 +203,15 @@ export class ModelRunner {
       this.models.set(role, model);
     }
     return model;
+  }
+
+  /**
+   * Whether `role`'s model can answer a structured request of this format name, so callers need not know which
+   * provider a role runs on. A real provider or a replay cassette: always (a missing recording is a clear error when
+   * asked). The offline engine: only the formats a handler is registered for (models/adapters/offline.ts).
+   */
+  answers(role: Role, formatName: string): boolean {
+    return this.roles[role].provider !== 'offline' || offlineAnswers(formatName);
   }
 
   /** Asks `role` for an object matching `schema`; falls back to the fallback role when the provider keeps failing. */

@@ -14,6 +14,11 @@ export function registerOfflineHandler(name: string, handler: OfflineHandler): v
   handlers.set(name, handler);
 }
 
+/** Whether the offline engine answers requests of this format name (a handler is registered for it). */
+export function offlineAnswers(formatName: string): boolean {
+  return handlers.has(formatName);
+}
+
 export function createOfflineModel(): Model {
   return {
     id: 'offline/engine',
