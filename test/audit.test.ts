@@ -6,6 +6,7 @@ import type { AuditReport, PhaseAudit } from '../src/execute/audit.js';
 import { parsePlan } from '../src/plan/parse.js';
 import { splitTableRow } from '../src/plan/text.js';
 import { edit, logRows, makeRepo, runCli, writeFile } from './support/fixtures.js';
+import { editAll, edits } from './support/plan-text.js';
 import { SCRIPTED_PLAN, scriptedRepo } from './support/scripted.js';
 
 const sandboxFlag = process.env['DEEPPLAN_TEST_NO_SANDBOX'] ? ['--no-sandbox'] : [];
@@ -199,7 +200,11 @@ describe('deepplan audit', () => {
     const fetch = 'P1.1 /fetch-notes "- Acme renewed" "- Globex paused"';
     const write = 'P2.1 /write-summary "- Acme: renewed" "- Globex: paused" "- Initech: new"';
     let text = edit(SCRIPTED_PLAN, '- Done when: one line per account.', '- Gate: review\n- Done when: one line per account.');
-    text = text.replace('- Status: pending', '- Status: done').replace('- Status: pending', '- Status: done').replace('  phase: P1\n  iteration: 0', '  phase: P3\n  iteration: 6');
+    text = edits(text, [
+      ['the notes are fetched. verify: `test -s notes/week.md`\n- Status: pending', 'the notes are fetched. verify: `test -s notes/week.md`\n- Status: done'],
+      ['one line per account. verify: `test -s out/summary.md`\n- Status: pending', 'one line per account. verify: `test -s out/summary.md`\n- Status: done'],
+      ['  phase: P1\n  iteration: 0', '  phase: P3\n  iteration: 6'],
+    ]);
     text += `${logRows([
       ['2026-11-20T10:01:00Z', 'P1', fetch, 'failed', 'CONTINUE', 'exit 1: boom'],
       ['2026-11-20T10:02:00Z', 'P1', fetch, 'ok', 'CONTINUE', 'step done; 1 file changed (notes/week.md); Done when passes'],
@@ -237,7 +242,7 @@ describe('deepplan audit', () => {
 
   it('names who approved each row from its notes: a retry, a phase accepted by hand, and an older row that names no one', async () => {
     const fetch = 'P1.1 /fetch-notes "- Acme renewed" "- Globex paused"';
-    let text = SCRIPTED_PLAN.replace(/- Status: pending/g, '- Status: done').replace('  phase: P1\n  iteration: 0', '  phase: P3\n  iteration: 5');
+    let text = edit(editAll(SCRIPTED_PLAN, '- Status: pending', '- Status: done'), '  phase: P1\n  iteration: 0', '  phase: P3\n  iteration: 5');
     text += `${logRows([
       ['2026-11-20T10:01:00Z', 'P1', fetch, 'failed', 'CONTINUE', 'exit 1: boom'],
       ['2026-11-20T10:02:00Z', 'P1', 'P1 approve', 'ok', 'CONTINUE', 'retry by Lee Okafor: fixed the export'],

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { budgetArithmetic, budgetFor, FORMULA, fitDeliverable, readCalibration, type HistoryEntry } from '../src/calibration/calibration.js';
 import { lintText } from '../src/lint/lint.js';
 import { CLI, SMALL_PLAN, SMALL_PLAN_SKILLS, edit, logRows, makeRepo } from './support/fixtures.js';
+import { edits } from './support/plan-text.js';
 
 /** A history of `count` plans of one deliverable that used `ratio` × the formula's base each (before the margin). */
 function history(deliverable: string, ratios: number[]): HistoryEntry[] {
@@ -61,15 +62,21 @@ describe('fitting a margin on synthetic histories', () => {
 });
 
 function completePlan(id: string, iterations: number): string {
-  let text = edit(SMALL_PLAN, 'id: weekly-summary', `id: ${id}`)
-    .replace('status: approved', 'status: complete')
-    .replace('deliverable: content', 'deliverable: research')
-    .replace(/Status: pending/g, 'Status: done')
-    .replace(/- \[ \] SC/g, '- [x] SC')
-    .replace('max_iterations: 15', 'max_iterations: 40');
+  let text = edits(SMALL_PLAN, [
+    ['id: weekly-summary', `id: ${id}`],
+    ['status: approved', 'status: complete'],
+    ['deliverable: content', 'deliverable: research'],
+    [/Status: pending/g, 'Status: done'],
+    [/- \[ \] SC/g, '- [x] SC'],
+    ['max_iterations: 15', 'max_iterations: 40'],
+  ]);
   const rows = Array.from({ length: iterations }, (_, i) => [`2026-11-${String(10 + Math.floor(i / 10)).padStart(2, '0')}T10:${String(i % 60).padStart(2, '0')}:00Z`, 'P1', `P1.1 /fetch-notes part ${i}`, 'ok', i === iterations - 1 ? 'TASK_COMPLETE' : 'CONTINUE'] as [string, string, string, string, string]);
   text = `${text}${logRows(rows)}\n`;
-  return text.replace('iteration: 0', `iteration: ${iterations}`).replace('revision: 0', `revision: ${iterations}`).replace('phase: P1', 'phase: null');
+  return edits(text, [
+    ['iteration: 0', `iteration: ${iterations}`],
+    ['revision: 0', `revision: ${iterations}`],
+    ['phase: P1', 'phase: null'],
+  ]);
 }
 
 describe('deepplan calibrate', () => {
@@ -103,7 +110,7 @@ describe('deepplan calibrate', () => {
     // A research plan may now budget with the calibrated margin; the rule checks it against that margin.
     const calibrated = budgetFor({ ...FORMULA, margin: fit.margin }, 3, 3);
     const plan = edit(edit(SMALL_PLAN, 'deliverable: content', 'deliverable: research'), 'basis: formula', 'basis: calibrated');
-    const findings = (max: number) => lintText(plan.replace('max_iterations: 15', `max_iterations: ${max}`), join(root, 'plans', 'new.md')).filter((f) => f.ruleId === 'budget');
+    const findings = (max: number) => lintText(edit(plan, 'max_iterations: 15', `max_iterations: ${max}`), join(root, 'plans', 'new.md')).filter((f) => f.ruleId === 'budget');
     expect(findings(calibrated)).toEqual([]);
     expect(findings(calibrated - 1)[0]!.message).toMatch(/by the calibrated research coefficients/);
   });

@@ -446,7 +446,7 @@ describe('the introduction of docs/rules.md', () => {
 
   // The `# yaml-language-server: $schema=...` comment that plans/*.md carry is YAML, not the first heading.
   it('…also when the front matter starts with the yaml-language-server comment line', () => {
-    const withSchema = badBudget.replace('---\n', '---\n# yaml-language-server: $schema=../schema/plan.schema.json\n');
+    const withSchema = edit(badBudget, /^---\n/, '---\n# yaml-language-server: $schema=../schema/plan.schema.json\n');
     const plan = edit(withSchema, '\n# Weekly account summary\n', '\n<!-- deepplan-disable budget -->\n\n# Weekly account summary\n');
     expect(lintWith(plan).filter((finding) => finding.ruleId === 'budget')).toEqual([]);
   });

@@ -26,6 +26,9 @@ const EXPECTED_PAGES = [
   'docs/claude-code.md',
   'docs/screens.md',
   'docs/performance.md',
+  'docs/scale-out.md',
+  'docs/architecture.md',
+  'CONTRIBUTING.md',
 ];
 
 /** Pages whose command lines are checked against --help (besides README.md). */

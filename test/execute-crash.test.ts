@@ -8,6 +8,7 @@ import { lintText } from '../src/lint/lint.js';
 import { parsePlan } from '../src/plan/parse.js';
 import type { LogRow } from '../src/plan/types.js';
 import { CLI, cliEnvironment, runCli, skillFile } from './support/fixtures.js';
+import { edit } from './support/plan-text.js';
 import { PUT_SCRIPT, scriptedRepo } from './support/scripted.js';
 
 /**
@@ -518,13 +519,17 @@ describe.skipIf(!straceWorks)('two runs waiting on the lock of a killed run', ()
   // in the meantime, took it too, and both ran an iteration: one failed with "changed underneath" (exit 1), or logged
   // the other's live action as "outcome unknown" and ran it a second time.
   it('never both take it, even when one of them is held up while it clears it (2 rounds)', async () => {
-    const slowPlan = crashPlan(CRASH_STEPS).replace('1. /fetch-notes "P1 step 1"', '1. /fetch-notes "P1 step 1" slow');
+    const slowPlan = edit(crashPlan(CRASH_STEPS), '1. /fetch-notes "P1 step 1"', '1. /fetch-notes "P1 step 1" slow');
     for (let round = 1; round <= 2; round++) {
       const root = scriptedRepo(slowPlan, { ...LOCAL_PUBLISH, 'scripts/put.mjs': SLOW_ONCE_PUT_SCRIPT });
       const record = join(root, 'plans/p.md.run.lock.json');
       const args = [CLI, 'run', PLAN, '--once', ...sandboxFlag];
       const holder = launch(root, process.execPath, args);
-      await until(() => /^ {2}in_flight: .*\bslow\b/m.test(readFileSync(join(root, PLAN), 'utf8')), 'the holder to start its slow action');
+      // In flight, and asleep in its action: P1.1's file is written (on a busy machine the sandbox can take a while).
+      await until(
+        () => /^ {2}in_flight: .*\bslow\b/m.test(readFileSync(join(root, PLAN), 'utf8')) && existsSync(join(root, 'notes/slept')),
+        'the holder to start its slow action',
+      );
       // Waiter A: every removal or rename of the lock's owner record is held up for 100 ms.
       const slowed = launch(root, 'strace', ['-f', '-qq', '-o', '/dev/null', '-P', record, '-e', 'trace=unlink,unlinkat,rename,renameat,renameat2', '-e', 'inject=unlink,unlinkat,rename,renameat,renameat2:delay_enter=100000', process.execPath, ...args]);
       const quick = launch(root, process.execPath, args);

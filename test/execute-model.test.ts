@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bubblewrapAvailable } from '../src/execute/sandbox.js';
 import { FakeProviders } from './support/fake-providers.js';
 import { runCli } from './support/fixtures.js';
+import { edit } from './support/plan-text.js';
 import { iterate, KEYS, MODEL_CONFIG, modelPlan, modelRepo, promptOf, readPlan, SANDBOX, stateErrors, systemOf, toolCall } from './support/model-plan.js';
 
 /**
@@ -91,7 +92,7 @@ describe('a model step: one tool call of the executor model', () => {
 
 describe('a check without a verify command: the executor model judges it', () => {
   it('a Done when without verify is met only when the executor model judges the outputs meet it', async () => {
-    const plan = modelPlan().replace('- Done when: the notes exist. verify: \`test -s notes/week.md\`', '- Done when: the notes name every account of notes/accounts.md');
+    const plan = edit(modelPlan(), '- Done when: the notes exist. verify: \`test -s notes/week.md\`', '- Done when: the notes name every account of notes/accounts.md');
     const root = modelRepo(plan);
     fake.queue(
       'anthropic',

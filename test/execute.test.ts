@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { runIteration, type IterationReport } from '../src/execute/iteration.js';
 import { approvePhase } from '../src/execute/approve.js';
+import { runLoop } from '../src/execute/loop.js';
 import { hasFiles } from '../src/execute/executors.js';
 import { lintText } from '../src/lint/lint.js';
 import { parsePlan } from '../src/plan/parse.js';
@@ -30,11 +31,7 @@ function iterate(root: string, options: { commit?: boolean } = {}): Promise<Iter
 /** Iterations until a signal other than CONTINUE (or `limit`). */
 async function loop(root: string, limit = 30): Promise<IterationReport[]> {
   const reports: IterationReport[] = [];
-  for (let i = 0; i < limit; i++) {
-    const report = await iterate(root);
-    reports.push(report);
-    if (report.signal !== 'CONTINUE') break;
-  }
+  await runLoop({ iterate: () => iterate(root), limit, onEvent: (event) => event.type === 'iteration' && reports.push(event.report) });
   return reports;
 }
 
@@ -145,6 +142,15 @@ describe('deepplan run on a scripted plan', () => {
     expect(reports.at(-1)!.signal).toBe('BLOCKED_NEED_HUMAN');
     expect(reports.at(-1)!.blockers[0]).toMatch(/^P2: every step ran but the Done when check fails \(Done when exit 1\)/);
     expect(readPlan(root).phases[1]!.status).toBe('blocked');
+  });
+
+  it('a step whose command names a gate completes like any step (only the Action reference makes a gate row)', async () => {
+    const step = '2. run: `node scripts/put.mjs out/published.txt https://wiki.example/summary`';
+    const root = scriptedRepo(edit(SCRIPTED_PLAN, step, '2. run: `node scripts/put.mjs out/published.txt the gate review passed`'));
+    const reports = await loop(root);
+    expect(reports.at(-1)!.blockers[0]).toMatch(/^P3 gate: waiting for approval/);
+    const rows = readPlan(root).log!.rows.filter((row) => row.action.startsWith('P3.2 '));
+    expect(rows.map((row) => row.notes.split(';')[0])).toEqual(['step done']);
   });
 
   it('will not finish a phase whose mapped skill was never invoked (runtime skill drift)', async () => {

@@ -16,6 +16,7 @@ import { lintFile, type FileResult } from '../src/lint/lint.js';
 import { MAX_PLAN_BYTES } from '../src/plan/parse.js';
 import { PARSE_RULE_ID, RULE_IDS } from '../src/rules/catalog.js';
 import { CLI, PROJECT_ROOT, SMALL_PLAN, SMALL_PLAN_SKILLS, makeRepo, writeFile } from './support/fixtures.js';
+import { edit, edits, LOG_TABLE } from './support/plan-text.js';
 
 const SEED = Number.parseInt(process.env['DEEPPLAN_FUZZ_SEED'] ?? '20261122', 10) >>> 0;
 /** DEEPPLAN_FUZZ_VERBOSE=1 prints every case that takes longer than 100 ms. */
@@ -382,7 +383,7 @@ function deleteLinesCase(rng: Rng): Omit<Case, 'id' | 'seed'> {
 function withFrontMatter(rng: Rng, lines: string, title?: string): { text: string; base: string } {
   const base = rng.pick(Object.keys(BASES));
   let text = BASES[base]!;
-  if (title !== undefined) text = text.replace(/^title: .*$/m, `title: ${title}`);
+  if (title !== undefined) text = edit(text, /^title: .*$/m, `title: ${title}`);
   const { end } = frontMatterBounds(text);
   return { text: `${text.slice(0, end)}${lines}\n${text.slice(end)}`, base };
 }
@@ -443,7 +444,7 @@ function yamlBomb(rng: Rng, index: number): Omit<Case, 'id' | 'seed'> {
 
 /** An alias must come after its anchor: moves the `title:` line to the end of the front matter. */
 function rewriteTitleLast(text: string, value: string): string {
-  const without = text.replace(/^title: .*\n/m, '');
+  const without = edit(text, /^title: .*\n/m, '');
   const { end } = frontMatterBounds(without);
   return `${without.slice(0, end)}title: ${value}\n${without.slice(end)}`;
 }
@@ -690,10 +691,10 @@ function brokenLogCase(rng: Rng, index: number): Omit<Case, 'id' | 'seed'> {
   const lines = [`| ${header.join(' | ')} |`];
   if (delimiter) lines.push(`|${' --- |'.repeat(header.length)}`);
   for (const cells of rows) lines.push(`| ${cells.join(' | ')} |`);
-  const text = SMALL_PLAN.replace('  iteration: 0\n', `  iteration: ${count}\n`).replace(
-    '| # | When | Phase | Action | Result | Signal | Notes |\n| --- | --- | --- | --- | --- | --- | --- |\n',
-    `${lines.join('\n')}\n`,
-  );
+  const text = edits(SMALL_PLAN, [
+    ['  iteration: 0\n', `  iteration: ${count}\n`],
+    [LOG_TABLE, `${lines.join('\n')}\n`],
+  ]);
   return {
     note: `${count} rows, broken ${kind} (row ${target + 1})`,
     content: text,
@@ -745,7 +746,7 @@ function atLimitCases(): Case[] {
       note: 'a 9,990-row log',
       content: () => {
         const rows = Array.from({ length: 9_990 }, (_, i) => logRow(i + 1, timeAt(Date.parse('2026-11-20T10:00:00Z'), i * 60)));
-        return SMALL_PLAN.replace('  iteration: 0\n', '  iteration: 9990\n') + rows.join('\n') + '\n';
+        return edit(SMALL_PLAN, '  iteration: 0\n', '  iteration: 9990\n') + rows.join('\n') + '\n';
       },
     },
     {

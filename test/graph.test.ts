@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_TITLE, mermaidBlock, mermaidText, phaseEdges, planToMermaid } from '../src/graph/mermaid.js';
 import { parsePlan } from '../src/plan/parse.js';
 import { edit, makeRepo, PROJECT_ROOT, runCli, SMALL_PLAN } from './support/fixtures.js';
+import { editAll } from './support/plan-text.js';
 
 const graphOf = (text: string) => planToMermaid(parsePlan(text));
 const lines = (graph: string) => graph.trimEnd().split('\n');
@@ -16,7 +17,7 @@ const decode = (label: string) => label.replace(/#(\d+);/g, (_, code: string) =>
 /** The small plan with its three phases set to these statuses. */
 function withStatuses(...statuses: string[]): string {
   let index = 0;
-  return SMALL_PLAN.replace(/- Status: pending/g, () => `- Status: ${statuses[index++] ?? 'pending'}`);
+  return editAll(SMALL_PLAN, /- Status: pending/, () => `- Status: ${statuses[index++] ?? 'pending'}`);
 }
 
 const HOSTILE = 'Say "hi" [x] {y} (z) #1 <b>b</b> a|b; c: $x$ `c` %% & -->';
@@ -45,7 +46,7 @@ describe('planToMermaid', () => {
 
   it('draws an arrow from each dependency, and a dotted one where a phase without Depends on follows the phase above', () => {
     expect(edgesOf(graph)).toEqual(['P1 --> P2', 'P2 --> P3']);
-    const implicit = SMALL_PLAN.replace(/- Depends on: .*\n/g, '');
+    const implicit = editAll(SMALL_PLAN, /- Depends on: .*\n/, '');
     expect(edgesOf(graphOf(implicit))).toEqual(['P1 -.-> P2', 'P2 -.-> P3']);
     // P3 waits for P1 only; P2 has none, so it follows P1 in the document.
     const mixed = edit(edit(SMALL_PLAN, '- Depends on: P1', '- Depends on: none'), '- Depends on: P2', '- Depends on: P1');
@@ -71,7 +72,7 @@ describe('planToMermaid', () => {
     expect(lines(graph).filter((line) => line.trim().startsWith('class '))).toEqual(['    class P1,P2,P3 pending']);
     const mixed = graphOf(withStatuses('done', 'active', 'blocked'));
     expect(lines(mixed).filter((line) => line.trim().startsWith('class '))).toEqual(['    class P1 done', '    class P2 active', '    class P3 blocked']);
-    const odd = graphOf(withStatuses('done', 'paused').replace(/- Status: pending\n/, ''));
+    const odd = graphOf(edit(withStatuses('done', 'paused'), /- Status: pending\n/, ''));
     expect(lines(odd).filter((line) => line.trim().startsWith('class '))).toEqual(['    class P1 done', '    class P2,P3 pending']);
   });
 
@@ -158,7 +159,7 @@ describe.skipIf(!mermaid)('Mermaid parses the output', () => {
     'every status and gate': edit(withStatuses('done', 'active', 'blocked'), '- Gate: human', '- Gate: review'),
     'a hostile title': edit(SMALL_PLAN, '### P2. Write the summary', `### P2. ${HOSTILE}`),
     'a malformed heading': edit(SMALL_PLAN, '### P2. Write the summary', '### Write "the" summary --> P9'),
-    'no dependencies': SMALL_PLAN.replace(/- Depends on: .*\n/g, ''),
+    'no dependencies': editAll(SMALL_PLAN, /- Depends on: .*\n/, ''),
     'the outreach example': readFileSync(join(PROJECT_ROOT, 'plans/modop-outreach.md'), 'utf8'),
     'the backup example': readFileSync(join(PROJECT_ROOT, 'plans/nightly-backup.md'), 'utf8'),
   };
@@ -169,7 +170,7 @@ describe.skipIf(!mermaid)('Mermaid parses the output', () => {
   }
 
   it('rejects a label with a raw quote (the check can fail)', async () => {
-    const broken = graphOf(SMALL_PLAN).replace('P2. Write the summary', 'P2. Write "the" summary');
+    const broken = edit(graphOf(SMALL_PLAN), 'P2. Write the summary', 'P2. Write "the" summary');
     await expect(mermaid!.parse(broken)).rejects.toThrow(/Parse error/);
   });
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { CLI, cliEnvironment, PROJECT_ROOT, writeFile } from './support/fixtures.js';
+import { edit } from './support/plan-text.js';
 import { modelPlan, modelRepo, planText, readPlan, SANDBOX, stateErrors } from './support/model-plan.js';
 
 /**
@@ -233,7 +234,7 @@ describe('deepplan hook start and stop: the loop in a Claude Code session', () =
 
 describe('deepplan hook start from Claude Code (CLAUDECODE=1) and the ended loop', () => {
   it('exits 0 and prints the reason where Claude Code runs it; from a shell it keeps its exit codes', async () => {
-    const draft = modelRepo(loopPlan().replace('status: approved', 'status: draft'));
+    const draft = modelRepo(edit(loopPlan(), 'status: approved', 'status: draft'));
     const fromShell = await runHook(['start', 'plans/p.md', ...sandboxFlag, '--session', 'S1'], draft);
     expect(fromShell.code).toBe(1);
     const fromClaude = await runHook(['start', 'plans/p.md', ...sandboxFlag, '--session', 'S1'], draft, undefined, { CLAUDECODE: '1' });
@@ -254,7 +255,7 @@ describe('deepplan hook start from Claude Code (CLAUDECODE=1) and the ended loop
     expect(existsSync(join(draft, '.deepplan/loop.json'))).toBe(false);
 
     // A plan that stops at a person's gate before any model step: the ending line, exit 0 (3 from a shell).
-    const gated = modelRepo(loopPlan({ gate: 'human' }).replace('Write notes/week.md with one line per account of notes/accounts.md.', 'run: `node scripts/put.mjs notes/week.md done`'));
+    const gated = modelRepo(edit(loopPlan({ gate: 'human' }), 'Write notes/week.md with one line per account of notes/accounts.md.', 'run: `node scripts/put.mjs notes/week.md done`'));
     const blocked = await runHook(['start', 'plans/p.md', ...sandboxFlag], gated, undefined, { CLAUDECODE: '1' });
     expect(blocked.code, blocked.stderr).toBe(0);
     expect(blocked.stdout).toMatch(/^deepplan: plans\/p\.md is BLOCKED_NEED_HUMAN: P1 gate: waiting for approval/);

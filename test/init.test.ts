@@ -7,6 +7,7 @@ import { ConfigSchema, loadConfig } from '../src/config/config.js';
 import { renderWorkflow } from '../src/cli/init-command.js';
 import { lintText } from '../src/lint/lint.js';
 import { PROJECT_ROOT, runCli } from './support/fixtures.js';
+import { edit } from './support/plan-text.js';
 import { git, readYaml } from './support/workflow-steps.js';
 
 const FILES = ['deepplan.config.yaml', 'plans/example.md', '.github/workflows/deepplan.yml', '.gitignore'];
@@ -75,7 +76,7 @@ describe('deepplan init', () => {
     await runCli(['init'], root);
     const text = readFileSync(join(root, 'plans/example.md'), 'utf8');
     expect(text).toMatch(new RegExp(`^created: ${new Date().toISOString().slice(0, 10)}$`, 'm'));
-    const without = text.replace('<!-- deepplan-disable skill-unknown -->\n', '');
+    const without = edit(text, '<!-- deepplan-disable skill-unknown -->\n', '');
     expect(without).not.toBe(text);
     const findings = lintText(without, join(root, 'plans/example.md'));
     expect(findings.length).toBeGreaterThanOrEqual(5);

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { changedFiles, snapshot, type Scope } from '../src/execute/scope.js';
 import { offlineGateFindings } from '../src/execute/gate.js';
+import { ScriptedModel } from '../src/models/scripted.js';
+import type { Model } from '../src/models/types.js';
 import { parsePlan } from '../src/plan/parse.js';
 import { FakeProviders } from './support/fake-providers.js';
 import { makeRepo } from './support/fixtures.js';
@@ -227,7 +229,7 @@ const SELF_REPORT = 'All 18 deal notes were reviewed. Every phase is complete an
 const REAL_REVIEW = 'At risk: Northwind 1 (champion left in March), Tailspin 4 (budget moved to Q3). The other deals are on track.';
 
 /** Runs the review step, then the gate; the gate's row. */
-async function gateRow(root: string, models: FakeProviders | null) {
+async function gateRow(root: string, models: Model | null) {
   const step = await iterate(root, models);
   expect(step.rows[0]!.action).toBe('P2.1 run node scripts/review.mjs');
   expect(step.rows[0]!.result, step.rows[0]!.notes).toBe('ok');
@@ -270,11 +272,12 @@ describe('the quality gate judges the files, not a report about them', () => {
   it('the reviewer model gets the judged files, the request, the Done when and the success criteria', async () => {
     const config = ['models:', '  planner: anthropic/claude-test', '  reviewer: openai/gpt-test', '  executor: anthropic/claude-test', 'limits:', '  timeout_ms: 5000', '  max_attempts: 1', ''].join('\n');
     const root = dealRepo(SELF_REPORT, DEALS, config);
-    fake.queue('openai-responses', { kind: 'answer', object: { verdict: 'REVISE', findings: [{ severity: 'high', issue: 'the review names no deal', fix: 'name each deal at risk' }] } });
-    const gate = await gateRow(root, fake);
+    // The reviewer in process: this is about what the gate asks, not the wire format (test/models.test.ts).
+    const reviewer = new ScriptedModel({ id: 'openai/gpt-test', answers: [{ verdict: 'REVISE', findings: [{ severity: 'high', issue: 'the review names no deal', fix: 'name each deal at risk' }] }] });
+    const gate = await gateRow(root, reviewer);
     expect(gate.rows[0]!.notes).toBe('REVISE round 1: high: the review names no deal (fix: name each deal at risk)');
-    const [review] = fake.requests.filter((request) => request.wire === 'openai-responses');
-    const prompt = promptOf(review!);
+    expect(reviewer.requests.map((request) => request.format?.name)).toEqual(['gate_review']);
+    const prompt = reviewer.lastPrompt;
     expect(prompt).toContain('The request the plan answers:\nReview every open deal note before the forecast call and say which deals are at risk and why.');
     expect(prompt).toContain('Done when: the review exists\n');
     expect(prompt).toContain('- SC2: The review names each deal at risk with its reason');

@@ -171,7 +171,7 @@ describe('the cost cap counts the plan\'s whole spend, across runs and machines'
   it('a call that cost more than was left blocks after its action, counting the plan\'s earlier spend', async () => {
     const root = track(modelRepo(modelPlan(), {}, PRICED));
     // Spent on another machine before: $0.09 recorded in the plan.
-    writeFileSync(join(root, 'plans/p.md'), planText(root).replace('  revision: 0\n', '  revision: 0\n  spent_usd: 0.09\n'));
+    writeFileSync(join(root, 'plans/p.md'), edit(planText(root), '  revision: 0\n', '  revision: 0\n  spent_usd: 0.09\n'));
     fake.queue('anthropic', write(1));
     const config = loadConfig(root);
     const models = new ModelRunner({ config, root, env: fake.env(KEYS), maxCostUsd: 0.1, notice: () => {} });

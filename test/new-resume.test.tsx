@@ -51,7 +51,7 @@ function session(root: string) {
       return view;
     },
     say: (line) => said.push(line),
-    review: () => ({ done: Promise.resolve({ code: 0, error: null }), stop() {} }),
+    review: async () => ({ message: null, failed: false }),
     run: async () => 0,
     today: '2026-11-22',
     now: '2026-11-22T10:00:00Z',
@@ -166,6 +166,8 @@ describe('deepplan new and the plan file', () => {
 
 function readdirPlan(dir: string): string {
   mkdirSync(dir, { recursive: true });
-  const names = readdirSync(dir).filter((name) => name.endsWith('.md')).sort();
+  const names = readdirSync(dir)
+    .filter((name) => name.endsWith('.md'))
+    .sort();
   return names[0]!;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { render } from 'ink-testing-library';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { reviewInChild, runNewSession, type NewSessionIo } from '../src/cli/new-command.js';
+import { runNewSession, type NewSessionIo } from '../src/cli/new-command.js';
 import { lintText } from '../src/lint/lint.js';
 import { parsePlan } from '../src/plan/parse.js';
 import { NewScreen, type NewStore, type Stage } from '../src/ui/new-screen.js';
@@ -38,7 +38,8 @@ afterEach(() => {
   for (const [name, value] of Object.entries(saved)) if (value !== undefined) process.env[name] = value;
 });
 
-function session(root: string, review: NewSessionIo['review'] = () => ({ done: Promise.resolve({ code: 0, error: null }), stop() {} })) {
+/** `review`: a stand-in for the review step, or 'in process' for the real review rounds (the default of deepplan new). */
+function session(root: string, review: NewSessionIo['review'] | 'in process' = async () => ({ message: null, failed: false })) {
   let store!: NewStore;
   let view!: ReturnType<typeof render>;
   const said: string[] = [];
@@ -53,7 +54,7 @@ function session(root: string, review: NewSessionIo['review'] = () => ({ done: P
       return view;
     },
     say: (line) => said.push(line),
-    review,
+    ...(review === 'in process' ? {} : { review }),
     async run(path, choice) {
       ran.push(`${choice} ${path}`);
       return 0;
@@ -147,10 +148,12 @@ describe('deepplan new, the session', () => {
     // deepplan plan with the same answers and `skills: {map: [...]}` writes the same audit and phases.
     writeFileSync(join(root, 'answers.yaml'), `skills:\n  map: [${target.name}]\n`);
     const headless = deepplan(['plan', '--request', '@request.md', '--answers', 'answers.yaml', '--yes', '--out', 'plans/headless.md'], root);
-    expect(headless.code).toBe(0);
+    expect(headless.code, headless.stderr).toBe(0);
     const other = readFileSync(join(root, 'plans/headless.md'), 'utf8');
     expect(skillsSection(other)).toBe(skillsSection(text));
-    expect(other.slice(other.indexOf('## Phases'), other.indexOf('## Running learnings'))).toBe(text.slice(text.indexOf('## Phases'), text.indexOf('## Running learnings')));
+    expect(other.slice(other.indexOf('## Phases'), other.indexOf('## Running learnings'))).toBe(
+      text.slice(text.indexOf('## Phases'), text.indexOf('## Running learnings')),
+    );
   });
 
   it('refuses a skill choice that leaves fewer than 3 mapped: the audit comes back with the reason', async () => {
@@ -199,20 +202,35 @@ describe('deepplan new, the session', () => {
     expect(parse(readFileSync(join(root, command[2]!), 'utf8'))).toEqual({ success: 'Priya signs the findings page off' });
     // The printed command continues where the session stopped (the rest with --yes here).
     const continued = deepplan(['plan', '--request', `@${command[1]}`, '--answers', command[2]!, '--out', 'plans/c.md', '--yes'], root);
-    expect(continued.code).toBe(0);
+    expect(continued.code, continued.stderr).toBe(0);
     expect(readFileSync(join(root, 'plans/c.md'), 'utf8')).toContain('- Q: What must be true when this is done? → A: Priya signs the findings page off');
+  });
+
+  it('shows a review that could not finish as one line, then the final choice (the plan stays written)', async () => {
+    const root = makeRepo({ ...SKILLS, 'src/intake.ts': 'export const x = 1;\n' });
+    const s = session(root, async () => ({ message: 'the reviewer is not reachable', failed: true }));
+    const done = runNewSession(`${REQUEST} Success is one findings page. Read-only. Priya, the account lead, approves.`, { out: 'plans/f.md' }, s.io);
+    await s.until('skills');
+    await s.press(ENTER);
+    await s.until('final');
+    expect(s.frame()).toContain('the review failed: the reviewer is not reachable; run deepplan review plans/f.md');
+    await s.press(ENTER);
+    expect(await done).toBe(0);
+    expect(existsSync(join(root, 'plans/f.md'))).toBe(true);
   });
 
   it('reviews a substantial plan as deepplan review does, shows the round, then approves and runs it on request', async () => {
     const root = makeRepo({ ...SKILLS, 'src/intake.ts': 'export const x = 1;\n' });
-    const s = session(root, reviewInChild(root));
+    const s = session(root, 'in process');
     const done = runNewSession(`${REQUEST} Success is one findings page. Read-only. Priya, the account lead, approves.`, { out: 'plans/r.md' }, s.io);
     await s.until('skills');
     await s.press(ENTER);
     const review = (await s.until('review', 30_000)) as Extract<Stage, { kind: 'review' }>;
     expect(s.frame()).toMatch(/review round 1 by offline\/rules: (APPROVED|REVISE)/);
     expect(s.frame()).toContain('❯ continue');
-    const report = JSON.parse(readFileSync(join(root, 'reviews', parsePlan(readFileSync(join(root, 'plans/r.md'), 'utf8')).meta.id!, 'round-1.json'), 'utf8')) as { verdict: string; findings: unknown[] };
+    const report = JSON.parse(
+      readFileSync(join(root, 'reviews', parsePlan(readFileSync(join(root, 'plans/r.md'), 'utf8')).meta.id!, 'round-1.json'), 'utf8'),
+    ) as { verdict: string; findings: unknown[] };
     expect(review.round.verdict).toBe(report.verdict);
     expect(review.round.findings.length).toBe(report.findings.length);
     await s.press(ENTER);

@@ -6,6 +6,7 @@ import { budgetFor, FORMULA } from '../src/calibration/calibration.js';
 import { lintText } from '../src/lint/lint.js';
 import { parsePlan } from '../src/plan/parse.js';
 import { CLI, makeRepo, PROJECT_ROOT, RESEARCH_SKILLS, skillSet, SMALL_PLAN } from './support/fixtures.js';
+import { edits } from './support/plan-text.js';
 
 
 const code = (lines: number) => 'export const x = 1;\n'.repeat(lines);
@@ -175,7 +176,10 @@ describe('the offline templates', () => {
 describe('context gathering', () => {
   it('carries relevant running learnings of earlier plans in and names the relevant project documents', () => {
     const old = (id: string, learning: string) =>
-      SMALL_PLAN.replace('id: weekly-summary', `id: ${id}`).replace('## Running learnings\n', `## Running learnings\n\n- ${learning}\n`);
+      edits(SMALL_PLAN, [
+        ['id: weekly-summary', `id: ${id}`],
+        ['## Running learnings\n', `## Running learnings\n\n- ${learning}\n`],
+      ]);
     const root = makeRepo({
       ...RESEARCH_SKILLS,
       'src/intake.ts': code(40),

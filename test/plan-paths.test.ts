@@ -9,6 +9,7 @@ import { expandTargets, LintUsageError } from '../src/lint/lint.js';
 import { MAX_PLAN_BYTES } from '../src/plan/parse.js';
 import { checkPlanPath, PlanPathError, readPlanFile } from '../src/plan/store.js';
 import { CLI, cliEnvironment } from './support/fixtures.js';
+import { edit } from './support/plan-text.js';
 import { SCRIPTED_PLAN, scriptedRepo } from './support/scripted.js';
 
 /**
@@ -38,7 +39,7 @@ beforeAll(async () => {
   roots.push(root, outside, compileCache);
   writeFileSync(join(outside, 'secret.md'), `---\ndeepplan: 1\nid: secret\n---\n\n# ${SECRET}\n`);
   mkdirSync(join(outside, 'plans'));
-  writeFileSync(join(outside, 'plans', 'other.md'), SCRIPTED_PLAN.replace('Weekly account summary', SECRET));
+  writeFileSync(join(outside, 'plans', 'other.md'), edit(SCRIPTED_PLAN, 'title: Weekly account summary', `title: ${SECRET}`));
   const plans = join(root, 'plans');
   symlinkSync('/dev/zero', join(plans, 'zero.md'));
   symlinkSync('/dev/urandom', join(plans, 'urandom.md'));

@@ -37,7 +37,7 @@ describe('SARIF', () => {
     // Distinct findings, distinct fingerprints.
     expect(new Set(original.map((result) => result.partialFingerprints['deepplanFinding/v1'])).size).toBe(original.length);
     // The same findings three lines further down after an edit above them: other lines, the same fingerprints.
-    writeFileSync(join(root, 'plans/p.md'), NEWSLETTER.replace('## Request\n', '## Request\n\nAdded paragraph.\n\n'));
+    writeFileSync(join(root, 'plans/p.md'), edit(NEWSLETTER, '## Request\n', '## Request\n\nAdded paragraph.\n\n'));
     const moved = (JSON.parse(deepplan(['lint', '--format', 'sarif', 'plans/p.md'], root).stdout) as Sarif).runs[0]!.results;
     expect(moved.map((result) => result.locations[0]!.physicalLocation.region.startLine)).toEqual(original.map((result) => result.locations[0]!.physicalLocation.region.startLine + 3));
     expect(moved.map((result) => result.partialFingerprints)).toEqual(original.map((result) => result.partialFingerprints));
@@ -50,7 +50,7 @@ describe('SARIF', () => {
   });
 
   it('numbers the same finding twice in a file instead of giving both one fingerprint', () => {
-    const twice = edit(SMALL_PLAN, 'write: [notes/**, out/**]', 'write: [notes/**]').replace('- Outputs: out/published.txt', '- Outputs: out/summary.md');
+    const twice = edit(edit(SMALL_PLAN, 'write: [notes/**, out/**]', 'write: [notes/**]'), '- Outputs: out/published.txt', '- Outputs: out/summary.md');
     const root = makeRepo({ ...SMALL_PLAN_SKILLS, 'plans/p.md': twice });
     const results = (JSON.parse(deepplan(['lint', '--format', 'sarif', 'plans'], root).stdout) as Sarif).runs[0]!.results.filter((result) => result.ruleId === 'scope');
     const prints = results.map((result) => result.partialFingerprints['deepplanFinding/v1']!);

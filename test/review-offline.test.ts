@@ -6,9 +6,12 @@ import { lockPlan } from '../src/plan/store.js';
 import { locateQuote, normalizeQuote, relocateFindings, resolvedSince, SEVERITY_RANK, verifyFindings, type ReviewFinding } from '../src/review/findings.js';
 import { groupByRootCause, quoteLine } from '../src/review/offline.js';
 import { markdownReport } from '../src/review/report.js';
-import { contentDigest, detectDocumentType } from '../src/review/review.js';
+import { contentDigest, detectDocumentType, REVIEW_FORMAT, reviewPlan } from '../src/review/review.js';
+import type { ModelRunner } from '../src/models/runner.js';
+import { ScriptedModel, scriptedRunner } from '../src/models/scripted.js';
 import { FakeProviders } from './support/fake-providers.js';
 import { edit, makeRepo, runCli, skillSet, SMALL_PLAN, SMALL_PLAN_SKILLS } from './support/fixtures.js';
+import { edits } from './support/plan-text.js';
 
 interface JsonFinding {
   number: number;
@@ -196,8 +199,8 @@ describe('a plan that cannot be parsed', () => {
   const broken: Array<[string, string]> = [
     ['broken YAML', edit(SMALL_PLAN, 'title: Weekly account summary', 'title: [Weekly account summary')],
     ['a tab-indented key', edit(SMALL_PLAN, 'budget:\n  max_iterations: 15', 'budget:\n\tmax_iterations: 15')],
-    ['unclosed front matter', SMALL_PLAN.replace(/\n---\n\n# Weekly/, '\n\n# Weekly')],
-    ['front matter that is a list', SMALL_PLAN.replace(/^---\n[\s\S]*?\n---\n/, '---\n- deepplan: 1\n- id: weekly-summary\n---\n')],
+    ['unclosed front matter', edit(SMALL_PLAN, /\n---\n\n# Weekly/, '\n\n# Weekly')],
+    ['front matter that is a list', edit(SMALL_PLAN, /^---\n[\s\S]*?\n---\n/, '---\n- deepplan: 1\n- id: weekly-summary\n---\n')],
     ['no front matter, a # Plan: heading', `# Plan: weekly account summary\n\n${SMALL_PLAN.slice(SMALL_PLAN.indexOf('## Request'))}`],
   ];
 
@@ -252,6 +255,61 @@ describe('a plan that cannot be parsed', () => {
       expect(report).toMatchObject({ verdict: 'REVISE', modelVerdict: 'APPROVED' });
       expect(report.findings.some((finding) => finding.rule === 'skill-drift' && finding.verified)).toBe(true);
     });
+  });
+});
+
+describe('one review round in process (the reviewer model scripted)', () => {
+  const round = (root: string, models: ModelRunner) => reviewPlan(join(root, 'plans/p.md'), root, models, { round: 1, previous: null });
+
+  it('sends the plan, its lines numbered, as a "review" request; the rules\' errors stand when the model approves', async () => {
+    const reviewer = new ScriptedModel({ id: 'openai/scripted', answers: [{ verdict: 'APPROVED', findings: [] }] });
+    const root = makeRepo({ ...SMALL_PLAN_SKILLS, 'plans/p.md': FLAWED });
+    const result = await round(root, scriptedRunner(reviewer));
+    expect(reviewer.requests).toHaveLength(1);
+    expect(reviewer.requests[0]!.format?.name).toBe(REVIEW_FORMAT);
+    expect(reviewer.lastPrompt).toContain('   1  ---\n');
+    expect(result).toMatchObject({ reviewer: 'openai/scripted', verdict: 'REVISE', modelVerdict: 'APPROVED', warning: null });
+    expect(result.findings.some((finding) => finding.rule === 'skill-drift' && finding.verified)).toBe(true);
+  });
+
+  it('keeps a model finding whose quote is in the plan; one whose quote is not is marked and does not count', async () => {
+    const quote = '1. /fetch-notes --week current --out notes/week.md';
+    const invented = '1. /fetch-notes --week last --out elsewhere.md';
+    const line = SMALL_PLAN.split('\n').indexOf(quote) + 1;
+    const finding = (severity: string, text: string) => ({ severity, line, section: 'P1', quote: text, issue: 'the week is not pinned', fix: 'name the week' });
+    const answers = [{ verdict: 'REVISE', findings: [finding('medium', quote), finding('critical', invented)] }, { verdict: 'REVISE', findings: [finding('high', quote)] }];
+    const reviewer = new ScriptedModel({ id: 'openai/scripted', answers });
+    const root = makeRepo({ ...SMALL_PLAN_SKILLS, 'plans/p.md': SMALL_PLAN });
+    const first = await round(root, scriptedRunner(reviewer));
+    expect(new Map(first.findings.map((found) => [found.quote, found.verified]))).toEqual(
+      new Map([
+        [quote, true],
+        [invented, false],
+      ]),
+    );
+    expect(first).toMatchObject({ verdict: 'APPROVED', modelVerdict: 'REVISE' });
+    expect((await round(root, scriptedRunner(reviewer))).verdict).toBe('REVISE');
+  });
+
+  it('the offline engine does not review: the rules and heuristics do, and nothing is asked', async () => {
+    const reviewer = new ScriptedModel({ answers: [] });
+    const models = scriptedRunner(reviewer, { config: { models: { reviewer: 'offline/engine' } } });
+    expect(models.answers('reviewer', REVIEW_FORMAT)).toBe(false);
+    const root = makeRepo({ ...SMALL_PLAN_SKILLS, 'plans/p.md': FLAWED });
+    const result = await round(root, models);
+    expect(result).toMatchObject({ reviewer: 'offline/rules', verdict: 'REVISE', modelVerdict: null, warning: null });
+    expect(result.findings.some((finding) => /is vague \("as appropriate"\)/.test(finding.issue))).toBe(true);
+    expect(reviewer.requests).toHaveLength(0);
+    expect(models.ledger.calls).toBe(0);
+  });
+
+  it('a plan that cannot be parsed is not sent to the reviewer model, and the round says so', async () => {
+    const reviewer = new ScriptedModel({ id: 'openai/scripted', answers: [] });
+    const root = makeRepo({ ...SMALL_PLAN_SKILLS, 'plans/p.md': edit(SMALL_PLAN, 'title: Weekly account summary', 'title: [Weekly account summary') });
+    const result = await round(root, scriptedRunner(reviewer, { config: { models: { reviewer: 'openai/gpt-test' } } }));
+    expect(result).toMatchObject({ reviewer: 'offline/rules', verdict: 'REVISE' });
+    expect(result.warning).toMatch(/^plans\/p\.md cannot be parsed as a plan; it was reviewed by the rules alone and not sent to openai\/gpt-test$/);
+    expect(reviewer.requests).toHaveLength(0);
   });
 });
 
@@ -368,7 +426,11 @@ describe('review cycles', () => {
 
     // A run's own writes (state, a ticked box, a log row, a phase's Status) are not a change of the plan.
     const path = join(root, 'plans/p.md');
-    const executed = readFileSync(path, 'utf8').replace('- [ ] SC1:', '- [x] SC1:').replace('- Status: pending', '- Status: done').replace('iteration: 0', 'iteration: 1');
+    const executed = edits(readFileSync(path, 'utf8'), [
+      ['- [ ] SC1:', '- [x] SC1:'],
+      ['the notes are fetched. verify: `test -s notes/week.md`\n- Status: pending', 'the notes are fetched. verify: `test -s notes/week.md`\n- Status: done'],
+      ['iteration: 0', 'iteration: 1'],
+    ]);
     expect(contentDigest(parsePlan(executed))).toBe(contentDigest(parsePlan(readFileSync(path, 'utf8'))));
 
     writeFileSync(path, edit(readFileSync(path, 'utf8'), "Summarise this week's account notes into one page for the team.", "Summarise this week's account notes into one page for the sales team."));
@@ -386,7 +448,7 @@ describe('review cycles', () => {
 
 describe('what the review itself settles', () => {
   it('an approved 15-phase plan with no review block yet is not held back for having none', async () => {
-    const plan = enrichmentPlan(15, '[enrichment/**]').replace('status: draft', 'status: approved');
+    const plan = edit(enrichmentPlan(15, '[enrichment/**]'), 'status: draft', 'status: approved');
     const root = makeRepo({ ...ENRICH_SKILLS, 'plans/p.md': plan });
     const lint = await runCli(['lint', 'plans/p.md'], root);
     expect(lint.stdout).toMatch(/has no `review:` block; run `deepplan review` first +review-required/);

@@ -6,6 +6,7 @@ import { minimumBudget } from '../src/rules/budget.js';
 import { contextModeFor } from '../src/rules/phase-context-mode.js';
 import type { Finding } from '../src/rules/rule.js';
 import { SMALL_PLAN, SMALL_PLAN_SKILLS, edit, logRows, makeRepo } from './support/fixtures.js';
+import { editAll } from './support/plan-text.js';
 
 /** Lints `text` as plans/p.md of a fresh repository holding the small plan's skills and `files`. */
 function lint(text: string, files: Record<string, string> = {}): Finding[] {
@@ -188,19 +189,19 @@ describe('phase-count', () => {
 
   function withPhases(count: number): string {
     const extra = Array.from({ length: count - 3 }, (_, i) => phase(i + 4, `P${i + 3}`)).join('');
-    return edit(SMALL_PLAN, '## Running learnings', `${extra}## Running learnings`).replace('max_iterations: 15', 'max_iterations: 80');
+    return edit(edit(SMALL_PLAN, '## Running learnings', `${extra}## Running learnings`), 'max_iterations: 15', 'max_iterations: 80');
   }
 
   it('warns when an adversarial plan has fewer than 15 phases or any plan more than 25', () => {
-    const adversarial = of(lint(edit(SMALL_PLAN, 'quality_bar: structural', 'quality_bar: adversarial').replace('status: approved', 'status: draft')), 'phase-count');
+    const adversarial = of(lint(edit(edit(SMALL_PLAN, 'quality_bar: structural', 'quality_bar: adversarial'), 'status: approved', 'status: draft')), 'phase-count');
     expect(adversarial).toEqual([expect.objectContaining({ severity: 'warning', message: expect.stringMatching(/has 3 phases; an adversarial plan should have 15 to 25/) })]);
-    expect(of(lint(withPhases(12).replace('status: approved', 'status: draft')), 'phase-count')[0]!.message).toMatch(/12 phases; a plan of 10 or more phases/);
-    expect(of(lint(withPhases(26).replace('status: approved', 'status: draft')), 'phase-count')[0]!.message).toMatch(/26 phases; more than 25/);
+    expect(of(lint(edit(withPhases(12), 'status: approved', 'status: draft')), 'phase-count')[0]!.message).toMatch(/12 phases; a plan of 10 or more phases/);
+    expect(of(lint(edit(withPhases(26), 'status: approved', 'status: draft')), 'phase-count')[0]!.message).toMatch(/26 phases; more than 25/);
   });
 
   it('passes 15 to 25 phases for a substantial plan and few phases for a small one', () => {
-    expect(of(lint(withPhases(15).replace('status: approved', 'status: draft')), 'phase-count')).toEqual([]);
-    expect(of(lint(withPhases(25).replace('status: approved', 'status: draft')), 'phase-count')).toEqual([]);
+    expect(of(lint(edit(withPhases(15), 'status: approved', 'status: draft')), 'phase-count')).toEqual([]);
+    expect(of(lint(edit(withPhases(25), 'status: approved', 'status: draft')), 'phase-count')).toEqual([]);
     expect(of(lint(SMALL_PLAN), 'phase-count')).toEqual([]);
   });
 });
@@ -225,7 +226,7 @@ describe('phase-fields', () => {
 });
 
 describe('phase-context-mode', () => {
-  const withContext = (mode: string) => edit(SMALL_PLAN, P1_FIELDS, P1_FIELDS.replace('Context: direct', `Context: ${mode}`));
+  const withContext = (mode: string) => edit(SMALL_PLAN, P1_FIELDS, edit(P1_FIELDS, 'Context: direct', `Context: ${mode}`));
 
   it('maps line counts to modes at the boundaries 2,999 / 3,000 / 6,000 / 6,001', () => {
     expect([2999, 3000, 6000, 6001].map(contextModeFor)).toEqual(['direct', 'extract_then_assemble', 'extract_then_assemble', 'map_reduce']);
@@ -261,7 +262,7 @@ describe('phase-context-mode', () => {
 describe('phase-file-ops', () => {
   const outputs = (count: number) => Array.from({ length: count }, (_, i) => `out/file-${i}.md`).join(', ');
   const withOutputs = (count: number) =>
-    edit(SMALL_PLAN, '- Outputs: out/summary.md', `- Outputs: ${outputs(count)}`).replace('scope:\n  write: [notes/**, out/**]', 'scope:\n  write: [notes/**, out/**]');
+    edit(SMALL_PLAN, '- Outputs: out/summary.md', `- Outputs: ${outputs(count)}`);
 
   it('warns over 10 files and fails over 20, counting inputs and outputs', () => {
     // P2 reads notes/week.md: with 9 outputs that is 10 files, with 10 it is 11.
@@ -323,7 +324,7 @@ describe('review-required', () => {
 
   it('passes with an APPROVED review, or while the plan is a draft', () => {
     expect(of(lint(reviewed('APPROVED')), 'review-required')).toEqual([]);
-    expect(of(lint(adversarial.replace('status: approved', 'status: draft')), 'review-required')).toEqual([]);
+    expect(of(lint(edit(adversarial, 'status: approved', 'status: draft')), 'review-required')).toEqual([]);
   });
 
   it('fails a reviewer from the planner\'s provider unless the configuration allows it', () => {
@@ -335,24 +336,28 @@ describe('review-required', () => {
 
 describe('state-consistency', () => {
   it('fails an iteration count out of step with the log, an unknown phase, stray blockers and a premature complete', () => {
-    expect(of(lint(edit(SMALL_PLAN, 'iteration: 0', 'iteration: 1').replace('revision: 0', 'revision: 1')), 'state-consistency').map((f) => f.message)).toEqual([
+    expect(of(lint(edit(edit(SMALL_PLAN, 'iteration: 0', 'iteration: 1'), 'revision: 0', 'revision: 1')), 'state-consistency').map((f) => f.message)).toEqual([
       'state.iteration is 1 but the iteration log has 0 row(s)',
     ]);
     expect(of(lint(edit(SMALL_PLAN, 'phase: P1', 'phase: P9')), 'state-consistency')[0]!.message).toBe('state.phase is P9, which is not a phase of this plan');
-    const blocked = withLog([[ROW_TIME(1), 'P1', 'P1.1 /fetch-notes', 'ok', 'CONTINUE']]).replace('blockers: []', 'blockers: [waiting for Ana]');
+    const blocked = edit(withLog([[ROW_TIME(1), 'P1', 'P1.1 /fetch-notes', 'ok', 'CONTINUE']]), 'blockers: []', 'blockers: [waiting for Ana]');
     expect(of(lint(blocked), 'state-consistency')[0]!.message).toBe('state.blockers is not empty but the last iteration signalled CONTINUE');
     const complete = of(lint(edit(SMALL_PLAN, 'status: approved', 'status: complete')), 'state-consistency').map((f) => f.message);
     expect(complete).toEqual(['status is complete but phase(s) P1, P2, P3 are not done', 'status is complete but success criteria SC1, SC2, SC3 are not ticked']);
-    expect(of(lint(SMALL_PLAN.replace(/Status: pending/g, 'Status: active')), 'state-consistency')[0]!.message).toMatch(/^3 phases are active/);
+    expect(of(lint(editAll(SMALL_PLAN, 'Status: pending', 'Status: active')), 'state-consistency')[0]!.message).toMatch(/^3 phases are active/);
   });
 
   it('passes a log and state in step, with blockers while blocked', () => {
-    const text = withLog([
-      [ROW_TIME(1), 'P1', 'P1.1 /fetch-notes', 'ok', 'CONTINUE'],
-      [ROW_TIME(2), 'P3', 'P3 gate', 'blocked', 'BLOCKED_NEED_HUMAN', 'waiting for Ana'],
-    ]).replace('blockers: []', 'blockers: [Ana approves the page]');
+    const text = edit(
+      withLog([
+        [ROW_TIME(1), 'P1', 'P1.1 /fetch-notes', 'ok', 'CONTINUE'],
+        [ROW_TIME(2), 'P3', 'P3 gate', 'blocked', 'BLOCKED_NEED_HUMAN', 'waiting for Ana'],
+      ]),
+      'blockers: []',
+      'blockers: [Ana approves the page]',
+    );
     expect(of(lint(text), 'state-consistency')).toEqual([]);
-    expect(of(lint(text.replace('blockers: [Ana approves the page]', 'blockers: []')), 'state-consistency')[0]!.message).toMatch(/BLOCKED_NEED_HUMAN but state.blockers is empty/);
+    expect(of(lint(edit(text, 'blockers: [Ana approves the page]', 'blockers: []')), 'state-consistency')[0]!.message).toMatch(/BLOCKED_NEED_HUMAN but state.blockers is empty/);
   });
 });
 
@@ -376,7 +381,7 @@ describe('iteration-log', () => {
     expect(messages([[ROW_TIME(1), 'P3', 'P3.2 run node scripts/record-url.mjs', 'ok', 'TASK_COMPLETE'], [ROW_TIME(2), 'P3', 'P3.2 run again', 'ok', 'CONTINUE']])).toEqual([
       'log row 2 follows TASK_COMPLETE on row 1',
     ]);
-    const gap = withLog([[ROW_TIME(1), 'P1', 'P1.1 /fetch-notes', 'ok', 'CONTINUE']]).replace('| 1 | 2026', '| 2 | 2026');
+    const gap = edit(withLog([[ROW_TIME(1), 'P1', 'P1.1 /fetch-notes', 'ok', 'CONTINUE']]), '| 1 | 2026', '| 2 | 2026');
     expect(of(lint(gap), 'iteration-log')[0]!.message).toBe('log row 1 is numbered "2"; rows count from 1 without gaps');
   });
 
@@ -385,7 +390,7 @@ describe('iteration-log', () => {
     expect(of(lint(header), 'iteration-log')[0]!.message).toMatch(/header must be/);
     const delimiter = edit(SMALL_PLAN, '| --- | --- | --- | --- | --- | --- | --- |\n', '');
     expect(of(lint(delimiter), 'iteration-log')[0]!.message).toMatch(/no delimiter row/);
-    const short = `${edit(SMALL_PLAN, 'iteration: 0', 'iteration: 1').replace('revision: 0', 'revision: 1')}| 1 | ${ROW_TIME(1)} | P1 | P1.1 x | ok |\n`;
+    const short = `${edit(edit(SMALL_PLAN, 'iteration: 0', 'iteration: 1'), 'revision: 0', 'revision: 1')}| 1 | ${ROW_TIME(1)} | P1 | P1.1 x | ok |\n`;
     expect(of(lint(short), 'iteration-log').map((f) => f.message)).toContain('log row has 5 cells; the header has 7');
   });
 
@@ -407,7 +412,7 @@ describe('escape-hatch', () => {
     const stall = (signal: string) =>
       Array.from({ length: 5 }, (_, i) => [ROW_TIME(i), 'P1', `P1.1 /fetch-notes try ${i}`, 'no-change', i === 4 ? signal : 'CONTINUE'] as [string, string, string, string, string]);
     expect(of(lint(withLog(stall('CONTINUE'))), 'escape-hatch')[0]!.message).toMatch(/^log rows 1 to 5 made no progress/);
-    const blocked = withLog(stall('BLOCKED_NEED_HUMAN')).replace('blockers: []', 'blockers: [no progress]');
+    const blocked = edit(withLog(stall('BLOCKED_NEED_HUMAN')), 'blockers: []', 'blockers: [no progress]');
     expect(of(lint(blocked), 'escape-hatch')).toEqual([]);
   });
 
@@ -416,7 +421,7 @@ describe('escape-hatch', () => {
     expect(of(lint(withLog(rows)), 'escape-hatch').map((f) => f.message)).toEqual([
       'the budget of 15 iterations is spent but the last row signalled CONTINUE; it must be BLOCKED_NEED_HUMAN with a summary',
     ]);
-    expect(of(lint(withLog(rows).replace('max_iterations: 15', 'max_iterations: 14')), 'escape-hatch').map((f) => f.message)).toContain(
+    expect(of(lint(edit(withLog(rows), 'max_iterations: 15', 'max_iterations: 14')), 'escape-hatch').map((f) => f.message)).toContain(
       'the log has 15 iterations; the budget allows 14',
     );
   });

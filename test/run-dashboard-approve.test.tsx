@@ -3,17 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { render } from 'ink-testing-library';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { runDashboard, type DashboardMount } from '../src/cli/run-command.js';
+import { runDashboard } from '../src/cli/run-command.js';
+import { runIteration, type EngineEvent } from '../src/execute/iteration.js';
 import { loadConfig } from '../src/config/config.js';
 import { ModelRunner } from '../src/models/runner.js';
 import { parsePlan } from '../src/plan/parse.js';
-import { RunDashboard } from '../src/ui/run-dashboard.js';
+import { type DashboardMount, RunDashboard } from '../src/ui/run-dashboard.js';
 import { runCli } from './support/fixtures.js';
 import { SANDBOX } from './support/model-plan.js';
 import { scriptedRepo } from './support/scripted.js';
 
 /**
- * The run dashboard's loop (runDashboard in src/cli/run-command.ts) with the real engine, drawn by ink-testing-library:
+ * The run dashboard over the one loop (runDashboard in src/cli/run-command.ts, runLoop in src/execute/loop.ts) with the real engine, drawn by ink-testing-library:
  * the weekly account summary runs to P3's human gate, and the keys decide what the log gets.
  */
 
@@ -41,7 +42,8 @@ function startDashboard(root: string) {
   const models = new ModelRunner({ config, root, env: {}, maxCostUsd: null, notice: () => {} });
   let view: View | null = null;
   const mount: DashboardMount = (store, keys) => (view = render(<RunDashboard store={store} keys={keys} />));
-  const done = runDashboard(planPath, Number.POSITIVE_INFINITY, (onEvent) => ({ planPath, root, config, models, executor: 'builtin', sandbox: SANDBOX, maxCostUsd: null, onEvent }), models, mount);
+  const iterate = (onEvent: (event: EngineEvent) => void) => runIteration({ planPath, root, config, models, executor: 'builtin', sandbox: SANDBOX, maxCostUsd: null, onEvent });
+  const done = runDashboard({ planPath, root, config, models, iterate }, Number.POSITIVE_INFINITY, mount);
   return { done, view: () => view, planPath };
 }
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, PROJECT_ROOT } from './support/fixtures.js';
+import { edit } from './support/plan-text.js';
 import { SCRIPTED_PLAN, scriptedRepo } from './support/scripted.js';
 import { closeTerminals, hasTmux, openTerminal, sleep, type Terminal } from './support/tmux.js';
 
@@ -49,7 +50,7 @@ describe.skipIf(!hasTmux)('the run dashboard at any width', () => {
     [100, 60],
     [160, 80],
   ])('at %i columns, then resized to %i: wrapped, nothing cut, no line twice', async (width, resized) => {
-    const root = scriptedRepo(SCRIPTED_PLAN.replace('title: Weekly account summary', `title: ${TITLE}`));
+    const root = scriptedRepo(edit(SCRIPTED_PLAN, 'title: Weekly account summary', `title: ${TITLE}`));
     const terminal = start(width, `cd ${root} && env -u CI NO_COLOR=1 ${process.execPath} ${CLI} run plans/p.md --loop; echo EXIT=$?; sleep 60`);
     const gate = await waitFor(terminal, 'q quit');
     const shown = await waitFor(terminal, 'a approve P3');

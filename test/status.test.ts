@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { burndownSeries, renderBurndown, type BurndownSeries } from '../src/graph/burndown.js';
 import { parsePlan } from '../src/plan/parse.js';
 import { CLI, PROJECT_ROOT, edit, logRows, makeRepo, SMALL_PLAN } from './support/fixtures.js';
+import { editAll } from './support/plan-text.js';
 
 function deepplan(args: string[], cwd = PROJECT_ROOT) {
   const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
@@ -47,7 +48,7 @@ function planWith(budget: number, rows: number, done = 0): string {
     return [when, phase, `${phase}.1 run node scripts/step.mjs ${index + 1}`, 'ok', 'CONTINUE'];
   });
   let count = 0;
-  const text = edit(SMALL_PLAN, 'max_iterations: 15', `max_iterations: ${budget}`).replace(/- Status: pending/g, () => `- Status: ${count++ < done ? 'done' : 'pending'}`);
+  const text = editAll(edit(SMALL_PLAN, 'max_iterations: 15', `max_iterations: ${budget}`), '- Status: pending', () => `- Status: ${count++ < done ? 'done' : 'pending'}`);
   return rows === 0 ? text : `${text}${logRows(log)}\n`;
 }
 

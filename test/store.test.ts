@@ -181,7 +181,7 @@ describe('updatePlanFile', () => {
   });
 
   it('refuses to update a file that does not parse', async () => {
-    const broken = SMALL_PLAN.replace('  iteration: 0', '  iteration: [0');
+    const broken = edit(SMALL_PLAN, '  iteration: 0', '  iteration: [0');
     const path = planFile(broken);
     await expect(updatePlanFile(path, (text) => text)).rejects.toThrow(/^cannot update .*weekly\.md: line \d+: YAML/);
     expect(readFileSync(path, 'utf8')).toBe(broken);

@@ -12,6 +12,7 @@ import {
   type NewLogRow,
 } from '../src/plan/update.js';
 import { SMALL_PLAN, edit, logRows } from './support/fixtures.js';
+import { editAll, edits } from './support/plan-text.js';
 
 const BOM = '\uFEFF';
 const STATE_BLOCK = `state:
@@ -163,7 +164,7 @@ describe('setState', () => {
   it('fills a key that has no value, also when a comment follows it', () => {
     const bare = edit(SMALL_PLAN, '  next_action: Fetch the notes\n', '  next_action:\n');
     const afterBare = setState(bare, { next_action: 'Go' });
-    expect(afterBare).toBe(SMALL_PLAN.replace('Fetch the notes\n  blockers', 'Go\n  blockers'));
+    expect(afterBare).toBe(edit(SMALL_PLAN, 'Fetch the notes\n  blockers', 'Go\n  blockers'));
     expect(readable(afterBare).meta.state?.next_action).toBe('Go');
 
     const commented = edit(SMALL_PLAN, '  next_action: Fetch the notes\n', '  next_action:   # to do\n');
@@ -203,9 +204,10 @@ describe('setReview', () => {
     );
     const after = setReview(text, { verdict: 'APPROVED', rounds: 2, reviewer: 'openai/gpt-5.4' });
     expect(after).toBe(
-      text
-        .replace('  verdict: REVISE   #', '  verdict: APPROVED   #')
-        .replace('  reviewer: google/gemini-2.5-pro\n  rounds: 1\n  report: reviews/weekly-summary/round-1.md\n', '  reviewer: openai/gpt-5.4\n  rounds: 2\n'),
+      edits(text, [
+        ['  verdict: REVISE   #', '  verdict: APPROVED   #'],
+        ['  reviewer: google/gemini-2.5-pro\n  rounds: 1\n  report: reviews/weekly-summary/round-1.md\n', '  reviewer: openai/gpt-5.4\n  rounds: 2\n'],
+      ]),
     );
     expect(readable(after).meta.review).toEqual({ verdict: 'APPROVED', rounds: 2, reviewer: 'openai/gpt-5.4' });
   });
@@ -258,11 +260,11 @@ describe('setPhaseStatus', () => {
 - Done when: one line per account. verify: \`test -s out/summary.md\`
 - Status: pending
 `;
-    const starred = edit(SMALL_PLAN, fields, fields.replace(/^- /gm, '*   ').replace('*   Status: pending\n', ''));
+    const starred = edit(SMALL_PLAN, fields, edit(editAll(fields, /^- /m, '*   '), '*   Status: pending\n', ''));
     const afterStarred = setPhaseStatus(starred, 'P2', 'done');
     expect(afterStarred).toBe(edit(starred, 'verify: `test -s out/summary.md`\n', 'verify: `test -s out/summary.md`\n*   Status: done\n'));
 
-    const plussed = edit(SMALL_PLAN, fields, fields.replace(/^- /gm, ' + ').replace(' + Status: pending\n', ''));
+    const plussed = edit(SMALL_PLAN, fields, edit(editAll(fields, /^- /m, ' + '), ' + Status: pending\n', ''));
     const afterPlussed = setPhaseStatus(plussed, 'P2', 'blocked');
     expect(afterPlussed).toBe(edit(plussed, 'verify: `test -s out/summary.md`\n', 'verify: `test -s out/summary.md`\n + Status: blocked\n'));
 
@@ -347,7 +349,7 @@ describe('appendLogRow', () => {
   });
 
   it('refuses a plan without a log table', () => {
-    const text = SMALL_PLAN.replace(/\| # \|[^]*$/, '');
+    const text = edit(SMALL_PLAN, /\| # \|[^]*$/, '');
     expect(() => appendLogRow(text, ROW)).toThrow(PlanEditError);
     expect(() => appendLogRow(text, ROW)).toThrow(/no iteration log table/);
   });
@@ -355,11 +357,11 @@ describe('appendLogRow', () => {
 
 describe('line endings and BOM', () => {
   // A plan where every update has something to insert: no Status in P3, no next_action, no review, a log row.
-  const lf = edit(
-    edit(`${SMALL_PLAN}${logRows([['2026-11-20T10:02:11Z', 'P1', 'P1.1 /fetch-notes', 'ok', 'CONTINUE']])}\n`, '- Gate: human\n', '- Gate: human\n<!-- -->\n'),
-    '  next_action: Fetch the notes\n',
-    '',
-  ).replace(/(### P3[^]*?)- Status: pending\n/, '$1');
+  const lf = edits(`${SMALL_PLAN}${logRows([['2026-11-20T10:02:11Z', 'P1', 'P1.1 /fetch-notes', 'ok', 'CONTINUE']])}\n`, [
+    ['- Gate: human\n', '- Gate: human\n<!-- -->\n'],
+    ['  next_action: Fetch the notes\n', ''],
+    [/(### P3[^]*?)- Status: pending\n/, '$1'],
+  ]);
   const updates: Array<[string, (text: string) => string]> = [
     ['setState', (text) => setState(text, { next_action: 'Write\nit', iteration: 1, blockers: ['a, b'] })],
     ['setReview', (text) => setReview(text, { verdict: 'REVISE', rounds: 1, reviewer: 'openai/gpt-5.4' })],

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parsePlan } from '../src/plan/parse.js';
 import { PROJECT_ROOT, runCli } from './support/fixtures.js';
+import { edit } from './support/plan-text.js';
 import { PUT_SCRIPT, SCRIPTED_PLAN, SCRIPTED_SKILLS } from './support/scripted.js';
 import { git, gitRepoWithOrigin, readYaml, runSteps, shimFolder, type Step } from './support/workflow-steps.js';
 
@@ -145,7 +146,7 @@ describe('the walk-away workflow', () => {
   }, 120_000);
 
   it.skipIf(!bubblewrapWorks)('fails the job when the run fails (exit 1), after the commit step, without an issue', () => {
-    const { ghLog, run } = setup(SCRIPTED_PLAN.replace('id: weekly-summary', 'id: [weekly-summary'));
+    const { ghLog, run } = setup(edit(SCRIPTED_PLAN, 'id: weekly-summary', 'id: [weekly-summary'));
     const result = run();
     expect(result.step('run').outputs).toEqual({ status: '1', signal: '' });
     expect(result.code).toBe(1);

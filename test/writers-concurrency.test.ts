@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runIteration } from '../src/execute/iteration.js';
 import { lockPlan, runLockOf } from '../src/plan/store.js';
 import { checkInStep, compileCache, dealRepo, eightWriters, PLAN, readPlan, removeDealRepos, sandboxFlag, start, stepOf } from './support/deal-writers.js';
+import { edits } from './support/plan-text.js';
 
 /**
  * Every writer of a plan takes the same lock, and an action that ran is never thrown away. `review` and plan-level
@@ -52,9 +53,10 @@ describe('an iteration whose plan another writer changed while its action ran', 
   function meddledRepo(): string {
     const root = dealRepo(2, 3);
     const path = join(root, PLAN);
-    const text = readFileSync(path, 'utf8')
-      .replace('2. run: `node scripts/deal-step.mjs P1.2 globex-expansion`', '2. run: `node scripts/meddle.mjs learning P1.2`')
-      .replace('3. run: `node scripts/deal-step.mjs P1.3 initech-pilot`', '3. run: `node scripts/meddle.mjs step P1.3`');
+    const text = edits(readFileSync(path, 'utf8'), [
+      ['2. run: `node scripts/deal-step.mjs P1.2 globex-expansion`', '2. run: `node scripts/meddle.mjs learning P1.2`'],
+      ['3. run: `node scripts/deal-step.mjs P1.3 initech-pilot`', '3. run: `node scripts/meddle.mjs step P1.3`'],
+    ]);
     writeFileSync(path, text);
     writeFileSync(join(root, 'scripts/meddle.mjs'), MEDDLE);
     return root;

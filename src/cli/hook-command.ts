@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import { findRepoRoot } from '../config/config.js';
 import { EngineError } from '../execute/executors.js';
-import { LOOP_FILE, LoopFileError, readEndedLoop, readLoop, removeLoop } from '../hook/loop.js';
+import { cancelLoop, LoopFileError } from '../hook/loop.js';
 import { startLoop, stopHook } from '../hook/session-loop.js';
 import { PlanFileError, PlanPathError } from '../plan/store.js';
 import { planPathArgument } from './plan-argument.js';
@@ -85,23 +85,6 @@ export async function runHookStartCommand(plan: string, options: HookLoopOptions
 /** Ends the loop: removes the loop record (the plan is not touched). */
 export async function runHookCancelCommand(): Promise<number> {
   const root = findRepoRoot(process.cwd());
-  let loop;
-  try {
-    loop = readLoop(root);
-  } catch (error) {
-    if (!(error instanceof LoopFileError)) throw error;
-    removeLoop(root);
-    process.stdout.write(`deepplan: removed an unreadable ${LOOP_FILE}; no loop runs\n`);
-    return EXIT.ok;
-  }
-  if (loop === null) {
-    const ended = readEndedLoop(root);
-    // The record of an ended loop goes too, so that `hook stop --plan` may start a new one.
-    removeLoop(root);
-    process.stdout.write(`deepplan: no loop runs in ${relative(process.cwd(), root) || '.'}${ended ? ` (the loop for ${ended.plan} had ended: ${ended.ended ?? 'ended'})` : ''}\n`);
-    return EXIT.ok;
-  }
-  removeLoop(root);
-  process.stdout.write(`deepplan: the loop for ${loop.plan} ${loop.active ? 'is cancelled' : `had already ended (${loop.ended ?? 'ended'}); its record is removed`}; the plan is as the engine last wrote it\n`);
+  process.stdout.write(`${cancelLoop(root, relative(process.cwd(), root) || '.')}\n`);
   return EXIT.ok;
 }

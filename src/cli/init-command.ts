@@ -10,13 +10,21 @@ export const INIT_TEMPLATES = join(dirname(fileURLToPath(import.meta.url)), '..'
 
 export const EXAMPLE_PLAN = 'plans/example.md';
 export const WORKFLOW_FILE = '.github/workflows/deepplan.yml';
+export const MATRIX_WORKFLOW_FILE = '.github/workflows/deepplan-matrix.yml';
+
+/** Which workflow `deepplan init --workflow <kind>` writes: the pull-request lint and review, or the phase matrix. */
+export const WORKFLOW_KINDS = ['pr', 'matrix'] as const;
+export type WorkflowKind = (typeof WORKFLOW_KINDS)[number];
 export const IGNORED_FOLDER = '.deepplan/';
 
 function template(name: string): string {
   try {
     return readFileSync(join(INIT_TEMPLATES, name), 'utf8');
   } catch (error) {
-    throw new UserError(`the package's template ${name} is missing (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); reinstall deepplan`, EXIT.failed);
+    throw new UserError(
+      `the package's template ${name} is missing (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); reinstall deepplan`,
+      EXIT.failed,
+    );
   }
 }
 
@@ -28,6 +36,16 @@ export function renderWorkflow(options: { version?: string; branch?: string } = 
   return template('deepplan-workflow.yml')
     .replaceAll('__VERSION__', options.version ?? packageVersion())
     .replaceAll('__BRANCH__', options.branch ?? 'main');
+}
+
+/**
+ * The matrix workflow (docs/scale-out.md): the ready phases of `plan` as parallel jobs, at most `parallel` at once,
+ * then one job merges their row records into the plan and commits.
+ */
+export function renderMatrixWorkflow(options: { plan?: string; parallel?: number } = {}): string {
+  return template('workflows/deepplan-matrix.yml')
+    .replaceAll('__PLAN__', options.plan ?? EXAMPLE_PLAN)
+    .replaceAll('__PARALLEL__', String(options.parallel ?? 4));
 }
 
 /** The example plan, created today. */
@@ -88,7 +106,9 @@ function ensureIgnored(root: string): { outcome: Outcome; note: string } {
  * commands find it). Outside a git repository it works in the current folder and says so. An existing file is
  * never overwritten without `force`; .gitignore is only ever appended to.
  */
-export async function runInitCommand(options: { force?: boolean }): Promise<number> {
+export async function runInitCommand(options: { force?: boolean; workflow?: string }): Promise<number> {
+  const kind = options.workflow ?? 'pr';
+  if (!(WORKFLOW_KINDS as readonly string[]).includes(kind)) throw new UserError(`--workflow must be one of ${WORKFLOW_KINDS.join(', ')}, not ${kind}`);
   const cwd = process.cwd();
   const root = findRepoRoot(cwd);
   const force = options.force === true;
@@ -99,7 +119,7 @@ export async function runInitCommand(options: { force?: boolean }): Promise<numb
   const files: Array<[string, () => string]> = [
     [CONFIG_FILE, renderConfig],
     [EXAMPLE_PLAN, () => renderExamplePlan()],
-    [WORKFLOW_FILE, () => renderWorkflow({ branch: currentBranch(root) })],
+    kind === 'matrix' ? [MATRIX_WORKFLOW_FILE, () => renderMatrixWorkflow()] : [WORKFLOW_FILE, () => renderWorkflow({ branch: currentBranch(root) })],
   ];
   const shown = (path: string) => toPosix(relative(cwd, join(root, path))) || path;
   let current = CONFIG_FILE;
@@ -123,7 +143,9 @@ export async function runInitCommand(options: { force?: boolean }): Promise<numb
       'next:',
       `  deepplan lint                       check ${shown(EXAMPLE_PLAN)} (and every plan under plans/)`,
       '  deepplan plan --request "..."       plan real work into plans/',
-      '  commit; for review comments on pull requests add ANTHROPIC_API_KEY, OPENAI_API_KEY or GEMINI_API_KEY as repository secrets',
+      kind === 'matrix'
+        ? `  commit; then run the workflow "deepplan matrix" (Actions tab) with a plan; it takes one wave of ready phases per run (docs/scale-out.md)`
+        : '  commit; for review comments on pull requests add ANTHROPIC_API_KEY, OPENAI_API_KEY or GEMINI_API_KEY as repository secrets',
     ].join('\n'),
   );
   return EXIT.ok;

@@ -1,11 +1,10 @@
 import { relative, resolve } from 'node:path';
-import { createInterface } from 'node:readline/promises';
 import { findRepoRoot } from '../config/config.js';
 import { noticeOfflineRoles } from '../models/roles.js';
 import { runPipeline, type PipelineEvent } from '../pipeline/run.js';
-import type { Question } from '../pipeline/sufficiency.js';
-import { describeQuestion, planningFailure, planningModels, planPath, readAnswersFile, readRequest, refuseOverwrite, remainingCost, reviewReason, writePlan } from './planning.js';
-import { EXIT, interruptSignal, UserError } from './exit.js';
+import { planningModels, planPath, readAnswersFile, readRequest, refuseOverwrite, remainingCost, reviewReason, writePlan } from '../pipeline/session.js';
+import { asUserError, describeQuestion, eventLine, planningFailure, terminalInterview } from './planning.js';
+import { EXIT, interruptSignal } from './exit.js';
 
 export interface PlanOptions {
   request: string;
@@ -20,42 +19,12 @@ export interface PlanOptions {
   maxCost?: number;
 }
 
-function eventLine(event: PipelineEvent): string | null {
-  if (event.type === 'result') return `${event.phase.padEnd(12)} ${event.summary}`;
-  if (event.type === 'progress') return `${''.padEnd(12)} ${event.message}`;
-  return null;
-}
-
-/**
- * Asks interview questions on the terminal, one readline for the whole interview (typed-ahead answers are kept):
- * Enter takes the recommended option, a number picks one, text is a free answer.
- */
-function terminalInterview(): { ask: (question: Question) => Promise<string>; close: () => void } {
-  let readline: ReturnType<typeof createInterface> | null = null;
-  let lines: AsyncIterator<string> | null = null;
-  return {
-    async ask(question) {
-      readline ??= createInterface({ input: process.stdin, output: process.stdout });
-      // The line iterator buffers what was typed ahead; question() would drop lines typed before its prompt.
-      lines ??= readline[Symbol.asyncIterator]();
-      const recommended = question.recommended === null ? '' : String(question.recommended + 1);
-      process.stdout.write(`\n${describeQuestion(question, 0).replace(/^1\. /, '? ')}\nAnswer${recommended ? ` [${recommended}]` : ''}: `);
-      const next = await lines.next();
-      if (next.done) throw new UserError('the interview was cancelled; nothing was written', EXIT.blocked);
-      return next.value.trim() === '' ? recommended : next.value.trim();
-    },
-    close() {
-      readline?.close();
-    },
-  };
-}
-
 /** `deepplan plan`: the headless planning pipeline (PLAN_FORMAT.md section 4). */
 export async function runPlanCommand(options: PlanOptions): Promise<number> {
-  const request = readRequest(options.request);
-  const answersFile = options.answers ? readAnswersFile(options.answers) : undefined;
+  const request = asUserError(() => readRequest(options.request));
+  const answersFile = options.answers ? asUserError(() => readAnswersFile(options.answers!)) : undefined;
   const root = findRepoRoot(process.cwd());
-  if (options.out) refuseOverwrite(resolve(options.out), options.force);
+  if (options.out) asUserError(() => refuseOverwrite(resolve(options.out!), options.force));
   const emit = (event: PipelineEvent) => {
     if (options.json) process.stdout.write(`${JSON.stringify(event)}\n`);
     else {
@@ -88,18 +57,18 @@ export async function runPlanCommand(options: PlanOptions): Promise<number> {
     if (options.json) {
       process.stdout.write(`${JSON.stringify({ type: 'needs-answers', questions: outcome.questions })}\n`);
     } else {
-      process.stdout.write(
-        `The request leaves too much open to plan. Answer these (--answers answers.yaml with "id: answer" lines, or --yes for the recommended ones):\n\n${outcome.questions.map(describeQuestion).join('\n\n')}\n`,
-      );
+      const how = '(--answers answers.yaml with "id: answer" lines, or --yes for the recommended ones)';
+      process.stdout.write(`The request leaves too much open to plan. Answer these ${how}:\n\n${outcome.questions.map(describeQuestion).join('\n\n')}\n`);
     }
     return EXIT.blocked;
   }
   const out = planPath(root, options.out, outcome.draft.meta.id);
-  refuseOverwrite(out, options.force);
+  asUserError(() => refuseOverwrite(out, options.force));
   await writePlan(out, outcome.text);
   const warnings = outcome.findings.length;
-  if (options.json) process.stdout.write(`${JSON.stringify({ type: 'written', path: relative(process.cwd(), out) || out, warnings })}\n`);
-  else process.stdout.write(`${relative(process.cwd(), out) || out}: ${outcome.draft.phases.length} phases, lints with 0 errors${warnings > 0 ? ` and ${warnings} warning(s)` : ''}\n`);
+  const shown = relative(process.cwd(), out) || out;
+  if (options.json) process.stdout.write(`${JSON.stringify({ type: 'written', path: shown, warnings })}\n`);
+  else process.stdout.write(`${shown}: ${outcome.draft.phases.length} phases, lints with 0 errors${warnings > 0 ? ` and ${warnings} warning(s)` : ''}\n`);
 
   // Plans with 10+ phases or quality bar adversarial are reviewed before anyone may approve them.
   const reason = reviewReason(outcome.draft);

@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT, interruptSignal, packageVersion, UserError } from './exit.js';
+import { registerScaleOutCommands } from './scale-out.js';
 
 
 
@@ -191,8 +192,9 @@ function buildProgram(output: { exitCode: number }): Command {
     .command('init')
     .description('set deepplan up in this repository: deepplan.config.yaml, plans/ with an example, .gitignore, the CI workflow')
     .option('--force', 'overwrite files that exist')
+    .option('--workflow <kind>', 'pr (default): lint and review plans on pull requests; matrix: run ready phases as parallel jobs (docs/scale-out.md)')
     .addHelpText('after', INIT_EXAMPLES)
-    .action(async (options: { force?: boolean }) => {
+    .action(async (options: { force?: boolean; workflow?: string }) => {
       const { runInitCommand } = await import('./init-command.js');
       output.exitCode = await runInitCommand(options);
     });
@@ -236,6 +238,7 @@ function buildProgram(output: { exitCode: number }): Command {
       output.exitCode = await runHookCancelCommand();
     });
 
+  registerScaleOutCommands(program, output);
   return program;
 }
 

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Config } from '../config/config.js';
+import { approveActionText, blockerNamesPhase } from '../plan/log-grammar.js';
 import { parsePlan } from '../plan/parse.js';
 import { lockPlan, readPlanFile, runLockOf, unreadableReason, updatePlanFile } from '../plan/store.js';
 import type { Phase, Plan } from '../plan/types.js';
@@ -47,7 +48,7 @@ export function waitingPhase(plan: Plan, planArgument: string, phaseId: string):
     throw new EngineError(`the iteration budget is spent (${rows} of ${budget}); the approval is a log row too, so raise budget.max_iterations in ${planArgument} first`);
   }
   const blockers = plan.meta.state?.blockers ?? [];
-  const waiting = blockers.length > 0 && (phase.status === 'blocked' || plan.meta.state?.phase === phase.id || blockers.some((blocker) => blocker.startsWith(`${phase.id} `) || blocker.startsWith(`${phase.id}.`)));
+  const waiting = blockers.length > 0 && (phase.status === 'blocked' || plan.meta.state?.phase === phase.id || blockers.some((blocker) => blockerNamesPhase(blocker, phase.id)));
   if (!waiting) {
     const why = blockers.length === 0 ? 'the plan is not blocked' : `the plan is blocked at ${plan.meta.state?.phase ?? '?'}, not ${phase.id}`;
     throw new EngineError(`${phase.id} is not waiting for a person (${why}; its status is ${phase.status ?? 'pending'})`);
@@ -75,7 +76,7 @@ export async function approvePhase(planArgument: string, phaseId: string, option
     const updated = await updatePlanFile(
       planPath,
       (text, current) => {
-        let edited = appendLogRow(text, { when: rowTime(current, now()), phase: phase.id, action: `${phase.id} approve`, result: 'ok', signal: 'CONTINUE', notes });
+        let edited = appendLogRow(text, { when: rowTime(current, now()), phase: phase.id, action: approveActionText(phase.id), result: 'ok', signal: 'CONTINUE', notes });
         edited = setPhaseStatus(edited, phase.id, options.retry ? 'active' : 'done');
         if (note) edited = appendLearning(edited, `${phase.id} (${options.retry ? 'retry' : 'approval'}): ${note}`);
         if (current.meta.status !== 'executing') edited = setPlanStatus(edited, 'executing');
@@ -146,6 +147,19 @@ export function resolveApprover(options: { by?: string | undefined; config: Conf
   const checked = approverName(fromGit);
   if ('problem' in checked) throw new EngineError(`git config user.name: ${checked.problem}; give the name with --by`);
   return { name: checked.name, source: 'git' };
+}
+
+/**
+ * The approver a screen offers before it asks for a name (resolveApprover without --by): the name, or why the
+ * configured one is unfit for the log (the person then types one instead, told why).
+ */
+export function defaultApprover(options: { config: Config; root: string }): { name: string | null; problem: string | null } {
+  try {
+    return { name: resolveApprover(options)?.name ?? null, problem: null };
+  } catch (error) {
+    if (!(error instanceof EngineError)) throw error;
+    return { name: null, problem: error.message };
+  }
 }
 
 /** `git config user.name` in `root`; null when git is missing, fails or has no name set. */

@@ -3,7 +3,8 @@ import { escapeTableCell } from '../plan/text.js';
 import type { LogRow, Phase, Plan } from '../plan/types.js';
 import type { RuleContext } from '../rules/rule.js';
 import { executionContext, type ExecutionContext } from './executors.js';
-import { acceptsPhase, APPROVE_RETRY, approverOf, completedSteps, GATE_REVISE, isApproval, mappedSkills, referenceOf, skillInvocations, STEP_DONE, succeeded } from './history.js';
+import { approverOf, completesStep, GATE_WAITING, gateVerdictOf, isCriteriaRow, isRetryApproval, isReviewRow, leftWaiting, notesTellOfProblem, blockerWaitsAtGate } from '../plan/log-grammar.js';
+import { acceptsPhase, completedSteps, isApproval, mappedSkills, referenceOf, skillInvocations, succeeded } from './history.js';
 
 /**
  * `deepplan audit`: Required vs Delivered for each phase and step of a plan, with the evidence a person would cite in
@@ -149,9 +150,8 @@ export function verifyContext(plan: Plan, options: { root: string; planPath: str
   return executionContext(plan, { ...options, skills: { skills: new Map(), invalid: [], searched: [] }, models: null });
 }
 
-const isCriteriaCheck = (row: LogRow) => / gate criteria\b/.test(row.action) && referenceOf(row)?.kind === 'gate';
-const isReview = (row: LogRow) => referenceOf(row)?.kind === 'gate' && / gate review\b/.test(row.action);
-const PROBLEM_NOTES = /\brefused\b|\bdrift\b|pre-flight:|outcome unknown/i;
+const isCriteriaCheck = (row: LogRow) => isCriteriaRow(row);
+const isReview = (row: LogRow) => isReviewRow(row);
 
 function evidenceOf(row: LogRow): Evidence {
   return { row: row.number, when: row.when, action: row.action, result: row.result, signal: row.signal, notes: row.notes };
@@ -220,7 +220,7 @@ async function auditPhase(
       const reference = referenceOf(row);
       return reference?.kind === 'step' && reference.step === step.index;
     });
-    const completing = [...attempts].reverse().find((row) => succeeded(row) && row.notes.startsWith(STEP_DONE)) ?? null;
+    const completing = [...attempts].reverse().find((row) => succeeded(row) && completesStep(row)) ?? null;
     const state = done.has(step.index) ? 'done' : accepting ? 'accepted' : 'not-done';
     if (state === 'not-done') missing.push(`step ${step.index} has no completing row`);
     return {
@@ -255,7 +255,7 @@ async function auditPhase(
   }
 
   const gate = gateOf(phase, own, accepting, steps, plan);
-  if (gate.outcome === 'waiting') missing.push('gate: waiting for approval');
+  if (gate.outcome === 'waiting') missing.push(GATE_WAITING);
   else if (gate.outcome === 'revise') missing.push(`gate: the reviewer asked for changes (round ${gate.rounds})`);
   else if (gate.outcome === 'not-reached') missing.push('gate: not reached');
 
@@ -275,16 +275,16 @@ async function auditPhase(
     gate,
     acceptedBy: accepting ? evidenceOf(accepting) : null,
     approvals: approvals.map((row) => ({ ...evidenceOf(row), by: approverOf(row) })),
-    problems: own.filter((row) => row.result === 'failed' || row.result === 'blocked' || PROBLEM_NOTES.test(row.notes)).map(evidenceOf),
+    problems: own.filter((row) => row.result === 'failed' || row.result === 'blocked' || notesTellOfProblem(row)).map(evidenceOf),
     iterations: own.length,
     rows: { first: own[0]?.number ?? null, last: own[own.length - 1]?.number ?? null },
   };
 }
 
 function gateOf(phase: Phase, own: LogRow[], accepting: LogRow | null, steps: StepAudit[], plan: Plan): GateAudit {
-  const reviews = own.filter((row) => isReview(row) && row.result !== 'failed' && (row.notes.startsWith('APPROVED') || row.notes.startsWith(GATE_REVISE)));
+  const reviews = own.filter((row) => isReview(row) && row.result !== 'failed' && gateVerdictOf(row) !== null);
   const last = reviews[reviews.length - 1] ?? null;
-  const verdict: GateAudit['verdict'] = last ? (last.notes.startsWith('APPROVED') ? 'APPROVED' : 'REVISE') : null;
+  const verdict: GateAudit['verdict'] = last ? gateVerdictOf(last) : null;
   const kind: GateAudit['kind'] = phase.gate === 'human' || phase.gate === 'review' ? phase.gate : 'none';
   const gate = (outcome: GateAudit['outcome'], row: LogRow | null): GateAudit => ({
     kind,
@@ -302,8 +302,8 @@ function gateOf(phase: Phase, own: LogRow[], accepting: LogRow | null, steps: St
     return gate('not-reached', null);
   }
   if (accepting) return gate('approved', accepting);
-  const waitingRow = [...own].reverse().find((row) => row.notes.includes('gate: waiting for approval')) ?? null;
-  const blocked = (plan.meta.state?.blockers ?? []).some((blocker) => blocker.startsWith(`${phase.id} gate: waiting`));
+  const waitingRow = [...own].reverse().find(leftWaiting) ?? null;
+  const blocked = (plan.meta.state?.blockers ?? []).some((blocker) => blockerWaitsAtGate(blocker, phase.id));
   if (blocked || waitingRow || (steps.length > 0 && steps.every((step) => step.state === 'done'))) return gate('waiting', waitingRow);
   return gate('not-reached', null);
 }
@@ -381,6 +381,45 @@ function stepLabel(state: StepAudit['state'], acceptedBy: Evidence | null): stri
   return state === 'done' ? `${YES} done` : state === 'accepted' ? `${YES} accepted by ${whoCell(acceptedBy)}` : `${NO} not done`;
 }
 
+/** One phase's section of the audit: what it required, what the log and the files show was delivered, the evidence. */
+function phaseSection(phase: PhaseAudit): string[] {
+  const verdict = phase.delivered ? `${YES} delivered` : `${NO} not delivered: ${cell(phase.missing.join('; '))}`;
+  const lines = [`### ${phase.id}. ${cell(phase.title)}: ${verdict}`, ''];
+  const rows: string[][] = [];
+  for (const step of phase.steps) {
+    const tries = step.attempts > 1 || step.failures > 0 ? ` (${step.attempts} attempt${step.attempts === 1 ? '' : 's'}, ${step.failures} failed)` : '';
+    const evidence = step.evidence ? evidenceCell(step.evidence) : step.state === 'accepted' && phase.acceptedBy ? `accepted at ${rowRef(phase.acceptedBy)}` : 'no completing row';
+    rows.push([`Step ${step.index}: ${code(clip(step.text, 120))}`, `${stepLabel(step.state, phase.acceptedBy)}${tries}`, evidence]);
+  }
+  const done = phase.doneWhen;
+  rows.push([`Done when: ${cell(clip(done.text ?? '(none)', 120))}${done.verify ? ` · verify ${code(done.verify)}` : ''}`, verifyCell(done.now, done.detail), done.now === 'no-verify' ? 'judged by the log only' : 'run now, read-only']);
+  for (const output of phase.outputs) {
+    rows.push([`Output ${code(output.pattern)}`, output.exists ? `${YES} exists` : `${NO} missing`, `${output.files} file${output.files === 1 ? '' : 's'}`]);
+  }
+  for (const skill of phase.skills) {
+    const required = skill.mapped ? `Skill ${code(`/${skill.name}`)}` : `Unmapped skill ${code(`/${skill.name}`)} (drift)`;
+    const delivered = skill.invoked ? `${YES} invoked` : phase.acceptedBy ? `${NO} never invoked (phase accepted by a person)` : `${NO} never invoked`;
+    rows.push([required, delivered, skill.row !== null ? `row ${skill.row}` : '']);
+  }
+  if (phase.gate.kind !== 'none') {
+    const evidence = phase.gate.evidence ? evidenceCell(phase.gate.evidence, true) : '';
+    rows.push([`Gate: ${phase.gate.kind}`, gateCell(phase.gate), evidence]);
+  } else if (phase.acceptedBy) {
+    rows.push([`Accepted by ${whoCell(phase.acceptedBy)}`, `${YES} approved`, evidenceCell(phase.acceptedBy, true)]);
+  }
+  for (const approval of phase.approvals) {
+    if (approval === phase.acceptedBy || approval.row === phase.gate.evidence?.row || approval.row === phase.acceptedBy?.row) continue;
+    const word = isRetryApproval(approval) ? 'retry' : 'approved';
+    rows.push(['Approval', `${word}${approval.by ? ` by ${cell(approval.by)}` : ''}`, evidenceCell(approval, true)]);
+  }
+  for (const problem of phase.problems) {
+    rows.push([`Problem: ${code(clip(problem.action, 100))}`, `${NO} ${cell(problem.result)}`, evidenceCell(problem, true)]);
+  }
+  const span = phase.rows.first === null ? 'no rows' : phase.rows.first === phase.rows.last ? `row ${phase.rows.first}` : `rows ${phase.rows.first}–${phase.rows.last}`;
+  rows.push(['Status', cell(phase.status), `${phase.iterations} iteration${phase.iterations === 1 ? '' : 's'} · ${span}`]);
+  return [...lines, ...table(['Required', 'Delivered', 'Evidence'], rows), ''];
+}
+
 /** `graph`: the plan's phases as a ```mermaid block (`mermaidBlock`), shown under the phases table. */
 export function renderAuditMarkdown(report: AuditReport, options: { graph?: string | null } = {}): string {
   const lines: string[] = [];
@@ -417,43 +456,7 @@ export function renderAuditMarkdown(report: AuditReport, options: { graph?: stri
   );
   if (options.graph) lines.push(options.graph.trimEnd(), '');
 
-  for (const phase of report.phases) {
-    const verdict = phase.delivered ? `${YES} delivered` : `${NO} not delivered: ${cell(phase.missing.join('; '))}`;
-    lines.push(`### ${phase.id}. ${cell(phase.title)}: ${verdict}`, '');
-    const rows: string[][] = [];
-    for (const step of phase.steps) {
-      const tries = step.attempts > 1 || step.failures > 0 ? ` (${step.attempts} attempt${step.attempts === 1 ? '' : 's'}, ${step.failures} failed)` : '';
-      const evidence = step.evidence ? evidenceCell(step.evidence) : step.state === 'accepted' && phase.acceptedBy ? `accepted at ${rowRef(phase.acceptedBy)}` : 'no completing row';
-      rows.push([`Step ${step.index}: ${code(clip(step.text, 120))}`, `${stepLabel(step.state, phase.acceptedBy)}${tries}`, evidence]);
-    }
-    const done = phase.doneWhen;
-    rows.push([`Done when: ${cell(clip(done.text ?? '(none)', 120))}${done.verify ? ` · verify ${code(done.verify)}` : ''}`, verifyCell(done.now, done.detail), done.now === 'no-verify' ? 'judged by the log only' : 'run now, read-only']);
-    for (const output of phase.outputs) {
-      rows.push([`Output ${code(output.pattern)}`, output.exists ? `${YES} exists` : `${NO} missing`, `${output.files} file${output.files === 1 ? '' : 's'}`]);
-    }
-    for (const skill of phase.skills) {
-      const required = skill.mapped ? `Skill ${code(`/${skill.name}`)}` : `Unmapped skill ${code(`/${skill.name}`)} (drift)`;
-      const delivered = skill.invoked ? `${YES} invoked` : phase.acceptedBy ? `${NO} never invoked (phase accepted by a person)` : `${NO} never invoked`;
-      rows.push([required, delivered, skill.row !== null ? `row ${skill.row}` : '']);
-    }
-    if (phase.gate.kind !== 'none') {
-      const evidence = phase.gate.evidence ? evidenceCell(phase.gate.evidence, true) : '';
-      rows.push([`Gate: ${phase.gate.kind}`, gateCell(phase.gate), evidence]);
-    } else if (phase.acceptedBy) {
-      rows.push([`Accepted by ${whoCell(phase.acceptedBy)}`, `${YES} approved`, evidenceCell(phase.acceptedBy, true)]);
-    }
-    for (const approval of phase.approvals) {
-      if (approval === phase.acceptedBy || approval.row === phase.gate.evidence?.row || approval.row === phase.acceptedBy?.row) continue;
-      const word = approval.notes.toLowerCase().startsWith(APPROVE_RETRY) ? 'retry' : 'approved';
-      rows.push(['Approval', `${word}${approval.by ? ` by ${cell(approval.by)}` : ''}`, evidenceCell(approval, true)]);
-    }
-    for (const problem of phase.problems) {
-      rows.push([`Problem: ${code(clip(problem.action, 100))}`, `${NO} ${cell(problem.result)}`, evidenceCell(problem, true)]);
-    }
-    const span = phase.rows.first === null ? 'no rows' : phase.rows.first === phase.rows.last ? `row ${phase.rows.first}` : `rows ${phase.rows.first}–${phase.rows.last}`;
-    rows.push(['Status', cell(phase.status), `${phase.iterations} iteration${phase.iterations === 1 ? '' : 's'} · ${span}`]);
-    lines.push(...table(['Required', 'Delivered', 'Evidence'], rows), '');
-  }
+  for (const phase of report.phases) lines.push(...phaseSection(phase));
 
   if (report.criteria.length > 0) {
     lines.push('### Success criteria', '');

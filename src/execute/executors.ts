@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Config } from '../config/config.js';
 import { ModelError } from '../models/errors.js';
 import type { ModelRunner } from '../models/runner.js';
+import { actionLabel, driftNotes, droppedCallsNotes, refusedNotes, stepActionText } from '../plan/log-grammar.js';
 import { toPosix } from '../plan/text.js';
 import type { LogResult, Phase, Plan, Step } from '../plan/types.js';
 import type { Skill, SkillIndex } from '../skills/discover.js';
@@ -189,7 +190,7 @@ export async function runCommandStep(
     if (options.checkPrefix) checkCommand(context.scope, command);
   } catch (error) {
     if (!(error instanceof ScopeError)) throw error;
-    return makeOutcome({ action, result: 'blocked', notes: `refused: ${error.message}`, blocker: `${action.split(' ')[0]} is refused: ${error.message}; fix the plan's step or scope.commands` });
+    return makeOutcome({ action, result: 'blocked', notes: refusedNotes(error.message), blocker: `${actionLabel(action)} is refused: ${error.message}; fix the plan's step or scope.commands` });
   }
   const { value: result, changed, actionMs } = await measureChanges(context.scope, () => sandboxed(command, context, options.env ? { env: options.env } : {}));
   if (result.code !== 0) return makeOutcome({ action, result: 'failed', notes: describeExit(result, context.timeoutMs), changed, actionMs });
@@ -258,7 +259,7 @@ export function allowedToolsOf(skill: Skill | null): Set<ModelTool> | null {
 export function modelActionText(phase: Phase, step: Step, answer: Pick<ModelAction, 'tool' | 'path' | 'command' | 'pattern'>): string {
   const target = answer.tool === 'run_command' ? answer.command : answer.tool === 'search_text' ? `${JSON.stringify(answer.pattern ?? '')} in ${answer.path ?? '.'}` : answer.path;
   const skill = step.kind === 'skill' ? `/${step.skill} ` : '';
-  return `${phase.id}.${step.index} ${skill}${answer.tool} ${(target ?? '').replace(/\s+/g, ' ').slice(0, 120)}`.trim();
+  return stepActionText(phase.id, step.index, `${skill}${answer.tool} ${(target ?? '').replace(/\s+/g, ' ').slice(0, 120)}`).trim();
 }
 
 /**
@@ -272,7 +273,7 @@ export function droppedCallsNote(extra: unknown[]): string {
     const target = [command, pattern, path].find((value) => typeof value === 'string' && value.trim() !== '') as string | undefined;
     return `${tool}${target ? ` ${target}` : ''}`.replace(/\s+/g, ' ').slice(0, 80);
   });
-  return `dropped ${extra.length} extra call(s): ${names.join(', ')}`;
+  return droppedCallsNotes(names);
 }
 
 const OBSERVATION_LIMIT = 8_000;
@@ -286,7 +287,7 @@ export async function performModelAction(answer: ModelAction, action: string, sk
   const allowed = allowedToolsOf(skill);
   if (allowed && !allowed.has(answer.tool)) {
     const names = [...allowed].join(', ') || 'no executor tool';
-    return makeOutcome({ action, result: 'failed', notes: `drift: /${skill!.name} allows ${names}; ${answer.tool} refused`, learning: `/${skill!.name} is carried out with ${names} only` });
+    return makeOutcome({ action, result: 'failed', notes: driftNotes(`/${skill!.name} allows ${names}; ${answer.tool} refused`), learning: `/${skill!.name} is carried out with ${names} only` });
   }
   const started = performance.now();
   try {
@@ -341,7 +342,7 @@ export async function performModelAction(answer: ModelAction, action: string, sk
       }
     }
   } catch (error) {
-    if (error instanceof ScopeError) return makeOutcome({ action, result: 'failed', notes: `refused: ${error.message}`, actionMs: performance.now() - started });
+    if (error instanceof ScopeError) return makeOutcome({ action, result: 'failed', notes: refusedNotes(error.message), actionMs: performance.now() - started });
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return makeOutcome({ action, result: 'failed', notes: `no such file: ${answer.path ?? ''}`, actionMs: performance.now() - started });
     throw error;
   }

@@ -13,10 +13,14 @@ import { writableFolder } from './sandbox.js';
  * A phase's quality gate (`Gate: review`) at the phase boundary. It judges the files, not a report about them: the
  * phase's outputs, the files it judges (its inputs that earlier phases of the plan produced: the drafts a review
  * phase reviews), the plan's Request, the phase's Done when and the plan's success criteria. The reviewer model
- * answers APPROVED or REVISE with findings. Without a reviewer key the offline checks send the phase back when an
- * output or a judged file is missing, empty or holds a placeholder, or when an output carries nothing of the files
- * it judges (a self-report: "all drafts reviewed, all phases complete").
+ * answers APPROVED or REVISE with findings. The engine's own checks come first, and decide alone when the reviewer's
+ * model does not judge gates (the offline engine, with no reviewer key, does not): the phase goes back when an output
+ * or a judged file is missing, empty or holds a placeholder, or when an output carries nothing of the files it judges
+ * (a self-report: "all drafts reviewed, all phases complete").
  */
+
+/** The format name of the reviewer's gate judgement (the tool name; what ModelRunner.answers is asked about). */
+export const GATE_FORMAT = 'gate_review';
 
 export const GateReviewSchema = z.object({
   verdict: z.enum(['APPROVED', 'REVISE']),
@@ -136,7 +140,8 @@ export function offlineGateFindings(root: string, phase: Phase, plan?: Plan): st
 export async function reviewPhaseOutputs(plan: Plan, phase: Phase, context: ExecutionContext, models: ModelRunner | null): Promise<GateReview> {
   const round = gateRounds(phase.id, plan.log?.rows ?? []).rounds + 1;
   const offline = offlineGateFindings(context.root, phase, plan);
-  if (!models || models.roles.reviewer.provider === 'offline') {
+  // The engine's checks decide alone when the reviewer's model does not judge gates (the offline engine does not).
+  if (!models || !models.answers('reviewer', GATE_FORMAT)) {
     return { verdict: offline.length === 0 ? 'APPROVED' : 'REVISE', round, findings: offline, model: null };
   }
   if (offline.some((finding) => finding.includes('missing'))) return { verdict: 'REVISE', round, findings: offline, model: null };
@@ -163,7 +168,7 @@ export async function reviewPhaseOutputs(plan: Plan, phase: Phase, context: Exec
     .filter(Boolean)
     .join('\n\n');
   const answer = await models.generateObject('reviewer', {
-    name: 'gate_review',
+    name: GATE_FORMAT,
     schema: GateReviewSchema,
     system: 'You are the quality gate of one phase of a plan. You have no tools: read the files and judge them against the request, the phase\'s Done when, the success criteria and the constraints. Claims of completion in the files are not evidence.',
     prompt,

@@ -1,5 +1,5 @@
 import { SAME_ACTION_FAILURES } from '../rules/escape-hatch.js';
-import { ACTION_REFERENCE } from '../rules/iteration-log.js';
+import { actionOfStep, completesStep, gateVerdictOf, isRetryApproval, parseAction, sameAction, skillOfAction } from '../plan/log-grammar.js';
 import type { LogRow, Phase, Plan, Step } from '../plan/types.js';
 
 /**
@@ -7,34 +7,8 @@ import type { LogRow, Phase, Plan, Step } from '../plan/types.js';
  * action failed, how long the plan has gone without progress and which skills each phase invoked are all read here.
  */
 
-/** Notes of a row that completed its step start with this word. */
-export const STEP_DONE = 'step done';
-/** Notes of a gate row whose reviewer asked for changes start with this. */
-export const GATE_REVISE = 'REVISE';
-/** Notes of an approval that lets the engine try the phase again instead of accepting it. */
-export const APPROVE_RETRY = 'retry';
-/** Notes of an approval that accepts the phase. */
-export const APPROVE_ACCEPT = 'approved';
-
-/**
- * The Notes of a `P<n> approve` row, the one place they are written: `approved by Dana Ruiz: the page reads well`
- * (`retry by ...` for another try). Without a name (an engine caller that gives none): `approved: <note>`.
- */
-export function approvalNotes(options: { retry?: boolean; by?: string | null; note?: string }): string {
-  const word = options.retry ? APPROVE_RETRY : APPROVE_ACCEPT;
-  const note = options.note?.replace(/\s+/g, ' ').trim() ?? '';
-  return `${word}${options.by ? ` by ${options.by}` : ''}${note ? `: ${note}` : ''}`;
-}
-
-/**
- * Who approved, as an approval row's Notes name them (approvalNotes); null for a row that names no one (rows written
- * before approvals named a person, or `approved: ...`). A name holds no colon (approverName refuses one), so the
- * first colon ends it.
- */
-export function approverOf(row: Pick<LogRow, 'notes'>): string | null {
-  const match = new RegExp(`^(?:${APPROVE_ACCEPT}|${APPROVE_RETRY}) by ([^:]+)`, 'i').exec(row.notes.trim());
-  return match ? match[1]!.trim() || null : null;
-}
+// The markers a row's Notes carry are the log grammar's (plan/log-grammar.ts); they are re-exported for the engine.
+export { APPROVE_ACCEPT, APPROVE_RETRY, approvalNotes, approverOf, GATE_REVISE, STEP_DONE } from '../plan/log-grammar.js';
 
 /**
  * A person's name for an approval row, white space folded: one line of at most 80 characters with no colon (the
@@ -50,12 +24,7 @@ export function approverName(raw: string): { name: string } | { problem: string 
   return { name };
 }
 
-export interface RowReference {
-  phase: string;
-  /** The step number of `P3.2 ...`; null for `P3 approve` and `P3 gate`. */
-  step: number | null;
-  kind: 'step' | 'approve' | 'gate';
-}
+export type { ActionReference as RowReference } from '../plan/log-grammar.js';
 
 /** A log row's time: ISO 8601 UTC to the second. */
 export function isoSecond(date: Date): string {
@@ -69,11 +38,8 @@ export function rowTime(plan: Pick<Plan, 'log'>, now: Date): string {
   return last && /Z$/.test(last.when) && Date.parse(last.when) > Date.parse(when) ? last.when : when;
 }
 
-export function referenceOf(row: Pick<LogRow, 'action'>): RowReference | null {
-  const match = ACTION_REFERENCE.exec(row.action);
-  if (!match) return null;
-  if (match[2] !== undefined) return { phase: match[1]!, step: Number(match[2]), kind: 'step' };
-  return { phase: match[1]!, step: null, kind: match[3] === 'approve' ? 'approve' : 'gate' };
+export function referenceOf(row: Pick<LogRow, 'action'>) {
+  return parseAction(row.action);
 }
 
 /** A row whose action was done (`ok`: something changed; `no-change`: nothing did). */
@@ -86,7 +52,7 @@ export function isApproval(row: LogRow, phase?: string): boolean {
 
 /** An approval that accepts the phase as done (not one that only asks for another try). */
 export function acceptsPhase(row: LogRow): boolean {
-  return isApproval(row) && !row.notes.toLowerCase().startsWith(APPROVE_RETRY);
+  return isApproval(row) && !isRetryApproval(row);
 }
 
 /** Index of the last row of the log that is an approval (of any phase), or -1. */
@@ -104,7 +70,7 @@ export function rowsOf(rows: LogRow[], phaseId: string): LogRow[] {
 function lastReviseIndex(rows: LogRow[], phaseId: string): number {
   for (let i = rows.length - 1; i >= 0; i--) {
     const row = rows[i]!;
-    if (row.phase === phaseId && referenceOf(row)?.kind === 'gate' && row.notes.startsWith(GATE_REVISE)) return i;
+    if (row.phase === phaseId && referenceOf(row)?.kind === 'gate' && gateVerdictOf(row) === 'REVISE') return i;
   }
   return -1;
 }
@@ -123,7 +89,7 @@ export function completedSteps(phase: Phase, rows: LogRow[], isModelStep: ModelS
   const revise = lastReviseIndex(rows, phase.id);
   const reopened = revise === -1 ? null : ([...phase.steps].reverse().find(isModelStep)?.index ?? null);
   rows.forEach((row, index) => {
-    if (row.phase !== phase.id || !succeeded(row) || !row.notes.startsWith(STEP_DONE)) return;
+    if (row.phase !== phase.id || !succeeded(row) || !completesStep(row)) return;
     const reference = referenceOf(row);
     if (reference?.kind !== 'step' || reference.step === null) return;
     if (reference.step === reopened && index < revise) return;
@@ -136,7 +102,7 @@ export function completedSteps(phase: Phase, rows: LogRow[], isModelStep: ModelS
 export function failuresOf(action: string, phaseId: string, rows: LogRow[]): number {
   const since = lastApprovalIndex(rows, phaseId) + 1;
   let count = 0;
-  for (let i = since; i < rows.length; i++) if (rows[i]!.action.trim() === action.trim() && rows[i]!.result === 'failed') count++;
+  for (let i = since; i < rows.length; i++) if (sameAction(rows[i]!.action, action) && rows[i]!.result === 'failed') count++;
   return count;
 }
 
@@ -145,8 +111,7 @@ export function failuresOf(action: string, phaseId: string, rows: LogRow[]): num
  * not propose again because they failed SAME_ACTION_FAILURES times since the phase was last approved.
  */
 export function stepFailures(phase: Pick<Phase, 'id'>, step: Pick<Step, 'index'>, rows: LogRow[]): { failures: string[]; refused: string[] } {
-  const prefix = `${phase.id}.${step.index} `;
-  const failed = rows.filter((row) => row.phase === phase.id && row.result === 'failed' && row.action.startsWith(prefix));
+  const failed = rows.filter((row) => row.phase === phase.id && row.result === 'failed' && actionOfStep(row.action, phase.id, step.index));
   return {
     failures: failed.map((row) => `${row.action}: ${row.notes}`),
     refused: [...new Set(failed.map((row) => row.action))].filter((action) => failuresOf(action, phase.id, rows) >= SAME_ACTION_FAILURES),
@@ -172,12 +137,10 @@ export function gateRounds(phaseId: string, rows: LogRow[]): { rounds: number; l
   for (let i = since; i < rows.length; i++) {
     const row = rows[i]!;
     if (row.phase !== phaseId || referenceOf(row)?.kind !== 'gate' || row.result === 'failed') continue;
-    if (row.notes.startsWith(GATE_REVISE)) {
+    const verdict = gateVerdictOf(row);
+    if (verdict !== null) {
       rounds++;
-      lastVerdict = 'REVISE';
-    } else if (row.notes.startsWith('APPROVED')) {
-      rounds++;
-      lastVerdict = 'APPROVED';
+      lastVerdict = verdict;
     }
   }
   return { rounds, lastVerdict };
@@ -192,10 +155,10 @@ export function skillInvocations(phase: Pick<Phase, 'id' | 'steps'>, rows: LogRo
   const invocations = new Map<string, LogRow>();
   for (const row of rows) {
     if (row.phase !== phase.id || !succeeded(row)) continue;
-    const match = /^P\d+[a-z]?\.(\d+) \/([a-z0-9][a-z0-9-]*)(?:\s|$)/.exec(row.action);
-    if (!match) continue;
-    const step = phase.steps.find((candidate) => candidate.index === Number(match[1]));
-    if (step?.kind === 'skill' && step.skill === match[2] && !invocations.has(match[2]!)) invocations.set(match[2]!, row);
+    const invoked = skillOfAction(row.action);
+    if (!invoked) continue;
+    const step = phase.steps.find((candidate) => candidate.index === invoked.step);
+    if (step?.kind === 'skill' && step.skill === invoked.skill && !invocations.has(invoked.skill)) invocations.set(invoked.skill, row);
   }
   return invocations;
 }

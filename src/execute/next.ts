@@ -1,3 +1,4 @@
+import { stepActionText } from '../plan/log-grammar.js';
 import type { Phase, Plan, Step } from '../plan/types.js';
 import { budgetProblem, iterationBudget } from '../rules/budget.js';
 import { acceptsPhase, byKind, completedSteps, gateRounds, lastApprovalIndex, type ModelStepTest } from './history.js';
@@ -70,10 +71,9 @@ export function nextAction(plan: Plan, isModelStep: ModelStepTest = byKind): Nex
 
 /** `P3.2 run node scripts/x.mjs`: the log's Action for a step (two rows with the same Action are the same action). */
 export function stepAction(phase: Phase, step: Step, detail?: string): string {
-  const reference = `${phase.id}.${step.index}`;
-  if (step.kind === 'run') return `${reference} run ${step.command ?? step.text}`;
-  if (step.kind === 'skill') return `${reference} /${step.skill}${detail ? ` ${detail}` : step.args ? ` ${step.args}` : ''}`;
-  return `${reference} ${detail ?? step.text}`;
+  if (step.kind === 'run') return stepActionText(phase.id, step.index, `run ${step.command ?? step.text}`);
+  if (step.kind === 'skill') return stepActionText(phase.id, step.index, `/${step.skill}${detail ? ` ${detail}` : step.args ? ` ${step.args}` : ''}`);
+  return stepActionText(phase.id, step.index, detail ?? step.text);
 }
 
 export function describeNext(next: NextAction): string | null {

@@ -1,3 +1,4 @@
+import { actionNamesPhase } from '../plan/log-grammar.js';
 import type { LogRow, Phase, Plan, Step } from '../plan/types.js';
 import type { Skill } from '../skills/discover.js';
 import { completedSteps, referenceOf } from './history.js';
@@ -77,7 +78,7 @@ function clip(text: string, max: number): string {
  * findings, a person's approval note); a step's own summary of what it did is left to the newest rows.
  */
 function logLine(row: LogRow, detailed: boolean): string {
-  const named = row.action.startsWith(`${row.phase}.`) || row.action.startsWith(`${row.phase} `);
+  const named = actionNamesPhase(row.action, row.phase);
   const withNotes = detailed || row.result === 'failed' || row.result === 'blocked' || referenceOf(row)?.kind !== 'step';
   const notes = row.notes.trim() === '' || !withNotes ? '' : ` (${clip(row.notes, 160)})`;
   return `- #${row.number ?? '?'} ${named ? '' : `${row.phase} `}${clip(row.action, 160)} → ${row.result}${notes}`;

@@ -1,3 +1,4 @@
+import { isCriteriaRow } from '../plan/log-grammar.js';
 import type { Plan } from '../plan/types.js';
 
 /**
@@ -34,9 +35,6 @@ export interface BurndownSeries {
   points: BurndownPoint[];
 }
 
-/** The `P<n> gate criteria` rows check the success criteria after the last phase; they finish no phase. */
-const CRITERIA_CHECK = / gate criteria\b/;
-
 export function burndownSeries(plan: Plan): BurndownSeries {
   const rows = plan.log?.rows ?? [];
   const budget = plan.meta.budget?.max_iterations ?? null;
@@ -47,7 +45,8 @@ export function burndownSeries(plan: Plan): BurndownSeries {
     if (phase.status !== 'done') continue;
     let last = 0;
     rows.forEach((row, index) => {
-      if (row.phase === phase.id && !CRITERIA_CHECK.test(row.action)) last = index + 1;
+      // The `P<n> gate criteria` rows check the success criteria after the last phase; they finish no phase.
+      if (row.phase === phase.id && !isCriteriaRow(row)) last = index + 1;
     });
     if (last === 0) phasesDoneAtStart++;
     else finishedAt.push(last);

@@ -133,3 +133,26 @@ export function newLoop(plan: string, options: { sessionId: string | null; start
     pending: null,
   };
 }
+
+/**
+ * `deepplan hook cancel`: removes the loop record (an unreadable one too, and an ended loop's, so that `hook stop
+ * --plan` may start a new one) and says what it removed. The plan is not touched. `shownRoot` names the repository.
+ */
+export function cancelLoop(root: string, shownRoot: string): string {
+  let loop: LoopRecord | null;
+  try {
+    loop = readLoop(root);
+  } catch (error) {
+    if (!(error instanceof LoopFileError)) throw error;
+    removeLoop(root);
+    return `deepplan: removed an unreadable ${LOOP_FILE}; no loop runs`;
+  }
+  if (loop === null) {
+    const ended = readEndedLoop(root);
+    removeLoop(root);
+    return `deepplan: no loop runs in ${shownRoot}${ended ? ` (the loop for ${ended.plan} had ended: ${ended.ended ?? 'ended'})` : ''}`;
+  }
+  removeLoop(root);
+  const what = loop.active ? 'is cancelled' : `had already ended (${loop.ended ?? 'ended'}); its record is removed`;
+  return `deepplan: the loop for ${loop.plan} ${what}; the plan is as the engine last wrote it`;
+}

@@ -5,9 +5,11 @@ import { z } from 'zod';
 import { findRepoRoot, loadConfig } from '../config/config.js';
 import { EngineError } from '../execute/executors.js';
 import { nextHandOff, runIteration, type AgentRunner, type HandOffPreview, type IterationOptions } from '../execute/iteration.js';
+import { runLoop } from '../execute/loop.js';
 import { changedFiles, snapshot } from '../execute/scope.js';
 import { ModelRunner } from '../models/runner.js';
 import { readPlanBytesSync } from '../plan/store.js';
+import { actionLabel } from '../plan/log-grammar.js';
 import { toPosix } from '../plan/text.js';
 import type { Signal } from '../plan/types.js';
 import { endLoop, newLoop, readEndedLoop, readLoop, removeLoop, writeLoop, type LoopRecord, type PendingStep } from './loop.js';
@@ -137,7 +139,7 @@ function engineOptions(root: string, planPath: string, sandbox: boolean, options
 
 /** Between hand-outs the engine's own steps never reach a session: a step the preview handed to it must not run here. */
 const noAgent: AgentRunner = async (handOff) => {
-  throw new EngineError(`${handOff.action.split(' ')[0]} became a model step while the hook ran the command steps; run /deepplan:loop again`);
+  throw new EngineError(`${actionLabel(handOff.action)} became a model step while the hook ran the command steps; run /deepplan:loop again`);
 };
 
 type Advance =
@@ -152,15 +154,22 @@ type Advance =
  * time limit passes.
  */
 async function advance(loop: LoopRecord, engine: IterationOptions, deadline: number): Promise<Advance> {
-  for (;;) {
-    const preview = await nextHandOff(engine);
-    if (preview.kind === 'stop') return { kind: 'signal', signal: preview.signal as Exclude<Signal, 'CONTINUE'>, blockers: preview.blockers, rows: preview.rows };
-    if (loop.max_iterations !== null && preview.rows - loop.start_rows >= loop.max_iterations) return { kind: 'loop-budget', rows: preview.rows };
-    if (preview.kind === 'agent') return { kind: 'hand-out', preview };
-    if (Date.now() >= deadline) return { kind: 'time-limit', rows: preview.rows };
-    const report = await runIteration(engine);
-    if (report.signal !== 'CONTINUE') return { kind: 'signal', signal: report.signal, blockers: report.blockers, rows: report.plan.log?.rows.length ?? 0 };
-  }
+  const ended = await runLoop<Advance>({
+    iterate: () => runIteration(engine),
+    limit: Number.POSITIVE_INFINITY,
+    before: async () => {
+      const preview = await nextHandOff(engine);
+      if (preview.kind === 'stop') return { kind: 'signal', signal: preview.signal as Exclude<Signal, 'CONTINUE'>, blockers: preview.blockers, rows: preview.rows };
+      if (loop.max_iterations !== null && preview.rows - loop.start_rows >= loop.max_iterations) return { kind: 'loop-budget', rows: preview.rows };
+      if (preview.kind === 'agent') return { kind: 'hand-out', preview };
+      if (Date.now() >= deadline) return { kind: 'time-limit', rows: preview.rows };
+      return null;
+    },
+  });
+  if (ended.held !== null) return ended.held;
+  // The loop ends only on a hand-out (held) or a signal other than CONTINUE.
+  const report = ended.last!;
+  return { kind: 'signal', signal: report.signal as Exclude<Signal, 'CONTINUE'>, blockers: report.blockers, rows: report.plan.log?.rows.length ?? 0 };
 }
 
 function pendingOf(preview: Extract<HandOffPreview, { kind: 'agent' }>, planPath: string, via: PendingStep['via']): PendingStep {
@@ -237,7 +246,7 @@ export async function startLoop(planArgument: string, options: LoopOptions & { s
   const bound = loop.session_id ? `session ${loop.session_id}` : `the session that shows loop token ${loop.token}`;
   const replaced = previous?.active ? ` It replaces the loop for ${previous.plan}${previous.session_id ? ` of session ${previous.session_id}` : ''}.` : '';
   return {
-    text: [`deepplan loop ${loop.token} started for ${plan} (${bound}); ${result.preview.action.split(' ')[0]} is handed to you.${replaced}`, '', handOffText(loop, result.preview.prompt)].join('\n'),
+    text: [`deepplan loop ${loop.token} started for ${plan} (${bound}); ${actionLabel(result.preview.action)} is handed to you.${replaced}`, '', handOffText(loop, result.preview.prompt)].join('\n'),
     signal: 'CONTINUE',
   };
 }
@@ -304,7 +313,7 @@ async function stop(input: z.infer<typeof StopInput>, options: LoopOptions & { c
     if (pending.via === 'hook' && input.stop_hook_active !== true) {
       // The block that handed this step out was not followed (Claude Code's cap on consecutive blocks, or the person
       // stepped in): what the session said is no answer to it. Hand the same step out again.
-      notes.push(`${pending.action.split(' ')[0]} was not answered; it is handed out again`);
+      notes.push(`${actionLabel(pending.action)} was not answered; it is handed out again`);
     } else {
       const answer = answerText(input);
       if (answer === null) return allow(`deepplan: the session's last message cannot be read (no last_assistant_message and ${input.transcript_path ? `no assistant text in ${input.transcript_path}` : 'no transcript_path'}); nothing recorded, the stop is allowed`);
@@ -312,7 +321,7 @@ async function stop(input: z.infer<typeof StopInput>, options: LoopOptions & { c
       const preview = await nextHandOff(engineOptions(root, planPath, sandbox, options, noAgent));
       if (sha256(planPath) !== pending.plan_sha && preview.revision === pending.revision) {
         await endLoop(root, loop, 'plan edited outside the engine');
-        return ending(`${loop.plan} changed while ${pending.action.split(' ')[0]} was with the session (only the engine may write it); nothing recorded and the loop has ended: restore the plan, then run /deepplan:loop ${loop.plan} again`);
+        return ending(`${loop.plan} changed while ${actionLabel(pending.action)} was with the session (only the engine may write it); nothing recorded and the loop has ended: restore the plan, then run /deepplan:loop ${loop.plan} again`);
       }
       if (preview.kind === 'agent' && preview.action === pending.action && preview.revision === pending.revision) {
         const before = new Map(Object.entries(pending.snapshot));
@@ -322,9 +331,9 @@ async function stop(input: z.infer<typeof StopInput>, options: LoopOptions & { c
         };
         const report = await runIteration(engineOptions(root, planPath, sandbox, options, sessionAgent));
         const row = report.rows[report.rows.length - 1];
-        if (row) notes.push(`#${row.number} ${row.action.split(' ')[0]} ${row.result}`);
+        if (row) notes.push(`#${row.number} ${actionLabel(row.action)} ${row.result}`);
       } else {
-        notes.push(`the plan moved on since ${pending.action.split(' ')[0]} was handed out; the answer was not recorded`);
+        notes.push(`the plan moved on since ${actionLabel(pending.action)} was handed out; the answer was not recorded`);
       }
     }
   }
@@ -344,7 +353,7 @@ async function stop(input: z.infer<typeof StopInput>, options: LoopOptions & { c
   }
   const pending = pendingOf(result.preview, planPath, 'hook');
   await writeLoop(root, { ...loop, handed_out: handedOut, pending });
-  return handOut(handOffText(loop, result.preview.prompt), `deepplan: ${lead}${result.preview.action.split(' ')[0]} handed to this session (${standing(loop, result.preview.rows, result.preview.budget)})`);
+  return handOut(handOffText(loop, result.preview.prompt), `deepplan: ${lead}${actionLabel(result.preview.action)} handed to this session (${standing(loop, result.preview.rows, result.preview.budget)})`);
 }
 
 /** The session's answer: the hook input's last_assistant_message, else the last assistant text of the transcript. */

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { ConfigError } from '../config/config.js';
 import type { FileResult } from './lint.js';
 
@@ -38,9 +38,12 @@ export interface PoolRun {
 
 type Outcome = { result: FileResult } | { error: unknown };
 
-/** The compiled worker entry: next to this module in dist/, or dist/lint/worker.js when this module runs from src/. */
+/**
+ * The compiled worker entry: next to this module in dist/lint/, beside it when this module is bundled into a chunk
+ * (dist/chunks/), or dist/lint/worker.js when this module runs from src/.
+ */
 export function workerEntry(): URL | null {
-  for (const candidate of ['./worker.js', '../../dist/lint/worker.js']) {
+  for (const candidate of ['./worker.js', '../lint/worker.js', '../../dist/lint/worker.js']) {
     const url = new URL(candidate, import.meta.url);
     if (existsSync(fileURLToPath(url))) return url;
   }
@@ -87,10 +90,12 @@ export async function lintInPool(
   };
 
   const workers: Worker[] = [];
+  // Loaded only when threads start: a run of a few files (one plan in a pre-commit hook) does not pay for it.
+  const WorkerThread = workerCount > 0 ? (await import('node:worker_threads')).Worker : null;
   for (let n = 0; n < workerCount; n++) {
     let worker: Worker;
     try {
-      worker = new Worker(entry!, { workerData: input });
+      worker = new WorkerThread!(entry!, { workerData: input });
     } catch {
       // No thread to be had (resource limits): the threads that did start, this one included, do the work.
       running--;

@@ -25,8 +25,11 @@ export interface RunnerOptions {
   signal?: AbortSignal;
   /** Where one-line notices go (fallbacks, offline roles); stderr by default. */
   notice?: (line: string) => void;
-  /** Builds the model for a role; the default loads the provider's adapter (and only its SDK) on first use. */
-  modelFactory?: (info: RoleInfo, env: Env, root: string | null) => Promise<Model>;
+  /**
+   * Builds the model for a role; the default loads the provider's adapter (and only its SDK) on first use. Tests give
+   * an in-process model here (models/scripted.ts ScriptedModel) where they test the engine, not the wire format.
+   */
+  modelFactory?: (info: RoleInfo, env: Env, root: string | null) => Model | Promise<Model>;
 }
 
 export interface PromptRequest {
@@ -199,7 +202,7 @@ export class ModelRunner {
     let model = this.models.get(role);
     if (!model) {
       const factory = this.options.modelFactory ?? createModelFor;
-      model = factory(this.roles[role], this.env, this.options.root);
+      model = Promise.resolve(factory(this.roles[role], this.env, this.options.root));
       this.models.set(role, model);
     }
     return model;

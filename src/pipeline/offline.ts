@@ -9,6 +9,13 @@ import { chooseTemplate, entityFolderFor, loadTemplate, templateJobs } from './t
  * and the request's own constraints, approver and quality bar for the plan.
  */
 
+/**
+ * The planner's answers (format names: the prompts' `schema:`) that the offline planner gives itself when the
+ * planner's model does not (ModelRunner.answers): the workstream by keywords, the plan from a template.
+ */
+export const WORKSTREAM_FORMAT = 'workstream';
+export const PLAN_DRAFT_FORMAT = 'plan_draft';
+
 /** The one line that says what the offline planner needs when no template fits the request. */
 export function declineLine(request: string): string {
   const words = request.trim().split(/\s+/).slice(0, 8).join(' ');
@@ -17,17 +24,17 @@ export function declineLine(request: string): string {
 
 /**
  * The template for the request: the one whose match words fit it best (a job the interview answered picks its
- * template directly). null when none fits and a planner model will plan; with no model (`offline`), a request no
- * template fits is refused with declineLine.
+ * template directly). null when none fits and a planner model will plan; when the template must plan (`mustFit`: no
+ * planner model), a request no template fits is refused with declineLine.
  */
-export function offlineTemplateFor(request: string, root: string, offline: boolean, job?: string): string | null {
+export function offlineTemplateFor(request: string, root: string, mustFit: boolean, job?: string): string | null {
   if (job) {
     const named = templateJobs(root).find((entry) => entry.job === job || entry.name === job);
     if (named) return named.name;
   }
   const best = chooseTemplate(job ? `${request}\n${job}` : request, root);
   if (best) return best.name;
-  if (offline) throw new PipelineError(declineLine(request));
+  if (mustFit) throw new PipelineError(declineLine(request));
   return null;
 }
 

@@ -19,7 +19,7 @@ import { DEFAULT_DOCUMENT_PATTERNS, gatherContext } from './context.js';
 import { fillPlaceholders, loadPrompt } from './prompts.js';
 import { contractFindings, formatRepairFinding, MAX_REPAIR_TURNS, PlannerSession, type GeneratedDraft, type RepairFinding } from './generate.js';
 import { fillTemplate, loadTemplate } from './templates.js';
-import { jobAndEntityQuestions, offlineTemplateFor, requestConstraints, requestOwner, requestQualityBar, requestStakeholders, requestWithAnswers } from './offline.js';
+import { jobAndEntityQuestions, offlineTemplateFor, PLAN_DRAFT_FORMAT, WORKSTREAM_FORMAT, requestConstraints, requestOwner, requestQualityBar, requestStakeholders, requestWithAnswers } from './offline.js';
 import { renderPlan } from './write.js';
 import { ASK_BELOW_CONFIDENCE, classifyWorkstream, type Workstream } from './workstream.js';
 
@@ -60,7 +60,7 @@ export interface PipelineInput {
    */
   reviewSkills?: (audit: SkillAuditView) => Promise<string[]>;
   emit?: (event: PipelineEvent) => void;
-  /** The model runner; when the planner role is offline (or this is absent) the offline template plans. */
+  /** The model runner; when the planner's model does not plan (the offline engine), or this is absent, a template plans. */
   models?: ModelRunner;
   /** Fixed dates for reproducible output (tests). */
   today?: string;
@@ -137,6 +137,10 @@ function resolveAnswer(question: Question, given: string | undefined): string | 
 export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome> {
   const emit = input.emit ?? (() => {});
   const config = loadConfig(input.root);
+  // What the planner's model does; the offline planner (keywords, templates) does the rest. The offline engine
+  // answers neither, so with no planner key the whole plan is the offline planner's.
+  const modelClassifies = input.models?.answers('planner', WORKSTREAM_FORMAT) ?? false;
+  const modelPlans = input.models?.answers('planner', PLAN_DRAFT_FORMAT) ?? false;
   const step = async <T>(phase: PipelinePhase, work: () => Promise<T> | T, summary: (value: T) => string, detail?: (value: T) => PhaseDetail): Promise<T> => {
     emit({ type: 'started', phase });
     const value = await work();
@@ -150,7 +154,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
     'workstream',
     async () => {
       const offline = classifyWorkstream(input.request);
-      if (!input.models || input.models.roles.planner.provider === 'offline') return { ...offline, by: 'keywords' };
+      if (!input.models || !modelClassifies) return { ...offline, by: 'keywords' };
       const prompt = loadPrompt('workstream', input.root);
       const answer = await input.models.generateObject(prompt.role, {
         name: prompt.schema,
@@ -178,7 +182,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
   const context = await step('sufficiency', () => findContext(input.request), (c) => (c.missing.length === 0 ? 'criteria, constraints and stakeholders found' : `missing: ${c.missing.join(', ')}`));
   if (context.missing.length >= 2) questions.push(...interviewQuestions(context.missing, templateFor(guess.workstream, input.request), jobAndEntityQuestions(input.request, input.root)));
   // Offline, a request that says enough but that no template fits is declined before any question (one line).
-  else if (!input.models || input.models.roles.planner.provider === 'offline') offlineTemplateFor(input.request, input.root, true);
+  else if (!modelPlans) offlineTemplateFor(input.request, input.root, true);
 
   const answered = new Map<string, string>();
   const open: Question[] = [];
@@ -198,7 +202,6 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
     'context',
     () => {
       // A planner model gets the repository's documents searched when context.paths does not name them.
-      const modelPlans = input.models !== undefined && input.models.roles.planner.provider !== 'offline';
       const found = gatherContext(input.root, input.request, config.context?.paths ?? (modelPlans ? DEFAULT_DOCUMENT_PATTERNS : []));
       for (const document of found.documents) emit({ type: 'progress', phase: 'context', message: `relevant document: ${document.path}` });
       for (const learning of found.learnings) emit({ type: 'progress', phase: 'context', message: `carried learning from ${learning.from}: ${learning.text}` });
@@ -216,14 +219,14 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
   // breaks a skill's contract) goes back to the planner with the findings, for up to MAX_REPAIR_TURNS turns.
   // The offline planner plans only from a template that fits the request (or declines); a planner model needs one for its defaults.
   const planRequest = requestWithAnswers(input.request, answered);
-  const templateName = offlineTemplateFor(planRequest, input.root, !input.models || input.models.roles.planner.provider === 'offline', answered.get('job')) ?? templateFor(workstream, input.request);
+  const templateName = offlineTemplateFor(planRequest, input.root, !modelPlans, answered.get('job')) ?? templateFor(workstream, input.request);
   const template = loadTemplate(templateName, input.root);
   const generationProgress = (message: string) => emit({ type: 'progress', phase: 'generation', message });
   // A planner's run: steps may start with the repository's own script folders (else the template's prefixes).
   const prefixes = scriptPrefixes(input.root);
   const commands = prefixes.length > 0 ? prefixes : (template.scope?.commands ?? []);
   const session =
-    input.models && input.models.roles.planner.provider !== 'offline'
+    input.models && modelPlans
       ? new PlannerSession({
           models: input.models,
           root: input.root,

@@ -52,9 +52,13 @@ export function quoteSkillArguments(args: string): string {
   for (const token of parseShell(args, (name) => `$${name}`)) {
     if (typeof token === 'string') words.push(quoteShell([token]));
     else if ('op' in token && token.op === 'glob' && /^[\w./*?@-]+$/.test(token.pattern)) words.push(token.pattern);
-    else throw new ScopeError(`the arguments "${args}" hold shell syntax (${'op' in token ? token.op : 'a comment'}); give the skill plain arguments, quoted where they hold spaces or symbols`);
+    else
+      throw new ScopeError(
+        `the arguments "${args}" hold shell syntax (${'op' in token ? token.op : 'a comment'}); give the skill plain arguments, quoted where they hold spaces or symbols`,
+      );
   }
-  if (words.some((word) => word.replace(/^'|'$/g, '').split('/').includes('..'))) throw new ScopeError(`the arguments "${args}" name a path with ..; name it from the repository root`);
+  if (words.some((word) => word.replace(/^'|'$/g, '').split('/').includes('..')))
+    throw new ScopeError(`the arguments "${args}" name a path with ..; name it from the repository root`);
   return words.join(' ');
 }
 

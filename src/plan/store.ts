@@ -5,7 +5,8 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
-import { decodePlan, MAX_PLAN_BYTES, parsePlan } from './parse.js';
+import { decodePlan, encodePlan, MAX_PLAN_BYTES, parsePlan, rememberDecoded } from './parse.js';
+import { beginPieces, bytesFromPieces } from './pieces.js';
 import { setState } from './update.js';
 import type { Plan } from './types.js';
 
@@ -151,7 +152,8 @@ async function readBounded(real: string, shown: string, limit: number): Promise<
       total += bytesRead;
       want = 65536;
     }
-    return { bytes: Buffer.concat(chunks, total), size: Math.max(stats.size, total) };
+    // Most files take one read: its bytes as they are, not copied into a new buffer.
+    return { bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total), size: Math.max(stats.size, total) };
   } catch (error) {
     if (error instanceof PlanFileError) throw error;
     throw new PlanFileError(`cannot read ${shown}: ${describeFsError(error)}`);
@@ -190,6 +192,11 @@ export function readPlanBytesSync(path: string, options: ReadPlanOptions = {}): 
  * on the returned plan, never an exception; a path that is no plan file at all throws PlanPathError.
  */
 export async function readPlanFile(path: string, options: ReadPlanOptions = {}): Promise<Plan> {
+  return (await readPlanSource(path, options)).plan;
+}
+
+/** readPlanFile, and the text and bytes the plan was read from (null when they are no plan text). */
+async function readPlanSource(path: string, options: ReadPlanOptions = {}): Promise<{ plan: Plan; source: { text: string; bytes: Buffer } | null }> {
   const real = checkPlanPath(path, options);
   const { bytes, size } = await readBounded(real, path, MAX_PLAN_BYTES);
   if (bytes.byteLength > MAX_PLAN_BYTES) {
@@ -203,15 +210,15 @@ export async function readPlanFile(path: string, options: ReadPlanOptions = {}):
         column: 1,
       },
     ];
-    return plan;
+    return { plan, source: null };
   }
   const decoded = decodePlan(bytes);
   if ('error' in decoded) {
     const plan = parsePlan('', { path });
     plan.diagnostics = [decoded.error];
-    return plan;
+    return { plan, source: null };
   }
-  return parsePlan(decoded.text, { path });
+  return { plan: parsePlan(decoded.text, { path }), source: { text: decoded.text, bytes } };
 }
 
 export function describeFsError(error: unknown): string {
@@ -240,6 +247,11 @@ export interface UpdateOptions {
   lockWaitMs?: number;
   /** Called once when the write waits for a live process holding the plan's run lock (its pid). */
   onWait?: (holder: string) => void;
+  /**
+   * The revision to write when it is more than one above the read one: a merge of rows written in other copies
+   * (runners/matrix.ts) counts their writes, so that state.revision stays at or above state.iteration.
+   */
+  revisionAtLeast?: number;
 }
 
 /** The run lock of a plan: `<plan>.run.lock`, held by an iteration for its whole length and by every other writer. */
@@ -264,7 +276,7 @@ export type PlanEdit = (text: string, plan: Plan) => string;
  */
 export async function updatePlanFile(path: string, edit: PlanEdit, options: UpdateOptions = {}): Promise<Plan> {
   const runLock = runLockOf(path);
-  const releaseRun = heldLocks.has(runLock) ? null : await acquireLock(runLock, options.lockWaitMs ?? RUN_LOCK_WAIT_MS, options.onWait, path, undefined, true);
+  const releaseRun = heldLocks.has(runLock) ? null : await acquireLock(runLock, options.lockWaitMs ?? RUN_LOCK_WAIT_MS, { onWait: options.onWait, shown: path, reentrant: true });
   try {
     return await writeUnderLock(path, edit, options);
   } finally {
@@ -275,22 +287,28 @@ export async function updatePlanFile(path: string, edit: PlanEdit, options: Upda
 async function writeUnderLock(path: string, edit: PlanEdit, options: UpdateOptions): Promise<Plan> {
   const release = await acquireLock(path, options.lockWaitMs ?? 30_000);
   try {
-    const plan = await readPlanFile(path);
+    const { plan, source } = await readPlanSource(path);
     const unreadable = unreadableReason(plan);
-    if (unreadable) throw new PlanFileError(`cannot update ${path}: ${unreadable}`);
+    if (unreadable || source === null) throw new PlanFileError(`cannot update ${path}: ${unreadable ?? 'it is not plan text'}`);
     const revision = plan.meta.state?.revision;
     if (revision === undefined) throw new PlanFileError(`cannot update ${path}: state.revision is missing or not a number`);
     if (options.expectedRevision !== undefined && options.expectedRevision !== revision) {
       throw new RevisionConflictError(path, options.expectedRevision, revision);
     }
-    const original = plan.bom ? `\uFEFF${plan.text}` : plan.text;
-    const edited = setState(edit(original, plan), { revision: revision + 1 });
+    // The text as read, BOM included: the edits that follow are noted as pieces of it.
+    const original = beginPieces(source.text);
+    const written = Math.max(revision + 1, options.revisionAtLeast ?? 0);
+    const edited = setState(edit(original, plan), { revision: written });
     const next = parsePlan(edited, { path });
     const broken = next.diagnostics.find((diagnostic) => diagnostic.severity === 'error');
-    if (broken || next.meta.state?.revision !== revision + 1) {
+    if (broken || next.meta.state?.revision !== written) {
       throw new PlanFileError(`refusing to write ${path}: the update would leave it unreadable (${broken?.message ?? 'state lost'})`);
     }
-    await writeFileAtomic(path, edited, { fsync: true });
+    // The bytes read with the few pieces the edits changed encoded in between, when update.ts's edits made the text
+    // (pieces.ts), else the whole text encoded; either way remembered, so that the next read of these bytes (the
+    // engine reads its plan back) need not decode them.
+    const assembled = bytesFromPieces(edited, original, source.bytes);
+    await writeFileAtomic(path, assembled ? rememberDecoded(assembled, edited) : encodePlan(edited), { fsync: true });
     return next;
   } finally {
     await release();
@@ -415,7 +433,7 @@ const heldLocks = new Map<string, number>();
  */
 export async function lockPlan(path: string, waitMs: number, onWait?: (holder: string) => void, onTakeOver?: (dead: string) => void): Promise<() => Promise<void>> {
   const key = resolve(path);
-  const release = await acquireLock(path, waitMs, onWait, path, onTakeOver);
+  const release = await acquireLock(path, waitMs, { onWait, onTakeOver });
   heldLocks.set(key, (heldLocks.get(key) ?? 0) + 1);
   let released = false;
   return async () => {
@@ -428,15 +446,18 @@ export async function lockPlan(path: string, waitMs: number, onWait?: (holder: s
   };
 }
 
-async function acquireLock(
-  path: string,
-  waitMs: number,
-  onWait?: (holder: string) => void,
-  shown: string = path,
-  onTakeOver?: (dead: string) => void,
+/** How acquireLock waits: who is told of a live holder or a dead one taken over, and the path as messages show it. */
+interface LockWait {
+  onWait?: ((holder: string) => void) | undefined;
+  shown?: string;
+  onTakeOver?: ((dead: string) => void) | undefined;
   /** A lock this very process holds (under another spelling of the path, or in another task) is not waited for. */
-  reentrant = false,
-): Promise<() => Promise<void>> {
+  reentrant?: boolean;
+}
+
+async function acquireLock(path: string, waitMs: number, wait: LockWait = {}): Promise<() => Promise<void>> {
+  let { onWait, onTakeOver } = wait;
+  const { shown = path, reentrant = false } = wait;
   let compromised: Error | null = null;
   const deadline = Date.now() + waitMs;
   let release: (() => Promise<void>) | null = null;

@@ -13,6 +13,17 @@ export function lineStarts(text: string): number[] {
   return starts;
 }
 
+/** Where line `index` ends: its line feed, or the end of the text. */
+export function lineEnd(text: string, starts: number[], index: number): number {
+  const next = starts[index + 1];
+  return next === undefined ? text.length : next - 1;
+}
+
+/** The text of line `index`, without its line feed. */
+export function lineText(text: string, starts: number[], index: number): string {
+  return text.slice(starts[index]!, lineEnd(text, starts, index));
+}
+
 export function pointFinder(starts: number[]): (offset: number) => Point {
   return (offset: number) => {
     let lo = 0;

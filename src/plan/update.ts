@@ -1,5 +1,6 @@
 import { Document, isMap, isScalar, isSeq, parseDocument, visit, type Node as YamlNode, type Pair } from 'yaml';
 import { locateFrontMatter, parsePlan } from './parse.js';
+import { noteSplice } from './pieces.js';
 import type { PlanReview, PlanState, PlanStatus } from './schema.js';
 import { detectEol, endOfLine, safeText, startOfLine } from './text.js';
 import type { LogResult, Plan, Signal } from './types.js';
@@ -23,6 +24,15 @@ function withBom(plan: TextView, text: string): string {
 
 function splice(text: string, start: number, end: number, replacement: string): string {
   return text.slice(0, start) + replacement + text.slice(end);
+}
+
+/**
+ * `input` (the text as given, with its BOM) with `plan.text`'s characters [start, end) replaced, noted as such
+ * (pieces.ts): the write that follows encodes only the replacement.
+ */
+function spliceInput(input: string, plan: TextView, start: number, end: number, inserted: string): string {
+  const shift = plan.bom ? 1 : 0;
+  return noteSplice(input, withBom(plan, splice(plan.text, start, end, inserted)), { start: start + shift, end: end + shift, inserted });
 }
 
 /** What an edit of the front matter needs, found without parsing the Markdown (a state write is many such edits). */
@@ -89,7 +99,7 @@ function setValue(input: string, path: string[], value: unknown): string {
 
   const node = doc.getIn(path, true) as YamlNode | undefined;
   if (node && node.range && (isScalar(node) || isSeq(node) || isMap(node))) {
-    return withBom(plan, replaceValue(plan, doc, fm.contentStart, path, node, formatYamlValue(value)));
+    return withBom(plan, replaceValue(plan, { doc, base: fm.contentStart, path, node }, formatYamlValue(value)));
   }
 
   // The key is missing: insert it at the end of the deepest block mapping that exists. (A key that is there with
@@ -151,8 +161,9 @@ function deleteKey(input: string, path: string[]): string {
  * break (so splicing the whole range would join the next key, or the closing `---`, onto the new value's line) and a
  * block collection starts on the line after its key; an empty value sits right after the colon or at a comment.
  */
-function replaceValue(plan: TextView, doc: Document.Parsed, base: number, path: string[], node: YamlNode, formatted: string): string {
+function replaceValue(plan: TextView, at: { doc: Document.Parsed; base: number; path: string[]; node: YamlNode }, formatted: string): string {
   const { text } = plan;
+  const { doc, base, path, node } = at;
   const [start, valueEnd] = node.range!;
   let from = base + start;
   const to = from + text.slice(from, base + valueEnd).trimEnd().length;
@@ -252,7 +263,7 @@ function editFrontMatter(input: string, edit: (head: string) => string): string 
   if (edited === head) return input;
   const text = edited + rest;
   lastEdit = { text, head: edited, rest };
-  return text;
+  return noteSplice(input, text, { start: 0, end: head.length, inserted: edited });
 }
 
 export function setReview(input: string, review: PlanReview): string {
@@ -296,7 +307,22 @@ export function appendLogRow(input: string, row: NewLogRow): string {
   const line = `| ${cells.map(logCell).join(' | ')} |`;
   const at = log.insertOffset;
   const before = at > 0 && plan.text[at - 1] !== '\n' ? plan.eol : '';
-  return withBom(plan, splice(plan.text, at, at, `${before}${line}${plan.eol}`));
+  const text = spliceInput(input, plan, at, at, `${before}${line}${plan.eol}`);
+  lastAppend = { text, plan, at };
+  return text;
+}
+
+/**
+ * The text appendLogRow returned last, the plan it read and where the row went. The engine sets the current phase's
+ * status and ticks criteria right after it appends the row, and mostly finds them as they are: an edit of exactly
+ * that text that changes nothing before the row reads the plan appendLogRow read (a copy of the whole text, with a
+ * long log, is not free).
+ */
+let lastAppend: { text: string; plan: Plan; at: number } | null = null;
+
+/** The plan appendLogRow read, when `input` is the text it returned: offsets before `at` are the same in both. */
+function beforeAppend(input: string): { plan: Plan; at: number } | null {
+  return lastAppend !== null && lastAppend.text === input ? lastAppend : null;
 }
 
 /**
@@ -305,6 +331,9 @@ export function appendLogRow(input: string, row: NewLogRow): string {
  * and a copy of a long plan is not free).
  */
 export function setPhaseStatus(input: string, phaseId: string, status: 'pending' | 'active' | 'done' | 'blocked'): string {
+  const appended = beforeAppend(input);
+  const known = appended?.plan.phases.find((candidate) => candidate.id === phaseId)?.fields.get('status');
+  if (appended && known && known.valueEnd <= appended.at && appended.plan.text.slice(known.valueStart, known.valueEnd) === status) return input;
   const plan = readable(input);
   const phase = plan.phases.find((candidate) => candidate.id === phaseId);
   if (!phase) throw new PlanEditError(`no phase ${phaseId} in the plan`);
@@ -315,25 +344,28 @@ export function setPhaseStatus(input: string, phaseId: string, status: 'pending'
       // An empty value (`- Status:`, maybe with trailing blanks): `Status: done`, as a written value reads.
       const start = plan.text.lastIndexOf(':', field.valueStart) + 1;
       const blanks = /^[ \t]*/.exec(plan.text.slice(start))![0].length;
-      return withBom(plan, splice(plan.text, start, start + blanks, ` ${status}`));
+      return spliceInput(input, plan, start, start + blanks, ` ${status}`);
     }
-    return withBom(plan, splice(plan.text, field.valueStart, field.valueEnd, status));
+    return spliceInput(input, plan, field.valueStart, field.valueEnd, status);
   }
   if (!phase.fieldInsert) throw new PlanEditError(`phase ${phaseId} has no field list to add a Status to`);
   const { offset, prefix } = phase.fieldInsert;
   const before = offset > 0 && plan.text[offset - 1] !== '\n' ? plan.eol : '';
-  return withBom(plan, splice(plan.text, offset, offset, `${before}${prefix}Status: ${status}${plan.eol}`));
+  return spliceInput(input, plan, offset, offset, `${before}${prefix}Status: ${status}${plan.eol}`);
 }
 
 /** Ticks (or unticks) a success criterion's checkbox; a box already as asked gives back `input` itself. */
 export function tickCriterion(input: string, criterionId: string, checked = true): string {
+  const mark = checked ? 'x' : ' ';
+  const appended = beforeAppend(input);
+  const known = appended?.plan.criteria?.find((candidate) => candidate.id === criterionId)?.checkOffset ?? null;
+  if (appended && known !== null && known < appended.at && appended.plan.text[known] === mark) return input;
   const plan = readable(input);
   const criterion = plan.criteria?.find((candidate) => candidate.id === criterionId);
   if (!criterion) throw new PlanEditError(`no success criterion ${criterionId} in the plan`);
   if (criterion.checkOffset === null) throw new PlanEditError(`success criterion ${criterionId} has no checkbox`);
-  const mark = checked ? 'x' : ' ';
   if (plan.text[criterion.checkOffset] === mark) return input;
-  return withBom(plan, splice(plan.text, criterion.checkOffset, criterion.checkOffset + 1, mark));
+  return spliceInput(input, plan, criterion.checkOffset, criterion.checkOffset + 1, mark);
 }
 
 /** Adds one bullet at the end of the `## Running learnings` section. */
@@ -346,12 +378,12 @@ export function appendLearning(input: string, learning: string): string {
   if (last) {
     const at = Math.min(endOfLine(plan.text, lineOffset(plan.text, last.line)), section.endOffset);
     const before = at > 0 && plan.text[at - 1] !== '\n' ? plan.eol : '';
-    return withBom(plan, splice(plan.text, at, at, `${before}${bullet}${plan.eol}`));
+    return spliceInput(input, plan, at, at, `${before}${bullet}${plan.eol}`);
   }
   // An empty section: right after the heading line, with a blank line before.
   const after = endOfLine(plan.text, section.heading.end.offset - 1);
   const before = after > 0 && plan.text[after - 1] !== '\n' ? plan.eol : '';
-  return withBom(plan, splice(plan.text, after, after, `${before}${plan.eol}${bullet}${plan.eol}`));
+  return spliceInput(input, plan, after, after, `${before}${plan.eol}${bullet}${plan.eol}`);
 }
 
 function lineOffset(text: string, line: number): number {

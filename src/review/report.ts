@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { mermaidBlock } from '../graph/mermaid.js';
+import { escapeWorkflowData } from '../lint/reporters.js';
 import { parsePlan } from '../plan/parse.js';
 import { SEVERITIES } from './findings.js';
 import { roundFolder, type ReviewRound } from './review.js';
@@ -60,9 +61,19 @@ export function markdownReport(round: ReviewRound, linkBase: string | null, grap
     `Findings: ${counts(round)}.`,
   ];
   if (round.warning) lines.push('', `> ${round.warning}`);
-  if (round.modelVerdict) lines.push('', `The reviewer said ${round.modelVerdict}; the engine's verdict is ${round.verdict} (REVISE while a verified critical or high finding remains).`);
+  if (round.modelVerdict)
+    lines.push(
+      '',
+      `The reviewer said ${round.modelVerdict}; the engine's verdict is ${round.verdict} (REVISE while a verified critical or high finding remains).`,
+    );
   const since = previousName(round);
-  if (since) lines.push('', round.resolved.length > 0 ? `Resolved since ${since}: ${round.resolved.map((number) => `#${number}`).join(', ')}.` : `Nothing from ${since} was resolved.`);
+  if (since)
+    lines.push(
+      '',
+      round.resolved.length > 0
+        ? `Resolved since ${since}: ${round.resolved.map((number) => `#${number}`).join(', ')}.`
+        : `Nothing from ${since} was resolved.`,
+    );
   lines.push('', '## Findings', '');
   if (round.findings.length === 0) lines.push('None.');
   for (const finding of round.findings) {
@@ -78,7 +89,8 @@ export function markdownReport(round: ReviewRound, linkBase: string | null, grap
     const consequences = finding.consequences ?? [];
     if (consequences.length > 0) {
       lines.push(`   Follows from it (${consequences.length}, resolved with it):`, '');
-      for (const consequence of consequences) lines.push(`   - ${linkBase ? `[line ${consequence.line}](${linkBase}#L${consequence.line})` : `line ${consequence.line}`}: ${consequence.issue}`);
+      for (const consequence of consequences)
+        lines.push(`   - ${linkBase ? `[line ${consequence.line}](${linkBase}#L${consequence.line})` : `line ${consequence.line}`}: ${consequence.issue}`);
       lines.push('');
     }
     lines.push(`   Fix: ${finding.fix}`, '');
@@ -132,4 +144,26 @@ export async function writeReports(root: string, round: ReviewRound, planPath: s
   await writeFileAtomic(paths.md, markdownReport(shown, link, planGraph(round, planPath)));
   await writeFileAtomic(paths.json, jsonReport(shown));
   return paths;
+}
+
+/** The verified findings as GitHub workflow annotations on `file` (from the repository root), then the verdict line. */
+export function githubAnnotations(round: ReviewRound, file: string): string {
+  const lines = round.findings
+    .filter((finding) => finding.verified)
+    .map((finding) => {
+      const level = finding.severity === 'critical' || finding.severity === 'high' ? 'error' : 'warning';
+      return `::${level} file=${file},line=${finding.line},title=review ${finding.number} (${finding.severity})::${escapeWorkflowData(`${finding.issue} Fix: ${finding.fix}`)}`;
+    });
+  return `${[...lines, `deepplan review: ${round.verdict} (${counts(round)})`].join('\n')}\n`;
+}
+
+/** The round as `deepplan review` prints it: the verdict line, one line a finding, the report's path. */
+export function reviewSummary(round: ReviewRound, shown: string, report: string): string {
+  const lines = [`${shown}: review ${roundName(round)} by ${round.reviewer}: ${round.verdict} (${counts(round)})`];
+  for (const finding of round.findings) {
+    const unverified = finding.verified ? '' : ' [quote not found: not counted]';
+    lines.push(`  ${String(finding.number).padStart(2)}. ${finding.severity.padEnd(8)} ${finding.section} line ${finding.line}: ${finding.issue}${unverified}`);
+  }
+  lines.push(`report: ${report}`);
+  return `${lines.join('\n')}\n`;
 }

@@ -15,6 +15,11 @@ import { pathSlug } from '../pipeline/draft.js';
 import { basename, isAbsolute, relative, sep } from 'node:path';
 import { mappedSkillContracts } from '../pipeline/context.js';
 
+/** The format name of a reviewer's answer (the review prompts' `schema:`): what ModelRunner.answers is asked about. */
+export const REVIEW_FORMAT = 'review';
+/** The format name of the planner's revision after a REVISE (prompts/review/revise.md `schema:`). */
+export const REVISION_FORMAT = 'revision';
+
 /** A deepplan plan file: its front matter names the format version. */
 export function isPlanDocument(plan: Plan): boolean {
   const data = plan.frontMatter?.data;
@@ -188,10 +193,13 @@ export async function reviewPlan(path: string, root: string, models: ModelRunner
   let raw: EngineFinding[];
   let reviewer: string;
   let modelVerdict: 'APPROVED' | 'REVISE' | null = null;
-  if (roles.reviewer.provider === 'offline' || unparsable) {
+  // The rules and heuristics review alone when the reviewer's model does not review (the offline engine does not),
+  // and a plan that cannot be parsed, which no model is sent.
+  const modelReviews = models.answers('reviewer', REVIEW_FORMAT);
+  if (!modelReviews || unparsable) {
     raw = isPlan ? offlineReview(plan, lint) : offlineDocumentReview(plan);
     reviewer = 'offline/rules';
-    if (unparsable && roles.reviewer.provider !== 'offline') base.warning = `${relative(root, path) || path} cannot be parsed as a plan; it was reviewed by the rules alone and not sent to ${roles.reviewer.configured}`;
+    if (unparsable && modelReviews) base.warning = `${relative(root, path) || path} cannot be parsed as a plan; it was reviewed by the rules alone and not sent to ${roles.reviewer.configured}`;
   } else {
     const check = checkReviewerProvider(roles, models.config);
     if (check.error) throw new ReviewError(check.error);

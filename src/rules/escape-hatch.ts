@@ -1,3 +1,4 @@
+import { actionNamesPhase, parseAction } from '../plan/log-grammar.js';
 import type { Rule } from './rule.js';
 
 export const SAME_ACTION_FAILURES = 3;
@@ -16,9 +17,9 @@ export const escapeHatch: Rule = {
     rows.forEach((row, index) => {
       const action = row.action.trim();
       // An approval is a person stepping in: the phase's actions may be tried again.
-      const approval = /^(P\d+[a-z]?)\s+approve\b/.exec(action);
-      if (approval) {
-        for (const key of failures.keys()) if (key.startsWith(`${approval[1]}.`) || key.startsWith(`${approval[1]} `)) failures.delete(key);
+      const reference = parseAction(action);
+      if (reference?.kind === 'approve') {
+        for (const key of failures.keys()) if (actionNamesPhase(key, reference.phase)) failures.delete(key);
       }
       const failed = failures.get(action) ?? 0;
       if (failed >= SAME_ACTION_FAILURES) {

@@ -1,11 +1,10 @@
+import { parseAction } from '../plan/log-grammar.js';
 import { LOG_HEADER } from '../plan/parse.js';
 import type { Rule } from './rule.js';
 
 export const LOG_RESULTS = ['ok', 'no-change', 'failed', 'blocked'] as const;
 export const SIGNALS = ['CONTINUE', 'TASK_COMPLETE', 'BLOCKED_NEED_HUMAN'] as const;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
-/** `P3.2 run ...`, `P4a.1 ...`, `P1 approve`, `P6 gate`. */
-export const ACTION_REFERENCE = /^(P\d+[a-z]?)(?:\.(\d+)|\s+(approve|gate)\b)/;
 
 export const iterationLog: Rule = {
   id: 'iteration-log',
@@ -40,11 +39,11 @@ export const iterationLog: Rule = {
         else previousTime = time;
       }
       if (phaseIds.size > 0 && !phaseIds.has(row.phase)) report(`log row ${index + 1}: phase "${row.phase}" is not a phase of this plan`, where);
-      const reference = ACTION_REFERENCE.exec(row.action);
+      const reference = parseAction(row.action);
       if (!reference) {
         report(`log row ${index + 1}: Action must start with a step reference (P3.2, P1 approve, P6 gate)`, where);
-      } else if (reference[1] !== row.phase) {
-        report(`log row ${index + 1}: Action ${reference[0]} does not belong to phase ${row.phase}`, where);
+      } else if (reference.phase !== row.phase) {
+        report(`log row ${index + 1}: Action ${reference.text} does not belong to phase ${row.phase}`, where);
       }
       if (!(LOG_RESULTS as readonly string[]).includes(row.result)) {
         report(`log row ${index + 1}: Result "${row.result}" is not one of ${LOG_RESULTS.join(', ')}`, where);

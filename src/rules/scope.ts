@@ -14,14 +14,19 @@ function folderGlob(pattern: string): string {
 export const scope: Rule = {
   id: 'scope',
   severity: 'error',
-  description: 'Paths stay inside the repository; outputs fall under scope.write; run: steps start with an allowed scope.commands prefix; skill arguments hold no shell operators.',
+  description:
+    'Paths stay inside the repository; outputs fall under scope.write; run: steps start with an allowed scope.commands prefix; skill arguments hold no shell operators.',
   check(plan, _context, report) {
     const write = plan.meta.scope?.write;
     const commands = plan.meta.scope?.commands;
     if (plan.frontMatter?.data && !write && plan.phases.length > 0) {
       report(
         `the plan has no scope.write: its steps may write only inside the repository's existing top-level folders and files, except the ones the engine reads (plans, skills, prompts, calibration, configuration, .git), and cannot create new ones`,
-        { line: frontMatterLine(plan, plan.meta.scope ? ['scope'] : ['state']), severity: 'warning', fix: 'add scope.write with the folders the phases write (e.g. scope: {write: [drafts/**, out/**]})' },
+        {
+          line: frontMatterLine(plan, plan.meta.scope ? ['scope'] : ['state']),
+          severity: 'warning',
+          fix: 'add scope.write with the folders the phases write (e.g. scope: {write: [drafts/**, out/**]})',
+        },
       );
     }
     for (const [index, pattern] of (write ?? []).entries()) {
@@ -37,7 +42,12 @@ export const scope: Rule = {
         });
       }
     }
-    const inScope = write ? picomatch(write.filter((pattern) => isInsideRepository(pattern) && !privateFolderOf(pattern)), { dot: true }) : null;
+    const inScope = write
+      ? picomatch(
+          write.filter((pattern) => isInsideRepository(pattern) && !privateFolderOf(pattern)),
+          { dot: true },
+        )
+      : null;
     for (const phase of plan.phases) {
       for (const [key, patterns] of [
         ['inputs', phase.inputs],

@@ -1,22 +1,25 @@
 import { Box, Static, Text, render, useInput } from 'ink';
 import { useEffect, useState, useSyncExternalStore } from 'react';
-import type { PhaseDetail } from '../pipeline/run.js';
+import { PIPELINE_PHASES, type PipelineEvent } from '../pipeline/run.js';
+import type { BudgetDetail, RoundView, RunChoice, SessionEvent, SessionLine, SizingDetail } from '../pipeline/session.js';
 import type { SkillAuditView } from '../pipeline/skill-choice.js';
 import type { Question } from '../pipeline/sufficiency.js';
-import type { ReviewFinding } from '../review/findings.js';
 import { FindingDetails, FindingLine } from './findings-browser.js';
 import { Store } from './store.js';
 import { Hanging, Wrapped } from './layout.js';
 import { RedrawProvider, RedrawStore, useStaticItems, watchNarrowing } from './redraw.js';
 import { clip, flat, MAX_WIDTH, tint, useLayoutWidth } from './style.js';
 
+export type { BudgetDetail, RoundView, RunChoice, SizingDetail } from '../pipeline/session.js';
+
 /**
  * The screens of `deepplan new`: the request, the pipeline's phases as a live list, the interview, the skill audit,
- * the sizing and budget table, the review rounds and the final choice. The session in src/cli/new-command.ts runs
- * the pipeline and sets this store from its events; the screens show the state and pass keys back through
- * `NewActions`. They hold no planning logic: what they show comes from the pipeline, what they answer goes to it.
- * Finished lines go to Ink's <Static> so a long session does not redraw them. Every screen lays out for the
- * terminal's width (src/ui/style.ts): prose wraps at word boundaries, table cells are clipped to their column.
+ * the sizing and budget table, the review rounds and the final choice. renderNewSession sets this store from the
+ * events of the session (src/pipeline/session.ts); the screens show the state and pass keys back through
+ * `NewActions` to the event that waits. They hold no planning logic: what they show comes from the session, what
+ * they answer goes to it. Finished lines go to Ink's <Static> so a long session does not redraw them. Every screen
+ * lays out for the terminal's width (src/ui/style.ts): prose wraps at word boundaries, table cells are clipped to
+ * their column.
  */
 
 export interface PhaseLine {
@@ -28,31 +31,11 @@ export interface PhaseLine {
   notes: string[];
 }
 
-export type SizingDetail = Extract<PhaseDetail, { kind: 'sizing' }>;
-export type BudgetDetail = Extract<PhaseDetail, { kind: 'budget' }>;
-
-export interface RoundView {
-  round: number;
-  reviewer: string;
-  verdict: string;
-  counts: string;
-  findings: ReviewFinding[];
-}
+/** A log item before the store numbers it: a line of the session, or a finished phase. */
+export type LogInput = SessionLine | { kind: 'phase'; line: PhaseLine };
 
 /** A finished line (or block) of the session, written once above the live part. */
-export type LogItem =
-  | { id: string; kind: 'title'; text: string }
-  | { id: string; kind: 'phase'; line: PhaseLine }
-  | { id: string; kind: 'note'; text: string; tone?: 'error' | 'ok' | 'dim' }
-  | { id: string; kind: 'answer'; question: string; answer: string }
-  | { id: string; kind: 'skills'; audit: SkillAuditView }
-  | { id: string; kind: 'budget'; sizing: SizingDetail | null; budget: BudgetDetail }
-  | { id: string; kind: 'round'; round: RoundView };
-
-/** A log item before the store numbers it. */
-export type LogInput = LogItem extends infer T ? (T extends LogItem ? Omit<T, 'id'> : never) : never;
-
-export type RunChoice = 'once' | 'loop' | 'later';
+export type LogItem = LogInput & { id: string };
 
 export type Stage =
   | { kind: 'request'; error: string | null }
@@ -108,8 +91,20 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`.padStart(6);
 const PHASE_LEAD = 2 + 12 + 6 + 1;
 
 function PhaseRow({ line, tick }: { line: PhaseLine; tick: number }) {
-  const mark = line.status === 'done' ? <Text color={tint('green')}>✔</Text> : line.status === 'running' ? <Text color={tint('cyan')}>{SPINNER[tick % SPINNER.length]}</Text> : <Text dimColor>·</Text>;
-  const elapsed = line.status === 'done' ? seconds(line.elapsedMs ?? 0) : line.status === 'running' && line.startedAt !== null ? seconds(Date.now() - line.startedAt) : '      ';
+  const mark =
+    line.status === 'done' ? (
+      <Text color={tint('green')}>✔</Text>
+    ) : line.status === 'running' ? (
+      <Text color={tint('cyan')}>{SPINNER[tick % SPINNER.length]}</Text>
+    ) : (
+      <Text dimColor>·</Text>
+    );
+  const elapsed =
+    line.status === 'done'
+      ? seconds(line.elapsedMs ?? 0)
+      : line.status === 'running' && line.startedAt !== null
+        ? seconds(Date.now() - line.startedAt)
+        : '      ';
   return (
     <Box flexDirection="column">
       <Hanging
@@ -150,7 +145,9 @@ export function phaseRanges(ids: string[]): string {
     else runs.push({ first: Number(match[1]), last: Number(match[1]) });
   }
   const shown = (run: { first: number; last: number }) =>
-    run.last - run.first >= 2 ? `P${run.first}–P${run.last}` : Array.from({ length: run.last - run.first + 1 }, (_, index) => `P${run.first + index}`).join(',');
+    run.last - run.first >= 2
+      ? `P${run.first}–P${run.last}`
+      : Array.from({ length: run.last - run.first + 1 }, (_, index) => `P${run.first + index}`).join(',');
   return runs.map((run) => (typeof run === 'string' ? run : shown(run))).join(',');
 }
 
@@ -159,7 +156,10 @@ const SKILL_LEAD = 2 + 4 + 25 + 8;
 
 export function SkillTable({ audit, cursor = -1, toggled = new Set<string>() }: { audit: SkillAuditView; cursor?: number; toggled?: Set<string> }) {
   const width = useLayoutWidth();
-  const rows = [...audit.mapped.map((skill) => ({ name: skill.name, mapped: true, where: phaseRanges(skill.phases), why: skill.why })), ...audit.excluded.map((skill) => ({ name: skill.name, mapped: false, where: '', why: skill.reason }))];
+  const rows = [
+    ...audit.mapped.map((skill) => ({ name: skill.name, mapped: true, where: phaseRanges(skill.phases), why: skill.why })),
+    ...audit.excluded.map((skill) => ({ name: skill.name, mapped: false, where: '', why: skill.reason })),
+  ];
   return (
     <Box flexDirection="column">
       {rows.map((row, index) => {
@@ -201,16 +201,12 @@ function SkillAudit({ audit, actions }: { audit: SkillAuditView; actions: NewAct
   });
   return (
     <Box flexDirection="column" marginTop={1}>
-      <Text bold>Skill audit: {audit.mapped.length} mapped, {audit.excluded.length} excluded</Text>
+      <Text bold>
+        Skill audit: {audit.mapped.length} mapped, {audit.excluded.length} excluded
+      </Text>
       <SkillTable audit={audit} cursor={cursor} toggled={toggled} />
-      {audit.problem ? (
-        <Wrapped color={tint('red')}>
-          cannot write the plan yet: {flat(audit.problem)}
-        </Wrapped>
-      ) : null}
-      <Wrapped dimColor>
-        ↑↓ select · space map/exclude (the audit picks the phase) · Enter confirm
-      </Wrapped>
+      {audit.problem ? <Wrapped color={tint('red')}>cannot write the plan yet: {flat(audit.problem)}</Wrapped> : null}
+      <Wrapped dimColor>↑↓ select · space map/exclude (the audit picks the phase) · Enter confirm</Wrapped>
     </Box>
   );
 }
@@ -241,9 +237,7 @@ function TextInput({ prompt, onSubmit, hint }: { prompt: string; onSubmit: (text
         <Text bold>{prompt}</Text> {text}
         <Text inverse> </Text>
       </Wrapped>
-      <Wrapped dimColor>
-        {hint}
-      </Wrapped>
+      <Wrapped dimColor>{hint}</Wrapped>
     </Box>
   );
 }
@@ -273,7 +267,10 @@ function Interview({ question, number, actions }: { question: Question; number: 
   return (
     <Box flexDirection="column" marginTop={1}>
       <Hanging lead="? " width={2} bold>
-        {flat(question.text)} <Text dimColor>(question {number}, {question.part})</Text>
+        {flat(question.text)}{' '}
+        <Text dimColor>
+          (question {number}, {question.part})
+        </Text>
       </Hanging>
       {question.options.map((option, index) => {
         const lead = `${index === selected && text === '' ? '❯ ' : '  '}${index + 1}) `;
@@ -288,9 +285,7 @@ function Interview({ question, number, actions }: { question: Question; number: 
         answer: {text}
         <Text inverse> </Text>
       </Wrapped>
-      <Wrapped dimColor>
-        {question.options.length > 0 ? '↑↓ choose · Enter accept · type for a free answer' : 'type the answer · Enter accept'}
-      </Wrapped>
+      <Wrapped dimColor>{question.options.length > 0 ? '↑↓ choose · Enter accept · type for a free answer' : 'type the answer · Enter accept'}</Wrapped>
     </Box>
   );
 }
@@ -311,7 +306,8 @@ export function BudgetTable({ sizing, budget }: { sizing: SizingDetail | null; b
           </Text>
           {sizing.phases.map((phase) => (
             <Text key={phase.id} wrap="truncate-end">
-              {phase.id.padEnd(6)} {clip(phase.title, titleWidth).padEnd(titleWidth)} {phase.context.padEnd(21)} <Text color={tint(phase.fileOperations > 10 ? 'yellow' : undefined)}>{String(phase.fileOperations).padStart(5)}</Text>
+              {phase.id.padEnd(6)} {clip(phase.title, titleWidth).padEnd(titleWidth)} {phase.context.padEnd(21)}{' '}
+              <Text color={tint(phase.fileOperations > 10 ? 'yellow' : undefined)}>{String(phase.fileOperations).padStart(5)}</Text>
             </Text>
           ))}
         </Box>
@@ -362,18 +358,14 @@ function ReviewRound({ round, actions }: { round: RoundView; actions: NewActions
         {roundLine(round)}
         <Text color={tint(round.verdict === 'APPROVED' ? 'green' : 'red')}>{round.verdict}</Text>
       </Wrapped>
-      <Wrapped dimColor>
-        {flat(round.counts)}
-      </Wrapped>
+      <Wrapped dimColor>{flat(round.counts)}</Wrapped>
       {round.findings.length === 0 ? <Text dimColor>no findings</Text> : null}
       {round.findings.map((finding, index) => (
         <FindingLine key={finding.number} finding={finding} selected={index === cursor} width={width} />
       ))}
       <Text inverse={cursor >= round.findings.length}>{cursor >= round.findings.length ? '❯ ' : '  '}continue</Text>
       {current ? <FindingDetails finding={current} /> : null}
-      <Wrapped dimColor>
-        ↑↓ select · Enter open a finding (quote and fix) or continue · Esc continue
-      </Wrapped>
+      <Wrapped dimColor>↑↓ select · Enter open a finding (quote and fix) or continue · Esc continue</Wrapped>
     </Box>
   );
 }
@@ -397,21 +389,17 @@ function Final({ stage, actions }: { stage: Extract<Stage, { kind: 'final' }>; a
       <Wrapped>
         <Text bold>Plan: {stage.plan}</Text> <Text dimColor>({flat(stage.facts)})</Text>
       </Wrapped>
-      <Wrapped>Start running it now? Running approves it first (deepplan approve), which needs a plan that lints clean as approved (a reviewed one: verdict APPROVED).</Wrapped>
+      <Wrapped>
+        Start running it now? Running approves it first (deepplan approve), which needs a plan that lints clean as approved (a reviewed one: verdict APPROVED).
+      </Wrapped>
       {CHOICES.map((entry, index) => (
         <Hanging key={entry.choice} lead={index === selected ? '❯ ' : '  '} width={2} inverse={index === selected}>
           {entry.label}
           {entry.choice === 'later' ? <Text dimColor> (default)</Text> : null}
         </Hanging>
       ))}
-      {stage.message ? (
-        <Wrapped color={tint('red')}>
-          {flat(stage.message)}
-        </Wrapped>
-      ) : null}
-      <Wrapped dimColor>
-        {stage.busy ? 'approving…' : '↑↓ choose · Enter confirm · Ctrl-C leave'}
-      </Wrapped>
+      {stage.message ? <Wrapped color={tint('red')}>{flat(stage.message)}</Wrapped> : null}
+      <Wrapped dimColor>{stage.busy ? 'approving…' : '↑↓ choose · Enter confirm · Ctrl-C leave'}</Wrapped>
     </Box>
   );
 }
@@ -422,9 +410,7 @@ function Item({ item }: { item: LogItem }) {
     case 'title':
       return (
         <Box width={width}>
-          <Wrapped bold>
-            {flat(item.text)}
-          </Wrapped>
+          <Wrapped bold>{flat(item.text)}</Wrapped>
         </Box>
       );
     case 'phase':
@@ -448,7 +434,9 @@ function Item({ item }: { item: LogItem }) {
     case 'skills':
       return (
         <Box flexDirection="column" marginTop={1} width={width}>
-          <Text bold>Skill audit: {item.audit.mapped.length} mapped, {item.audit.excluded.length} excluded</Text>
+          <Text bold>
+            Skill audit: {item.audit.mapped.length} mapped, {item.audit.excluded.length} excluded
+          </Text>
           <SkillTable audit={item.audit} />
         </Box>
       );
@@ -459,7 +447,8 @@ function Item({ item }: { item: LogItem }) {
         <Box flexDirection="column" marginTop={1} width={width}>
           <Wrapped bold>
             {roundLine(item.round)}
-            <Text color={tint(item.round.verdict === 'APPROVED' ? 'green' : 'red')}>{item.round.verdict}</Text> <Text dimColor>({flat(item.round.counts)})</Text>
+            <Text color={tint(item.round.verdict === 'APPROVED' ? 'green' : 'red')}>{item.round.verdict}</Text>{' '}
+            <Text dimColor>({flat(item.round.counts)})</Text>
           </Wrapped>
           {item.round.findings.map((finding) => (
             <FindingLine key={finding.number} finding={finding} selected={false} width={width} />
@@ -495,11 +484,7 @@ export function NewScreen({ store, actions }: { store: NewStore; actions: NewAct
       {stage.kind === 'request' ? (
         <Box flexDirection="column">
           <TextInput prompt="What is the work?" onSubmit={actions.submitRequest} hint="Enter submits · @path reads the request from a file · Ctrl-C leaves" />
-          {stage.error ? (
-            <Wrapped color={tint('red')}>
-              {stage.error}
-            </Wrapped>
-          ) : null}
+          {stage.error ? <Wrapped color={tint('red')}>{stage.error}</Wrapped> : null}
         </Box>
       ) : null}
       {stage.kind !== 'request' && stage.kind !== 'done' && live.length > 0 ? (
@@ -510,7 +495,9 @@ export function NewScreen({ store, actions }: { store: NewStore; actions: NewAct
         </Box>
       ) : null}
       {stage.kind === 'question' ? <Interview key={`${stage.number}`} question={stage.question} number={stage.number} actions={actions} /> : null}
-      {stage.kind === 'skills' ? <SkillAudit key={JSON.stringify(stage.audit.choice) + (stage.audit.problem ?? '')} audit={stage.audit} actions={actions} /> : null}
+      {stage.kind === 'skills' ? (
+        <SkillAudit key={JSON.stringify(stage.audit.choice) + (stage.audit.problem ?? '')} audit={stage.audit} actions={actions} />
+      ) : null}
       {stage.kind === 'reviewing' ? (
         <Hanging lead={<Text color={tint('cyan')}>{SPINNER[tick % SPINNER.length]} </Text>} width={2}>
           {flat(stage.reason)}: reviewing before approval (deepplan review) {seconds(Date.now() - stage.startedAt).trim()}
@@ -534,4 +521,114 @@ export function renderNewScreen(store: NewStore, actions: NewActions) {
   const unwatch = watchNarrowing(process.stdout, redraw);
   app.waitUntilExit().then(unwatch, unwatch);
   return app;
+}
+
+/** Mounts the screens on a store: Ink's render on a terminal (renderNewScreen), ink-testing-library in tests. */
+export type MountNewScreen = (store: NewStore, actions: NewActions) => Promise<{ unmount(): void }>;
+
+/** What a session gets from its screens: where its events go, and Ctrl-C (a key here, or the outer signal). */
+export interface NewSessionScreen {
+  emit(event: SessionEvent): void;
+  signal: AbortSignal;
+}
+
+export interface RenderNewSessionOptions {
+  mount: MountNewScreen;
+  /** The session starts by asking for the request (none was given). */
+  asking: boolean;
+  /** A SIGINT from outside the screens (Ctrl-C on the screens arrives as a key). */
+  signal: AbortSignal;
+}
+
+/** The answers the screens owe to the event that waits (each event that waits replaces its own). */
+interface Waiting {
+  submit?: (text: string) => void;
+  answer?: (text: string) => void;
+  confirm?: (toggled: string[]) => void;
+  next?: () => void;
+  choose?: (choice: RunChoice) => void;
+}
+
+const pause = (ms: number) => new Promise((resolveLater) => setTimeout(resolveLater, ms));
+
+/**
+ * Renders a `deepplan new` session on the screens, the way cli-kit's render functions do: mounts them, shows the
+ * session's events, answers the events that wait with the person's keys, and resolves with the session's result
+ * once the screens have gone (or rejects with its error).
+ */
+export async function renderNewSession<T>(session: (screen: NewSessionScreen) => Promise<T>, options: RenderNewSessionOptions): Promise<T> {
+  const phases = PIPELINE_PHASES.map((phase): PhaseLine => ({ phase, status: 'pending', startedAt: null, elapsedMs: null, summary: null, notes: [] }));
+  const store = new NewStore({ log: [], phases, stage: options.asking ? { kind: 'request', error: null } : { kind: 'pipeline' } });
+  const controller = new AbortController();
+  if (options.signal.aborted) controller.abort();
+  options.signal.addEventListener('abort', () => controller.abort(), { once: true });
+  const waiting: Waiting = {};
+  const actions: NewActions = {
+    submitRequest: (text) => waiting.submit?.(text),
+    answer: (text) => waiting.answer?.(text),
+    confirmSkills: (toggled) => waiting.confirm?.(toggled),
+    continueReview: () => waiting.next?.(),
+    choose: (choice) => waiting.choose?.(choice),
+    interrupt: () => controller.abort(),
+  };
+  const app = await options.mount(store, actions);
+  let result: T;
+  try {
+    result = await session({ emit: (event) => showEvent(store, waiting, event), signal: controller.signal });
+  } catch (error) {
+    app.unmount();
+    throw error;
+  }
+  // Let Ink draw the last state (it throttles frames) before the screens go.
+  await pause(120);
+  store.set({ stage: { kind: 'done' }, phases: store.get().phases.filter((line) => line.status === 'done') });
+  await pause(30);
+  app.unmount();
+  return result;
+}
+
+/** A session event as the state of the screens. */
+function showEvent(store: NewStore, waiting: Waiting, event: SessionEvent): void {
+  switch (event.type) {
+    case 'request':
+      waiting.submit = event.submit;
+      return store.set({ stage: { kind: 'request', error: event.error } });
+    case 'working':
+      return store.set({ stage: { kind: 'pipeline' } });
+    case 'phase':
+      return showPhase(store, event.event);
+    case 'question':
+      waiting.answer = event.answer;
+      return store.set({ stage: { kind: 'question', question: event.question, number: event.number } });
+    case 'skills':
+      waiting.confirm = event.confirm;
+      return store.set({ stage: { kind: 'skills', audit: event.audit } });
+    case 'reviewing':
+      return store.set({ stage: { kind: 'reviewing', reason: event.reason, startedAt: event.startedAt, message: null } });
+    case 'review':
+      waiting.next = event.next;
+      return store.set({ stage: { kind: 'review', round: event.round } });
+    case 'final':
+      if (event.choose) waiting.choose = event.choose;
+      return store.set({ stage: { kind: 'final', plan: event.plan, facts: event.facts, message: event.message, busy: event.choose === null } });
+    case 'line':
+      return store.append(event.line);
+  }
+}
+
+/** A pipeline event on the live list of phases; a finished phase goes to the scrollback. */
+function showPhase(store: NewStore, event: PipelineEvent): void {
+  const update = (patch: Partial<PhaseLine>) =>
+    store.set({ phases: store.get().phases.map((line) => (line.phase === event.phase ? { ...line, ...patch } : line)) });
+  const current = store.get().phases.find((line) => line.phase === event.phase)!;
+  if (event.type === 'started') update({ status: 'running', startedAt: Date.now() });
+  else if (event.type === 'progress') {
+    if (current.status === 'running') update({ notes: [...current.notes, event.message] });
+    else store.append({ kind: 'note', text: `  ${event.message}`, tone: 'dim' });
+  } else if (event.type === 'result') update({ summary: event.summary });
+  else if (event.type === 'finished') {
+    const done: PhaseLine = { ...current, status: 'done', elapsedMs: Date.now() - (current.startedAt ?? Date.now()) };
+    update(done);
+    store.append({ kind: 'phase', line: done });
+  }
 }

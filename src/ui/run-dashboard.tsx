@@ -1,13 +1,16 @@
+import { relative } from 'node:path';
 import { Box, Static, Text, render, useApp, useInput } from 'ink';
 import { useRef, useState, useSyncExternalStore } from 'react';
+import type { LoopControl, LoopEvent } from '../execute/loop.js';
+import type { Plan } from '../plan/types.js';
 import { Store } from './store.js';
 import { Hanging, Wrapped } from './layout.js';
 import { RedrawProvider, RedrawStore, useStaticItems, watchNarrowing } from './redraw.js';
 import { flat, MAX_WIDTH, tint, useLayoutWidth } from './style.js';
 
 /**
- * The run dashboard of `deepplan run --loop` on a terminal. It only shows what the engine reports (the state the
- * loop in src/cli/run-command.ts keeps from the engine's events) and passes keys back; it holds no logic of its own.
+ * The run dashboard of `deepplan run --loop` on a terminal. It only shows what the loop reports (src/execute/loop.ts
+ * events, folded into the store) and passes keys back to the loop's control; it holds no logic of its own.
  * Log rows are printed once each, in Ink's <Static> above the live part (so a run of hundreds of iterations never
  * redraws them); the live part is the progress, the current action, the signal and the keys.
  */
@@ -52,7 +55,60 @@ export interface DashboardKeys {
 /** The approval being asked for: the name being typed, or the y/n confirmation. */
 type Asking = { step: 'name'; typed: string } | { step: 'confirm'; name: string } | null;
 
-export class DashboardStore extends Store<DashboardState> {}
+/** Rows shown when the dashboard opens: the last few of the log; every new row after that. */
+const OPENING_ROWS = 8;
+
+export class DashboardStore extends Store<DashboardState> {
+  /** A store for `plan` as the run starts. */
+  static open(plan: Plan, planPath: string, extra: Pick<DashboardState, 'approver' | 'message'>): DashboardStore {
+    const store = new DashboardStore({ ...planView(plan, planPath, []), costUsd: 0, action: null, signal: null, gate: null, paused: false, stopping: false, ...extra });
+    store.planPath = planPath;
+    return store;
+  }
+
+  private planPath = '';
+
+  /** Folds one loop event into what the screen shows. */
+  apply(event: LoopEvent): void {
+    switch (event.type) {
+      case 'action':
+        return this.set({ action: event.action });
+      case 'notice':
+        return this.set({ message: event.message });
+      case 'gate':
+        return this.set({ gate: event.gate });
+      case 'iteration':
+        return this.set({ ...this.view(event.report.plan), costUsd: event.costUsd ?? this.state.costUsd, signal: event.report.signal, action: null, gate: event.gate });
+      case 'approved':
+        return this.set({ ...this.view(event.plan), gate: null, signal: null, approver: event.by, message: `${event.gate} approved by ${event.by}` });
+      case 'not-approved':
+        return this.set({ message: `not approved: ${event.problem}` });
+      default:
+        return undefined;
+    }
+  }
+
+  private view(plan: Plan): ReturnType<typeof planView> {
+    return planView(plan, this.planPath, this.state.rows);
+  }
+}
+
+/** The plan's part of the state: progress, blockers, and the rows shown so far plus the new ones (each printed once). */
+function planView(plan: Plan, planPath: string, shown: DashboardRow[]) {
+  const last = shown[shown.length - 1]?.number ?? -Infinity;
+  const fresh = (plan.log?.rows ?? []).filter((row) => (row.number ?? 0) > last).map((row) => ({ number: row.number ?? 0, action: row.action, result: row.result, signal: row.signal }));
+  const shownPath = relative(process.cwd(), planPath);
+  return {
+    title: `${plan.meta.title ?? shownPath} (${shownPath})`,
+    phasesDone: plan.phases.filter((phase) => phase.status === 'done').length,
+    phasesTotal: plan.phases.length,
+    currentPhase: plan.meta.state?.phase ?? null,
+    iteration: plan.log?.rows.length ?? 0,
+    budget: plan.meta.budget?.max_iterations ?? null,
+    rows: shown.length === 0 ? fresh.slice(-OPENING_ROWS) : [...shown, ...fresh],
+    blockers: plan.meta.state?.blockers ?? [],
+  };
+}
 
 /** The progress bar's length: 30 cells, fewer on a narrow terminal. */
 const barLength = (width: number) => Math.max(10, Math.min(30, width - 30));
@@ -198,4 +254,34 @@ export function renderRunDashboard(store: DashboardStore, keys: DashboardKeys) {
   const unwatch = watchNarrowing(process.stdout, redraw);
   app.waitUntilExit().then(unwatch, unwatch);
   return app;
+}
+
+/** What shows the dashboard: Ink on the terminal (renderRunDashboard), or a test's renderer. */
+export type DashboardMount = (store: DashboardStore, keys: DashboardKeys) => { unmount(): void };
+
+/**
+ * Opens the dashboard over a loop: its keys drive `control`, and `onEvent` is the loop's listener. close() takes it
+ * down: at once after an error, else after Ink has drawn the last state (it throttles frames).
+ */
+export function openRunDashboard(store: DashboardStore, control: LoopControl, mount: DashboardMount = renderRunDashboard) {
+  const app = mount(store, {
+    pause: () => store.set({ paused: control.togglePause() }),
+    stop() {
+      control.stop();
+      store.set({ stopping: true });
+    },
+    approve: (name) => control.approve(name),
+    quit: () => control.stop(),
+  });
+  // A terminal that goes away (stdin closed) quits rather than leaving the loop waiting for a key.
+  const onEnd = () => control.stop();
+  process.stdin.once('end', onEnd);
+  return {
+    onEvent: (event: LoopEvent) => store.apply(event),
+    async close(settle: boolean): Promise<void> {
+      process.stdin.off('end', onEnd);
+      if (settle) await new Promise((resolve) => setTimeout(resolve, 120));
+      app.unmount();
+    },
+  };
 }

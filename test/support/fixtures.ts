@@ -142,23 +142,8 @@ Summarise this week's account notes into one page for the team.
 | --- | --- | --- | --- | --- | --- | --- |
 `;
 
-/** Replaces exactly one occurrence of `from` (the test fails loudly if the text is not there once). */
-export function edit(text: string, from: string | RegExp, to: string): string {
-  if (typeof from === 'string') {
-    const first = text.indexOf(from);
-    if (first === -1 || text.indexOf(from, first + 1) !== -1) throw new Error(`expected exactly one "${from}" in the plan`);
-    return text.slice(0, first) + to + text.slice(first + from.length);
-  }
-  if (!from.test(text)) throw new Error(`expected ${from} in the plan`);
-  return text.replace(from, to);
-}
-
-/** Log rows in the table format. */
-export function logRows(rows: Array<[string, string, string, string, string, string?]>, start = 1): string {
-  return rows
-    .map(([when, phase, action, result, signal, notes], index) => `| ${start + index} | ${when} | ${phase} | ${action} | ${result} | ${signal} | ${notes ?? ''} |`)
-    .join('\n');
-}
+// The plan-text helpers live in plan-text.ts; these names stay importable from here.
+export { edit, logRows } from './plan-text.js';
 
 /** Skills as repository files under .claude/skills/, from [name, description] pairs. */
 export function skillSet(entries: Array<[string, string]>): Record<string, string> {

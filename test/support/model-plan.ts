@@ -4,6 +4,8 @@ import { loadConfig } from '../../src/config/config.js';
 import { runIteration, type IterationReport } from '../../src/execute/iteration.js';
 import { lintText } from '../../src/lint/lint.js';
 import { ModelRunner } from '../../src/models/runner.js';
+import { scriptedRunner } from '../../src/models/scripted.js';
+import type { Model } from '../../src/models/types.js';
 import { parsePlan } from '../../src/plan/parse.js';
 import type { Behaviour, FakeProviders, RecordedRequest } from './fake-providers.js';
 import { makeRepo, skillFile } from './fixtures.js';
@@ -218,10 +220,14 @@ export function systemOf(request: RecordedRequest): string {
 
 export const SANDBOX = !process.env['DEEPPLAN_TEST_NO_SANDBOX'];
 
-/** One iteration in this process, the executor (and reviewer) answered by the fake server. */
-export function iterate(root: string, fake: FakeProviders | null, options: { maxCostUsd?: number } = {}): Promise<IterationReport> {
+/**
+ * One iteration in this process, the executor (and reviewer) answered by the fake server, or by an in-process
+ * model (ScriptedModel) where the test is about the engine rather than the providers' wire formats.
+ */
+export function iterate(root: string, fake: FakeProviders | Model | null, options: { maxCostUsd?: number } = {}): Promise<IterationReport> {
   const config = loadConfig(root);
-  const models = new ModelRunner({ config, root, env: fake ? fake.env(KEYS) : {}, maxCostUsd: options.maxCostUsd ?? null, notice: () => {} });
+  const runner = { config, root, maxCostUsd: options.maxCostUsd ?? null, notice: () => {} };
+  const models = fake && 'generate' in fake ? scriptedRunner(fake, runner) : new ModelRunner({ ...runner, env: fake ? fake.env(KEYS) : {} });
   return runIteration({ planPath: join(root, 'plans/p.md'), root, config, models, sandbox: SANDBOX, maxCostUsd: options.maxCostUsd ?? null });
 }
 

@@ -1,3 +1,5 @@
+import { type MetadataValue, skillMd, skillPath } from './plan-text.js';
+
 /**
  * Five repositories shaped like the seed's workloads, for the offline planner: enrich 50 accounts, curate 120
  * articles into a digest, score 40 deals and coach the reps, codify an SEO setup and roll it out to a new city,
@@ -5,7 +7,23 @@
  * instructions; one deprecated, some unrelated) and source documents of over 3,000 and over 6,000 lines.
  */
 
-const WORDS = ['market', 'buyer', 'signal', 'budget', 'region', 'growth', 'platform', 'segment', 'partner', 'renewal', 'pricing', 'churn', 'pipeline', 'vertical', 'launch'];
+const WORDS = [
+  'market',
+  'buyer',
+  'signal',
+  'budget',
+  'region',
+  'growth',
+  'platform',
+  'segment',
+  'partner',
+  'renewal',
+  'pricing',
+  'churn',
+  'pipeline',
+  'vertical',
+  'launch',
+];
 
 /** A document of `lines` lines of plausible prose, with a heading every 40 lines. */
 export function document(title: string, lines: number): string {
@@ -17,14 +35,15 @@ export function document(title: string, lines: number): string {
   return `${out.slice(0, lines).join('\n')}\n`;
 }
 
-function skill(name: string, description: string, metadata: Record<string, string | string[] | boolean> = {}, body = `Follow the team's conventions for ${name}.`, argumentHint?: string): [string, string] {
-  const meta = Object.entries(metadata)
-    .map(([key, value]) => `  ${key}: ${Array.isArray(value) ? `[${value.map((item) => JSON.stringify(item)).join(', ')}]` : typeof value === 'string' ? JSON.stringify(value) : String(value)}`)
-    .join('\n');
-  return [
-    `.claude/skills/${name}/SKILL.md`,
-    `---\nname: ${name}\ndescription: ${JSON.stringify(description)}\n${argumentHint ? `argument-hint: ${JSON.stringify(argumentHint)}\n` : ''}${meta ? `metadata:\n${meta}\n` : ''}---\n\n# ${name}\n\n${body}\n`,
-  ];
+function skill(
+  name: string,
+  description: string,
+  metadata: Record<string, MetadataValue> = {},
+  body = `Follow the team's conventions for ${name}.`,
+  argumentHint?: string,
+): [string, string] {
+  const extra = argumentHint ? `argument-hint: ${JSON.stringify(argumentHint)}\n` : '';
+  return [skillPath(name), skillMd({ name, description, extra, metadata, body })];
 }
 
 const pad = (n: number, width = 3) => String(n).padStart(width, '0');
@@ -49,15 +68,33 @@ export interface Workload {
 
 export function enrichmentWorkload(): Workload {
   const files: Record<string, string> = Object.fromEntries([
-    skill('enrich-account', 'Fills firmographic fields of one account record from trusted sources, each value with its source.', { reads: ['crm/accounts/<account>.yaml'], writes: ['enriched/<account>.yaml', 'enrichment/log.md'] }, 'Look up each field the brief lists; write unknown rather than guess.', '<account>'),
-    skill('enrichment-brief', 'Writes the enrichment brief: the fields to fill, the sources to trust and what counts as verified.', { writes: ['enrichment/brief.md'] }),
-    skill('coverage-report', 'Summarises field coverage of an enrichment run from its log.', { reads: ['enrichment/log.md'], writes: ['enrichment/summary.md'] }),
-    skill('clearbit-enrich', 'Deprecated: Clearbit enrichment. Do not use; the API was shut down. Use enrich-account.', { reads: ['crm/accounts/<account>.yaml'], writes: ['enriched/<account>.yaml'] }),
-    skill('meeting-notes', 'Turns a call recording transcript into meeting notes with action items.', { reads: ['calls/<call>.txt'], writes: ['notes/calls/<call>.md'] }),
+    skill(
+      'enrich-account',
+      'Fills firmographic fields of one account record from trusted sources, each value with its source.',
+      { reads: ['crm/accounts/<account>.yaml'], writes: ['enriched/<account>.yaml', 'enrichment/log.md'] },
+      'Look up each field the brief lists; write unknown rather than guess.',
+      '<account>',
+    ),
+    skill('enrichment-brief', 'Writes the enrichment brief: the fields to fill, the sources to trust and what counts as verified.', {
+      writes: ['enrichment/brief.md'],
+    }),
+    skill('coverage-report', 'Summarises field coverage of an enrichment run from its log.', {
+      reads: ['enrichment/log.md'],
+      writes: ['enrichment/summary.md'],
+    }),
+    skill('clearbit-enrich', 'Deprecated: Clearbit enrichment. Do not use; the API was shut down. Use enrich-account.', {
+      reads: ['crm/accounts/<account>.yaml'],
+      writes: ['enriched/<account>.yaml'],
+    }),
+    skill('meeting-notes', 'Turns a call recording transcript into meeting notes with action items.', {
+      reads: ['calls/<call>.txt'],
+      writes: ['notes/calls/<call>.md'],
+    }),
     skill('linkedin-post', 'Drafts a LinkedIn post from a product announcement.'),
   ]);
   for (let index = 1; index <= 50; index++) {
-    files[`crm/accounts/${COMPANY[index % 10]}-${pad(index)}.yaml`] = `name: ${COMPANY[index % 10]} ${index}\ndomain: ${COMPANY[index % 10]}${index}.example\nindustry:\nemployees:\nhq_city:\n`;
+    files[`crm/accounts/${COMPANY[index % 10]}-${pad(index)}.yaml`] =
+      `name: ${COMPANY[index % 10]} ${index}\ndomain: ${COMPANY[index % 10]}${index}.example\nindustry:\nemployees:\nhq_city:\n`;
   }
   files['crm/contacts/acme-001/jane-doe.yaml'] = 'name: Jane Doe\ntitle: CFO\n';
   files['crm/contacts/acme-001/joe-roe.yaml'] = 'name: Joe Roe\ntitle: CTO\n';
@@ -81,14 +118,35 @@ export function enrichmentWorkload(): Workload {
 
 export function digestWorkload(): Workload {
   const files: Record<string, string> = Object.fromEntries([
-    skill('article-scorer', 'Scores one article against the digest rubric and appends its score line.', { reads: ['inbox/<article>.md', 'digest/brief.md'], writes: ['digest/scores.md'] }, 'Give 0 to 5 per rubric line.', '<article>'),
-    skill('digest-writer', 'Writes the digest from the shortlist: headline, two sentences and the link per pick.', { reads: ['digest/shortlist.md'], writes: ['digest/digest.md'] }),
-    skill('source-check', 'Checks each digest entry against its article and quotes the line it rests on.', { reads: ['digest/digest.md'], writes: ['digest/fact-check.md'] }),
+    skill(
+      'article-scorer',
+      'Scores one article against the digest rubric and appends its score line.',
+      { reads: ['inbox/<article>.md', 'digest/brief.md'], writes: ['digest/scores.md'] },
+      'Give 0 to 5 per rubric line.',
+      '<article>',
+    ),
+    skill('digest-writer', 'Writes the digest from the shortlist: headline, two sentences and the link per pick.', {
+      reads: ['digest/shortlist.md'],
+      writes: ['digest/digest.md'],
+    }),
+    skill('source-check', 'Checks each digest entry against its article and quotes the line it rests on.', {
+      reads: ['digest/digest.md'],
+      writes: ['digest/fact-check.md'],
+    }),
     skill('rss-fetch', 'Fetches the subscribed feeds into the inbox.', { writes: ['inbox/<article>.md'] }),
-    skill('newsletter-send', 'Sends a finished issue to the subscriber list through the email provider.', { reads: ['digest/digest.md'], writes: ['sent/<issue>.json'], irreversible: true }),
-    skill('mailchimp-legacy', 'Builds a Mailchimp campaign from a digest.', { deprecated: true, 'replaced-by': 'newsletter-send', writes: ['mailchimp/campaign.json'] }),
+    skill('newsletter-send', 'Sends a finished issue to the subscriber list through the email provider.', {
+      reads: ['digest/digest.md'],
+      writes: ['sent/<issue>.json'],
+      irreversible: true,
+    }),
+    skill('mailchimp-legacy', 'Builds a Mailchimp campaign from a digest.', {
+      deprecated: true,
+      'replaced-by': 'newsletter-send',
+      writes: ['mailchimp/campaign.json'],
+    }),
   ]);
-  for (let index = 1; index <= 120; index++) files[`inbox/story-${pad(index)}.md`] = `# Story ${index}\n\nSource: https://news.example/${index}\n\nA story about ${WORDS[index % WORDS.length]}.\n`;
+  for (let index = 1; index <= 120; index++)
+    files[`inbox/story-${pad(index)}.md`] = `# Story ${index}\n\nSource: https://news.example/${index}\n\nA story about ${WORDS[index % WORDS.length]}.\n`;
   files['inbox/README.md'] = '# Inbox\n\nOne file per fetched article.\n';
   files['docs/reader-survey.md'] = document('Reader survey', 3_200);
   files['docs/archive-index.md'] = document('Archive index', 6_300);
@@ -112,15 +170,25 @@ export function dealWorkload(): Workload {
   const reps = ['ana', 'ben', 'cleo', 'dev', 'eli'];
   const files: Record<string, string> = Object.fromEntries([
     // This one says what it reads and writes only in its instructions.
-    skill('deal-scorer', 'Scores one deal against the qualification rubric and records the weakest criterion.', {}, 'Reads the deal record crm/deals/stage-3/<deal>.yaml and the rubric review/rubric.md.\nWrites one line for the deal to review/scores.md.', '<deal-file>'),
-    skill('rep-coaching', 'Writes coaching notes for each rep on their weakest deals, with one next step each.', { reads: ['review/by-rep.md'], writes: ['coaching/notes.md'] }),
+    skill(
+      'deal-scorer',
+      'Scores one deal against the qualification rubric and records the weakest criterion.',
+      {},
+      'Reads the deal record crm/deals/stage-3/<deal>.yaml and the rubric review/rubric.md.\nWrites one line for the deal to review/scores.md.',
+      '<deal-file>',
+    ),
+    skill('rep-coaching', 'Writes coaching notes for each rep on their weakest deals, with one next step each.', {
+      reads: ['review/by-rep.md'],
+      writes: ['coaching/notes.md'],
+    }),
     skill('pipeline-summary', 'Writes the one-page pipeline review for the weekly call.', { reads: ['review/scores.md'], writes: ['review/summary.md'] }),
     skill('forecast-export', 'Exports the quarter forecast as CSV for finance.', { writes: ['forecast/<quarter>.csv'] }),
     skill('salesforce-sync', 'Syncs deal stages to Salesforce.', { status: 'deprecated', writes: ['sync/salesforce.json'] }),
     skill('gong-digest', 'Summarises recorded sales calls.', { reads: ['calls/<call>.json'], writes: ['calls/summaries/<call>.md'] }),
   ]);
   for (let index = 1; index <= 40; index++) {
-    files[`crm/deals/stage-3/deal-${pad(index)}.yaml`] = `name: ${COMPANY[index % 10]} expansion ${index}\nowner: ${reps[index % reps.length]}\nstage: 3\namount: ${20_000 + index * 1_500}\nchampion: ${index % 3 === 0 ? 'none' : 'named'}\n`;
+    files[`crm/deals/stage-3/deal-${pad(index)}.yaml`] =
+      `name: ${COMPANY[index % 10]} expansion ${index}\nowner: ${reps[index % reps.length]}\nstage: 3\namount: ${20_000 + index * 1_500}\nchampion: ${index % 3 === 0 ? 'none' : 'named'}\n`;
   }
   for (let index = 1; index <= 6; index++) files[`crm/deals/stage-2/deal-${pad(100 + index)}.yaml`] = 'stage: 2\n';
   files['playbooks/sales-playbook.md'] = document('Sales playbook', 3_300);
@@ -145,8 +213,20 @@ export function seoWorkload(): Workload {
   const pages = ['home', 'pricing', 'plumbing', 'heating', 'cooling', 'drains', 'water-heaters', 'emergency', 'reviews', 'about', 'contact', 'faq'];
   const files: Record<string, string> = Object.fromEntries([
     skill('seo-playbook', 'Codifies the SEO rules a set of city pages follows into a playbook.', { reads: ['sites/<city>/*.md'], writes: ['seo/playbook.md'] }),
-    skill('localize-page', 'Rewrites one city page for another city, following the SEO playbook.', { reads: ['sites/<city>/<page>.md', 'seo/playbook.md'], writes: ['sites/<city>/<page>.md'] }, 'Keep the URL scheme; replace every local fact.', '<page-file>'),
-    skill('seo-audit', 'Audits the pages of one city against the SEO playbook and says Result: pass or fail.', { reads: ['sites/<city>/*.md', 'seo/playbook.md'], writes: ['seo/audit-<city>.md'], run: 'node scripts/seo-audit.mjs' }, 'Checks titles, meta descriptions, headings and schema.', '<city>'),
+    skill(
+      'localize-page',
+      'Rewrites one city page for another city, following the SEO playbook.',
+      { reads: ['sites/<city>/<page>.md', 'seo/playbook.md'], writes: ['sites/<city>/<page>.md'] },
+      'Keep the URL scheme; replace every local fact.',
+      '<page-file>',
+    ),
+    skill(
+      'seo-audit',
+      'Audits the pages of one city against the SEO playbook and says Result: pass or fail.',
+      { reads: ['sites/<city>/*.md', 'seo/playbook.md'], writes: ['seo/audit-<city>.md'], run: 'node scripts/seo-audit.mjs' },
+      'Checks titles, meta descriptions, headings and schema.',
+      '<city>',
+    ),
     skill('gsc-export', 'Exports Search Console performance to CSV.', { writes: ['reports/gsc.csv'] }),
     skill('yoast-legacy', 'Legacy Yoast meta generator; do not use, replaced by seo-playbook.', { writes: ['seo/meta.json'] }),
     skill('ppc-bids', 'Adjusts paid search bids for a campaign.', { writes: ['ppc/<campaign>.json'] }),
@@ -173,14 +253,25 @@ export function seoWorkload(): Workload {
 
 export function articlesWorkload(): Workload {
   const files: Record<string, string> = Object.fromEntries([
-    skill('article-writer', 'Writes one article from its brief in the house style, every claim with its source.', { reads: ['content/briefs/<slug>.md', 'content/brief.md'], writes: ['articles/<slug>.md'] }, 'At least 1,200 words.', '<slug>'),
+    skill(
+      'article-writer',
+      'Writes one article from its brief in the house style, every claim with its source.',
+      { reads: ['content/briefs/<slug>.md', 'content/brief.md'], writes: ['articles/<slug>.md'] },
+      'At least 1,200 words.',
+      '<slug>',
+    ),
     skill('style-brief', 'Writes the batch brief: audience, house style, length and what every article must do.', { writes: ['content/brief.md'] }),
-    skill('editorial-handoff', 'Writes the editor handoff: one line per article with its title, words and brief.', { reads: ['articles/*.md'], writes: ['content/handoff.md'] }),
+    skill('editorial-handoff', 'Writes the editor handoff: one line per article with its title, words and brief.', {
+      reads: ['articles/*.md'],
+      writes: ['content/handoff.md'],
+    }),
     skill('seo-meta', 'Writes the meta title and description for a page.', { writes: ['meta/<slug>.json'] }),
     skill('jasper-writer', 'Legacy article generator. Do not use; replaced by article-writer.', { writes: ['articles/<slug>.md'] }),
     skill('podcast-notes', 'Writes show notes for a podcast episode.', { writes: ['podcast/<episode>.md'] }),
   ]);
-  for (let index = 1; index <= 74; index++) files[`content/briefs/topic-${pad(index)}.md`] = `# Topic ${index}\n\nAngle: ${WORDS[index % WORDS.length]}.\nKeyword: ${WORDS[(index * 3) % WORDS.length]} guide\n`;
+  for (let index = 1; index <= 74; index++)
+    files[`content/briefs/topic-${pad(index)}.md`] =
+      `# Topic ${index}\n\nAngle: ${WORDS[index % WORDS.length]}.\nKeyword: ${WORDS[(index * 3) % WORDS.length]} guide\n`;
   files['docs/style-guide.md'] = document('Style guide', 3_100);
   files['docs/product-facts.md'] = document('Product facts', 6_100);
   return {

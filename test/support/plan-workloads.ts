@@ -1,3 +1,5 @@
+import { type MetadataValue, skillMd } from './plan-text.js';
+
 /**
  * Two workloads for the planner's model path, each a repository (entities, documents, tool skills whose scripts write
  * what their contracts say) and the answers a strong planner model gives to the prompts deepplan sends: a first plan
@@ -5,22 +7,70 @@
  */
 
 const COMPANIES = [
-  'Northwind Traders', 'Bluefin Logistics', 'Cobalt Labs', 'Delta Freight', 'Evergreen Health', 'Fjord Analytics', 'Granite Insurance', 'Harbor Foods',
-  'Ironclad Security', 'Juniper Retail', 'Keystone Energy', 'Lumen Media', 'Meridian Bank', 'Nimbus Cloud', 'Orchid Pharma', 'Pinnacle Hotels',
-  'Quartz Robotics', 'Redwood Capital', 'Summit Outdoor', 'Tidal Water', 'Umbra Games', 'Vertex Motors', 'Willow Education', 'Xenon Chips',
-  'Yarrow Farms', 'Zephyr Air', 'Atlas Mining', 'Beacon Legal', 'Cedar Homes', 'Driftwood Travel', 'Ember Foods', 'Falcon Drones',
-  'Glacier Water', 'Helix Bio', 'Indigo Fashion', 'Jasper Telecom', 'Kestrel Aviation', 'Larkspur Wines', 'Magnolia Clinics', 'Nova Solar',
-  'Onyx Payments', 'Prairie Grain', 'Quill Publishing', 'Rook Chess Clubs', 'Sable Audio', 'Topaz Jewelry', 'Upland Coffee', 'Vantage Realty',
-  'Wren Software', 'Yukon Outfitters',
+  'Northwind Traders',
+  'Bluefin Logistics',
+  'Cobalt Labs',
+  'Delta Freight',
+  'Evergreen Health',
+  'Fjord Analytics',
+  'Granite Insurance',
+  'Harbor Foods',
+  'Ironclad Security',
+  'Juniper Retail',
+  'Keystone Energy',
+  'Lumen Media',
+  'Meridian Bank',
+  'Nimbus Cloud',
+  'Orchid Pharma',
+  'Pinnacle Hotels',
+  'Quartz Robotics',
+  'Redwood Capital',
+  'Summit Outdoor',
+  'Tidal Water',
+  'Umbra Games',
+  'Vertex Motors',
+  'Willow Education',
+  'Xenon Chips',
+  'Yarrow Farms',
+  'Zephyr Air',
+  'Atlas Mining',
+  'Beacon Legal',
+  'Cedar Homes',
+  'Driftwood Travel',
+  'Ember Foods',
+  'Falcon Drones',
+  'Glacier Water',
+  'Helix Bio',
+  'Indigo Fashion',
+  'Jasper Telecom',
+  'Kestrel Aviation',
+  'Larkspur Wines',
+  'Magnolia Clinics',
+  'Nova Solar',
+  'Onyx Payments',
+  'Prairie Grain',
+  'Quill Publishing',
+  'Rook Chess Clubs',
+  'Sable Audio',
+  'Topaz Jewelry',
+  'Upland Coffee',
+  'Vantage Realty',
+  'Wren Software',
+  'Yukon Outfitters',
 ];
 
-const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+const slug = (name: string) =>
+  name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 
-function skill(name: string, description: string, metadata: Record<string, string | string[] | boolean>, body: string, extra = ''): string {
-  const meta = Object.entries(metadata)
-    .map(([key, value]) => `  ${key}: ${Array.isArray(value) ? `[${value.join(', ')}]` : typeof value === 'string' && /[:#<>{}[\],]/.test(value) ? JSON.stringify(value) : String(value)}`)
-    .join('\n');
-  return `---\nname: ${name}\ndescription: ${JSON.stringify(description)}\n${extra}${meta ? `metadata:\n${meta}\n` : ''}---\n\n# ${name}\n\n${body}\n`;
+/** Metadata values as YAML plain scalars where they can be: lists unquoted, strings quoted only when they must be. */
+const plainValue = (value: MetadataValue) =>
+  Array.isArray(value) ? `[${value.join(', ')}]` : typeof value === 'string' && /[:#<>{}[\],]/.test(value) ? JSON.stringify(value) : String(value);
+
+function skill(name: string, description: string, metadata: Record<string, MetadataValue>, body: string, extra = ''): string {
+  return skillMd({ name, description, extra, metadata, value: plainValue, body });
 }
 
 /** A tiny `key: value` reader for the scripts (the repositories have no node_modules). */
@@ -62,7 +112,11 @@ export function dealRepository(): Record<string, string> {
     '',
     'A Stage-3 deal moves on only when all of these hold:',
     '',
-    ...Array.from({ length: 30 }, (_, index) => `${index + 1}. Criterion ${index + 1}: ${['a named champion', 'documented pain in the buyer\'s words', 'a booked next step', 'a mutual plan', 'the economic buyer met'][index % 5]}.`),
+    ...Array.from(
+      { length: 30 },
+      (_, index) =>
+        `${index + 1}. Criterion ${index + 1}: ${['a named champion', "documented pain in the buyer's words", 'a booked next step', 'a mutual plan', 'the economic buyer met'][index % 5]}.`,
+    ),
     '',
     '## Scoring',
     '',
@@ -123,7 +177,12 @@ for (const section of text.split('\\n## ').slice(1)) {
   files['.claude/skills/deal-scoring/SKILL.md'] = skill(
     'deal-scoring',
     'Scores one Stage-3 deal against the exit criteria (champion, pain, next step) and records its gaps.',
-    { run: 'node scripts/score-deal.mjs', arguments: '<deal-file>', reads: ['crm/deals/stage-3/<deal>.yaml'], writes: ['scores/<deal>.json', 'scores/index.csv'] },
+    {
+      run: 'node scripts/score-deal.mjs',
+      arguments: '<deal-file>',
+      reads: ['crm/deals/stage-3/<deal>.yaml'],
+      writes: ['scores/<deal>.json', 'scores/index.csv'],
+    },
     'Give it one deal file. It writes the score with the gaps as JSON and appends a row to the scores index.',
     'allowed-tools: Read, Write\n',
   );
@@ -141,16 +200,29 @@ for (const section of text.split('\\n## ').slice(1)) {
   );
   files['.claude/skills/forecast-sync/SKILL.md'] = skill(
     'forecast-sync',
-    'Pushes each deal\'s forecast category to Salesforce.',
+    "Pushes each deal's forecast category to Salesforce.",
     { irreversible: true, writes: ['crm (Salesforce)'] },
     'Writes to the live CRM. Ask the deal owner first.',
   );
   files['.claude/skills/hubspot-sync/SKILL.md'] = skill('hubspot-sync', 'Deprecated: syncs deals from HubSpot, which Salesforce replaced.', {}, 'Do not use.');
-  files['.claude/skills/linkedin-enrichment/SKILL.md'] = skill('linkedin-enrichment', 'Finds the LinkedIn profile of each contact of an account.', {}, 'Reads crm/contacts/<account>/*.yaml and writes enrichment/<contact>.md.');
+  files['.claude/skills/linkedin-enrichment/SKILL.md'] = skill(
+    'linkedin-enrichment',
+    'Finds the LinkedIn profile of each contact of an account.',
+    {},
+    'Reads crm/contacts/<account>/*.yaml and writes enrichment/<contact>.md.',
+  );
   return files;
 }
 
-type Phase = { title: string; inputs: string[]; outputs: string[]; gate: 'none' | 'human' | 'review'; done_when: string; verify: string; steps: Array<{ kind: 'run' | 'skill' | 'model'; text: string }> };
+type Phase = {
+  title: string;
+  inputs: string[];
+  outputs: string[];
+  gate: 'none' | 'human' | 'review';
+  done_when: string;
+  verify: string;
+  steps: Array<{ kind: 'run' | 'skill' | 'model'; text: string }>;
+};
 
 function groups<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
@@ -188,7 +260,14 @@ export function dealAnswer(flaws: { prefix?: boolean; forgottenSkill?: boolean; 
       gate: 'none',
       done_when: 'the scope counts the 40 deals and names the rubric',
       verify: "grep -q '^Deals: 40$' work/scope.md",
-      steps: [{ kind: 'run', text: flaws.prefix ? 'python3 scripts/review_scope.py crm/deals/stage-3' : 'node scripts/review-scope.mjs crm/deals/stage-3 playbooks/stage-3-exit-criteria.md' }],
+      steps: [
+        {
+          kind: 'run',
+          text: flaws.prefix
+            ? 'python3 scripts/review_scope.py crm/deals/stage-3'
+            : 'node scripts/review-scope.mjs crm/deals/stage-3 playbooks/stage-3-exit-criteria.md',
+        },
+      ],
     },
     ...scoringPhases(),
     {
@@ -197,8 +276,10 @@ export function dealAnswer(flaws: { prefix?: boolean; forgottenSkill?: boolean; 
       outputs: ['coaching/reps.md'],
       gate: 'none',
       done_when: 'the coaching notes have one section per rep, five in all',
-      verify: "test \"$(grep -c '^## ' coaching/reps.md)\" -eq 5",
-      steps: flaws.forgottenSkill ? [{ kind: 'model', text: 'Write coaching notes for each rep from scores/index.csv into coaching/reps.md.' }] : [{ kind: 'skill', text: '/rep-coaching scores/index.csv' }],
+      verify: 'test "$(grep -c \'^## \' coaching/reps.md)" -eq 5',
+      steps: flaws.forgottenSkill
+        ? [{ kind: 'model', text: 'Write coaching notes for each rep from scores/index.csv into coaching/reps.md.' }]
+        : [{ kind: 'skill', text: '/rep-coaching scores/index.csv' }],
     },
     {
       title: 'Write the one-page Stage-3 review for the pipeline call',
@@ -219,7 +300,7 @@ export function dealAnswer(flaws: { prefix?: boolean; forgottenSkill?: boolean; 
       steps: [{ kind: 'run', text: `node scripts/approval-request.mjs ${report} coaching/reps.md` }],
     },
     {
-      title: 'Share each rep\'s coaching notes in their handoff folder',
+      title: "Share each rep's coaching notes in their handoff folder",
       inputs: ['coaching/reps.md', 'handoff/approval-request.md'],
       outputs: ['handoff/reps/*.md'],
       gate: 'none',
@@ -235,7 +316,7 @@ export function dealAnswer(flaws: { prefix?: boolean; forgottenSkill?: boolean; 
       { text: 'Every one of the 40 Stage-3 deals has a score', verify: 'test "$(ls scores/*.json | wc -l)" -eq 40' },
       flaws.vagueCriterion
         ? { text: 'The coaching is useful for the reps', verify: '' }
-        : { text: 'Each of the 5 reps has coaching notes', verify: "test \"$(grep -c '^## ' coaching/reps.md)\" -eq 5" },
+        : { text: 'Each of the 5 reps has coaching notes', verify: 'test "$(grep -c \'^## \' coaching/reps.md)" -eq 5' },
       { text: 'The one-page review lists every deal', verify: `test "$(grep -c '^| [a-z]' ${report})" -eq 40` },
     ],
     skills_excluded: DEAL_EXCLUDED,
@@ -245,7 +326,12 @@ export function dealAnswer(flaws: { prefix?: boolean; forgottenSkill?: boolean; 
 // ---------------------------------------------------------------------------------------------------------------
 // Workload 2: firmographic enrichment of 50 accounts.
 
-export const ACCOUNTS = COMPANIES.map((company, index) => ({ slug: slug(company), company, industry: ['software', 'logistics', 'health', 'retail', 'finance'][index % 5]!, headcount: 40 + ((index * 37) % 900) }));
+export const ACCOUNTS = COMPANIES.map((company, index) => ({
+  slug: slug(company),
+  company,
+  industry: ['software', 'logistics', 'health', 'retail', 'finance'][index % 5]!,
+  headcount: 40 + ((index * 37) % 900),
+}));
 
 export const ACCOUNT_REQUEST =
   'Enrich the 50 accounts in crm/accounts with firmographics (industry, headcount, HQ) from data/firmographics.csv using the account-enrichment skill, and list the accounts with no decision maker on file. Success is one enriched record per account, 50 in all, and a gap list for the SDR team. Nothing is written back to the CRM. Jonas, the RevOps lead, approves the gap list.';
@@ -253,9 +339,16 @@ export const ACCOUNT_REQUEST =
 export function accountRepository(): Record<string, string> {
   const files: Record<string, string> = {};
   for (const [index, account] of ACCOUNTS.entries()) {
-    files[`crm/accounts/${account.slug}.yaml`] = `name: ${account.company}\ndomain: ${account.slug}.example.com\nsegment: ${index % 2 ? 'mid-market' : 'enterprise'}\ndecision_maker: ${index % 6 === 0 ? 'none' : 'on file'}\n`;
+    files[`crm/accounts/${account.slug}.yaml`] =
+      `name: ${account.company}\ndomain: ${account.slug}.example.com\nsegment: ${index % 2 ? 'mid-market' : 'enterprise'}\ndecision_maker: ${index % 6 === 0 ? 'none' : 'on file'}\n`;
   }
-  files['data/firmographics.csv'] = ['domain,industry,headcount,hq', ...ACCOUNTS.map((account, index) => `${account.slug}.example.com,${account.industry},${account.headcount},${['Berlin', 'Austin', 'Leeds', 'Lyon', 'Osaka'][index % 5]}`)].join('\n') + '\n';
+  files['data/firmographics.csv'] =
+    [
+      'domain,industry,headcount,hq',
+      ...ACCOUNTS.map(
+        (account, index) => `${account.slug}.example.com,${account.industry},${account.headcount},${['Berlin', 'Austin', 'Leeds', 'Lyon', 'Osaka'][index % 5]}`,
+      ),
+    ].join('\n') + '\n';
   files['scripts/check-source.mjs'] = `import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 const [csv, folder] = process.argv.slice(2);
 const domains = new Set(readFileSync(csv, 'utf8').trim().split('\\n').slice(1).map((line) => line.split(',')[0]));
@@ -294,7 +387,12 @@ copyFileSync(process.argv[2], 'handoff/sdr-gaps.md');
   files['.claude/skills/account-enrichment/SKILL.md'] = skill(
     'account-enrichment',
     'Adds firmographics (industry, headcount, HQ) to one account record from the firmographics file.',
-    { run: 'node scripts/enrich-account.mjs', arguments: '<account-file>', reads: ['crm/accounts/<account>.yaml', 'data/firmographics.csv'], writes: ['enriched/<account>.yaml', 'enriched/index.csv'] },
+    {
+      run: 'node scripts/enrich-account.mjs',
+      arguments: '<account-file>',
+      reads: ['crm/accounts/<account>.yaml', 'data/firmographics.csv'],
+      writes: ['enriched/<account>.yaml', 'enriched/index.csv'],
+    },
     'One account per call. It never writes to crm/.',
   );
   files['.claude/skills/enrichment-qa/SKILL.md'] = skill(
@@ -309,9 +407,19 @@ copyFileSync(process.argv[2], 'handoff/sdr-gaps.md');
     { run: 'node scripts/find-gaps.mjs', arguments: '<index-file>', reads: ['enriched/index.csv'], writes: ['reports/gaps.md'] },
     'One bullet per account.',
   );
-  files['.claude/skills/crm-writeback/SKILL.md'] = skill('crm-writeback', 'Writes enriched fields back to the CRM records.', { irreversible: true, reads: ['enriched/*.yaml'], writes: ['crm/accounts/*.yaml'] }, 'Overwrites CRM fields.');
+  files['.claude/skills/crm-writeback/SKILL.md'] = skill(
+    'crm-writeback',
+    'Writes enriched fields back to the CRM records.',
+    { irreversible: true, reads: ['enriched/*.yaml'], writes: ['crm/accounts/*.yaml'] },
+    'Overwrites CRM fields.',
+  );
   files['.claude/skills/hubspot-sync/SKILL.md'] = skill('hubspot-sync', 'Deprecated: syncs companies from HubSpot.', {}, 'Do not use.');
-  files['.claude/skills/newsletter-builder/SKILL.md'] = skill('newsletter-builder', 'Builds a newsletter issue from a content calendar.', {}, 'Reads content/calendar.md and writes newsletter/issue.md.');
+  files['.claude/skills/newsletter-builder/SKILL.md'] = skill(
+    'newsletter-builder',
+    'Builds a newsletter issue from a content calendar.',
+    {},
+    'Reads content/calendar.md and writes newsletter/issue.md.',
+  );
   return files;
 }
 
@@ -398,6 +506,8 @@ export function accountAnswer(flaws: { onePhase?: boolean; prefix?: boolean } = 
 export const CONTACTS = ['Ava Lindqvist', 'Ben Okafor', 'Chloe Marchetti', 'Diego Santos', 'Elif Demir', 'Farah Haddad'];
 export function contactRepository(): Record<string, string> {
   const titles = ['CTO', 'VP Engineering', 'Head of Procurement', 'CFO', 'Director of Platform', 'Security Lead'];
-  return Object.fromEntries(CONTACTS.map((name, index) => [`crm/contacts/brightline/${slug(name)}.yaml`, `name: ${name}\ntitle: ${titles[index]}\ncompany: Brightline\n`]));
+  return Object.fromEntries(
+    CONTACTS.map((name, index) => [`crm/contacts/brightline/${slug(name)}.yaml`, `name: ${name}\ntitle: ${titles[index]}\ncompany: Brightline\n`]),
+  );
 }
 export { slug };

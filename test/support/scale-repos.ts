@@ -10,6 +10,7 @@ import { createRuleContext } from '../../src/rules/context.js';
 import { countFileOperations, FILE_OPS_WARN } from '../../src/rules/phase-file-ops.js';
 import { templateNames } from '../../src/pipeline/templates.js';
 import { CLI, makeRepo } from './fixtures.js';
+import { skillMd } from './plan-text.js';
 
 /**
  * Repositories for entity scale (30, 50 and 200 entities of three workloads), each with tool skills whose shell
@@ -47,12 +48,36 @@ export const CONTACTS_30: Workload = {
   as: 'contact',
   count: 30,
   entity: (name) => `id: ${name}\nname: ${name}\ntitle: VP Operations\n`,
-  first: { skill: 'owner-brief', description: 'Writes the deal owner brief for approval before any outreach.', out: 'handoff/owner.md', title: "Confirm the deal owner's go-ahead" },
+  first: {
+    skill: 'owner-brief',
+    description: 'Writes the deal owner brief for approval before any outreach.',
+    out: 'handoff/owner.md',
+    title: "Confirm the deal owner's go-ahead",
+  },
   stages: [
-    { skill: 'draft-outreach', description: 'Drafts one outreach email for a contact.', out: 'drafts', ext: 'md', reads: 'entity', title: 'Draft the email to' },
-    { skill: 'render-email', description: 'Renders a drafted email as HTML with the signature.', out: 'html', ext: 'html', reads: { dir: 'drafts', ext: 'md' }, title: 'Render the email to' },
+    {
+      skill: 'draft-outreach',
+      description: 'Drafts one outreach email for a contact.',
+      out: 'drafts',
+      ext: 'md',
+      reads: 'entity',
+      title: 'Draft the email to',
+    },
+    {
+      skill: 'render-email',
+      description: 'Renders a drafted email as HTML with the signature.',
+      out: 'html',
+      ext: 'html',
+      reads: { dir: 'drafts', ext: 'md' },
+      title: 'Render the email to',
+    },
   ],
-  last: { skill: 'deal-handoff', description: 'Writes the handoff summary for the deal owner.', out: 'handoff/summary.md', title: 'Hand off to the deal owner' },
+  last: {
+    skill: 'deal-handoff',
+    description: 'Writes the handoff summary for the deal owner.',
+    out: 'handoff/summary.md',
+    title: 'Hand off to the deal owner',
+  },
 };
 export const CONTACTS_30_REQUEST = 'Run an outreach for Brightline: one email per contact. Drafts only; nothing is sent. Priya, the VP Sales, approves.';
 
@@ -63,11 +88,24 @@ export const ACCOUNTS_50: Workload = {
   as: 'account',
   count: 50,
   entity: (name) => `id: ${name}\nindustry: logistics\nemployees: 1200\n`,
-  first: { skill: 'enrichment-scope', description: 'Writes the enrichment scope for the revenue lead to approve.', out: 'handoff/scope.md', title: 'Confirm the enrichment scope' },
-  stages: [{ skill: 'enrich-account', description: 'Enriches one CRM account with firmographics.', out: 'enriched', ext: 'yaml', reads: 'entity', title: 'Enrich' }],
-  last: { skill: 'enrichment-report', description: 'Writes the enrichment report for the revenue lead.', out: 'report/enrichment.md', title: 'Report the enrichment' },
+  first: {
+    skill: 'enrichment-scope',
+    description: 'Writes the enrichment scope for the revenue lead to approve.',
+    out: 'handoff/scope.md',
+    title: 'Confirm the enrichment scope',
+  },
+  stages: [
+    { skill: 'enrich-account', description: 'Enriches one CRM account with firmographics.', out: 'enriched', ext: 'yaml', reads: 'entity', title: 'Enrich' },
+  ],
+  last: {
+    skill: 'enrichment-report',
+    description: 'Writes the enrichment report for the revenue lead.',
+    out: 'report/enrichment.md',
+    title: 'Report the enrichment',
+  },
 };
-export const ACCOUNTS_50_REQUEST = 'Enrich the 50 accounts in crm/accounts with firmographics. Success: every account enriched. Only public sources; nothing is sent. Dana, the revenue lead, approves.';
+export const ACCOUNTS_50_REQUEST =
+  'Enrich the 50 accounts in crm/accounts with firmographics. Success: every account enriched. Only public sources; nothing is sent. Dana, the revenue lead, approves.';
 
 /** 200 article briefs: write, keyword-check and link-check each article, then schedule them. */
 export const ARTICLES_200: Workload = {
@@ -76,17 +114,37 @@ export const ARTICLES_200: Workload = {
   as: 'article',
   count: 200,
   entity: (name) => `slug: ${name}\nkeyword: freight ${name}\nwords: 1200\n`,
-  first: { skill: 'editorial-scope', description: 'Writes the editorial scope for the editor to approve.', out: 'handoff/editorial.md', title: 'Confirm the editorial scope' },
+  first: {
+    skill: 'editorial-scope',
+    description: 'Writes the editorial scope for the editor to approve.',
+    out: 'handoff/editorial.md',
+    title: 'Confirm the editorial scope',
+  },
   stages: [
     { skill: 'write-article', description: 'Writes one article from its brief.', out: 'articles', ext: 'md', reads: 'entity', title: 'Write the article' },
-    { skill: 'seo-check', description: 'Checks one article against its target keyword.', out: 'seo', ext: 'txt', reads: { dir: 'articles', ext: 'md' }, title: 'Check the keyword of' },
-    { skill: 'link-check', description: 'Checks the links of one article.', out: 'links', ext: 'txt', reads: { dir: 'articles', ext: 'md' }, title: 'Check the links of' },
+    {
+      skill: 'seo-check',
+      description: 'Checks one article against its target keyword.',
+      out: 'seo',
+      ext: 'txt',
+      reads: { dir: 'articles', ext: 'md' },
+      title: 'Check the keyword of',
+    },
+    {
+      skill: 'link-check',
+      description: 'Checks the links of one article.',
+      out: 'links',
+      ext: 'txt',
+      reads: { dir: 'articles', ext: 'md' },
+      title: 'Check the links of',
+    },
   ],
   last: { skill: 'editorial-calendar', description: 'Writes the editorial calendar of the articles.', out: 'calendar/plan.md', title: 'Schedule the articles' },
 };
-export const ARTICLES_200_REQUEST = 'Write the 200 articles of the content plan from content/briefs. Success: every brief has an article. House style only; nothing is sent to readers yet. Omar, the editor, approves.';
+export const ARTICLES_200_REQUEST =
+  'Write the 200 articles of the content plan from content/briefs. Success: every brief has an article. House style only; nothing is sent to readers yet. Omar, the editor, approves.';
 
-const skill = (name: string, description: string, run?: string) => `---\nname: ${name}\ndescription: ${JSON.stringify(description)}\n${run ? `metadata:\n  run: ${run}\n` : ''}---\n\n# ${name}\n`;
+const skill = (name: string, description: string, run?: string) => skillMd({ name, description, metadata: run ? { run } : {}, value: String });
 
 /**
  * A repository of the workload: entity files, tool skills (shell scripts), two skills that do not fit, its own
@@ -103,7 +161,8 @@ export function buildScaleRepo(workload: Workload): string {
   }
   for (const fixed of [workload.first, workload.last]) {
     files[`.claude/skills/${fixed.skill}/SKILL.md`] = skill(fixed.skill, fixed.description, `sh scripts/${fixed.skill}.sh`);
-    files[`scripts/${fixed.skill}.sh`] = `set -e\nmkdir -p $(dirname ${fixed.out})\nprintf 'Approved: yes\\n%s entities\\n' "${workload.count}" > ${fixed.out}\n`;
+    files[`scripts/${fixed.skill}.sh`] =
+      `set -e\nmkdir -p $(dirname ${fixed.out})\nprintf 'Approved: yes\\n%s entities\\n' "${workload.count}" > ${fixed.out}\n`;
   }
   files['.claude/skills/hubspot-sync/SKILL.md'] = skill('hubspot-sync', 'Deprecated: syncs contacts to HubSpot, which is no longer the system of record.');
   files['.claude/skills/slide-deck/SKILL.md'] = skill('slide-deck', 'Builds a quarterly slide deck from finance spreadsheets.');
@@ -136,7 +195,10 @@ export function buildScaleRepo(workload: Workload): string {
     `    steps: ["/${workload.last.skill}"]`,
     `    done: {text: the handoff exists, verify: "test -s ${workload.last.out}"}`,
     'criteria:',
-    ...workload.stages.map((stage) => `  - {text: "Every ${workload.as} has its ${stage.out} file", verify: "test \\"$(ls ${stage.out}/*.${stage.ext} | wc -l)\\" -eq ${workload.count}"}`),
+    ...workload.stages.map(
+      (stage) =>
+        `  - {text: "Every ${workload.as} has its ${stage.out} file", verify: "test \\"$(ls ${stage.out}/*.${stage.ext} | wc -l)\\" -eq ${workload.count}"}`,
+    ),
     `  - {text: "The owner saw the scope first", verify: "test -s ${workload.first.out}"}`,
     `  - {text: "The handoff exists", verify: "test -s ${workload.last.out}"}`,
     '',
@@ -154,7 +216,11 @@ export function buildScaleRepo(workload: Workload): string {
 
 export async function scaleCli(root: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await exec(NODE, [CLI, ...args], { cwd: root, env: { ...process.env, CI: '1', ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '', GEMINI_API_KEY: '' }, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout, stderr } = await exec(NODE, [CLI, ...args], {
+      cwd: root,
+      env: { ...process.env, CI: '1', ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '', GEMINI_API_KEY: '' },
+      maxBuffer: 64 * 1024 * 1024,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -170,7 +236,10 @@ const lineAt = (text: string, line: number) => text.split('\n')[line - 1] ?? '';
  */
 export function findingsOf(text: string, path: string): string[] {
   return lintText(text, path)
-    .filter((finding) => !(finding.ruleId === 'success-criteria-verifiable' && finding.severity === 'warning' && /the request's own measure/.test(lineAt(text, finding.line))))
+    .filter(
+      (finding) =>
+        !(finding.ruleId === 'success-criteria-verifiable' && finding.severity === 'warning' && /the request's own measure/.test(lineAt(text, finding.line))),
+    )
     .map((finding) => `${finding.ruleId}: ${finding.message}`);
 }
 
@@ -208,7 +277,9 @@ export async function planAndRun(root: string, request: string, out: string, pla
   while (run.stdout.trim().split('\n').pop() === 'BLOCKED_NEED_HUMAN' && gates.length < parsePlan(readFileSync(path, 'utf8')).phases.length) {
     const waiting = parsePlan(readFileSync(path, 'utf8'));
     const phase = waiting.meta.state!.phase!;
-    expect(waiting.phases.find((candidate) => candidate.id === phase)?.gate, `${out} stopped at ${phase}: ${waiting.meta.state?.blockers?.join('; ')}`).toBe('human');
+    expect(waiting.phases.find((candidate) => candidate.id === phase)?.gate, `${out} stopped at ${phase}: ${waiting.meta.state?.blockers?.join('; ')}`).toBe(
+      'human',
+    );
     const gate = await scaleCli(root, ['approve', out, phase, '--note', 'go ahead']);
     expect(gate.code, gate.stderr).toBe(0);
     gates.push(phase);
@@ -216,7 +287,9 @@ export async function planAndRun(root: string, request: string, out: string, pla
   }
   const text = readFileSync(path, 'utf8');
   const plan = parsePlan(text);
-  expect(run.stdout.trim().split('\n').pop(), `${run.stdout.slice(-2000)}\n${run.stderr.slice(-2000)}\n${plan.meta.state?.blockers?.join('; ')}`).toBe('TASK_COMPLETE');
+  expect(run.stdout.trim().split('\n').pop(), `${run.stdout.slice(-2000)}\n${run.stderr.slice(-2000)}\n${plan.meta.state?.blockers?.join('; ')}`).toBe(
+    'TASK_COMPLETE',
+  );
   const rows = plan.log!.rows;
   const budget = plan.meta.budget!.max_iterations;
   expect(rows.length).toBeLessThanOrEqual(budget);

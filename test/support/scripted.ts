@@ -1,4 +1,5 @@
 import { makeRepo, skillFile, SMALL_PLAN } from './fixtures.js';
+import { edits } from './plan-text.js';
 
 /**
  * A plan that runs with no model: every step is a `run:` step or a tool skill (`metadata.run`), each backed by a
@@ -21,9 +22,11 @@ export const SCRIPTED_SKILLS: Record<string, string> = {
   '.claude/skills/newsletter-builder/SKILL.md': skillFile('newsletter-builder'),
 };
 
-export const SCRIPTED_PLAN = SMALL_PLAN.replace('1. /fetch-notes --week current --out notes/week.md', '1. /fetch-notes "- Acme renewed" "- Globex paused"')
-  .replace('1. /write-summary notes/week.md --out out/summary.md', '1. /write-summary "- Acme: renewed" "- Globex: paused" "- Initech: new"')
-  .replace('1. /publish-page out/summary.md\n2. run: `node scripts/record-url.mjs out/published.txt`', '1. /publish-page "<h1>Summary</h1>"\n2. run: `node scripts/put.mjs out/published.txt https://wiki.example/summary`');
+export const SCRIPTED_PLAN = edits(SMALL_PLAN, [
+  ['1. /fetch-notes --week current --out notes/week.md', '1. /fetch-notes "- Acme renewed" "- Globex paused"'],
+  ['1. /write-summary notes/week.md --out out/summary.md', '1. /write-summary "- Acme: renewed" "- Globex: paused" "- Initech: new"'],
+  ['1. /publish-page out/summary.md\n2. run: `node scripts/record-url.mjs out/published.txt`', '1. /publish-page "<h1>Summary</h1>"\n2. run: `node scripts/put.mjs out/published.txt https://wiki.example/summary`'],
+]);
 
 export function scriptedRepo(plan = SCRIPTED_PLAN, extra: Record<string, string> = {}): string {
   return makeRepo({ 'plans/p.md': plan, 'scripts/put.mjs': PUT_SCRIPT, 'notes/accounts.md': '# Accounts\n', ...SCRIPTED_SKILLS, ...extra });

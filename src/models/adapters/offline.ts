@@ -3,8 +3,10 @@ import { estimateTokens } from '../prices.js';
 import type { GenerateRequest, GenerateResult, Model } from '../types.js';
 
 /**
- * The offline engine answers the structured requests it has a handler for (templates, rules, heuristics), with no
- * network and no cost. Parts of the program register their handlers by the request's format name.
+ * The offline engine answers the structured requests it has a handler for, keyed by the request's format name, with
+ * no network and no cost; it answers `ping` (deepplan doctor --ping) out of the box. Where it has no handler, the
+ * engine's deterministic parts (the offline planner's templates, the rule-engine reviewer, the gate's own checks) do
+ * the work without a model: callers ask ModelRunner.answers(role, format) rather than which provider a role runs on.
  */
 export type OfflineHandler = (request: GenerateRequest) => unknown;
 
