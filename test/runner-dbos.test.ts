@@ -222,9 +222,12 @@ describe('deepplan worker: the durable runner on PostgreSQL', () => {
     const finished = () => [...workers.values()].some((worker) => worker.child.exitCode !== null && worker.child.signalCode === null);
     while (kills < KILLS && !finished()) {
       await sleep(200 + Math.random() * 500);
-      // Two rows since the last kill: the "outcome unknown" row and the retried step, so no step is killed twice
-      // in a row (three failures of one step would rightly block the plan).
-      if (finished() || readLog(root).rows.length < rowsAtKill + 2) continue;
+      // Two rows since the last kill (the "outcome unknown" row and the retried step), and the last row made
+      // progress: no step is killed twice in a row (three failures of one step would rightly block the plan), and a
+      // retry that finds its file already written (a no-change row) never joins a streak of five rows without
+      // progress (which would rightly block it too).
+      const { rows } = readLog(root);
+      if (finished() || rows.length < rowsAtKill + 2 || rows.at(-1)?.result !== 'ok') continue;
       const victim = workers.get(lastWriter ?? 'a')!;
       victim.child.kill('SIGKILL');
       await victim.exit;

@@ -10,15 +10,9 @@ import type { Plan, Severity } from '../plan/types.js';
 import { PARSE_RULE_ID, RULE_IDS, RULES } from '../rules/catalog.js';
 import { createRuleContext } from '../rules/context.js';
 import type { Finding, RuleContext } from '../rules/rule.js';
-import { lintInPool } from './pool.js';
+import { lintInPool, type FileResult } from './pool.js';
 
-export interface FileResult {
-  /** As shown to people: relative to the working directory, with forward slashes. */
-  path: string;
-  /** Relative to the repository root (for SARIF). */
-  repoPath: string;
-  findings: Finding[];
-}
+export type { FileResult };
 
 export interface LintSummary {
   errors: number;

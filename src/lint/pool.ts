@@ -2,7 +2,16 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import { ConfigError } from '../config/config.js';
-import type { FileResult } from './lint.js';
+import type { Finding } from '../rules/rule.js';
+
+/** One file's lint result (lint.ts makes it; it is here so the pool needs nothing of lint.ts). */
+export interface FileResult {
+  /** As shown to people: relative to the working directory, with forward slashes. */
+  path: string;
+  /** Relative to the repository root (for SARIF). */
+  repoPath: string;
+  findings: Finding[];
+}
 
 /**
  * Lints a large set of files on several threads: this thread and `threads - 1` worker threads take the next file
