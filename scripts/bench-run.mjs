@@ -375,8 +375,10 @@ async function wholeProcesses() {
     const started = performance.now();
     const result = spawnSync(process.execPath, [CLI, ...commands[command](plan)], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     const ms = performance.now() - started;
-    if (result.status !== 0) throw new Error(`deepplan ${commands[command](plan).join(' ')} exited ${result.status}: ${(result.stderr || result.stdout).trim().split('\n')[0]}`);
-    if (command === 'run' && readFileSync(join(root, plan.file), 'utf8').length <= plan.text.length) throw new Error(`deepplan run --once wrote no row to ${plan.file}`);
+    const shown = `deepplan ${commands[command](plan).join(' ')}`;
+    if (result.status !== 0) throw new Error(`${shown} exited ${result.status}: ${(result.stderr || result.stdout).trim().split('\n')[0]}`);
+    const grew = readFileSync(join(root, plan.file), 'utf8').length > plan.text.length;
+    if (command === 'run' && !grew) throw new Error(`${shown} wrote no row to ${plan.file}`);
     if (record) plan.times[command].push(ms);
   };
   for (let i = -1; i < PROCESS_RUNS; i++) {
@@ -389,12 +391,14 @@ async function wholeProcesses() {
       ['command', `${small.name} median`, `${small.name} min`, `${large.name} median`, `${large.name} min`, 'ratio (median)', 'ratio (min)'],
       ...Object.keys(commands).map((command) => {
         const [a, b] = [small.times[command], large.times[command]];
-        return [`deepplan ${commands[command]({ file: '<plan>' }).join(' ')}`, fmt(median(a)), fmt(Math.min(...a)), fmt(median(b)), fmt(Math.min(...b)), (median(b) / median(a)).toFixed(3), (Math.min(...b) / Math.min(...a)).toFixed(3)];
+        const ratios = [(median(b) / median(a)).toFixed(3), (Math.min(...b) / Math.min(...a)).toFixed(3)];
+        return [`deepplan ${commands[command]({ file: '<plan>' }).join(' ')}`, fmt(median(a)), fmt(Math.min(...a)), fmt(median(b)), fmt(Math.min(...b)), ...ratios];
       }),
     ]),
   );
   const ratio = median(large.times.run) / median(small.times.run);
-  out(`ratio run --once at ${large.name} / ${small.name}: ${ratio.toFixed(3)} (median); target <= ${PROCESS_RATIO_TARGET}: ${ratio <= PROCESS_RATIO_TARGET ? 'PASS' : 'FAIL'}`);
+  const verdict = ratio <= PROCESS_RATIO_TARGET ? 'PASS' : 'FAIL';
+  out(`ratio run --once at ${large.name} / ${small.name}: ${ratio.toFixed(3)} (median); target <= ${PROCESS_RATIO_TARGET}: ${verdict}`);
   if (ratio > PROCESS_RATIO_TARGET) fail(`deepplan run --once takes ${ratio.toFixed(2)} times as long at ${large.name} as at ${small.name}`);
   out();
 }
@@ -412,7 +416,12 @@ try {
   // of its plan and does the current phase's BATCH scripted steps (P1.1 to P1.10 on the empty log, P4.1 to P4.10 on
   // the long ones).
   const engine = [
-    { name: 'empty log', rows: 0, text: makePlan({ rows: 0, current: 'P1', currentRows: 0, learningsEvery: LEARNINGS_EVERY, extraSteps: BATCH - 1 }), file: 'plans/empty.md' },
+    {
+      name: 'empty log',
+      rows: 0,
+      text: makePlan({ rows: 0, current: 'P1', currentRows: 0, learningsEvery: LEARNINGS_EVERY, extraSteps: BATCH - 1 }),
+      file: 'plans/empty.md',
+    },
     ...[ROWS, LARGE_ROWS]
       .filter((rows, i) => rows > 0 && (i === 0 || rows !== ROWS))
       .map((rows) => ({

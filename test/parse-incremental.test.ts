@@ -133,7 +133,7 @@ describe('edits of the text appendLogRow returned', () => {
     expect(tickCriterion(text, 'SC1', false)).toBe(text);
     expect(setPhaseStatus(text, 'P1', 'active')).toBe(setPhaseStatus(copy(text), 'P1', 'active'));
     expect(setPhaseStatus(appended(), 'P1', 'active')).toContain(
-      '### P1. Fetch the notes\n- Inputs: notes/accounts.md\n- Outputs: notes/week.md\n- Context: direct\n- Depends on: none\n- Done when: the notes are fetched. verify: `test -s notes/week.md`\n- Status: active\n',
+      '- Done when: the notes are fetched. verify: `test -s notes/week.md`\n- Status: active\n\n1. /fetch-notes --week current',
     );
     expect(tickCriterion(appended(), 'SC1')).toBe(tickCriterion(copy(text), 'SC1'));
     expect(tickCriterion(appended(), 'SC1')).toContain('- [x] SC1:');

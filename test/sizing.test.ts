@@ -98,14 +98,16 @@ describe('splitting by entity', () => {
       expect(part.steps.map((step) => (step.kind === 'skill' ? `drafts/${step.args}.md` : ''))).toEqual(part.outputs);
     }
     expect(parts.flatMap((p) => p.outputs)).toEqual(before.phases[1]!.outputs);
-    // The parts run in sequence; the phase after waits for the last, which keeps the phase's own Done when.
-    parts.slice(1).forEach((part, index) => expect(part.dependsOn).toEqual([parts[index]!.id]));
+    // The parts before the last are siblings (each depends on what the phase depended on, and may run at once); the
+    // last waits for all of them and keeps the phase's own Done when; the phase after waits for the last.
+    for (const part of parts.slice(0, -1)) expect(part.dependsOn).toEqual(before.phases[1]!.dependsOn);
+    expect(parts.at(-1)!.dependsOn).toEqual(parts.slice(0, -1).map((part) => part.id));
     expect(result.phases.at(-1)!.dependsOn).toEqual([parts.at(-1)!.id]);
     expect(parts.at(-1)!.doneWhen).toEqual(before.phases[1]!.doneWhen);
     // Earlier parts check each of their files by path: never `test -s` over a glob or several files at once.
     for (const part of parts.slice(0, -1)) expect(part.doneWhen.verify).toBe(part.outputs.map((output) => `test -s ${output}`).join(' && '));
     expect(result.skills.mapped[0]!.phases).toEqual(parts.map((p) => p.id));
-    expect(changes).toEqual([`P2 touches ${operations} files: split by entity into ${parts.map((p) => p.id).join(', ')} (at most 10 files each), in sequence; ${parts.at(-1)!.id} keeps the phase's Done when`]);
+    expect(changes).toEqual([`P2 touches ${operations} files: split by entity into ${parts.map((p) => p.id).join(', ')} (at most 10 files each), ${parts.slice(0, -1).map((p) => p.id).join(', ')} side by side, then ${parts.at(-1)!.id}; ${parts.at(-1)!.id} keeps the phase's Done when`]);
     expect(sized.refusal).toBeNull();
   });
 });

@@ -89,7 +89,9 @@ describe('fillTemplate with each: {files, as}', () => {
     expect(draft.outputs).toEqual(['drafts/derick-schaefer.md']);
     expect(draft.steps).toEqual([{ kind: 'skill', skill: 'draft-email', args: 'derick-schaefer' }]);
     expect(draft.doneWhen).toEqual({ text: 'the draft to derick-schaefer exists', verify: 'test -s drafts/derick-schaefer.md' });
-    expect(draft.dependsOn).toEqual(['P2']);
+    // Per-entity phases are siblings: each draft depends on the shared brief only, each check on its own draft,
+    // and the closing phase on every check (deepplan run --parallel runs siblings at once).
+    expect(filled.phases.map((phase) => phase.dependsOn)).toEqual([[], ['P1'], ['P1'], ['P1'], ['P2'], ['P3'], ['P4'], ['P5', 'P6', 'P7']]);
     expect(filled.phases[4]!.steps).toEqual([{ kind: 'model', text: 'Check drafts/ana-silva.md against crm/contacts/mod-op/ana-silva.yaml.' }]);
     expect(filled.phases[7]!.steps).toEqual([{ kind: 'model', text: 'Write handoff/summary.md for mod-op.' }]);
     expect(filled.criteria[0]!.text).toBe('Every mod-op contact has a draft');

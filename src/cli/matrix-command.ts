@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { relative } from 'node:path';
 import { EngineError } from '../execute/executors.js';
 import { bubblewrapAvailable, NO_BUBBLEWRAP } from '../execute/sandbox.js';
 import { PlanFileError } from '../plan/store.js';
 import { toPosix } from '../plan/text.js';
-import { checkRecord, MatrixError, mergeRecords, readyPhases, runPhase, type RowRecord } from '../runners/matrix.js';
+import { MatrixError, mergeRecords, readyPhases, runPhase, type RowRecord } from '../runners/matrix.js';
+import { readRecords, RecordPathError, writeRecord } from '../runners/matrix-records.js';
 import { EXIT, UserError } from './exit.js';
 import { planPathArgument, readPlanArgument } from './plan-argument.js';
 
@@ -26,11 +26,6 @@ export async function runMatrixReady(planArgument: string): Promise<number> {
   return EXIT.ok;
 }
 
-/** Where a phase's record goes: `<dir>/<plan id>.<phase>.json`. */
-export function recordFile(dir: string, planId: string | null, phase: string): string {
-  return join(dir, `${planId ?? 'plan'}.${phase}.json`);
-}
-
 export async function runMatrixPhase(planArgument: string, options: { phase: string; records: string; sandbox?: boolean }): Promise<number> {
   const { path, root } = planPathArgument(planArgument);
   const sandbox = options.sandbox !== false;
@@ -42,9 +37,7 @@ export async function runMatrixPhase(planArgument: string, options: { phase: str
   } catch (error) {
     oneLine(error);
   }
-  const file = recordFile(resolve(options.records), record.planId, record.phase);
-  mkdirSync(resolve(options.records), { recursive: true });
-  writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
+  const file = writeRecord(options.records, record);
   process.stderr.write(`${record.phase}: ${record.status} after ${record.rows.length} row(s); record ${toPosix(relative(process.cwd(), file))}\n`);
   if (record.status !== 'done') for (const blocker of record.blockers) process.stderr.write(`blocked: ${blocker}\n`);
   return record.status === 'done' ? EXIT.ok : EXIT.blocked;
@@ -54,45 +47,21 @@ function progress(event: { type: string; action?: string; number?: number; resul
   if (event.type === 'row') process.stderr.write(`  #${event.number} ${event.result}  ${event.action}\n`);
 }
 
-/** The record files the arguments name: files, and the `*.json` files in folders (and their subfolders). */
-function recordFiles(paths: string[]): string[] {
-  const files: string[] = [];
-  const visit = (path: string) => {
-    if (!existsSync(path)) throw new UserError(`${path}: no such file`);
-    if (statSync(path).isDirectory()) {
-      for (const name of readdirSync(path).sort()) {
-        const child = join(path, name);
-        if (statSync(child).isDirectory() || name.endsWith('.json')) visit(child);
-      }
-    } else files.push(path);
-  };
-  for (const path of paths) visit(path);
-  return files;
-}
-
 export async function runMatrixMerge(planArgument: string, paths: string[]): Promise<number> {
   const { path } = planPathArgument(planArgument);
-  const records = recordFiles(paths).map((file) => {
-    let value: unknown;
-    try {
-      value = JSON.parse(readFileSync(file, 'utf8'));
-    } catch {
-      throw new UserError(`${file} is not JSON; give the row records matrix run wrote`, EXIT.failed);
-    }
-    try {
-      return checkRecord(value, file);
-    } catch (error) {
-      oneLine(error);
-    }
-  });
-  if (records.length === 0) throw new UserError('no row records found; give the files (or folders) matrix run wrote');
+  let records: RowRecord[] = [];
+  try {
+    records = readRecords(paths);
+  } catch (error) {
+    if (error instanceof RecordPathError) throw new UserError(error.message);
+    oneLine(error);
+  }
   try {
     const result = await mergeRecords(path, records);
     const state = result.plan.meta.state;
-    process.stderr.write(
-      `merged ${result.merged.join(', ') || 'nothing'} (${result.rows} row(s))${result.skipped.length ? `; already merged: ${result.skipped.join(', ')}` : ''}; ` +
-        `the plan is ${result.plan.meta.status}, next: ${state?.next_action ?? 'none'}\n`,
-    );
+    const merged = `merged ${result.merged.join(', ') || 'nothing'} (${result.rows} row(s))`;
+    const skipped = result.skipped.length ? `; already merged: ${result.skipped.join(', ')}` : '';
+    process.stderr.write(`${merged}${skipped}; the plan is ${result.plan.meta.status}, next: ${state?.next_action ?? 'none'}\n`);
   } catch (error) {
     oneLine(error);
   }

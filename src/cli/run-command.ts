@@ -6,6 +6,7 @@ import { eventLine, LoopControl, type LoopEvent, reportOfEnd, runLoop } from '..
 import { closingLines, type PreparedRun, prepareRun, RunRefusal, resultLine } from '../execute/run.js';
 import { PlanFileError, readPlanFile } from '../plan/store.js';
 import type { Signal } from '../plan/types.js';
+import { parallelProblem, wavesOf, withWaves } from '../runners/waves.js';
 import type { DashboardMount } from '../ui/run-dashboard.js';
 import { EXIT, interruptSignal, UserError } from './exit.js';
 import { planPathArgument } from './plan-argument.js';
@@ -14,6 +15,7 @@ export interface RunOptions {
   once?: boolean;
   loop?: boolean;
   maxIterations?: number;
+  parallel?: number;
   maxCost?: number;
   executor: 'builtin' | 'command';
   sandbox?: boolean;
@@ -40,7 +42,7 @@ export async function runDashboard(run: Pick<PreparedRun, 'planPath' | 'root' | 
   const plan = await readPlanFile(run.planPath);
   const { name, problem } = defaultApprover(run);
   const control = new LoopControl();
-  const screen = openRunDashboard(DashboardStore.open(plan, run.planPath, { approver: name, message: problem }), control, mount);
+  const screen = openRunDashboard(DashboardStore.open(plan, run.planPath, { approver: name, message: problem }), control, mount, wavesOf(run));
   const gates = { plan, approve: async (gate: string, by: string) => (await approvePhase(run.planPath, gate, { by })).plan };
   const spentUsd = () => run.models.ledger.spentUsd;
   const looping = asUserErrors(() => runLoop({ iterate: run.iterate, limit, control, gates, onEvent: screen.onEvent, spentUsd }));
@@ -55,17 +57,19 @@ export async function runDashboard(run: Pick<PreparedRun, 'planPath' | 'root' | 
 /** `deepplan run <plan> --once | --loop`: the last line of standard output is exactly the signal. */
 export async function runRunCommand(planArgument: string, options: RunOptions): Promise<number> {
   const both = Boolean(options.once) === Boolean(options.loop);
-  if (both) throw new UserError('give exactly one of --once (one iteration) or --loop (until a signal other than CONTINUE)');
+  const problem = both ? 'give exactly one of --once (one iteration) or --loop (until a signal other than CONTINUE)' : parallelProblem(options);
+  if (problem) throw new UserError(problem);
   const planPath = resolve(planArgument);
   // No such file, or no plan file at all (a folder): a usage error (exit 2), as for every command.
   planPathArgument(planArgument);
   const { executor, sandbox, commit, maxCost } = options;
   const setup = { planPath, shown: planArgument, executor, sandbox: sandbox !== false, commit: commit === true, maxCostUsd: maxCost ?? null };
-  const run = await asUserErrors(() => prepareRun({ ...setup, signal: interruptSignal(), notice: (line) => process.stderr.write(`${line}\n`) }));
+  const prepared = await asUserErrors(() => prepareRun({ ...setup, signal: interruptSignal(), notice: (line) => process.stderr.write(`${line}\n`) }));
+  const run = withWaves(prepared, { ...setup, parallel: options.parallel, maxIterations: options.maxIterations }); // --parallel: a loop of waves
   const limit = options.loop ? (options.maxIterations ?? Number.POSITIVE_INFINITY) : 1;
   // On a terminal, --loop gets the dashboard; in CI, with --json or piped, plain lines (and no Ink or React).
   const dashboard = options.loop && !options.json && process.stdout.isTTY && process.stdin.isTTY && !process.env['CI'];
-  const report = dashboard ? await runDashboard(run, limit) : await runPlain(run, limit, options);
+  const report = await (dashboard ? runDashboard(run, limit) : runPlain(run, limit, options)).finally(() => wavesOf(run)?.close());
   process.stdout.write(`${report.signal}\n`);
   return exitCodeOf(report.signal);
 }

@@ -1,9 +1,9 @@
-import { hostname } from 'node:os';
 import { relative } from 'node:path';
 import { budgetProblem } from '../execute/next.js';
 import { bubblewrapAvailable, NO_BUBBLEWRAP } from '../execute/sandbox.js';
 import { toPosix } from '../plan/text.js';
-import type { Signal } from '../plan/types.js';
+import type { DbosRunner } from '../runners/dbos.js';
+import { runPlansOnWorker, startWorker, WorkerError, type WorkerSettings } from '../runners/worker.js';
 import { EXIT, packageVersion, UserError } from './exit.js';
 import { readPlanArgument } from './plan-argument.js';
 
@@ -14,14 +14,8 @@ import { readPlanArgument } from './plan-argument.js';
  * SIGTERM or Ctrl-C. The command is registered by src/cli/scale-out.ts.
  */
 
-export interface WorkerCommandOptions {
+export interface WorkerCommandOptions extends WorkerSettings {
   databaseUrl?: string;
-  executorId?: string;
-  concurrency: number;
-  workerConcurrency: number;
-  maxIterations?: number;
-  maxCost?: number;
-  sandbox?: boolean;
 }
 
 function databaseUrlOf(options: WorkerCommandOptions): string {
@@ -31,17 +25,8 @@ function databaseUrlOf(options: WorkerCommandOptions): string {
   return url;
 }
 
-/** The worse of two signals, for several plans: blocked over continue over complete. */
-function worse(a: Signal, b: Signal): Signal {
-  const rank: Record<Signal, number> = { TASK_COMPLETE: 0, CONTINUE: 1, BLOCKED_NEED_HUMAN: 2 };
-  return rank[a] >= rank[b] ? a : b;
-}
-
-export async function runWorkerCommand(planArguments: string[], options: WorkerCommandOptions): Promise<number> {
-  const databaseUrl = databaseUrlOf(options);
-  const sandbox = options.sandbox !== false;
-  if (sandbox && !bubblewrapAvailable()) throw new UserError(NO_BUBBLEWRAP);
-  const root = process.cwd();
+/** The plans given, relative to `root`: each must be inside it, have a budget and be approved. */
+async function approvedPlans(planArguments: string[], root: string): Promise<string[]> {
   const plans: string[] = [];
   for (const argument of planArguments) {
     const { plan, path } = await readPlanArgument(argument, { phases: true });
@@ -53,55 +38,42 @@ export async function runWorkerCommand(planArguments: string[], options: WorkerC
       throw new UserError(`${shown} is ${plan.meta.status}, not approved; approve it with deepplan approve ${shown}`, EXIT.failed);
     plans.push(shown);
   }
+  return plans;
+}
+
+export async function runWorkerCommand(planArguments: string[], options: WorkerCommandOptions): Promise<number> {
+  const databaseUrl = databaseUrlOf(options);
+  const sandbox = options.sandbox !== false;
+  if (sandbox && !bubblewrapAvailable()) throw new UserError(NO_BUBBLEWRAP);
+  const root = process.cwd();
+  const plans = await approvedPlans(planArguments, root);
   const say = (line: string) => process.stderr.write(`${line}\n`);
   // pg warns of DBOS's own use of it on every worker; not the user's to act on.
   process.noDeprecation = true;
-  const { DbosRunner } = await import('../runners/dbos.js');
-  let runner: Awaited<ReturnType<typeof DbosRunner.start>>;
   try {
-    runner = await DbosRunner.start({
-      databaseUrl,
-      root,
-      executorId: options.executorId ?? hostname(),
-      concurrency: options.concurrency,
-      workerConcurrency: options.workerConcurrency,
-      sandbox,
-      applicationVersion: `deepplan-${packageVersion()}`,
-      log: say,
-    });
+    const runner = await startWorker({ ...options, databaseUrl, root, version: packageVersion(), log: say });
+    say(`worker ${runner.options.executorId}: serving ${plans.length > 0 ? plans.join(', ') : 'the queue'}`);
+    stopOnSignals(runner, plans.length > 0, say);
+    if (plans.length === 0) return await new Promise<number>(() => {});
+    const combined = await runPlansOnWorker(runner, { plans, root, maxIterations: options.maxIterations, maxCost: options.maxCost, say });
+    process.stdout.write(`${combined}\n`);
+    return combined === 'BLOCKED_NEED_HUMAN' ? EXIT.blocked : EXIT.ok;
   } catch (error) {
-    throw new UserError(`cannot start the worker: ${firstLine(error)}`, EXIT.failed);
+    if (error instanceof WorkerError) throw new UserError(error.message, EXIT.failed);
+    throw error;
   }
-  say(`worker ${runner.options.executorId}: serving ${plans.length > 0 ? plans.join(', ') : 'the queue'}`);
+}
+
+/** Ctrl-C or SIGTERM stops the worker (a second one exits at once); its unfinished runs resume on a restart. */
+function stopOnSignals(runner: DbosRunner, givenPlans: boolean, say: (line: string) => void): void {
   let stopping = false;
   const stop = async () => {
     if (stopping) process.exit(130);
     stopping = true;
     say('worker: stopping; its unfinished runs resume when a worker with the same --executor-id starts');
     await runner.stop().catch(() => {});
-    process.exit(plans.length > 0 ? 130 : EXIT.ok);
+    process.exit(givenPlans ? 130 : EXIT.ok);
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
-  if (plans.length === 0) return new Promise<number>(() => {});
-  let combined: Signal = 'TASK_COMPLETE';
-  try {
-    const results = await Promise.all(
-      plans.map((plan) => runner.run({ plan, root, maxIterations: options.maxIterations ?? 10_000, maxCostUsd: options.maxCost ?? null })),
-    );
-    for (const [index, result] of results.entries()) {
-      say(`${plans[index]}: ${result.signal} after ${result.iterations} iteration(s)${result.blockers.length ? `; blocked: ${result.blockers[0]}` : ''}`);
-      combined = worse(combined, result.signal);
-    }
-  } catch (error) {
-    await runner.stop().catch(() => {});
-    throw new UserError(`the run failed: ${firstLine(error)}`, EXIT.failed);
-  }
-  await runner.stop();
-  process.stdout.write(`${combined}\n`);
-  return combined === 'BLOCKED_NEED_HUMAN' ? EXIT.blocked : EXIT.ok;
-}
-
-function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
 }

@@ -38,8 +38,20 @@ export function rowTime(plan: Pick<Plan, 'log'>, now: Date): string {
   return last && /Z$/.test(last.when) && Date.parse(last.when) > Date.parse(when) ? last.when : when;
 }
 
+/**
+ * Rows read from a plan are shared by every later read of its log and frozen (plan/log-table.ts): their references are
+ * parsed once, not on every scan of a long log (two full scans an iteration at 10,000 rows cost ~3 ms).
+ */
+const references = new WeakMap<object, ReturnType<typeof parseAction>>();
+
 export function referenceOf(row: Pick<LogRow, 'action'>) {
-  return parseAction(row.action);
+  if (!Object.isFrozen(row)) return parseAction(row.action);
+  let reference = references.get(row);
+  if (reference === undefined) {
+    reference = parseAction(row.action);
+    references.set(row, reference);
+  }
+  return reference;
 }
 
 /** A row whose action was done (`ok`: something changed; `no-change`: nothing did). */

@@ -113,10 +113,21 @@ export function sizePhases(draft: PlanDraft, context: SizingContext, options: Si
         // A phase already given an extraction sub-phase keeps letter a for it.
         const offset = mode !== 'direct' ? 1 : 0;
         const ids = split.parts.map((_, index) => `${phase.id}${LETTERS[index + offset]}`);
-        split.parts.forEach((part, index) => phases.push({ ...part, id: ids[index]!, title: `${phase.title} (${index + 1} of ${split.parts.length})`, dependsOn: index === 0 ? part.dependsOn : [ids[index - 1]!] }));
+        // The parts before the last are siblings (each its own entities, or its own batch of inputs): they depend on
+        // what the phase depended on and may run at once (run --parallel); the last keeps the phase's Done when, which
+        // checks every part's files, so it waits for all of them.
+        // A step every part needs first (it names no entity, so only the first part has it) keeps them in sequence.
+        const last = split.parts.length - 1;
+        const dependsOn = (part: DraftPhase, index: number) =>
+          index === 0 ? part.dependsOn : !split.siblings ? [ids[index - 1]!] : index < last ? part.dependsOn : ids.slice(0, last);
+        split.parts.forEach((part, index) =>
+          phases.push({ ...part, id: ids[index]!, title: `${phase.title} (${index + 1} of ${split.parts.length})`, dependsOn: dependsOn(part, index) }),
+        );
         renamed.set(phase.id, ids);
         sequential.add(phase.id);
-        changes.push(`${phase.id} touches ${operations} files: split ${split.how} into ${ids.join(', ')} (at most ${FILE_OPS_WARN} files each), in sequence; ${ids[ids.length - 1]} keeps the phase's Done when`);
+        const order = split.siblings ? `${ids.slice(0, -1).join(', ')} side by side, then ${ids[ids.length - 1]}` : 'in sequence';
+        const into = `split ${split.how} into ${ids.join(', ')} (at most ${FILE_OPS_WARN} files each)`;
+        changes.push(`${phase.id} touches ${operations} files: ${into}, ${order}; ${ids[ids.length - 1]} keeps the phase's Done when`);
         continue;
       }
       if (operations > FILE_OPS_BLOCK) problems.push(`${phase.id} "${phase.title}" touches ${operations} files, more than the ${FILE_OPS_BLOCK} pre-flight allows, and ${split.why}`);
@@ -239,7 +250,8 @@ function expandOutputs(phase: DraftPhase, context: SizingContext, written: strin
 }
 
 /**
- * Splits a phase that touches more than 10 files into parts of at most 10, run in sequence.
+ * Splits a phase that touches more than 10 files into parts of at most 10: side by side, then the last (`siblings`),
+ * or in sequence when a step that names no entity comes first.
  * - One output per entity: each part writes a group of entities and reads their own input files (an input whose
  *   file name is the entity's) plus the shared inputs; a step that names entities goes to the part that has them; a
  *   step that names none runs in the first part when it comes before them, in the last when after, and a model step
@@ -250,7 +262,7 @@ function expandOutputs(phase: DraftPhase, context: SizingContext, written: strin
  * Earlier parts check each of their own files (`test -s` per path, never a glob); the last keeps the phase's own
  * Done when and gate, so nothing of the phase's check is lost.
  */
-function splitByEntity(phase: DraftPhase, context: SizingContext, planned: string[]): { parts: DraftPhase[]; how: string; why: string } {
+function splitByEntity(phase: DraftPhase, context: SizingContext, planned: string[]): { parts: DraftPhase[]; how: string; why: string; siblings?: boolean } {
   const entityOutputs = phase.outputs.filter((output) => !isDynamicPattern(output));
   const names = new Set(entityOutputs.map(entityOf));
   const steps = phase.steps.map((step) => ({ step, named: [...names].filter((entity) => tokenOf(entity).test(stepText(step))) }));
@@ -306,7 +318,8 @@ function splitByEntity(phase: DraftPhase, context: SizingContext, planned: strin
         doneWhen: last ? phase.doneWhen : { text: `${outputs.length} of the phase's files are written: ${listOf(entities)}`, verify: outputs.map((output) => `test -s ${output}`).join(' && ') },
       });
     });
-    return { parts, how: 'by entity', why: '' };
+    // Parts are independent unless a step that names no entity comes first (only the first part runs it).
+    return { parts, how: 'by entity', why: '', siblings: firstNamed <= 0 };
   }
 
   // A phase that reads many files into a few outputs: batches of its inputs, noted by a model, then the phase itself.
@@ -333,7 +346,7 @@ function splitByEntity(phase: DraftPhase, context: SizingContext, planned: strin
     });
   });
   parts.push(clonePhase(phase, { inputs: [...keep, ...notes] }));
-  return { parts, how: `into ${count} batches of its inputs and the phase itself`, why: '' };
+  return { parts, how: `into ${count} batches of its inputs and the phase itself`, why: '', siblings: true };
 }
 
 /** `a`, `a and b`, `a, b and c`. */

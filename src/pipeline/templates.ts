@@ -7,6 +7,7 @@ import { FILE_OPS_WARN } from '../rules/phase-file-ops.js';
 import { MAX_PHASES } from '../rules/phase-count.js';
 import { contextModeFor } from '../rules/phase-context-mode.js';
 import { actionInText, forbiddenKinds } from '../rules/irreversible-action.js';
+import { overlaps } from '../rules/plan-paths.js';
 import { PipelineError } from './errors.js';
 import { entityFolders } from './context.js';
 import { pathSlug, stepText, type DraftCriterion, type DraftPhase, type DraftStep } from './draft.js';
@@ -430,7 +431,35 @@ function seriesAdvice(
 }
 
 /**
- * The template's phases and criteria, numbered P1, P2, … in order, each depending on the one before: `each: source`
+ * Each phase's Depends on, by what it needs. A fixed phase depends on the one before it, or, after a run of
+ * per-entity phases, on every one of them that no later per-entity phase depends on (a closing phase waits for all).
+ * A per-entity phase depends on the per-entity phases since the last fixed phase whose outputs it reads (rendering
+ * contact 3's email waits for its draft), else on that fixed phase alone (the shared brief, the owner's go-ahead):
+ * per-entity phases are siblings, which `deepplan run --parallel` runs at the same time.
+ */
+function dependencies(bodies: Body[], perEntity: Set<Body>): string[][] {
+  const id = (index: number) => `P${index + 1}`;
+  const depends: string[][] = [];
+  let shared = -1;
+  let block: number[] = [];
+  bodies.forEach((body, index) => {
+    if (!perEntity.has(body)) {
+      const needed = new Set(block.flatMap((member) => depends[member]!));
+      const leaves = block.filter((member) => !needed.has(id(member)));
+      depends.push(leaves.length > 0 ? leaves.map(id) : index > 0 ? [id(index - 1)] : []);
+      shared = index;
+      block = [];
+      return;
+    }
+    const producers = block.filter((member) => bodies[member]!.outputs.some((output) => body.inputs.some((input) => overlaps(input, output))));
+    depends.push(producers.length > 0 ? producers.map(id) : shared >= 0 ? [id(shared)] : []);
+    block.push(index);
+  });
+  return depends;
+}
+
+/**
+ * The template's phases and criteria, numbered P1, P2, … in order, each depending on what it needs (dependencies()): `each: source`
  * phases once per source, `each: {files, as}` phases once per entity the repository holds (grouped when there are
  * more than the phase cap allows, the `otherwise` form when there is none). `notes` say what was found, for the
  * person watching the pipeline.
@@ -524,6 +553,8 @@ export function fillTemplate(
   if (size === null) throw new PipelineError(seriesAdvice(template, entityEntries, found, counts, largest, maxPhases - between - Math.max(before, after), series));
 
   const bodies: Body[] = [];
+  /** The bodies planned once per entity (or group of them): siblings, not a chain (see dependencies()). */
+  const perEntity = new Set<Body>();
   const forbidden = forbiddenKinds((options.request ?? '').split(/(?<=[.;!?])\s+|\n+/));
   /** Outputs of phases left out: criteria that check them go too. */
   const dropped: string[] = [];
@@ -564,6 +595,7 @@ export function fillTemplate(
         if (body.doneWhen.verify) checks.push(body.doneWhen.verify);
         outputs.push(...body.outputs);
         bodies.push(body);
+        perEntity.add(body);
       }
       if (checks.length > 0 && checks.length * group >= entities.length) sliceChecks.push({ outputs, verify: allOf(checks) });
       if (checks.length > 0) {
@@ -584,13 +616,14 @@ export function fillTemplate(
       bodies.push(body);
     }
   });
+  const depends = dependencies(bodies, perEntity);
   const phases: DraftPhase[] = bodies.map((body, index) => ({
     id: `P${index + 1}`,
     title: body.title,
     inputs: body.inputs,
     outputs: body.outputs,
     context: 'direct',
-    dependsOn: index > 0 ? [`P${index}`] : [],
+    dependsOn: depends[index]!,
     gate: body.gate,
     ...(body.hints ? { hints: body.hints } : {}),
     doneWhen: body.doneWhen,

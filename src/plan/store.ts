@@ -276,7 +276,8 @@ export type PlanEdit = (text: string, plan: Plan) => string;
  */
 export async function updatePlanFile(path: string, edit: PlanEdit, options: UpdateOptions = {}): Promise<Plan> {
   const runLock = runLockOf(path);
-  const releaseRun = heldLocks.has(runLock) ? null : await acquireLock(runLock, options.lockWaitMs ?? RUN_LOCK_WAIT_MS, { onWait: options.onWait, shown: path, reentrant: true });
+  const wait = { onWait: options.onWait, shown: path, reentrant: true };
+  const releaseRun = heldLocks.has(runLock) ? null : await acquireLock(runLock, options.lockWaitMs ?? RUN_LOCK_WAIT_MS, wait);
   try {
     return await writeUnderLock(path, edit, options);
   } finally {

@@ -125,6 +125,8 @@ export function splitTableRow(line: string): string[] {
   let body = line.trim();
   if (body.startsWith('|')) body = body.slice(1);
   if (body.endsWith('|') && !body.endsWith('\\|')) body = body.slice(0, -1);
+  // Without a backslash every pipe ends a cell: the native split, much the quicker on a first read of a long log.
+  if (body.indexOf('\\') === -1) return body.split('|').map((cell) => cell.trim());
   // From pipe to pipe with indexOf and slices: a log row is ~150 characters, and building cells a character at a
   // time cost ~2.5 µs a row, most of a 1,000-row log's reading time.
   const cells: string[] = [];

@@ -3,7 +3,7 @@ import { runLoop } from '../execute/loop.js';
 import { currentPhase, describeNext, nextAction } from '../execute/next.js';
 import { parsePlan } from '../plan/parse.js';
 import { readPlanFile, updatePlanFile } from '../plan/store.js';
-import type { LogResult, Phase, Plan, Signal } from '../plan/types.js';
+import type { LogResult, LogRow, Phase, Plan, Signal } from '../plan/types.js';
 import { appendLearning, appendLogRow, setPhaseStatus, setPlanStatus, setState, tickCriterion } from '../plan/update.js';
 import { runOneIteration, type PlanRunRequest } from './runner.js';
 
@@ -114,19 +114,14 @@ export async function runPhase({ request, phase: phaseId }: PhaseRunOptions, pla
     const why = !phase ? 'the plan has no such phase' : (ready.blocked ?? notReady(before, phase, done) ?? 'the plan is complete');
     throw new MatrixError(`${phaseId} cannot run now: ${why}`);
   }
-  const others = before.phases.filter((phase) => phase.id !== phaseId && phase.status !== 'done').map((phase) => phase.id);
-  await updatePlanFile(planPath, (text) => others.reduce((edited, id) => addDependency(edited, id, phaseId), text));
+  await focusPlan(planPath, before, phaseId);
   const baseRows = before.log?.rows.length ?? 0;
   const changed = new Set<string>();
   const limit = before.meta.budget?.max_iterations ?? 0;
   await runLoop({
     limit,
     // The job runs its own phase only: it stops once that phase is done, blocked, or no longer the current one.
-    before: async () => {
-      const plan = await readPlanFile(planPath);
-      const phase = plan.phases.find((candidate) => candidate.id === phaseId)!;
-      return phase.status === 'done' || (plan.meta.state?.blockers ?? []).length > 0 || currentPhase(plan)?.id !== phaseId ? true : null;
-    },
+    before: async () => (phaseStops(await readPlanFile(planPath), phaseId) ? true : null),
     iterate: async () => {
       const summary = await runOneIteration(request);
       for (const file of summary.changed) changed.add(file);
@@ -134,15 +129,53 @@ export async function runPhase({ request, phase: phaseId }: PhaseRunOptions, pla
     },
   });
   const after = await readPlanFile(planPath);
-  const phase = after.phases.find((candidate) => candidate.id === phaseId)!;
+  return recordOf({
+    plan: request.plan,
+    before,
+    after,
+    phase: phaseId,
+    rows: (after.log?.rows ?? []).slice(baseRows),
+    changed: [...changed].sort(),
+    spentUsd: Math.max(0, (after.meta.state?.spent_usd ?? 0) - (before.meta.state?.spent_usd ?? 0)),
+  });
+}
+
+/** Makes every other open phase of this copy of the plan depend on `phaseId`, so the engine runs that phase next. */
+export async function focusPlan(planPath: string, plan: Plan, phaseId: string): Promise<void> {
+  const others = plan.phases.filter((phase) => phase.id !== phaseId && phase.status !== 'done').map((phase) => phase.id);
+  await updatePlanFile(planPath, (text) => others.reduce((edited, id) => addDependency(edited, id, phaseId), text));
+}
+
+/** Whether a copy focused on `phaseId` should stop: the phase is done, the copy is blocked, or it moved on. */
+export function phaseStops(plan: Plan, phaseId: string): boolean {
+  const phase = plan.phases.find((candidate) => candidate.id === phaseId);
+  return !phase || phase.status === 'done' || (plan.meta.state?.blockers ?? []).length > 0 || currentPhase(plan)?.id !== phaseId;
+}
+
+export interface RecordParts {
+  plan: string;
+  /** The plan the record is merged into (its log is the record's base) and the copy that ran the phase. */
+  before: Plan;
+  after: Plan;
+  phase: string;
+  /** The copy's rows to carry over. */
+  rows: LogRow[];
+  changed: string[];
+  spentUsd: number;
+}
+
+/** A row record of `rows` that a copy of the plan (`after`) wrote for one phase, to merge into `before`. */
+export function recordOf(parts: RecordParts): RowRecord {
+  const { before, after } = parts;
+  const phase = after.phases.find((candidate) => candidate.id === parts.phase);
   const known = new Set((before.learnings ?? []).map((entry) => entry.text));
   return {
     version: RECORD_VERSION,
-    plan: request.plan,
+    plan: parts.plan,
     planId: before.meta.id ?? null,
-    phase: phaseId,
-    base: { rows: baseRows, lastWhen: before.log?.rows.at(-1)?.when ?? null },
-    rows: (after.log?.rows ?? []).slice(baseRows).map((row) => ({
+    phase: parts.phase,
+    base: { rows: before.log?.rows.length ?? 0, lastWhen: before.log?.rows.at(-1)?.when ?? null },
+    rows: parts.rows.map((row) => ({
       when: row.when,
       phase: row.phase,
       action: row.action,
@@ -150,12 +183,12 @@ export async function runPhase({ request, phase: phaseId }: PhaseRunOptions, pla
       signal: row.signal as Signal,
       notes: row.notes,
     })),
-    status: (phase.status ?? 'pending') as RowRecord['status'],
+    status: (phase?.status ?? 'pending') as RowRecord['status'],
     blockers: after.meta.state?.blockers ?? [],
     learnings: (after.learnings ?? []).map((entry) => entry.text).filter((text) => !known.has(text)),
     ticks: (after.criteria ?? []).filter((criterion) => criterion.checked === true && criterion.id !== null).map((criterion) => criterion.id!),
-    changed: [...changed].sort(),
-    spentUsd: Math.max(0, (after.meta.state?.spent_usd ?? 0) - (before.meta.state?.spent_usd ?? 0)),
+    changed: parts.changed,
+    spentUsd: parts.spentUsd,
   };
 }
 
@@ -218,7 +251,12 @@ export interface MergeResult {
  * Refused as a whole, nothing written, when a record is for another plan, two records are for one phase or
  * changed one file, or a record's phase already has rows after the record's base (it ran elsewhere meanwhile).
  */
-export async function mergeRecords(planPath: string, records: RowRecord[], now: () => Date = () => new Date()): Promise<MergeResult> {
+export async function mergeRecords(
+  planPath: string,
+  records: RowRecord[],
+  now: () => Date = () => new Date(),
+  options: { pending?: string[] } = {},
+): Promise<MergeResult> {
   const read = await readPlanFile(planPath);
   const fresh: RowRecord[] = [];
   const skipped: string[] = [];
@@ -261,20 +299,33 @@ export async function mergeRecords(planPath: string, records: RowRecord[], now: 
         edited = appendLogRow(edited, { ...row, when });
         last = when;
       }
+      // Phases shown as pending while they run elsewhere (runners/waves.ts: one active phase at most).
+      for (const id of options.pending ?? []) edited = setPhaseStatus(edited, id, 'pending');
       for (const record of fresh) {
         edited = setPhaseStatus(edited, record.phase, record.status);
         for (const learning of record.learnings) edited = appendLearning(edited, learning);
         for (const id of record.ticks) edited = tickCriterion(edited, id, true);
       }
       const after = parsePlan(edited);
-      const blockers = fresh.flatMap((record) => record.blockers);
+      // Blockers already in the plan stay (a phase merged earlier in the same run waits for a person).
+      const blockers = [...new Set([...(current.meta.state?.blockers ?? []), ...fresh.flatMap((record) => record.blockers)])];
       const complete = blockers.length === 0 && after.phases.every((phase) => phase.status === 'done') && rows.at(-1)?.row.signal === 'TASK_COMPLETE';
       const status = complete ? 'complete' : blockers.length > 0 ? 'blocked' : 'executing';
       if (current.meta.status !== status) edited = setPlanStatus(edited, status);
       const next = nextAction(parsePlan(edited));
       const spent = fresh.reduce((sum, record) => sum + record.spentUsd, 0);
+      // A plan that waits for a person stands at the phase that waits (deepplan approve names it): the one it stood at,
+      // else the first record's that blocked; never a phase that is done.
+      const open = (id: string | null | undefined) => id && after.phases.some((phase) => phase.id === id && phase.status !== 'done');
+      const waiting =
+        blockers.length === 0
+          ? undefined
+          : [
+              (current.meta.state?.blockers ?? []).length > 0 ? current.meta.state?.phase : null,
+              ...fresh.filter((record) => record.blockers.length > 0).map((record) => record.phase),
+            ].find(open);
       return setState(edited, {
-        phase: complete ? null : (currentPhase(after)?.id ?? null),
+        phase: complete ? null : (waiting ?? currentPhase(after)?.id ?? null),
         iteration: after.log?.rows.length ?? 0,
         blockers,
         next_action: complete ? 'None: the plan is complete' : blockers.length > 0 ? `Waiting for a person: ${blockers[0]}` : (describeNext(next) ?? null),

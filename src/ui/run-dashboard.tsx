@@ -3,6 +3,7 @@ import { Box, Static, Text, render, useApp, useInput } from 'ink';
 import { useRef, useState, useSyncExternalStore } from 'react';
 import type { LoopControl, LoopEvent } from '../execute/loop.js';
 import type { Plan } from '../plan/types.js';
+import type { WaveView } from '../runners/waves.js';
 import { Store } from './store.js';
 import { Hanging, Wrapped } from './layout.js';
 import { RedrawProvider, RedrawStore, useStaticItems, watchNarrowing } from './redraw.js';
@@ -42,6 +43,8 @@ export interface DashboardState {
   paused: boolean;
   stopping: boolean;
   message: string | null;
+  /** `run --parallel`: the phases running now, done and waiting (runners/waves.ts); absent for a serial run. */
+  waves?: WaveView | null;
 }
 
 export interface DashboardKeys {
@@ -86,6 +89,11 @@ export class DashboardStore extends Store<DashboardState> {
       default:
         return undefined;
     }
+  }
+
+  /** The waves of `run --parallel` as they change. */
+  showWaves(waves: WaveView): void {
+    this.set({ waves });
   }
 
   private view(plan: Plan): ReturnType<typeof planView> {
@@ -137,6 +145,12 @@ function Row({ row, width }: { row: DashboardRow; width: number }) {
       </Hanging>
     </Box>
   );
+}
+
+/** `running P2 P3 P4 P5 · done 3 · waiting 14`: the phases of the wave under way, and how many are done or wait. */
+export function wavesLine(waves: WaveView): string {
+  const running = waves.running.length > 0 ? `running ${waves.running.join(' ')}` : 'running -';
+  return `${running} · done ${waves.done.length} · waiting ${waves.waiting.length}`;
 }
 
 export function RunDashboard({ store, keys }: { store: DashboardStore; keys: DashboardKeys }) {
@@ -205,6 +219,11 @@ export function RunDashboard({ store, keys }: { store: DashboardStore; keys: Das
       <Hanging lead="iterations" width={11}>
         {state.iteration} of {state.budget ?? '?'}   cost ${state.costUsd.toFixed(4)}
       </Hanging>
+      {state.waves ? (
+        <Hanging lead="waves" width={11}>
+          {wavesLine(state.waves)}
+        </Hanging>
+      ) : null}
       <Hanging lead="now" width={11}>
         {state.action ? flat(state.action) : '-'}
       </Hanging>
@@ -256,6 +275,11 @@ export function renderRunDashboard(store: DashboardStore, keys: DashboardKeys) {
   return app;
 }
 
+/** Who reports the waves of `run --parallel` (runners/waves.ts Waves). */
+export interface WaveSource {
+  watch(onWave: (view: WaveView) => void): void;
+}
+
 /** What shows the dashboard: Ink on the terminal (renderRunDashboard), or a test's renderer. */
 export type DashboardMount = (store: DashboardStore, keys: DashboardKeys) => { unmount(): void };
 
@@ -263,7 +287,8 @@ export type DashboardMount = (store: DashboardStore, keys: DashboardKeys) => { u
  * Opens the dashboard over a loop: its keys drive `control`, and `onEvent` is the loop's listener. close() takes it
  * down: at once after an error, else after Ink has drawn the last state (it throttles frames).
  */
-export function openRunDashboard(store: DashboardStore, control: LoopControl, mount: DashboardMount = renderRunDashboard) {
+export function openRunDashboard(store: DashboardStore, control: LoopControl, mount: DashboardMount = renderRunDashboard, waves?: WaveSource | null) {
+  waves?.watch((view) => store.showWaves(view));
   const app = mount(store, {
     pause: () => store.set({ paused: control.togglePause() }),
     stop() {
