@@ -27,10 +27,22 @@ export const fmt = (ms) => `${ms.toFixed(ms < 10 ? 2 : ms < 100 ? 1 : 0)} ms`;
 /** Rows of cells as columns padded to their widest cell. */
 export function table(rows) {
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => String(row[column]).length)));
-  return rows.map((row) => row.map((cell, column) => String(cell).padEnd(widths[column])).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => String(cell).padEnd(widths[column]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
-export const loadAverage = () => (process.platform === 'win32' ? 'n/a' : loadavg().map((load) => load.toFixed(2)).join(', '));
+export const loadAverage = () =>
+  process.platform === 'win32'
+    ? 'n/a'
+    : loadavg()
+        .map((load) => load.toFixed(2))
+        .join(', ');
 
 /** Log rows' times: from a fixed start, in whole seconds. */
 export const START = Date.parse('2026-11-20T10:00:00Z');

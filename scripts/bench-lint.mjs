@@ -44,14 +44,12 @@ const PLANS = integerOption('bench-lint', '--plans', options.plans, 1);
 const ROWS = integerOption('bench-lint', '--rows', options.rows, 1);
 const RUNS = integerOption('bench-lint', '--runs', options.runs, 1);
 
-
 // ---------------------------------------------------------------------------------------------------------------
 // The corpus
 
 const template = readFileSync(TEMPLATE, 'utf8');
 const phaseIds = [...template.matchAll(/^### (P\d+[a-z]?)\. /gm)].map((match) => match[1]);
 if (phaseIds.length === 0) throw new Error(`${TEMPLATE}: no phases found`);
-
 
 /**
  * An iteration log of `rows` rows that the rules accept: numbered 1..rows, times ascending, the phases walked in order,
@@ -102,7 +100,9 @@ function makePlan(id, rows) {
   const at = text.indexOf(table);
   if (at === -1) throw new Error(`${TEMPLATE}: no empty iteration log table found`);
   const rest = text.slice(at + table.length);
-  return `${text.slice(0, at)}${table}${logRows(rows).map((row) => `${row}\n`).join('')}${rest}`;
+  return `${text.slice(0, at)}${table}${logRows(rows)
+    .map((row) => `${row}\n`)
+    .join('')}${rest}`;
 }
 
 function replaceOnce(text, pattern, replacement) {
@@ -130,7 +130,6 @@ function makeCorpus() {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Measuring
-
 
 /**
  * CPU time (user + system, ms) of this process's children that have been waited for, from /proc/self/stat on Linux
@@ -168,9 +167,6 @@ function captured(args, cwd, env = {}) {
   return result;
 }
 
-
-
-
 let failed = false;
 const fail = (message) => {
   failed = true;
@@ -182,7 +178,9 @@ try {
   process.stdout.write(
     `deepplan lint benchmark: Node ${process.version}, ${availableParallelism()} core(s) available (${cpus()[0]?.model?.trim() ?? 'unknown CPU'}), ${process.platform}/${process.arch}\n`,
   );
-  process.stdout.write(`load average at the start: ${loadAverage()} (above ${availableParallelism()}: other processes compete for the cores and every time here grows)\n`);
+  process.stdout.write(
+    `load average at the start: ${loadAverage()} (above ${availableParallelism()}: other processes compete for the cores and every time here grows)\n`,
+  );
   process.stdout.write(`corpus: ${PLANS} plans from plans/modop-outreach.md (${phaseIds.length} phases), ${ROWS}-row logs, in ${root}\n\n`);
 
   // The corpus must lint clean, or the comparison would time error reporting instead of linting.
@@ -314,5 +312,7 @@ try {
   if (options.keep) process.stdout.write(`\ncorpus kept in ${root}\n`);
   else rmSync(root, { recursive: true, force: true });
 }
-process.stdout.write(failed ? '\nbench:lint FAILED (see FAIL above)\n' : '\nbench:lint: the corpus lints clean and deepplan is within a quarter of markdownlint-cli2\n');
+process.stdout.write(
+  failed ? '\nbench:lint FAILED (see FAIL above)\n' : '\nbench:lint: the corpus lints clean and deepplan is within a quarter of markdownlint-cli2\n',
+);
 process.exitCode = failed ? 1 : 0;

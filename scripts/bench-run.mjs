@@ -70,7 +70,6 @@ const LARGE_ROWS = integerOption('bench-run', '--large-rows', options['large-row
 const PROCESS_RUNS = integerOption('bench-run', '--process-runs', options['process-runs'], 1);
 const LEARNINGS_EVERY = integerOption('bench-run', '--learnings-every', options['learnings-every'], 0);
 
-
 // ---------------------------------------------------------------------------------------------------------------
 // The repository and the plan (after test/support/fixtures.ts SMALL_PLAN and test/support/scripted.ts)
 
@@ -106,7 +105,13 @@ const PHASES = [
     id: 'P1',
     first: 'notes/week.md',
     title: 'Fetch the notes',
-    fields: ['Inputs: notes/accounts.md', 'Outputs: notes/week.md', 'Context: direct', 'Depends on: none', 'Done when: the notes are fetched. verify: `test -s notes/week.md`'],
+    fields: [
+      'Inputs: notes/accounts.md',
+      'Outputs: notes/week.md',
+      'Context: direct',
+      'Depends on: none',
+      'Done when: the notes are fetched. verify: `test -s notes/week.md`',
+    ],
     steps: ['/fetch-notes "- Acme renewed" "- Globex paused"', 'Read notes/week.md and add a line for each account of notes/accounts.md that it misses.'],
     model: { file: 'notes/week.md', check: 'node scripts/put.mjs notes/check.txt week' },
   },
@@ -114,7 +119,13 @@ const PHASES = [
     id: 'P2',
     first: 'out/summary.md',
     title: 'Write the summary',
-    fields: ['Inputs: notes/week.md', 'Outputs: out/summary.md', 'Context: direct', 'Depends on: P1', 'Done when: one line per account. verify: `test -s out/summary.md`'],
+    fields: [
+      'Inputs: notes/week.md',
+      'Outputs: out/summary.md',
+      'Context: direct',
+      'Depends on: P1',
+      'Done when: one line per account. verify: `test -s out/summary.md`',
+    ],
     steps: ['/write-summary "- Acme: renewed" "- Globex: paused" "- Initech: new"', 'Tighten out/summary.md: one line per account, the newest news first.'],
     model: { file: 'out/summary.md', check: 'node scripts/put.mjs out/check.txt summary' },
   },
@@ -122,7 +133,13 @@ const PHASES = [
     id: 'P3',
     first: 'out/page.html',
     title: 'Render the page',
-    fields: ['Inputs: out/summary.md', 'Outputs: out/page.html', 'Context: direct', 'Depends on: P2', 'Done when: the page is rendered. verify: `test -s out/page.html`'],
+    fields: [
+      'Inputs: out/summary.md',
+      'Outputs: out/page.html',
+      'Context: direct',
+      'Depends on: P2',
+      'Done when: the page is rendered. verify: `test -s out/page.html`',
+    ],
     steps: ['/publish-page "<h1>Summary</h1>"', 'Check out/page.html against out/summary.md and fix every account line that differs.'],
     model: { file: 'out/page.html', check: 'node scripts/put.mjs out/check.txt page' },
   },
@@ -130,7 +147,13 @@ const PHASES = [
     id: 'P4',
     first: 'out/published.txt',
     title: 'Record the URL',
-    fields: ['Inputs: out/page.html', 'Outputs: out/published.txt, out/archive.txt', 'Context: direct', 'Depends on: P3', 'Done when: the URL is recorded. verify: `test -s out/published.txt`'],
+    fields: [
+      'Inputs: out/page.html',
+      'Outputs: out/published.txt, out/archive.txt',
+      'Context: direct',
+      'Depends on: P3',
+      'Done when: the URL is recorded. verify: `test -s out/published.txt`',
+    ],
     steps: [
       'run: `node scripts/put.mjs out/published.txt https://wiki.example/summary`',
       'Write out/archive.txt: one line saying what was published, where, and for which week.',
@@ -177,13 +200,33 @@ function phaseRows(phase, count, firstNumber, finish, extraSteps) {
     }
     const last = finish && k === count - 1;
     if (last) {
-      rows.push([phase.id, `${model} write_file ${phase.model.file}`, 'ok', `step done; 1 file changed (${phase.model.file}): final pass of iteration ${n}; Done when passes`]);
+      rows.push([
+        phase.id,
+        `${model} write_file ${phase.model.file}`,
+        'ok',
+        `step done; 1 file changed (${phase.model.file}): final pass of iteration ${n}; Done when passes`,
+      ]);
     } else if (n % 23 === 0) {
-      rows.push([phase.id, `${model} run_command ${phase.model.check} --iteration ${n}`, 'failed', `exit 1: check ${n} found an account line that differs from notes/accounts.md`]);
+      rows.push([
+        phase.id,
+        `${model} run_command ${phase.model.check} --iteration ${n}`,
+        'failed',
+        `exit 1: check ${n} found an account line that differs from notes/accounts.md`,
+      ]);
     } else if (n % 4 === 0) {
-      rows.push([phase.id, `${model} read_file ${phase.model.file}`, 'no-change', `nothing changed: read ${phase.model.file} (${(n % 9) + 1}.${n % 10} kB) to find the next line to fix`]);
+      rows.push([
+        phase.id,
+        `${model} read_file ${phase.model.file}`,
+        'no-change',
+        `nothing changed: read ${phase.model.file} (${(n % 9) + 1}.${n % 10} kB) to find the next line to fix`,
+      ]);
     } else {
-      rows.push([phase.id, `${model} write_file ${phase.model.file}`, 'ok', `1 file changed (${phase.model.file}): rewrote the line of account ${n % 17} after iteration ${n}`]);
+      rows.push([
+        phase.id,
+        `${model} write_file ${phase.model.file}`,
+        'ok',
+        `1 file changed (${phase.model.file}): rewrote the line of account ${n % 17} after iteration ${n}`,
+      ]);
     }
   }
   return rows;
@@ -212,7 +255,9 @@ function makePlan({ rows, current, currentRows, learningsEvery, extraSteps = 0 }
     for (let n = learningsEvery; n <= rows + learningsEvery - 1; n += learningsEvery) {
       const at = Math.min(n, rows);
       const phase = log[at - 1]?.[0] ?? current;
-      learnings.push(`${phase}.${extraSteps + 2}: account ${at % 17} is listed under its parent company in notes/accounts.md; match it by parent, not by name (iteration ${at})`);
+      learnings.push(
+        `${phase}.${extraSteps + 2}: account ${at % 17} is listed under its parent company in notes/accounts.md; match it by parent, not by name (iteration ${at})`,
+      );
     }
   }
   const next = Math.min(currentRows, extraSteps + 1);
@@ -285,10 +330,14 @@ Summarise this week's account notes into one page for the team, publish it on th
 
 ${PHASES.map(
   (phase, i) => `### ${phase.id}. ${phase.title}
-${fieldsOf(phase, extraSteps).map((field) => `- ${field}`).join('\n')}
+${fieldsOf(phase, extraSteps)
+  .map((field) => `- ${field}`)
+  .join('\n')}
 - Status: ${phaseStatus(i)}
 
-${stepsOf(phase, extraSteps).map((step, s) => `${s + 1}. ${step}`).join('\n')}
+${stepsOf(phase, extraSteps)
+  .map((step, s) => `${s + 1}. ${step}`)
+  .join('\n')}
 `,
 ).join('\n')}
 ## Running learnings
@@ -303,7 +352,6 @@ ${log.map(([phase, action, result, notes], i) => `| ${i + 1} | ${timeOf(i + 1)} 
 
 // ---------------------------------------------------------------------------------------------------------------
 // Measuring
-
 
 const out = (text = '') => process.stdout.write(`${text}\n`);
 
@@ -346,7 +394,13 @@ function lintClean(files) {
   }
   for (const file of report.files) {
     const errors = file.findings.filter((finding) => finding.severity === 'error');
-    if (errors.length > 0) fail(`${file.path} does not lint clean: ${errors.slice(0, 5).map((finding) => `${finding.line} ${finding.ruleId} ${finding.message}`).join('; ')}`);
+    if (errors.length > 0)
+      fail(
+        `${file.path} does not lint clean: ${errors
+          .slice(0, 5)
+          .map((finding) => `${finding.line} ${finding.ruleId} ${finding.message}`)
+          .join('; ')}`,
+      );
   }
   if (result.status !== 0 && !failed) fail(`deepplan lint exited ${result.status}`);
 }
@@ -392,7 +446,14 @@ async function wholeProcesses() {
       ...Object.keys(commands).map((command) => {
         const [a, b] = [small.times[command], large.times[command]];
         const ratios = [(median(b) / median(a)).toFixed(3), (Math.min(...b) / Math.min(...a)).toFixed(3)];
-        return [`deepplan ${commands[command]({ file: '<plan>' }).join(' ')}`, fmt(median(a)), fmt(Math.min(...a)), fmt(median(b)), fmt(Math.min(...b)), ...ratios];
+        return [
+          `deepplan ${commands[command]({ file: '<plan>' }).join(' ')}`,
+          fmt(median(a)),
+          fmt(Math.min(...a)),
+          fmt(median(b)),
+          fmt(Math.min(...b)),
+          ...ratios,
+        ];
       }),
     ]),
   );
@@ -404,7 +465,9 @@ async function wholeProcesses() {
 }
 
 try {
-  out(`deepplan run benchmark: Node ${process.version}, ${availableParallelism()} core(s) available (${cpus()[0]?.model?.trim() ?? 'unknown CPU'}), ${process.platform}/${process.arch}`);
+  out(
+    `deepplan run benchmark: Node ${process.version}, ${availableParallelism()} core(s) available (${cpus()[0]?.model?.trim() ?? 'unknown CPU'}), ${process.platform}/${process.arch}`,
+  );
   out(`load average at the start: ${loadAverage()}`);
   out(`repository: ${root}`);
   out();
@@ -465,7 +528,9 @@ try {
     const cpu = process.cpuUsage(cpuBefore);
     const row = report.rows[report.rows.length - 1];
     if (report.signal !== 'CONTINUE' || !row || row.result !== 'ok') {
-      throw new Error(`${plan.name}: the iteration ended ${report.signal} (${row ? `${row.action} → ${row.result}: ${row.notes}` : 'no row'}; ${report.blockers.join('; ')})`);
+      throw new Error(
+        `${plan.name}: the iteration ended ${report.signal} (${row ? `${row.action} → ${row.result}: ${row.notes}` : 'no row'}; ${report.blockers.join('; ')})`,
+      );
     }
     plan.actions.add(row.action.split(' ')[0]);
     if (record) {
@@ -489,7 +554,9 @@ try {
 
   const [empty, ...long] = engine;
   const measured = Math.ceil(RUNS / BATCH) * BATCH;
-  out(`1. engine time per iteration (IterationReport.engineMs, the action excluded), ${measured} iterations per plan after ${Math.ceil(WARMUP / BATCH) * BATCH} warm-up ones, in runs of ${BATCH} from a fresh copy of the plan:`);
+  out(
+    `1. engine time per iteration (IterationReport.engineMs, the action excluded), ${measured} iterations per plan after ${Math.ceil(WARMUP / BATCH) * BATCH} warm-up ones, in runs of ${BATCH} from a fresh copy of the plan:`,
+  );
   out(
     table([
       ['plan', 'size', 'steps run', 'engine median', 'engine p90', 'engine min', 'action median', 'wall median', 'CPU median'],
@@ -506,7 +573,9 @@ try {
       ]),
     ]),
   );
-  out('(wall = the whole runIteration call; CPU = this process\'s CPU time in it: the engine and starting the action, not the action\'s own process; it moves less with the machine\'s load than the wall times)');
+  out(
+    "(wall = the whole runIteration call; CPU = this process's CPU time in it: the engine and starting the action, not the action's own process; it moves less with the machine's load than the wall times)",
+  );
   for (const plan of long) {
     const target = plan.rows > 1_000 ? ENGINE_LARGE_RATIO_TARGET : ENGINE_RATIO_TARGET;
     const ratio = median(plan.engine) / median(empty.engine);
@@ -528,22 +597,46 @@ try {
   // plan, not a target, spends all 500 iterations in P1: every learning is then about the current phase, and the
   // learnings budget (LEARNINGS_BUDGET) is what bounds the prompt.
   const prompts = [
-    { name: `iteration ${PROMPT_EARLY}`, text: makePlan({ rows: PROMPT_EARLY, current: 'P1', currentRows: PROMPT_EARLY, learningsEvery: PROMPT_LEARNING_EVERY }), file: 'plans/prompt-early.md' },
-    { name: `iteration ${PROMPT_LATE}`, text: makePlan({ rows: PROMPT_LATE, current: 'P4', currentRows: PROMPT_EARLY, learningsEvery: PROMPT_LEARNING_EVERY }), file: 'plans/prompt-late.md' },
-    { name: `iteration ${PROMPT_LATE}, all in P1 (not a target)`, text: makePlan({ rows: PROMPT_LATE, current: 'P1', currentRows: PROMPT_LATE, learningsEvery: PROMPT_LEARNING_EVERY }), file: 'plans/prompt-one-phase.md' },
+    {
+      name: `iteration ${PROMPT_EARLY}`,
+      text: makePlan({ rows: PROMPT_EARLY, current: 'P1', currentRows: PROMPT_EARLY, learningsEvery: PROMPT_LEARNING_EVERY }),
+      file: 'plans/prompt-early.md',
+    },
+    {
+      name: `iteration ${PROMPT_LATE}`,
+      text: makePlan({ rows: PROMPT_LATE, current: 'P4', currentRows: PROMPT_EARLY, learningsEvery: PROMPT_LEARNING_EVERY }),
+      file: 'plans/prompt-late.md',
+    },
+    {
+      name: `iteration ${PROMPT_LATE}, all in P1 (not a target)`,
+      text: makePlan({ rows: PROMPT_LATE, current: 'P1', currentRows: PROMPT_LATE, learningsEvery: PROMPT_LEARNING_EVERY }),
+      file: 'plans/prompt-one-phase.md',
+    },
   ];
   for (const plan of prompts) writeFileSync(join(root, plan.file), plan.text);
   lintClean(prompts.map((plan) => plan.file));
   for (const entry of prompts) {
     const plan = parsePlan(entry.text, { path: join(root, entry.file) });
     const next = nextAction(plan);
-    if (next.kind !== 'step' || next.step.kind !== 'model') throw new Error(`${entry.name}: the next action is ${next.kind} ${next.step?.kind ?? ''}, not a model step`);
+    if (next.kind !== 'step' || next.step.kind !== 'model')
+      throw new Error(`${entry.name}: the next action is ${next.kind} ${next.step?.kind ?? ''}, not a model step`);
     const { phase, step } = next;
     // As iteration.ts builds it for the builtin executor (no observation cached and no inputs read: both have their
     // own fixed budgets, and leaving them out makes the log's share of the prompt the largest it can be).
     const rows = plan.log?.rows ?? [];
     const { failures, refused } = stepFailures(phase, step, rows);
-    entry.prompt = buildIterationPrompt({ plan, phase, step, redo: next.redo, skill: null, tools: [...MODEL_TOOLS], failures, observation: null, inputs: '', blockedActions: refused });
+    entry.prompt = buildIterationPrompt({
+      plan,
+      phase,
+      step,
+      redo: next.redo,
+      skill: null,
+      tools: [...MODEL_TOOLS],
+      failures,
+      observation: null,
+      inputs: '',
+      blockedActions: refused,
+    });
     entry.step = `${phase.id}.${step.index}`;
     entry.rows = rows.length;
     entry.learnings = plan.learnings?.length ?? 0;
@@ -553,17 +646,32 @@ try {
   out(
     table([
       ['plan', 'step', 'log rows', 'learnings', 'prompt chars', '~tokens (chars/4)', 'vs iteration 5'],
-      ...prompts.map((entry) => [entry.name, entry.step, entry.rows, entry.learnings, entry.prompt.length, Math.round(entry.prompt.length / 4), `${(entry.prompt.length / early.prompt.length).toFixed(3)}x`]),
+      ...prompts.map((entry) => [
+        entry.name,
+        entry.step,
+        entry.rows,
+        entry.learnings,
+        entry.prompt.length,
+        Math.round(entry.prompt.length / 4),
+        `${(entry.prompt.length / early.prompt.length).toFixed(3)}x`,
+      ]),
     ]),
   );
   const promptRatio = late.prompt.length / early.prompt.length;
-  out(`ratio iteration ${PROMPT_LATE} / iteration ${PROMPT_EARLY}: ${promptRatio.toFixed(3)}; target <= ${PROMPT_RATIO_TARGET}: ${promptRatio <= PROMPT_RATIO_TARGET ? 'PASS' : 'FAIL'}`);
-  if (promptRatio > PROMPT_RATIO_TARGET) fail(`the prompt at iteration ${PROMPT_LATE} is ${promptRatio.toFixed(2)} times the prompt at iteration ${PROMPT_EARLY}`);
+  out(
+    `ratio iteration ${PROMPT_LATE} / iteration ${PROMPT_EARLY}: ${promptRatio.toFixed(3)}; target <= ${PROMPT_RATIO_TARGET}: ${promptRatio <= PROMPT_RATIO_TARGET ? 'PASS' : 'FAIL'}`,
+  );
+  if (promptRatio > PROMPT_RATIO_TARGET)
+    fail(`the prompt at iteration ${PROMPT_LATE} is ${promptRatio.toFixed(2)} times the prompt at iteration ${PROMPT_EARLY}`);
   const sections = (prompt) =>
-    Object.fromEntries(prompt.split(/\n(?=## )/).map((part) => [part.split('\n')[0].replace(/^## /, '').replace(/:.*$/, '').replace(/\d+/g, 'N'), part.length]));
+    Object.fromEntries(
+      prompt.split(/\n(?=## )/).map((part) => [part.split('\n')[0].replace(/^## /, '').replace(/:.*$/, '').replace(/\d+/g, 'N'), part.length]),
+    );
   for (const entry of [late, onePhase]) {
     const [a, b] = [early, entry].map((candidate) => sections(candidate.prompt));
-    const grew = Object.keys(b).filter((key) => b[key] - (a[key] ?? 0) > 20).map((key) => `${key} ${a[key] ?? 0} → ${b[key]}`);
+    const grew = Object.keys(b)
+      .filter((key) => b[key] - (a[key] ?? 0) > 20)
+      .map((key) => `${key} ${a[key] ?? 0} → ${b[key]}`);
     if (grew.length > 0) out(`sections larger than at iteration ${PROMPT_EARLY} (${entry.name}): ${grew.join('; ')} chars`);
   }
   out();

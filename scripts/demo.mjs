@@ -18,7 +18,12 @@ function step(title, args, cwd = root, expected = [0]) {
   const lint = args[0] === 'lint';
   // A lint step shows its output and must find nothing at all: a warning (phase-count, phase-file-ops) fails the demo.
   const colour = lint && process.stdout.isTTY && !process.env.NO_COLOR ? { FORCE_COLOR: '1' } : {};
-  const result = spawnSync(process.execPath, [cli, ...args], { cwd, env: { ...env, ...colour }, stdio: lint ? ['ignore', 'pipe', 'inherit'] : 'inherit', encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [cli, ...args], {
+    cwd,
+    env: { ...env, ...colour },
+    stdio: lint ? ['ignore', 'pipe', 'inherit'] : 'inherit',
+    encoding: 'utf8',
+  });
   if (lint) process.stdout.write(result.stdout);
   if (!expected.includes(result.status)) {
     process.stderr.write(`demo: "deepplan ${args[0]}" exited ${result.status}; expected ${expected.join(' or ')}\n`);
@@ -36,14 +41,13 @@ step('2. Every model role answers on the offline engine', ['doctor', '--ping']);
 const scratch = mkdtempSync(join(tmpdir(), 'deepplan-demo-'));
 cpSync(join(root, 'examples', 'outreach'), scratch, { recursive: true });
 mkdirSync(join(scratch, '.git'));
-const request =
-  'Run an outreach for Mod Op: one email per person on the buying committee. Drafts only; nothing is sent. Michael, the CEO, approves.';
+const request = 'Run an outreach for Mod Op: one email per person on the buying committee. Drafts only; nothing is sent. Michael, the CEO, approves.';
 step(`3. Plan the outreach offline, then the automatic review (in ${scratch})`, ['plan', '--request', request, '--out', 'plans/modop.md'], scratch);
 const plan = readFileSync(join(scratch, 'plans', 'modop.md'), 'utf8').split('\n');
 process.stdout.write(`\n${plan.slice(0, 48).join('\n')}\n… (${plan.length} lines in ${join(scratch, 'plans', 'modop.md')})\n`);
 step('4. The plan lints', ['lint', 'plans/modop.md'], scratch);
 step('5. A person signs the reviewed plan off', ['approve', 'plans/modop.md'], scratch);
-step('6. Run it: the first phase stops at the deal owner\'s gate', ['run', 'plans/modop.md', '--loop'], scratch, [3]);
+step("6. Run it: the first phase stops at the deal owner's gate", ['run', 'plans/modop.md', '--loop'], scratch, [3]);
 step('7. The deal owner approves', ['approve', 'plans/modop.md', 'P1', '--by', 'Michael', '--note', 'go ahead, drafts only'], scratch);
 step('8. Run it to the end', ['run', 'plans/modop.md', '--loop'], scratch);
 step('9. Where it stands', ['status', 'plans/modop.md'], scratch);

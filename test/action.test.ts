@@ -36,7 +36,12 @@ exit 0
 `;
 
 function calls(log: string): string[][] {
-  return existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).map((line) => line.split('\t')) : [];
+  return existsSync(log)
+    ? readFileSync(log, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split('\t'))
+    : [];
 }
 
 /** A repository whose main (pushed to a bare origin) holds a clean plan, checked out on a branch that adds `files`. */
@@ -49,10 +54,20 @@ function pullRequest(files: Record<string, string>): string {
   return work;
 }
 
-function runAction(cwd: string, options: { inputs?: Record<string, string>; github?: Record<string, string>; path?: string[]; env?: Record<string, string>; scratch?: string } = {}) {
+function runAction(
+  cwd: string,
+  options: { inputs?: Record<string, string>; github?: Record<string, string>; path?: string[]; env?: Record<string, string>; scratch?: string } = {},
+) {
   const scratch = options.scratch ?? mkdtempSync(join(tmpdir(), 'deepplan-gh-'));
   const ghLog = join(scratch, 'gh.log');
-  const github = { base_ref: 'main', action_path: PROJECT_ROOT, 'event.pull_request.number': '5', token: 'test-token', repository: 'acme/plans', ...options.github };
+  const github = {
+    base_ref: 'main',
+    action_path: PROJECT_ROOT,
+    'event.pull_request.number': '5',
+    token: 'test-token',
+    repository: 'acme/plans',
+    ...options.github,
+  };
   const inputs = actionInputs(action, options.inputs ?? {}, github);
   const result = runSteps(action.runs.steps, {
     cwd,
@@ -116,8 +131,13 @@ describe('action.yml', () => {
     const work = pullRequest({ 'plans/bad.md': BAD_PLAN });
     const result = runAction(work, { inputs: { sarif: 'true' } });
     expect(result.step('sarif').outputs).toEqual({ file: 'deepplan.sarif' });
-    const sarif = JSON.parse(readFileSync(join(work, 'deepplan.sarif'), 'utf8')) as { runs: Array<{ results: Array<{ ruleId: string; locations: Array<{ physicalLocation: { artifactLocation: { uri: string } } }> }> }> };
-    expect(sarif.runs[0]!.results.map((entry) => [entry.ruleId, entry.locations[0]!.physicalLocation.artifactLocation.uri])).toContainEqual(['front-matter', 'plans/bad.md']);
+    const sarif = JSON.parse(readFileSync(join(work, 'deepplan.sarif'), 'utf8')) as {
+      runs: Array<{ results: Array<{ ruleId: string; locations: Array<{ physicalLocation: { artifactLocation: { uri: string } } }> }> }>;
+    };
+    expect(sarif.runs[0]!.results.map((entry) => [entry.ruleId, entry.locations[0]!.physicalLocation.artifactLocation.uri])).toContainEqual([
+      'front-matter',
+      'plans/bad.md',
+    ]);
     expect(result.code).toBe(1);
   });
 
@@ -151,7 +171,7 @@ describe('action.yml', () => {
     expect(second.step('Review comment').stdout).toContain('review comment updated');
   });
 
-  it('without deepplan on PATH or in node_modules runs npx deepplan@<the action\'s version>', () => {
+  it("without deepplan on PATH or in node_modules runs npx deepplan@<the action's version>", () => {
     const work = pullRequest({ 'plans/monthly.md': GOOD_PLAN });
     const record = join(mkdtempSync(join(tmpdir(), 'deepplan-npx-')), 'npx.log');
     const shims = shimFolder({

@@ -64,7 +64,7 @@ describe('deepplan approve names who approved', () => {
     expect(lastRow(other).notes).toBe('retry by Lee Okafor');
   });
 
-  it("git config user.name when neither --by nor the configuration names anyone", async () => {
+  it('git config user.name when neither --by nor the configuration names anyone', async () => {
     const root = gateCopy();
     const approve = await runCli(['approve', 'plans/p.md', 'P3', '--note', 'ship it'], root, gitEnv('Lee Okafor'));
     expect(approve.code, approve.stderr).toBe(0);
@@ -81,7 +81,7 @@ describe('deepplan approve names who approved', () => {
 
     // A name the log cannot hold, and --by where no gate is passed: usage errors too, and nothing written.
     const colon = await runCli(['approve', 'plans/p.md', 'P3', '--by', 'Dana: the lead'], root, gitEnv(null));
-    expect(colon).toMatchObject({ code: 2, stderr: 'deepplan: --by: the approver\'s name may not hold a colon: Dana: the lead\n' });
+    expect(colon).toMatchObject({ code: 2, stderr: "deepplan: --by: the approver's name may not hold a colon: Dana: the lead\n" });
     const badConfig = gateCopy('user:\n  name: "Dana: lead"\n');
     expect((await runCli(['approve', 'plans/p.md', 'P3'], badConfig, gitEnv(null))).stderr).toMatch(/^deepplan: user\.name of deepplan\.config\.yaml: .*colon/);
     // A phase that is not waiting is refused as such (exit 1), before anyone is asked for a name.
@@ -91,12 +91,14 @@ describe('deepplan approve names who approved', () => {
     expect(plan.code).toBe(2);
     expect(plan.stderr).toMatch(/^deepplan: --by names who passes a phase's gate/);
     const unknownKey = gateCopy('user:\n  nmae: Dana Ruiz\n');
-    expect((await runCli(['approve', 'plans/p.md', 'P3'], unknownKey, gitEnv(null))).stderr).toBe(`deepplan: ${join(unknownKey, 'deepplan.config.yaml')}: unknown key user.nmae; did you mean name?\n`);
+    expect((await runCli(['approve', 'plans/p.md', 'P3'], unknownKey, gitEnv(null))).stderr).toBe(
+      `deepplan: ${join(unknownKey, 'deepplan.config.yaml')}: unknown key user.nmae; did you mean name?\n`,
+    );
     expect(planText(root)).toBe(before);
   });
 });
 
-describe('the approval row\'s notes, written and read in one place', () => {
+describe("the approval row's notes, written and read in one place", () => {
   it('approvalNotes writes what approverOf reads; rows that name no one read as null', () => {
     for (const [options, notes] of [
       [{ by: 'Dana Ruiz', note: 'reads  well' }, 'approved by Dana Ruiz: reads well'],

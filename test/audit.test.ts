@@ -167,7 +167,23 @@ describe('deepplan audit', () => {
     expect(report!.version).toBe(1);
     expect(report!.plan).toEqual({ path: 'plans/p.md', id: 'weekly-summary', title: 'Weekly account summary', status: 'complete' });
     for (const entry of report!.phases) {
-      expect(Object.keys(entry)).toEqual(['id', 'title', 'status', 'delivered', 'missing', 'doneWhen', 'steps', 'outputs', 'skills', 'gate', 'acceptedBy', 'approvals', 'problems', 'iterations', 'rows']);
+      expect(Object.keys(entry)).toEqual([
+        'id',
+        'title',
+        'status',
+        'delivered',
+        'missing',
+        'doneWhen',
+        'steps',
+        'outputs',
+        'skills',
+        'gate',
+        'acceptedBy',
+        'approvals',
+        'problems',
+        'iterations',
+        'rows',
+      ]);
       expect(typeof entry.delivered).toBe('boolean');
       expect(Object.keys(entry.doneWhen)).toEqual(['text', 'verify', 'now', 'detail']);
       expect(Object.keys(entry.gate)).toEqual(['kind', 'outcome', 'evidence', 'rounds', 'verdict', 'approver']);
@@ -178,7 +194,7 @@ describe('deepplan audit', () => {
     expect(Object.keys(report!.criteria[0]!)).toEqual(['id', 'text', 'ticked', 'verify', 'now', 'detail', 'met']);
   });
 
-  it('markdown: pipes in notes and commands are escaped, every table row has its header\'s cell count', async () => {
+  it("markdown: pipes in notes and commands are escaped, every table row has its header's cell count", async () => {
     const { stdout } = await audit(complete, 'md');
     expect(stdout).toContain('approved by Ana Silva: reads well \\| ship it');
     expect(stdout).toContain('verify `grep -c Acme out/summary.md \\| grep -q 1`');
@@ -231,7 +247,9 @@ describe('deepplan audit', () => {
     expect(p3.delivered).toBe(false);
     expect(p3.steps.every((step) => step.state === 'not-done')).toBe(true);
     expect(p3.gate.outcome).toBe('not-reached');
-    expect(p3.missing).toEqual(expect.arrayContaining(['status is pending', 'step 1 has no completing row', 'skill /publish-page was never invoked', 'gate: not reached']));
+    expect(p3.missing).toEqual(
+      expect.arrayContaining(['status is pending', 'step 1 has no completing row', 'skill /publish-page was never invoked', 'gate: not reached']),
+    );
     expect(report!.iterations.byResult).toEqual({ ok: 4, 'no-change': 1, failed: 1, blocked: 0 });
 
     const md = await audit(root, 'md');

@@ -70,7 +70,17 @@ function completePlan(id: string, iterations: number): string {
     [/- \[ \] SC/g, '- [x] SC'],
     ['max_iterations: 15', 'max_iterations: 40'],
   ]);
-  const rows = Array.from({ length: iterations }, (_, i) => [`2026-11-${String(10 + Math.floor(i / 10)).padStart(2, '0')}T10:${String(i % 60).padStart(2, '0')}:00Z`, 'P1', `P1.1 /fetch-notes part ${i}`, 'ok', i === iterations - 1 ? 'TASK_COMPLETE' : 'CONTINUE'] as [string, string, string, string, string]);
+  const rows = Array.from(
+    { length: iterations },
+    (_, i) =>
+      [
+        `2026-11-${String(10 + Math.floor(i / 10)).padStart(2, '0')}T10:${String(i % 60).padStart(2, '0')}:00Z`,
+        'P1',
+        `P1.1 /fetch-notes part ${i}`,
+        'ok',
+        i === iterations - 1 ? 'TASK_COMPLETE' : 'CONTINUE',
+      ] as [string, string, string, string, string],
+  );
   text = `${text}${logRows(rows)}\n`;
   return edits(text, [
     ['iteration: 0', `iteration: ${iterations}`],
@@ -101,7 +111,9 @@ describe('deepplan calibrate', () => {
     expect(index.history).toHaveLength(6);
     expect(index.coefficients['research']?.margin).toBe(fit.margin);
     // Its source says how it was fitted, not the prior's text (which names the 1.15 margin).
-    expect(index.coefficients['research']?.['source']).toBe('fitted by deepplan calibrate: the smallest margin under which 90% of 6 finished research plans stayed within budget');
+    expect(index.coefficients['research']?.['source']).toBe(
+      'fitted by deepplan calibrate: the smallest margin under which 90% of 6 finished research plans stayed within budget',
+    );
 
     // Run again: nothing new is added.
     const again = spawnSync(process.execPath, [CLI, 'calibrate', '--json'], { cwd: root, encoding: 'utf8' });
@@ -110,7 +122,8 @@ describe('deepplan calibrate', () => {
     // A research plan may now budget with the calibrated margin; the rule checks it against that margin.
     const calibrated = budgetFor({ ...FORMULA, margin: fit.margin }, 3, 3);
     const plan = edit(edit(SMALL_PLAN, 'deliverable: content', 'deliverable: research'), 'basis: formula', 'basis: calibrated');
-    const findings = (max: number) => lintText(edit(plan, 'max_iterations: 15', `max_iterations: ${max}`), join(root, 'plans', 'new.md')).filter((f) => f.ruleId === 'budget');
+    const findings = (max: number) =>
+      lintText(edit(plan, 'max_iterations: 15', `max_iterations: ${max}`), join(root, 'plans', 'new.md')).filter((f) => f.ruleId === 'budget');
     expect(findings(calibrated)).toEqual([]);
     expect(findings(calibrated - 1)[0]!.message).toMatch(/by the calibrated research coefficients/);
   });
@@ -119,14 +132,19 @@ describe('deepplan calibrate', () => {
     const root = makeRepo({ ...SMALL_PLAN_SKILLS });
     const plan = edit(SMALL_PLAN, 'basis: formula', 'basis: calibrated');
     const findings = lintText(plan, join(root, 'plans', 'p.md')).filter((f) => f.ruleId === 'budget');
-    expect(findings).toEqual([expect.objectContaining({ severity: 'warning', message: expect.stringMatching(/has no coefficients for content; checked against the formula/) })]);
+    expect(findings).toEqual([
+      expect.objectContaining({ severity: 'warning', message: expect.stringMatching(/has no coefficients for content; checked against the formula/) }),
+    ]);
   });
 });
 
 describe('the budget covers the actions', () => {
   it('a 19-phase plan with 152 per-account steps gets a budget above its actions, with the arithmetic shown', async () => {
     const { actionsOf, budgetArithmetic, budgetFor, FORMULA } = await import('../src/calibration/calibration.js');
-    const phases = Array.from({ length: 19 }, (_, index) => ({ steps: Array.from({ length: index < 17 ? 8 : 8 }, () => ({})), gate: index === 0 ? 'human' : 'none' }));
+    const phases = Array.from({ length: 19 }, (_, index) => ({
+      steps: Array.from({ length: index < 17 ? 8 : 8 }, () => ({})),
+      gate: index === 0 ? 'human' : 'none',
+    }));
     const actions = actionsOf(phases);
     expect(actions).toBe(153);
     const budget = budgetFor(FORMULA, 19, 6, actions);

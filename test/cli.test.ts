@@ -11,7 +11,6 @@ function deepplan(args: string[], cwd = PROJECT_ROOT, env: Record<string, string
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-
 function badRepo() {
   return makeRepo({
     ...SMALL_PLAN_SKILLS,
@@ -86,12 +85,21 @@ describe('deepplan lint', () => {
       [['lint', '--format', 'xml'], PROJECT_ROOT, /argument 'xml' is invalid/],
       [['lint', 'no-such-plan.md'], PROJECT_ROOT, /^deepplan: no such file or directory: no-such-plan\.md$/],
       [['lint', 'plans/*.txt'], PROJECT_ROOT, /^deepplan: no files match plans\/\*\.txt$/],
-      [['lint', 'plans'], makeRepo({ 'plans/p.md': SMALL_PLAN, 'deepplan.config.yaml': 'rules: [oops\n' }), /deepplan\.config\.yaml:2: Flow sequence in block collection must be sufficiently indented and end with a \]$/],
+      [
+        ['lint', 'plans'],
+        makeRepo({ 'plans/p.md': SMALL_PLAN, 'deepplan.config.yaml': 'rules: [oops\n' }),
+        /deepplan\.config\.yaml:2: Flow sequence in block collection must be sufficiently indented and end with a \]$/,
+      ],
       [['lint', 'plans'], makeRepo({ 'plans/p.md': SMALL_PLAN, 'deepplan.config.yaml': 'rules:\n  no-such-rule: off\n' }), /rules\.no-such-rule: no such rule/],
       [['lint', 'plans'], makeRepo({ 'plans/p.md': SMALL_PLAN, 'deepplan.config.yaml': 'rules:\n  budget: loud\n' }), /rules\.budget: /],
       // Every command that reads the configuration answers a broken one the same way.
       ...(['run plans/p.md --once', 'review plans/p.md', 'doctor', 'audit plans/p.md'] as const).map(
-        (command) => [command.split(' '), makeRepo({ 'plans/p.md': SMALL_PLAN, 'deepplan.config.yaml': 'models: [oops\n' }), /^deepplan: \S*deepplan\.config\.yaml:2: /] as const,
+        (command) =>
+          [
+            command.split(' '),
+            makeRepo({ 'plans/p.md': SMALL_PLAN, 'deepplan.config.yaml': 'models: [oops\n' }),
+            /^deepplan: \S*deepplan\.config\.yaml:2: /,
+          ] as const,
       ),
     ] as const) {
       const result = deepplan([...args], cwd);
@@ -108,7 +116,9 @@ describe('deepplan lint', () => {
     const json = JSON.parse(result.stdout) as { files: Array<{ path: string; findings: Array<{ ruleId: string; severity: string }> }> };
     expect(json.files.map((file) => file.path)).toEqual(['plans/binary.md', 'plans/broken.md']);
     expect(json.files[0]!.findings).toEqual([expect.objectContaining({ ruleId: 'parse', severity: 'error' })]);
-    expect(json.files[1]!.findings).toContainEqual(expect.objectContaining({ ruleId: 'front-matter', severity: 'error', message: expect.stringMatching(/^YAML: /) }));
+    expect(json.files[1]!.findings).toContainEqual(
+      expect.objectContaining({ ruleId: 'front-matter', severity: 'error', message: expect.stringMatching(/^YAML: /) }),
+    );
   });
 
   it('teaches with --help and an example', () => {

@@ -35,7 +35,7 @@ describe('unknown configuration keys', () => {
     }
   });
 
-  it('lists the section\'s keys when nothing known is close, and reports a misspelling before other problems', async () => {
+  it("lists the section's keys when nothing known is close, and reports a misspelling before other problems", async () => {
     const far = await configError('limits:\n  budget_dollars: 5\n');
     expect(far.code).toBe(2);
     expect(far.stderr).toMatch(/unknown key limits\.budget_dollars; the keys of limits are timeout_ms, max_attempts, retry_base_ms, max_cost\n$/);
@@ -60,14 +60,20 @@ describe('unknown configuration keys', () => {
     expect(knownKeys(['prices', 'anthropic/claude-sonnet-5-5'])).toEqual(['input', 'output', 'date', 'source']);
     expect(knownKeys(['rules'])).toEqual([]);
     expect(unknownKeyMessage(['models'], 'planer')).toBe('unknown key models.planer; did you mean planner?');
-    const root = makeRepo({ 'deepplan.config.yaml': 'models: {planner: offline/rules}\nexecute: {timeout_ms: 5000, limits: {memory_mb: 512}}\nlimits: {max_cost: 2}\n' });
+    const root = makeRepo({
+      'deepplan.config.yaml': 'models: {planner: offline/rules}\nexecute: {timeout_ms: 5000, limits: {memory_mb: 512}}\nlimits: {max_cost: 2}\n',
+    });
     expect(loadConfig(root).execute?.limits?.memory_mb).toBe(512);
   });
 });
 
 describe('--format json, with --json the same', () => {
   it('status, calibrate, doctor, lint and audit print the same JSON either way', async () => {
-    const root = makeRepo({ ...SMALL_PLAN_SKILLS, 'plans/summary.md': SMALL_PLAN, 'deepplan.config.yaml': 'models: {planner: offline/rules, reviewer: offline/rules, executor: offline/rules, fallback: offline/rules}\n' });
+    const root = makeRepo({
+      ...SMALL_PLAN_SKILLS,
+      'plans/summary.md': SMALL_PLAN,
+      'deepplan.config.yaml': 'models: {planner: offline/rules, reviewer: offline/rules, executor: offline/rules, fallback: offline/rules}\n',
+    });
     for (const args of [['status', 'plans/summary.md'], ['calibrate', '--dry-run'], ['doctor'], ['lint'], ['audit', 'plans/summary.md', '--no-sandbox']]) {
       const long = await runCli([...args, '--format', 'json'], root);
       const short = await runCli([...args, '--json'], root);
@@ -108,7 +114,10 @@ describe('exit codes', () => {
     mkdirSync(join(root, 'plans', 'folder'));
     const commands = [['status'], ['graph'], ['audit'], ['approve'], ['approve', '@', 'P1'], ['run', '@', '--once'], ['review']];
     for (const shape of commands) {
-      for (const [target, reason] of [['plans/missing.md', /plans\/missing\.md: no such file/], ['plans/folder', /plans\/folder is a directory/]] as const) {
+      for (const [target, reason] of [
+        ['plans/missing.md', /plans\/missing\.md: no such file/],
+        ['plans/folder', /plans\/folder is a directory/],
+      ] as const) {
         const args = shape.includes('@') ? shape.map((part) => (part === '@' ? target : part)) : [...shape, target];
         const result = await runCli(args, root);
         expect(result.code, args.join(' ')).toBe(2);
@@ -124,12 +133,31 @@ describe('exit codes', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toBe('deepplan: plans/summary.md is draft, not approved; approve it for execution with deepplan approve plans/summary.md\n');
     const inReview = makeRepo({ ...SMALL_PLAN_SKILLS, 'plans/summary.md': edit(SMALL_PLAN, 'status: approved', 'status: in_review') });
-    expect((await runCli(['run', 'plans/summary.md', '--loop'], inReview)).stderr).toMatch(/is in_review, not approved; finish its review \(deepplan review plans\/summary\.md\), then approve it for execution with deepplan approve plans\/summary\.md\n$/);
+    expect((await runCli(['run', 'plans/summary.md', '--loop'], inReview)).stderr).toMatch(
+      /is in_review, not approved; finish its review \(deepplan review plans\/summary\.md\), then approve it for execution with deepplan approve plans\/summary\.md\n$/,
+    );
   });
 
-  it('every --help ends with the command\'s exit codes, and the overview gives the table', async () => {
+  it("every --help ends with the command's exit codes, and the overview gives the table", async () => {
     const root = makeRepo();
-    const commands = ['lint', 'plan', 'new', 'review', 'run', 'approve', 'audit', 'status', 'calibrate', 'doctor', 'graph', 'init', 'hook', 'hook start', 'hook stop', 'hook cancel'];
+    const commands = [
+      'lint',
+      'plan',
+      'new',
+      'review',
+      'run',
+      'approve',
+      'audit',
+      'status',
+      'calibrate',
+      'doctor',
+      'graph',
+      'init',
+      'hook',
+      'hook start',
+      'hook stop',
+      'hook cancel',
+    ];
     for (const command of commands) {
       const help = await runCli([...command.split(' '), '--help'], root);
       expect(help.code, command).toBe(0);
@@ -156,17 +184,30 @@ describe('cost and ledger of a command', () => {
   });
 
   it('deepplan plan that reviews its plan prints the cost of both and writes one ledger', async () => {
-    const config = 'models:\n  planner: anthropic/claude-test\n  reviewer: openai/gpt-test\nlimits:\n  timeout_ms: 5000\n  max_attempts: 1\nprices:\n  anthropic/claude-test: {input: 2, output: 10, date: "2026-12-01", source: test}\n  openai/gpt-test: {input: 8, output: 40, date: "2026-12-01", source: test}\n';
+    const config =
+      'models:\n  planner: anthropic/claude-test\n  reviewer: openai/gpt-test\nlimits:\n  timeout_ms: 5000\n  max_attempts: 1\nprices:\n  anthropic/claude-test: {input: 2, output: 10, date: "2026-12-01", source: test}\n  openai/gpt-test: {input: 8, output: 40, date: "2026-12-01", source: test}\n';
     const root = makeRepo({ ...dealRepository(), 'deepplan.config.yaml': config });
-    fake.queue('anthropic', { kind: 'answer', object: { workstream: 'consulting', confidence: 0.9, reason: 'A deal review for the sales team.' }, inputTokens: 900, outputTokens: 40 });
+    fake.queue('anthropic', {
+      kind: 'answer',
+      object: { workstream: 'consulting', confidence: 0.9, reason: 'A deal review for the sales team.' },
+      inputTokens: 900,
+      outputTokens: 40,
+    });
     fake.queue('anthropic', { kind: 'answer', object: dealAnswer(), inputTokens: 12000, outputTokens: 3000 });
     fake.queue('openai-responses', { kind: 'answer', object: { verdict: 'APPROVED', findings: [] }, inputTokens: 7000, outputTokens: 200 });
-    const result = await runCli(['plan', '--request', DEAL_REQUEST, '--out', 'plans/deal-review.md', '--yes'], root, fake.env({ anthropic: 'sk-ant-test-0123456789', openai: 'sk-openai-test-0123456789' }));
+    const result = await runCli(
+      ['plan', '--request', DEAL_REQUEST, '--out', 'plans/deal-review.md', '--yes'],
+      root,
+      fake.env({ anthropic: 'sk-ant-test-0123456789', openai: 'sk-openai-test-0123456789' }),
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/reviewing before approval/);
     const files = readdirSync(join(root, '.deepplan', 'runs'));
     expect(files).toHaveLength(1);
-    const entries = readFileSync(join(root, '.deepplan', 'runs', files[0]!), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { run: string; role: string; model: string; costUsd: number });
+    const entries = readFileSync(join(root, '.deepplan', 'runs', files[0]!), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { run: string; role: string; model: string; costUsd: number });
     expect(new Set(entries.map((entry) => entry.run)).size).toBe(1);
     expect(entries.map((entry) => entry.model)).toEqual(expect.arrayContaining(['anthropic/claude-test', 'openai/gpt-test']));
     const total = entries.reduce((sum, entry) => sum + entry.costUsd, 0);
@@ -174,7 +215,7 @@ describe('cost and ledger of a command', () => {
     expect(result.stderr.trim().split('\n').at(-1)).toBe(`model cost: $${total.toFixed(4)} (${entries.length} calls); ledger: .deepplan/runs/${files[0]}`);
   });
 
-  it('a deepplan process the command starts writes the command\'s ledger (DEEPPLAN_RUN_ID is handed down)', async () => {
+  it("a deepplan process the command starts writes the command's ledger (DEEPPLAN_RUN_ID is handed down)", async () => {
     const script = `import { Ledger } from ${JSON.stringify(join(PROJECT_ROOT, 'dist/models/ledger.js'))};
 const first = Ledger.newRunId();
 process.stdout.write(JSON.stringify({ first, again: Ledger.newRunId(), env: process.env.DEEPPLAN_RUN_ID }));`;
@@ -192,10 +233,20 @@ process.stdout.write(JSON.stringify({ first, again: Ledger.newRunId(), env: proc
   });
 
   it('deepplan review prints its cost and names a model of unknown price', async () => {
-    const root = makeRepo({ ...SMALL_PLAN_SKILLS, 'plans/summary.md': SMALL_PLAN, 'deepplan.config.yaml': 'models:\n  planner: anthropic/claude-test\n  reviewer: openai/gpt-unpriced\nlimits:\n  max_attempts: 1\n' });
+    const root = makeRepo({
+      ...SMALL_PLAN_SKILLS,
+      'plans/summary.md': SMALL_PLAN,
+      'deepplan.config.yaml': 'models:\n  planner: anthropic/claude-test\n  reviewer: openai/gpt-unpriced\nlimits:\n  max_attempts: 1\n',
+    });
     fake.queue('openai-responses', { kind: 'answer', object: { verdict: 'APPROVED', findings: [] }, inputTokens: 3000, outputTokens: 100 });
-    const result = await runCli(['review', 'plans/summary.md', '--no-revise'], root, fake.env({ anthropic: 'sk-ant-test-0123456789', openai: 'sk-openai-test-0123456789' }));
+    const result = await runCli(
+      ['review', 'plans/summary.md', '--no-revise'],
+      root,
+      fake.env({ anthropic: 'sk-ant-test-0123456789', openai: 'sk-openai-test-0123456789' }),
+    );
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr.trim().split('\n').at(-1)).toMatch(/^model cost: \$0\.0000 \(1 call, plus calls to openai\/gpt-unpriced of unknown price\); ledger: \.deepplan\/runs\/\S+\.jsonl$/);
+    expect(result.stderr.trim().split('\n').at(-1)).toMatch(
+      /^model cost: \$0\.0000 \(1 call, plus calls to openai\/gpt-unpriced of unknown price\); ledger: \.deepplan\/runs\/\S+\.jsonl$/,
+    );
   });
 });

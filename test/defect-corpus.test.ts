@@ -49,13 +49,15 @@ function applyDefect(base: Base, defect: Defect): string {
   let plan = base.plan;
   for (const [from, to] of defect.edits) {
     const first = plan.indexOf(from);
-    if (first === -1 || plan.indexOf(from, first + 1) !== -1) throw new Error(`${defect.base}/${defect.id}: "${from.slice(0, 60)}" is not in the base exactly once`);
+    if (first === -1 || plan.indexOf(from, first + 1) !== -1)
+      throw new Error(`${defect.base}/${defect.id}: "${from.slice(0, 60)}" is not in the base exactly once`);
     plan = plan.slice(0, first) + to + plan.slice(first + from.length);
   }
   return plan;
 }
 
-const show = (findings: Finding[]) => findings.map((finding) => `${finding.line}: ${finding.severity} ${finding.message} [${finding.ruleId}]`).join('\n') || '(none)';
+const show = (findings: Finding[]) =>
+  findings.map((finding) => `${finding.line}: ${finding.severity} ${finding.message} [${finding.ruleId}]`).join('\n') || '(none)';
 
 describe('the corpus', () => {
   it('has at least 60 defects over at least 4 bases, every class at least 4 times, no two alike', () => {
@@ -63,7 +65,8 @@ describe('the corpus', () => {
     expect(new Set(DEFECTS.map((defect) => defect.base)).size).toBeGreaterThanOrEqual(4);
     const perClass = new Map<string, number>();
     for (const defect of DEFECTS) perClass.set(defect.class, (perClass.get(defect.class) ?? 0) + 1);
-    for (const cls of ['irreversible', 'done-when', 'data-flow', 'facts', 'placeholder', 'refusal']) expect(perClass.get(cls) ?? 0, cls).toBeGreaterThanOrEqual(4);
+    for (const cls of ['irreversible', 'done-when', 'data-flow', 'facts', 'placeholder', 'refusal'])
+      expect(perClass.get(cls) ?? 0, cls).toBeGreaterThanOrEqual(4);
     expect(new Set(DEFECTS.map((defect) => `${defect.base}/${defect.id}`)).size).toBe(DEFECTS.length);
     const changes = DEFECTS.map((defect) => JSON.stringify([defect.base, defect.edits, defect.remove ?? []]));
     expect(new Set(changes).size).toBe(DEFECTS.length);
@@ -73,7 +76,10 @@ describe('the corpus', () => {
 describe.each(BASES.map((base) => [base.name, base] as const))('base plan %s', (_name, base) => {
   it('lints with no error', () => {
     const findings = lintIn(base, base.plan);
-    expect(findings.filter((finding) => finding.severity === 'error'), show(findings)).toEqual([]);
+    expect(
+      findings.filter((finding) => finding.severity === 'error'),
+      show(findings),
+    ).toEqual([]);
   });
 
   it('is APPROVED by the offline review', async () => {
@@ -86,7 +92,10 @@ describe.each(DEFECTS.map((defect) => [`${defect.base}/${defect.id}: ${defect.wh
     const base = baseOf(defect.base);
     const findings = lintIn(base, applyDefect(base, defect), defect.remove);
     const errors = findings.filter((finding) => finding.severity === 'error');
-    expect(errors.some((finding) => finding.ruleId === defect.rule), show(findings)).toBe(true);
+    expect(
+      errors.some((finding) => finding.ruleId === defect.rule),
+      show(findings),
+    ).toBe(true);
   });
 
   it('is answered REVISE by the offline review', async () => {

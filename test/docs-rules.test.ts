@@ -324,7 +324,7 @@ describe('docs/rules.md structure', () => {
     for (const id of DOCUMENTED_IDS) expect(anchors.filter((anchor) => anchor === id)).toHaveLength(1);
   });
 
-  it('states each rule\'s default severity as the rule declares it', () => {
+  it("states each rule's default severity as the rule declares it", () => {
     for (const section of RULE_SECTIONS) {
       const declared = section.heading === PARSE_RULE_ID ? 'error' : ruleById(section.heading)!.severity;
       const stated = /Default severity: \*\*(error|warning)\*\*/.exec(section.text)?.[1];
@@ -416,7 +416,10 @@ describe.each(RULE_SECTIONS.map((section) => [section.heading, section] as const
       }
     } else {
       expect(own, `the passing snippet yields ${id} findings${context}`).toEqual([]);
-      expect(findings.filter((finding) => finding.severity === 'error'), `the passing snippet leaves errors${context}`).toEqual([]);
+      expect(
+        findings.filter((finding) => finding.severity === 'error'),
+        `the passing snippet leaves errors${context}`,
+      ).toEqual([]);
     }
   });
 });
@@ -461,4 +464,3 @@ describe('the introduction of docs/rules.md', () => {
     expect(phaseFields(around(badGate, '### P1.', '### P2.'))).toHaveLength(1);
   });
 });
-

@@ -158,10 +158,7 @@ interface CommandLine {
  */
 function commandLines(path: string, text: string, groups: Set<string>): CommandLine[] {
   const { prose, fences } = splitFences(text);
-  const candidates = [
-    ...fences.flatMap((fence) => fence.body.split('\n')),
-    ...[...prose.matchAll(/(`+)([\s\S]*?)\1/g)].map((match) => match[2]!),
-  ];
+  const candidates = [...fences.flatMap((fence) => fence.body.split('\n')), ...[...prose.matchAll(/(`+)([\s\S]*?)\1/g)].map((match) => match[2]!)];
   const found: CommandLine[] = [];
   for (const candidate of candidates) {
     for (const match of candidate.matchAll(/(?:^|[\s(])(?:npx\s+)?deepplan\s+(?=[a-z][a-z-]*(?:\s|$))/g)) {
@@ -220,7 +217,8 @@ const isGroup = (helps: Map<string, string>, path: string) => helpCommands(helps
 
 describe('links', () => {
   it('finds a link to a missing file or heading (the checker can fail)', () => {
-    const text = '[ok](docs/rules.md) [gone](docs/no-such-page.md) [anchor](docs/rules.md#budget) [bad anchor](docs/rules.md#no-such-rule)\n\n```md\n[in code](nowhere.md)\n```\n';
+    const text =
+      '[ok](docs/rules.md) [gone](docs/no-such-page.md) [anchor](docs/rules.md#budget) [bad anchor](docs/rules.md#no-such-rule)\n\n```md\n[in code](nowhere.md)\n```\n';
     const broken = brokenLinks('README.md', text, readRepositoryFile);
     expect(broken).toHaveLength(2);
     expect(broken[0]).toContain('no such file: docs/no-such-page.md');

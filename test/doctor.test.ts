@@ -58,7 +58,9 @@ describe('deepplan doctor', () => {
     for (const wire of ['anthropic', 'openai-responses', 'google'] as const) {
       expect(fake.requests.filter((request) => request.wire === wire && request.structured).length, wire).toBeGreaterThan(0);
     }
-    expect(result.stdout).toMatch(/^planner\s+anthropic\/claude-test\s+anthropic\s+ANTHROPIC_API_KEY set\s+http:\/\/127\.0\.0\.1:\d+ \(environment\)\s+ok \d+ ms, 100 in \/ 20 out tokens, \$0\.000600$/m);
+    expect(result.stdout).toMatch(
+      /^planner\s+anthropic\/claude-test\s+anthropic\s+ANTHROPIC_API_KEY set\s+http:\/\/127\.0\.0\.1:\d+ \(environment\)\s+ok \d+ ms, 100 in \/ 20 out tokens, \$0\.000600$/m,
+    );
     expect(result.stdout).toMatch(/^reviewer\s+openai\/gpt-test\s+openai\s+OPENAI_API_KEY set\s+\S+ \(environment\)\s+ok /m);
     expect(result.stdout).toMatch(/^fallback\s+google\/gemini-test\s+google\s+GEMINI_API_KEY set\s+\S+ \(environment\)\s+ok /m);
     // The keys went to the server (the SDKs sent them) and nowhere else.
@@ -71,7 +73,10 @@ describe('deepplan doctor', () => {
     const root = makeRepo({ 'deepplan.config.yaml': CONFIG });
     const result = await run(['doctor', '--ping', '--json'], root, fake.env(KEYS));
     expect(result.code).toBe(0);
-    const report = JSON.parse(result.stdout) as { ok: boolean; roles: Array<{ role: string; provider: string; key: { present: boolean }; ping: { ok: boolean } }> };
+    const report = JSON.parse(result.stdout) as {
+      ok: boolean;
+      roles: Array<{ role: string; provider: string; key: { present: boolean }; ping: { ok: boolean } }>;
+    };
     expect(report.ok).toBe(true);
     expect(report.roles.map((role) => [role.role, role.provider, role.key.present, role.ping.ok])).toEqual([
       ['planner', 'anthropic', true, true],
@@ -98,7 +103,7 @@ describe('deepplan doctor', () => {
     for (const key of Object.values(KEYS)) expect(written).not.toContain(key);
   });
 
-  it('flags a reviewer from the planner\'s provider', async () => {
+  it("flags a reviewer from the planner's provider", async () => {
     const root = makeRepo({ 'deepplan.config.yaml': CONFIG.replace('reviewer: openai/gpt-test', 'reviewer: anthropic/claude-other') });
     const result = await run(['doctor'], root, fake.env(KEYS));
     expect(result.code).toBe(1);
@@ -108,11 +113,22 @@ describe('deepplan doctor', () => {
 
 describe('deepplan doctor on prices', () => {
   const used = (entries: Array<[string, string[]]>) => new Map(entries);
-  const priced = (date?: string) => ({ prices: { 'openai/gpt-x': { input: 2, output: 10, ...(date ? { date } : {}), source: 'https://vendor.example/pricing' } } });
+  const priced = (date?: string) => ({
+    prices: { 'openai/gpt-x': { input: 2, output: 10, ...(date ? { date } : {}), source: 'https://vendor.example/pricing' } },
+  });
 
   it('warns about a configured model without a price, and skips the offline engine', () => {
-    const warnings = priceWarnings(used([['google/gemini-unpriced', ['fallback']], ['offline/rules', ['planner', 'executor']]]), {}, new Date('2026-12-05T09:00:00Z'));
-    expect(warnings).toEqual(['google/gemini-unpriced (fallback) has no price: its cost shows as unknown and --max-cost refuses to call it; add it under prices: in deepplan.config.yaml']);
+    const warnings = priceWarnings(
+      used([
+        ['google/gemini-unpriced', ['fallback']],
+        ['offline/rules', ['planner', 'executor']],
+      ]),
+      {},
+      new Date('2026-12-05T09:00:00Z'),
+    );
+    expect(warnings).toEqual([
+      'google/gemini-unpriced (fallback) has no price: its cost shows as unknown and --max-cost refuses to call it; add it under prices: in deepplan.config.yaml',
+    ]);
   });
 
   it('warns when a price was read more than 90 days ago: 91 days is old, 90 is not', () => {
@@ -140,11 +156,15 @@ describe('deepplan doctor on prices', () => {
   });
 
   it('prints the warnings after the table and in --json, and still exits 0', async () => {
-    const root = makeRepo({ 'deepplan.config.yaml': `${CONFIG.replace('  google/gemini-test: {input: 1.25, output: 10}\n', '').replace('  openai/gpt-test: {input: 1.25, output: 10}', '  openai/gpt-test: {input: 1.25, output: 10, date: "2020-01-01", source: "https://vendor.example/p"}')}` });
+    const root = makeRepo({
+      'deepplan.config.yaml': `${CONFIG.replace('  google/gemini-test: {input: 1.25, output: 10}\n', '').replace('  openai/gpt-test: {input: 1.25, output: 10}', '  openai/gpt-test: {input: 1.25, output: 10, date: "2020-01-01", source: "https://vendor.example/p"}')}`,
+    });
     const result = await run(['doctor'], root, {});
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^warning: google\/gemini-test \(fallback\) has no price: /m);
-    expect(result.stdout).toMatch(/^warning: openai\/gpt-test \(reviewer\): its price in prices: in deepplan\.config\.yaml was read on 2020-01-01, \d+ days ago; check it on https:\/\/vendor\.example\/p and update it$/m);
+    expect(result.stdout).toMatch(
+      /^warning: openai\/gpt-test \(reviewer\): its price in prices: in deepplan\.config\.yaml was read on 2020-01-01, \d+ days ago; check it on https:\/\/vendor\.example\/p and update it$/m,
+    );
     expect(result.stdout).toMatch(/^warning: anthropic\/claude-test \(planner, executor\): its price .* has no date/m);
     const json = JSON.parse((await run(['doctor', '--format', 'json'], root, {})).stdout) as { warnings: string[]; ok: boolean };
     expect(json.ok).toBe(true);
@@ -165,8 +185,11 @@ await runner.modelFor('planner');
     );
     const out = join(root, 'imports.txt');
     await new Promise<void>((resolve, reject) =>
-      execFile(process.execPath, ['--import', join(PROJECT_ROOT, 'test/support/record-imports.mjs'), script], { env: { ...process.env, DEEPPLAN_IMPORTS_OUT: out } }, (error) =>
-        error ? reject(error) : resolve(),
+      execFile(
+        process.execPath,
+        ['--import', join(PROJECT_ROOT, 'test/support/record-imports.mjs'), script],
+        { env: { ...process.env, DEEPPLAN_IMPORTS_OUT: out } },
+        (error) => (error ? reject(error) : resolve()),
       ),
     );
     const imports = readFileSync(out, 'utf8');

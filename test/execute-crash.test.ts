@@ -10,6 +10,7 @@ import type { LogRow } from '../src/plan/types.js';
 import { CLI, cliEnvironment, runCli, skillFile } from './support/fixtures.js';
 import { edit } from './support/plan-text.js';
 import { PUT_SCRIPT, scriptedRepo } from './support/scripted.js';
+import { partsPlan } from './support/parts-plan.js';
 
 /**
  * Crash safety of `deepplan run` (the plan file is the agent's only memory, so a crash must never corrupt it):
@@ -24,106 +25,15 @@ const sandboxFlag = process.env['DEEPPLAN_TEST_NO_SANDBOX'] || !bubblewrapAvaila
 if (!bubblewrapAvailable()) console.warn('crash tests run with --no-sandbox: bubblewrap (bwrap) is not installed (apt-get install bubblewrap)');
 
 const PLAN = 'plans/p.md';
-const SKILL_OF_PHASE = ['fetch-notes', 'write-summary', 'publish-page'];
 
-/**
- * A scripted plan (no model) with many small steps: phase n's step 1 is its tool skill (P1 to P3), every other step
- * writes its own file through `node scripts/put.mjs`. No human gate, a budget far above the rule's minimum.
- */
 function crashPlan(steps: number[]): string {
-  const phases = steps.map((count, index) => {
-    const id = `P${index + 1}`;
-    const dir = `out/p${index + 1}`;
-    const lines: string[] = [];
-    for (let step = 1; step <= count; step++) {
-      const skill = SKILL_OF_PHASE[index];
-      if (step === 1 && skill) lines.push(`${step}. /${skill} "${id} step ${step}"`);
-      else lines.push(`${step}. run: \`node scripts/put.mjs ${dir}/s${step}.md "${id} step ${step}"\``);
-    }
-    return `### ${id}. Part ${index + 1}
-- Inputs: notes/accounts.md
-- Outputs: ${dir}/*.md
-- Context: direct
-- Depends on: ${index === 0 ? 'none' : `P${index}`}
-- Done when: the last file of the part is written. verify: \`test -s ${dir}/s${count}.md\`
-- Status: pending
-
-${lines.join('\n')}
-`;
+  return partsPlan({
+    id: 'crash-test',
+    title: 'Crash test',
+    request: 'Write many small files, one per step, so that a run can be killed in the middle of any of them.',
+    steps,
+    maxIterations: 200,
   });
-  const files = steps.reduce((sum, count) => sum + count, 0) - SKILL_OF_PHASE.length;
-  return `---
-deepplan: 1
-id: crash-test
-title: Crash test
-status: approved
-created: 2026-11-20
-workstream: content
-deliverable: content
-quality_bar: structural
-owner: Ana, account lead
-budget:
-  max_iterations: 200
-  basis: formula
-scope:
-  write: [notes/**, out/**]
-  commands: [node scripts/]
-state:
-  phase: P1
-  iteration: 0
-  revision: 0
-  next_action: Write the first part
-  blockers: []
-  updated: 2026-11-20T10:00:00Z
----
-
-# Crash test
-
-## Request
-
-Write many small files, one per step, so that a run can be killed in the middle of any of them.
-
-## Success criteria
-
-- [ ] SC1: The first part is written. verify: \`test -s out/p1/s${steps[0]}.md\`
-- [ ] SC2: The last part is written. verify: \`test -s out/p${steps.length}/s${steps[steps.length - 1]}.md\`
-- [ ] SC3: Every step wrote its file. verify: \`test "$(ls out/*/s*.md | wc -l)" -ge ${files}\`
-
-## Constraints
-
-- Only files under out/ and notes/.
-
-## Stakeholders
-
-- Ana — account lead, reads the files
-
-## Skills
-
-### Mapped
-
-| Skill | Phases | Why |
-| --- | --- | --- |
-| fetch-notes | P1 | Notes live in the CRM |
-| write-summary | P2 | House style for summaries |
-| publish-page | P3 | The team reads the wiki |
-
-### Excluded
-
-| Skill | Reason |
-| --- | --- |
-| hubspot-sync | HubSpot is deprecated |
-| newsletter-builder | Not a newsletter |
-
-## Phases
-
-${phases.join('\n')}
-## Running learnings
-
-## Iteration log
-
-| # | When | Phase | Action | Result | Signal | Notes |
-| --- | --- | --- | --- | --- | --- | --- |
-`;
 }
 
 /** The plan of the kill test (9 steps: it completes now and then under kills) and of the concurrency test. */
@@ -131,7 +41,9 @@ const CRASH_STEPS = [3, 3, 3];
 const CONCURRENT_STEPS = [6, 6, 6, 6];
 
 /** Its publish-page writes a local file and says so, so the unattended plan needs no human gate before it. */
-const LOCAL_PUBLISH = { '.claude/skills/publish-page/SKILL.md': skillFile('publish-page', 'metadata:\n  run: node scripts/put.mjs out/page.html\n  irreversible: false\n') };
+const LOCAL_PUBLISH = {
+  '.claude/skills/publish-page/SKILL.md': skillFile('publish-page', 'metadata:\n  run: node scripts/put.mjs out/page.html\n  irreversible: false\n'),
+};
 
 function crashRepo(steps: number[]): string {
   return scriptedRepo(crashPlan(steps), LOCAL_PUBLISH);
@@ -153,7 +65,10 @@ function inspect(root: string, label: string, rules: Set<string> | 'all' = CRASH
   const path = join(root, PLAN);
   const text = readFileSync(path, 'utf8');
   const plan = parsePlan(text, { path });
-  expect(plan.diagnostics.filter((diagnostic) => diagnostic.severity === 'error'), `${label}: parse errors`).toEqual([]);
+  expect(
+    plan.diagnostics.filter((diagnostic) => diagnostic.severity === 'error'),
+    `${label}: parse errors`,
+  ).toEqual([]);
   const state = plan.meta.state;
   expect(state, `${label}: state`).toBeDefined();
   const rows = plan.log?.rows ?? [];
@@ -227,7 +142,11 @@ interface KilledRun {
  */
 function runAndKill(root: string, kill: KillPlan): Promise<KilledRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'run', PLAN, '--loop', ...sandboxFlag], { cwd: root, env: cliEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'run', PLAN, '--loop', ...sandboxFlag], {
+      cwd: root,
+      env: cliEnvironment(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let killed = false;
@@ -410,7 +329,8 @@ async function killLane(lane: number, kills: number): Promise<LaneStats> {
     expect(liveDoneSteps(now.rows)).toEqual(allStepRefs(CRASH_STEPS));
     // Stale locks and their records are gone; a leftover temp file of a killed write is harmless.
     expect(leftovers(root).filter((name) => /^p\.md\.(run\.)?lock(\.json)?$/.test(name))).toEqual([]);
-    for (const [index, count] of CRASH_STEPS.entries()) for (let step = 2; step <= count; step++) expect(existsSync(join(root, `out/p${index + 1}/s${step}.md`))).toBe(true);
+    for (const [index, count] of CRASH_STEPS.entries())
+      for (let step = 2; step <= count; step++) expect(existsSync(join(root, `out/p${index + 1}/s${step}.md`))).toBe(true);
     return stats;
   }
 }
@@ -484,11 +404,16 @@ describe('concurrent runs of one plan', () => {
 });
 
 // strace stands in for the scheduler: it holds one waiter up for 100 ms at the moment it removes a dead owner's lock.
-const straceWorks = spawnSync('strace', ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=unlink', '-e', 'inject=unlink:delay_enter=1000', 'true'], { stdio: 'ignore' }).status === 0;
+const straceWorks =
+  spawnSync('strace', ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=unlink', '-e', 'inject=unlink:delay_enter=1000', 'true'], { stdio: 'ignore' }).status === 0;
 if (!straceWorks) console.warn('the lock race test is skipped: strace (with syscall delay injection) is not available (apt-get install strace)');
 
 /** Starts a process in `root` with the clean environment, collecting its output. */
-function launch(root: string, command: string, args: string[]): { child: ChildProcess; stderr: () => string; done: Promise<{ code: number | null; stdout: string }> } {
+function launch(
+  root: string,
+  command: string,
+  args: string[],
+): { child: ChildProcess; stderr: () => string; done: Promise<{ code: number | null; stdout: string }> } {
   const child = spawn(command, args, { cwd: root, env: cliEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';
@@ -531,7 +456,20 @@ describe.skipIf(!straceWorks)('two runs waiting on the lock of a killed run', ()
         'the holder to start its slow action',
       );
       // Waiter A: every removal or rename of the lock's owner record is held up for 100 ms.
-      const slowed = launch(root, 'strace', ['-f', '-qq', '-o', '/dev/null', '-P', record, '-e', 'trace=unlink,unlinkat,rename,renameat,renameat2', '-e', 'inject=unlink,unlinkat,rename,renameat,renameat2:delay_enter=100000', process.execPath, ...args]);
+      const slowed = launch(root, 'strace', [
+        '-f',
+        '-qq',
+        '-o',
+        '/dev/null',
+        '-P',
+        record,
+        '-e',
+        'trace=unlink,unlinkat,rename,renameat,renameat2',
+        '-e',
+        'inject=unlink,unlinkat,rename,renameat,renameat2:delay_enter=100000',
+        process.execPath,
+        ...args,
+      ]);
       const quick = launch(root, process.execPath, args);
       await until(() => /^waiting: /m.test(slowed.stderr()) && /^waiting: /m.test(quick.stderr()), 'both waiters to wait for the lock');
       holder.child.kill('SIGKILL');

@@ -68,7 +68,14 @@ describe('deepplan run on a scripted plan', () => {
     expect(plan.phases.map((phase) => phase.status)).toEqual(['done', 'done', 'done']);
     const rows = plan.log!.rows;
     expect(rows.map((row) => row.number)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(rows.map((row) => row.action.split(' ').slice(0, 2).join(' '))).toEqual(['P1.1 /fetch-notes', 'P2.1 /write-summary', 'P3.1 /publish-page', 'P3.2 run', 'P3 approve', 'P3 gate']);
+    expect(rows.map((row) => row.action.split(' ').slice(0, 2).join(' '))).toEqual([
+      'P1.1 /fetch-notes',
+      'P2.1 /write-summary',
+      'P3.1 /publish-page',
+      'P3.2 run',
+      'P3 approve',
+      'P3 gate',
+    ]);
     expect(rows.map((row) => row.signal)).toEqual(['CONTINUE', 'CONTINUE', 'CONTINUE', 'BLOCKED_NEED_HUMAN', 'CONTINUE', 'TASK_COMPLETE']);
     expect(plan.meta.state).toMatchObject({ iteration: 6, phase: null, blockers: [] });
     expect(plan.learnings?.map((entry) => entry.text)).toEqual(['P3 (approval): Ana: the page reads well']);
@@ -95,7 +102,9 @@ describe('deepplan run on a scripted plan', () => {
     const reports = await loop(root);
     expect(reports.map((report) => report.signal)).toEqual(['CONTINUE', 'BLOCKED_NEED_HUMAN']);
     const plan = readPlan(root);
-    expect(plan.meta.state?.blockers?.[0]).toMatch(/^Budget spent: 2 of 2 iterations used; phases done 2\/3 \(at P2: Write the summary\); criteria verified 0\/3/);
+    expect(plan.meta.state?.blockers?.[0]).toMatch(
+      /^Budget spent: 2 of 2 iterations used; phases done 2\/3 \(at P2: Write the summary\); criteria verified 0\/3/,
+    );
     const again = await iterate(root);
     expect(again.signal).toBe('BLOCKED_NEED_HUMAN');
     expect(readPlan(root).log!.rows.length).toBe(2);
@@ -137,7 +146,7 @@ describe('deepplan run on a scripted plan', () => {
   });
 
   it('blocks a phase whose Done when fails after every scripted step ran', async () => {
-    const root = scriptedRepo(edit(SCRIPTED_PLAN, "verify: `test -s out/summary.md`", "verify: `grep -q Initrode out/summary.md`"));
+    const root = scriptedRepo(edit(SCRIPTED_PLAN, 'verify: `test -s out/summary.md`', 'verify: `grep -q Initrode out/summary.md`'));
     const reports = await loop(root);
     expect(reports.at(-1)!.signal).toBe('BLOCKED_NEED_HUMAN');
     expect(reports.at(-1)!.blockers[0]).toMatch(/^P2: every step ran but the Done when check fails \(Done when exit 1\)/);
@@ -154,7 +163,11 @@ describe('deepplan run on a scripted plan', () => {
   });
 
   it('will not finish a phase whose mapped skill was never invoked (runtime skill drift)', async () => {
-    const plan = edit(SCRIPTED_PLAN, '1. /write-summary "- Acme: renewed" "- Globex: paused" "- Initech: new"', '1. run: `node scripts/put.mjs out/summary.md "- Acme"`');
+    const plan = edit(
+      SCRIPTED_PLAN,
+      '1. /write-summary "- Acme: renewed" "- Globex: paused" "- Initech: new"',
+      '1. run: `node scripts/put.mjs out/summary.md "- Acme"`',
+    );
     const root = scriptedRepo(plan);
     const reports = await loop(root);
     expect(reports.at(-1)!.blockers[0]).toMatch(/^P2 cannot be done: skill \/write-summary mapped to it was never invoked \(skill drift\)/);
@@ -166,16 +179,20 @@ describe('deepplan run on a scripted plan', () => {
     expect(report!.rows[0]).toMatchObject({ result: 'blocked', signal: 'BLOCKED_NEED_HUMAN' });
     expect(report!.blockers[0]).toMatch(/does not start with an allowed prefix \(scope.commands: node scripts\/\)/);
 
-    const outside = scriptedRepo(edit(SCRIPTED_PLAN, '1. /fetch-notes "- Acme renewed" "- Globex paused"', '1. run: `node scripts/put.mjs scripts/hack.mjs x`'));
+    const outside = scriptedRepo(
+      edit(SCRIPTED_PLAN, '1. /fetch-notes "- Acme renewed" "- Globex paused"', '1. run: `node scripts/put.mjs scripts/hack.mjs x`'),
+    );
     const [escaped] = await loop(outside);
     expect(escaped!.rows[0]!.result).toBe('failed');
     expect(escaped!.rows[0]!.notes).toMatch(/^exit 1: Error: EROFS: read-only file system/);
     expect(() => readFileSync(join(outside, 'scripts/hack.mjs'))).toThrow();
   });
 
-  it('passes a tool skill\'s arguments as plain words: substitutions stay text, operators are refused', async () => {
+  it("passes a tool skill's arguments as plain words: substitutions stay text, operators are refused", async () => {
     // $( ) and $VAR inside double quotes would be expanded by sh -c; quoted word by word they are only text.
-    const substituted = scriptedRepo(edit(SCRIPTED_PLAN, '1. /fetch-notes "- Acme renewed" "- Globex paused"', '1. /fetch-notes "- Acme $(touch pwned)" "- Globex $HOME"'));
+    const substituted = scriptedRepo(
+      edit(SCRIPTED_PLAN, '1. /fetch-notes "- Acme renewed" "- Globex paused"', '1. /fetch-notes "- Acme $(touch pwned)" "- Globex $HOME"'),
+    );
     const [first] = await loop(substituted, 1);
     expect(first!.rows[0]).toMatchObject({ result: 'ok' });
     expect(readFileSync(join(substituted, 'notes/week.md'), 'utf8')).toBe('- Acme $(touch pwned)\n- Globex $HOME\n');
@@ -207,7 +224,12 @@ describe('deepplan run on a scripted plan', () => {
   it('logs an action whose outcome is unknown after a crash before anything is retried', async () => {
     const root = scriptedRepo();
     const path = join(root, 'plans/p.md');
-    writeFileSync(path, setState(readFileSync(path, 'utf8'), { in_flight: 'P1.1 /fetch-notes "- Acme renewed" "- Globex paused" (started 2026-11-22T10:00:00Z, pid 999999)' } as never));
+    writeFileSync(
+      path,
+      setState(readFileSync(path, 'utf8'), {
+        in_flight: 'P1.1 /fetch-notes "- Acme renewed" "- Globex paused" (started 2026-11-22T10:00:00Z, pid 999999)',
+      } as never),
+    );
     const report = await iterate(root);
     expect(report.rows.map((row) => row.result)).toEqual(['failed', 'ok']);
     expect(report.rows[0]!.notes).toMatch(/^outcome unknown: the run stopped after starting this action/);
@@ -223,7 +245,12 @@ describe('deepplan run on a scripted plan', () => {
     const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8' });
     git('init', '-q', '-b', 'main');
     git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '--allow-empty', '-m', 'start');
-    const result = await runCli(['run', 'plans/p.md', '--once', '--commit'], root, { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' });
+    const result = await runCli(['run', 'plans/p.md', '--once', '--commit'], root, {
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@example.com',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@example.com',
+    });
     expect(result.code, result.stderr).toBe(0);
     expect(git('log', '--format=%s', '-1').trim()).toBe('deepplan: P1.1 ok, iteration 1');
     expect(git('show', '--name-only', '--format=', 'HEAD').trim().split('\n').sort()).toEqual(['notes/week.md', 'plans/p.md']);
@@ -234,7 +261,9 @@ describe('deepplan run on a scripted plan', () => {
     const root = scriptedRepo(edit(plan, '1. /write-summary "- Acme: renewed" "- Globex: paused" "- Initech: new"', '1. /write-summary "- Acme: TODO"'));
     const reports = await loop(root);
     expect(reports.map((report) => report.rows[0]!.action)).toContain('P2 gate review');
-    expect(reports.at(-1)!.blockers[0]).toMatch(/^P2 gate: the reviewer asked for changes \(REVISE round 1: out\/summary.md still holds a placeholder \("TODO"\)\) and no step of the phase can revise them/);
+    expect(reports.at(-1)!.blockers[0]).toMatch(
+      /^P2 gate: the reviewer asked for changes \(REVISE round 1: out\/summary.md still holds a placeholder \("TODO"\)\) and no step of the phase can revise them/,
+    );
   });
 });
 
@@ -274,7 +303,9 @@ describe('deepplan run: arguments and exit codes', () => {
     symlinkSync(process.execPath, join(path, 'node'));
     const refused = await runCli(['run', 'plans/p.md', '--once'], root, { PATH: path });
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^deepplan: bubblewrap \(bwrap\) is not installed, so commands cannot run sandboxed; install it \(Debian: apt-get install bubblewrap\) or pass --no-sandbox/);
+    expect(refused.stderr).toMatch(
+      /^deepplan: bubblewrap \(bwrap\) is not installed, so commands cannot run sandboxed; install it \(Debian: apt-get install bubblewrap\) or pass --no-sandbox/,
+    );
     expect(readFileSync(join(root, 'plans/p.md'), 'utf8')).toBe(before);
     const unsandboxed = await runCli(['run', 'plans/p.md', '--once', '--no-sandbox'], root, { PATH: path });
     expect([unsandboxed.code, lastLine(unsandboxed.stdout)]).toEqual([0, 'CONTINUE']);

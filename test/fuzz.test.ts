@@ -211,7 +211,12 @@ async function runCategory(category: string, cases: Case[], sample = 0): Promise
   stats.set(category, stat);
   const ids = new Set(cases.map((c) => c.id));
   expect(ids.size, `case ids of ${category} are unique`).toBe(cases.length);
-  const sampled = new Set(categoryRng(`${category}/cli`).sample(cases.filter((c) => c.mustError).map((c) => c.id), sample));
+  const sampled = new Set(
+    categoryRng(`${category}/cli`).sample(
+      cases.filter((c) => c.mustError).map((c) => c.id),
+      sample,
+    ),
+  );
   for (const c of cases) {
     const file = `cases/${category}/${c.id.replace('#', '-')}.md`;
     writeFile(repo, file, c.content);
@@ -400,7 +405,12 @@ function yamlBomb(rng: Rng, index: number): Omit<Case, 'id' | 'seed'> {
       const levels = rng.int(4, 10);
       const width = rng.int(3, 10);
       const anchors = [`lol0: &lol0 "${rng.word()}"`];
-      for (let i = 1; i < levels; i++) anchors.push(`lol${i}: &lol${i} [${Array(width).fill(`*lol${i - 1}`).join(', ')}]`);
+      for (let i = 1; i < levels; i++)
+        anchors.push(
+          `lol${i}: &lol${i} [${Array(width)
+            .fill(`*lol${i - 1}`)
+            .join(', ')}]`,
+        );
       const { text, base } = withFrontMatter(rng, anchors.join('\n'));
       return { note: `${base}, billion laughs ${width}^${levels}`, content: rewriteTitleLast(text, `*lol${levels - 1}`), mustError: true };
     }
@@ -604,8 +614,20 @@ const PATHOLOGICAL: Array<{ name: string; make: (rng: Rng) => string }> = [
   { name: 'container churn', make: (rng) => Array(rng.int(170, 990)).fill('> - > - > - x').join('\n') },
   { name: 'many headings', make: (rng) => Array.from({ length: rng.int(1_001, 10_000) }, (_, i) => `#### h${i}`).join('\n') },
   { name: 'many definitions', make: (rng) => Array.from({ length: rng.int(1_001, 8_000) }, (_, i) => `[r${i}]: https://e.x/${i}`).join('\n') },
-  { name: 'long lines of entities', make: (rng) => Array(rng.int(1, 12)).fill('&#'.repeat(rng.int(5_001, 20_000))).join('\n') },
-  { name: 'long lines of backslashes', make: (rng) => Array(rng.int(1, 12)).fill('\\'.repeat(rng.int(10_001, 40_000))).join('\n') },
+  {
+    name: 'long lines of entities',
+    make: (rng) =>
+      Array(rng.int(1, 12))
+        .fill('&#'.repeat(rng.int(5_001, 20_000)))
+        .join('\n'),
+  },
+  {
+    name: 'long lines of backslashes',
+    make: (rng) =>
+      Array(rng.int(1, 12))
+        .fill('\\'.repeat(rng.int(10_001, 40_000)))
+        .join('\n'),
+  },
   { name: 'over 64 kB of paragraphs', make: (rng) => Array.from({ length: rng.int(700, 990) }, () => rng.text(99).replace(/\n/g, ' ')).join('\n') },
   { name: 'many blank-separated paragraphs', make: (rng) => Array(rng.int(501, 10_000)).fill('p').join('\n\n') },
   { name: 'many disable comments', make: (rng) => Array(rng.int(201, 1_500)).fill('<!-- deepplan-disable budget -->').join('\n') },
@@ -649,7 +671,12 @@ function brokenLogCase(rng: Rng, index: number): Omit<Case, 'id' | 'seed'> {
   const times: number[] = [];
   let seconds = 0;
   for (let i = 0; i < count; i++) times.push((seconds += rng.int(1, 3_600)));
-  const rows = times.map((t, i) => logRow(i + 1, timeAt(start, t)).split('|').slice(1, -1).map((cell) => cell.trim()));
+  const rows = times.map((t, i) =>
+    logRow(i + 1, timeAt(start, t))
+      .split('|')
+      .slice(1, -1)
+      .map((cell) => cell.trim()),
+  );
   let header = ['#', 'When', 'Phase', 'Action', 'Result', 'Signal', 'Notes'];
   let delimiter = true;
   const target = rng.int(kind === 'time' ? 1 : 0, count - (kind === 'complete' ? 2 : 1));

@@ -9,7 +9,10 @@ import { editAll } from './support/plan-text.js';
 const graphOf = (text: string) => planToMermaid(parsePlan(text));
 const lines = (graph: string) => graph.trimEnd().split('\n');
 const nodeLine = (graph: string, node: string) => lines(graph).find((line) => line.startsWith(`    ${node}[`) || line.startsWith(`    ${node}{`));
-const edgesOf = (graph: string) => lines(graph).filter((line) => / (-->|-\.->) /.test(line)).map((line) => line.trim());
+const edgesOf = (graph: string) =>
+  lines(graph)
+    .filter((line) => / (-->|-\.->) /.test(line))
+    .map((line) => line.trim());
 
 /** Mermaid's own decoding of `#<code>;` entities, to check that escaping keeps the text. */
 const decode = (label: string) => label.replace(/#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)));
@@ -38,7 +41,11 @@ describe('planToMermaid', () => {
   });
 
   it('lists each skill a phase invokes once, in step order, and none for a phase of run and model steps', () => {
-    const plan = edit(SMALL_PLAN, '1. /write-summary notes/week.md --out out/summary.md', '1. /write-summary a\n2. /fetch-notes b\n3. /write-summary c\n4. Read it again.');
+    const plan = edit(
+      SMALL_PLAN,
+      '1. /write-summary notes/week.md --out out/summary.md',
+      '1. /write-summary a\n2. /fetch-notes b\n3. /write-summary c\n4. Read it again.',
+    );
     expect(nodeLine(graphOf(plan), 'P2')).toBe('    P2["P2. Write the summary<br/>/write-summary, /fetch-notes"]');
     const scripted = edit(SMALL_PLAN, '1. /fetch-notes --week current --out notes/week.md', '1. run: `node scripts/fetch.mjs`');
     expect(nodeLine(graphOf(scripted), 'P1')).toBe('    P1["P1. Fetch the notes"]');
@@ -146,7 +153,10 @@ async function loadMermaid(): Promise<MermaidApi | null> {
   }
 }
 const mermaid = await loadMermaid();
-if (!mermaid) process.stderr.write('graph.test.ts: mermaid and happy-dom are not installed, so the Mermaid parser check is skipped (npm install --no-save mermaid happy-dom)\n');
+if (!mermaid)
+  process.stderr.write(
+    'graph.test.ts: mermaid and happy-dom are not installed, so the Mermaid parser check is skipped (npm install --no-save mermaid happy-dom)\n',
+  );
 
 describe.skipIf(!mermaid)('Mermaid parses the output', () => {
   beforeAll(() => expect(mermaid).not.toBeNull());
@@ -188,7 +198,11 @@ describe('deepplan graph', () => {
   });
 
   it('explains bad input in one line: exit 2 for a missing file, a directory or a bad format; exit 1 for a file that is no plan', async () => {
-    const root = makeRepo({ 'plans/bad.md': '\u0000binary', 'plans/empty.md': SMALL_PLAN.slice(0, SMALL_PLAN.indexOf('## Phases')), 'notes.md': '# Just notes\n' });
+    const root = makeRepo({
+      'plans/bad.md': '\u0000binary',
+      'plans/empty.md': SMALL_PLAN.slice(0, SMALL_PLAN.indexOf('## Phases')),
+      'notes.md': '# Just notes\n',
+    });
     const cases: Array<[string[], number, RegExp]> = [
       [['graph', 'plans/none.md'], 2, /^deepplan: plans\/none\.md: no such file$/],
       [['graph', 'plans'], 2, /^deepplan: plans is a directory; give a plan file$/],

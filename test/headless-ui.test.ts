@@ -21,7 +21,13 @@ function withoutCi(): Record<string, string | undefined> {
 function onTerminal(root: string, args: string[], env: Record<string, string | undefined>): { code: number | null; output: string; imports: string[] } {
   const out = join(root, `imports-${args.join('-').replace(/\W+/g, '_')}.txt`);
   const quoted = [process.execPath, '--import', join(PROJECT_ROOT, 'test/support/record-imports.mjs'), CLI, ...args].map((word) => `'${word}'`).join(' ');
-  const result = spawnSync('script', ['-qfec', quoted, '/dev/null'], { cwd: root, encoding: 'utf8', input: '', env: { ...env, DEEPPLAN_IMPORTS_OUT: out, NO_COLOR: '1' }, timeout: 30_000 });
+  const result = spawnSync('script', ['-qfec', quoted, '/dev/null'], {
+    cwd: root,
+    encoding: 'utf8',
+    input: '',
+    env: { ...env, DEEPPLAN_IMPORTS_OUT: out, NO_COLOR: '1' },
+    timeout: 30_000,
+  });
   return { code: result.status, output: result.stdout, imports: readFileSync(out, 'utf8').split('\n') };
 }
 
@@ -43,7 +49,11 @@ describe.skipIf(!hasScript)('no Ink or React away from a person at a terminal', 
     } finally {
       terminal.close();
     }
-    expect(readFileSync(out, 'utf8').split('\n').filter((url) => UI_MODULES.test(url)).length).toBeGreaterThan(0);
+    expect(
+      readFileSync(out, 'utf8')
+        .split('\n')
+        .filter((url) => UI_MODULES.test(url)).length,
+    ).toBeGreaterThan(0);
   });
 
   it('run --loop prints plain lines with CI set, and JSON with --json, on the same terminal', () => {
@@ -68,7 +78,10 @@ describe.skipIf(!hasScript)('no Ink or React away from a person at a terminal', 
     ] as const) {
       const review = onTerminal(root, [...args], env);
       expect(review.output, args.join(' ')).toMatch(/APPROVED|REVISE/);
-      expect(review.imports.filter((url) => UI_MODULES.test(url)), args.join(' ')).toEqual([]);
+      expect(
+        review.imports.filter((url) => UI_MODULES.test(url)),
+        args.join(' '),
+      ).toEqual([]);
     }
   });
 });

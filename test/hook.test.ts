@@ -97,7 +97,13 @@ function loopPlan(options: { gate?: 'human'; maxIterations?: number } = {}) {
   });
 }
 
-const loopRecord = (root: string) => JSON.parse(readFileSync(join(root, '.deepplan/loop.json'), 'utf8')) as Record<string, unknown> & { pending: { action: string } | null; active: boolean; session_id: string | null; token: string };
+const loopRecord = (root: string) =>
+  JSON.parse(readFileSync(join(root, '.deepplan/loop.json'), 'utf8')) as Record<string, unknown> & {
+    pending: { action: string } | null;
+    active: boolean;
+    session_id: string | null;
+    token: string;
+  };
 /** The loop has ended: .deepplan/loop.json is gone (the plugin's hook command then starts no Node), its record kept aside. */
 const endedRecord = (root: string) => {
   expect(existsSync(join(root, '.deepplan/loop.json'))).toBe(false);
@@ -113,7 +119,7 @@ async function start(root: string, ...args: string[]) {
 }
 
 describe('deepplan hook start and stop: the loop in a Claude Code session', () => {
-  it('CONTINUE hands the next iteration\'s prompt over after the engine recorded the session\'s answer; TASK_COMPLETE ends the loop with a line to say', async () => {
+  it("CONTINUE hands the next iteration's prompt over after the engine recorded the session's answer; TASK_COMPLETE ends the loop with a line to say", async () => {
     const root = modelRepo(loopPlan());
     const started = await start(root, '--session', 'S1');
     expect(started.code, started.stderr).toBe(0);
@@ -123,7 +129,11 @@ describe('deepplan hook start and stop: the loop in a Claude Code session', () =
     expect(started.stdout).toContain('"step_done"');
     expect(started.stdout).not.toMatch(OWN_TOOLS);
     expect(started.stdout).toContain('- Tools this step allows: Read, Write, Edit, Glob, Grep, Bash');
-    expect(loopRecord(root)).toMatchObject({ session_id: 'S1', active: true, pending: { action: 'P1.2 agent Write notes/week.md with one line per account of notes/accounts.md.', via: 'command' } });
+    expect(loopRecord(root)).toMatchObject({
+      session_id: 'S1',
+      active: true,
+      pending: { action: 'P1.2 agent Write notes/week.md with one line per account of notes/accounts.md.', via: 'command' },
+    });
 
     // The session writes the notes and ends its turn with the status block.
     writeFile(root, 'notes/week.md', '- Acme\n- Globex\n- Initech\n');
@@ -135,7 +145,11 @@ describe('deepplan hook start and stop: the loop in a Claude Code session', () =
     expect(first.next).not.toMatch(OWN_TOOLS);
     expect(first.output?.systemMessage).toMatch(/^deepplan: #2 P1\.2 ok\. P2\.1 handed to this session \(plan iteration 2 of 30\)$/);
     const afterFirst = readPlan(root);
-    expect(afterFirst.log!.rows[1]).toMatchObject({ action: 'P1.2 agent Write notes/week.md with one line per account of notes/accounts.md.', result: 'ok', signal: 'CONTINUE' });
+    expect(afterFirst.log!.rows[1]).toMatchObject({
+      action: 'P1.2 agent Write notes/week.md with one line per account of notes/accounts.md.',
+      result: 'ok',
+      signal: 'CONTINUE',
+    });
     expect(afterFirst.log!.rows[1]!.notes).toMatch(/^step done; 1 file\(s\) changed: wrote the notes; Done when passes/);
     expect(afterFirst.phases[0]!.status).toBe('done');
     expect(loopRecord(root).pending).toMatchObject({ action: 'P2.1 /write-summary agent notes/week.md --out out/summary.md', via: 'hook' });
@@ -144,7 +158,9 @@ describe('deepplan hook start and stop: the loop in a Claude Code session', () =
     writeFile(root, 'out/summary.md', '- Acme: renewed\n');
     const last = await stop(root, 'S1', status(true, 'wrote the summary'));
     expect(last.next).toBeUndefined();
-    expect(last.output?.systemMessage).toMatch(/^deepplan: #3 P2\.1 ok\. plans\/p\.md is TASK_COMPLETE: every phase done and every success criterion verified \(3 iterations\); the loop has ended$/);
+    expect(last.output?.systemMessage).toMatch(
+      /^deepplan: #3 P2\.1 ok\. plans\/p\.md is TASK_COMPLETE: every phase done and every success criterion verified \(3 iterations\); the loop has ended$/,
+    );
     // The session is told to say the same line last: in print mode (claude -p) that is what stdout shows.
     expect(last.ending).toBe(last.output?.systemMessage);
     const plan = readPlan(root);
@@ -164,7 +180,9 @@ describe('deepplan hook start and stop: the loop in a Claude Code session', () =
     writeFile(root, 'notes/week.md', '- Acme\n');
     const result = await stop(root, 'S1', status(true, 'wrote the notes'), { active: false });
     expect(result.next).toBeUndefined();
-    expect(result.ending).toMatch(/^deepplan: #2 P1\.2 ok\. plans\/p\.md is BLOCKED_NEED_HUMAN: P1 gate: waiting for approval by Ana, account lead; .*deepplan approve plans\/p\.md P1/);
+    expect(result.ending).toMatch(
+      /^deepplan: #2 P1\.2 ok\. plans\/p\.md is BLOCKED_NEED_HUMAN: P1 gate: waiting for approval by Ana, account lead; .*deepplan approve plans\/p\.md P1/,
+    );
     expect(readPlan(root).meta.status).toBe('blocked');
     expect(endedRecord(root)).toMatchObject({ active: false, ended: 'BLOCKED_NEED_HUMAN' });
     // The session's answer to the ending (the line) stops the turn: no loop runs, nothing is printed or written.
@@ -183,7 +201,11 @@ describe('deepplan hook start and stop: the loop in a Claude Code session', () =
     const loopBefore = readFileSync(join(root, '.deepplan/loop.json'), 'utf8');
 
     // Another session in the same repository ends its turn, with a perfectly good status block: not this loop's.
-    const foreign = await runHook(['stop', ...sandboxFlag], root, stopInput(root, 'OTHER', transcript('fix the login bug', status(true, 'fixed the bug')), false));
+    const foreign = await runHook(
+      ['stop', ...sandboxFlag],
+      root,
+      stopInput(root, 'OTHER', transcript('fix the login bug', status(true, 'fixed the bug')), false),
+    );
     expect(foreign).toMatchObject({ code: 0, stdout: '' });
     expect(planText(root)).toBe(planBefore);
     expect(readFileSync(join(root, '.deepplan/loop.json'), 'utf8')).toBe(loopBefore);
@@ -210,13 +232,17 @@ describe('deepplan hook start and stop: the loop in a Claude Code session', () =
 
     const badJson = await runHook(['stop'], root, '{"session_id": "S1", ');
     expect(badJson.code).toBe(0);
-    expect(JSON.parse(badJson.stdout)).toEqual({ systemMessage: expect.stringMatching(/^deepplan hook stop: standard input is not a Stop hook's JSON \(.+\); the stop is allowed$/) });
+    expect(JSON.parse(badJson.stdout)).toEqual({
+      systemMessage: expect.stringMatching(/^deepplan hook stop: standard input is not a Stop hook's JSON \(.+\); the stop is allowed$/),
+    });
     const noSession = await runHook(['stop'], root, '{"hook_event_name": "Stop"}');
     expect(JSON.parse(noSession.stdout).systemMessage).toMatch(/session_id/);
 
     writeFile(root, '.deepplan/loop.json', '{"plan": 3}');
     const badLoop = await stop(root, 'S1', status(true, 'x'));
-    expect(badLoop.output?.systemMessage).toMatch(/^deepplan: \.deepplan\/loop\.json is not a loop record \(plan: .+\); run deepplan hook start again .*; the stop is allowed$/);
+    expect(badLoop.output?.systemMessage).toMatch(
+      /^deepplan: \.deepplan\/loop\.json is not a loop record \(plan: .+\); run deepplan hook start again .*; the stop is allowed$/,
+    );
   });
 
   it('with no loop running the hook prints nothing, and deepplan hook cancel ends a loop without touching the plan', async () => {
@@ -255,7 +281,13 @@ describe('deepplan hook start from Claude Code (CLAUDECODE=1) and the ended loop
     expect(existsSync(join(draft, '.deepplan/loop.json'))).toBe(false);
 
     // A plan that stops at a person's gate before any model step: the ending line, exit 0 (3 from a shell).
-    const gated = modelRepo(edit(loopPlan({ gate: 'human' }), 'Write notes/week.md with one line per account of notes/accounts.md.', 'run: `node scripts/put.mjs notes/week.md done`'));
+    const gated = modelRepo(
+      edit(
+        loopPlan({ gate: 'human' }),
+        'Write notes/week.md with one line per account of notes/accounts.md.',
+        'run: `node scripts/put.mjs notes/week.md done`',
+      ),
+    );
     const blocked = await runHook(['start', 'plans/p.md', ...sandboxFlag], gated, undefined, { CLAUDECODE: '1' });
     expect(blocked.code, blocked.stderr).toBe(0);
     expect(blocked.stdout).toMatch(/^deepplan: plans\/p\.md is BLOCKED_NEED_HUMAN: P1 gate: waiting for approval/);
@@ -270,12 +302,18 @@ describe('deepplan hook start from Claude Code (CLAUDECODE=1) and the ended loop
     const first = await runHook(['stop', '--plan', 'plans/p.md', ...sandboxFlag], root, stopInput(root, 'S1', transcript('hi', 'hello'), false));
     expect(JSON.parse(first.stdout).hookSpecificOutput.additionalContext).toMatch(/## Your step: P1\.2/);
     writeFile(root, 'notes/week.md', '- Acme\n');
-    const ended = await runHook(['stop', '--plan', 'plans/p.md', ...sandboxFlag], root, stopInput(root, 'S1', transcript('go on', status(true, 'wrote the notes')), true));
+    const ended = await runHook(
+      ['stop', '--plan', 'plans/p.md', ...sandboxFlag],
+      root,
+      stopInput(root, 'S1', transcript('go on', status(true, 'wrote the notes')), true),
+    );
     expect(JSON.parse(ended.stdout).systemMessage).toMatch(/BLOCKED_NEED_HUMAN/);
     expect(endedRecord(root)).toMatchObject({ ended: 'BLOCKED_NEED_HUMAN' });
     const rows = readPlan(root).log!.rows.length;
     // The session's next stops, and another session's: nothing starts again.
-    expect((await runHook(['stop', '--plan', 'plans/p.md', ...sandboxFlag], root, stopInput(root, 'S1', transcript('ok', 'deepplan: ...'), true))).stdout).toBe('');
+    expect((await runHook(['stop', '--plan', 'plans/p.md', ...sandboxFlag], root, stopInput(root, 'S1', transcript('ok', 'deepplan: ...'), true))).stdout).toBe(
+      '',
+    );
     expect((await runHook(['stop', '--plan', 'plans/p.md', ...sandboxFlag], root, stopInput(root, 'S2', transcript('hi', 'hello'), false))).stdout).toBe('');
     expect(readPlan(root).log!.rows).toHaveLength(rows);
     const cancelled = await runHook(['cancel'], root);
@@ -283,7 +321,23 @@ describe('deepplan hook start from Claude Code (CLAUDECODE=1) and the ended loop
     expect(existsSync(join(root, '.deepplan/loop-ended.json'))).toBe(false);
 
     // A loop.json an older deepplan left inactive: the next stop moves it aside and prints nothing.
-    writeFile(root, '.deepplan/loop.json', JSON.stringify({ plan: 'plans/p.md', session_id: 'S1', token: 'old-token-123', started: '2026-11-20T10:00:00Z', start_rows: 0, max_iterations: null, sandbox: true, active: false, ended: 'TASK_COMPLETE', handed_out: 0, pending: null }));
+    writeFile(
+      root,
+      '.deepplan/loop.json',
+      JSON.stringify({
+        plan: 'plans/p.md',
+        session_id: 'S1',
+        token: 'old-token-123',
+        started: '2026-11-20T10:00:00Z',
+        start_rows: 0,
+        max_iterations: null,
+        sandbox: true,
+        active: false,
+        ended: 'TASK_COMPLETE',
+        handed_out: 0,
+        pending: null,
+      }),
+    );
     expect((await stop(root, 'S1', 'thanks')).output).toBeNull();
     expect(endedRecord(root)).toMatchObject({ token: 'old-token-123', ended: 'TASK_COMPLETE' });
   });
@@ -322,7 +376,7 @@ describe('deepplan hook stop: strict status parsing and the budget', () => {
     expect(readPlan(root).log!.rows).toHaveLength(rows);
   });
 
-  it('--max-iterations ends the loop with the plan still CONTINUE; the plan\'s own budget ends it BLOCKED_NEED_HUMAN', async () => {
+  it("--max-iterations ends the loop with the plan still CONTINUE; the plan's own budget ends it BLOCKED_NEED_HUMAN", async () => {
     const loopBudget = modelRepo(loopPlan());
     expect((await start(loopBudget, '--session', 'S1', '--max-iterations', '2')).code).toBe(0);
     const ended = await stop(loopBudget, 'S1', status(false, 'started the notes'), { active: false });
@@ -344,7 +398,9 @@ describe('deepplan hook stop: strict status parsing and the budget', () => {
 
 describe('the Claude Code plugin in integrations/claude-code', () => {
   const plugin = join(PROJECT_ROOT, 'integrations', 'claude-code');
-  const hooks = JSON.parse(readFileSync(join(plugin, 'hooks/hooks.json'), 'utf8')) as { hooks: { Stop: Array<{ hooks: Array<{ type: string; command: string; timeout: number }> }> } };
+  const hooks = JSON.parse(readFileSync(join(plugin, 'hooks/hooks.json'), 'utf8')) as {
+    hooks: { Stop: Array<{ hooks: Array<{ type: string; command: string; timeout: number }> }> };
+  };
 
   it('has a manifest, a Stop hook and the loop and cancel commands', () => {
     const manifest = JSON.parse(readFileSync(join(plugin, '.claude-plugin/plugin.json'), 'utf8')) as Record<string, unknown>;
@@ -356,7 +412,10 @@ describe('the Claude Code plugin in integrations/claude-code', () => {
     expect(stopHook).toMatchObject({ type: 'command', command: expect.stringContaining('npx --no deepplan hook stop') });
     // Longer than the hook's own default time limit for command steps (300 s), so Claude Code never kills it first.
     expect(stopHook!.timeout).toBeGreaterThan(300);
-    for (const [file, command] of [['loop.md', 'hook start $ARGUMENTS'], ['cancel.md', 'hook cancel']] as const) {
+    for (const [file, command] of [
+      ['loop.md', 'hook start $ARGUMENTS'],
+      ['cancel.md', 'hook cancel'],
+    ] as const) {
       const text = readFileSync(join(plugin, 'commands', file), 'utf8');
       const front = parseYaml(text.split('---\n')[1]!) as { description: string; 'allowed-tools': string[] };
       expect(front.description.length).toBeGreaterThan(20);
@@ -370,10 +429,15 @@ describe('the Claude Code plugin in integrations/claude-code', () => {
     const root = modelRepo(loopPlan());
     // npx, as the project's own deepplan: `npx --no deepplan <args>` runs the built CLI.
     const bin = mkdtempSync(join(tmpdir(), 'deepplan-npx-'));
-    writeFileSync(join(bin, 'npx'), `#!/bin/sh\n[ "$1" = "--no" ] && [ "$2" = "deepplan" ] || exit 97\nshift 2\nexec "${process.execPath}" "${CLI}" "$@"\n`, { mode: 0o755 });
+    writeFileSync(join(bin, 'npx'), `#!/bin/sh\n[ "$1" = "--no" ] && [ "$2" = "deepplan" ] || exit 97\nshift 2\nexec "${process.execPath}" "${CLI}" "$@"\n`, {
+      mode: 0o755,
+    });
     const runHookCommand = (input: string) =>
       new Promise<{ code: number; stdout: string }>((resolve) => {
-        const child = spawn('sh', ['-c', hooks.hooks.Stop[0]!.hooks[0]!.command], { cwd: tmpdir(), env: cliEnvironment({ ...NO_SESSION_ENV, CLAUDE_PROJECT_DIR: root, PATH: `${bin}:${process.env['PATH']}` }) });
+        const child = spawn('sh', ['-c', hooks.hooks.Stop[0]!.hooks[0]!.command], {
+          cwd: tmpdir(),
+          env: cliEnvironment({ ...NO_SESSION_ENV, CLAUDE_PROJECT_DIR: root, PATH: `${bin}:${process.env['PATH']}` }),
+        });
         let stdout = '';
         child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
         child.on('close', (code) => resolve({ code: code ?? 1, stdout }));
@@ -386,6 +450,8 @@ describe('the Claude Code plugin in integrations/claude-code', () => {
     writeFile(root, 'notes/week.md', '- Acme\n');
     const result = await runHookCommand(stopInput(root, 'S1', transcript('go on', status(true, 'wrote the notes')), false));
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ hookSpecificOutput: { hookEventName: 'Stop', additionalContext: expect.stringContaining('## Your step: P2.1') } });
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      hookSpecificOutput: { hookEventName: 'Stop', additionalContext: expect.stringContaining('## Your step: P2.1') },
+    });
   });
 });

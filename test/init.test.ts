@@ -29,7 +29,8 @@ function outcomes(stdout: string): string[][] {
 
 /** Every key the configuration schema knows, at any depth (record keys are names, not keys). */
 function schemaKeys(schema: unknown, into = new Set<string>()): Set<string> {
-  const def = (schema as { _zod: { def: { type: string; shape?: Record<string, unknown>; innerType?: unknown; valueType?: unknown; element?: unknown } } })._zod.def;
+  const def = (schema as { _zod: { def: { type: string; shape?: Record<string, unknown>; innerType?: unknown; valueType?: unknown; element?: unknown } } })._zod
+    .def;
   if (def.type === 'object') {
     for (const [key, value] of Object.entries(def.shape!)) {
       into.add(key);
@@ -87,7 +88,11 @@ describe('deepplan init', () => {
     const root = emptyRepository();
     await runCli(['init'], root);
     const text = readFileSync(join(root, '.github/workflows/deepplan.yml'), 'utf8');
-    const workflow = parse(text) as { on: { pull_request: unknown; push: { branches: string[] } }; permissions: Record<string, string>; jobs: Record<string, { steps: Array<{ uses: string; with: Record<string, unknown> }> }> };
+    const workflow = parse(text) as {
+      on: { pull_request: unknown; push: { branches: string[] } };
+      permissions: Record<string, string>;
+      jobs: Record<string, { steps: Array<{ uses: string; with: Record<string, unknown> }> }>;
+    };
     const version = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
     expect(workflow.on).toHaveProperty('pull_request');
     expect(workflow.on.push.branches).toEqual(['trunk']);
@@ -99,7 +104,12 @@ describe('deepplan init', () => {
     expect(steps[1]).toEqual({ if: "hashFiles('package-lock.json') != ''", run: 'npm ci' });
     const action = readYaml<{ inputs: Record<string, unknown> }>(join(PROJECT_ROOT, 'action.yml'));
     expect(Object.keys(action.inputs)).toEqual(expect.arrayContaining(Object.keys(steps[2]!.with)));
-    expect(steps[2]!.with).toMatchObject({ plans: 'plans/**/*.md', 'anthropic-api-key': '${{ secrets.ANTHROPIC_API_KEY }}', 'openai-api-key': '${{ secrets.OPENAI_API_KEY }}', 'gemini-api-key': '${{ secrets.GEMINI_API_KEY }}' });
+    expect(steps[2]!.with).toMatchObject({
+      plans: 'plans/**/*.md',
+      'anthropic-api-key': '${{ secrets.ANTHROPIC_API_KEY }}',
+      'openai-api-key': '${{ secrets.OPENAI_API_KEY }}',
+      'gemini-api-key': '${{ secrets.GEMINI_API_KEY }}',
+    });
 
     expect(text).toBe(renderWorkflow({ branch: 'trunk' }));
     const docs = readFileSync(join(PROJECT_ROOT, 'docs', 'ci.md'), 'utf8');
@@ -120,7 +130,12 @@ describe('deepplan init', () => {
     writeFileSync(join(root, 'plans/example.md'), 'my own plan\n');
     const forced = await runCli(['init', '--force'], root);
     expect(forced.code).toBe(0);
-    expect(outcomes(forced.stdout)).toEqual([['updated', 'deepplan.config.yaml'], ['updated', 'plans/example.md'], ['updated', '.github/workflows/deepplan.yml'], ['skipped', '.gitignore']]);
+    expect(outcomes(forced.stdout)).toEqual([
+      ['updated', 'deepplan.config.yaml'],
+      ['updated', 'plans/example.md'],
+      ['updated', '.github/workflows/deepplan.yml'],
+      ['skipped', '.gitignore'],
+    ]);
     expect(readFileSync(join(root, 'deepplan.config.yaml'), 'utf8')).toBe(before[0]![0]);
     expect(readFileSync(join(root, 'plans/example.md'), 'utf8')).toBe(before[1]![0]);
     expect(readFileSync(join(root, '.gitignore'), 'utf8').match(/^\.deepplan\/$/gm)).toHaveLength(1);

@@ -75,7 +75,13 @@ describe('installing deepplan into a repository (README: Add deepplan to your re
     mkdirSync(join(repo, 'vendor'));
     copyFileSync(join(packed, `deepplan-${VERSION}.tgz`), join(repo, 'vendor', `deepplan-${VERSION}.tgz`));
     // --prefer-offline: npm's cache (filled by this project's npm ci) serves what it holds.
-    install = await run('npm', ['install', '--save-dev', '--prefer-offline', '--no-audit', '--no-fund', `./vendor/deepplan-${VERSION}.tgz`, 'node@24'], repo, ENV, 150_000);
+    install = await run(
+      'npm',
+      ['install', '--save-dev', '--prefer-offline', '--no-audit', '--no-fund', `./vendor/deepplan-${VERSION}.tgz`, 'node@24'],
+      repo,
+      ENV,
+      150_000,
+    );
   }, 180_000);
 
   // The scratch repository holds a Node binary (about 120 MB): leave nothing behind.
@@ -92,7 +98,7 @@ describe('installing deepplan into a repository (README: Add deepplan to your re
     expect(readdirSync(join(repo, 'node_modules', 'deepplan', 'dist', 'cli'))).toContain('main.js');
   });
 
-  it('starts on the machine\'s own Node too: an old one hands over to the node package beside deepplan', async () => {
+  it("starts on the machine's own Node too: an old one hands over to the node package beside deepplan", async () => {
     // node_modules/.bin/deepplan run directly, with whatever Node the machine has on PATH.
     const result = await run(join(repo, 'node_modules', '.bin', 'deepplan'), ['--version'], repo, ENV);
     expect(result.stderr).toBe('');

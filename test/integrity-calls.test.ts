@@ -53,11 +53,22 @@ function oneCallFlag(request: RecordedRequest): unknown {
     case 'anthropic':
       return body['tool_choice'];
     case 'openai-responses':
-      return { parallel_tool_calls: body['parallel_tool_calls'], tool_choice: body['tool_choice'], tools: (body['tools'] as Array<{ name?: string }>).map((tool) => tool.name) };
+      return {
+        parallel_tool_calls: body['parallel_tool_calls'],
+        tool_choice: body['tool_choice'],
+        tools: (body['tools'] as Array<{ name?: string }>).map((tool) => tool.name),
+      };
     case 'openai-chat':
-      return { parallel_tool_calls: body['parallel_tool_calls'], tool_choice: body['tool_choice'], tools: (body['tools'] as Array<{ function: { name: string } }>).map((tool) => tool.function.name) };
+      return {
+        parallel_tool_calls: body['parallel_tool_calls'],
+        tool_choice: body['tool_choice'],
+        tools: (body['tools'] as Array<{ function: { name: string } }>).map((tool) => tool.function.name),
+      };
     case 'google':
-      return { toolConfig: body['toolConfig'], functions: (body['tools'] as Array<{ functionDeclarations: Array<{ name: string }> }>)[0]!.functionDeclarations.map((fn) => fn.name) };
+      return {
+        toolConfig: body['toolConfig'],
+        functions: (body['tools'] as Array<{ functionDeclarations: Array<{ name: string }> }>)[0]!.functionDeclarations.map((fn) => fn.name),
+      };
   }
 }
 
@@ -75,14 +86,20 @@ const PROVIDERS: Array<{ wire: Wire; executor: string; api?: 'chat' }> = [
   { wire: 'google', executor: 'google/gemini-test' },
 ];
 
-describe('an executor answer with two tool calls, through each provider\'s SDK', () => {
+describe("an executor answer with two tool calls, through each provider's SDK", () => {
   for (const { wire, executor, api } of PROVIDERS) {
     it(`${wire}: asks for one call, runs the first, and logs the second as dropped`, async () => {
       const root = modelRepo(modelPlan(), {}, config(executor, api));
       fake.queue(wire, {
         kind: 'calls',
         objects: [
-          args({ tool: 'write_file', path: 'notes/week.md', content: '- Acme: renewed\n- Globex: paused\n- Initech: new\n', step_done: true, summary: 'the notes' }),
+          args({
+            tool: 'write_file',
+            path: 'notes/week.md',
+            content: '- Acme: renewed\n- Globex: paused\n- Initech: new\n',
+            step_done: true,
+            summary: 'the notes',
+          }),
           args({ tool: 'write_file', path: 'out/summary.md', content: 'All done.\n', step_done: true, summary: 'the summary too' }),
         ],
       });
@@ -118,13 +135,18 @@ describe('an executor answer with two tool calls, through each provider\'s SDK',
     });
     const report = await iterate(root);
     expect(report.rows[0]).toMatchObject({ result: 'failed' });
-    expect(report.rows[0]!.notes).toMatch(/^refused: .*; dropped 2 extra call\(s\): run_command node scripts\/put\.mjs out\/a\.md x, read_file notes\/accounts\.md$/);
+    expect(report.rows[0]!.notes).toMatch(
+      /^refused: .*; dropped 2 extra call\(s\): run_command node scripts\/put\.mjs out\/a\.md x, read_file notes\/accounts\.md$/,
+    );
     expect(existsSync(join(root, 'out/a.md'))).toBe(false);
   });
 
   it('an answer of one call has no such note, and the planner and reviewer keep their JSON-schema answers', async () => {
     const root = modelRepo(modelPlan({ gate: 'review' }), {}, config('openai/gpt-exec-test'));
-    fake.queue('openai-responses', toolCall({ tool: 'write_file', path: 'notes/week.md', content: '- Acme: renewed\n- Globex: paused\n- Initech: new\n', step_done: true }));
+    fake.queue(
+      'openai-responses',
+      toolCall({ tool: 'write_file', path: 'notes/week.md', content: '- Acme: renewed\n- Globex: paused\n- Initech: new\n', step_done: true }),
+    );
     fake.queue('openai-responses', { kind: 'answer', object: { verdict: 'APPROVED', findings: [] } });
     const step = await iterate(root);
     expect(step.rows[0]).toMatchObject({ result: 'ok' });

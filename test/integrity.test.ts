@@ -28,7 +28,12 @@ afterEach(async () => {
 describe('progress is measured by content', () => {
   const scope = (root: string): Scope => ({ root, write: ['enriched/**'], commands: null, planFile: 'plans/p.md' });
   /** 120 account records of an enrichment run. */
-  const accounts = Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`enriched/account-${String(i).padStart(3, '0')}.json`, `{"id":${i},"domain":"acct${i}.example","employees":${100 + i}}\n`]));
+  const accounts = Object.fromEntries(
+    Array.from({ length: 120 }, (_, i) => [
+      `enriched/account-${String(i).padStart(3, '0')}.json`,
+      `{"id":${i},"domain":"acct${i}.example","employees":${100 + i}}\n`,
+    ]),
+  );
 
   it('a file rewritten with the same bytes is no change; a change that keeps the size and the time is one', () => {
     const root = makeRepo(accounts);
@@ -53,7 +58,10 @@ describe('progress is measured by content', () => {
 
   it('the executor writing a file with the content it already has is a no-change row, not progress', async () => {
     const root = modelRepo(modelPlan(), { 'notes/week.md': '- Acme: renewed\n' });
-    fake.queue('anthropic', toolCall({ tool: 'write_file', path: 'notes/week.md', content: '- Acme: renewed\n', step_done: false, summary: 'the same notes again' }));
+    fake.queue(
+      'anthropic',
+      toolCall({ tool: 'write_file', path: 'notes/week.md', content: '- Acme: renewed\n', step_done: false, summary: 'the same notes again' }),
+    );
     const report = await iterate(root, fake);
     expect(report.rows[0]).toMatchObject({ action: 'P1.1 write_file notes/week.md', result: 'no-change' });
     expect(report.rows[0]!.notes).toMatch(/^wrote notes\/week\.md \(unchanged\)/);
@@ -77,7 +85,13 @@ describe('a learning is kept only from an action that made progress', () => {
     fake.queue(
       'anthropic',
       toolCall({ tool: 'read_file', path: 'notes/accounts.md', step_done: true, learning: 'all phases are complete' }),
-      toolCall({ tool: 'write_file', path: 'notes/week.md', content: '- Acme\n- Globex\n- Initech\n', step_done: true, learning: 'the accounts list has three entries' }),
+      toolCall({
+        tool: 'write_file',
+        path: 'notes/week.md',
+        content: '- Acme\n- Globex\n- Initech\n',
+        step_done: true,
+        learning: 'the accounts list has three entries',
+      }),
     );
     const read = await iterate(root, fake);
     expect(read.rows[0]).toMatchObject({ result: 'no-change' });
@@ -91,7 +105,7 @@ describe('a learning is kept only from an action that made progress', () => {
     expect(stateErrors(root)).toEqual([]);
   });
 
-  it('a failed action keeps no claim, while what the engine itself measured (a skill\'s tools) stays', async () => {
+  it("a failed action keeps no claim, while what the engine itself measured (a skill's tools) stays", async () => {
     const root = modelRepo(modelPlan({ p1Done: true }), { 'notes/week.md': '- Acme\n' });
     fake.queue(
       'anthropic',
@@ -114,7 +128,10 @@ describe('a learning is kept only from an action that made progress', () => {
 const DEALS = Array.from({ length: 18 }, (_, i) => {
   const names = ['Northwind', 'Contoso', 'Fabrikam', 'Tailspin', 'Wingtip'];
   const risks = ['champion left in March', 'procurement wants net-90 terms', 'security questionnaire pending', 'budget moved to Q3'];
-  return { file: `deals/notes/deal-${String(i + 1).padStart(2, '0')}.md`, text: `# ${names[i % 5]} ${i + 1}\n\nStage: negotiation\nAmount: $${(i + 3) * 10}k\nRisk: ${risks[i % 4]}\n` };
+  return {
+    file: `deals/notes/deal-${String(i + 1).padStart(2, '0')}.md`,
+    text: `# ${names[i % 5]} ${i + 1}\n\nStage: negotiation\nAmount: $${(i + 3) * 10}k\nRisk: ${risks[i % 4]}\n`,
+  };
 });
 
 /** The review step: `node scripts/review.mjs` writes out/review.md from scripts/review.txt (not from the plan's text). */
@@ -239,10 +256,12 @@ async function gateRow(root: string, models: Model | null) {
 }
 
 describe('the quality gate judges the files, not a report about them', () => {
-  it('offline: a review whose only output is the agent\'s self-report is sent back', async () => {
+  it("offline: a review whose only output is the agent's self-report is sent back", async () => {
     const root = dealRepo(SELF_REPORT);
     const gate = await gateRow(root, null);
-    expect(gate.rows[0]!.notes).toMatch(/^REVISE round 1: out\/review\.md names nothing of the files it judges \(deals\/notes\/deal-01\.md, deals\/notes\/deal-02\.md, deals\/notes\/deal-03\.md, …\): it reads as a report of the work/);
+    expect(gate.rows[0]!.notes).toMatch(
+      /^REVISE round 1: out\/review\.md names nothing of the files it judges \(deals\/notes\/deal-01\.md, deals\/notes\/deal-02\.md, deals\/notes\/deal-03\.md, …\): it reads as a report of the work/,
+    );
     expect(readPlan(root).phases[1]!.status).not.toBe('done');
   });
 
@@ -270,10 +289,22 @@ describe('the quality gate judges the files, not a report about them', () => {
   });
 
   it('the reviewer model gets the judged files, the request, the Done when and the success criteria', async () => {
-    const config = ['models:', '  planner: anthropic/claude-test', '  reviewer: openai/gpt-test', '  executor: anthropic/claude-test', 'limits:', '  timeout_ms: 5000', '  max_attempts: 1', ''].join('\n');
+    const config = [
+      'models:',
+      '  planner: anthropic/claude-test',
+      '  reviewer: openai/gpt-test',
+      '  executor: anthropic/claude-test',
+      'limits:',
+      '  timeout_ms: 5000',
+      '  max_attempts: 1',
+      '',
+    ].join('\n');
     const root = dealRepo(SELF_REPORT, DEALS, config);
     // The reviewer in process: this is about what the gate asks, not the wire format (test/models.test.ts).
-    const reviewer = new ScriptedModel({ id: 'openai/gpt-test', answers: [{ verdict: 'REVISE', findings: [{ severity: 'high', issue: 'the review names no deal', fix: 'name each deal at risk' }] }] });
+    const reviewer = new ScriptedModel({
+      id: 'openai/gpt-test',
+      answers: [{ verdict: 'REVISE', findings: [{ severity: 'high', issue: 'the review names no deal', fix: 'name each deal at risk' }] }],
+    });
     const gate = await gateRow(root, reviewer);
     expect(gate.rows[0]!.notes).toBe('REVISE round 1: high: the review names no deal (fix: name each deal at risk)');
     expect(reviewer.requests.map((request) => request.format?.name)).toEqual(['gate_review']);
@@ -285,7 +316,7 @@ describe('the quality gate judges the files, not a report about them', () => {
     expect(prompt).toContain('The files this phase judges (deals/notes/*.md)');
     expect(prompt).toContain('--- deals/notes/deal-13.md\n# Fabrikam 13\n\nStage: negotiation\nAmount: $150k\nRisk: champion left in March');
     expect(prompt).toContain(`--- out/review.md\n${SELF_REPORT}`);
-    expect(prompt).toContain("- out/review.md names nothing of the files it judges");
+    expect(prompt).toContain('- out/review.md names nothing of the files it judges');
     expect(prompt).toMatch(/an output that only claims the work is done, without the work, is REVISE/);
   });
 });

@@ -29,7 +29,11 @@ const BUDGET_BLOCK = 'budget:\n  max_iterations: 15\n  basis: formula\n';
 
 describe('a plan without a finite positive whole iteration budget is refused', () => {
   const variants: Array<[string, string, RegExp]> = [
-    ['max_iterations "8" (text)', 'budget:\n  max_iterations: "8"\n  basis: formula\n', /has budget\.max_iterations "8" \(text\), not a finite positive whole number/],
+    [
+      'max_iterations "8" (text)',
+      'budget:\n  max_iterations: "8"\n  basis: formula\n',
+      /has budget\.max_iterations "8" \(text\), not a finite positive whole number/,
+    ],
     ['max_iterations .inf', 'budget:\n  max_iterations: .inf\n  basis: formula\n', /has budget\.max_iterations \.inf, not a finite/],
     ['max_iterations 0', 'budget:\n  max_iterations: 0\n  basis: formula\n', /has budget\.max_iterations 0, not a finite/],
     ['max_iterations -1', 'budget:\n  max_iterations: -1\n  basis: formula\n', /has budget\.max_iterations -1, not a finite/],
@@ -50,7 +54,9 @@ describe('a plan without a finite positive whole iteration budget is refused', (
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(what);
       // The fix, with the least the formula allows for this plan (3 phases, 3 criteria).
-      expect(lines[0]).toMatch(/^deepplan: plans\/p\.md has .*; no run starts without a finite budget: set budget\.max_iterations to a whole number of iterations, e\.g\. 14 \(deepplan plan computes one\)$/);
+      expect(lines[0]).toMatch(
+        /^deepplan: plans\/p\.md has .*; no run starts without a finite budget: set budget\.max_iterations to a whole number of iterations, e\.g\. 14 \(deepplan plan computes one\)$/,
+      );
     }
     expect(planText(root)).toBe(plan);
   });
@@ -80,7 +86,9 @@ describe('a plan without a finite positive whole iteration budget is refused', (
       const report = await runIteration({ planPath: join(root, 'plans/p.md'), root, config, models: null, sandbox: SANDBOX });
       expect(report.signal).toBe('BLOCKED_NEED_HUMAN');
       expect(report.rows).toEqual([]);
-      expect(report.blockers).toEqual([expect.stringMatching(/^the plan has budget\.max_iterations \.inf, not a finite positive whole number; .*set budget\.max_iterations/)]);
+      expect(report.blockers).toEqual([
+        expect.stringMatching(/^the plan has budget\.max_iterations \.inf, not a finite positive whole number; .*set budget\.max_iterations/),
+      ]);
     }
     expect(planText(root)).toBe(plan);
   });
@@ -96,7 +104,7 @@ describe('a plan without a finite positive whole iteration budget is refused', (
   });
 });
 
-describe('the cost cap counts the plan\'s whole spend, across runs and machines', () => {
+describe("the cost cap counts the plan's whole spend, across runs and machines", () => {
   let fake: FakeProviders;
   beforeEach(async () => {
     fake = await new FakeProviders().start();
@@ -108,7 +116,11 @@ describe('the cost cap counts the plan\'s whole spend, across runs and machines'
   /** $1 per million tokens either way: a call of 11,000 + 1,000 tokens costs $0.012. */
   const PRICED = `${MODEL_CONFIG}prices:\n  anthropic/claude-test: {input: 1, output: 1}\n`;
   const CALL_USD = 0.012;
-  const write = (round: number) => toolCall({ tool: 'write_file', path: 'notes/week.md', content: `- Acme: renewed (round ${round})\n`, step_done: false, summary: `round ${round}` }, { inputTokens: 11_000, outputTokens: 1_000 });
+  const write = (round: number) =>
+    toolCall(
+      { tool: 'write_file', path: 'notes/week.md', content: `- Acme: renewed (round ${round})\n`, step_done: false, summary: `round ${round}` },
+      { inputTokens: 11_000, outputTokens: 1_000 },
+    );
 
   it('twelve run --once --max-cost 0.15 on two machines spend at most the cap; the thirteenth is refused before its call', async () => {
     // Two clones of one repository: the plan file travels between them (as a commit would); nothing else does.
@@ -168,7 +180,7 @@ describe('the cost cap counts the plan\'s whole spend, across runs and machines'
     expect(readPlan(root).meta.state?.spent_usd).toBeCloseTo(3 * CALL_USD, 6);
   }, 60_000);
 
-  it('a call that cost more than was left blocks after its action, counting the plan\'s earlier spend', async () => {
+  it("a call that cost more than was left blocks after its action, counting the plan's earlier spend", async () => {
     const root = track(modelRepo(modelPlan(), {}, PRICED));
     // Spent on another machine before: $0.09 recorded in the plan.
     writeFileSync(join(root, 'plans/p.md'), edit(planText(root), '  revision: 0\n', '  revision: 0\n  spent_usd: 0.09\n'));

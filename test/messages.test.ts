@@ -55,7 +55,14 @@ function runnerFor(model: string, url: string, options: { api?: 'responses' | 'c
     limits: { timeout_ms: 3_000, max_attempts: options.attempts ?? 2, retry_base_ms: 5 },
     ...(options.api ? { providers: { openai: { api: options.api } } } : {}),
   };
-  const env = { ANTHROPIC_BASE_URL: url, OPENAI_BASE_URL: `${url}/v1`, GOOGLE_GEMINI_BASE_URL: url, ANTHROPIC_API_KEY: ALL_KEYS.anthropic, OPENAI_API_KEY: ALL_KEYS.openai, GEMINI_API_KEY: ALL_KEYS.google };
+  const env = {
+    ANTHROPIC_BASE_URL: url,
+    OPENAI_BASE_URL: `${url}/v1`,
+    GOOGLE_GEMINI_BASE_URL: url,
+    ANTHROPIC_API_KEY: ALL_KEYS.anthropic,
+    OPENAI_API_KEY: ALL_KEYS.openai,
+    GEMINI_API_KEY: ALL_KEYS.google,
+  };
   return new ModelRunner({ config, root: null, env, notice: () => {} });
 }
 
@@ -68,10 +75,15 @@ async function failure(promise: Promise<unknown>): Promise<ModelError> {
   return caught as ModelError;
 }
 
-describe('an HTTP 200 whose body is not the provider\'s format', () => {
+describe("an HTTP 200 whose body is not the provider's format", () => {
   const bodies: Array<[string, string, string, RegExp]> = [
-    ['a proxy\'s HTML page', '<html><body>Gateway: network maintenance</body></html>', 'text/html', /not (valid JSON|a JSON object|in the API's format)/],
-    ['JSON of another API', '{"status": "ok", "data": {"network": "up"}}', 'application/json', /has no (content|output|choices) list|neither candidates nor promptFeedback/],
+    ["a proxy's HTML page", '<html><body>Gateway: network maintenance</body></html>', 'text/html', /not (valid JSON|a JSON object|in the API's format)/],
+    [
+      'JSON of another API',
+      '{"status": "ok", "data": {"network": "up"}}',
+      'application/json',
+      /has no (content|output|choices) list|neither candidates nor promptFeedback/,
+    ],
     ['JSON cut short (the whole body arrived)', '{"id": "msg_1", "content": [', 'application/json', /its body is not valid JSON/],
     ['an empty body', '', 'application/json', /not (valid JSON|a JSON object|in the API's format)/],
   ];
@@ -128,31 +140,45 @@ describe('a fallback that failed too', () => {
   });
 
   function runner(primary: string, fallback: string): ModelRunner {
-    const config: Config = { models: { planner: primary, reviewer: 'openai/gpt-test', executor: primary, fallback }, limits: { timeout_ms: 2_000, max_attempts: 2, retry_base_ms: 5 } };
+    const config: Config = {
+      models: { planner: primary, reviewer: 'openai/gpt-test', executor: primary, fallback },
+      limits: { timeout_ms: 2_000, max_attempts: 2, retry_base_ms: 5 },
+    };
     return new ModelRunner({ config, root: null, env: fake.env(ALL_KEYS), notice: () => {} });
   }
 
   it('both answering 5xx: one line with both failures, and no advice to configure a fallback', async () => {
     fake.always('anthropic', { kind: 'status', status: 500 }).always('google', { kind: 'status', status: 500 });
-    const error = await failure(runner('anthropic/claude-test', 'google/gemini-test').generateObject('planner', { name: 'review', schema: Answer, prompt: 'Review it.' }));
+    const error = await failure(
+      runner('anthropic/claude-test', 'google/gemini-test').generateObject('planner', { name: 'review', schema: Answer, prompt: 'Review it.' }),
+    );
     expect(fake.count('anthropic')).toBe(2);
     expect(fake.count('google')).toBe(2);
-    expect(error.message).toBe('planner (anthropic/claude-test): HTTP 500 after 2 attempts; the fallback model google/gemini-test failed too: HTTP 500 after 2 attempts; both providers are failing; retry later');
+    expect(error.message).toBe(
+      'planner (anthropic/claude-test): HTTP 500 after 2 attempts; the fallback model google/gemini-test failed too: HTTP 500 after 2 attempts; both providers are failing; retry later',
+    );
     expect(error.message).not.toMatch(/configure a fallback/);
   });
 
   it('the fallback failing otherwise: its own advice, never a fallback', async () => {
     fake.always('openai-responses', { kind: 'status', status: 503 }).always('google', { kind: 'status', status: 401 });
     const error = await failure(runner('openai/gpt-test', 'google/gemini-test').generateText('planner', { prompt: 'Summarise it.' }));
-    expect(error.message).toBe('planner (openai/gpt-test): HTTP 503 after 2 attempts; the fallback model google/gemini-test failed too: HTTP 401; check the API key');
+    expect(error.message).toBe(
+      'planner (openai/gpt-test): HTTP 503 after 2 attempts; the fallback model google/gemini-test failed too: HTTP 401; check the API key',
+    );
     const garbled = await startRawServer('<html>maintenance</html>', 'text/html');
     try {
       fake.always('anthropic', { kind: 'status', status: 502 });
-      const config: Config = { models: { planner: 'anthropic/claude-test', fallback: 'google/gemini-test' }, limits: { timeout_ms: 2_000, max_attempts: 1, retry_base_ms: 5 } };
+      const config: Config = {
+        models: { planner: 'anthropic/claude-test', fallback: 'google/gemini-test' },
+        limits: { timeout_ms: 2_000, max_attempts: 1, retry_base_ms: 5 },
+      };
       const env = { ...fake.env(ALL_KEYS), GOOGLE_GEMINI_BASE_URL: garbled.url };
       const models = new ModelRunner({ config, root: null, env, notice: () => {} });
       const mixed = await failure(models.generateObject('planner', { name: 'review', schema: Answer, prompt: 'Review it.' }));
-      expect(mixed.message).toMatch(/^planner \(anthropic\/claude-test\): HTTP 502 after 1 attempt; the fallback model google\/gemini-test failed too: the server answered, but not in the format of the Gemini API: its body is not valid JSON after 1 attempt; check that the base URL/);
+      expect(mixed.message).toMatch(
+        /^planner \(anthropic\/claude-test\): HTTP 502 after 1 attempt; the fallback model google\/gemini-test failed too: the server answered, but not in the format of the Gemini API: its body is not valid JSON after 1 attempt; check that the base URL/,
+      );
       expect(mixed.message).not.toMatch(/configure a fallback|connection failed/);
     } finally {
       await garbled.close();
@@ -161,14 +187,24 @@ describe('a fallback that failed too', () => {
 
   it('the fallback role asked on its own (deepplan doctor) does not ask for a fallback either', async () => {
     fake.always('google', { kind: 'status', status: 503 });
-    const error = await failure(runner('anthropic/claude-test', 'google/gemini-test').generateObject('fallback', { name: 'ping', schema: z.object({ ok: z.boolean() }), prompt: 'ping' }, { fallback: false }));
+    const error = await failure(
+      runner('anthropic/claude-test', 'google/gemini-test').generateObject(
+        'fallback',
+        { name: 'ping', schema: z.object({ ok: z.boolean() }), prompt: 'ping' },
+        { fallback: false },
+      ),
+    );
     expect(error.message).toBe('fallback (google/gemini-test): HTTP 503 after 2 attempts; the provider is failing; retry later');
   });
 
   it('without a usable fallback the advice still suggests one', async () => {
     fake.always('anthropic', { kind: 'status', status: 500 });
-    const error = await failure(runner('anthropic/claude-test', 'offline/engine').generateObject('planner', { name: 'review', schema: Answer, prompt: 'Review it.' }));
-    expect(error.message).toBe('planner (anthropic/claude-test): HTTP 500 after 2 attempts; the provider is failing; retry later or configure a fallback model');
+    const error = await failure(
+      runner('anthropic/claude-test', 'offline/engine').generateObject('planner', { name: 'review', schema: Answer, prompt: 'Review it.' }),
+    );
+    expect(error.message).toBe(
+      'planner (anthropic/claude-test): HTTP 500 after 2 attempts; the provider is failing; retry later or configure a fallback model',
+    );
   });
 });
 
@@ -185,7 +221,7 @@ describe('an off-format answer where a structured one was asked for, in the comm
     for (const root of roots) rmSync(root, { recursive: true, force: true });
   });
 
-  it('run: the executor model\'s off-format answer is a failed row with a readable reason', async () => {
+  it("run: the executor model's off-format answer is a failed row with a readable reason", async () => {
     const root = modelRepo();
     roots.push(root);
     // An Anthropic-compatible gateway that answers with its own JSON instead of a message.
@@ -199,14 +235,16 @@ describe('an off-format answer where a structured one was asked for, in the comm
     expect(readPlan(root).log!.rows[0]!.notes).not.toMatch(INTERNALS);
   });
 
-  it('review: the reviewer\'s off-format answer ends the command with one readable line', async () => {
+  it("review: the reviewer's off-format answer ends the command with one readable line", async () => {
     const root = modelRepo();
     roots.push(root);
     fake.always('openai-responses', { kind: 'status', status: 200, body: { id: 'resp_1', object: 'response', status: 'completed' } });
     const result = await runCli(['review', 'plans/p.md'], root, fake.env(KEYS));
     expect(result.code).toBe(1);
     const lines = result.stderr.trim().split('\n');
-    expect(lines.at(-1)).toMatch(/^deepplan: reviewer \(openai\/gpt-test\): the server answered, but not in the format of the OpenAI API: its body is not in the API's format after 1 attempt; check that the base URL is the provider's API/);
+    expect(lines.at(-1)).toMatch(
+      /^deepplan: reviewer \(openai\/gpt-test\): the server answered, but not in the format of the OpenAI API: its body is not in the API's format after 1 attempt; check that the base URL is the provider's API/,
+    );
     expect(result.stderr).not.toMatch(INTERNALS);
     expect(result.stderr).not.toMatch(/connection failed/);
   });

@@ -76,7 +76,10 @@ describe.each(PROVIDERS)('$name through the official SDK', ({ planner, wire, api
     expect(answer.costUsd).toBeCloseTo((1200 * 2 + 80 * 10) / 1e6, 10);
     expect(fake.count(wire)).toBe(1);
     expect(fake.requests[0]!.structured).toBe(true);
-    const ledger = readFileSync(models.ledger.path!, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const ledger = readFileSync(models.ledger.path!, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(ledger).toEqual([expect.objectContaining({ role: 'planner', model: planner, ok: true, inputTokens: 1200, outputTokens: 80, attempt: 1 })]);
   });
 
@@ -110,7 +113,9 @@ describe.each(PROVIDERS)('$name through the official SDK', ({ planner, wire, api
     const error = await ask(models).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ModelError);
     expect((error as ModelError).kind).toBe('timeout');
-    expect((error as Error).message).toBe(`planner (${planner}): no answer within 200 ms after 2 attempts; retry later, or raise timeout_ms in deepplan.config.yaml`);
+    expect((error as Error).message).toBe(
+      `planner (${planner}): no answer within 200 ms after 2 attempts; retry later, or raise timeout_ms in deepplan.config.yaml`,
+    );
     expect(fake.count(wire)).toBe(2);
   });
 
@@ -127,7 +132,9 @@ describe.each(PROVIDERS)('$name through the official SDK', ({ planner, wire, api
     const { models } = setup();
     const error = (await ask(models).catch((caught: unknown) => caught)) as ModelError;
     expect(error.kind).toBe('invalid-output');
-    expect(error.message).toMatch(new RegExp(`^planner \\(${planner.replace('/', '\\/')}\\): the answer did not match the "review" schema twice: verdict: .*; findings: `));
+    expect(error.message).toMatch(
+      new RegExp(`^planner \\(${planner.replace('/', '\\/')}\\): the answer did not match the "review" schema twice: verdict: .*; findings: `),
+    );
     expect(error.message).not.toContain('\n');
     expect(fake.count(wire)).toBe(2);
   });
@@ -151,9 +158,7 @@ describe('faults across providers', () => {
     expect(answer.model).toBe('google/gemini-test');
     expect(fake.count('anthropic')).toBe(3);
     expect(fake.count('google')).toBe(1);
-    expect(notices).toEqual([
-      'deepplan: planner (anthropic/claude-test): HTTP 500 after 3 attempts; trying the fallback model google/gemini-test',
-    ]);
+    expect(notices).toEqual(['deepplan: planner (anthropic/claude-test): HTTP 500 after 3 attempts; trying the fallback model google/gemini-test']);
   });
 
   it('does not retry or fall back on a 400', async () => {
@@ -237,7 +242,7 @@ describe('roles', () => {
     expect(models.answers('fallback', 'unheard_of')).toBe(false);
   });
 
-  it('refuses a reviewer from the planner\'s provider unless allowed, and then warns', () => {
+  it("refuses a reviewer from the planner's provider unless allowed, and then warns", () => {
     const env = { OPENAI_API_KEY: 'sk-0123456789' };
     const config: Config = { models: { planner: 'openai/gpt-a', reviewer: 'openai/gpt-b' } };
     expect(checkReviewerProvider(resolveRoles(config, env), config).error).toMatch(/both openai models; configure a reviewer from another provider/);

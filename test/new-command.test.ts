@@ -11,14 +11,20 @@ describe('deepplan new without a terminal', () => {
     const root = makeRepo({ ...RESEARCH_SKILLS, 'src/intake.ts': 'export const x = 1;\n' });
     const out = join(root, 'imports.txt');
     const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'CI'));
-    const result = spawnSync(process.execPath, ['--import', join(PROJECT_ROOT, 'test/support/record-imports.mjs'), CLI, 'new', 'Research for the client: what does src/intake.ts do?'], {
-      cwd: root,
-      encoding: 'utf8',
-      input: '\n',
-      env: { ...env, DEEPPLAN_IMPORTS_OUT: out, NO_COLOR: '1' },
-    });
+    const result = spawnSync(
+      process.execPath,
+      ['--import', join(PROJECT_ROOT, 'test/support/record-imports.mjs'), CLI, 'new', 'Research for the client: what does src/intake.ts do?'],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        input: '\n',
+        env: { ...env, DEEPPLAN_IMPORTS_OUT: out, NO_COLOR: '1' },
+      },
+    );
     expect(result.status).toBe(2);
-    expect(result.stderr).toBe('deepplan: deepplan new needs a terminal; in scripts and CI use deepplan plan --request "…" (--answers answers.yaml or --yes)\n');
+    expect(result.stderr).toBe(
+      'deepplan: deepplan new needs a terminal; in scripts and CI use deepplan plan --request "…" (--answers answers.yaml or --yes)\n',
+    );
     const imports = readFileSync(out, 'utf8').split('\n');
     expect(imports.some((url) => url.includes('/dist/cli/new-command.js'))).toBe(true);
     expect(imports.filter((url) => /\/node_modules\/(react|ink)\//.test(url))).toEqual([]);

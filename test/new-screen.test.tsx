@@ -3,7 +3,17 @@ import { describe, expect, it, vi } from 'vitest';
 import type { SkillAuditView } from '../src/pipeline/skill-choice.js';
 import type { Question } from '../src/pipeline/sufficiency.js';
 import type { ReviewFinding } from '../src/review/findings.js';
-import { NewScreen, NewStore, phaseRanges, type BudgetDetail, type NewActions, type NewState, type PhaseLine, type SizingDetail, type Stage } from '../src/ui/new-screen.js';
+import {
+  NewScreen,
+  NewStore,
+  phaseRanges,
+  type BudgetDetail,
+  type NewActions,
+  type NewState,
+  type PhaseLine,
+  type SizingDetail,
+  type Stage,
+} from '../src/ui/new-screen.js';
 
 /** The screens of `deepplan new`, one at a time, driven by keys; the session itself is tested in new-session.test.tsx. */
 
@@ -207,7 +217,15 @@ describe('deepplan new: the sizing and budget table', () => {
         { id: 'P2a', title: 'Extract src/ledger.ts into a short extract the phase reads', context: 'map_reduce', fileOperations: 12 },
       ],
     };
-    const budget: BudgetDetail = { kind: 'budget', maxIterations: 14, basis: 'formula', arithmetic: 'ceil((2 × 2 + 3 / 3 + 5) × 1.15) = 12', phases: 2, criteria: 3, coefficients: { phase_weight: 2, criteria_divisor: 3, constant: 5, margin: 1.15 } };
+    const budget: BudgetDetail = {
+      kind: 'budget',
+      maxIterations: 14,
+      basis: 'formula',
+      arithmetic: 'ceil((2 × 2 + 3 / 3 + 5) × 1.15) = 12',
+      phases: 2,
+      criteria: 3,
+      coefficients: { phase_weight: 2, criteria_divisor: 3, constant: 5, margin: 1.15 },
+    };
     const { view } = screen({ kind: 'pipeline' }, { log: [{ id: '1', kind: 'budget', sizing, budget }] });
     await settle();
     const frame = view.lastFrame()!;
@@ -236,7 +254,13 @@ const finding = (number: number, severity: ReviewFinding['severity'], issue: str
 
 describe('deepplan new: the review rounds', () => {
   it('shows the verdict and numbered findings; Enter on one expands its quote and fix, Enter on continue goes on', async () => {
-    const round = { round: 1, reviewer: 'offline/rules', verdict: 'REVISE', counts: '0 critical, 1 high, 1 medium, 0 low', findings: [finding(1, 'high', 'SC1 has no verify command'), finding(2, 'medium', 'SC2 has no measure')] };
+    const round = {
+      round: 1,
+      reviewer: 'offline/rules',
+      verdict: 'REVISE',
+      counts: '0 critical, 1 high, 1 medium, 0 low',
+      findings: [finding(1, 'high', 'SC1 has no verify command'), finding(2, 'medium', 'SC2 has no measure')],
+    };
     const { keys, view } = screen({ kind: 'review', round });
     let frame = view.lastFrame()!;
     expect(frame).toContain('review round 1 by offline/rules: REVISE');

@@ -78,7 +78,11 @@ describe.skipIf(!hasTmux)('deepplan new in a terminal', () => {
     expect(end).toContain('plans/outreach-for-mod.md is ready. When it is time:\n  deepplan approve plans/outreach-for-mod.md\n');
     for (const shown of seen) expect(Math.max(...shown.split('\n').map((line) => [...line].length))).toBeLessThanOrEqual(80);
 
-    const lint = spawnSync(process.execPath, [CLI, 'lint', 'plans/outreach-for-mod.md'], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const lint = spawnSync(process.execPath, [CLI, 'lint', 'plans/outreach-for-mod.md'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     expect(lint.status, lint.stdout + lint.stderr).toBe(0);
     expect(lint.stdout).not.toMatch(/phase-count|phase-file-ops/);
     expect(plan.meta.status).toBe('in_review');

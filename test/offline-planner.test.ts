@@ -100,7 +100,10 @@ describe('what the offline planner will not do', () => {
     // --yes cannot guess the job: the questions stay open.
     expect(deepplan(['plan', '--request', 'help with sales stuff', '--yes'], root).code).toBe(3);
     // Answered, the job and the entity pick the template and the folder.
-    writeFileSync(join(root, 'answers.yaml'), 'job: Enrich account records (fill in missing fields, each with its source)\nentity: crm/accounts/\nsuccess: Every account has an industry\nowner: Rosa Diaz, RevOps lead\nlimits: 2\n');
+    writeFileSync(
+      join(root, 'answers.yaml'),
+      'job: Enrich account records (fill in missing fields, each with its source)\nentity: crm/accounts/\nsuccess: Every account has an industry\nowner: Rosa Diaz, RevOps lead\nlimits: 2\n',
+    );
     const answered = deepplan(['plan', '--request', 'help with sales stuff', '--answers', 'answers.yaml', '--out', 'plans/a.md', '--no-review'], root);
     expect(answered.code, answered.stderr).toBe(0);
     expect(answered.stderr).toMatch(/phases from the enrichment template/);
@@ -109,11 +112,25 @@ describe('what the offline planner will not do', () => {
 
   it('declines in one line, naming what it needs, when no template fits', () => {
     const root = makeRepo(WORKLOADS[1]!().files);
-    const result = deepplan(['plan', '--request', 'Translate the employee handbook into Portuguese. Success: every chapter translated. Nothing is published. Ana Lima, HR lead, approves.', '--out', 'plans/x.md'], root);
+    const result = deepplan(
+      [
+        'plan',
+        '--request',
+        'Translate the employee handbook into Portuguese. Success: every chapter translated. Nothing is published. Ana Lima, HR lead, approves.',
+        '--out',
+        'plans/x.md',
+      ],
+      root,
+    );
     expect(result.code).toBe(1);
-    const lines = result.stderr.trim().split('\n').filter((line) => line.startsWith('deepplan: ') && !line.includes('DEEPPLAN_OFFLINE'));
+    const lines = result.stderr
+      .trim()
+      .split('\n')
+      .filter((line) => line.startsWith('deepplan: ') && !line.includes('DEEPPLAN_OFFLINE'));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^deepplan: no offline template fits "Translate the employee handbook .*": set a model key \(ANTHROPIC_API_KEY, OPENAI_API_KEY or GEMINI_API_KEY\).* or add a template .* at plans\/templates\/<workstream>\.yaml/);
+    expect(lines[0]).toMatch(
+      /^deepplan: no offline template fits "Translate the employee handbook .*": set a model key \(ANTHROPIC_API_KEY, OPENAI_API_KEY or GEMINI_API_KEY\).* or add a template .* at plans\/templates\/<workstream>\.yaml/,
+    );
     expect(existsSync(join(root, 'plans/x.md'))).toBe(false);
   });
 
@@ -121,7 +138,16 @@ describe('what the offline planner will not do', () => {
     const root = mkdtempSync(join(tmpdir(), 'deepplan-brightline-'));
     cpSync(join(PROJECT_ROOT, 'examples', 'outreach'), root, { recursive: true });
     mkdirSync(join(root, '.git'));
-    const result = deepplan(['plan', '--request', 'Run an outreach for Brightline: one email per person on the buying committee. Drafts only; nothing is sent. Priya, the CRO, approves.', '--out', 'plans/b.md'], root);
+    const result = deepplan(
+      [
+        'plan',
+        '--request',
+        'Run an outreach for Brightline: one email per person on the buying committee. Drafts only; nothing is sent. Priya, the CRO, approves.',
+        '--out',
+        'plans/b.md',
+      ],
+      root,
+    );
     expect(result.stderr).not.toMatch(/mod-op/);
     if (result.code === 0) {
       const text = readFileSync(join(root, 'plans/b.md'), 'utf8');
@@ -132,7 +158,17 @@ describe('what the offline planner will not do', () => {
       expect(existsSync(join(root, 'plans/b.md'))).toBe(false);
     }
     // The same repository still plans Mod Op from the same template.
-    const modop = deepplan(['plan', '--request', 'Run an outreach for Mod Op: one email per person on the buying committee. Drafts only; nothing is sent. Michael, the CEO, approves.', '--out', 'plans/m.md', '--no-review'], root);
+    const modop = deepplan(
+      [
+        'plan',
+        '--request',
+        'Run an outreach for Mod Op: one email per person on the buying committee. Drafts only; nothing is sent. Michael, the CEO, approves.',
+        '--out',
+        'plans/m.md',
+        '--no-review',
+      ],
+      root,
+    );
     expect(modop.code, modop.stderr).toBe(0);
     expect(readFileSync(join(root, 'plans/m.md'), 'utf8')).toContain('crm/deals/mod-op.yaml');
   });

@@ -44,7 +44,7 @@ describe('parsePlan', () => {
     expect(plan.learnings).toEqual([]);
   });
 
-  it('reads a skill step\'s arguments without the backticks of their code spans (the writer\'s; a shell would run them)', () => {
+  it("reads a skill step's arguments without the backticks of their code spans (the writer's; a shell would run them)", () => {
     const args = (step: string) => parsePlan(edit(SMALL_PLAN, '1. /write-summary notes/week.md --out out/summary.md', `1. ${step}`)).phases[1]!.steps[0]!;
     expect(args('/write-summary `ana-silva`')).toMatchObject({ kind: 'skill', skill: 'write-summary', args: 'ana-silva' });
     expect(args('/write-summary --for `ana_silva` --out `` out/a`b.md ``').args).toBe('--for ana_silva --out out/a`b.md');
@@ -75,7 +75,14 @@ describe('parsePlan', () => {
   });
 
   it('refuses YAML alias bombs', () => {
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}]`)].join('\n');
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x]',
+      ...Array.from(
+        { length: 8 },
+        (_, i) =>
+          `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}]`,
+      ),
+    ].join('\n');
     const started = performance.now();
     const plan = parsePlan(`---\n${bomb}\n---\n\n## Request\n`);
     expect(performance.now() - started).toBeLessThan(1000);

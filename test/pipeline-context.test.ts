@@ -5,7 +5,7 @@ import { ASK_BELOW_CONFIDENCE, classifyWorkstream } from '../src/pipeline/workst
 describe('the offline workstream classifier', () => {
   it.each([
     ['Run an end-to-end outreach for Mod Op: one email per person on the buying committee, CRM updated.', 'consulting'],
-    ['Write this month\'s newsletter issue and a blog post about the launch.', 'content'],
+    ["Write this month's newsletter issue and a blog post about the launch.", 'content'],
     ['Back up the CRM database nightly and prove a restore works.', 'infrastructure'],
   ] as const)('classifies %j as %s with confidence', (request, workstream) => {
     const guess = classifyWorkstream(request);

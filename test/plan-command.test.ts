@@ -8,7 +8,6 @@ import { parsePlan } from '../src/plan/parse.js';
 import { CLI, makeRepo, PROJECT_ROOT, RESEARCH_SKILLS, skillSet, SMALL_PLAN } from './support/fixtures.js';
 import { edits } from './support/plan-text.js';
 
-
 const code = (lines: number) => 'export const x = 1;\n'.repeat(lines);
 
 function deepplan(args: string[], cwd: string) {
@@ -35,7 +34,9 @@ describe('deepplan plan (offline)', () => {
     expect(plan.skills!.mapped!.length).toBeGreaterThanOrEqual(3);
     expect(plan.skills!.excluded!.length).toBeGreaterThanOrEqual(2);
     expect(plan.skills!.mapped!.map((skill) => skill.name)).not.toContain('hubspot-sync');
-    expect(plan.meta.budget).toEqual(expect.objectContaining({ basis: 'formula', max_iterations: budgetFor(FORMULA, plan.phases.length, plan.criteria!.length) }));
+    expect(plan.meta.budget).toEqual(
+      expect.objectContaining({ basis: 'formula', max_iterations: budgetFor(FORMULA, plan.phases.length, plan.criteria!.length) }),
+    );
     expect(plan.meta.quality_bar).toBe('adversarial');
     // Quality bar adversarial: deepplan plan reviewed it before anyone may approve it.
     expect(plan.meta.status).toBe('in_review');
@@ -65,14 +66,22 @@ describe('deepplan plan (offline)', () => {
     const yes = deepplan(['plan', '--request', request, '--yes', '--out', 'plans/intake.md'], root);
     expect(yes.code).toBe(0);
     const text = readFileSync(join(root, 'plans/intake.md'), 'utf8');
-    expect(text).toMatch(/## Clarifications\n\n- Q: What must be true when this is done\? → A: A findings page that answers the question and cites its sources\n/);
+    expect(text).toMatch(
+      /## Clarifications\n\n- Q: What must be true when this is done\? → A: A findings page that answers the question and cites its sources\n/,
+    );
     expect(lintText(text, join(root, 'plans/intake.md')).filter((finding) => finding.severity === 'error')).toEqual([]);
   });
 
   it('takes answers from a file by question id and number', () => {
     const root = makeRepo({ ...RESEARCH_SKILLS, 'src/intake.ts': code(40) });
-    writeFileSync(join(root, 'answers.yaml'), 'success: The findings page is approved by Priya\nmeasure: 1\nowner: Priya, the account lead\nlimits: 2\ndeadline: This week\n');
-    const result = deepplan(['plan', '--request', 'Research for the client: what does src/intake.ts do?', '--answers', 'answers.yaml', '--out', 'plans/a.md'], root);
+    writeFileSync(
+      join(root, 'answers.yaml'),
+      'success: The findings page is approved by Priya\nmeasure: 1\nowner: Priya, the account lead\nlimits: 2\ndeadline: This week\n',
+    );
+    const result = deepplan(
+      ['plan', '--request', 'Research for the client: what does src/intake.ts do?', '--answers', 'answers.yaml', '--out', 'plans/a.md'],
+      root,
+    );
     expect(result.code).toBe(0);
     const text = readFileSync(join(root, 'plans/a.md'), 'utf8');
     expect(text).toContain('→ A: The findings page is approved by Priya');
@@ -86,7 +95,10 @@ describe('deepplan plan (offline)', () => {
     expect(overwrite.code).toBe(2);
     expect(overwrite.stderr).toMatch(/^deepplan: plans\/a\.md exists; choose another --out or pass --force$/m);
     expect(readFileSync(join(root, 'plans/a.md'), 'utf8')).toBe('mine');
-    expect(deepplan(['plan', '--request', '@missing.md'], root)).toMatchObject({ code: 2, stderr: expect.stringMatching(/^deepplan: cannot read the request file missing\.md: no such file$/m) });
+    expect(deepplan(['plan', '--request', '@missing.md'], root)).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^deepplan: cannot read the request file missing\.md: no such file$/m),
+    });
     expect(deepplan(['plan'], root).code).toBe(2);
   });
 
@@ -114,7 +126,10 @@ describe('deepplan plan (offline)', () => {
     expect(lintText(text, join(root, 'plans/chosen.md')).filter((finding) => finding.severity === 'error')).toEqual([]);
 
     writeFileSync(join(root, 'bad.yaml'), 'skills: [source-notes]\n');
-    expect(deepplan(['plan', '--request', request, '--yes', '--answers', 'bad.yaml'], root)).toMatchObject({ code: 2, stderr: expect.stringMatching(/^deepplan: bad\.yaml: skills must be a mapping like \{map: \[name\], exclude: \[name\]\}$/m) });
+    expect(deepplan(['plan', '--request', request, '--yes', '--answers', 'bad.yaml'], root)).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^deepplan: bad\.yaml: skills must be a mapping like \{map: \[name\], exclude: \[name\]\}$/m),
+    });
     writeFileSync(join(root, 'unknown.yaml'), 'skills: {map: [no-such-skill]}\n');
     const unknown = deepplan(['plan', '--request', request, '--yes', '--answers', 'unknown.yaml', '--out', 'plans/unknown.md'], root);
     expect(unknown.code).toBe(1);
@@ -143,25 +158,37 @@ describe('the offline templates', () => {
     ]),
   );
   const CONTENT_SKILLS = skillSet([
-      ['outline-writer', 'Outlines a piece from its brief, with the headline, the sections and the fact each rests on.'],
-      ['fact-check', 'Checks every claim of a draft against its source and lists the ones without one.'],
-      ['publish-post', 'Publishes a finished piece to the blog and records where it went.'],
-      ['backup-export', 'Exports a database to an archive.'],
-      ['cron-schedule', 'Writes a cron entry.'],
+    ['outline-writer', 'Outlines a piece from its brief, with the headline, the sections and the fact each rests on.'],
+    ['fact-check', 'Checks every claim of a draft against its source and lists the ones without one.'],
+    ['publish-post', 'Publishes a finished piece to the blog and records where it went.'],
+    ['backup-export', 'Exports a database to an archive.'],
+    ['cron-schedule', 'Writes a cron entry.'],
   ]);
 
   const INFRA_SKILLS = skillSet([
-      ['change-log', 'Makes a change in small steps that keep the system working and logs each one.'],
-      ['verify-checks', 'Runs the checks that prove a change works, the rollback included.'],
-      ['runbook-writer', 'Writes a runbook, how it runs, how to check it and how to roll it back.'],
-      ['newsletter-builder', 'Builds a newsletter issue.'],
-      ['hubspot-sync', 'Deprecated, syncs contacts from HubSpot.'],
+    ['change-log', 'Makes a change in small steps that keep the system working and logs each one.'],
+    ['verify-checks', 'Runs the checks that prove a change works, the rollback included.'],
+    ['runbook-writer', 'Writes a runbook, how it runs, how to check it and how to roll it back.'],
+    ['newsletter-builder', 'Builds a newsletter issue.'],
+    ['hubspot-sync', 'Deprecated, syncs contacts from HubSpot.'],
   ]);
 
   it.each([
-    ['outreach', EXAMPLE_SKILLS, 'Run an outreach for Mod Op: one email per person on the buying committee. Drafts only; nothing is sent. Michael, the CEO, approves.'],
-    ['content', CONTENT_SKILLS, 'Write a blog post about the launch for customers. Success is a published post. No claims without a source. Sam, the marketing lead, approves.'],
-    ['infrastructure', INFRA_SKILLS, 'Back up the CRM database nightly from the replica. Success is a proven restore. Never touch the primary. Dana, the operations lead, approves.'],
+    [
+      'outreach',
+      EXAMPLE_SKILLS,
+      'Run an outreach for Mod Op: one email per person on the buying committee. Drafts only; nothing is sent. Michael, the CEO, approves.',
+    ],
+    [
+      'content',
+      CONTENT_SKILLS,
+      'Write a blog post about the launch for customers. Success is a published post. No claims without a source. Sam, the marketing lead, approves.',
+    ],
+    [
+      'infrastructure',
+      INFRA_SKILLS,
+      'Back up the CRM database nightly from the replica. Success is a proven restore. Never touch the primary. Dana, the operations lead, approves.',
+    ],
   ] as const)('plans a %s request from its template, lint-clean', (template, skills, request) => {
     const root = makeRepo({ ...skills });
     const result = deepplan(['plan', '--request', request, '--out', 'plans/p.md'], root);
@@ -189,12 +216,15 @@ describe('context gathering', () => {
       'plans/old-intake.md': old('old-intake', 'The intake module logs client deal forms twice; read the second log only.'),
       'plans/old-newsletter.md': old('old-newsletter', 'Newsletter images must be under 200 KB.'),
     });
-    const request = 'Research for the client deal review: what does src/intake.ts do with deal forms? Success is one findings page. Read-only. Priya, the account lead, approves.';
+    const request =
+      'Research for the client deal review: what does src/intake.ts do with deal forms? Success is one findings page. Read-only. Priya, the account lead, approves.';
     const result = deepplan(['plan', '--request', request, '--out', 'plans/new.md'], root);
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/relevant document: docs\/intake-design\.md/);
     expect(result.stderr).not.toMatch(/holiday-rota/);
     const plan = parsePlan(readFileSync(join(root, 'plans/new.md'), 'utf8'));
-    expect(plan.learnings!.map((entry) => entry.text)).toEqual(['The intake module logs client deal forms twice; read the second log only. (from plans/old-intake.md)']);
+    expect(plan.learnings!.map((entry) => entry.text)).toEqual([
+      'The intake module logs client deal forms twice; read the second log only. (from plans/old-intake.md)',
+    ]);
   });
 });

@@ -5,19 +5,40 @@ import { buildPlannerPack, entityFolders, PACK_SHARES, PLANNER_PACK_TOKENS, skil
 import { discoverSkills, skillDirectories } from '../src/skills/discover.js';
 import { FakeProviders } from './support/fake-providers.js';
 import { makeRepo, runCli } from './support/fixtures.js';
-import { accountAnswer, accountRepository, ACCOUNT_REQUEST, ACCOUNTS, CONTACTS, contactRepository, dealRepository, DEAL_REQUEST, DEALS, slug } from './support/plan-workloads.js';
+import {
+  accountAnswer,
+  accountRepository,
+  ACCOUNT_REQUEST,
+  ACCOUNTS,
+  CONTACTS,
+  contactRepository,
+  dealRepository,
+  DEAL_REQUEST,
+  DEALS,
+  slug,
+} from './support/plan-workloads.js';
 
 const KEYS = { anthropic: 'sk-ant-test-0123456789', openai: 'sk-openai-test-0123456789' };
 const CONFIG = 'models:\n  planner: anthropic/claude-sonnet-5\n  reviewer: openai/gpt-5.4\nlimits:\n  timeout_ms: 5000\n  max_attempts: 1\n';
 
 function pack(root: string, request: string, extra: Partial<PackInput> = {}) {
-  return buildPlannerPack({ root, request, sources: [], documents: [], skills: discoverSkills(skillDirectories(root, [], '')), learnings: [], commands: ['node scripts/'], ...extra });
+  return buildPlannerPack({
+    root,
+    request,
+    sources: [],
+    documents: [],
+    skills: discoverSkills(skillDirectories(root, [], '')),
+    learnings: [],
+    commands: ['node scripts/'],
+    ...extra,
+  });
 }
 const section = (built: ReturnType<typeof pack>, name: string) => built.sections.find((candidate) => candidate.name === name)!.text;
 
-const BRIGHTLINE_REQUEST = 'Write one outreach email per buying-committee contact at Brightline. Success is one reviewed draft per contact. Drafts only: nothing is sent. Jo, the account lead, approves.';
+const BRIGHTLINE_REQUEST =
+  'Write one outreach email per buying-committee contact at Brightline. Success is one reviewed draft per contact. Drafts only: nothing is sent. Jo, the account lead, approves.';
 
-describe('the planner\'s context pack', () => {
+describe("the planner's context pack", () => {
   it('lists every contact of a 6-contact folder the request names by its account, with their titles', () => {
     const root = makeRepo({ ...contactRepository(), 'crm/contacts/other-account/a.yaml': 'name: A\n', 'crm/contacts/other-account/b.yaml': 'name: B\n' });
     const built = pack(root, BRIGHTLINE_REQUEST);
@@ -34,17 +55,25 @@ describe('the planner\'s context pack', () => {
     expect(accounts).toMatch(/^### crm\/accounts\/ \(50 files; the request names crm\/accounts\/\)$/m);
     for (const account of ACCOUNTS) expect(accounts).toContain(`- ${account.slug}.yaml (name: ${account.company}`);
     const deals = section(pack(makeRepo(dealRepository()), DEAL_REQUEST), 'entities');
-    for (const deal of DEALS) expect(deals).toContain(`- ${deal.slug}.yaml (name: ${deal.company} platform expansion; account: ${deal.company}; stage: 3; owner: ${deal.owner})`);
+    for (const deal of DEALS)
+      expect(deals).toContain(`- ${deal.slug}.yaml (name: ${deal.company} platform expansion; account: ${deal.company}; stage: 3; owner: ${deal.owner})`);
   });
 
   it('names all 200 entities within its share, and summarises a folder too large to list with the count and the naming pattern', () => {
-    const many = Object.fromEntries(Array.from({ length: 200 }, (_, index) => [`content/articles/article-${String(index + 1).padStart(3, '0')}.md`, `# Article ${index + 1}: ${'a long working title '.repeat(4)}\n\nBody.\n`]));
+    const many = Object.fromEntries(
+      Array.from({ length: 200 }, (_, index) => [
+        `content/articles/article-${String(index + 1).padStart(3, '0')}.md`,
+        `# Article ${index + 1}: ${'a long working title '.repeat(4)}\n\nBody.\n`,
+      ]),
+    );
     const built = pack(makeRepo(many), 'Edit the 200 drafts in content/articles for the style guide.');
     const entities = section(built, 'entities');
     for (let index = 1; index <= 200; index++) expect(entities).toContain(`article-${String(index).padStart(3, '0')}.md`);
     expect(built.sections.find((candidate) => candidate.name === 'entities')!.tokens).toBeLessThanOrEqual(PACK_SHARES.entities);
 
-    const huge = Object.fromEntries(Array.from({ length: 3000 }, (_, index) => [`data/subscribers/subscriber-${String(index + 1).padStart(5, '0')}.yaml`, `name: S${index}\n`]));
+    const huge = Object.fromEntries(
+      Array.from({ length: 3000 }, (_, index) => [`data/subscribers/subscriber-${String(index + 1).padStart(5, '0')}.yaml`, `name: S${index}\n`]),
+    );
     const summary = section(pack(makeRepo(huge), 'Segment the subscribers in data/subscribers by plan.'), 'entities');
     expect(summary).toMatch(/^### data\/subscribers\/ \(3000 files; /m);
     expect(summary).toContain('names start with "subscriber-0", .yaml files');
@@ -80,7 +109,12 @@ describe('the planner\'s context pack', () => {
 
   it('shows bounded excerpts of documents with their line counts, and stays within its token budget', () => {
     const long = Array.from({ length: 4200 }, (_, index) => `Line ${index + 1} of the research corpus, with enough words to weigh something.`).join('\n');
-    const skills = Object.fromEntries(Array.from({ length: 40 }, (_, index) => [`.claude/skills/skill-${index}/SKILL.md`, `---\nname: skill-${index}\ndescription: Skill number ${index} of the catalogue.\nmetadata:\n  reads: [in/${index}.md]\n  writes: [out/${index}.md]\n---\n\n${'Instructions that go on. '.repeat(60)}\n`]));
+    const skills = Object.fromEntries(
+      Array.from({ length: 40 }, (_, index) => [
+        `.claude/skills/skill-${index}/SKILL.md`,
+        `---\nname: skill-${index}\ndescription: Skill number ${index} of the catalogue.\nmetadata:\n  reads: [in/${index}.md]\n  writes: [out/${index}.md]\n---\n\n${'Instructions that go on. '.repeat(60)}\n`,
+      ]),
+    );
     const root = makeRepo({ 'research/corpus.md': `${long}\n`, 'research/notes.md': 'a\nb\nc\n', ...skills });
     const built = pack(root, 'Summarise research/corpus.md.', { sources: ['research/corpus.md', 'research/notes.md'] });
     const documents = section(built, 'documents');
@@ -96,7 +130,12 @@ describe('the planner\'s context pack', () => {
     for (let index = 0; index < 40; index++) expect(section(built, 'skills')).toContain(`### skill-${index}\n`);
     expect(built.sections.find((candidate) => candidate.name === 'skills')!.tokens).toBeLessThanOrEqual(PACK_SHARES.skills);
     // With 300 skills the rest are named on one line, with how many are left out.
-    const crowd = Object.fromEntries(Array.from({ length: 300 }, (_, index) => [`.claude/skills/tool-${index}/SKILL.md`, `---\nname: tool-${index}\ndescription: ${'A tool that does one thing well. '.repeat(4)}\n---\n\nBody.\n`]));
+    const crowd = Object.fromEntries(
+      Array.from({ length: 300 }, (_, index) => [
+        `.claude/skills/tool-${index}/SKILL.md`,
+        `---\nname: tool-${index}\ndescription: ${'A tool that does one thing well. '.repeat(4)}\n---\n\nBody.\n`,
+      ]),
+    );
     const crowded = pack(makeRepo(crowd), 'Tidy up.');
     expect(crowded.sections.find((candidate) => candidate.name === 'skills')!.tokens).toBeLessThanOrEqual(PACK_SHARES.skills);
     expect(section(crowded, 'skills')).toMatch(/Also installed \(names only; read their SKILL\.md\): tool-\d+, .* and \d+ more$/);
@@ -106,7 +145,9 @@ describe('the planner\'s context pack', () => {
     const root = makeRepo({ ...accountRepository(), 'notes/a.md': 'x\n', 'notes/b.md': 'y\n' });
     expect(entityFolders(root, ACCOUNT_REQUEST).map((folder) => folder.folder)).toEqual(['crm/accounts']);
     expect(entityFolders(root, 'Tidy the accounts.').map((folder) => folder.folder)).toEqual(['crm/accounts']);
-    expect(entityFolders(root, 'Check crm/accounts/atlas-mining.yaml first.', ['crm/accounts/atlas-mining.yaml'])[0]!.reason).toBe('the request names crm/accounts/');
+    expect(entityFolders(root, 'Check crm/accounts/atlas-mining.yaml first.', ['crm/accounts/atlas-mining.yaml'])[0]!.reason).toBe(
+      'the request names crm/accounts/',
+    );
     expect(entityFolders(root, 'Write the launch post.')).toEqual([]);
   });
 });
@@ -126,8 +167,12 @@ describe('the planner prompt deepplan sends', () => {
     return messages[0]!.content;
   };
 
-  it('holds the mapped skills\' read/write contracts and every entity of a 50-account repository; the ledger records the pack\'s sections', async () => {
-    fake.queue('anthropic', { kind: 'answer', object: { workstream: 'consulting', confidence: 0.9, reason: 'Account enrichment.' } }, { kind: 'answer', object: accountAnswer() });
+  it("holds the mapped skills' read/write contracts and every entity of a 50-account repository; the ledger records the pack's sections", async () => {
+    fake.queue(
+      'anthropic',
+      { kind: 'answer', object: { workstream: 'consulting', confidence: 0.9, reason: 'Account enrichment.' } },
+      { kind: 'answer', object: accountAnswer() },
+    );
     const root = makeRepo({ ...accountRepository(), 'deepplan.config.yaml': CONFIG });
     const result = await runCli(['plan', '--request', ACCOUNT_REQUEST, '--out', 'plans/enrichment.md', '--no-review', '--yes'], root, fake.env(KEYS));
     expect(result.code, result.stderr).toBe(0);
@@ -143,7 +188,12 @@ describe('the planner prompt deepplan sends', () => {
     expect(prompt).toMatch(/tokens of a 16,000-token budget/);
     expect(result.stderr).toMatch(/context pack for the planner: \d+ of 16000 tokens \(skills \d+, entities \d+, documents \d+, scope \d+, learnings \d+\)/);
 
-    const ledger = readdirSync(join(root, '.deepplan/runs')).flatMap((file) => readFileSync(join(root, '.deepplan/runs', file), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { role: string; pack?: Record<string, number> }));
+    const ledger = readdirSync(join(root, '.deepplan/runs')).flatMap((file) =>
+      readFileSync(join(root, '.deepplan/runs', file), 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { role: string; pack?: Record<string, number> }),
+    );
     expect(ledger).toHaveLength(2);
     expect(ledger[0]!.pack).toBeUndefined();
     expect(ledger[1]!.pack).toMatchObject({ budget: 16000 });
@@ -152,7 +202,9 @@ describe('the planner prompt deepplan sends', () => {
   }, 60_000);
 
   it('holds every contact of a 6-contact repository', async () => {
-    fake.queue('anthropic', { kind: 'answer', object: { workstream: 'consulting', confidence: 0.9, reason: 'Outreach.' } }).always('anthropic', { kind: 'status', status: 400 });
+    fake
+      .queue('anthropic', { kind: 'answer', object: { workstream: 'consulting', confidence: 0.9, reason: 'Outreach.' } })
+      .always('anthropic', { kind: 'status', status: 400 });
     const root = makeRepo({ ...contactRepository(), ...accountRepository(), 'deepplan.config.yaml': CONFIG });
     await runCli(['plan', '--request', BRIGHTLINE_REQUEST, '--out', 'plans/brightline.md', '--no-review', '--yes'], root, fake.env(KEYS));
     const prompt = planPrompt();

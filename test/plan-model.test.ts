@@ -14,10 +14,42 @@ const KEYS = { anthropic: 'sk-ant-test-0123456789', openai: 'sk-openai-test-0123
 const USEFUL = {
   title: 'What src/intake.ts does, for the deal review',
   phases: [
-    { title: 'Read the intake module', inputs: ['src/intake.ts'], outputs: ['notes/intake.md'], gate: 'none', done_when: 'notes on the intake module exist', verify: 'test -s notes/intake.md', steps: [{ kind: 'skill', text: 'source-notes src/intake.ts --out notes/intake.md' }] },
-    { title: 'Compare the intake notes with the briefing', inputs: ['notes/intake.md'], outputs: ['notes/comparison.md'], gate: 'none', done_when: 'the comparison exists', verify: 'test -s notes/comparison.md', steps: [{ kind: 'skill', text: 'compare-sources notes --out notes/comparison.md' }] },
-    { title: 'Write the findings page', inputs: ['notes/comparison.md'], outputs: ['out/findings.md'], gate: 'none', done_when: 'the findings page exists', verify: 'test -s out/findings.md', steps: [{ kind: 'skill', text: 'findings-report notes --out out/findings.md' }] },
-    { title: 'Priya approves the findings', inputs: ['out/findings.md'], outputs: ['out/approval.md'], gate: 'human', done_when: 'Priya approved', verify: "grep -q '^Approved' out/approval.md", steps: [{ kind: 'model', text: 'Record Priya\'s verdict in out/approval.md.' }] },
+    {
+      title: 'Read the intake module',
+      inputs: ['src/intake.ts'],
+      outputs: ['notes/intake.md'],
+      gate: 'none',
+      done_when: 'notes on the intake module exist',
+      verify: 'test -s notes/intake.md',
+      steps: [{ kind: 'skill', text: 'source-notes src/intake.ts --out notes/intake.md' }],
+    },
+    {
+      title: 'Compare the intake notes with the briefing',
+      inputs: ['notes/intake.md'],
+      outputs: ['notes/comparison.md'],
+      gate: 'none',
+      done_when: 'the comparison exists',
+      verify: 'test -s notes/comparison.md',
+      steps: [{ kind: 'skill', text: 'compare-sources notes --out notes/comparison.md' }],
+    },
+    {
+      title: 'Write the findings page',
+      inputs: ['notes/comparison.md'],
+      outputs: ['out/findings.md'],
+      gate: 'none',
+      done_when: 'the findings page exists',
+      verify: 'test -s out/findings.md',
+      steps: [{ kind: 'skill', text: 'findings-report notes --out out/findings.md' }],
+    },
+    {
+      title: 'Priya approves the findings',
+      inputs: ['out/findings.md'],
+      outputs: ['out/approval.md'],
+      gate: 'human',
+      done_when: 'Priya approved',
+      verify: "grep -q '^Approved' out/approval.md",
+      steps: [{ kind: 'model', text: "Record Priya's verdict in out/approval.md." }],
+    },
   ],
   criteria: [
     { text: 'One findings page exists', verify: 'test -s out/findings.md' },
@@ -29,7 +61,12 @@ const USEFUL = {
   ],
 };
 const WORKSTREAM = { kind: 'answer' as const, object: { workstream: 'consulting', confidence: 0.9, reason: 'A deal review for a client.' } };
-const USELESS = { title: 'x', phases: [{ title: 'a', inputs: [], outputs: ['b'], gate: 'none', done_when: 'c', verify: '', steps: [{ kind: 'model', text: 'd' }] }], criteria: [{ text: 'e', verify: '' }], skills_excluded: [] };
+const USELESS = {
+  title: 'x',
+  phases: [{ title: 'a', inputs: [], outputs: ['b'], gate: 'none', done_when: 'c', verify: '', steps: [{ kind: 'model', text: 'd' }] }],
+  criteria: [{ text: 'e', verify: '' }],
+  skills_excluded: [],
+};
 
 const run = runCli;
 
@@ -42,7 +79,7 @@ afterEach(async () => {
 });
 
 describe('deepplan plan with a planner model', () => {
-  it('plans from the planner\'s structured answer, built from the prompt with the request and the skills', async () => {
+  it("plans from the planner's structured answer, built from the prompt with the request and the skills", async () => {
     fake.queue('anthropic', WORKSTREAM, { kind: 'answer', object: USEFUL });
     const root = makeRepo({ ...SKILLS, 'deepplan.config.yaml': CONFIG, 'src/intake.ts': 'export const x = 1;\n' });
     const result = await run(['plan', '--request', REQUEST, '--out', 'plans/p.md', '--no-review'], root, fake.env(KEYS));
@@ -65,7 +102,7 @@ describe('deepplan plan with a planner model', () => {
     expect(result.stderr).toMatch(/generation\s+4 phases from the planner \(anthropic\/claude-test\)/);
   });
 
-  it('uses a prompt from the repository\'s prompts folder over the shipped one, by name', async () => {
+  it("uses a prompt from the repository's prompts folder over the shipped one, by name", async () => {
     fake.queue('anthropic', WORKSTREAM, { kind: 'answer', object: USEFUL });
     const custom = '---\nrole: planner\nschema: plan_draft\nversion: 7\n---\nOUR HOUSE PROMPT for: {request}\n';
     const root = makeRepo({ ...SKILLS, 'deepplan.config.yaml': CONFIG, 'src/intake.ts': 'export const x = 1;\n', 'prompts/plan-generation.md': custom });
@@ -102,24 +139,35 @@ describe('deepplan plan with a planner model', () => {
     const root = makeRepo({ ...SKILLS, 'deepplan.config.yaml': CONFIG, 'src/intake.ts': 'export const x = 1;\n' });
     const result = await run(['plan', '--request', REQUEST, '--out', 'plans/p.md', '--no-review'], root, fake.env(KEYS));
     expect(result.code).toBe(1);
-    expect(result.stderr.trim().split('\n').at(-1)).toBe('deepplan: planner (anthropic/claude-test): HTTP 500 after 2 attempts; the provider is failing; retry later or configure a fallback model');
+    expect(result.stderr.trim().split('\n').at(-1)).toBe(
+      'deepplan: planner (anthropic/claude-test): HTTP 500 after 2 attempts; the provider is failing; retry later or configure a fallback model',
+    );
   });
 
   it('refuses a call that could pass --max-cost before sending it', async () => {
-    const root = makeRepo({ ...SKILLS, 'deepplan.config.yaml': `${CONFIG}prices:\n  anthropic/claude-test: {input: 3, output: 15}\n`, 'src/intake.ts': 'export const x = 1;\n' });
+    const root = makeRepo({
+      ...SKILLS,
+      'deepplan.config.yaml': `${CONFIG}prices:\n  anthropic/claude-test: {input: 3, output: 15}\n`,
+      'src/intake.ts': 'export const x = 1;\n',
+    });
     const result = await run(['plan', '--request', REQUEST, '--out', 'plans/p.md', '--max-cost', '0.001'], root, fake.env(KEYS));
     expect(result.code).toBe(1);
-    expect(result.stderr.trim().split('\n').at(-1)).toMatch(/^deepplan: planner \(anthropic\/claude-test\): this call could bring the run to \$0\.\d+, over --max-cost \$0\.00/);
+    expect(result.stderr.trim().split('\n').at(-1)).toMatch(
+      /^deepplan: planner \(anthropic\/claude-test\): this call could bring the run to \$0\.\d+, over --max-cost \$0\.00/,
+    );
     expect(fake.count()).toBe(0);
     const bad = await run(['plan', '--request', REQUEST, '--max-cost', 'lots'], root, {});
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/give a cost in US dollars/);
   });
 
-  it('records the planner\'s answers to a cassette and replays them with no network', async () => {
+  it("records the planner's answers to a cassette and replays them with no network", async () => {
     fake.queue('anthropic', WORKSTREAM, { kind: 'answer', object: USEFUL });
     const root = makeRepo({ ...SKILLS, 'deepplan.config.yaml': CONFIG, 'src/intake.ts': 'export const x = 1;\n' });
-    const recorded = await run(['plan', '--request', REQUEST, '--out', 'plans/a.md', '--no-review'], root, { ...fake.env(KEYS), DEEPPLAN_RECORD: 'cassette.json' });
+    const recorded = await run(['plan', '--request', REQUEST, '--out', 'plans/a.md', '--no-review'], root, {
+      ...fake.env(KEYS),
+      DEEPPLAN_RECORD: 'cassette.json',
+    });
     expect(recorded.code).toBe(0);
     await fake.close();
     const replayConfig = CONFIG.replace('planner: anthropic/claude-test', 'planner: replay/cassette.json');

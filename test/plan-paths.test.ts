@@ -112,11 +112,19 @@ const COMMANDS: Record<string, (path: string) => string[]> = {
 /** What a refusal says, for a path under plans/ of the test repository. */
 const SPECIAL: Array<[string, string, (shown: string) => RegExp]> = [
   ['a symlink to /dev/zero', 'plans/zero.md', (shown) => new RegExp(`^${shown} \\(a symlink to /dev/zero\\) is a character device; give a plan file$`)],
-  ['a symlink to /dev/urandom', 'plans/urandom.md', (shown) => new RegExp(`^${shown} \\(a symlink to /dev/urandom\\) is a character device; give a plan file$`)],
+  [
+    'a symlink to /dev/urandom',
+    'plans/urandom.md',
+    (shown) => new RegExp(`^${shown} \\(a symlink to /dev/urandom\\) is a character device; give a plan file$`),
+  ],
   ['a FIFO', 'plans/pipe.md', (shown) => new RegExp(`^${shown} is a FIFO \\(named pipe\\); give a plan file$`)],
   ['a socket', 'plans/socket.md', (shown) => new RegExp(`^${shown} is a socket; give a plan file$`)],
   ['a directory', 'plans/folder.md', (shown) => new RegExp(`^${shown} is a directory; give a plan file$`)],
-  ['a symlink out of the repository', 'plans/leak.md', (shown) => new RegExp(`^${shown} leads to .*/secret\\.md, outside the repository .*; give a plan file inside it$`)],
+  [
+    'a symlink out of the repository',
+    'plans/leak.md',
+    (shown) => new RegExp(`^${shown} leads to .*/secret\\.md, outside the repository .*; give a plan file inside it$`),
+  ],
 ];
 
 /** How the commands show the path: as given (review: as given or absolute). */
@@ -143,7 +151,13 @@ describe('a plan path that is no plan file', () => {
   const results = new Map<string, Measured>();
   beforeAll(async () => {
     const cases = Object.entries(COMMANDS).flatMap(([command, args]) => SPECIAL.map(([, path]) => ({ key: `${command} ${path}`, args: args(path) })));
-    const measuredCases = await inPairs(cases.map(({ args }) => () => measure(args)));
+    const measuredCases = await inPairs(
+      cases.map(
+        ({ args }) =>
+          () =>
+            measure(args),
+      ),
+    );
     cases.forEach(({ key }, index) => results.set(key, measuredCases[index]!));
   }, 60_000);
 
@@ -155,7 +169,8 @@ describe('a plan path that is no plan file', () => {
         // review first says which roles run offline; the refusal is its last line.
         const refusal = lines.at(-1)!.replace(/^deepplan: /, '');
         // A directory is a target of lint (the plans in it); an empty one is the refusal there.
-        const expected = command === 'lint' && path === 'plans/folder.md' ? /^no plan files \(\*\.md\) in the folder plans\/folder\.md$/ : message(shownAs(command, path));
+        const expected =
+          command === 'lint' && path === 'plans/folder.md' ? /^no plan files \(\*\.md\) in the folder plans\/folder\.md$/ : message(shownAs(command, path));
         expect(refusal, result.stderr).toMatch(expected);
         expect(result.stderr).not.toMatch(/^\s+at /m);
         if (command !== 'review') expect(lines, result.stderr).toHaveLength(1);

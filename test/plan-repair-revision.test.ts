@@ -22,9 +22,17 @@ const P4 = `### P4. Announce the page
 
 ## Running learnings`;
 
-const addPhase = { edits: [{ finding: 1, find: '2. run: `node scripts/record-url.mjs out/published.txt`\n\n## Running learnings', replace: `2. run: \`node scripts/record-url.mjs out/published.txt\`\n\n${P4}` }] };
+const addPhase = {
+  edits: [
+    {
+      finding: 1,
+      find: '2. run: `node scripts/record-url.mjs out/published.txt`\n\n## Running learnings',
+      replace: `2. run: \`node scripts/record-url.mjs out/published.txt\`\n\n${P4}`,
+    },
+  ],
+};
 
-describe('the skills\' contracts against a planner\'s plan', () => {
+describe("the skills' contracts against a planner's plan", () => {
   const root = makeRepo(dealRepository());
   const contracts = new Map([...discoverSkills(skillDirectories(root, [], '')).skills.values()].map((skill) => [skill.name, skillContract(skill)]));
 
@@ -53,7 +61,7 @@ describe('the skills\' contracts against a planner\'s plan', () => {
   });
 });
 
-describe('a revision\'s budget', () => {
+describe("a revision's budget", () => {
   it('is recomputed when the edits add a phase and the plan had the computed budget', () => {
     const computed = edit(SMALL_PLAN, 'max_iterations: 15', 'max_iterations: 14');
     const revised = applyRevision('plans/p.md', computed, addPhase, { root: makeRepo() });
@@ -76,14 +84,20 @@ describe('a revision\'s budget', () => {
 });
 
 describe('the passage a revision is asked about', () => {
-  it('is the plan\'s own text where the reviewer\'s quote differs in case, spacing or escapes', () => {
+  it("is the plan's own text where the reviewer's quote differs in case, spacing or escapes", () => {
     const line = SMALL_PLAN.split('\n').findIndex((candidate) => candidate.startsWith('- Done when: one line per account')) + 1;
-    expect(locatedPassage(SMALL_PLAN, { quote: 'Done when:   ONE line per account.', line })).toBe('- Done when: one line per account. verify: `test -s out/summary.md`');
+    expect(locatedPassage(SMALL_PLAN, { quote: 'Done when:   ONE line per account.', line })).toBe(
+      '- Done when: one line per account. verify: `test -s out/summary.md`',
+    );
     const request = SMALL_PLAN.split('\n').indexOf('## Request') + 3;
-    expect(locatedPassage(SMALL_PLAN, { quote: 'this week\'s account notes', line: request })).toBe('Summarise this week\'s account notes into one page for the team.');
+    expect(locatedPassage(SMALL_PLAN, { quote: "this week's account notes", line: request })).toBe(
+      "Summarise this week's account notes into one page for the team.",
+    );
     // A quote over two lines gives both.
     const fields = SMALL_PLAN.split('\n').indexOf('- Inputs: notes/week.md') + 1;
-    expect(locatedPassage(SMALL_PLAN, { quote: 'notes/week.md - Outputs: out/summary.md', line: fields })).toBe('- Inputs: notes/week.md\n- Outputs: out/summary.md');
+    expect(locatedPassage(SMALL_PLAN, { quote: 'notes/week.md - Outputs: out/summary.md', line: fields })).toBe(
+      '- Inputs: notes/week.md\n- Outputs: out/summary.md',
+    );
   });
 });
 
@@ -98,14 +112,33 @@ afterEach(async () => {
 describe('deepplan review with a planner that revises', () => {
   it('refuses a revision that keeps adding lint errors after 2 repair turns: the plan is unchanged, the errors listed, exit 1', async () => {
     const plan = edit(SMALL_PLAN, 'status: approved', 'status: in_review');
-    const root = makeRepo({ ...SMALL_PLAN_SKILLS, 'plans/p.md': plan, 'notes/accounts.md': '- Acme\n', 'deepplan.config.yaml': 'models:\n  planner: anthropic/claude-test\n  reviewer: openai/gpt-test\nlimits:\n  max_attempts: 1\n' });
+    const root = makeRepo({
+      ...SMALL_PLAN_SKILLS,
+      'plans/p.md': plan,
+      'notes/accounts.md': '- Acme\n',
+      'deepplan.config.yaml': 'models:\n  planner: anthropic/claude-test\n  reviewer: openai/gpt-test\nlimits:\n  max_attempts: 1\n',
+    });
     const line = plan.split('\n').findIndex((candidate) => candidate.startsWith('- Done when: one line per account')) + 1;
     fake.queue('openai-responses', {
       kind: 'answer',
-      object: { verdict: 'REVISE', findings: [{ severity: 'high', line, section: 'P2', quote: 'one line per account. verify:', issue: 'The verify passes with an empty line.', fix: 'Count the lines.' }] },
+      object: {
+        verdict: 'REVISE',
+        findings: [
+          {
+            severity: 'high',
+            line,
+            section: 'P2',
+            quote: 'one line per account. verify:',
+            issue: 'The verify passes with an empty line.',
+            fix: 'Count the lines.',
+          },
+        ],
+      },
     });
     // Each answer points P2 at a phase that does not exist.
-    const broken = { edits: [{ finding: 1, find: '- Depends on: P1\n- Done when: one line per account.', replace: '- Depends on: P9\n- Done when: one line per account.' }] };
+    const broken = {
+      edits: [{ finding: 1, find: '- Depends on: P1\n- Done when: one line per account.', replace: '- Depends on: P9\n- Done when: one line per account.' }],
+    };
     fake.always('anthropic', { kind: 'answer', object: broken });
     const result = await runCli(['review', 'plans/p.md'], root, fake.env({ anthropic: 'sk-ant-test-0123456789', openai: 'sk-openai-test-0123456789' }));
     expect(result.code).toBe(1);

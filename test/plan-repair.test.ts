@@ -41,7 +41,10 @@ const plannerMessage = (index: number) => {
 const plannerRevision = (index: number) => {
   const requests = fake.requests.filter((request) => request.wire === 'anthropic' && JSON.stringify(request.body).includes('"revision"'));
   const messages = requests[index]!.body['messages'] as Array<{ role: string; content: string | Array<{ text?: string }> }>;
-  return messages.filter((message) => message.role === 'user').map((message) => (typeof message.content === 'string' ? message.content : message.content.map((part) => part.text ?? '').join(''))).join('\n');
+  return messages
+    .filter((message) => message.role === 'user')
+    .map((message) => (typeof message.content === 'string' ? message.content : message.content.map((part) => part.text ?? '').join('')))
+    .join('\n');
 };
 
 /** Runs the plan through the gates to the end: run --loop, approve each human gate, until TASK_COMPLETE. */
@@ -63,7 +66,7 @@ async function runToCompletion(root: string, plan: string): Promise<{ signals: s
   return { signals, approved };
 }
 
-describe('the planner\'s plan goes back to it with the lint findings', () => {
+describe("the planner's plan goes back to it with the lint findings", () => {
   it('a 40-deal Stage-3 review: two repair turns (an out-of-prefix command, a forgotten skill, a vague criterion, then a wrong output), lints clean, runs to TASK_COMPLETE', async () => {
     fake.queue(
       'anthropic',
@@ -80,13 +83,19 @@ describe('the planner\'s plan goes back to it with the lint findings', () => {
 
     // Turn 1 names the command outside the prefixes, the forgotten skill and the vague criterion, each on one line.
     const first = plannerMessage(1);
-    expect(first).toMatch(/^- \[scope\] line \d+: P1\.1 runs `python3 scripts\/review_scope\.py crm\/deals\/stage-3`, which starts with no prefix in scope\.commands.*Fix: start P1\.1/m);
-    expect(first).toMatch(/^- \[skill-audit\]: the installed skill rep-coaching is neither invoked nor excluded .*Fix: invoke \/rep-coaching in the phase that does its work \(it writes coaching\/reps\.md\)/m);
+    expect(first).toMatch(
+      /^- \[scope\] line \d+: P1\.1 runs `python3 scripts\/review_scope\.py crm\/deals\/stage-3`, which starts with no prefix in scope\.commands.*Fix: start P1\.1/m,
+    );
+    expect(first).toMatch(
+      /^- \[skill-audit\]: the installed skill rep-coaching is neither invoked nor excluded .*Fix: invoke \/rep-coaching in the phase that does its work \(it writes coaching\/reps\.md\)/m,
+    );
     expect(first).toMatch(/^- \[success-criteria-verifiable, warning\] line \d+: .*SC2/m);
     expect(first).not.toContain('[skill-contract]');
     // Turn 2: the report phase expects an output the skill never writes.
     const second = plannerMessage(2);
-    expect(second).toMatch(/^- \[skill-contract\]: your phase 13 \("Write the one-page Stage-3 review for the pipeline call"\) invokes \/stage-report, which writes reports\/stage-3-review\.md, but the phase's outputs are reports\/review\.md/m);
+    expect(second).toMatch(
+      /^- \[skill-contract\]: your phase 13 \("Write the one-page Stage-3 review for the pipeline call"\) invokes \/stage-report, which writes reports\/stage-3-review\.md, but the phase's outputs are reports\/review\.md/m,
+    );
     expect(second).not.toContain('[scope]');
     expect(result.stderr).toMatch(/repair turn 1 of 2: \d+ finding\(s\) back to the planner \(skill-audit, scope\)/);
     expect(result.stderr).toMatch(/repair turn 2 of 2: 1 finding\(s\) back to the planner \(skill-contract\)/);
@@ -110,13 +119,31 @@ describe('the planner\'s plan goes back to it with the lint findings', () => {
         kind: 'answer',
         object: {
           verdict: 'REVISE',
-          findings: [{ severity: 'high', line: p13, section: 'P13', quote: loose, issue: 'The verify counts rows that start with a lower-case letter; a deal whose slug starts with a digit is missed and the check fails on a complete review.', fix: 'Count rows that start with a letter or a digit.' }],
+          findings: [
+            {
+              severity: 'high',
+              line: p13,
+              section: 'P13',
+              quote: loose,
+              issue:
+                'The verify counts rows that start with a lower-case letter; a deal whose slug starts with a digit is missed and the check fails on a complete review.',
+              fix: 'Count rows that start with a letter or a digit.',
+            },
+          ],
         },
       },
       { kind: 'answer', object: { verdict: 'APPROVED', findings: [] } },
     );
     const exact = text.split('\n')[p13 - 1]!;
-    const revised = (count: number) => ({ edits: [{ finding: 1, find: exact, replace: `- Done when: the review has a table row for each of the 40 deals. verify: \`test "$(grep -c '^| [a-z0-9]' reports/stage-3-review.md)" -eq ${count}\`` }] });
+    const revised = (count: number) => ({
+      edits: [
+        {
+          finding: 1,
+          find: exact,
+          replace: `- Done when: the review has a table row for each of the 40 deals. verify: \`test "$(grep -c '^| [a-z0-9]' reports/stage-3-review.md)" -eq ${count}\``,
+        },
+      ],
+    });
     fake.queue('anthropic', { kind: 'answer', object: revised(41) }, { kind: 'answer', object: revised(40) });
     const review = await runCli(['review', 'plans/deal-review.md'], root, fake.env(KEYS));
     expect(review.code, review.stderr).toBe(0);
@@ -130,7 +157,9 @@ describe('the planner\'s plan goes back to it with the lint findings', () => {
     expect(revisePrompt).toContain(`   > ${exact}`);
     expect(revisePrompt).not.toContain(loose);
     expect(revisePrompt).not.toContain('PLAN_FORMAT.md');
-    expect(plannerRevision(1)).toMatch(/deepplan applied those edits to a copy and linted it: 1 error\(s\) remain[\s\S]*\[context-facts\] line \d+: P13 Done when's verify expects 41/);
+    expect(plannerRevision(1)).toMatch(
+      /deepplan applied those edits to a copy and linted it: 1 error\(s\) remain[\s\S]*\[context-facts\] line \d+: P13 Done when's verify expects 41/,
+    );
     const reviewed = readFileSync(join(root, 'plans/deal-review.md'), 'utf8');
     expect(reviewed).toContain('-eq 40`');
     expect(parsePlan(reviewed).meta.review).toMatchObject({ verdict: 'APPROVED', rounds: 2 });
@@ -170,10 +199,25 @@ describe('the planner\'s plan goes back to it with the lint findings', () => {
     expect(plan.phases).toHaveLength(17);
 
     // One review round that approves, with a low finding.
-    const gaps = readFileSync(join(root, 'plans/enrichment.md'), 'utf8').split('\n').findIndex((line) => line.startsWith('- Done when: the gap list names each account')) + 1;
+    const gaps =
+      readFileSync(join(root, 'plans/enrichment.md'), 'utf8')
+        .split('\n')
+        .findIndex((line) => line.startsWith('- Done when: the gap list names each account')) + 1;
     fake.queue('openai-responses', {
       kind: 'answer',
-      object: { verdict: 'APPROVED', findings: [{ severity: 'low', line: gaps, section: 'P16', quote: 'the gap list names each account without a decision maker', issue: 'The verify passes with one bullet.', fix: 'Compare the bullet count with the index rows whose decision_maker is none.' }] },
+      object: {
+        verdict: 'APPROVED',
+        findings: [
+          {
+            severity: 'low',
+            line: gaps,
+            section: 'P16',
+            quote: 'the gap list names each account without a decision maker',
+            issue: 'The verify passes with one bullet.',
+            fix: 'Compare the bullet count with the index rows whose decision_maker is none.',
+          },
+        ],
+      },
     });
     const review = await runCli(['review', 'plans/enrichment.md'], root, fake.env(KEYS));
     expect(review.code, review.stderr).toBe(0);
@@ -186,7 +230,13 @@ describe('the planner\'s plan goes back to it with the lint findings', () => {
 
   it('fails after two repair turns with every remaining finding on its own line, exit 1, and writes no plan', async () => {
     const stubborn = dealAnswer({ prefix: true });
-    fake.queue('anthropic', consulting('A Stage-3 pipeline review.'), { kind: 'answer', object: stubborn }, { kind: 'answer', object: stubborn }, { kind: 'answer', object: stubborn });
+    fake.queue(
+      'anthropic',
+      consulting('A Stage-3 pipeline review.'),
+      { kind: 'answer', object: stubborn },
+      { kind: 'answer', object: stubborn },
+      { kind: 'answer', object: stubborn },
+    );
     const root = makeRepo({ ...dealRepository(), 'deepplan.config.yaml': CONFIG });
     const result = await runCli(['plan', '--request', DEAL_REQUEST, '--out', 'plans/deal-review.md', '--no-review', '--yes'], root, fake.env(KEYS));
     expect(result.code).toBe(1);
@@ -194,7 +244,9 @@ describe('the planner\'s plan goes back to it with the lint findings', () => {
     expect(fake.count('anthropic')).toBe(4);
     const tail = result.stderr.slice(result.stderr.indexOf("deepplan: the planner's plan still has"));
     expect(tail.split('\n')[0]).toBe("deepplan: the planner's plan still has 1 problem(s) after 2 repair turn(s):");
-    expect(tail.split('\n')[1]).toMatch(/^ {2}- \[scope\] line \d+: P1\.1 runs `python3 scripts\/review_scope\.py crm\/deals\/stage-3`, which starts with no prefix in scope\.commands \(the line: ".*"\)\. Fix: /);
+    expect(tail.split('\n')[1]).toMatch(
+      /^ {2}- \[scope\] line \d+: P1\.1 runs `python3 scripts\/review_scope\.py crm\/deals\/stage-3`, which starts with no prefix in scope\.commands \(the line: ".*"\)\. Fix: /,
+    );
     expect(() => readFileSync(join(root, 'plans/deal-review.md'))).toThrow();
   }, 60_000);
 });
@@ -221,11 +273,34 @@ describe('what planning and a review round cost with the default models', () => 
     queue('openai-responses', {
       verdict: 'REVISE',
       findings: [
-        { severity: 'high', line, section: 'P13', quote: 'the review has a table row for each deal', issue: 'A deal whose slug starts with a digit is not counted.', fix: 'Count rows that start with a letter or a digit.' },
-        { severity: 'low', line: 1, section: 'P1', quote: 'Write the review scope from the Stage-3 exit criteria', issue: 'The scope could name the rubric version.', fix: 'Add the playbook date to work/scope.md.' },
+        {
+          severity: 'high',
+          line,
+          section: 'P13',
+          quote: 'the review has a table row for each deal',
+          issue: 'A deal whose slug starts with a digit is not counted.',
+          fix: 'Count rows that start with a letter or a digit.',
+        },
+        {
+          severity: 'low',
+          line: 1,
+          section: 'P1',
+          quote: 'Write the review scope from the Stage-3 exit criteria',
+          issue: 'The scope could name the rubric version.',
+          fix: 'Add the playbook date to work/scope.md.',
+        },
       ],
     });
-    queue('anthropic', { edits: [{ finding: 1, find: exact, replace: "- Done when: the review has a table row for each of the 40 deals. verify: `test \"$(grep -c '^| [a-z0-9]' reports/stage-3-review.md)\" -eq 40`" }] });
+    queue('anthropic', {
+      edits: [
+        {
+          finding: 1,
+          find: exact,
+          replace:
+            '- Done when: the review has a table row for each of the 40 deals. verify: `test "$(grep -c \'^| [a-z0-9]\' reports/stage-3-review.md)" -eq 40`',
+        },
+      ],
+    });
     queue('openai-responses', { verdict: 'APPROVED', findings: [] });
     const reviewed = await runCli(['review', 'plans/deal-review.md'], root, fake.env(KEYS));
     expect(reviewed.code, reviewed.stderr).toBe(0);
@@ -246,13 +321,27 @@ describe('what planning and a review round cost with the default models', () => 
     const { root } = await planAndReview(measured);
     const runs = readdirSync(join(root, '.deepplan/runs'))
       .sort()
-      .map((file) => readFileSync(join(root, '.deepplan/runs', file), 'utf8').trim().split('\n').map((entry) => JSON.parse(entry) as { role: string; model: string; inputTokens: number; outputTokens: number; costUsd: number; pack?: Record<string, number> }));
+      .map((file) =>
+        readFileSync(join(root, '.deepplan/runs', file), 'utf8')
+          .trim()
+          .split('\n')
+          .map(
+            (entry) =>
+              JSON.parse(entry) as { role: string; model: string; inputTokens: number; outputTokens: number; costUsd: number; pack?: Record<string, number> },
+          ),
+      );
     expect(runs).toHaveLength(2);
-    const [plan, review] = runs as [typeof runs[number], typeof runs[number]];
+    const [plan, review] = runs as [(typeof runs)[number], (typeof runs)[number]];
     const sum = (entries: typeof plan) => entries.reduce((total, entry) => total + entry.costUsd, 0);
     const roundOne = review.slice(0, 2);
     const figures = {
-      plan: { calls: plan.length, inputTokens: plan.reduce((t, e) => t + e.inputTokens, 0), outputTokens: plan.reduce((t, e) => t + e.outputTokens, 0), usd: Number(sum(plan).toFixed(4)), pack: plan[1]!.pack },
+      plan: {
+        calls: plan.length,
+        inputTokens: plan.reduce((t, e) => t + e.inputTokens, 0),
+        outputTokens: plan.reduce((t, e) => t + e.outputTokens, 0),
+        usd: Number(sum(plan).toFixed(4)),
+        pack: plan[1]!.pack,
+      },
       reviewRound1: { calls: roundOne.length, usd: Number(sum(roundOne).toFixed(4)), models: roundOne.map((entry) => entry.model) },
       reviewRound2: { calls: review.length - 2, usd: Number(sum(review.slice(2)).toFixed(4)) },
     };

@@ -162,7 +162,13 @@ async function until(condition: () => boolean, timeoutMs: number): Promise<boole
 }
 
 /** Starts `deepplan run --loop` with the old Node, in its own process group (as a terminal's job is), after one row. */
-async function startRun(): Promise<{ root: string; token: string; launcher: ChildProcess; exited: Promise<{ code: number | null; signal: string | null }>; output: () => { stdout: string; stderr: string } }> {
+async function startRun(): Promise<{
+  root: string;
+  token: string;
+  launcher: ChildProcess;
+  exited: Promise<{ code: number | null; signal: string | null }>;
+  output: () => { stdout: string; stderr: string };
+}> {
   const token = `digest-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
   const root = makeRepo({ 'plans/p.md': digestPlan(token), 'scripts/slow.mjs': SLOW_SCRIPT });
   roots.push(root);
@@ -199,7 +205,7 @@ async function expectNothingAfter(root: string, token: string, rowsAtSignal: num
   return rows;
 }
 
-describe.skipIf(OLD_NODE === null || !existsSync(BUNDLED))('the run launched on the project\'s Node by an older Node is owned by its launcher', () => {
+describe.skipIf(OLD_NODE === null || !existsSync(BUNDLED))("the run launched on the project's Node by an older Node is owned by its launcher", () => {
   it('SIGTERM to the launcher reaches the launched run: it ends with the signal, no row after it', async () => {
     const { root, token, launcher, exited } = await startRun();
     const rows = rowsOf(root);

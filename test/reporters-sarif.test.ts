@@ -13,7 +13,12 @@ function deepplan(args: string[], cwd: string, env: Record<string, string> = {})
 interface Sarif {
   runs: Array<{
     tool: { driver: { rules: Array<{ id: string; helpUri: string }> } };
-    results: Array<{ ruleId: string; message: { text: string }; partialFingerprints: Record<string, string>; locations: Array<{ physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }> }>;
+    results: Array<{
+      ruleId: string;
+      message: { text: string };
+      partialFingerprints: Record<string, string>;
+      locations: Array<{ physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }>;
+    }>;
   }>;
 }
 
@@ -30,7 +35,8 @@ describe('SARIF', () => {
     const sarif = JSON.parse(deepplan(['lint', '--format', 'sarif', 'plans'], root).stdout) as Sarif;
     const run = sarif.runs[0]!;
     expect(run.tool.driver.rules.map((rule) => rule.id)).toEqual([...RULE_IDS, 'parse']);
-    for (const rule of run.tool.driver.rules) expect(rule.helpUri).toMatch(new RegExp(`^https://github\\.com/deepplan/deepplan/blob/v\\d+\\.\\d+\\.\\d+/docs/rules\\.md#${rule.id}$`));
+    for (const rule of run.tool.driver.rules)
+      expect(rule.helpUri).toMatch(new RegExp(`^https://github\\.com/deepplan/deepplan/blob/v\\d+\\.\\d+\\.\\d+/docs/rules\\.md#${rule.id}$`));
     const original = run.results;
     expect(original.length).toBe(3);
     for (const result of original) expect(result.partialFingerprints['deepplanFinding/v1']).toMatch(/^[0-9a-f]{32}:1$/);
@@ -39,20 +45,27 @@ describe('SARIF', () => {
     // The same findings three lines further down after an edit above them: other lines, the same fingerprints.
     writeFileSync(join(root, 'plans/p.md'), edit(NEWSLETTER, '## Request\n', '## Request\n\nAdded paragraph.\n\n'));
     const moved = (JSON.parse(deepplan(['lint', '--format', 'sarif', 'plans/p.md'], root).stdout) as Sarif).runs[0]!.results;
-    expect(moved.map((result) => result.locations[0]!.physicalLocation.region.startLine)).toEqual(original.map((result) => result.locations[0]!.physicalLocation.region.startLine + 3));
+    expect(moved.map((result) => result.locations[0]!.physicalLocation.region.startLine)).toEqual(
+      original.map((result) => result.locations[0]!.physicalLocation.region.startLine + 3),
+    );
     expect(moved.map((result) => result.partialFingerprints)).toEqual(original.map((result) => result.partialFingerprints));
     // Another file with the same findings is other alerts.
     writeFileSync(join(root, 'plans/copy.md'), NEWSLETTER);
     const copy = (JSON.parse(deepplan(['lint', '--format', 'sarif', 'plans/copy.md'], root).stdout) as Sarif).runs[0]!.results;
-    for (const result of copy) expect(original.map((entry) => entry.partialFingerprints['deepplanFinding/v1'])).not.toContain(result.partialFingerprints['deepplanFinding/v1']);
+    for (const result of copy)
+      expect(original.map((entry) => entry.partialFingerprints['deepplanFinding/v1'])).not.toContain(result.partialFingerprints['deepplanFinding/v1']);
     // A finding's fix travels with its message.
-    expect(original.find((result) => result.ruleId === 'phase-dependencies')!.message.text).toMatch(/depends on P7, which is not a phase of this plan Fix: remove P7 from P3's Depends on/);
+    expect(original.find((result) => result.ruleId === 'phase-dependencies')!.message.text).toMatch(
+      /depends on P7, which is not a phase of this plan Fix: remove P7 from P3's Depends on/,
+    );
   });
 
   it('numbers the same finding twice in a file instead of giving both one fingerprint', () => {
     const twice = edit(edit(SMALL_PLAN, 'write: [notes/**, out/**]', 'write: [notes/**]'), '- Outputs: out/published.txt', '- Outputs: out/summary.md');
     const root = makeRepo({ ...SMALL_PLAN_SKILLS, 'plans/p.md': twice });
-    const results = (JSON.parse(deepplan(['lint', '--format', 'sarif', 'plans'], root).stdout) as Sarif).runs[0]!.results.filter((result) => result.ruleId === 'scope');
+    const results = (JSON.parse(deepplan(['lint', '--format', 'sarif', 'plans'], root).stdout) as Sarif).runs[0]!.results.filter(
+      (result) => result.ruleId === 'scope',
+    );
     const prints = results.map((result) => result.partialFingerprints['deepplanFinding/v1']!);
     expect(new Set(prints).size).toBe(prints.length);
   });
@@ -77,16 +90,29 @@ describe('GitHub annotations', () => {
   });
 
   it('a plan under a folder with its own deepplan.config.yaml is still named from the git root, in annotations and SARIF', () => {
-    const root = makeRepo(Object.fromEntries(Object.entries({ ...SMALL_PLAN_SKILLS, 'plans/p.md': NEWSLETTER, 'deepplan.config.yaml': 'rules: {}\n' }).map(([path, text]) => [`examples/weekly/${path}`, text])));
+    const root = makeRepo(
+      Object.fromEntries(
+        Object.entries({ ...SMALL_PLAN_SKILLS, 'plans/p.md': NEWSLETTER, 'deepplan.config.yaml': 'rules: {}\n' }).map(([path, text]) => [
+          `examples/weekly/${path}`,
+          text,
+        ]),
+      ),
+    );
     const github = deepplan(['lint', '--format', 'github', 'plans/p.md'], join(root, 'examples', 'weekly'));
     expect(github.stdout).toMatch(/^::error file=examples\/weekly\/plans\/p\.md,line=/m);
     const sarif = JSON.parse(deepplan(['lint', '--format', 'sarif', 'p.md'], join(root, 'examples', 'weekly', 'plans')).stdout) as Sarif;
-    expect(new Set(sarif.runs[0]!.results.map((result) => result.locations[0]!.physicalLocation.artifactLocation.uri))).toEqual(new Set(['examples/weekly/plans/p.md']));
+    expect(new Set(sarif.runs[0]!.results.map((result) => result.locations[0]!.physicalLocation.artifactLocation.uri))).toEqual(
+      new Set(['examples/weekly/plans/p.md']),
+    );
   });
 
   it('follow GITHUB_WORKSPACE when the plan is inside it', () => {
     const root = makeRepo({ ...SMALL_PLAN_SKILLS, 'plans/p.md': NEWSLETTER });
-    const result = spawnSync(process.execPath, [CLI, 'lint', '--format', 'github', 'p.md'], { cwd: join(root, 'plans'), encoding: 'utf8', env: { ...cliEnvironment(), GITHUB_WORKSPACE: join(root, 'plans', '..') } });
+    const result = spawnSync(process.execPath, [CLI, 'lint', '--format', 'github', 'p.md'], {
+      cwd: join(root, 'plans'),
+      encoding: 'utf8',
+      env: { ...cliEnvironment(), GITHUB_WORKSPACE: join(root, 'plans', '..') },
+    });
     expect(result.stdout).toMatch(/^::error file=plans\/p\.md,/m);
   });
 });

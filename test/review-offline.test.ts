@@ -39,7 +39,11 @@ const readJson = (root: string, path: string) => JSON.parse(readFileSync(join(ro
 
 /** The small plan with its publishing skill step replaced (skill drift), a vague step and a criterion without measure. */
 const FLAWED = edit(
-  edit(edit(SMALL_PLAN, '1. /publish-page out/summary.md\n2. run:', '1. Publish the page by hand.\n2. run:'), '1. /fetch-notes --week current --out notes/week.md', '1. /fetch-notes --week current --out notes/week.md\n2. Tidy the notes as appropriate.'),
+  edit(
+    edit(SMALL_PLAN, '1. /publish-page out/summary.md\n2. run:', '1. Publish the page by hand.\n2. run:'),
+    '1. /fetch-notes --week current --out notes/week.md',
+    '1. /fetch-notes --week current --out notes/week.md\n2. Tidy the notes as appropriate.',
+  ),
   '- [ ] SC3: The page is published. verify: `test -s out/published.txt`',
   '- [ ] SC3: The page is published and looks good to the team.',
 );
@@ -143,7 +147,8 @@ const ENRICH_SKILLS = skillSet([
 ]);
 
 describe('quotes', () => {
-  const document = 'Intro line\n- Done when: Verify the draft exists\\. verify: `test -s drafts/a.md`\n- Status: pending\nthe quick brown fox\n   jumps   over the lazy dog\n- Status: pending\n';
+  const document =
+    'Intro line\n- Done when: Verify the draft exists\\. verify: `test -s drafts/a.md`\n- Status: pending\nthe quick brown fox\n   jumps   over the lazy dog\n- Status: pending\n';
 
   it('ignores case, whitespace and Markdown escapes', () => {
     expect(locateQuote(document, 'done when: verify the draft exists.')).toBe(2);
@@ -154,7 +159,9 @@ describe('quotes', () => {
   });
 
   it('reads a quote that copied the line numbers the model was shown without them', () => {
-    const [finding] = verifyFindings(document, [{ severity: 'high', line: 2, section: 'P1', quote: '   2  - Done when: Verify the draft exists\\.', issue: 'x', fix: 'y' }]);
+    const [finding] = verifyFindings(document, [
+      { severity: 'high', line: 2, section: 'P1', quote: '   2  - Done when: Verify the draft exists\\.', issue: 'x', fix: 'y' },
+    ]);
     expect(finding).toMatchObject({ verified: true, line: 2 });
   });
 
@@ -185,9 +192,33 @@ describe('quotes', () => {
   });
 
   it('writes each line of a quote on its own line of the report', () => {
-    const finding: ReviewFinding = { number: 1, severity: 'low', line: 4, section: 'P1', quote: '- Context: direct\n- Depends on: none', issue: 'i', fix: 'f', verified: true };
+    const finding: ReviewFinding = {
+      number: 1,
+      severity: 'low',
+      line: 4,
+      section: 'P1',
+      quote: '- Context: direct\n- Depends on: none',
+      issue: 'i',
+      fix: 'f',
+      verified: true,
+    };
     const md = markdownReport(
-      { round: 1, cycle: 1, path: 'plans/p.md', planId: 'p', reviewer: 'offline/rules', planner: 'offline/x', documentType: 'plan', verdict: 'APPROVED', modelVerdict: null, findings: [finding], previousRound: null, resolved: [], warning: null, digest: 'd' },
+      {
+        round: 1,
+        cycle: 1,
+        path: 'plans/p.md',
+        planId: 'p',
+        reviewer: 'offline/rules',
+        planner: 'offline/x',
+        documentType: 'plan',
+        verdict: 'APPROVED',
+        modelVerdict: null,
+        findings: [finding],
+        previousRound: null,
+        resolved: [],
+        warning: null,
+        digest: 'd',
+      },
       null,
       null,
     );
@@ -245,7 +276,7 @@ describe('a plan that cannot be parsed', () => {
       expect(result.stderr).toMatch(/cannot be parsed as a plan; it was reviewed by the rules alone and not sent to openai\/gpt-test/);
     });
 
-    it('a plan with a lint error is REVISE even when the model approves it, with the rule\'s finding added', async () => {
+    it("a plan with a lint error is REVISE even when the model approves it, with the rule's finding added", async () => {
       fake.always('openai-responses', { kind: 'answer', object: { verdict: 'APPROVED', findings: [] } });
       const root = makeRepo({ ...SMALL_PLAN_SKILLS, 'plans/p.md': FLAWED, 'deepplan.config.yaml': config });
       const result = await review(root, 'plans/p.md', fake.env({ openai: 'sk-openai-test-0123456789' }));
@@ -277,7 +308,10 @@ describe('one review round in process (the reviewer model scripted)', () => {
     const invented = '1. /fetch-notes --week last --out elsewhere.md';
     const line = SMALL_PLAN.split('\n').indexOf(quote) + 1;
     const finding = (severity: string, text: string) => ({ severity, line, section: 'P1', quote: text, issue: 'the week is not pinned', fix: 'name the week' });
-    const answers = [{ verdict: 'REVISE', findings: [finding('medium', quote), finding('critical', invented)] }, { verdict: 'REVISE', findings: [finding('high', quote)] }];
+    const answers = [
+      { verdict: 'REVISE', findings: [finding('medium', quote), finding('critical', invented)] },
+      { verdict: 'REVISE', findings: [finding('high', quote)] },
+    ];
     const reviewer = new ScriptedModel({ id: 'openai/scripted', answers });
     const root = makeRepo({ ...SMALL_PLAN_SKILLS, 'plans/p.md': SMALL_PLAN });
     const first = await round(root, scriptedRunner(reviewer));
@@ -331,13 +365,30 @@ describe('round 1 of a plan with no review block', () => {
     // The same lines in the text output and in the Markdown report.
     for (const finding of report.findings) expect(result.stdout).toContain(`line ${finding.line}: ${finding.issue}`);
     const md = readFileSync(join(root, 'reviews/weekly-summary/round-1.md'), 'utf8');
-    for (const finding of report.findings) expect(md).toContain(`${finding.number}. **${finding.severity}**, ${finding.section}, [line ${finding.line}](../../plans/p.md#L${finding.line})`);
+    for (const finding of report.findings)
+      expect(md).toContain(`${finding.number}. **${finding.severity}**, ${finding.section}, [line ${finding.line}](../../plans/p.md#L${finding.line})`);
   });
 
   it('moves lines by what the write changed, and finds each quote again there', () => {
     const before = 'a\nb line that is long enough\nc\n';
     const after = 'a\nnew 1\nnew 2\nb line that is long enough\nc\n';
-    const [moved] = relocateFindings([{ number: 1, severity: 'low', line: 2, section: 's', quote: 'b line that is long enough', issue: 'i', fix: 'f', verified: true, consequences: [{ line: 3, issue: 'c' }] }], before, after);
+    const [moved] = relocateFindings(
+      [
+        {
+          number: 1,
+          severity: 'low',
+          line: 2,
+          section: 's',
+          quote: 'b line that is long enough',
+          issue: 'i',
+          fix: 'f',
+          verified: true,
+          consequences: [{ line: 3, issue: 'c' }],
+        },
+      ],
+      before,
+      after,
+    );
     expect(moved).toMatchObject({ line: 4, consequences: [{ line: 5, issue: 'c' }] });
   });
 });
@@ -359,7 +410,9 @@ describe('findings', () => {
     const plan = enrichmentPlan(40, '["/"]');
     const root = makeRepo({ ...ENRICH_SKILLS, 'plans/p.md': plan });
     const lint = await runCli(['lint', 'plans/p.md', '--format', 'json'], root);
-    const errors = (JSON.parse(lint.stdout) as { files: Array<{ findings: Array<{ ruleId: string }> }> }).files[0]!.findings.filter((finding) => finding.ruleId === 'scope');
+    const errors = (JSON.parse(lint.stdout) as { files: Array<{ findings: Array<{ ruleId: string }> }> }).files[0]!.findings.filter(
+      (finding) => finding.ruleId === 'scope',
+    );
     expect(errors.length).toBe(41);
     const result = await review(root);
     expect(result.code).toBe(1);
@@ -374,10 +427,42 @@ describe('findings', () => {
 
   it('findings of one rule on one line are one finding, with one fix per part', () => {
     const grouped = groupByRootCause([
-      { severity: 'high', line: 9, section: 'P2', quote: '- Outputs: a.md, b.md', rule: 'scope', issue: 'P2 writes "a.md", which scope.write does not allow (scope)', fix: 'add "a.md" to scope.write' },
-      { severity: 'high', line: 9, section: 'P2', quote: '- Outputs: a.md, b.md', rule: 'scope', issue: 'P2 writes "b.md", which scope.write does not allow (scope)', fix: 'add "b.md" to scope.write' },
-      { severity: 'high', line: 12, section: 'P3', quote: '- Depends on: P9', rule: 'phase-dependencies', issue: 'P3 depends on P9, which is not a phase of this plan (phase-dependencies)', fix: 'remove P9 from P3' },
-      { severity: 'high', line: 20, section: 'P4', quote: '- Depends on: P9', rule: 'phase-dependencies', issue: 'P4 depends on P9, which is not a phase of this plan (phase-dependencies)', fix: 'remove P9 from P4' },
+      {
+        severity: 'high',
+        line: 9,
+        section: 'P2',
+        quote: '- Outputs: a.md, b.md',
+        rule: 'scope',
+        issue: 'P2 writes "a.md", which scope.write does not allow (scope)',
+        fix: 'add "a.md" to scope.write',
+      },
+      {
+        severity: 'high',
+        line: 9,
+        section: 'P2',
+        quote: '- Outputs: a.md, b.md',
+        rule: 'scope',
+        issue: 'P2 writes "b.md", which scope.write does not allow (scope)',
+        fix: 'add "b.md" to scope.write',
+      },
+      {
+        severity: 'high',
+        line: 12,
+        section: 'P3',
+        quote: '- Depends on: P9',
+        rule: 'phase-dependencies',
+        issue: 'P3 depends on P9, which is not a phase of this plan (phase-dependencies)',
+        fix: 'remove P9 from P3',
+      },
+      {
+        severity: 'high',
+        line: 20,
+        section: 'P4',
+        quote: '- Depends on: P9',
+        rule: 'phase-dependencies',
+        issue: 'P4 depends on P9, which is not a phase of this plan (phase-dependencies)',
+        fix: 'remove P9 from P4',
+      },
       { severity: 'medium', line: 30, section: 'P5', quote: '1. Tidy up as needed', issue: 'vague', fix: 'say what' },
     ]);
     expect(grouped.map((finding) => [finding.line, finding.consequences?.length ?? 0])).toEqual([
@@ -390,11 +475,27 @@ describe('findings', () => {
 });
 
 describe('open and resolved findings', () => {
-  const finding = (number: number, section: string, quote: string, issue: string): ReviewFinding => ({ number, severity: 'high', line: number, section, quote, issue, fix: 'f', verified: true });
+  const finding = (number: number, section: string, quote: string, issue: string): ReviewFinding => ({
+    number,
+    severity: 'high',
+    line: number,
+    section,
+    quote,
+    issue,
+    fix: 'f',
+    verified: true,
+  });
 
   it('are told apart by place and quote, not by the issue text', () => {
-    const previous = [finding(1, 'P3', '### P3. Publish the page', 'no step invokes /publish-page'), finding(2, 'P2', '- Context: direct', 'too small'), finding(3, 'P1', '- Context: direct', 'vague')];
-    const current = [finding(1, 'P3', '###  p3. Publish the page', 'P3 never runs /publish-page (worded anew)'), finding(2, 'P1', '- Context: direct', 'vague')];
+    const previous = [
+      finding(1, 'P3', '### P3. Publish the page', 'no step invokes /publish-page'),
+      finding(2, 'P2', '- Context: direct', 'too small'),
+      finding(3, 'P1', '- Context: direct', 'vague'),
+    ];
+    const current = [
+      finding(1, 'P3', '###  p3. Publish the page', 'P3 never runs /publish-page (worded anew)'),
+      finding(2, 'P1', '- Context: direct', 'vague'),
+    ];
     expect(resolvedSince(previous, current)).toEqual([2]);
   });
 
@@ -433,7 +534,14 @@ describe('review cycles', () => {
     ]);
     expect(contentDigest(parsePlan(executed))).toBe(contentDigest(parsePlan(readFileSync(path, 'utf8'))));
 
-    writeFileSync(path, edit(readFileSync(path, 'utf8'), "Summarise this week's account notes into one page for the team.", "Summarise this week's account notes into one page for the sales team."));
+    writeFileSync(
+      path,
+      edit(
+        readFileSync(path, 'utf8'),
+        "Summarise this week's account notes into one page for the team.",
+        "Summarise this week's account notes into one page for the sales team.",
+      ),
+    );
     const cycle2 = await review(root);
     expect(cycle2.code).toBe(0);
     expect(JSON.parse(cycle2.stdout)).toMatchObject({ round: 1, cycle: 2, verdict: 'APPROVED' });
@@ -471,7 +579,7 @@ describe('review annotations', () => {
 });
 
 describe('the review writes the plan through the locked writer', () => {
-  it('waits for a writer that holds the plan\'s lock, then writes', async () => {
+  it("waits for a writer that holds the plan's lock, then writes", async () => {
     const root = makeRepo({ ...SMALL_PLAN_SKILLS, 'plans/p.md': SMALL_PLAN });
     const path = join(root, 'plans/p.md');
     const release = await lockPlan(path, 1_000);

@@ -49,7 +49,9 @@ describe('deepplan review, offline', () => {
     expect(report.findings.map((finding) => finding.number)).toEqual(report.findings.map((_, index) => index + 1));
     const md = readFileSync(join(root, 'reviews/weekly-summary/round-1.md'), 'utf8');
     expect(md).toMatch(/^# Review of plans\/p\.md, round 1: REVISE/);
-    expect(md).toMatch(new RegExp(`${drift.number}\\. \\*\\*high\\*\\*, P3, \\[line \\d+\\]\\(\\.\\./\\.\\./plans/p\\.md#L\\d+\\)\\n   > ### P3\\. Publish the page`));
+    expect(md).toMatch(
+      new RegExp(`${drift.number}\\. \\*\\*high\\*\\*, P3, \\[line \\d+\\]\\(\\.\\./\\.\\./plans/p\\.md#L\\d+\\)\\n   > ### P3\\. Publish the page`),
+    );
     const plan = parsePlan(readFileSync(join(root, 'plans/p.md'), 'utf8'));
     expect(plan.meta.review).toEqual({ verdict: 'REVISE', rounds: 1, reviewer: 'offline/rules', report: 'reviews/weekly-summary/round-1.md' });
     expect(plan.meta.status).toBe('in_review');
@@ -99,11 +101,22 @@ describe('deepplan review with a reviewer model', () => {
         verdict: 'REVISE',
         findings: [
           { severity: 'critical', line: 40, section: 'P2', quote: 'Send every summary to all customers at once', issue: 'Sends to customers.', fix: 'Do not.' },
-          { severity: 'low', line: 60, section: 'P2', quote: '1. /write-summary notes/week.md --out out/summary.md', issue: 'No style guide named.', fix: 'Name it.' },
+          {
+            severity: 'low',
+            line: 60,
+            section: 'P2',
+            quote: '1. /write-summary notes/week.md --out out/summary.md',
+            issue: 'No style guide named.',
+            fix: 'Name it.',
+          },
         ],
       },
     });
-    const root = makeRepo({ ...SMALL_PLAN_SKILLS, 'plans/p.md': SMALL_PLAN, 'deepplan.config.yaml': 'models:\n  planner: anthropic/claude-test\n  reviewer: openai/gpt-test\nlimits:\n  retry_base_ms: 5\n' });
+    const root = makeRepo({
+      ...SMALL_PLAN_SKILLS,
+      'plans/p.md': SMALL_PLAN,
+      'deepplan.config.yaml': 'models:\n  planner: anthropic/claude-test\n  reviewer: openai/gpt-test\nlimits:\n  retry_base_ms: 5\n',
+    });
     const result = await runCli(['review', 'plans/p.md', '--format', 'json'], root, fake.env({ openai: 'sk-openai-test-0123456789' }));
     expect(fake.count('openai-responses')).toBe(1);
     expect(fake.requests[0]!.structured).toBe(true);
@@ -134,13 +147,41 @@ describe('review rounds with the planner revising', () => {
       kind: 'answer',
       object: {
         verdict: 'REVISE',
-        findings: [{ severity: 'high', line: 0, section: 'P2', quote: '### P2. Write the summary', issue: 'The summary has no length limit.', fix: 'Say how long it may be.' }],
+        findings: [
+          {
+            severity: 'high',
+            line: 0,
+            section: 'P2',
+            quote: '### P2. Write the summary',
+            issue: 'The summary has no length limit.',
+            fix: 'Say how long it may be.',
+          },
+        ],
       },
     });
     fake.queue(
       'anthropic',
-      { kind: 'answer', object: { edits: [{ finding: 1, find: "Summarise this week's account notes into one page for the team.", replace: "Summarise this week's account notes into one page for the sales team." }] } },
-      { kind: 'answer', object: { edits: [{ finding: 1, find: "- Only this week's notes.", replace: "- Only this week's notes, at most 300 words." }, { finding: 1, find: 'a passage that is not in the plan at all', replace: 'x' }] } },
+      {
+        kind: 'answer',
+        object: {
+          edits: [
+            {
+              finding: 1,
+              find: "Summarise this week's account notes into one page for the team.",
+              replace: "Summarise this week's account notes into one page for the sales team.",
+            },
+          ],
+        },
+      },
+      {
+        kind: 'answer',
+        object: {
+          edits: [
+            { finding: 1, find: "- Only this week's notes.", replace: "- Only this week's notes, at most 300 words." },
+            { finding: 1, find: 'a passage that is not in the plan at all', replace: 'x' },
+          ],
+        },
+      },
     );
     const root = makeRepo({
       ...SMALL_PLAN_SKILLS,
@@ -155,7 +196,9 @@ describe('review rounds with the planner revising', () => {
     expect(result.stderr).toMatch(/planner revised for finding\(s\) #1:\n.*\n.*\n/);
     expect(result.stderr).toMatch(/^\+Summarise this week's account notes into one page for the sales team\.$/m);
     expect(result.stderr).toMatch(/planner: finding 1: the passage to replace is not in the plan exactly once/);
-    expect(result.stderr).toMatch(/3 rounds and still REVISE; the plan stays in_review\. Open findings:\n  #1 high P2 line \d+: The summary has no length limit\./);
+    expect(result.stderr).toMatch(
+      /3 rounds and still REVISE; the plan stays in_review\. Open findings:\n  #1 high P2 line \d+: The summary has no length limit\./,
+    );
     const after = readFileSync(join(root, 'plans/p.md'), 'utf8');
     const plan = parsePlan(after);
     expect(plan.meta.status).toBe('in_review');
@@ -174,7 +217,19 @@ describe('reviewing other documents', () => {
     try {
       fake.queue('openai-responses', {
         kind: 'answer',
-        object: { verdict: 'REVISE', findings: [{ severity: 'high', line: 3, section: 'body', quote: 'We help companies like yours do more', issue: 'Generic: could go to anyone.', fix: 'Name the delivery gap from the briefing.' }] },
+        object: {
+          verdict: 'REVISE',
+          findings: [
+            {
+              severity: 'high',
+              line: 3,
+              section: 'body',
+              quote: 'We help companies like yours do more',
+              issue: 'Generic: could go to anyone.',
+              fix: 'Name the delivery gap from the briefing.',
+            },
+          ],
+        },
       });
       const email = 'Subject: A quick idea for Mod Op\nTo: derick@example.invalid\n\nHi Derick,\nWe help companies like yours do more with less.\n';
       const root = makeRepo({ 'drafts/derick.md': email, 'deepplan.config.yaml': 'models:\n  reviewer: openai/gpt-test\nlimits:\n  retry_base_ms: 5\n' });

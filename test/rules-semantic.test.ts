@@ -30,7 +30,15 @@ describe('irreversible-action', () => {
     expect(actionInText('After the approver says yes, send it to the list')?.kind).toBe('send');
     expect(actionInText('Post the scores of all regions to #sales-leads')?.kind).toBe('post');
     expect(actionInText('Merge the duplicate accounts in the CRM')?.kind).toBe('merge');
-    for (const text of ['Do not send the drafts', 'Never publish before Friday', 'Leave the drafts for the deal owner to send', 'Write the blog post', 'Merge the notes into one file', 'Record "Michael sends the drafts" as the next step', 'Write the post-mortem']) {
+    for (const text of [
+      'Do not send the drafts',
+      'Never publish before Friday',
+      'Leave the drafts for the deal owner to send',
+      'Write the blog post',
+      'Merge the notes into one file',
+      'Record "Michael sends the drafts" as the next step',
+      'Write the post-mortem',
+    ]) {
       expect(actionInText(text), text).toBeNull();
     }
   });
@@ -61,7 +69,9 @@ describe('irreversible-action', () => {
       'error: P2.2 sends (`node scripts/mail.mjs out/summary.md --send`), which the constraint "Drafts only; nothing is sent." forbids',
     ]);
     const request = edit(SMALL_PLAN, 'into one page for the team.', 'into one page for the team. Nothing is published.');
-    expect(messages(lint(request), 'irreversible-action')).toEqual(['error: P3.1 publishes (/publish-page), which the constraint "Nothing is published." forbids']);
+    expect(messages(lint(request), 'irreversible-action')).toEqual([
+      'error: P3.1 publishes (/publish-page), which the constraint "Nothing is published." forbids',
+    ]);
     // A hand-off to the plan's own people is not the sending "nothing is sent" is about.
     expect(of(lint(withP2Step('Send the summary to Ana for a first read.', drafts)), 'irreversible-action')).toHaveLength(1);
     expect(messages(lint(withP2Step('Send the summary to Ana for a first read.', drafts)), 'irreversible-action')[0]).toMatch(/no human gate/);
@@ -78,10 +88,27 @@ describe('irreversible-action', () => {
 
 describe('done-when-verifiable', () => {
   it('knows the verify commands that cannot fail, and leaves real checks alone', () => {
-    for (const command of ['true', ':', 'exit 0', 'echo done', "printf 'ok'", 'grep -q x out/a.md || true', 'ls drafts', 'ls -la out/', 'node check.mjs; true']) {
+    for (const command of [
+      'true',
+      ':',
+      'exit 0',
+      'echo done',
+      "printf 'ok'",
+      'grep -q x out/a.md || true',
+      'ls drafts',
+      'ls -la out/',
+      'node check.mjs; true',
+    ]) {
       expect(cannotFail(command), command).not.toBeNull();
     }
-    for (const command of ['test -s out/summary.md', 'ls drafts/*.html', 'ls out/summary.md', "grep -q '^Approved' handoff/owner.md", 'node scripts/check.mjs drafts', 'test -z "$(git status --porcelain)"']) {
+    for (const command of [
+      'test -s out/summary.md',
+      'ls drafts/*.html',
+      'ls out/summary.md',
+      "grep -q '^Approved' handoff/owner.md",
+      'node scripts/check.mjs drafts',
+      'test -z "$(git status --porcelain)"',
+    ]) {
       expect(cannotFail(command), command).toBeNull();
     }
   });
@@ -89,7 +116,9 @@ describe('done-when-verifiable', () => {
   it('accepts a Done when in plain checkable words without a verify, and reports vague or empty ones', () => {
     const done = (text: string) => lint(edit(SMALL_PLAN, '- Done when: one line per account. verify: `test -s out/summary.md`', `- Done when: ${text}`));
     expect(of(done('the summary has one line per account of notes/week.md'), 'done-when-verifiable')).toEqual([]);
-    expect(messages(done('done'), 'done-when-verifiable')).toEqual(['error: P2 Done when "done" names nothing to check; add a verify command or say what must be true']);
+    expect(messages(done('done'), 'done-when-verifiable')).toEqual([
+      'error: P2 Done when "done" names nothing to check; add a verify command or say what must be true',
+    ]);
     expect(messages(done('the summary is written as appropriate'), 'done-when-verifiable')[0]).toMatch(/is vague \("as appropriate"\)/);
   });
 });
@@ -107,7 +136,7 @@ describe('data-flow', () => {
     expect(messages(lint(wrong, material), 'data-flow')).toEqual(['error: P2 reads notes/week.txt: no such file; P1 writes notes/week.md']);
   });
 
-  it('does not judge missing files when the repository holds none of the plan\'s material, but still reports a later writer', () => {
+  it("does not judge missing files when the repository holds none of the plan's material, but still reports a later writer", () => {
     const wrong = edit(SMALL_PLAN, '- Inputs: notes/week.md', '- Inputs: notes/week.txt');
     expect(of(lint(wrong), 'data-flow')).toEqual([]);
     const late = edit(SMALL_PLAN, '- Inputs: notes/accounts.md', '- Inputs: notes/accounts.md, out/published.txt');
@@ -123,13 +152,18 @@ describe('data-flow', () => {
 
   it('notes an output nothing uses, as a warning', () => {
     const extra = edit(SMALL_PLAN, '- Outputs: notes/week.md', '- Outputs: notes/week.md, tmp/raw.json');
-    expect(messages(lint(extra, material), 'data-flow')).toEqual(['warning: P1 writes tmp/raw.json, which no later phase reads and no success criterion checks']);
+    expect(messages(lint(extra, material), 'data-flow')).toEqual([
+      'warning: P1 writes tmp/raw.json, which no later phase reads and no success criterion checks',
+    ]);
   });
 });
 
 describe('context-facts', () => {
   const contacts = Object.fromEntries(
-    ['ana-silva', 'kim-larsen', 'raj-mehta'].map((id, index) => [`crm/contacts/${id}.yaml`, `name: ${['Ana Silva', 'Kim Larsen', 'Raj Mehta'][index]}\ntitle: ${['CTO', 'VP Marketing', 'head of delivery'][index]}\n`]),
+    ['ana-silva', 'kim-larsen', 'raj-mehta'].map((id, index) => [
+      `crm/contacts/${id}.yaml`,
+      `name: ${['Ana Silva', 'Kim Larsen', 'Raj Mehta'][index]}\ntitle: ${['CTO', 'VP Marketing', 'head of delivery'][index]}\n`,
+    ]),
   );
   const reading = edit(SMALL_PLAN, '- Inputs: notes/accounts.md', '- Inputs: crm/contacts/*.yaml');
 
@@ -155,7 +189,8 @@ describe('context-facts', () => {
 
 describe('placeholders', () => {
   it('finds template variables and markers, not shell variables, counts or globs', () => {
-    for (const text of ['Dear {contact},', 'Hi {{ first_name }}', 'Lorem ipsum dolor', 'due in XX days', 'owner: ???', 'TODO: pick one', '<insert link>']) expect(placeholderIn(text), text).not.toBeNull();
+    for (const text of ['Dear {contact},', 'Hi {{ first_name }}', 'Lorem ipsum dolor', 'due in XX days', 'owner: ???', 'TODO: pick one', '<insert link>'])
+      expect(placeholderIn(text), text).not.toBeNull();
     for (const text of ['echo ${HOME}', "grep -E 'a{2,}'", 'drafts/{a,b}.md', 'Todo list app', 'XXL shirts']) expect(placeholderIn(text), text).toBeNull();
   });
 
@@ -173,7 +208,9 @@ describe('executor-refusals', () => {
       'error: P2.2: "node scripts/sum.mjs ../other/notes.md" names a path with ..; name it from the repository root; the executor refuses it',
     ]);
     const excluded = withP2Step('/newsletter-builder out/summary.md');
-    expect(messages(lint(excluded), 'executor-refusals')).toEqual(['error: P2.2 invokes /newsletter-builder, which the skill audit EXCLUDES (Not a newsletter); the executor will not run it']);
+    expect(messages(lint(excluded), 'executor-refusals')).toEqual([
+      'error: P2.2 invokes /newsletter-builder, which the skill audit EXCLUDES (Not a newsletter); the executor will not run it',
+    ]);
     expect(of(lint(excluded), 'skill-drift')).toEqual([]);
     expect(messages(lint(edit(SMALL_PLAN, 'write: [notes/**, out/**]', 'write: [notes/**, out/**, deepplan.config.yaml]')), 'executor-refusals')).toEqual([
       'error: scope.write "deepplan.config.yaml" covers deepplan.config.yaml, which the engine reads (plans, skills, prompts, configuration); steps may never write it',
@@ -183,7 +220,11 @@ describe('executor-refusals', () => {
 
 describe('state and audit additions', () => {
   it('reports state.phase on a done phase while another is open, and an excluded skill whose reason is "-"', () => {
-    const done = edit(SMALL_PLAN, '- Done when: the notes are fetched. verify: `test -s notes/week.md`\n- Status: pending', '- Done when: the notes are fetched. verify: `test -s notes/week.md`\n- Status: done');
+    const done = edit(
+      SMALL_PLAN,
+      '- Done when: the notes are fetched. verify: `test -s notes/week.md`\n- Status: pending',
+      '- Done when: the notes are fetched. verify: `test -s notes/week.md`\n- Status: done',
+    );
     expect(messages(lint(done), 'state-consistency')).toEqual(['error: state.phase is P1, which is done; the current phase is P2']);
     expect(messages(lint(edit(SMALL_PLAN, '| newsletter-builder | Not a newsletter |', '| newsletter-builder | - |')), 'skill-audit')).toEqual([
       'error: skill newsletter-builder is excluded without a reason',

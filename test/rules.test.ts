@@ -72,7 +72,7 @@ describe('the rule catalog', () => {
 });
 
 describe('front-matter', () => {
-  it('fails an invalid value, a missing key and an unknown format version, at the key\'s line', () => {
+  it("fails an invalid value, a missing key and an unknown format version, at the key's line", () => {
     const findings = of(lint(edit(SMALL_PLAN, 'status: approved', 'status: finished')), 'front-matter');
     expect(findings).toHaveLength(1);
     expect(findings[0]!.message).toMatch(/^`status`: /);
@@ -89,10 +89,8 @@ describe('front-matter', () => {
 
 describe('sections', () => {
   it('fails a missing required section and sections out of order', () => {
-    expect(of(lint(edit(SMALL_PLAN, '## Running learnings\n', '')), 'sections').map((f) => f.message)).toEqual([
-      'missing the `## Running learnings` section',
-    ]);
-    const moved = edit(SMALL_PLAN, '## Request\n\nSummarise this week\'s account notes into one page for the team.\n\n', '');
+    expect(of(lint(edit(SMALL_PLAN, '## Running learnings\n', '')), 'sections').map((f) => f.message)).toEqual(['missing the `## Running learnings` section']);
+    const moved = edit(SMALL_PLAN, "## Request\n\nSummarise this week's account notes into one page for the team.\n\n", '');
     const late = edit(moved, '## Running learnings\n', "## Request\n\nSummarise this week's notes.\n\n## Running learnings\n");
     expect(of(lint(late), 'sections')[0]!.message).toBe('`## Request` must come before `## Phases`');
   });
@@ -107,7 +105,7 @@ describe('sufficiency', () => {
     const noStakeholders = edit(SMALL_PLAN, '## Stakeholders\n\n- Ana — account lead, reads the summary\n\n', '');
     const one = of(lint(noStakeholders), 'sufficiency');
     expect(one).toEqual([expect.objectContaining({ severity: 'warning', message: 'the plan has no stakeholders' })]);
-    const two = of(lint(edit(noStakeholders, '- Only this week\'s notes.\n', '- TBD\n')), 'sufficiency');
+    const two = of(lint(edit(noStakeholders, "- Only this week's notes.\n", '- TBD\n')), 'sufficiency');
     expect(two).toEqual([expect.objectContaining({ severity: 'error' })]);
     expect(two[0]!.message).toMatch(/no constraints and no stakeholders/);
   });
@@ -119,12 +117,20 @@ describe('sufficiency', () => {
 
 describe('success-criteria-verifiable', () => {
   it('warns about a criterion without verify and fails unnumbered, duplicated, unchecked-box and malformed ones', () => {
-    const noVerify = of(lint(edit(SMALL_PLAN, 'The page is published. verify: `test -s out/published.txt`', 'The page is published.')), 'success-criteria-verifiable');
+    const noVerify = of(
+      lint(edit(SMALL_PLAN, 'The page is published. verify: `test -s out/published.txt`', 'The page is published.')),
+      'success-criteria-verifiable',
+    );
     expect(noVerify).toEqual([expect.objectContaining({ severity: 'warning', message: expect.stringMatching(/^SC3 has no `verify:`/) })]);
     expect(of(lint(edit(SMALL_PLAN, '- [ ] SC3: The page', '- [ ] The page')), 'success-criteria-verifiable')[0]!.message).toMatch(/is not numbered/);
     expect(of(lint(edit(SMALL_PLAN, '- [ ] SC3:', '- [ ] SC2:')), 'success-criteria-verifiable')[0]!.message).toMatch(/SC2 is used twice/);
     expect(of(lint(edit(SMALL_PLAN, '- [ ] SC3:', '- SC3:')), 'success-criteria-verifiable')[0]!.message).toMatch(/not a task-list item/);
-    expect(of(lint(edit(SMALL_PLAN, 'verify: `test -s out/published.txt`\n\n## Constraints', 'verify: test -s out/published.txt\n\n## Constraints')), 'success-criteria-verifiable')[0]).toMatchObject({
+    expect(
+      of(
+        lint(edit(SMALL_PLAN, 'verify: `test -s out/published.txt`\n\n## Constraints', 'verify: test -s out/published.txt\n\n## Constraints')),
+        'success-criteria-verifiable',
+      )[0],
+    ).toMatchObject({
       severity: 'error',
       message: 'SC3 has `verify:` without one backticked command',
     });
@@ -154,7 +160,16 @@ describe('skill-drift', () => {
   });
 
   it('fails a step that invokes a skill the audit does not map to its phase', () => {
-    const findings = of(lint(edit(SMALL_PLAN, '1. /fetch-notes --week current --out notes/week.md\n', '1. /fetch-notes --week current --out notes/week.md\n2. /write-summary early\n')), 'skill-drift');
+    const findings = of(
+      lint(
+        edit(
+          SMALL_PLAN,
+          '1. /fetch-notes --week current --out notes/week.md\n',
+          '1. /fetch-notes --week current --out notes/week.md\n2. /write-summary early\n',
+        ),
+      ),
+      'skill-drift',
+    );
     expect(findings.map((f) => f.message)).toEqual(['P1.2 invokes /write-summary, which the skill audit does not map to P1']);
   });
 
@@ -169,11 +184,18 @@ describe('skill-unknown', () => {
     const root = makeRepo(others);
     const missing = of(lintText(SMALL_PLAN, join(root, 'plans', 'p.md')), 'skill-unknown');
     // The plan is approved: a mapped skill the executor cannot load stops the run.
-    expect(missing).toEqual([expect.objectContaining({ severity: 'error', message: expect.stringMatching(/^skill publish-page is not installed .*; the plan is approved and the executor cannot run it$/) })]);
+    expect(missing).toEqual([
+      expect.objectContaining({
+        severity: 'error',
+        message: expect.stringMatching(/^skill publish-page is not installed .*; the plan is approved and the executor cannot run it$/),
+      }),
+    ]);
     const draft = of(lintText(edit(SMALL_PLAN, 'status: approved', 'status: draft'), join(root, 'plans', 'p.md')), 'skill-unknown');
     expect(draft).toEqual([expect.objectContaining({ severity: 'warning', message: expect.stringMatching(/^skill publish-page is not installed \(/) })]);
     const invalid = makeRepo({ ...others, '.claude/skills/publish-page/SKILL.md': '---\nname: publish-page\n---\n' });
-    expect(of(lintText(SMALL_PLAN, join(invalid, 'plans', 'p.md')), 'skill-unknown')[0]!.message).toMatch(/installed but invalid: SKILL.md front matter: description/);
+    expect(of(lintText(SMALL_PLAN, join(invalid, 'plans', 'p.md')), 'skill-unknown')[0]!.message).toMatch(
+      /installed but invalid: SKILL.md front matter: description/,
+    );
   });
 
   it('finds skills in configured paths', () => {
@@ -193,8 +215,13 @@ describe('phase-count', () => {
   }
 
   it('warns when an adversarial plan has fewer than 15 phases or any plan more than 25', () => {
-    const adversarial = of(lint(edit(edit(SMALL_PLAN, 'quality_bar: structural', 'quality_bar: adversarial'), 'status: approved', 'status: draft')), 'phase-count');
-    expect(adversarial).toEqual([expect.objectContaining({ severity: 'warning', message: expect.stringMatching(/has 3 phases; an adversarial plan should have 15 to 25/) })]);
+    const adversarial = of(
+      lint(edit(edit(SMALL_PLAN, 'quality_bar: structural', 'quality_bar: adversarial'), 'status: approved', 'status: draft')),
+      'phase-count',
+    );
+    expect(adversarial).toEqual([
+      expect.objectContaining({ severity: 'warning', message: expect.stringMatching(/has 3 phases; an adversarial plan should have 15 to 25/) }),
+    ]);
     expect(of(lint(edit(withPhases(12), 'status: approved', 'status: draft')), 'phase-count')[0]!.message).toMatch(/12 phases; a plan of 10 or more phases/);
     expect(of(lint(edit(withPhases(26), 'status: approved', 'status: draft')), 'phase-count')[0]!.message).toMatch(/26 phases; more than 25/);
   });
@@ -209,7 +236,9 @@ describe('phase-count', () => {
 describe('phase-fields', () => {
   it('fails a missing Done when, bad values, a malformed heading, duplicate ids and missing steps', () => {
     const messages = (text: string) => of(lint(text), 'phase-fields').map((f) => f.message);
-    expect(messages(edit(SMALL_PLAN, '- Done when: the page is published. verify: `test -s out/published.txt`\n', ''))).toEqual(['P3 has no `Done when` field']);
+    expect(messages(edit(SMALL_PLAN, '- Done when: the page is published. verify: `test -s out/published.txt`\n', ''))).toEqual([
+      'P3 has no `Done when` field',
+    ]);
     expect(messages(edit(SMALL_PLAN, '- Gate: human', '- Gate: manager'))).toEqual(['P3 Gate "manager" is not one of none, human, review']);
     expect(messages(edit(SMALL_PLAN, '- Outputs: out/published.txt\n- Context: direct', '- Outputs: out/published.txt\n- Context: skim'))).toEqual([
       'P3 Context "skim" is not one of direct, extract_then_assemble, map_reduce',
@@ -218,7 +247,9 @@ describe('phase-fields', () => {
     expect(messages(edit(SMALL_PLAN, '### P3. Publish the page', '### P2. Publish the page'))).toContain(
       `phase id P2 is used twice (first on line ${SMALL_PLAN.split('\n').indexOf('### P2. Write the summary') + 1})`,
     );
-    expect(messages(edit(SMALL_PLAN, '1. /publish-page out/summary.md\n2. run: `node scripts/record-url.mjs out/published.txt`\n', ''))).toEqual(['P3 has no steps (an ordered list after the fields)']);
+    expect(messages(edit(SMALL_PLAN, '1. /publish-page out/summary.md\n2. run: `node scripts/record-url.mjs out/published.txt`\n', ''))).toEqual([
+      'P3 has no steps (an ordered list after the fields)',
+    ]);
     expect(messages(edit(SMALL_PLAN, 'run: `node scripts/record-url.mjs out/published.txt`', 'run: node scripts/record-url.mjs'))).toEqual([
       'P3.2 is a `run:` step without one backticked command',
     ]);
@@ -238,7 +269,9 @@ describe('phase-context-mode', () => {
       'P1 reads 3,000 input lines with Context `direct`; that size needs `extract_then_assemble`',
     ]);
     expect(of(lint(withContext('extract_then_assemble'), { 'notes/accounts.md': lines(6000) }), 'phase-context-mode')).toEqual([]);
-    expect(of(lint(withContext('extract_then_assemble'), { 'notes/accounts.md': lines(6001) }), 'phase-context-mode')[0]!.message).toMatch(/needs `map_reduce`/);
+    expect(of(lint(withContext('extract_then_assemble'), { 'notes/accounts.md': lines(6001) }), 'phase-context-mode')[0]!.message).toMatch(
+      /needs `map_reduce`/,
+    );
     expect(of(lint(withContext('map_reduce'), { 'notes/accounts.md': lines(6001) }), 'phase-context-mode')).toEqual([]);
   });
 
@@ -251,7 +284,11 @@ describe('phase-context-mode', () => {
   });
 
   it('counts a file a step reads that Inputs leave out: a 5,000-line file cannot escape the check', () => {
-    const reads = edit(SMALL_PLAN, '1. /write-summary notes/week.md --out out/summary.md', '1. /write-summary notes/week.md --out out/summary.md\n2. Check the summary against research/interviews.md.');
+    const reads = edit(
+      SMALL_PLAN,
+      '1. /write-summary notes/week.md --out out/summary.md',
+      '1. /write-summary notes/week.md --out out/summary.md\n2. Check the summary against research/interviews.md.',
+    );
     expect(of(lint(reads, { 'research/interviews.md': lines(5000) }), 'phase-context-mode').map((f) => f.message)).toEqual([
       'P2 reads 5,000 input lines with Context `direct`; that size needs `extract_then_assemble`',
     ]);
@@ -261,15 +298,18 @@ describe('phase-context-mode', () => {
 
 describe('phase-file-ops', () => {
   const outputs = (count: number) => Array.from({ length: count }, (_, i) => `out/file-${i}.md`).join(', ');
-  const withOutputs = (count: number) =>
-    edit(SMALL_PLAN, '- Outputs: out/summary.md', `- Outputs: ${outputs(count)}`);
+  const withOutputs = (count: number) => edit(SMALL_PLAN, '- Outputs: out/summary.md', `- Outputs: ${outputs(count)}`);
 
   it('warns over 10 files and fails over 20, counting inputs and outputs', () => {
     // P2 reads notes/week.md: with 9 outputs that is 10 files, with 10 it is 11.
     expect(of(lint(withOutputs(9)), 'phase-file-ops')).toEqual([]);
-    expect(of(lint(withOutputs(10)), 'phase-file-ops')).toEqual([expect.objectContaining({ severity: 'warning', message: 'P2 touches 11 files; more than 10 should be split by entity' })]);
+    expect(of(lint(withOutputs(10)), 'phase-file-ops')).toEqual([
+      expect.objectContaining({ severity: 'warning', message: 'P2 touches 11 files; more than 10 should be split by entity' }),
+    ]);
     expect(of(lint(withOutputs(19)), 'phase-file-ops')[0]!.severity).toBe('warning');
-    expect(of(lint(withOutputs(20)), 'phase-file-ops')).toEqual([expect.objectContaining({ severity: 'error', message: expect.stringMatching(/^P2 touches 21 files; more than 20 is blocked/) })]);
+    expect(of(lint(withOutputs(20)), 'phase-file-ops')).toEqual([
+      expect.objectContaining({ severity: 'error', message: expect.stringMatching(/^P2 touches 21 files; more than 20 is blocked/) }),
+    ]);
   });
 
   it('expands globs against the repository', () => {
@@ -327,7 +367,7 @@ describe('review-required', () => {
     expect(of(lint(edit(adversarial, 'status: approved', 'status: draft')), 'review-required')).toEqual([]);
   });
 
-  it('fails a reviewer from the planner\'s provider unless the configuration allows it', () => {
+  it("fails a reviewer from the planner's provider unless the configuration allows it", () => {
     const config = 'models:\n  planner: openai/gpt-5.4\n';
     expect(of(lint(reviewed('APPROVED'), { 'deepplan.config.yaml': config }), 'review-required')[0]!.message).toMatch(/from the planner's provider/);
     expect(of(lint(reviewed('APPROVED'), { 'deepplan.config.yaml': `${config}allow_same_provider: true\n` }), 'review-required')).toEqual([]);
@@ -343,7 +383,10 @@ describe('state-consistency', () => {
     const blocked = edit(withLog([[ROW_TIME(1), 'P1', 'P1.1 /fetch-notes', 'ok', 'CONTINUE']]), 'blockers: []', 'blockers: [waiting for Ana]');
     expect(of(lint(blocked), 'state-consistency')[0]!.message).toBe('state.blockers is not empty but the last iteration signalled CONTINUE');
     const complete = of(lint(edit(SMALL_PLAN, 'status: approved', 'status: complete')), 'state-consistency').map((f) => f.message);
-    expect(complete).toEqual(['status is complete but phase(s) P1, P2, P3 are not done', 'status is complete but success criteria SC1, SC2, SC3 are not ticked']);
+    expect(complete).toEqual([
+      'status is complete but phase(s) P1, P2, P3 are not done',
+      'status is complete but success criteria SC1, SC2, SC3 are not ticked',
+    ]);
     expect(of(lint(editAll(SMALL_PLAN, 'Status: pending', 'Status: active')), 'state-consistency')[0]!.message).toMatch(/^3 phases are active/);
   });
 
@@ -357,19 +400,27 @@ describe('state-consistency', () => {
       'blockers: [Ana approves the page]',
     );
     expect(of(lint(text), 'state-consistency')).toEqual([]);
-    expect(of(lint(edit(text, 'blockers: [Ana approves the page]', 'blockers: []')), 'state-consistency')[0]!.message).toMatch(/BLOCKED_NEED_HUMAN but state.blockers is empty/);
+    expect(of(lint(edit(text, 'blockers: [Ana approves the page]', 'blockers: []')), 'state-consistency')[0]!.message).toMatch(
+      /BLOCKED_NEED_HUMAN but state.blockers is empty/,
+    );
   });
 });
 
 describe('iteration-log', () => {
   it('fails gaps, bad times, time going backwards, bad values, foreign actions and rows after TASK_COMPLETE', () => {
     const messages = (rows: Array<[string, string, string, string, string, string?]>) => of(lint(withLog(rows)), 'iteration-log').map((f) => f.message);
-    expect(messages([[ROW_TIME(1), 'P1', 'P1.1 /fetch-notes', 'ok', 'CONTINUE'], ['2026-11-20 10:05', 'P1', 'P1.1 /fetch-notes', 'ok', 'CONTINUE']])).toEqual([
-      'log row 2: When "2026-11-20 10:05" is not an ISO 8601 UTC time (2026-11-20T10:02:11Z)',
-    ]);
-    expect(messages([[ROW_TIME(5), 'P1', 'P1.1 /fetch-notes', 'ok', 'CONTINUE'], [ROW_TIME(1), 'P1', 'P1.1 /fetch-notes', 'ok', 'CONTINUE']])).toEqual([
-      'log row 2 is earlier than the row above',
-    ]);
+    expect(
+      messages([
+        [ROW_TIME(1), 'P1', 'P1.1 /fetch-notes', 'ok', 'CONTINUE'],
+        ['2026-11-20 10:05', 'P1', 'P1.1 /fetch-notes', 'ok', 'CONTINUE'],
+      ]),
+    ).toEqual(['log row 2: When "2026-11-20 10:05" is not an ISO 8601 UTC time (2026-11-20T10:02:11Z)']);
+    expect(
+      messages([
+        [ROW_TIME(5), 'P1', 'P1.1 /fetch-notes', 'ok', 'CONTINUE'],
+        [ROW_TIME(1), 'P1', 'P1.1 /fetch-notes', 'ok', 'CONTINUE'],
+      ]),
+    ).toEqual(['log row 2 is earlier than the row above']);
     expect(messages([[ROW_TIME(1), 'P1', 'P2.1 /write-summary', 'done', 'GO']])).toEqual([
       'log row 1: Action P2.1 does not belong to phase P1',
       'log row 1: Result "done" is not one of ok, no-change, failed, blocked',
@@ -378,9 +429,12 @@ describe('iteration-log', () => {
     expect(messages([[ROW_TIME(1), 'P1', 'fetched the notes', 'ok', 'CONTINUE']])).toEqual([
       'log row 1: Action must start with a step reference (P3.2, P1 approve, P6 gate)',
     ]);
-    expect(messages([[ROW_TIME(1), 'P3', 'P3.2 run node scripts/record-url.mjs', 'ok', 'TASK_COMPLETE'], [ROW_TIME(2), 'P3', 'P3.2 run again', 'ok', 'CONTINUE']])).toEqual([
-      'log row 2 follows TASK_COMPLETE on row 1',
-    ]);
+    expect(
+      messages([
+        [ROW_TIME(1), 'P3', 'P3.2 run node scripts/record-url.mjs', 'ok', 'TASK_COMPLETE'],
+        [ROW_TIME(2), 'P3', 'P3.2 run again', 'ok', 'CONTINUE'],
+      ]),
+    ).toEqual(['log row 2 follows TASK_COMPLETE on row 1']);
     const gap = edit(withLog([[ROW_TIME(1), 'P1', 'P1.1 /fetch-notes', 'ok', 'CONTINUE']]), '| 1 | 2026', '| 2 | 2026');
     expect(of(lint(gap), 'iteration-log')[0]!.message).toBe('log row 1 is numbered "2"; rows count from 1 without gaps');
   });
@@ -395,7 +449,17 @@ describe('iteration-log', () => {
   });
 
   it('passes a well-formed log', () => {
-    expect(of(lint(withLog([[ROW_TIME(1), 'P1', 'P1.1 /fetch-notes', 'ok', 'CONTINUE'], [ROW_TIME(1), 'P1', 'P1 approve', 'ok', 'CONTINUE']])), 'iteration-log')).toEqual([]);
+    expect(
+      of(
+        lint(
+          withLog([
+            [ROW_TIME(1), 'P1', 'P1.1 /fetch-notes', 'ok', 'CONTINUE'],
+            [ROW_TIME(1), 'P1', 'P1 approve', 'ok', 'CONTINUE'],
+          ]),
+        ),
+        'iteration-log',
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -410,14 +474,20 @@ describe('escape-hatch', () => {
 
   it('fails five iterations without progress unless the fifth is BLOCKED_NEED_HUMAN', () => {
     const stall = (signal: string) =>
-      Array.from({ length: 5 }, (_, i) => [ROW_TIME(i), 'P1', `P1.1 /fetch-notes try ${i}`, 'no-change', i === 4 ? signal : 'CONTINUE'] as [string, string, string, string, string]);
+      Array.from(
+        { length: 5 },
+        (_, i) => [ROW_TIME(i), 'P1', `P1.1 /fetch-notes try ${i}`, 'no-change', i === 4 ? signal : 'CONTINUE'] as [string, string, string, string, string],
+      );
     expect(of(lint(withLog(stall('CONTINUE'))), 'escape-hatch')[0]!.message).toMatch(/^log rows 1 to 5 made no progress/);
     const blocked = edit(withLog(stall('BLOCKED_NEED_HUMAN')), 'blockers: []', 'blockers: [no progress]');
     expect(of(lint(blocked), 'escape-hatch')).toEqual([]);
   });
 
   it('fails a log longer than the budget and a spent budget that did not stop', () => {
-    const rows = Array.from({ length: 15 }, (_, i) => [ROW_TIME(i), 'P1', `P1.1 /fetch-notes page ${i}`, 'ok', 'CONTINUE'] as [string, string, string, string, string]);
+    const rows = Array.from(
+      { length: 15 },
+      (_, i) => [ROW_TIME(i), 'P1', `P1.1 /fetch-notes page ${i}`, 'ok', 'CONTINUE'] as [string, string, string, string, string],
+    );
     expect(of(lint(withLog(rows)), 'escape-hatch').map((f) => f.message)).toEqual([
       'the budget of 15 iterations is spent but the last row signalled CONTINUE; it must be BLOCKED_NEED_HUMAN with a summary',
     ]);
@@ -454,7 +524,10 @@ describe('scope', () => {
     const unscoped = edit(SMALL_PLAN, 'scope:\n  write: [notes/**, out/**]\n  commands: [node scripts/]\n', '');
     // Without scope.write, the only finding is the note that says where steps may write.
     expect(of(lint(edit(unscoped, 'run: `node scripts/record-url.mjs out/published.txt`', 'run: `make publish`')), 'scope')).toEqual([
-      expect.objectContaining({ severity: 'warning', message: expect.stringMatching(/^the plan has no scope\.write: its steps may write only inside the repository's existing top-level folders/) }),
+      expect.objectContaining({
+        severity: 'warning',
+        message: expect.stringMatching(/^the plan has no scope\.write: its steps may write only inside the repository's existing top-level folders/),
+      }),
     ]);
   });
 });
@@ -469,19 +542,29 @@ describe('configuration and inline comments', () => {
   it('disables rules from a comment on, and for the whole file above the first heading', () => {
     const broken = edit(SMALL_PLAN, 'max_iterations: 15', 'max_iterations: 3');
     expect(of(lint(edit(broken, '# Weekly account summary', '<!-- deepplan-disable budget -->\n\n# Weekly account summary')), 'budget')).toEqual([]);
-    const drift = edit(SMALL_PLAN, '1. /fetch-notes --week current --out notes/week.md\n', '1. /fetch-notes --week current --out notes/week.md\n2. /write-summary early\n');
+    const drift = edit(
+      SMALL_PLAN,
+      '1. /fetch-notes --week current --out notes/week.md\n',
+      '1. /fetch-notes --week current --out notes/week.md\n2. /write-summary early\n',
+    );
     const local = edit(drift, '### P1. Fetch the notes', '<!-- deepplan-disable skill-drift -->\n\n### P1. Fetch the notes');
     expect(of(lint(local), 'skill-drift')).toEqual([]);
     const reenabled = edit(local, '### P2. Write the summary', '<!-- deepplan-enable skill-drift -->\n\n### P2. Write the summary');
-    expect(of(lint(edit(reenabled, '1. /publish-page out/summary.md\n', '1. /publish-page out/summary.md\n2. /fetch-notes again\n')), 'skill-drift').map((f) => f.message)).toEqual([
-      'P3.2 invokes /fetch-notes, which the skill audit does not map to P3',
-    ]);
+    expect(
+      of(lint(edit(reenabled, '1. /publish-page out/summary.md\n', '1. /publish-page out/summary.md\n2. /fetch-notes again\n')), 'skill-drift').map(
+        (f) => f.message,
+      ),
+    ).toEqual(['P3.2 invokes /fetch-notes, which the skill audit does not map to P3']);
     // A comment below the first heading does not reach back into the front matter.
     expect(of(lint(edit(broken, '## Request', '<!-- deepplan-disable budget -->\n\n## Request')), 'budget')).toHaveLength(1);
   });
 
   it('does not count a disable comment shown inside code (a fenced example, inline code)', () => {
-    const drift = edit(SMALL_PLAN, '1. /fetch-notes --week current --out notes/week.md\n', '1. /fetch-notes --week current --out notes/week.md\n2. /write-summary early\n');
+    const drift = edit(
+      SMALL_PLAN,
+      '1. /fetch-notes --week current --out notes/week.md\n',
+      '1. /fetch-notes --week current --out notes/week.md\n2. /write-summary early\n',
+    );
     const comment = '<!-- deepplan-disable skill-drift -->';
     for (const shown of [`\`\`\`markdown\n${comment}\n\`\`\``, `~~~~\n${comment}\n~~~~`, `To silence it, write \`${comment}\` above the phase.`]) {
       const text = edit(drift, '### P1. Fetch the notes', `${shown}\n\n### P1. Fetch the notes`);

@@ -42,7 +42,8 @@ function startDashboard(root: string) {
   const models = new ModelRunner({ config, root, env: {}, maxCostUsd: null, notice: () => {} });
   let view: View | null = null;
   const mount: DashboardMount = (store, keys) => (view = render(<RunDashboard store={store} keys={keys} />));
-  const iterate = (onEvent: (event: EngineEvent) => void) => runIteration({ planPath, root, config, models, executor: 'builtin', sandbox: SANDBOX, maxCostUsd: null, onEvent });
+  const iterate = (onEvent: (event: EngineEvent) => void) =>
+    runIteration({ planPath, root, config, models, executor: 'builtin', sandbox: SANDBOX, maxCostUsd: null, onEvent });
   const done = runDashboard({ planPath, root, config, models, iterate }, Number.POSITIVE_INFINITY, mount);
   return { done, view: () => view, planPath };
 }

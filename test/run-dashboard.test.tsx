@@ -126,7 +126,12 @@ describe('the run dashboard', () => {
     const store = new DashboardStore({ ...STATE, rows: [] });
     const keys = { pause: vi.fn(), stop: vi.fn(), approve: vi.fn(), quit: vi.fn() };
     const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => stdin, ref: () => stdin, unref: () => stdin });
-    const app = inkRender(<RunDashboard store={store} keys={keys} />, { stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream, interactive: true, patchConsole: false });
+    const app = inkRender(<RunDashboard store={store} keys={keys} />, {
+      stdout: stdout as unknown as NodeJS.WriteStream,
+      stdin: stdin as unknown as NodeJS.ReadStream,
+      interactive: true,
+      patchConsole: false,
+    });
     const rows: DashboardState['rows'] = [];
     for (let number = 1; number <= 30; number++) {
       rows.push({ number, action: `P1.${number} run node scripts/put.mjs`, result: 'ok', signal: 'CONTINUE' });

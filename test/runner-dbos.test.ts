@@ -11,6 +11,7 @@ import type { LogRow } from '../src/plan/types.js';
 import { CLI, cliEnvironment, runCli, skillFile } from './support/fixtures.js';
 import { startPostgres, type PostgresCluster } from './support/postgres.js';
 import { scriptedRepo } from './support/scripted.js';
+import { PARTS_SKILLS, partsPlan } from './support/parts-plan.js';
 
 /**
  * The durable runner (src/runners/dbos.ts) against a real PostgreSQL: two `deepplan worker` processes share one plan's
@@ -36,99 +37,16 @@ mkdirSync(dirname(file), { recursive: true });
 writeFileSync(file, lines.join('\\n') + '\\n');
 `;
 
-const SKILLS = ['fetch-notes', 'write-summary', 'publish-page'];
+const SKILLS = PARTS_SKILLS;
 
 function durablePlan(): string {
-  const phases = STEPS.map((count, index) => {
-    const id = `P${index + 1}`;
-    const dir = `out/p${index + 1}`;
-    const lines = Array.from({ length: count }, (_, offset) => {
-      const step = offset + 1;
-      return step === 1 ? `${step}. /${SKILLS[index]} "${id} step ${step}"` : `${step}. run: \`node scripts/put.mjs ${dir}/s${step}.md "${id} step ${step}"\``;
-    });
-    return `### ${id}. Part ${index + 1}
-- Inputs: notes/accounts.md
-- Outputs: ${dir}/*.md
-- Context: direct
-- Depends on: ${index === 0 ? 'none' : `P${index}`}
-- Done when: the last file of the part is written. verify: \`test -s ${dir}/s${count}.md\`
-- Status: pending
-
-${lines.join('\n')}
-`;
+  return partsPlan({
+    id: 'durable-test',
+    title: 'Durable run test',
+    request: 'Write small files, one per step, on workers that are killed while they work.',
+    steps: STEPS,
+    maxIterations: 60,
   });
-  return `---
-deepplan: 1
-id: durable-test
-title: Durable run test
-status: approved
-created: 2026-11-20
-workstream: content
-deliverable: content
-quality_bar: structural
-owner: Ana, account lead
-budget:
-  max_iterations: 60
-  basis: formula
-scope:
-  write: [notes/**, out/**]
-  commands: [node scripts/]
-state:
-  phase: P1
-  iteration: 0
-  revision: 0
-  next_action: Write the first part
-  blockers: []
-  updated: 2026-11-20T10:00:00Z
----
-
-# Durable run test
-
-## Request
-
-Write small files, one per step, on workers that are killed while they work.
-
-## Success criteria
-
-- [ ] SC1: The first part is written. verify: \`test -s out/p1/s3.md\`
-- [ ] SC2: The last part is written. verify: \`test -s out/p3/s3.md\`
-- [ ] SC3: Every step wrote its file. verify: \`test "$(ls out/*/s*.md | wc -l)" -ge 6\`
-
-## Constraints
-
-- Only files under out/ and notes/.
-
-## Stakeholders
-
-- Ana — account lead, reads the files
-
-## Skills
-
-### Mapped
-
-| Skill | Phases | Why |
-| --- | --- | --- |
-| fetch-notes | P1 | Notes live in the CRM |
-| write-summary | P2 | House style for summaries |
-| publish-page | P3 | The team reads the wiki |
-
-### Excluded
-
-| Skill | Reason |
-| --- | --- |
-| hubspot-sync | HubSpot is deprecated |
-| newsletter-builder | Not a newsletter |
-
-## Phases
-
-${phases.join('\n')}
-## Running learnings
-
-## Iteration log
-
-| # | When | Phase | Action | Result | Signal | Notes |
-| --- | --- | --- | --- | --- | --- | --- |
-`;
 }
 
 function durableRepo(): string {

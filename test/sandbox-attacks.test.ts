@@ -96,7 +96,15 @@ withBubblewrap('what the engine reads is read-only to every command', () => {
       expect(read('plans/templates/deals.yaml')).toBe('phases: []\n');
       expect(read('.claude/skills/score-deal/SKILL.md')).not.toContain('forged');
       expect(read('skills/coach/SKILL.md')).not.toContain('forged');
-      for (const created of ['deepplan.config.yml', 'plans/new.md', '.claude/skills/evil', '.agents', '.deepplan/ledger/b.jsonl', '.github/workflows/evil.yml', 'new-top-level-file.md']) {
+      for (const created of [
+        'deepplan.config.yml',
+        'plans/new.md',
+        '.claude/skills/evil',
+        '.agents',
+        '.deepplan/ledger/b.jsonl',
+        '.github/workflows/evil.yml',
+        'new-top-level-file.md',
+      ]) {
         expect(existsSync(join(options.root, created)), `${label}: ${created}`).toBe(false);
       }
     });
@@ -110,7 +118,15 @@ withBubblewrap('what the engine reads is read-only to every command', () => {
 
   it('a scope.write over something the engine reads is refused before anything runs', async () => {
     const options = repository(['reports/**']);
-    for (const scope of ['plans/**', '.claude/skills/**', 'skills/*', 'prompts/*.md', 'calibration/index.yaml', '.github/workflows/*', 'deepplan.config.yaml']) {
+    for (const scope of [
+      'plans/**',
+      '.claude/skills/**',
+      'skills/*',
+      'prompts/*.md',
+      'calibration/index.yaml',
+      '.github/workflows/*',
+      'deepplan.config.yaml',
+    ]) {
       expect(() => runCommand('true', { ...options, writable: [scope] }), scope).toThrow(/deepplan reads|never write/);
     }
   });
@@ -131,8 +147,16 @@ withBubblewrap('what a command can see', () => {
     const result = await run('env', options);
     expect(result.code).toBe(0);
     for (const value of Object.values(SECRETS)) expect(result.stdout).not.toContain(value);
-    const names = result.stdout.split('\n').map((line) => line.split('=')[0] ?? '').filter(Boolean);
-    for (const name of names) expect(['PATH', 'HOME', 'LANG', 'LANGUAGE', 'TERM', 'TZ', 'COLORTERM', 'NO_COLOR', 'FORCE_COLOR', 'PWD', 'SHLVL', 'OLDPWD', '_'].includes(name) || name.startsWith('LC_'), name).toBe(true);
+    const names = result.stdout
+      .split('\n')
+      .map((line) => line.split('=')[0] ?? '')
+      .filter(Boolean);
+    for (const name of names)
+      expect(
+        ['PATH', 'HOME', 'LANG', 'LANGUAGE', 'TERM', 'TZ', 'COLORTERM', 'NO_COLOR', 'FORCE_COLOR', 'PWD', 'SHLVL', 'OLDPWD', '_'].includes(name) ||
+          name.startsWith('LC_'),
+        name,
+      ).toBe(true);
   });
 
   it('passes what the configuration names, and nothing else', async () => {
@@ -154,7 +178,10 @@ withBubblewrap('what a command can see', () => {
     writeFileSync(join(other, 'secret.md'), 'other-repo-secret\n');
     const inHome = join(homedir(), `.deepplan-attack-${process.pid}`);
     writeFileSync(inHome, 'home-secret\n');
-    cleanups.push(() => rmSync(other, { recursive: true, force: true }), () => rmSync(inHome, { force: true }));
+    cleanups.push(
+      () => rmSync(other, { recursive: true, force: true }),
+      () => rmSync(inHome, { force: true }),
+    );
     for (const target of ['/etc/shadow', '/etc/gshadow', join(other, 'secret.md'), inHome]) {
       const result = await run(`cat ${target}`, options);
       expect(result.code, target).not.toBe(0);
@@ -257,7 +284,14 @@ describe('control sequences from a command', () => {
   });
 
   it('never reach a log row', () => {
-    const text = appendLogRow(SMALL_PLAN, { when: '2026-12-05 10:00', phase: 'P1', action: 'P1.1 run x', result: 'failed', signal: 'CONTINUE', notes: `exit 1: ${hostile}` });
+    const text = appendLogRow(SMALL_PLAN, {
+      when: '2026-12-05 10:00',
+      phase: 'P1',
+      action: 'P1.1 run x',
+      result: 'failed',
+      signal: 'CONTINUE',
+      notes: `exit 1: ${hostile}`,
+    });
     const row = parsePlan(text).log!.rows.at(-1)!;
     expect(row.notes).toContain('red');
     // eslint-disable-next-line no-control-regex
@@ -267,7 +301,16 @@ describe('control sequences from a command', () => {
 
 describe('the environment allow-list', () => {
   it('keeps PATH, HOME, LANG, LC_*, TERM and TZ and drops the rest', () => {
-    const env = commandEnvironment({ PATH: '/usr/bin', HOME: '/home/a', LANG: 'C.UTF-8', LC_TIME: 'C', TERM: 'xterm', TZ: 'UTC', ...SECRETS, NPM_CONFIG_TOKEN: 't' });
+    const env = commandEnvironment({
+      PATH: '/usr/bin',
+      HOME: '/home/a',
+      LANG: 'C.UTF-8',
+      LC_TIME: 'C',
+      TERM: 'xterm',
+      TZ: 'UTC',
+      ...SECRETS,
+      NPM_CONFIG_TOKEN: 't',
+    });
     expect(env).toEqual({ PATH: '/usr/bin', HOME: '/home/a', LANG: 'C.UTF-8', LC_TIME: 'C', TERM: 'xterm', TZ: 'UTC' });
   });
 
@@ -276,9 +319,6 @@ describe('the environment allow-list', () => {
     expect(env).toEqual({ PATH: '/usr/bin', ANTHROPIC_API_KEY: SECRETS.ANTHROPIC_API_KEY, DEEPPLAN_SKILL_DIR: '/x' });
   });
 });
-
-
-
 
 withBubblewrap('the key-theft path, end to end', () => {
   it('a plan with no scope.write cannot redirect the next model call: the step fails, the config is unchanged, the listener hears nothing', async () => {
@@ -294,7 +334,10 @@ withBubblewrap('the key-theft path, end to end', () => {
     const root = scriptedRepo(edit(plan, '1. /fetch-notes "- Acme renewed" "- Globex paused"', `1. run: \`${attack}\``), { 'deepplan.config.yaml': CONFIG });
     cleanups.push(() => rmSync(root, { recursive: true, force: true }));
     try {
-      const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'run', 'plans/p.md', '--once', '--json'], { cwd: root, env: cliEnvironment({ ANTHROPIC_API_KEY: SECRETS.ANTHROPIC_API_KEY }) }).catch((error: { stdout: string }) => ({ stdout: error.stdout }));
+      const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'run', 'plans/p.md', '--once', '--json'], {
+        cwd: root,
+        env: cliEnvironment({ ANTHROPIC_API_KEY: SECRETS.ANTHROPIC_API_KEY }),
+      }).catch((error: { stdout: string }) => ({ stdout: error.stdout }));
       expect(stdout).toContain('"failed"');
       expect(readFileSync(join(root, 'deepplan.config.yaml'), 'utf8')).toBe(CONFIG);
       expect(heard).toBe(0);

@@ -13,12 +13,26 @@ if (!bubblewrapAvailable()) console.warn('sandbox tests skipped: bubblewrap (bwr
 function repo(): SandboxOptions {
   const root = makeRepo({ 'plans/p.md': SMALL_PLAN, 'src/app.ts': 'export {};\n', 'notes/keep.md': 'keep\n' });
   mkdirSync(join(root, 'elsewhere'));
-  return { root, writable: ['out/**', 'notes/*.md'], planPath: join(root, 'plans/p.md'), timeoutMs: 10_000, env: { ...process.env, ANTHROPIC_API_KEY: 'sk-ant-secret-0123456789', PATH: process.env['PATH'] } };
+  return {
+    root,
+    writable: ['out/**', 'notes/*.md'],
+    planPath: join(root, 'plans/p.md'),
+    timeoutMs: 10_000,
+    env: { ...process.env, ANTHROPIC_API_KEY: 'sk-ant-secret-0123456789', PATH: process.env['PATH'] },
+  };
 }
 
 describe('the command environment', () => {
   it('takes the API keys out', () => {
-    const env = commandEnvironment({ PATH: '/usr/bin', ANTHROPIC_API_KEY: 'a', OPENAI_API_KEY: 'b', GEMINI_API_KEY: 'c', GOOGLE_API_KEY: 'd', GITHUB_TOKEN: 'e', HOME: '/root' });
+    const env = commandEnvironment({
+      PATH: '/usr/bin',
+      ANTHROPIC_API_KEY: 'a',
+      OPENAI_API_KEY: 'b',
+      GEMINI_API_KEY: 'c',
+      GOOGLE_API_KEY: 'd',
+      GITHUB_TOKEN: 'e',
+      HOME: '/root',
+    });
     expect(env).toEqual({ PATH: '/usr/bin', HOME: '/root' });
   });
 
@@ -33,7 +47,14 @@ withBubblewrap('commands under bubblewrap', () => {
     const inside = await runCommand('echo done > out/result.md', options);
     expect(inside).toMatchObject({ code: 0, sandboxed: true });
     expect(readFileSync(join(options.root, 'out/result.md'), 'utf8')).toBe('done\n');
-    for (const escape of ['echo x > src/app.ts', 'echo x > out/../src/app.ts', 'echo x > elsewhere/new.md', `echo x > ${join(options.root, 'elsewhere', 'abs.md')}`, 'echo x > /etc/deepplan-test', 'echo "<!-- forged -->" >> plans/p.md']) {
+    for (const escape of [
+      'echo x > src/app.ts',
+      'echo x > out/../src/app.ts',
+      'echo x > elsewhere/new.md',
+      `echo x > ${join(options.root, 'elsewhere', 'abs.md')}`,
+      'echo x > /etc/deepplan-test',
+      'echo "<!-- forged -->" >> plans/p.md',
+    ]) {
       const result = await runCommand(escape, options);
       expect(result.code, escape).not.toBe(0);
       expect(result.stderr, escape).toMatch(/Read-only file system|Permission denied/);
@@ -57,7 +78,7 @@ withBubblewrap('commands under bubblewrap', () => {
     expect(() => runCommand('true', { ...options, writable: ['plans/**'] })).toThrow('scope.write "plans/**" covers plans, which deepplan reads');
   });
 
-  it('never makes git\'s folder, the dependencies or deepplan\'s state writable, whatever the scope', async () => {
+  it("never makes git's folder, the dependencies or deepplan's state writable, whatever the scope", async () => {
     const options = repo();
     for (const folder of ['.git/hooks', 'node_modules/pkg', '.deepplan/runs']) mkdirSync(join(options.root, folder), { recursive: true });
     expect(() => runCommand('true', { ...options, writable: ['.git/hooks/*'] })).toThrow('scope.write ".git/hooks/*" is in .git/, which commands never write');
@@ -85,7 +106,10 @@ withBubblewrap('commands under bubblewrap', () => {
     const port = (server.address() as AddressInfo).port;
     try {
       const options = repo();
-      const result = await runCommand(`node -e "fetch('http://127.0.0.1:${port}').then(r => r.text()).then(console.log, e => { console.log('blocked'); })"; echo "key=[$ANTHROPIC_API_KEY]"`, options);
+      const result = await runCommand(
+        `node -e "fetch('http://127.0.0.1:${port}').then(r => r.text()).then(console.log, e => { console.log('blocked'); })"; echo "key=[$ANTHROPIC_API_KEY]"`,
+        options,
+      );
       expect(result.stdout).toContain('blocked');
       expect(result.stdout).not.toContain('reached');
       expect(result.stdout).toContain('key=[]');

@@ -6,7 +6,19 @@ import { parsePlan } from '../src/plan/parse.js';
 import { createRuleContext } from '../src/rules/context.js';
 import { MAX_PHASES } from '../src/rules/phase-count.js';
 import { countFileOperations, FILE_OPS_WARN } from '../src/rules/phase-file-ops.js';
-import { ACCOUNTS_50, ACCOUNTS_50_REQUEST, ARTICLES_200, ARTICLES_200_REQUEST, buildScaleRepo, CONTACTS_30, CONTACTS_30_REQUEST, findingsOf, planAndRun, removeScaleRepos, scaleCli } from './support/scale-repos.js';
+import {
+  ACCOUNTS_50,
+  ACCOUNTS_50_REQUEST,
+  ARTICLES_200,
+  ARTICLES_200_REQUEST,
+  buildScaleRepo,
+  CONTACTS_30,
+  CONTACTS_30_REQUEST,
+  findingsOf,
+  planAndRun,
+  removeScaleRepos,
+  scaleCli,
+} from './support/scale-repos.js';
 
 /**
  * Entity scale end to end: repositories of 30, 50 and 200 entities of three different workloads
@@ -41,7 +53,9 @@ describe('plans at scale run to the end within their file limits and budget', ()
     const whole = await scaleCli(root, ['plan', '--request', request, '--yes', '--no-review', '--out', 'plans/articles.md']);
     expect(whole.code).toBe(1);
     const advice = whole.stderr.trim().split('\n').pop()!;
-    expect(advice).toMatch(/200 article\(s\) in content\/briefs\/\*(?:\.yaml)?: more than one plan holds \(25 phases, each touching at most 10 files\); plan them as a series of (\d+) plans of at most (\d+)/);
+    expect(advice).toMatch(
+      /200 article\(s\) in content\/briefs\/\*(?:\.yaml)?: more than one plan holds \(25 phases, each touching at most 10 files\); plan them as a series of (\d+) plans of at most (\d+)/,
+    );
     expect(whole.stderr).not.toMatch(/touches \d+ files/);
     const parts = Number(/series of (\d+) plans/.exec(advice)![1]);
     expect(parts).toBeGreaterThan(1);
@@ -70,7 +84,10 @@ describe('plans at scale run to the end within their file limits and budget', ()
       const measure = plan.criteria!.find((criterion) => criterion.text.includes("the request's own measure"));
       expect(measure?.verify, `part ${part}`).toBeTruthy();
       if (part < parts) {
-        expect(plan.criteria!.filter((criterion) => /\b200\b/.test(criterion.verify ?? '')), `part ${part}`).toEqual([]);
+        expect(
+          plan.criteria!.filter((criterion) => /\b200\b/.test(criterion.verify ?? '')),
+          `part ${part}`,
+        ).toEqual([]);
         expect(measure!.verify!.match(/articles\/[\w-]+\.md/g)).toEqual(articles);
       } else {
         expect(measure!.verify).toMatch(/ls articles\/\*\.md \| wc -l\)" -eq 200/);

@@ -15,15 +15,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import {
-  DELIVERABLES,
-  PLAN_STATUSES,
-  PlanMetaSchema,
-  QUALITY_BARS,
-  StateSchema,
-  WORKSTREAMS,
-  frontMatterJsonSchema,
-} from '../src/plan/schema.js';
+import { DELIVERABLES, PLAN_STATUSES, PlanMetaSchema, QUALITY_BARS, StateSchema, WORKSTREAMS, frontMatterJsonSchema } from '../src/plan/schema.js';
 import { PROJECT_ROOT, SMALL_PLAN } from './support/fixtures.js';
 
 const SCHEMA_PATH = join(PROJECT_ROOT, 'schema', 'plan.schema.json');

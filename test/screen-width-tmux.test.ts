@@ -26,7 +26,12 @@ async function resize(terminal: Terminal, width: number): Promise<string> {
 }
 
 /** The screen's lines read as prose: a wrapped sentence reads whole again. */
-const prose = (shown: string) => shown.split('\n').map((line) => line.trim()).filter(Boolean).join(' ');
+const prose = (shown: string) =>
+  shown
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(' ');
 
 /** No line wider than the terminal, and no line twice (a redraw that erased too few lines leaves copies behind). */
 function expectClean(shown: string, width: number) {
@@ -57,7 +62,9 @@ describe.skipIf(!hasTmux)('the run dashboard at any width', () => {
     expect(gate.length).toBeGreaterThan(0);
     expectClean(shown, width);
     expect(prose(shown)).toContain(`${TITLE} (plans/p.md)`);
-    expect(prose(shown)).toMatch(/blocked: P3 gate: waiting for approval by Ana, account lead; check the outputs \(out\/published\.txt\), then deepplan approve plans\/p\.md P3/);
+    expect(prose(shown)).toMatch(
+      /blocked: P3 gate: waiting for approval by Ana, account lead; check the outputs \(out\/published\.txt\), then deepplan approve plans\/p\.md P3/,
+    );
     expect(prose(shown)).toContain('p pause · s stop · a approve P3 · q quit');
     // Every row of the run is on the screen once.
     for (const number of [1, 2, 3, 4]) expect(shown.match(new RegExp(`^ +${number} (ok|failed|no-change) `, 'gm')) ?? [], `row ${number}`).toHaveLength(1);
@@ -116,6 +123,8 @@ describe.skipIf(!hasTmux)('deepplan new at any width', () => {
     for (const { shown } of questions) expect(prose(shown)).toMatch(/\? [A-Z][^?]+\? \(question \d, [a-z ]+\)/);
     const final = seen.find(({ shown }) => shown.includes('later (default)'))!;
     expect(prose(final.shown)).toMatch(/Plan: plans\/outreach-for-mod\.md \(\d+ phases, in_review, review APPROVED\)/);
-    expect(prose(final.shown)).toContain('Running approves it first (deepplan approve), which needs a plan that lints clean as approved (a reviewed one: verdict APPROVED).');
+    expect(prose(final.shown)).toContain(
+      'Running approves it first (deepplan approve), which needs a plan that lints clean as approved (a reviewed one: verdict APPROVED).',
+    );
   });
 });

@@ -18,7 +18,13 @@ import { resizeTo, widest } from './support/columns.js';
 const settle = () => new Promise((resolve) => setTimeout(resolve, 120));
 const words = (text: string) => text.replace(/\s+/g, ' ').trim();
 /** The frame's lines joined as prose: a wrapped sentence reads whole again. */
-const joined = (frame: string) => words(frame.split('\n').map((line) => line.trim()).join(' '));
+const joined = (frame: string) =>
+  words(
+    frame
+      .split('\n')
+      .map((line) => line.trim())
+      .join(' '),
+  );
 
 const LONG_QUESTION =
   'Which newsletter issues must be rewritten for the renewal campaign of the forty accounts in the enterprise segment, and who signs off each rewritten issue before it is scheduled?';
@@ -27,11 +33,21 @@ const QUESTION: Question = {
   id: 'success',
   part: 'success criteria',
   text: LONG_QUESTION,
-  options: ['Every issue of the last quarter that names a discontinued plan, signed off by the editor of the issue', 'Only the issues sent to accounts up for renewal this month'],
+  options: [
+    'Every issue of the last quarter that names a discontinued plan, signed off by the editor of the issue',
+    'Only the issues sent to accounts up for renewal this month',
+  ],
   recommended: 0,
 } as Question;
 
-const actions = (): NewActions => ({ submitRequest: vi.fn(), answer: vi.fn(), confirmSkills: vi.fn(), continueReview: vi.fn(), choose: vi.fn(), interrupt: vi.fn() });
+const actions = (): NewActions => ({
+  submitRequest: vi.fn(),
+  answer: vi.fn(),
+  confirmSkills: vi.fn(),
+  continueReview: vi.fn(),
+  choose: vi.fn(),
+  interrupt: vi.fn(),
+});
 
 function newScreen(stage: Stage) {
   const store = new NewStore({ log: [], phases: [], stage });
@@ -72,7 +88,9 @@ describe.each([60, 80, 100, 160])('at %i columns', (columns) => {
     // A path longer than the line is broken where the line ends (it has no spaces to wrap at), never cut short.
     expect(frame.replace(/\n/g, '')).toContain(plan);
     if (columns >= 100) expect(frame).toContain(plan);
-    expect(joined(frame)).toContain('Running approves it first (deepplan approve), which needs a plan that lints clean as approved (a reviewed one: verdict APPROVED).');
+    expect(joined(frame)).toContain(
+      'Running approves it first (deepplan approve), which needs a plan that lints clean as approved (a reviewed one: verdict APPROVED).',
+    );
     view.unmount();
   });
 
@@ -86,7 +104,9 @@ describe.each([60, 80, 100, 160])('at %i columns', (columns) => {
       budget: 80,
       costUsd: 0.4211,
       action: 'P5.2 agent enrich the accounts 41 to 80 from data/accounts/mid-market.csv with the firmographics of the provider',
-      rows: [{ number: 17, action: 'P5.1 run node scripts/enrich.mjs --from 1 --to 40 --source data/accounts/mid-market.csv', result: 'ok', signal: 'CONTINUE' }],
+      rows: [
+        { number: 17, action: 'P5.1 run node scripts/enrich.mjs --from 1 --to 40 --source data/accounts/mid-market.csv', result: 'ok', signal: 'CONTINUE' },
+      ],
       signal: 'BLOCKED_NEED_HUMAN',
       blockers: ['P5 gate: waiting for approval by Priya Raman, revenue operations, before the enriched fields are written back to the CRM'],
       gate: 'P5',
@@ -114,8 +134,21 @@ describe.each([60, 80, 100, 160])('at %i columns', (columns) => {
 
   it('the findings browser fits each finding on one line and wraps the opened one whole', async () => {
     const long = 'The phase sends the renewal newsletter to every account of the segment although the constraints allow drafts only';
-    const findings: ReviewFinding[] = [{ number: 1, severity: 'critical', line: 12, section: 'Phases / P7', quote: 'Send the newsletter issue to every account of the enterprise segment list', issue: long, fix: 'Write the issue as a draft for the editor and add a human gate before any send', verified: true }];
-    const view = render(<FindingsBrowser title="plans/renewal-newsletter.md: review round 2 by openai/reviewer" verdict="REVISE" findings={findings} documentLines={[]} />);
+    const findings: ReviewFinding[] = [
+      {
+        number: 1,
+        severity: 'critical',
+        line: 12,
+        section: 'Phases / P7',
+        quote: 'Send the newsletter issue to every account of the enterprise segment list',
+        issue: long,
+        fix: 'Write the issue as a draft for the editor and add a human gate before any send',
+        verified: true,
+      },
+    ];
+    const view = render(
+      <FindingsBrowser title="plans/renewal-newsletter.md: review round 2 by openai/reviewer" verdict="REVISE" findings={findings} documentLines={[]} />,
+    );
     resizeTo(view, columns);
     await settle();
     view.stdin.write('\r');
@@ -156,8 +189,29 @@ describe('a narrower terminal (watchNarrowing)', () => {
     let written = '';
     stdout.on('data', (chunk: Buffer) => (written += chunk.toString('utf8')));
     const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => stdin, ref: () => stdin, unref: () => stdin });
-    const rows = Array.from({ length: 40 }, (_, index) => ({ number: index + 1, action: `P${index + 1}.1 /enrich-account account-${String(index + 1).padStart(3, '0')} from data/accounts/enterprise.csv`, result: 'ok', signal: 'CONTINUE' }));
-    const store = new DashboardStore({ title: 'Account enrichment (plans/enrichment.md)', phasesDone: 40, phasesTotal: 120, currentPhase: 'P41', iteration: 40, budget: 300, costUsd: 0, action: null, rows, signal: null, blockers: [], gate: null, paused: false, stopping: false, message: null });
+    const rows = Array.from({ length: 40 }, (_, index) => ({
+      number: index + 1,
+      action: `P${index + 1}.1 /enrich-account account-${String(index + 1).padStart(3, '0')} from data/accounts/enterprise.csv`,
+      result: 'ok',
+      signal: 'CONTINUE',
+    }));
+    const store = new DashboardStore({
+      title: 'Account enrichment (plans/enrichment.md)',
+      phasesDone: 40,
+      phasesTotal: 120,
+      currentPhase: 'P41',
+      iteration: 40,
+      budget: 300,
+      costUsd: 0,
+      action: null,
+      rows,
+      signal: null,
+      blockers: [],
+      gate: null,
+      paused: false,
+      stopping: false,
+      message: null,
+    });
     const redraw = new RedrawStore({ epoch: 0, rows: 0 });
     const app = inkRender(
       <RedrawProvider store={redraw}>

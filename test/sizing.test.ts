@@ -7,7 +7,10 @@ import { countFileOperations } from '../src/rules/phase-file-ops.js';
 /** Files that exist, with their line counts. */
 function disk(files: Record<string, number>): SizingContext {
   return {
-    expand: (pattern) => Object.keys(files).filter((file) => file === pattern || picomatch(pattern)(file)).sort(),
+    expand: (pattern) =>
+      Object.keys(files)
+        .filter((file) => file === pattern || picomatch(pattern)(file))
+        .sort(),
     lineCount: (file) => files[file] ?? null,
   };
 }
@@ -42,7 +45,11 @@ function draft(phases: DraftPhase[], mapped: PlanDraft['skills']['mapped'] = [])
 }
 
 describe('context modes and extraction sub-phases', () => {
-  const sized = (lines: number) => sizePhases(draft([phase('P1'), phase('P2', { inputs: ['src/big.ts'], dependsOn: ['P1'] }), phase('P3', { dependsOn: ['P2'] })]), disk({ 'src/big.ts': lines }));
+  const sized = (lines: number) =>
+    sizePhases(
+      draft([phase('P1'), phase('P2', { inputs: ['src/big.ts'], dependsOn: ['P1'] }), phase('P3', { dependsOn: ['P2'] })]),
+      disk({ 'src/big.ts': lines }),
+    );
 
   it('leaves a phase under 3,000 input lines direct (2,999)', () => {
     const { draft: result, changes } = sized(2999);
@@ -65,7 +72,9 @@ describe('context modes and extraction sub-phases', () => {
     expect(extraction).toMatchObject({ context: mode, inputs: ['src/big.ts'], dependsOn: ['P1'], outputs: ['notes/p2-extract.md'] });
     expect(result.phases[2]).toMatchObject({ context: 'direct', inputs: ['notes/p2-extract.md'], dependsOn: ['P2a'] });
     expect(result.phases[3]!.dependsOn).toEqual(['P2']);
-    expect(changes).toEqual([`P2 reads ${lines.toLocaleString('en-US')} source lines: inserted P2a to extract them (${mode}); P2 now reads notes/p2-extract.md directly`]);
+    expect(changes).toEqual([
+      `P2 reads ${lines.toLocaleString('en-US')} source lines: inserted P2a to extract them (${mode}); P2 now reads notes/p2-extract.md directly`,
+    ]);
   });
 });
 
@@ -75,7 +84,11 @@ describe('splitting by entity', () => {
     phase('P2', {
       inputs,
       outputs: people(count - inputs.length),
-      steps: people(count - inputs.length).map((file) => ({ kind: 'skill' as const, skill: 'write-email', args: file.replace('drafts/', '').replace('.md', '') })),
+      steps: people(count - inputs.length).map((file) => ({
+        kind: 'skill' as const,
+        skill: 'write-email',
+        args: file.replace('drafts/', '').replace('.md', ''),
+      })),
       dependsOn: ['P1'],
     });
 
@@ -107,7 +120,12 @@ describe('splitting by entity', () => {
     // Earlier parts check each of their files by path: never `test -s` over a glob or several files at once.
     for (const part of parts.slice(0, -1)) expect(part.doneWhen.verify).toBe(part.outputs.map((output) => `test -s ${output}`).join(' && '));
     expect(result.skills.mapped[0]!.phases).toEqual(parts.map((p) => p.id));
-    expect(changes).toEqual([`P2 touches ${operations} files: split by entity into ${parts.map((p) => p.id).join(', ')} (at most 10 files each), ${parts.slice(0, -1).map((p) => p.id).join(', ')} side by side, then ${parts.at(-1)!.id}; ${parts.at(-1)!.id} keeps the phase's Done when`]);
+    expect(changes).toEqual([
+      `P2 touches ${operations} files: split by entity into ${parts.map((p) => p.id).join(', ')} (at most 10 files each), ${parts
+        .slice(0, -1)
+        .map((p) => p.id)
+        .join(', ')} side by side, then ${parts.at(-1)!.id}; ${parts.at(-1)!.id} keeps the phase's Done when`,
+    ]);
     expect(sized.refusal).toBeNull();
   });
 });
@@ -150,13 +168,24 @@ describe('substantial plans', () => {
 });
 
 describe('glob outputs at 6 and 14 entities', () => {
-  const contacts = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`crm/contacts/acme/c${String(i + 1).padStart(2, '0')}.yaml`, 5]));
+  const contacts = (count: number) =>
+    Object.fromEntries(Array.from({ length: count }, (_, i) => [`crm/contacts/acme/c${String(i + 1).padStart(2, '0')}.yaml`, 5]));
   const drafting = (steps: DraftPhase['steps']) =>
-    phase('P2', { inputs: ['crm/contacts/acme/*.yaml', 'briefing.md'], outputs: ['drafts/*.md'], steps, dependsOn: ['P1'], doneWhen: { text: 'one draft per contact', verify: 'test "$(ls drafts/*.md | wc -l)" -eq 14' } });
+    phase('P2', {
+      inputs: ['crm/contacts/acme/*.yaml', 'briefing.md'],
+      outputs: ['drafts/*.md'],
+      steps,
+      dependsOn: ['P1'],
+      doneWhen: { text: 'one draft per contact', verify: 'test "$(ls drafts/*.md | wc -l)" -eq 14' },
+    });
 
   it('6 contacts: the glob output is listed per contact, and every part counts the same before and after the run', () => {
     const context = disk({ ...contacts(6), 'briefing.md': 20 });
-    const { draft: result, changes, refusal } = sizePhases(draft([phase('P1'), drafting([{ kind: 'model', text: 'Write one draft per contact in drafts/.' }])]), context);
+    const {
+      draft: result,
+      changes,
+      refusal,
+    } = sizePhases(draft([phase('P1'), drafting([{ kind: 'model', text: 'Write one draft per contact in drafts/.' }])]), context);
     const parts = result.phases.filter((p) => p.id.startsWith('P2'));
     expect(parts.flatMap((part) => part.outputs)).toEqual(Array.from({ length: 6 }, (_, i) => `drafts/c0${i + 1}.md`));
     expect(changes[0]).toBe('P2 writes drafts/*.md: one file per entity of crm/contacts/acme/*.yaml (6), listed as drafts/<6 names>.md');
@@ -173,7 +202,10 @@ describe('glob outputs at 6 and 14 entities', () => {
 
   it('14 contacts with one model step: parts get the step for their own contacts, the last keeps the real Done when', () => {
     const context = disk({ ...contacts(14), 'briefing.md': 20 });
-    const { draft: result, refusal } = sizePhases(draft([phase('P1'), drafting([{ kind: 'model', text: 'Write one draft per contact in drafts/.' }])]), context);
+    const { draft: result, refusal } = sizePhases(
+      draft([phase('P1'), drafting([{ kind: 'model', text: 'Write one draft per contact in drafts/.' }])]),
+      context,
+    );
     const parts = result.phases.filter((p) => p.id.startsWith('P2'));
     expect(parts.length).toBeGreaterThan(1);
     expect(refusal).toBeNull();
@@ -195,10 +227,14 @@ describe('glob outputs at 6 and 14 entities', () => {
     const step = [{ kind: 'skill' as const, skill: 'draft-all', args: '' }];
     const fourteen = sizePhases(draft([phase('P1'), drafting(step)]), disk({ ...contacts(14), 'briefing.md': 20 }));
     expect(fourteen.draft.phases.map((p) => p.id)).toEqual(['P1', 'P2']);
-    expect(fourteen.refusal).toMatch(/^the work does not fit one plan that pre-flight lets run: P2 "Phase P2" touches 29 files, more than the 20 pre-flight allows, and its scripted step \/draft-all names no single entity/);
+    expect(fourteen.refusal).toMatch(
+      /^the work does not fit one plan that pre-flight lets run: P2 "Phase P2" touches 29 files, more than the 20 pre-flight allows, and its scripted step \/draft-all names no single entity/,
+    );
     expect(fourteen.refusal).toMatch(/series of plans/);
     const six = sizePhases(draft([phase('P1'), drafting(step)]), disk({ ...contacts(6), 'briefing.md': 20 }));
     expect(six.refusal).toBeNull();
-    expect(six.changes).toContain('P2 touches 13 files (over 10) and stays one phase: its scripted step /draft-all names no single entity, so it cannot be divided among parts');
+    expect(six.changes).toContain(
+      'P2 touches 13 files (over 10) and stays one phase: its scripted step /draft-all names no single entity, so it cannot be divided among parts',
+    );
   });
 });

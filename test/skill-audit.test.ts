@@ -38,7 +38,9 @@ describe('the skill audit', () => {
     }
     expect(audit.notes).toContain('mapped account-briefing to P1 (best match for "Refresh the account briefing") and made it the step that does that work');
     // The skill takes over the step that did that work (kept, so excluding the skill by hand restores it): no bare extra step.
-    expect(audit.phases[0]!.steps).toEqual([{ kind: 'skill', skill: 'account-briefing', args: '', replaced: 'Update briefings/mod-op.md from the call notes.' }]);
+    expect(audit.phases[0]!.steps).toEqual([
+      { kind: 'skill', skill: 'account-briefing', args: '', replaced: 'Update briefings/mod-op.md from the call notes.' },
+    ]);
     // The input is not changed.
     expect(OUTREACH[0]!.steps).toHaveLength(1);
   });
@@ -54,7 +56,7 @@ describe('the skill audit', () => {
     expect(skills.excluded.find((skill) => skill.name === 'newsletter-builder')!.reason).toMatch(/^nothing in the request calls for it \(Builds a newsletter/);
   });
 
-  it('matches skills on a template phase\'s hints too, and never maps a skill to a phase that does not write what it writes', () => {
+  it("matches skills on a template phase's hints too, and never maps a skill to a phase that does not write what it writes", () => {
     const { phases } = fillTemplate(loadTemplate('content', null), { request_title: 'Q4 newsletter' }, []);
     const request = 'Write a newsletter for our customers about the Q4 release';
     // The skills of the outreach example repository: one newsletter skill, the rest for outreach.
@@ -76,9 +78,12 @@ describe('the skill audit', () => {
 
   it('maps a skill by the files it writes to every phase that writes them, with each entity as its argument', () => {
     const root = makeRepo({
-      '.claude/skills/score-deal/SKILL.md': '---\nname: score-deal\ndescription: Scores one deal.\nargument-hint: "<deal-file>"\nmetadata:\n  reads: [deals/<deal>.yaml]\n  writes: [scores/<deal>.md]\n---\n\n# score-deal\n',
-      '.claude/skills/old-scorer/SKILL.md': '---\nname: old-scorer\ndescription: Scores one deal.\nmetadata:\n  deprecated: true\n  writes: [scores/<deal>.md]\n---\n\n# old-scorer\n',
-      '.claude/skills/summary/SKILL.md': '---\nname: summary\ndescription: Sums up the scores.\n---\n\n# summary\n\nReads scores/*.md. Writes review/summary.md.\n',
+      '.claude/skills/score-deal/SKILL.md':
+        '---\nname: score-deal\ndescription: Scores one deal.\nargument-hint: "<deal-file>"\nmetadata:\n  reads: [deals/<deal>.yaml]\n  writes: [scores/<deal>.md]\n---\n\n# score-deal\n',
+      '.claude/skills/old-scorer/SKILL.md':
+        '---\nname: old-scorer\ndescription: Scores one deal.\nmetadata:\n  deprecated: true\n  writes: [scores/<deal>.md]\n---\n\n# old-scorer\n',
+      '.claude/skills/summary/SKILL.md':
+        '---\nname: summary\ndescription: Sums up the scores.\n---\n\n# summary\n\nReads scores/*.md. Writes review/summary.md.\n',
     });
     const index = discoverSkills([join(root, '.claude/skills')]);
     const work = (id: string, deal: string): DraftPhase => ({
@@ -88,8 +93,14 @@ describe('the skill audit', () => {
     });
     const sum = { ...phase('P3', 'Write the review', [{ kind: 'model', text: 'Sum the scores up in review/summary.md.' }]), outputs: ['review/summary.md'] };
     const audit = auditSkills('Score the deals', [work('P1', 'acme'), work('P2', 'globex'), sum], index);
-    expect(audit.skills.mapped.find((skill) => skill.name === 'score-deal')).toEqual({ name: 'score-deal', phases: ['P1', 'P2'], why: 'Scores one deal (writes scores/*.md)' });
-    expect(audit.phases[0]!.steps).toEqual([{ kind: 'skill', skill: 'score-deal', args: 'deals/acme.yaml', replaced: 'Score deals/acme.yaml into scores/acme.md.' }]);
+    expect(audit.skills.mapped.find((skill) => skill.name === 'score-deal')).toEqual({
+      name: 'score-deal',
+      phases: ['P1', 'P2'],
+      why: 'Scores one deal (writes scores/*.md)',
+    });
+    expect(audit.phases[0]!.steps).toEqual([
+      { kind: 'skill', skill: 'score-deal', args: 'deals/acme.yaml', replaced: 'Score deals/acme.yaml into scores/acme.md.' },
+    ]);
     expect(audit.phases[1]!.steps[0]).toMatchObject({ skill: 'score-deal', args: 'deals/globex.yaml' });
     // A contract read from the instructions' own sentences counts too.
     expect(audit.skills.mapped.find((skill) => skill.name === 'summary')!.phases).toEqual(['P3']);
@@ -98,7 +109,10 @@ describe('the skill audit', () => {
 
   it('never maps a skill whose description says it is deprecated', () => {
     const root = makeRepo({
-      '.claude/skills/crm-sync/SKILL.md': skillFile('crm-sync').replace('The crm-sync skill, for tests.', 'Deprecated, syncs the account briefing to the old CRM.'),
+      '.claude/skills/crm-sync/SKILL.md': skillFile('crm-sync').replace(
+        'The crm-sync skill, for tests.',
+        'Deprecated, syncs the account briefing to the old CRM.',
+      ),
     });
     const index = discoverSkills([join(root, '.claude/skills'), join(PROJECT_ROOT, 'examples/.claude/skills')]);
     const audit = auditSkills(REQUEST, OUTREACH, index);
@@ -113,7 +127,9 @@ describe('the skill audit', () => {
     });
     const index = discoverSkills([join(root, '.claude/skills')]);
     const audit = auditSkills(REQUEST, OUTREACH, index);
-    expect(audit.shortfall).toMatch(/^2 skill\(s\) fit the phases \(generate-outreach-email → P3; account-briefing → P1\); at least 3 must be mapped\. No skill was found for P2 "Map the buying committee", P4 "Create the Gmail drafts with labels"/);
+    expect(audit.shortfall).toMatch(
+      /^2 skill\(s\) fit the phases \(generate-outreach-email → P3; account-briefing → P1\); at least 3 must be mapped\. No skill was found for P2 "Map the buying committee", P4 "Create the Gmail drafts with labels"/,
+    );
     expect(audit.shortfall).toMatch(/0 skill\(s\) left to exclude; at least 2 must be excluded/);
     expect(audit.notes).toContain('P3 invokes /generate-outreach-email, which is not installed');
     expect(audit.notes.some((note) => note.startsWith('skipped an invalid skill in') && note.includes('description'))).toBe(true);

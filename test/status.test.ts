@@ -23,7 +23,14 @@ describe('deepplan status', () => {
 
   it('prints JSON for scripts', () => {
     const report = JSON.parse(deepplan(['status', 'plans/nightly-backup.md', '--json']).stdout);
-    expect(report).toMatchObject({ id: 'nightly-backup', status: 'executing', iterations: { used: 3, budget: 20 }, phases: { done: 1, total: 5, current: 'P2' }, criteria: { ticked: 0, total: 3 }, blockers: [] });
+    expect(report).toMatchObject({
+      id: 'nightly-backup',
+      status: 'executing',
+      iterations: { used: 3, budget: 20 },
+      phases: { done: 1, total: 5, current: 'P2' },
+      criteria: { ticked: 0, total: 3 },
+      blockers: [],
+    });
     expect(report.lastRows).toHaveLength(3);
   });
 
@@ -48,7 +55,11 @@ function planWith(budget: number, rows: number, done = 0): string {
     return [when, phase, `${phase}.1 run node scripts/step.mjs ${index + 1}`, 'ok', 'CONTINUE'];
   });
   let count = 0;
-  const text = editAll(edit(SMALL_PLAN, 'max_iterations: 15', `max_iterations: ${budget}`), '- Status: pending', () => `- Status: ${count++ < done ? 'done' : 'pending'}`);
+  const text = editAll(
+    edit(SMALL_PLAN, 'max_iterations: 15', `max_iterations: ${budget}`),
+    '- Status: pending',
+    () => `- Status: ${count++ < done ? 'done' : 'pending'}`,
+  );
   return rows === 0 ? text : `${text}${logRows(log)}\n`;
 }
 
@@ -138,7 +149,12 @@ describe('the burn-down chart', () => {
   });
 
   it('fits 80 columns at any budget, in plain ASCII unless asked for box drawing', () => {
-    for (const [budget, rows] of [[3, 2], [45, 30], [999, 1200], [100000, 99999]] as const) {
+    for (const [budget, rows] of [
+      [3, 2],
+      [45, 30],
+      [999, 1200],
+      [100000, 99999],
+    ] as const) {
       const chart = renderBurndown(series(budget, rows, 1), { width: 80 });
       for (const line of chart) expect(Array.from(line).length, line).toBeLessThanOrEqual(80);
       expect(chart.join('')).toMatch(/^[\x20-\x7e]*$/);

@@ -106,12 +106,8 @@ describe('updatePlanFile', () => {
 
   it('serialises concurrent writers of one process: 20 at once give 20 rows and revision 20', async () => {
     const path = planFile();
-    const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => updatePlanFile(path, iteration(`P1.1 run step ${i + 1}`), { lockWaitMs: 20_000 })),
-    );
-    expect(results.map((plan) => plan.meta.state?.revision).sort((a, b) => a! - b!)).toEqual(
-      Array.from({ length: 20 }, (_, i) => i + 1),
-    );
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => updatePlanFile(path, iteration(`P1.1 run step ${i + 1}`), { lockWaitMs: 20_000 })));
+    expect(results.map((plan) => plan.meta.state?.revision).sort((a, b) => a! - b!)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     const plan = parsePlan(readFileSync(path, 'utf8'));
     expect(plan.meta.state?.revision).toBe(20);
     expect(plan.meta.state?.iteration).toBe(20);

@@ -16,7 +16,13 @@ const TEMPLATE = Template.parse({
   deliverable: 'content',
   title: '{request_title}',
   phases: [
-    { title: 'Brief the {account_slug} owner', outputs: ['handoff/owner.md'], gate: 'human', steps: ['Write handoff/owner.md.'], done: { text: 'briefed', verify: 'test -s handoff/owner.md' } },
+    {
+      title: 'Brief the {account_slug} owner',
+      outputs: ['handoff/owner.md'],
+      gate: 'human',
+      steps: ['Write handoff/owner.md.'],
+      done: { text: 'briefed', verify: 'test -s handoff/owner.md' },
+    },
     {
       each: { files: 'crm/contacts/{account_slug}/*.yaml', as: 'contact', group_title: 'Draft emails {from}–{to} of {total}' },
       title: 'Draft the email to {contact}',
@@ -40,7 +46,12 @@ const TEMPLATE = Template.parse({
 
 describe('findEntities', () => {
   it('takes the folder the request names (whole words of its slug, the longest name first) and lists its files in order', () => {
-    const root = makeRepo({ ...contactsOf('mod-op', ['lena-ortiz', 'derick-schaefer']), ...contactsOf('op', ['x']), ...contactsOf('modern', ['y']), 'crm/contacts/mod-op/notes.txt': 'not a contact' });
+    const root = makeRepo({
+      ...contactsOf('mod-op', ['lena-ortiz', 'derick-schaefer']),
+      ...contactsOf('op', ['x']),
+      ...contactsOf('modern', ['y']),
+      'crm/contacts/mod-op/notes.txt': 'not a contact',
+    });
     const match = findEntities('crm/contacts/{account_slug}/*.yaml', {}, root, 'Run an outreach for Mod Op: one email each.');
     expect(match.values).toEqual({ account_slug: 'mod-op' });
     expect(match.pattern).toBe('crm/contacts/mod-op/*.yaml');
@@ -56,10 +67,14 @@ describe('findEntities', () => {
     const root = makeRepo({ ...contactsOf('mod-op', ['ana-silva', 'x$(touch pwned)', 'a b', 'tom;rm']) });
     const match = findEntities('crm/contacts/{account_slug}/*.yaml', {}, root, 'Run an outreach for Mod Op');
     expect(match.entities.map((entity) => entity.name)).toEqual(['ana-silva']);
-    expect(match.skipped.sort()).toEqual(['crm/contacts/mod-op/a b.yaml', 'crm/contacts/mod-op/tom;rm.yaml', 'crm/contacts/mod-op/x$(touch pwned).yaml'].sort());
+    expect(match.skipped.sort()).toEqual(
+      ['crm/contacts/mod-op/a b.yaml', 'crm/contacts/mod-op/tom;rm.yaml', 'crm/contacts/mod-op/x$(touch pwned).yaml'].sort(),
+    );
     const filled = fillTemplate(TEMPLATE, { request_title: 'Mod Op' }, [], { root, request: 'Run an outreach for Mod Op' });
     expect(filled.phases.flatMap((phase) => phase.steps).some((step) => step.kind === 'skill' && /[$;\s]/.test(step.args))).toBe(false);
-    expect(filled.notes).toContain('left out 3 file(s) whose names are not plain words (letters, digits, . _ -): crm/contacts/mod-op/a b.yaml, crm/contacts/mod-op/tom;rm.yaml, crm/contacts/mod-op/x$(touch pwned).yaml');
+    expect(filled.notes).toContain(
+      'left out 3 file(s) whose names are not plain words (letters, digits, . _ -): crm/contacts/mod-op/a b.yaml, crm/contacts/mod-op/tom;rm.yaml, crm/contacts/mod-op/x$(touch pwned).yaml',
+    );
   });
 
   it('finds nothing when the request names no folder, the folder does not exist, or a value given names an empty one', () => {
@@ -104,11 +119,23 @@ describe('fillTemplate with each: {files, as}', () => {
     expect(() => fillTemplate(TEMPLATE, { request_title: 'Acme outreach' }, [], { root, request: 'Run an outreach for Acme', name: 'outreach' })).toThrow(
       /^the outreach template cannot be filled from this request and repository: it needs \{account_slug\}: the folder of the entities the request names; say it in the request$/,
     );
-    const generic = Template.parse(JSON.parse(JSON.stringify(TEMPLATE).replaceAll('Brief the {account_slug} owner', 'Brief the owner').replaceAll(' for {account_slug}', '').replaceAll('Every {account_slug} contact', 'Every contact')));
+    const generic = Template.parse(
+      JSON.parse(
+        JSON.stringify(TEMPLATE)
+          .replaceAll('Brief the {account_slug} owner', 'Brief the owner')
+          .replaceAll(' for {account_slug}', '')
+          .replaceAll('Every {account_slug} contact', 'Every contact'),
+      ),
+    );
     for (const options of [{ root, request: 'Run an outreach for Acme' }, {}]) {
       const filled = fillTemplate(generic, { request_title: 'Acme outreach' }, [], options);
       expect(filled.phases.map((phase) => phase.title)).toEqual(['Brief the owner', 'Draft one email per contact', 'Hand off']);
-      expect(filled.phases[1]!).toMatchObject({ id: 'P2', outputs: ['drafts/*.md'], steps: [{ kind: 'skill', skill: 'draft-email', args: '' }], dependsOn: ['P1'] });
+      expect(filled.phases[1]!).toMatchObject({
+        id: 'P2',
+        outputs: ['drafts/*.md'],
+        steps: [{ kind: 'skill', skill: 'draft-email', args: '' }],
+        dependsOn: ['P1'],
+      });
       expect(filled.notes.some((note) => note.startsWith('no contact found in') && note.endsWith('"Draft one email per contact" is one phase'))).toBe(true);
       expect(filled.notes.some((note) => note.endsWith('"contact" phases left out'))).toBe(true);
     }
@@ -117,7 +144,17 @@ describe('fillTemplate with each: {files, as}', () => {
   it('keeps each: source working beside the entities', () => {
     const template = Template.parse({
       ...TEMPLATE,
-      phases: [{ each: 'source', title: 'Read {source}', inputs: ['{source}'], outputs: ['notes/{source_slug}.md'], steps: ['Read {source}.'], done: { text: 'read' } }, TEMPLATE.phases[1]],
+      phases: [
+        {
+          each: 'source',
+          title: 'Read {source}',
+          inputs: ['{source}'],
+          outputs: ['notes/{source_slug}.md'],
+          steps: ['Read {source}.'],
+          done: { text: 'read' },
+        },
+        TEMPLATE.phases[1],
+      ],
     });
     const root = makeRepo(contactsOf('mod-op', ['a']));
     const filled = fillTemplate(template, {}, ['docs/a.md', 'src/b.ts'], { root, request: 'Mod Op' });
@@ -144,12 +181,16 @@ describe('fillTemplate with each: {files, as}', () => {
     // No group_title: the title names the range; a verify with || is bracketed so each contact's check still holds.
     const checks = filled.phases.filter((phase) => phase.title.startsWith('Check'));
     expect(checks[0]!.title).toBe('Check contacts 1–3 of 30');
-    expect(checks[0]!.doneWhen.verify).toBe('(grep -q Subject drafts/c01.md || true) && (grep -q Subject drafts/c02.md || true) && (grep -q Subject drafts/c03.md || true)');
+    expect(checks[0]!.doneWhen.verify).toBe(
+      '(grep -q Subject drafts/c01.md || true) && (grep -q Subject drafts/c02.md || true) && (grep -q Subject drafts/c03.md || true)',
+    );
     expect(filled.phases.map((phase) => phase.id)).toEqual(filled.phases.map((_, index) => `P${index + 1}`));
     expect(filled.notes).toEqual(['30 contact(s) in crm/contacts/mod-op/*.yaml: 3 to a phase, to stay within 25 phases of at most 10 files']);
     // A smaller cap groups more, up to what a phase of at most 10 files holds; past that, the series advice.
     expect(fillTemplate(TEMPLATE, {}, [], { root, request: 'Outreach for Mod Op', maxPhases: 14 }).phases.length).toBeLessThanOrEqual(14);
-    expect(() => fillTemplate(TEMPLATE, {}, [], { root, request: 'Outreach for Mod Op', maxPhases: 8 })).toThrow(/plan them as a series of 2 plans of at most 15/);
+    expect(() => fillTemplate(TEMPLATE, {}, [], { root, request: 'Outreach for Mod Op', maxPhases: 8 })).toThrow(
+      /plan them as a series of 2 plans of at most 15/,
+    );
   });
 
   it('groupSize: under per-phase caps (the file-operation limit), null when nothing fits', () => {
@@ -183,9 +224,17 @@ describe('fillTemplate with each: {files, as}', () => {
   });
 
   it('refuses `otherwise` on a phase without each: {files, as}, naming the template and the field', () => {
-    const root = makeRepo({ 'plans/templates/outreach.yaml': 'deliverable: content\ntitle: t\nphases:\n  - title: a\n    steps: [x]\n    done: {text: d}\n    otherwise: {title: b, steps: [y], done: {text: e}}\ncriteria: [{text: c}]\n' });
-    expect(() => loadTemplate('outreach', root)).toThrow(/template .*outreach\.yaml: phases\.0\.otherwise: `otherwise` belongs to a phase with `each: \{files, as\}`/);
-    const outside = makeRepo({ 'plans/templates/outreach.yaml': 'deliverable: content\ntitle: t\nphases:\n  - each: {files: "../crm/*.yaml", as: contact}\n    title: a\n    steps: [x]\n    done: {text: d}\ncriteria: [{text: c}]\n' });
+    const root = makeRepo({
+      'plans/templates/outreach.yaml':
+        'deliverable: content\ntitle: t\nphases:\n  - title: a\n    steps: [x]\n    done: {text: d}\n    otherwise: {title: b, steps: [y], done: {text: e}}\ncriteria: [{text: c}]\n',
+    });
+    expect(() => loadTemplate('outreach', root)).toThrow(
+      /template .*outreach\.yaml: phases\.0\.otherwise: `otherwise` belongs to a phase with `each: \{files, as\}`/,
+    );
+    const outside = makeRepo({
+      'plans/templates/outreach.yaml':
+        'deliverable: content\ntitle: t\nphases:\n  - each: {files: "../crm/*.yaml", as: contact}\n    title: a\n    steps: [x]\n    done: {text: d}\ncriteria: [{text: c}]\n',
+    });
     expect(() => loadTemplate('outreach', outside)).toThrow(/template .*outreach\.yaml: phases\.0\.each/);
   });
 });
@@ -259,7 +308,9 @@ describe('a request that forbids an action', () => {
     const content = loadTemplate('content', null);
     const allowed = fillTemplate(content, { request_title: 'AI in agency operations' }, [], { request: 'Write a blog post on AI in agency operations.' });
     expect(allowed.phases.map((phase) => phase.title)).toContain('Publish the piece');
-    const forbidden = fillTemplate(content, { request_title: 'AI in agency operations' }, [], { request: 'Write a blog post on AI in agency operations. Drafts only; nothing is published.' });
+    const forbidden = fillTemplate(content, { request_title: 'AI in agency operations' }, [], {
+      request: 'Write a blog post on AI in agency operations. Drafts only; nothing is published.',
+    });
     expect(forbidden.phases.map((phase) => phase.title)).not.toContain('Publish the piece');
     expect(forbidden.phases).toHaveLength(allowed.phases.length - 1);
     expect(forbidden.criteria.some((criterion) => /published/.test(criterion.verify ?? ''))).toBe(false);

@@ -5,16 +5,7 @@ import { parsePlan } from '../src/plan/parse.js';
 import { safeText } from '../src/plan/text.js';
 import type { PlanReview, PlanStatus } from '../src/plan/schema.js';
 import type { Plan } from '../src/plan/types.js';
-import {
-  appendLogRow,
-  setPhaseStatus,
-  setPlanStatus,
-  setReview,
-  setState,
-  tickCriterion,
-  type NewLogRow,
-  type StatePatch,
-} from '../src/plan/update.js';
+import { appendLogRow, setPhaseStatus, setPlanStatus, setReview, setState, tickCriterion, type NewLogRow, type StatePatch } from '../src/plan/update.js';
 
 /*
  * Surgical writes, proved on generated plans: plans in many formattings (bullet characters, numbered-step markers,
@@ -52,9 +43,57 @@ function blank(count: number): string[] {
 // Text the updates write: everything YAML or a table cell could trip on.
 
 const UNITS = [
-  'a', 'b', 'Z', '0', '7', ' ', ' ', '|', '\\', '\n', '\r\n', '\r', '\t', ':', ': ', '#', ' #', ',', '"', "'", '-', '- ',
-  '[', ']', '{', '}', '`', '*', '&', '!', '%', '@', '>', '<', '?', '=', 'é', '—', '😀', '\u2028', '\u0085', 'null', 'true',
-  '12', '---', '<!--', '~', '\\|', ' | ', '\\\\|', '|\\',
+  'a',
+  'b',
+  'Z',
+  '0',
+  '7',
+  ' ',
+  ' ',
+  '|',
+  '\\',
+  '\n',
+  '\r\n',
+  '\r',
+  '\t',
+  ':',
+  ': ',
+  '#',
+  ' #',
+  ',',
+  '"',
+  "'",
+  '-',
+  '- ',
+  '[',
+  ']',
+  '{',
+  '}',
+  '`',
+  '*',
+  '&',
+  '!',
+  '%',
+  '@',
+  '>',
+  '<',
+  '?',
+  '=',
+  'é',
+  '—',
+  '😀',
+  '\u2028',
+  '\u0085',
+  'null',
+  'true',
+  '12',
+  '---',
+  '<!--',
+  '~',
+  '\\|',
+  ' | ',
+  '\\\\|',
+  '|\\',
 ];
 // Arbitraries are built once: `g(() => ARB)` reuses them instead of building one per value.
 const UNIT = fc.constantFrom(...UNITS);
@@ -123,7 +162,15 @@ function frontMatter(g: Gen, intent: Intent): string[] {
     intent.state.next_action = value;
   }
   if (!oneIn(g, 3)) {
-    const [values, raw] = pick<[string[], string[]]>(g, [[], []], [['CRM is down'], ['CRM is down']], [['a, b', 'c: d'], ['"a, b"', "'c: d'"]]);
+    const [values, raw] = pick<[string[], string[]]>(
+      g,
+      [[], []],
+      [['CRM is down'], ['CRM is down']],
+      [
+        ['a, b', 'c: d'],
+        ['"a, b"', "'c: d'"],
+      ],
+    );
     stateEntries.push(list('blockers', values, raw, ind));
     intent.state.blockers = values;
   }
@@ -151,9 +198,7 @@ function frontMatter(g: Gen, intent: Intent): string[] {
     [`workstream: ${pick(g, 'consulting', 'content', 'infrastructure')}`],
     [`deliverable: ${pick(g, 'content', 'research')}`],
     [`quality_bar: ${pick(g, 'structural', 'semantic', 'adversarial')}`],
-    oneIn(g, 2)
-      ? ['budget:', `${ind}max_iterations: 45${trailing()}`, `${ind}basis: formula`]
-      : ['budget: {max_iterations: 45, basis: formula}'],
+    oneIn(g, 2) ? ['budget:', `${ind}max_iterations: 45${trailing()}`, `${ind}basis: formula`] : ['budget: {max_iterations: 45, basis: formula}'],
     stateLines,
   ];
   if (oneIn(g, 2)) entries.push(['owner: Ana, account lead']);
@@ -163,7 +208,12 @@ function frontMatter(g: Gen, intent: Intent): string[] {
   }
   const review = int(g, 0, 3);
   if (review === 1) {
-    const keys = shuffle(g, [`${ind}verdict: REVISE${trailing()}`, `${ind}rounds: 1`, `${ind}reviewer: google/gemini-2.5-pro`, `${ind}report: reviews/x/round-1.md`]);
+    const keys = shuffle(g, [
+      `${ind}verdict: REVISE${trailing()}`,
+      `${ind}rounds: 1`,
+      `${ind}reviewer: google/gemini-2.5-pro`,
+      `${ind}report: reviews/x/round-1.md`,
+    ]);
     entries.push(['review:', ...(oneIn(g, 2) ? [`${ind}# the last round`] : []), ...keys]);
   } else if (review === 2) {
     entries.push(['review: {verdict: REVISE, rounds: 1, reviewer: google/gemini-2.5-pro}']);
@@ -208,7 +258,7 @@ function body(g: Gen, intent: Intent): string[] {
   const bullet = () => pick(g, '-', '*', '+');
 
   if (oneIn(g, 2)) add(null, { lines: ['# Weekly account summary'] });
-  add('request', section(g, pick(g, '## Request', '## request', '## Request ##'), ['Summarise this week\'s notes.']));
+  add('request', section(g, pick(g, '## Request', '## request', '## Request ##'), ["Summarise this week's notes."]));
   unknownSection();
 
   const criteria: string[] = [];
@@ -446,9 +496,7 @@ function pairAt(plan: Plan, path: string[]): Pair<YamlNode, YamlNode | null> | u
   if (!doc) return undefined;
   const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
   if (!isMap(parent)) return undefined;
-  return (parent.items as Array<Pair<YamlNode, YamlNode | null>>).find(
-    (item) => isScalar(item.key) && String(item.key.value) === path[path.length - 1],
-  );
+  return (parent.items as Array<Pair<YamlNode, YamlNode | null>>).find((item) => isScalar(item.key) && String(item.key.value) === path[path.length - 1]);
 }
 
 /** 0-based lines of the key at `path` and its value (not the comment lines around it). */
@@ -580,7 +628,16 @@ function model(plan: Plan) {
     log: {
       header: plan.log?.header,
       problems: plan.log?.problems.map((problem) => problem.message),
-      rows: plan.log?.rows.map(({ cells, number, when, phase, action, result, signal, notes }) => ({ cells, number, when, phase, action, result, signal, notes })),
+      rows: plan.log?.rows.map(({ cells, number, when, phase, action, result, signal, notes }) => ({
+        cells,
+        number,
+        when,
+        phase,
+        action,
+        result,
+        signal,
+        notes,
+      })),
     },
     disabled: plan.disabled.map((range) => range.rules),
   };
@@ -643,9 +700,9 @@ function checkGenerated(plan: Plan, intent: Intent): void {
   expect(plan.meta.budget).toEqual({ max_iterations: 45, basis: 'formula' });
   expect(plan.sections.map((section) => section.key)).toEqual(intent.sections);
   expect(plan.criteria?.map(({ id, checked }) => ({ id, checked }))).toEqual(intent.criteria);
-  expect(
-    plan.phases.map((phase) => ({ id: phase.id, status: phase.status, fields: [...phase.fields.keys()].sort(), steps: phase.steps.length })),
-  ).toEqual(intent.phases);
+  expect(plan.phases.map((phase) => ({ id: phase.id, status: phase.status, fields: [...phase.fields.keys()].sort(), steps: phase.steps.length }))).toEqual(
+    intent.phases,
+  );
   expect(plan.log?.problems).toEqual([]);
   expect(plan.log?.rows.map((row) => row.cells)).toEqual(intent.log);
 }

@@ -16,7 +16,10 @@ import { git, gitRepoWithOrigin, readYaml, runSteps, shimFolder, type Step } fro
  */
 
 interface Workflow {
-  on: { workflow_call: { inputs: Record<string, { type: string; required?: boolean; default?: unknown }>; secrets: Record<string, unknown> }; workflow_dispatch: { inputs: Record<string, { type: string }> } };
+  on: {
+    workflow_call: { inputs: Record<string, { type: string; required?: boolean; default?: unknown }>; secrets: Record<string, unknown> };
+    workflow_dispatch: { inputs: Record<string, { type: string }> };
+  };
   concurrency: { group: string; 'cancel-in-progress': boolean };
   jobs: Record<string, { permissions: Record<string, string>; steps: Step[] }>;
 }
@@ -40,7 +43,12 @@ if [ "$1 $2" = "issue list" ]; then cat "$GH_ISSUES" 2>/dev/null || echo '[]'; f
 `;
 
 function readLog(path: string): string[][] {
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).map((line) => line.split('\t')) : [];
+  return existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split('\t'))
+    : [];
 }
 
 function setup(plan = SCRIPTED_PLAN) {
@@ -60,11 +68,27 @@ function setup(plan = SCRIPTED_PLAN) {
       cwd: work,
       path: [shims],
       contexts: {
-        inputs: { plan: 'plans/p.md', 'max-iterations': '10', 'max-cost': '1', executor: 'builtin', ref: '', setup: '', 'deepplan-version': '0.1.0', ...inputs },
+        inputs: {
+          plan: 'plans/p.md',
+          'max-iterations': '10',
+          'max-cost': '1',
+          executor: 'builtin',
+          ref: '',
+          setup: '',
+          'deepplan-version': '0.1.0',
+          ...inputs,
+        },
         github: { token: 'test-token', repository: 'acme/plans' },
         secrets: {},
       },
-      env: { GH_LOG: ghLog, GH_ISSUES: ghIssues, GITHUB_SERVER_URL: 'https://github.com', GITHUB_REPOSITORY: 'acme/plans', GITHUB_RUN_ID: '42', DEEPPLAN_OFFLINE: '1' },
+      env: {
+        GH_LOG: ghLog,
+        GH_ISSUES: ghIssues,
+        GITHUB_SERVER_URL: 'https://github.com',
+        GITHUB_REPOSITORY: 'acme/plans',
+        GITHUB_RUN_ID: '42',
+        DEEPPLAN_OFFLINE: '1',
+      },
     });
   /** The plan as the remote has it: the state lives in git. */
   const remotePlan = () => parsePlan(git(origin, 'show', 'main:plans/p.md'));
@@ -96,54 +120,69 @@ describe('the walk-away workflow', () => {
     expect(job.steps.filter((step) => step.if !== undefined)).toEqual([]);
   });
 
-  it.skipIf(!bubblewrapWorks)('runs a scripted plan to its human gate: commits each iteration back to the remote, opens one issue with the blockers; a second blocked run comments on it; after approval it runs to TASK_COMPLETE and opens no issue', async () => {
-    const { origin, work, ghLog, ghIssues, run, remotePlan } = setup();
-    const first = run();
-    expect(first.code, first.steps.map((step) => `${step.name}: ${step.stdout}${step.stderr}`).join('\n')).toBe(0);
-    expect(first.step('run').outputs).toEqual({ status: '3', signal: 'BLOCKED_NEED_HUMAN' });
+  it.skipIf(!bubblewrapWorks)(
+    'runs a scripted plan to its human gate: commits each iteration back to the remote, opens one issue with the blockers; a second blocked run comments on it; after approval it runs to TASK_COMPLETE and opens no issue',
+    async () => {
+      const { origin, work, ghLog, ghIssues, run, remotePlan } = setup();
+      const first = run();
+      expect(first.code, first.steps.map((step) => `${step.name}: ${step.stdout}${step.stderr}`).join('\n')).toBe(0);
+      expect(first.step('run').outputs).toEqual({ status: '3', signal: 'BLOCKED_NEED_HUMAN' });
 
-    // The plan file and what the iterations wrote are on the remote, one commit per iteration.
-    const blocked = remotePlan();
-    expect(blocked.meta.status).toBe('blocked');
-    expect(blocked.log!.rows.map((row) => row.signal)).toEqual(['CONTINUE', 'CONTINUE', 'CONTINUE', 'BLOCKED_NEED_HUMAN']);
-    expect(git(origin, 'show', 'main:out/summary.md')).toBe('- Acme: renewed\n- Globex: paused\n- Initech: new\n');
-    const subjects = git(origin, 'log', '--format=%s', 'main').trim().split('\n');
-    expect(subjects.slice(0, 4).reverse()).toEqual(['deepplan: P1.1 ok, iteration 1', 'deepplan: P2.1 ok, iteration 2', 'deepplan: P3.1 ok, iteration 3', 'deepplan: P3.2 ok, iteration 4']);
-    expect(git(work, 'status', '--porcelain')).toBe('');
+      // The plan file and what the iterations wrote are on the remote, one commit per iteration.
+      const blocked = remotePlan();
+      expect(blocked.meta.status).toBe('blocked');
+      expect(blocked.log!.rows.map((row) => row.signal)).toEqual(['CONTINUE', 'CONTINUE', 'CONTINUE', 'BLOCKED_NEED_HUMAN']);
+      expect(git(origin, 'show', 'main:out/summary.md')).toBe('- Acme: renewed\n- Globex: paused\n- Initech: new\n');
+      const subjects = git(origin, 'log', '--format=%s', 'main').trim().split('\n');
+      expect(subjects.slice(0, 4).reverse()).toEqual([
+        'deepplan: P1.1 ok, iteration 1',
+        'deepplan: P2.1 ok, iteration 2',
+        'deepplan: P3.1 ok, iteration 3',
+        'deepplan: P3.2 ok, iteration 4',
+      ]);
+      expect(git(work, 'status', '--porcelain')).toBe('');
 
-    // One issue, titled by the plan, with the blocker and the command that answers it.
-    const calls = readLog(ghLog);
-    expect(calls.map((call) => call.slice(0, 3).join(' '))).toEqual(['label create deepplan', 'issue list --state', 'issue create --title']);
-    expect(calls[1]).toEqual(['issue', 'list', '--state', 'open', '--label', 'deepplan', '--limit', '200', '--json', 'number,title']);
-    expect(calls[2]!.slice(2, 6)).toEqual(['--title', 'deepplan: plans/p.md needs a person', '--label', 'deepplan']);
-    const body = readFileSync(`${ghLog}.3`, 'utf8');
-    expect(body).toContain('- P3 gate: waiting for approval by Ana, account lead');
-    expect(body).toContain('deepplan approve plans/p.md P3 --note');
-    expect(body).toContain('https://github.com/acme/plans/actions/runs/42');
+      // One issue, titled by the plan, with the blocker and the command that answers it.
+      const calls = readLog(ghLog);
+      expect(calls.map((call) => call.slice(0, 3).join(' '))).toEqual(['label create deepplan', 'issue list --state', 'issue create --title']);
+      expect(calls[1]).toEqual(['issue', 'list', '--state', 'open', '--label', 'deepplan', '--limit', '200', '--json', 'number,title']);
+      expect(calls[2]!.slice(2, 6)).toEqual(['--title', 'deepplan: plans/p.md needs a person', '--label', 'deepplan']);
+      const body = readFileSync(`${ghLog}.3`, 'utf8');
+      expect(body).toContain('- P3 gate: waiting for approval by Ana, account lead');
+      expect(body).toContain('deepplan approve plans/p.md P3 --note');
+      expect(body).toContain('https://github.com/acme/plans/actions/runs/42');
 
-    // The next scheduled run finds the plan still blocked: no new commit, a comment on the open issue.
-    const head = git(origin, 'rev-parse', 'main');
-    writeFileSync(ghIssues, JSON.stringify([{ number: 7, title: 'deepplan: plans/p.md needs a person, again' }, { number: 12, title: 'deepplan: plans/p.md needs a person' }]));
-    const second = run();
-    expect(second.code).toBe(0);
-    expect(second.step('run').outputs['status']).toBe('3');
-    expect(git(origin, 'rev-parse', 'main')).toBe(head);
-    const more = readLog(ghLog).slice(3);
-    expect(more.map((call) => call.slice(0, 3).join(' '))).toEqual(['label create deepplan', 'issue list --state', 'issue comment 12']);
-    expect(readFileSync(`${ghLog}.6`, 'utf8')).toContain('- P3 gate: waiting for approval by Ana, account lead');
+      // The next scheduled run finds the plan still blocked: no new commit, a comment on the open issue.
+      const head = git(origin, 'rev-parse', 'main');
+      writeFileSync(
+        ghIssues,
+        JSON.stringify([
+          { number: 7, title: 'deepplan: plans/p.md needs a person, again' },
+          { number: 12, title: 'deepplan: plans/p.md needs a person' },
+        ]),
+      );
+      const second = run();
+      expect(second.code).toBe(0);
+      expect(second.step('run').outputs['status']).toBe('3');
+      expect(git(origin, 'rev-parse', 'main')).toBe(head);
+      const more = readLog(ghLog).slice(3);
+      expect(more.map((call) => call.slice(0, 3).join(' '))).toEqual(['label create deepplan', 'issue list --state', 'issue comment 12']);
+      expect(readFileSync(`${ghLog}.6`, 'utf8')).toContain('- P3 gate: waiting for approval by Ana, account lead');
 
-    // A person approves the gate and pushes; the next run completes and asks nobody.
-    const approved = await runCli(['approve', 'plans/p.md', 'P3', '--note', 'Ana: reads well'], work);
-    expect(approved.code, approved.stderr).toBe(0);
-    git(work, 'commit', '--quiet', '-am', 'Ana approved P3');
-    git(work, 'push', '--quiet', 'origin', 'main');
-    const third = run();
-    expect(third.code, third.stdout).toBe(0);
-    expect(third.step('run').outputs).toEqual({ status: '0', signal: 'TASK_COMPLETE' });
-    expect(remotePlan().meta.status).toBe('complete');
-    expect(readLog(ghLog).length).toBe(6);
-    expect(third.stdout).toContain('signal TASK_COMPLETE; no issue');
-  }, 120_000);
+      // A person approves the gate and pushes; the next run completes and asks nobody.
+      const approved = await runCli(['approve', 'plans/p.md', 'P3', '--note', 'Ana: reads well'], work);
+      expect(approved.code, approved.stderr).toBe(0);
+      git(work, 'commit', '--quiet', '-am', 'Ana approved P3');
+      git(work, 'push', '--quiet', 'origin', 'main');
+      const third = run();
+      expect(third.code, third.stdout).toBe(0);
+      expect(third.step('run').outputs).toEqual({ status: '0', signal: 'TASK_COMPLETE' });
+      expect(remotePlan().meta.status).toBe('complete');
+      expect(readLog(ghLog).length).toBe(6);
+      expect(third.stdout).toContain('signal TASK_COMPLETE; no issue');
+    },
+    120_000,
+  );
 
   it.skipIf(!bubblewrapWorks)('fails the job when the run fails (exit 1), after the commit step, without an issue', () => {
     const { ghLog, run } = setup(edit(SCRIPTED_PLAN, 'id: weekly-summary', 'id: [weekly-summary'));
@@ -158,7 +197,12 @@ describe('the walk-away workflow', () => {
   it('the example caller in docs/ci.md is scheduled and passes only inputs and secrets the workflow declares', () => {
     const docs = readFileSync(join(PROJECT_ROOT, 'docs', 'ci.md'), 'utf8');
     const blocks = [...docs.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => parse(match[1]!) as Record<string, unknown>);
-    const caller = blocks.find((block) => JSON.stringify(block).includes('deepplan-run.yml')) as { on: Record<string, unknown>; jobs: Record<string, { uses: string; with: Record<string, unknown>; secrets?: Record<string, string>; permissions: Record<string, string> }> } | undefined;
+    const caller = blocks.find((block) => JSON.stringify(block).includes('deepplan-run.yml')) as
+      | {
+          on: Record<string, unknown>;
+          jobs: Record<string, { uses: string; with: Record<string, unknown>; secrets?: Record<string, string>; permissions: Record<string, string> }>;
+        }
+      | undefined;
     expect(caller, 'a yaml block in docs/ci.md that calls deepplan-run.yml').toBeDefined();
     expect(caller!.on).toHaveProperty('schedule');
     const called = Object.values(caller!.jobs)[0]!;

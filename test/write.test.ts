@@ -36,11 +36,43 @@ function draft(phases: DraftPhase[]): PlanDraft {
       ],
     },
     phases: [
-      phase('P1', 'Fetch the notes', { outputs: ['notes/week.md'], steps: [{ kind: 'skill', skill: 'fetch-notes', args: '--week current --out notes/week.md' }], doneWhen: { text: 'fetched', verify: 'test -s notes/week.md' } }),
-      phase('P2', 'Read the medium source', { inputs: ['src/small.ts', 'src/medium.ts'], outputs: ['notes/medium.md'], dependsOn: ['P1'], steps: [{ kind: 'model', text: 'Note the findings of src/medium.ts in notes/medium.md.' }], doneWhen: { text: 'the notes exist', verify: 'test -s notes/medium.md' } }),
-      phase('P3', 'Read the large source', { inputs: ['src/large.ts'], outputs: ['notes/large.md'], dependsOn: ['P2'], steps: [{ kind: 'model', text: 'Note the findings of src/large.ts in notes/large.md.' }], doneWhen: { text: 'the notes exist', verify: 'test -s notes/large.md' } }),
-      phase('P4', 'Write the findings page', { inputs: ['notes/*.md'], outputs: ['out/findings.md'], dependsOn: ['P3'], steps: [{ kind: 'skill', skill: 'write-summary', args: 'notes --out out/findings.md' }], doneWhen: { text: 'the page exists', verify: 'test -s out/findings.md' } }),
-      phase('P5', 'Publish the page', { inputs: ['out/findings.md'], outputs: ['out/published.txt'], dependsOn: ['P4'], gate: 'human', steps: [{ kind: 'skill', skill: 'publish-page', args: 'out/findings.md' }, { kind: 'run', command: 'node scripts/record-url.mjs out/published.txt' }], doneWhen: { text: 'the page address is recorded', verify: 'test -s out/published.txt' } }),
+      phase('P1', 'Fetch the notes', {
+        outputs: ['notes/week.md'],
+        steps: [{ kind: 'skill', skill: 'fetch-notes', args: '--week current --out notes/week.md' }],
+        doneWhen: { text: 'fetched', verify: 'test -s notes/week.md' },
+      }),
+      phase('P2', 'Read the medium source', {
+        inputs: ['src/small.ts', 'src/medium.ts'],
+        outputs: ['notes/medium.md'],
+        dependsOn: ['P1'],
+        steps: [{ kind: 'model', text: 'Note the findings of src/medium.ts in notes/medium.md.' }],
+        doneWhen: { text: 'the notes exist', verify: 'test -s notes/medium.md' },
+      }),
+      phase('P3', 'Read the large source', {
+        inputs: ['src/large.ts'],
+        outputs: ['notes/large.md'],
+        dependsOn: ['P2'],
+        steps: [{ kind: 'model', text: 'Note the findings of src/large.ts in notes/large.md.' }],
+        doneWhen: { text: 'the notes exist', verify: 'test -s notes/large.md' },
+      }),
+      phase('P4', 'Write the findings page', {
+        inputs: ['notes/*.md'],
+        outputs: ['out/findings.md'],
+        dependsOn: ['P3'],
+        steps: [{ kind: 'skill', skill: 'write-summary', args: 'notes --out out/findings.md' }],
+        doneWhen: { text: 'the page exists', verify: 'test -s out/findings.md' },
+      }),
+      phase('P5', 'Publish the page', {
+        inputs: ['out/findings.md'],
+        outputs: ['out/published.txt'],
+        dependsOn: ['P4'],
+        gate: 'human',
+        steps: [
+          { kind: 'skill', skill: 'publish-page', args: 'out/findings.md' },
+          { kind: 'run', command: 'node scripts/record-url.mjs out/published.txt' },
+        ],
+        doneWhen: { text: 'the page address is recorded', verify: 'test -s out/published.txt' },
+      }),
     ],
     learnings: ['The CRM export is a day behind on Mondays.'],
   };

@@ -64,7 +64,7 @@ describe('an iteration whose plan another writer changed while its action ran', 
   // The plan file is read-only to every command in the sandbox; without it, a step stands in for the other writer.
   const iterate = (root: string) => runIteration({ planPath: join(root, PLAN), root, config: {}, models: null, sandbox: false });
 
-  it('records the row on the fresh text when the change leaves it meaningful, keeping the other writer\'s change', async () => {
+  it("records the row on the fresh text when the change leaves it meaningful, keeping the other writer's change", async () => {
     const root = meddledRepo();
     expect((await iterate(root)).signal).toBe('CONTINUE');
     const before = readPlan(root).meta.state!.revision;
@@ -84,9 +84,13 @@ describe('an iteration whose plan another writer changed while its action ran', 
     expect((await iterate(root)).signal).toBe('CONTINUE');
     const report = await iterate(root);
     expect(report.signal).toBe('BLOCKED_NEED_HUMAN');
-    expect(report.rows.map((row) => [row.number, row.action, row.result, row.signal])).toEqual([[3, 'P1.3 run node scripts/meddle.mjs step P1.3', 'ok', 'BLOCKED_NEED_HUMAN']]);
+    expect(report.rows.map((row) => [row.number, row.action, row.result, row.signal])).toEqual([
+      [3, 'P1.3 run node scripts/meddle.mjs step P1.3', 'ok', 'BLOCKED_NEED_HUMAN'],
+    ]);
     expect(report.blockers).toHaveLength(1);
-    expect(report.blockers[0]).toMatch(/^P1: the plan changed while P1\.3 ran \(step P1\.3 was changed or removed\); its row is recorded as it happened; check the plan, then deepplan approve .*deals\.md P1 --retry$/);
+    expect(report.blockers[0]).toMatch(
+      /^P1: the plan changed while P1\.3 ran \(step P1\.3 was changed or removed\); its row is recorded as it happened; check the plan, then deepplan approve .*deals\.md P1 --retry$/,
+    );
     const plan = checkInStep(root, 'after the rewrite');
     expect(plan.meta.status).toBe('blocked');
     expect(plan.meta.state?.blockers).toEqual(report.blockers);
@@ -109,7 +113,12 @@ describe('the run lock of a process that died', () => {
     utimesSync(lock, future, future);
     const heard: string[] = [];
     const started = Date.now();
-    const release = await lockPlan(runLockOf(path), 5_000, (holder) => heard.push(`waiting for ${holder}`), (holder) => heard.push(`took over from ${holder}`));
+    const release = await lockPlan(
+      runLockOf(path),
+      5_000,
+      (holder) => heard.push(`waiting for ${holder}`),
+      (holder) => heard.push(`took over from ${holder}`),
+    );
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(heard).toEqual([`took over from pid ${dead}`]);
     // This process holds it now: a second taker hears of it as a live holder, and gives up after its wait.

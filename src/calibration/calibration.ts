@@ -139,7 +139,10 @@ function number(value: number): string {
  * actions outnumber phase_weight a phase, `ceil((max(2 × 19, 152 actions) + 6 / 3 + 5) × 1.15) = 183`.
  */
 export function budgetArithmetic(coefficients: Coefficients, phases: number, criteria: number, actions = 0): string {
-  const term = actions > coefficients.phase_weight * phases ? `max(${number(coefficients.phase_weight)} × ${phases}, ${actions} actions)` : `${number(coefficients.phase_weight)} × ${phases}`;
+  const term =
+    actions > coefficients.phase_weight * phases
+      ? `max(${number(coefficients.phase_weight)} × ${phases}, ${actions} actions)`
+      : `${number(coefficients.phase_weight)} × ${phases}`;
   return `ceil((${term} + ${criteria} / ${number(coefficients.criteria_divisor)} + ${number(coefficients.constant)}) × ${number(coefficients.margin)}) = ${budgetFor(coefficients, phases, criteria, actions)}`;
 }
 
@@ -165,8 +168,7 @@ export interface Fit {
 export function fitDeliverable(history: HistoryEntry[], deliverable: string, formula: Coefficients, coverage: number): Fit | null {
   const runs = history.filter((entry) => entry.deliverable === deliverable);
   if (runs.length === 0) return null;
-  const cutShortAt = (margin: number) =>
-    runs.filter((run) => budgetFor({ ...formula, margin }, run.phases, run.criteria) < run.iterations).length;
+  const cutShortAt = (margin: number) => runs.filter((run) => budgetFor({ ...formula, margin }, run.phases, run.criteria) < run.iterations).length;
   // The margin each run needed, rounded up to the candidate grid.
   const needed = runs.map((run) => Math.ceil((run.iterations / base(formula, run.phases, run.criteria)) * 100 - 1e-9) / 100).sort((a, b) => a - b);
   const allowedMisses = Math.floor(runs.length * (1 - coverage) + 1e-9);

@@ -26,7 +26,9 @@ export async function runApproveCommand(plan: string, phase: string | undefined,
     }
     const by = await approverFor(plan, phase, options.by, root);
     const result = await approvePhase(plan, phase, { ...options, by });
-    process.stdout.write(`${phase.toUpperCase()} ${options.retry ? 'cleared for another try' : 'approved'} by ${by} (log row ${result.row}); next: ${result.nextAction ?? 'verify the success criteria'}\n`);
+    process.stdout.write(
+      `${phase.toUpperCase()} ${options.retry ? 'cleared for another try' : 'approved'} by ${by} (log row ${result.row}); next: ${result.nextAction ?? 'verify the success criteria'}\n`,
+    );
     return EXIT.ok;
   } catch (error) {
     // A path that is no plan file at all is a usage error, also when it changed after the check above.

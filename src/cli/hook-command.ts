@@ -32,7 +32,8 @@ async function readStdin(): Promise<string> {
 
 /** The Stop hook: the hook's JSON on standard input, the hand-out or allow JSON (or nothing) on standard output; always exit 0. */
 export async function runHookStopCommand(options: HookLoopOptions & { plan?: string }): Promise<number> {
-  if (process.stdin.isTTY) throw new UserError('deepplan hook stop reads a Claude Code Stop hook\'s JSON on standard input; Claude Code runs it (docs/claude-code.md)');
+  if (process.stdin.isTTY)
+    throw new UserError("deepplan hook stop reads a Claude Code Stop hook's JSON on standard input; Claude Code runs it (docs/claude-code.md)");
   const output = await stopHook(await readStdin(), {
     cwd: process.cwd(),
     ...(options.plan ? { plan: options.plan } : {}),

@@ -22,7 +22,6 @@ export function planPathArgument(planArgument: string): { path: string; root: st
   return { path, root };
 }
 
-
 /**
  * The plan a command's `<plan>` argument names, read for a command that only reads it (status, graph, audit).
  * A missing file or one that is no plan file at all (planPathArgument) is a usage error (exit 2); a file that is no
@@ -39,7 +38,9 @@ export async function readPlanArgument(planArgument: string, options: { phases?:
   }
   const unreadable = unreadableReason(plan);
   if (unreadable) throw new UserError(`${planArgument}: ${unreadable}`, EXIT.failed);
-  if (options.phases && plan.frontMatter === null) throw new UserError(`${planArgument}: not a plan file (no front matter); run deepplan lint for details`, EXIT.failed);
-  if (options.phases && plan.phases.length === 0) throw new UserError(`${planArgument}: the plan has no phases (### P1. ... under ## Phases); run deepplan lint for details`, EXIT.failed);
+  if (options.phases && plan.frontMatter === null)
+    throw new UserError(`${planArgument}: not a plan file (no front matter); run deepplan lint for details`, EXIT.failed);
+  if (options.phases && plan.phases.length === 0)
+    throw new UserError(`${planArgument}: the plan has no phases (### P1. ... under ## Phases); run deepplan lint for details`, EXIT.failed);
   return { plan, path };
 }

@@ -66,7 +66,8 @@ export async function runStatusCommand(planArgument: string, options: { json?: b
   ];
   if (report.lastRows.length > 0) {
     lines.push('', 'last iterations:');
-    for (const row of report.lastRows) lines.push(`  ${String(row.number ?? '?').padStart(3)}  ${row.when}  ${row.result.padEnd(9)} ${row.signal.padEnd(18)} ${row.action}`);
+    for (const row of report.lastRows)
+      lines.push(`  ${String(row.number ?? '?').padStart(3)}  ${row.when}  ${row.result.padEnd(9)} ${row.signal.padEnd(18)} ${row.action}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   return EXIT.ok;

@@ -33,7 +33,7 @@ export const ConfigSchema = z.strictObject({
     .optional(),
   allow_same_provider: z.boolean().optional(),
   /** Who approves human gates from this checkout (deepplan approve --by overrides it; else git config user.name). */
-  user: z.strictObject({ name: z.string().trim().min(1, 'a person\'s name, e.g. Dana Ruiz').optional() }).optional(),
+  user: z.strictObject({ name: z.string().trim().min(1, "a person's name, e.g. Dana Ruiz").optional() }).optional(),
   /** Project documents the planner searches for context (paths or globs from the repository root). */
   context: z.strictObject({ paths: z.array(z.string().min(1)).optional() }).optional(),
   providers: z.strictObject({ anthropic: ProviderSettings.optional(), openai: ProviderSettings.optional(), google: ProviderSettings.optional() }).optional(),

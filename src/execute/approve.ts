@@ -45,10 +45,14 @@ export function waitingPhase(plan: Plan, planArgument: string, phaseId: string):
   const rows = plan.log?.rows.length ?? 0;
   const budget = plan.meta.budget?.max_iterations;
   if (budget !== undefined && rows + 1 > budget) {
-    throw new EngineError(`the iteration budget is spent (${rows} of ${budget}); the approval is a log row too, so raise budget.max_iterations in ${planArgument} first`);
+    throw new EngineError(
+      `the iteration budget is spent (${rows} of ${budget}); the approval is a log row too, so raise budget.max_iterations in ${planArgument} first`,
+    );
   }
   const blockers = plan.meta.state?.blockers ?? [];
-  const waiting = blockers.length > 0 && (phase.status === 'blocked' || plan.meta.state?.phase === phase.id || blockers.some((blocker) => blockerNamesPhase(blocker, phase.id)));
+  const waiting =
+    blockers.length > 0 &&
+    (phase.status === 'blocked' || plan.meta.state?.phase === phase.id || blockers.some((blocker) => blockerNamesPhase(blocker, phase.id)));
   if (!waiting) {
     const why = blockers.length === 0 ? 'the plan is not blocked' : `the plan is blocked at ${plan.meta.state?.phase ?? '?'}, not ${phase.id}`;
     throw new EngineError(`${phase.id} is not waiting for a person (${why}; its status is ${phase.status ?? 'pending'})`);
@@ -76,7 +80,14 @@ export async function approvePhase(planArgument: string, phaseId: string, option
     const updated = await updatePlanFile(
       planPath,
       (text, current) => {
-        let edited = appendLogRow(text, { when: rowTime(current, now()), phase: phase.id, action: approveActionText(phase.id), result: 'ok', signal: 'CONTINUE', notes });
+        let edited = appendLogRow(text, {
+          when: rowTime(current, now()),
+          phase: phase.id,
+          action: approveActionText(phase.id),
+          result: 'ok',
+          signal: 'CONTINUE',
+          notes,
+        });
         edited = setPhaseStatus(edited, phase.id, options.retry ? 'active' : 'done');
         if (note) edited = appendLearning(edited, `${phase.id} (${options.retry ? 'retry' : 'approval'}): ${note}`);
         if (current.meta.status !== 'executing') edited = setPlanStatus(edited, 'executing');
@@ -109,7 +120,9 @@ export async function approvePlan(planArgument: string, options: { lockWaitMs?: 
     if (unreadable) throw new EngineError(`${planArgument}: ${unreadable}`);
     const status = plan.meta.status;
     if (status !== 'draft' && status !== 'in_review') {
-      throw new EngineError(`${planArgument} is ${status ?? 'without a status'}; only a draft or in_review plan is approved for execution (to pass a gate, name the phase: deepplan approve ${planArgument} P1)`);
+      throw new EngineError(
+        `${planArgument} is ${status ?? 'without a status'}; only a draft or in_review plan is approved for execution (to pass a gate, name the phase: deepplan approve ${planArgument} P1)`,
+      );
     }
     const approved = setPlanStatus(plan.bom ? `\uFEFF${plan.text}` : plan.text, 'approved');
     const errors = lintText(approved, planPath).filter((finding) => finding.severity === 'error');
@@ -117,7 +130,10 @@ export async function approvePlan(planArgument: string, options: { lockWaitMs?: 
       const first = errors[0]!;
       throw new EngineError(`${planArgument} cannot be approved: ${errors.length} lint error(s), first line ${first.line}: ${first.message} (${first.ruleId})`);
     }
-    return await updatePlanFile(planPath, (text) => setPlanStatus(text, 'approved'), { expectedRevision: plan.meta.state!.revision, ...(options.lockWaitMs ? { lockWaitMs: options.lockWaitMs } : {}) });
+    return await updatePlanFile(planPath, (text) => setPlanStatus(text, 'approved'), {
+      expectedRevision: plan.meta.state!.revision,
+      ...(options.lockWaitMs ? { lockWaitMs: options.lockWaitMs } : {}),
+    });
   } finally {
     await release();
   }

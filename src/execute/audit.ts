@@ -3,7 +3,18 @@ import { escapeTableCell } from '../plan/text.js';
 import type { LogRow, Phase, Plan } from '../plan/types.js';
 import type { RuleContext } from '../rules/rule.js';
 import { executionContext, type ExecutionContext } from './executors.js';
-import { approverOf, completesStep, GATE_WAITING, gateVerdictOf, isCriteriaRow, isRetryApproval, isReviewRow, leftWaiting, notesTellOfProblem, blockerWaitsAtGate } from '../plan/log-grammar.js';
+import {
+  approverOf,
+  completesStep,
+  GATE_WAITING,
+  gateVerdictOf,
+  isCriteriaRow,
+  isRetryApproval,
+  isReviewRow,
+  leftWaiting,
+  notesTellOfProblem,
+  blockerWaitsAtGate,
+} from '../plan/log-grammar.js';
 import { acceptsPhase, completedSteps, isApproval, mappedSkills, referenceOf, skillInvocations, succeeded } from './history.js';
 
 /**
@@ -146,7 +157,10 @@ export interface AuditOptions {
 }
 
 /** An execution context for the verify commands alone: no model, no skills, the plan's scope. */
-export function verifyContext(plan: Plan, options: { root: string; planPath: string; config: Config; sandbox: boolean; env?: Record<string, string | undefined> }): ExecutionContext {
+export function verifyContext(
+  plan: Plan,
+  options: { root: string; planPath: string; config: Config; sandbox: boolean; env?: Record<string, string | undefined> },
+): ExecutionContext {
   return executionContext(plan, { ...options, skills: { skills: new Map(), invalid: [], searched: [] }, models: null });
 }
 
@@ -388,11 +402,19 @@ function phaseSection(phase: PhaseAudit): string[] {
   const rows: string[][] = [];
   for (const step of phase.steps) {
     const tries = step.attempts > 1 || step.failures > 0 ? ` (${step.attempts} attempt${step.attempts === 1 ? '' : 's'}, ${step.failures} failed)` : '';
-    const evidence = step.evidence ? evidenceCell(step.evidence) : step.state === 'accepted' && phase.acceptedBy ? `accepted at ${rowRef(phase.acceptedBy)}` : 'no completing row';
+    const evidence = step.evidence
+      ? evidenceCell(step.evidence)
+      : step.state === 'accepted' && phase.acceptedBy
+        ? `accepted at ${rowRef(phase.acceptedBy)}`
+        : 'no completing row';
     rows.push([`Step ${step.index}: ${code(clip(step.text, 120))}`, `${stepLabel(step.state, phase.acceptedBy)}${tries}`, evidence]);
   }
   const done = phase.doneWhen;
-  rows.push([`Done when: ${cell(clip(done.text ?? '(none)', 120))}${done.verify ? ` · verify ${code(done.verify)}` : ''}`, verifyCell(done.now, done.detail), done.now === 'no-verify' ? 'judged by the log only' : 'run now, read-only']);
+  rows.push([
+    `Done when: ${cell(clip(done.text ?? '(none)', 120))}${done.verify ? ` · verify ${code(done.verify)}` : ''}`,
+    verifyCell(done.now, done.detail),
+    done.now === 'no-verify' ? 'judged by the log only' : 'run now, read-only',
+  ]);
   for (const output of phase.outputs) {
     rows.push([`Output ${code(output.pattern)}`, output.exists ? `${YES} exists` : `${NO} missing`, `${output.files} file${output.files === 1 ? '' : 's'}`]);
   }
@@ -415,7 +437,8 @@ function phaseSection(phase: PhaseAudit): string[] {
   for (const problem of phase.problems) {
     rows.push([`Problem: ${code(clip(problem.action, 100))}`, `${NO} ${cell(problem.result)}`, evidenceCell(problem, true)]);
   }
-  const span = phase.rows.first === null ? 'no rows' : phase.rows.first === phase.rows.last ? `row ${phase.rows.first}` : `rows ${phase.rows.first}–${phase.rows.last}`;
+  const span =
+    phase.rows.first === null ? 'no rows' : phase.rows.first === phase.rows.last ? `row ${phase.rows.first}` : `rows ${phase.rows.first}–${phase.rows.last}`;
   rows.push(['Status', cell(phase.status), `${phase.iterations} iteration${phase.iterations === 1 ? '' : 's'} · ${span}`]);
   return [...lines, ...table(['Required', 'Delivered', 'Evidence'], rows), ''];
 }
@@ -427,7 +450,9 @@ export function renderAuditMarkdown(report: AuditReport, options: { graph?: stri
   lines.push(`## Audit: ${cell(title)}`, '');
   lines.push(`${code(report.plan.path)} · plan ${code(report.plan.id ?? '?')} · status **${cell(report.plan.status ?? '?')}**`, '');
   const { summary, iterations } = report;
-  const results = Object.entries(iterations.byResult).map(([result, count]) => `${count} ${result}`).join(', ');
+  const results = Object.entries(iterations.byResult)
+    .map(([result, count]) => `${count} ${result}`)
+    .join(', ');
   lines.push(
     `**${report.delivered ? `${YES} Delivered` : `${NO} Not delivered`}**: ${summary.phases.delivered}/${summary.phases.total} phases, ` +
       `${summary.steps.done}/${summary.steps.total} steps, ${summary.criteria.met}/${summary.criteria.total} success criteria · ` +

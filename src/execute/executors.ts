@@ -64,7 +64,16 @@ export interface ActionOutcome {
 /** The context a plan's commands run in: its scope, the configuration's limits, the skills and models at hand. */
 export function executionContext(
   plan: Plan,
-  options: { root: string; planPath: string; config: Config; skills: SkillIndex; models: ModelRunner | null; sandbox: boolean; executor?: 'builtin' | 'command'; env?: Record<string, string | undefined> },
+  options: {
+    root: string;
+    planPath: string;
+    config: Config;
+    skills: SkillIndex;
+    models: ModelRunner | null;
+    sandbox: boolean;
+    executor?: 'builtin' | 'command';
+    env?: Record<string, string | undefined>;
+  },
 ): ExecutionContext {
   const { root, planPath, config } = options;
   const execute = config.execute ?? {};
@@ -104,7 +113,10 @@ const isGlob = (path: string) => /[*?[\]{}]/.test(path);
 
 /** The line of a command's output that says what went wrong: the first that names an error, else the last. */
 function telling(text: string): string {
-  const lines = text.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const lines = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
   const line = lines.find((candidate) => /\b(error|fatal|denied|read-only|not found|no such)\b/i.test(candidate)) ?? lines[lines.length - 1] ?? '';
   return line.length > OUTPUT_NOTE ? `${line.slice(0, OUTPUT_NOTE - 1)}…` : line;
 }
@@ -113,7 +125,9 @@ function telling(text: string): string {
 export function sandboxLimits(config: Config): Partial<SandboxLimits> {
   const limits = config.execute?.limits ?? {};
   return Object.fromEntries(
-    Object.entries({ memoryMb: limits.memory_mb, processes: limits.processes, fileMb: limits.file_mb, outputMb: limits.output_mb }).filter(([, value]) => value !== undefined),
+    Object.entries({ memoryMb: limits.memory_mb, processes: limits.processes, fileMb: limits.file_mb, outputMb: limits.output_mb }).filter(
+      ([, value]) => value !== undefined,
+    ),
   );
 }
 
@@ -125,7 +139,19 @@ export function describeExit(result: CommandResult, timeoutMs: number): string {
 }
 
 /** Runs a command the way every plan command runs: in the sandbox (or refused without one), with the scope writable. */
-export async function sandboxed(command: string, context: ExecutionContext, extra: { env?: Record<string, string>; writable?: boolean; input?: string; network?: boolean; keepKeys?: boolean; extraWritable?: string[]; passEnv?: string[] } = {}): Promise<CommandResult> {
+export async function sandboxed(
+  command: string,
+  context: ExecutionContext,
+  extra: {
+    env?: Record<string, string>;
+    writable?: boolean;
+    input?: string;
+    network?: boolean;
+    keepKeys?: boolean;
+    extraWritable?: string[];
+    passEnv?: string[];
+  } = {},
+): Promise<CommandResult> {
   try {
     return await runCommand(command, {
       root: context.root,
@@ -190,7 +216,12 @@ export async function runCommandStep(
     if (options.checkPrefix) checkCommand(context.scope, command);
   } catch (error) {
     if (!(error instanceof ScopeError)) throw error;
-    return makeOutcome({ action, result: 'blocked', notes: refusedNotes(error.message), blocker: `${actionLabel(action)} is refused: ${error.message}; fix the plan's step or scope.commands` });
+    return makeOutcome({
+      action,
+      result: 'blocked',
+      notes: refusedNotes(error.message),
+      blocker: `${actionLabel(action)} is refused: ${error.message}; fix the plan's step or scope.commands`,
+    });
   }
   const { value: result, changed, actionMs } = await measureChanges(context.scope, () => sandboxed(command, context, options.env ? { env: options.env } : {}));
   if (result.code !== 0) return makeOutcome({ action, result: 'failed', notes: describeExit(result, context.timeoutMs), changed, actionMs });
@@ -223,7 +254,7 @@ export const ModelActionSchema = z.object({
   command: z.string().nullable().describe('run_command: one command starting with an allowed prefix; else null'),
   step_done: z.boolean().describe('true when this call finishes the current step'),
   summary: z.string().describe('One line: what this call does and why'),
-  learning: z.string().nullable().describe('Something a later iteration should know (a failure\'s cause, a quirk), or null'),
+  learning: z.string().nullable().describe("Something a later iteration should know (a failure's cause, a quirk), or null"),
 });
 export type ModelAction = z.infer<typeof ModelActionSchema>;
 
@@ -257,7 +288,12 @@ export function allowedToolsOf(skill: Skill | null): Set<ModelTool> | null {
 }
 
 export function modelActionText(phase: Phase, step: Step, answer: Pick<ModelAction, 'tool' | 'path' | 'command' | 'pattern'>): string {
-  const target = answer.tool === 'run_command' ? answer.command : answer.tool === 'search_text' ? `${JSON.stringify(answer.pattern ?? '')} in ${answer.path ?? '.'}` : answer.path;
+  const target =
+    answer.tool === 'run_command'
+      ? answer.command
+      : answer.tool === 'search_text'
+        ? `${JSON.stringify(answer.pattern ?? '')} in ${answer.path ?? '.'}`
+        : answer.path;
   const skill = step.kind === 'skill' ? `/${step.skill} ` : '';
   return stepActionText(phase.id, step.index, `${skill}${answer.tool} ${(target ?? '').replace(/\s+/g, ' ').slice(0, 120)}`).trim();
 }
@@ -287,7 +323,12 @@ export async function performModelAction(answer: ModelAction, action: string, sk
   const allowed = allowedToolsOf(skill);
   if (allowed && !allowed.has(answer.tool)) {
     const names = [...allowed].join(', ') || 'no executor tool';
-    return makeOutcome({ action, result: 'failed', notes: driftNotes(`/${skill!.name} allows ${names}; ${answer.tool} refused`), learning: `/${skill!.name} is carried out with ${names} only` });
+    return makeOutcome({
+      action,
+      result: 'failed',
+      notes: driftNotes(`/${skill!.name} allows ${names}; ${answer.tool} refused`),
+      learning: `/${skill!.name} is carried out with ${names} only`,
+    });
   }
   const started = performance.now();
   try {
@@ -296,14 +337,30 @@ export async function performModelAction(answer: ModelAction, action: string, sk
         const rel = checkReadable(context.scope, answer.path ?? '');
         const full = join(context.root, rel);
         if (statSync(full).size > 2 * 1024 * 1024) throw new ScopeError(`"${rel}" is larger than 2 MB`);
-        return makeOutcome({ action, result: 'no-change', stepDone: answer.step_done, notes: `read ${rel}`, observation: `${rel}:\n${clip(readFileSync(full, 'utf8'))}`, actionMs: performance.now() - started });
+        return makeOutcome({
+          action,
+          result: 'no-change',
+          stepDone: answer.step_done,
+          notes: `read ${rel}`,
+          observation: `${rel}:\n${clip(readFileSync(full, 'utf8'))}`,
+          actionMs: performance.now() - started,
+        });
       }
       case 'list_files': {
         const base = answer.path && answer.path !== '.' ? answer.path : '**';
         const pattern = isGlob(base) ? base : `${checkReadable(context.scope, base)}/**`;
         if (pattern.split('/').includes('..') || pattern.startsWith('/')) throw new ScopeError(`"${base}" is outside the repository`);
-        const files = globSync(pattern, { cwd: context.root, onlyFiles: true, ignore: ['.git/**', '**/node_modules/**'] }).sort().slice(0, 500);
-        return makeOutcome({ action, result: 'no-change', stepDone: answer.step_done, notes: `listed ${files.length} file(s)`, observation: clip(files.join('\n')), actionMs: performance.now() - started });
+        const files = globSync(pattern, { cwd: context.root, onlyFiles: true, ignore: ['.git/**', '**/node_modules/**'] })
+          .sort()
+          .slice(0, 500);
+        return makeOutcome({
+          action,
+          result: 'no-change',
+          stepDone: answer.step_done,
+          notes: `listed ${files.length} file(s)`,
+          observation: clip(files.join('\n')),
+          actionMs: performance.now() - started,
+        });
       }
       case 'search_text': {
         if (!answer.pattern) throw new ScopeError('search_text needs a pattern');
@@ -315,11 +372,20 @@ export async function performModelAction(answer: ModelAction, action: string, sk
           const rel = checkReadable(context.scope, file);
           const full = join(context.root, rel);
           if (statSync(full).size > 1024 * 1024) continue;
-          readFileSync(full, 'utf8').split('\n').forEach((line, index) => {
-            if (hits.length < 200 && line.includes(answer.pattern!)) hits.push(`${rel}:${index + 1}: ${line.slice(0, 200)}`);
-          });
+          readFileSync(full, 'utf8')
+            .split('\n')
+            .forEach((line, index) => {
+              if (hits.length < 200 && line.includes(answer.pattern!)) hits.push(`${rel}:${index + 1}: ${line.slice(0, 200)}`);
+            });
         }
-        return makeOutcome({ action, result: 'no-change', stepDone: answer.step_done, notes: `${hits.length} match(es) for ${JSON.stringify(answer.pattern)}`, observation: clip(hits.join('\n')), actionMs: performance.now() - started });
+        return makeOutcome({
+          action,
+          result: 'no-change',
+          stepDone: answer.step_done,
+          notes: `${hits.length} match(es) for ${JSON.stringify(answer.pattern)}`,
+          observation: clip(hits.join('\n')),
+          actionMs: performance.now() - started,
+        });
       }
       case 'write_file': {
         const rel = checkWritable(context.scope, answer.path ?? '');
@@ -330,7 +396,14 @@ export async function performModelAction(answer: ModelAction, action: string, sk
           checkWritable(context.scope, rel);
           await writeFileAtomic(full, answer.content ?? '');
         });
-        return makeOutcome({ action, result: changed.length > 0 ? 'ok' : 'no-change', stepDone: answer.step_done, notes: `wrote ${rel}${changed.length === 0 ? ' (unchanged)' : ''}`, changed, actionMs });
+        return makeOutcome({
+          action,
+          result: changed.length > 0 ? 'ok' : 'no-change',
+          stepDone: answer.step_done,
+          notes: `wrote ${rel}${changed.length === 0 ? ' (unchanged)' : ''}`,
+          changed,
+          actionMs,
+        });
       }
       case 'run_command': {
         const command = answer.command ?? '';
@@ -338,12 +411,22 @@ export async function performModelAction(answer: ModelAction, action: string, sk
         const { value: result, changed, actionMs } = await measureChanges(context.scope, () => sandboxed(command, context));
         const observation = clip(`exit ${result.code}\n${result.stdout}${result.stderr ? `\nstderr:\n${result.stderr}` : ''}`);
         if (result.code !== 0) return makeOutcome({ action, result: 'failed', notes: describeExit(result, context.timeoutMs), changed, observation, actionMs });
-        return makeOutcome({ action, result: changed.length > 0 ? 'ok' : 'no-change', stepDone: answer.step_done, notes: changeNote(changed), changed, observation, actionMs });
+        return makeOutcome({
+          action,
+          result: changed.length > 0 ? 'ok' : 'no-change',
+          stepDone: answer.step_done,
+          notes: changeNote(changed),
+          changed,
+          observation,
+          actionMs,
+        });
       }
     }
   } catch (error) {
-    if (error instanceof ScopeError) return makeOutcome({ action, result: 'failed', notes: refusedNotes(error.message), actionMs: performance.now() - started });
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return makeOutcome({ action, result: 'failed', notes: `no such file: ${answer.path ?? ''}`, actionMs: performance.now() - started });
+    if (error instanceof ScopeError)
+      return makeOutcome({ action, result: 'failed', notes: refusedNotes(error.message), actionMs: performance.now() - started });
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      return makeOutcome({ action, result: 'failed', notes: `no such file: ${answer.path ?? ''}`, actionMs: performance.now() - started });
     throw error;
   }
 }
@@ -386,7 +469,9 @@ export function hasFiles(root: string, pattern: string): boolean {
     const isMatch = picomatch(pattern);
     // The folder to search: the pattern's path up to its first glob part (`crm/*/sync.json` → crm).
     const dir = join(root, writableFolder(pattern));
-    return readdirSync(dir, { recursive: true, withFileTypes: true }).some((entry) => entry.isFile() && isMatch(join(entry.parentPath, entry.name).slice(root.length + 1)));
+    return readdirSync(dir, { recursive: true, withFileTypes: true }).some(
+      (entry) => entry.isFile() && isMatch(join(entry.parentPath, entry.name).slice(root.length + 1)),
+    );
   } catch {
     return false;
   }

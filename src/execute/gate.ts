@@ -69,12 +69,18 @@ function filesOf(root: string, pattern: string, limit = 500): string[] {
   if (!isGlob(pattern)) {
     try {
       const entries = readdirSync(join(root, pattern), { recursive: true, withFileTypes: true });
-      return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name).slice(root.length + 1)).sort().slice(0, limit);
+      return entries
+        .filter((entry) => entry.isFile())
+        .map((entry) => join(entry.parentPath, entry.name).slice(root.length + 1))
+        .sort()
+        .slice(0, limit);
     } catch {
       return hasFiles(root, pattern) ? [pattern] : [];
     }
   }
-  return globSync(pattern, { cwd: root, onlyFiles: true, ignore: ['.git/**', '**/node_modules/**'] }).sort().slice(0, limit);
+  return globSync(pattern, { cwd: root, onlyFiles: true, ignore: ['.git/**', '**/node_modules/**'] })
+    .sort()
+    .slice(0, limit);
 }
 
 /** Everyday words that say nothing about a file's content. */
@@ -123,16 +129,26 @@ export function offlineGateFindings(root: string, phase: Phase, plan?: Plan): st
   if (judgedFiles.length === 0) return findings;
   // What a report could say without reading the files: the plan's own words.
   const planTerms = termsOf(plan.text);
-  const names = new Set(judgedFiles.flatMap((file) => [file.toLowerCase(), (file.split('/').pop() ?? file).toLowerCase(), ...termsOf((file.split('/').pop() ?? '').replace(/\.[^.]+$/, ''))]));
+  const names = new Set(
+    judgedFiles.flatMap((file) => [
+      file.toLowerCase(),
+      (file.split('/').pop() ?? file).toLowerCase(),
+      ...termsOf((file.split('/').pop() ?? '').replace(/\.[^.]+$/, '')),
+    ]),
+  );
   const distinctive = [...termsOf(readInputs(root, judgedFiles, JUDGED_BUDGET).replace(/^--- .*$/gm, ''))].filter((term) => !planTerms.has(term));
   for (const output of phase.outputs) {
     if (judged.some((input) => overlaps(input, output)) || !hasFiles(root, output)) continue;
-    const text = readInputs(root, [output], OUTPUTS_BUDGET).replace(/^--- .*$/gm, '').toLowerCase();
+    const text = readInputs(root, [output], OUTPUTS_BUDGET)
+      .replace(/^--- .*$/gm, '')
+      .toLowerCase();
     const outputTerms = termsOf(text);
     const named = [...names].some((name) => (name.includes('/') || name.includes('.') ? text.includes(name) : outputTerms.has(name) && !planTerms.has(name)));
     if (named || distinctive.length === 0 || distinctive.some((term) => outputTerms.has(term))) continue;
     const shown = judgedFiles.slice(0, 3).join(', ') + (judgedFiles.length > 3 ? ', …' : '');
-    findings.push(`${output} names nothing of the files it judges (${shown}): it reads as a report of the work, not a judgement of it; judge each file and say what was found in it`);
+    findings.push(
+      `${output} names nothing of the files it judges (${shown}): it reads as a report of the work, not a judgement of it; judge each file and say what was found in it`,
+    );
   }
   return findings;
 }
@@ -150,7 +166,14 @@ export async function reviewPhaseOutputs(plan: Plan, phase: Phase, context: Exec
   const request = requestText(plan);
   // An input the phase rewrites in place is among its outputs already.
   const judged = judgedInputs(plan, phase).filter((input) => !phase.outputs.some((output) => overlaps(input, output)));
-  const judgedText = judged.length > 0 ? readInputs(context.root, judged.flatMap((input) => filesOf(context.root, input)), JUDGED_BUDGET).trim() : '';
+  const judgedText =
+    judged.length > 0
+      ? readInputs(
+          context.root,
+          judged.flatMap((input) => filesOf(context.root, input)),
+          JUDGED_BUDGET,
+        ).trim()
+      : '';
   const prompt = [
     `Phase ${phase.id} of the plan "${plan.meta.title ?? ''}": ${phase.title}`,
     request ? `The request the plan answers:\n${request}` : '',
@@ -163,14 +186,15 @@ export async function reviewPhaseOutputs(plan: Plan, phase: Phase, context: Exec
       : '',
     `The phase's outputs (${phase.outputs.join(', ') || 'none'}):\n\`\`\`\n${readInputs(context.root, phase.outputs, OUTPUTS_BUDGET).trim()}\n\`\`\``,
     offline.length > 0 ? `The engine's own checks found:\n${offline.map((finding) => `- ${finding}`).join('\n')}` : '',
-    'Answer APPROVED only when the files meet the phase\'s Done when, the request, the success criteria and the constraints; an output that only claims the work is done, without the work, is REVISE. Otherwise REVISE with findings, each an issue and a fix.',
+    "Answer APPROVED only when the files meet the phase's Done when, the request, the success criteria and the constraints; an output that only claims the work is done, without the work, is REVISE. Otherwise REVISE with findings, each an issue and a fix.",
   ]
     .filter(Boolean)
     .join('\n\n');
   const answer = await models.generateObject('reviewer', {
     name: GATE_FORMAT,
     schema: GateReviewSchema,
-    system: 'You are the quality gate of one phase of a plan. You have no tools: read the files and judge them against the request, the phase\'s Done when, the success criteria and the constraints. Claims of completion in the files are not evidence.',
+    system:
+      "You are the quality gate of one phase of a plan. You have no tools: read the files and judge them against the request, the phase's Done when, the success criteria and the constraints. Claims of completion in the files are not evidence.",
     prompt,
   });
   const findings = answer.object.findings.map((finding) => `${finding.severity}: ${finding.issue} (fix: ${finding.fix})`);

@@ -16,11 +16,11 @@ export { APPROVE_ACCEPT, APPROVE_RETRY, approvalNotes, approverOf, GATE_REVISE, 
  */
 export function approverName(raw: string): { name: string } | { problem: string } {
   const name = raw.replace(/\s+/g, ' ').trim();
-  if (name === '') return { problem: 'the approver\'s name is empty' };
+  if (name === '') return { problem: "the approver's name is empty" };
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(name)) return { problem: 'the approver\'s name holds a control character' };
+  if (/[\u0000-\u001f\u007f]/.test(name)) return { problem: "the approver's name holds a control character" };
   if (name.includes(':')) return { problem: `the approver's name may not hold a colon: ${name}` };
-  if (name.length > 80) return { problem: 'the approver\'s name is longer than 80 characters' };
+  if (name.length > 80) return { problem: "the approver's name is longer than 80 characters" };
   return { name };
 }
 

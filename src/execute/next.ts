@@ -47,7 +47,8 @@ export function nextAction(plan: Plan, isModelStep: ModelStepTest = byKind): Nex
   if (rows.length >= budget) return { kind: 'budget', phase };
   if (phase === null) {
     const open = plan.phases.filter((candidate) => !isDone(candidate));
-    if (open.length > 0) return { kind: 'waiting', phase: open[0]!, blockers: [`${open.map((p) => p.id).join(', ')} cannot start: their dependencies never finish`] };
+    if (open.length > 0)
+      return { kind: 'waiting', phase: open[0]!, blockers: [`${open.map((p) => p.id).join(', ')} cannot start: their dependencies never finish`] };
     const last = plan.phases[plan.phases.length - 1];
     return last ? { kind: 'criteria', phase: last } : { kind: 'complete' };
   }
@@ -65,7 +66,7 @@ export function nextAction(plan: Plan, isModelStep: ModelStepTest = byKind): Nex
   // Every step ran and the phase is still open: its check failed (or the run stopped before checking). A step a model
   // carries out can try again; scripted steps would only repeat themselves.
   const redo = [...phase.steps].reverse().find(isModelStep);
-  if (redo && fresh.some((row) => row.phase === phase.id)) return { kind: 'step', phase, step: redo, redo: 'the phase\'s Done when check does not pass yet' };
+  if (redo && fresh.some((row) => row.phase === phase.id)) return { kind: 'step', phase, step: redo, redo: "the phase's Done when check does not pass yet" };
   return { kind: 'check', phase };
 }
 

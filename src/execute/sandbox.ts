@@ -110,7 +110,10 @@ const isLocale = (name: string) => name.startsWith('LC_');
  * configuration's execute.env), and what the engine sets for the step (`own`). With `keepKeys`, the provider API keys
  * too (an external agent command calls its own model).
  */
-export function commandEnvironment(env: Record<string, string | undefined>, options: { pass?: string[]; own?: Record<string, string | undefined>; keepKeys?: boolean; home?: string } = {}): Record<string, string> {
+export function commandEnvironment(
+  env: Record<string, string | undefined>,
+  options: { pass?: string[]; own?: Record<string, string | undefined>; keepKeys?: boolean; home?: string } = {},
+): Record<string, string> {
   const out: Record<string, string> = {};
   const allowed = new Set([...ALLOWED_ENV, ...(options.pass ?? [])]);
   if (options.keepKeys) for (const name of [...Object.values(KEY_VARIABLES).flat(), ...Object.values(BASE_URL_VARIABLES)]) allowed.add(name);
@@ -192,7 +195,12 @@ function toolFolders(path: string | undefined, root: string): [string, string][]
   // Nested destinations are covered by their parents.
   const destinations = [...binds.keys()].sort();
   return destinations
-    .filter((destination, index) => !destinations.slice(0, index).some((other) => isUnder(destination, other) && binds.get(other) !== undefined && isUnder(binds.get(destination)!, binds.get(other)!)))
+    .filter(
+      (destination, index) =>
+        !destinations
+          .slice(0, index)
+          .some((other) => isUnder(destination, other) && binds.get(other) !== undefined && isUnder(binds.get(destination)!, binds.get(other)!)),
+    )
     .map((destination) => [binds.get(destination)!, destination]);
 }
 
@@ -432,7 +440,13 @@ function pidsCgroup(limits: SandboxLimits): ProcessGroup | null {
 /** The command line that sets the limits inside the sandbox (prlimit from util-linux), or none where it is missing. */
 function limitPrefix(limits: SandboxLimits, countProcesses: boolean): string[] {
   if (!existsSync('/usr/bin/prlimit')) return [];
-  return ['/usr/bin/prlimit', `--data=${limits.memoryMb * MIB}`, `--fsize=${limits.fileMb * MIB}`, ...(countProcesses ? [`--nproc=${limits.processes}`] : []), '--'];
+  return [
+    '/usr/bin/prlimit',
+    `--data=${limits.memoryMb * MIB}`,
+    `--fsize=${limits.fileMb * MIB}`,
+    ...(countProcesses ? [`--nproc=${limits.processes}`] : []),
+    '--',
+  ];
 }
 
 export function runCommand(command: string, options: SandboxOptions): Promise<CommandResult> {
@@ -521,7 +535,14 @@ export function runCommand(command: string, options: SandboxOptions): Promise<Co
       removeEmptyFolders(created);
       const text = (chunks: Buffer[]) => safeText(Buffer.concat(chunks).toString('utf8'));
       const limitNote = outputLimited ? `\noutput limit reached: more than ${limits.outputMb} MiB of output; the command was stopped` : '';
-      resolvePromise({ code: outputLimited && code === 0 ? null : code, stdout: text(stdout), stderr: `${text(stderr)}${extra}${limitNote}`, timedOut, outputLimited, sandboxed });
+      resolvePromise({
+        code: outputLimited && code === 0 ? null : code,
+        stdout: text(stdout),
+        stderr: `${text(stderr)}${extra}${limitNote}`,
+        timedOut,
+        outputLimited,
+        sandboxed,
+      });
     };
     child.on('close', (code) => finish(code));
     child.on('error', (error) => finish(null, error.message));

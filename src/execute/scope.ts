@@ -25,8 +25,6 @@ export interface Scope {
   planFile: string;
 }
 
-
-
 /**
  * The repository-relative path `name` refers to, after resolving `..` and the symlinks of every existing part.
  * Throws when it leaves the repository.
@@ -69,7 +67,9 @@ export function checkWritable(scope: Scope, name: string): string {
   // Without a scope, as in the sandbox: the existing top-level entries are writable, nothing new at the top.
   const top = rel.split('/')[0] ?? rel;
   if (scope.write === null && !existsSync(join(scope.root, top))) {
-    throw new ScopeError(`"${name}" would create ${top} at the top of the repository; without scope.write only existing top-level folders are writable (set scope.write)`);
+    throw new ScopeError(
+      `"${name}" would create ${top} at the top of the repository; without scope.write only existing top-level folders are writable (set scope.write)`,
+    );
   }
   if (scope.write !== null && !picomatch(scope.write, { dot: true })(rel)) {
     throw new ScopeError(`"${name}" is outside scope.write (${scope.write.join(', ')})`);
@@ -117,7 +117,13 @@ function contentStamp(full: string, stat: Stats): string {
 
 export function snapshot(scope: Scope): Snapshot {
   const patterns = scope.write ?? ['**'];
-  const files = globSync(patterns, { cwd: scope.root, onlyFiles: true, dot: true, followSymbolicLinks: false, ignore: ['.git/**', '**/node_modules/**', '.deepplan/**', '**/*.lock/**', '**/*.lock.json'] });
+  const files = globSync(patterns, {
+    cwd: scope.root,
+    onlyFiles: true,
+    dot: true,
+    followSymbolicLinks: false,
+    ignore: ['.git/**', '**/node_modules/**', '.deepplan/**', '**/*.lock/**', '**/*.lock.json'],
+  });
   const result: Snapshot = new Map();
   for (const file of files) {
     if (file === scope.planFile) continue;

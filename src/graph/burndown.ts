@@ -102,7 +102,8 @@ export function renderBurndown(series: BurndownSeries, options: BurndownChartOpt
 
   // Each cell records which lines pass through it; a cell both lines share shows the `both` mark.
   const cells = Array.from({ length: height }, () => Array.from({ length: plotWidth }, () => ({ budget: '', work: false })));
-  const doneAt = (iteration: number) => (iteration <= 0 ? series.phasesDoneAtStart : (series.points[Math.min(iteration, used) - 1]?.phasesDone ?? series.phasesDone));
+  const doneAt = (iteration: number) =>
+    iteration <= 0 ? series.phasesDoneAtStart : (series.points[Math.min(iteration, used) - 1]?.phasesDone ?? series.phasesDone);
   const last = column(used);
   for (let c = 0; c <= last; c++) {
     // The iteration this column stands for (the last column is the latest row); the budget line is straight, the
@@ -115,7 +116,9 @@ export function renderBurndown(series: BurndownSeries, options: BurndownChartOpt
       cells[row((phasesLeft / series.phasesTotal) * budget)]![c]!.work = true;
     }
   }
-  const grid = cells.map((line) => line.map(({ budget: mark, work }) => (mark && work ? (mark === chars.over ? chars.over : chars.both) : mark || (work ? chars.work : ' '))));
+  const grid = cells.map((line) =>
+    line.map(({ budget: mark, work }) => (mark && work ? (mark === chars.over ? chars.over : chars.both) : mark || (work ? chars.work : ' '))),
+  );
 
   const middle = Math.floor((height - 1) / 2);
   const lines: string[] = [];

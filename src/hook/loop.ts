@@ -84,7 +84,9 @@ export function readLoop(root: string): LoopRecord | null {
   const parsed = LoopRecordSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new LoopFileError(`${LOOP_FILE} is not a loop record (${issue.path.join('.') || 'top level'}: ${issue.message}); run deepplan hook start again (or delete it to cancel the loop)`);
+    throw new LoopFileError(
+      `${LOOP_FILE} is not a loop record (${issue.path.join('.') || 'top level'}: ${issue.message}); run deepplan hook start again (or delete it to cancel the loop)`,
+    );
   }
   return parsed.data;
 }
@@ -118,7 +120,10 @@ export function readEndedLoop(root: string): LoopRecord | null {
   }
 }
 
-export function newLoop(plan: string, options: { sessionId: string | null; startRows: number; maxIterations: number | null; sandbox: boolean; now: Date }): LoopRecord {
+export function newLoop(
+  plan: string,
+  options: { sessionId: string | null; startRows: number; maxIterations: number | null; sandbox: boolean; now: Date },
+): LoopRecord {
   return {
     plan,
     session_id: options.sessionId,

@@ -159,7 +159,8 @@ async function advance(loop: LoopRecord, engine: IterationOptions, deadline: num
     limit: Number.POSITIVE_INFINITY,
     before: async () => {
       const preview = await nextHandOff(engine);
-      if (preview.kind === 'stop') return { kind: 'signal', signal: preview.signal as Exclude<Signal, 'CONTINUE'>, blockers: preview.blockers, rows: preview.rows };
+      if (preview.kind === 'stop')
+        return { kind: 'signal', signal: preview.signal as Exclude<Signal, 'CONTINUE'>, blockers: preview.blockers, rows: preview.rows };
       if (loop.max_iterations !== null && preview.rows - loop.start_rows >= loop.max_iterations) return { kind: 'loop-budget', rows: preview.rows };
       if (preview.kind === 'agent') return { kind: 'hand-out', preview };
       if (Date.now() >= deadline) return { kind: 'time-limit', rows: preview.rows };
@@ -173,7 +174,14 @@ async function advance(loop: LoopRecord, engine: IterationOptions, deadline: num
 }
 
 function pendingOf(preview: Extract<HandOffPreview, { kind: 'agent' }>, planPath: string, via: PendingStep['via']): PendingStep {
-  return { action: preview.action, revision: preview.revision, rows: preview.rows, snapshot: Object.fromEntries(preview.snapshot), via, plan_sha: sha256(planPath) };
+  return {
+    action: preview.action,
+    revision: preview.revision,
+    rows: preview.rows,
+    snapshot: Object.fromEntries(preview.snapshot),
+    via,
+    plan_sha: sha256(planPath),
+  };
 }
 
 /** Where the loop stands, for the one-line messages: `plan iteration 4 of 30; loop 2 of 10`. */
@@ -246,7 +254,11 @@ export async function startLoop(planArgument: string, options: LoopOptions & { s
   const bound = loop.session_id ? `session ${loop.session_id}` : `the session that shows loop token ${loop.token}`;
   const replaced = previous?.active ? ` It replaces the loop for ${previous.plan}${previous.session_id ? ` of session ${previous.session_id}` : ''}.` : '';
   return {
-    text: [`deepplan loop ${loop.token} started for ${plan} (${bound}); ${actionLabel(result.preview.action)} is handed to you.${replaced}`, '', handOffText(loop, result.preview.prompt)].join('\n'),
+    text: [
+      `deepplan loop ${loop.token} started for ${plan} (${bound}); ${actionLabel(result.preview.action)} is handed to you.${replaced}`,
+      '',
+      handOffText(loop, result.preview.prompt),
+    ].join('\n'),
     signal: 'CONTINUE',
   };
 }
@@ -286,7 +298,13 @@ async function stop(input: z.infer<typeof StopInput>, options: LoopOptions & { c
     // A loop for this plan has ended: it is not started again until `deepplan hook cancel` clears it.
     if (readEndedLoop(root)?.plan === wanted) return null;
     // --plan in the hook's configuration: the first session that stops starts the loop and owns it.
-    const started = newLoop(wanted, { sessionId: input.session_id, startRows: 0, maxIterations: options.maxIterations ?? null, sandbox: options.sandbox ?? true, now: (options.now ?? (() => new Date()))() });
+    const started = newLoop(wanted, {
+      sessionId: input.session_id,
+      startRows: 0,
+      maxIterations: options.maxIterations ?? null,
+      sandbox: options.sandbox ?? true,
+      now: (options.now ?? (() => new Date()))(),
+    });
     const planPath = resolve(root, wanted);
     if (!existsSync(planPath)) return allow(`deepplan: ${wanted}: no such file; the stop is allowed`);
     loop = { ...started, start_rows: (await nextHandOff(engineOptions(root, planPath, started.sandbox, options, noAgent))).rows };
@@ -316,17 +334,23 @@ async function stop(input: z.infer<typeof StopInput>, options: LoopOptions & { c
       notes.push(`${actionLabel(pending.action)} was not answered; it is handed out again`);
     } else {
       const answer = answerText(input);
-      if (answer === null) return allow(`deepplan: the session's last message cannot be read (no last_assistant_message and ${input.transcript_path ? `no assistant text in ${input.transcript_path}` : 'no transcript_path'}); nothing recorded, the stop is allowed`);
+      if (answer === null)
+        return allow(
+          `deepplan: the session's last message cannot be read (no last_assistant_message and ${input.transcript_path ? `no assistant text in ${input.transcript_path}` : 'no transcript_path'}); nothing recorded, the stop is allowed`,
+        );
       // The plan must be readable (a corrupt plan throws here and allows the stop with the reason) and untouched.
       const preview = await nextHandOff(engineOptions(root, planPath, sandbox, options, noAgent));
       if (sha256(planPath) !== pending.plan_sha && preview.revision === pending.revision) {
         await endLoop(root, loop, 'plan edited outside the engine');
-        return ending(`${loop.plan} changed while ${actionLabel(pending.action)} was with the session (only the engine may write it); nothing recorded and the loop has ended: restore the plan, then run /deepplan:loop ${loop.plan} again`);
+        return ending(
+          `${loop.plan} changed while ${actionLabel(pending.action)} was with the session (only the engine may write it); nothing recorded and the loop has ended: restore the plan, then run /deepplan:loop ${loop.plan} again`,
+        );
       }
       if (preview.kind === 'agent' && preview.action === pending.action && preview.revision === pending.revision) {
         const before = new Map(Object.entries(pending.snapshot));
         const sessionAgent: AgentRunner = async (handOff, context) => {
-          if (handOff.action !== pending.action) throw new EngineError(`the plan's next action is ${handOff.action}, not ${pending.action} that the session answered`);
+          if (handOff.action !== pending.action)
+            throw new EngineError(`the plan's next action is ${handOff.action}, not ${pending.action} that the session answered`);
           return { stdout: answer, code: 0, timedOut: false, changed: changedFiles(before, snapshot(context.scope)), actionMs: 0 };
         };
         const report = await runIteration(engineOptions(root, planPath, sandbox, options, sessionAgent));
@@ -349,11 +373,16 @@ async function stop(input: z.infer<typeof StopInput>, options: LoopOptions & { c
   const handedOut = result.preview.rows > (loop.pending?.rows ?? -1) ? 1 : loop.handed_out + 1;
   if (handedOut > HAND_OUTS_WITHOUT_ROW) {
     await endLoop(root, loop, 'no rows recorded');
-    return ending(`${lead}${HAND_OUTS_WITHOUT_ROW} prompts were handed out without an iteration being recorded; the loop has ended: run /deepplan:loop ${loop.plan} again`);
+    return ending(
+      `${lead}${HAND_OUTS_WITHOUT_ROW} prompts were handed out without an iteration being recorded; the loop has ended: run /deepplan:loop ${loop.plan} again`,
+    );
   }
   const pending = pendingOf(result.preview, planPath, 'hook');
   await writeLoop(root, { ...loop, handed_out: handedOut, pending });
-  return handOut(handOffText(loop, result.preview.prompt), `deepplan: ${lead}${actionLabel(result.preview.action)} handed to this session (${standing(loop, result.preview.rows, result.preview.budget)})`);
+  return handOut(
+    handOffText(loop, result.preview.prompt),
+    `deepplan: ${lead}${actionLabel(result.preview.action)} handed to this session (${standing(loop, result.preview.rows, result.preview.budget)})`,
+  );
 }
 
 /** The session's answer: the hook input's last_assistant_message, else the last assistant text of the transcript. */

@@ -13,7 +13,9 @@ export class TranscriptError extends Error {
 function textOf(content: unknown): string | null {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return null;
-  const parts = content.filter((part): part is { type: 'text'; text: string } => typeof part === 'object' && part !== null && part.type === 'text' && typeof part.text === 'string');
+  const parts = content.filter(
+    (part): part is { type: 'text'; text: string } => typeof part === 'object' && part !== null && part.type === 'text' && typeof part.text === 'string',
+  );
   return parts.length > 0 ? parts.map((part) => part.text).join('\n') : null;
 }
 

@@ -126,7 +126,6 @@ export async function lintFile(file: string, cwd: string): Promise<FileResult> {
   return { path: toDisplayPath(cwd, absolute), repoPath: toPosix(relative(context.root, absolute)), findings };
 }
 
-
 function toDisplayPath(cwd: string, absolute: string): string {
   const shown = relative(cwd, absolute);
   return toPosix(shown.startsWith('..') || isAbsolute(shown) ? absolute : shown);
@@ -181,7 +180,6 @@ function isFolder(path: string): boolean {
   }
 }
 
-
 export function summarize(files: FileResult[]): LintSummary {
   let errors = 0;
   let warnings = 0;
@@ -217,9 +215,7 @@ const FILES_PER_THREAD = 40;
 export async function lintFiles(files: string[], cwd: string, options: LintFilesOptions = {}): Promise<LintRun> {
   const requested = options.threads ?? threadsFromEnvironment();
   const threads =
-    files.length >= (options.parallelThreshold ?? PARALLEL_THRESHOLD)
-      ? Math.min(requested, Math.max(2, Math.floor(files.length / FILES_PER_THREAD)))
-      : 1;
+    files.length >= (options.parallelThreshold ?? PARALLEL_THRESHOLD) ? Math.min(requested, Math.max(2, Math.floor(files.length / FILES_PER_THREAD))) : 1;
   let results: FileResult[];
   if (threads > 1) {
     results = (await lintInPool(files, cwd, lintFile, { threads })).files;

@@ -77,8 +77,9 @@ export function adviceFor(kind: ModelErrorKind, status?: number, withFallback = 
   if (kind === 'http' && (status === 401 || status === 403)) return 'check the API key';
   if (kind === 'http' && status === 404) return 'check the model name and the base URL';
   if (kind === 'http' && status === 429) return 'wait, or lower the request rate or raise the account limit';
-  if (kind === 'http' && status !== undefined && status >= 500) return withFallback ? 'the provider is failing; retry later' : 'the provider is failing; retry later or configure a fallback model';
-  if (kind === 'malformed') return 'check that the base URL is the provider\'s API (deepplan doctor shows it); a proxy or another server may have answered';
+  if (kind === 'http' && status !== undefined && status >= 500)
+    return withFallback ? 'the provider is failing; retry later' : 'the provider is failing; retry later or configure a fallback model';
+  if (kind === 'malformed') return "check that the base URL is the provider's API (deepplan doctor shows it); a proxy or another server may have answered";
   if (kind === 'http') return 'check the request settings';
   if (kind === 'timeout') return 'retry later, or raise timeout_ms in deepplan.config.yaml';
   if (kind === 'connection') return 'check the network and the base URL';
@@ -114,11 +115,19 @@ export function fromSdkError(error: unknown, provider: string, model: string, ti
   }
   // The SDK read an HTTP 200 and choked on its body (a string where an object belongs, a missing field): the answer is
   // not the provider's format. Network failures are TypeErrors too, but with a cause ("fetch failed", "terminated").
-  if (error instanceof TypeError && err.cause === undefined && (error as { code?: unknown }).code === undefined && !/^(fetch failed|terminated)$/i.test(err.message ?? '')) {
-    return malformedAnswer(provider, model, 'its body is not in the API\'s format');
+  if (
+    error instanceof TypeError &&
+    err.cause === undefined &&
+    (error as { code?: unknown }).code === undefined &&
+    !/^(fetch failed|terminated)$/i.test(err.message ?? '')
+  ) {
+    return malformedAnswer(provider, model, "its body is not in the API's format");
   }
   if (error instanceof SyntaxError) return malformedAnswer(provider, model, 'its body is not valid JSON');
-  if (name === 'APIConnectionError' || /fetch failed|ECONNRE|socket|terminated|premature|network/i.test(`${err?.message ?? ''} ${String((err?.cause as Error | undefined)?.message ?? '')}`)) {
+  if (
+    name === 'APIConnectionError' ||
+    /fetch failed|ECONNRE|socket|terminated|premature|network/i.test(`${err?.message ?? ''} ${String((err?.cause as Error | undefined)?.message ?? '')}`)
+  ) {
     return new ModelError(`${where}: the connection failed or was cut off`, { kind: 'connection', provider, model });
   }
   // Not a provider failure we recognise: report it as it is and do not retry it.

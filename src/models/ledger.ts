@@ -48,7 +48,10 @@ export class Ledger {
   static newRunId(): string {
     if (commandRunId === null) {
       const inherited = process.env[RUN_ID_VARIABLE];
-      commandRunId = inherited && /^[\w.-]{1,80}$/.test(inherited) ? inherited : `${new Date().toISOString().replace(/[:.]/g, '-')}-${Math.random().toString(36).slice(2, 8)}`;
+      commandRunId =
+        inherited && /^[\w.-]{1,80}$/.test(inherited)
+          ? inherited
+          : `${new Date().toISOString().replace(/[:.]/g, '-')}-${Math.random().toString(36).slice(2, 8)}`;
       process.env[RUN_ID_VARIABLE] = commandRunId;
     }
     return commandRunId;
@@ -123,7 +126,7 @@ export function commandSpend(): CommandSpend {
  * with the models of unknown price named. Paths are shown relative to `cwd`. The offline engine is not a model call.
  */
 export function commandCostLine(spend: CommandSpend = commandSpend(), cwd = process.cwd()): string {
-  if (spend.calls === 0) return 'model cost: $0.0000 (no calls to a provider\'s model)';
+  if (spend.calls === 0) return "model cost: $0.0000 (no calls to a provider's model)";
   const unknown = spend.unpriced.length > 0 ? `, plus calls to ${spend.unpriced.join(', ')} of unknown price` : '';
   const ledgers = spend.ledgers.map((path) => relative(cwd, path) || path).join(', ');
   return `model cost: $${spend.spentUsd.toFixed(4)} (${spend.calls} call${spend.calls === 1 ? '' : 's'}${unknown})${ledgers ? `; ledger: ${ledgers}` : ''}`;

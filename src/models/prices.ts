@@ -63,12 +63,16 @@ export function priceWarnings(models: Map<string, string[]>, config: Config, tod
     const where = config.prices?.[ref] ? 'prices: in deepplan.config.yaml' : 'data/prices.yaml';
     const read = price.date ? Date.parse(`${String(price.date).slice(0, 10)}T00:00:00Z`) : Number.NaN;
     if (Number.isNaN(read)) {
-      warnings.push(`${used}: its price in ${where} has no date; check it${price.source ? ` on ${price.source}` : ' on the vendor\'s page'} and record the date read`);
+      warnings.push(
+        `${used}: its price in ${where} has no date; check it${price.source ? ` on ${price.source}` : " on the vendor's page"} and record the date read`,
+      );
       continue;
     }
     const age = Math.floor((Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate()) - read) / DAY_MS);
     if (age > PRICE_MAX_AGE_DAYS) {
-      warnings.push(`${used}: its price in ${where} was read on ${String(price.date).slice(0, 10)}, ${age} days ago; check it${price.source ? ` on ${price.source}` : ' on the vendor\'s page'} and update it`);
+      warnings.push(
+        `${used}: its price in ${where} was read on ${String(price.date).slice(0, 10)}, ${age} days ago; check it${price.source ? ` on ${price.source}` : " on the vendor's page"} and update it`,
+      );
     }
   }
   return warnings;

@@ -135,7 +135,10 @@ export function jsonSchemaOf(schema: ZodType): Record<string, unknown> {
 }
 
 function parseJsonAnswer(text: string): { value: unknown } | { error: string } {
-  const trimmed = text.trim().replace(/^```(?:json)?\s*\n?/i, '').replace(/\n?```\s*$/, '');
+  const trimmed = text
+    .trim()
+    .replace(/^```(?:json)?\s*\n?/i, '')
+    .replace(/\n?```\s*$/, '');
   if (trimmed === '') return { error: 'the answer was empty' };
   try {
     return { value: JSON.parse(trimmed) };
@@ -276,12 +279,15 @@ export class ModelRunner {
     const total = addAnswers(answer, second.answer);
     if ('object' in rechecked) return { ...total, object: rechecked.object, ...extraCallsOf(second.result) };
     const [provider = '', name = ''] = second.answer.model.split('/');
-    throw new ModelError(`${role} (${second.answer.model}): the answer did not match the "${request.name}" schema twice: ${rechecked.error}; ${adviceFor('invalid-output')}`, {
-      kind: 'invalid-output',
-      provider,
-      model: name,
-      role,
-    });
+    throw new ModelError(
+      `${role} (${second.answer.model}): the answer did not match the "${request.name}" schema twice: ${rechecked.error}; ${adviceFor('invalid-output')}`,
+      {
+        kind: 'invalid-output',
+        provider,
+        model: name,
+        role,
+      },
+    );
   }
 
   private validate<T>(schema: ZodType<T>, text: string): { object: T } | { error: string } {
@@ -308,7 +314,10 @@ export class ModelRunner {
           const first = error.detail ?? error.message;
           const second = (fallbackError.detail ?? fallbackError.message).replace(/^fallback \([^)]*\): /, '');
           const advice = adviceFor(fallbackError.kind, fallbackError.status, true);
-          const both = error.kind === fallbackError.kind && error.status === fallbackError.status && fallbackError.kind === 'http' && (fallbackError.status ?? 0) >= 500 ? 'both providers are failing; retry later' : advice;
+          const both =
+            error.kind === fallbackError.kind && error.status === fallbackError.status && fallbackError.kind === 'http' && (fallbackError.status ?? 0) >= 500
+              ? 'both providers are failing; retry later'
+              : advice;
           throw new ModelError(`${first}; the fallback model ${fallback.configured} failed too: ${second}; ${both}`, {
             kind: fallbackError.kind,
             provider: fallbackError.provider,
@@ -347,7 +356,10 @@ export class ModelRunner {
         return { result, answer: { model: model.id, role, usage: result.usage, costUsd, latencyMs } };
       } catch (error) {
         const latencyMs = Math.round(performance.now() - started);
-        const failure = error instanceof ModelError ? error : new ModelError(String((error as Error)?.message ?? error), { kind: 'http', provider: model.provider, model: model.id });
+        const failure =
+          error instanceof ModelError
+            ? error
+            : new ModelError(String((error as Error)?.message ?? error), { kind: 'http', provider: model.provider, model: model.id });
         this.ledger.record({ role, model: model.id, attempt, ok: false, inputTokens: 0, outputTokens: 0, costUsd: 0, latencyMs, error: failure.message });
         lastError = failure;
         if (!failure.retryable || attempt === attempts || this.options.signal?.aborted) break;

@@ -56,13 +56,28 @@ export const DEFAULT_DOCUMENT_PATTERNS = ['**/*.md', '**/*.markdown', '**/*.txt'
 const MAX_DEFAULT_DOCUMENTS = 2_000;
 
 export function gatherContext(root: string, request: string, documentPatterns: string[]): Gathered {
-  const documents = documentPatterns.length > 0 ? globSync(documentPatterns, { cwd: root, onlyFiles: true, ignore: ['**/node_modules/**', '.git/**', ...(documentPatterns === DEFAULT_DOCUMENT_PATTERNS ? IGNORED : [])], deep: 8 }).sort().slice(0, documentPatterns === DEFAULT_DOCUMENT_PATTERNS ? MAX_DEFAULT_DOCUMENTS : MAX_WALKED_FILES) : [];
+  const documents =
+    documentPatterns.length > 0
+      ? globSync(documentPatterns, {
+          cwd: root,
+          onlyFiles: true,
+          ignore: ['**/node_modules/**', '.git/**', ...(documentPatterns === DEFAULT_DOCUMENT_PATTERNS ? IGNORED : [])],
+          deep: 8,
+        })
+          .sort()
+          .slice(0, documentPatterns === DEFAULT_DOCUMENT_PATTERNS ? MAX_DEFAULT_DOCUMENTS : MAX_WALKED_FILES)
+      : [];
   const docIndex = new MiniSearch<{ id: string; text: string }>({ fields: ['text'], tokenize, searchOptions: { prefix: true } });
-  docIndex.addAll(documents.flatMap((path) => {
-    const text = read(root, path);
-    return text === null ? [] : [{ id: path, text }];
-  }));
-  const relevantDocuments = docIndex.search(request).slice(0, MAX_DOCUMENTS).map((hit) => ({ path: hit.id as string, score: hit.score }));
+  docIndex.addAll(
+    documents.flatMap((path) => {
+      const text = read(root, path);
+      return text === null ? [] : [{ id: path, text }];
+    }),
+  );
+  const relevantDocuments = docIndex
+    .search(request)
+    .slice(0, MAX_DOCUMENTS)
+    .map((hit) => ({ path: hit.id as string, score: hit.score }));
 
   const learnings: Learning[] = [];
   for (const path of globSync(['plans/**/*.md'], { cwd: root, onlyFiles: true, ignore: ['plans/templates/**'] }).sort()) {
@@ -74,7 +89,10 @@ export function gatherContext(root: string, request: string, documentPatterns: s
   learningIndex.addAll(learnings.map((learning, id) => ({ id, text: learning.text })));
   const hits = learningIndex.search(request);
   const floor = (hits[0]?.score ?? 0) * 0.3;
-  const relevant = hits.filter((hit) => hit.score >= floor).slice(0, MAX_LEARNINGS).map((hit) => learnings[hit.id as number]!);
+  const relevant = hits
+    .filter((hit) => hit.score >= floor)
+    .slice(0, MAX_LEARNINGS)
+    .map((hit) => learnings[hit.id as number]!);
   return { documents: relevantDocuments, learnings: relevant };
 }
 
@@ -120,7 +138,8 @@ export function formatContract(contract: SkillContract, full = true): string {
   const source = contract.from === 'body' ? ' (from its instructions)' : '';
   if (contract.from === 'none') lines.push('- reads, writes: (not declared)');
   else {
-    const list = (paths: string[]) => (paths.length > 0 ? `${paths.join(', ')}${source}` : contract.from === 'body' ? '(its instructions do not say)' : '(none declared)');
+    const list = (paths: string[]) =>
+      paths.length > 0 ? `${paths.join(', ')}${source}` : contract.from === 'body' ? '(its instructions do not say)' : '(none declared)';
     lines.push(`- reads: ${list(contract.reads)}`);
     lines.push(`- writes: ${list(contract.writes)}`);
   }
@@ -139,12 +158,29 @@ export interface EntityFolder {
 }
 
 const ENTITY_EXTENSIONS = /\.(ya?ml|json|md|markdown|txt|csv|html?|eml)$/i;
-const IGNORED = ['**/node_modules/**', '.git/**', '.deepplan/**', 'dist/**', 'plans/**', 'reviews/**', 'prompts/**', 'calibration/**', '.claude/**', '.agents/**', '.codex/**', 'skills/**', '.github/**'];
+const IGNORED = [
+  '**/node_modules/**',
+  '.git/**',
+  '.deepplan/**',
+  'dist/**',
+  'plans/**',
+  'reviews/**',
+  'prompts/**',
+  'calibration/**',
+  '.claude/**',
+  '.agents/**',
+  '.codex/**',
+  'skills/**',
+  '.github/**',
+];
 const MAX_ENTITY_FOLDERS = 4;
 const MAX_WALKED_FILES = 20_000;
 
 function slugWords(text: string): string[] {
-  const words = text.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+  const words = text
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
   const slugs = new Set<string>();
   for (let index = 0; index < words.length; index++) {
     if (words[index]!.length >= 3) slugs.add(words[index]!);
@@ -191,7 +227,8 @@ export function entityFolders(root: string, request: string, sources: string[] =
     let score = 0;
     let reason = '';
     if (lower.includes(folder.toLowerCase())) [score, reason] = [100, `the request names ${folder}/`];
-    else if (sources.some((source) => source.startsWith(`${folder}/`))) [score, reason] = [60, `it holds ${sources.find((source) => source.startsWith(`${folder}/`))}`];
+    else if (sources.some((source) => source.startsWith(`${folder}/`)))
+      [score, reason] = [60, `it holds ${sources.find((source) => source.startsWith(`${folder}/`))}`];
     else if (names.has(last)) [score, reason] = [50, `the request names ${last}`];
     else if (words.has(last) || words.has(singularOf(last))) [score, reason] = [30, `the request says "${last}"`];
     if (score === 0) continue;
@@ -217,7 +254,13 @@ function properNames(request: string): Set<string> {
       if (!/^[A-Z]/.test(words[index]!)) continue;
       let end = index;
       while (end + 1 < words.length && /^[A-Z0-9]/.test(words[end + 1]!)) end++;
-      for (let stop = index; stop <= Math.min(end, index + 2); stop++) names.add(words.slice(index, stop + 1).join('-').toLowerCase());
+      for (let stop = index; stop <= Math.min(end, index + 2); stop++)
+        names.add(
+          words
+            .slice(index, stop + 1)
+            .join('-')
+            .toLowerCase(),
+        );
     }
   }
   return names;
@@ -261,10 +304,17 @@ function entityText(root: string, folders: EntityFolder[], share: number): strin
   const header = (entity: EntityFolder) => `### ${entity.folder}/ (${entity.files.length} files; ${entity.reason})`;
   const name = (file: string) => file.slice(file.lastIndexOf('/') + 1);
   // Most detail first: one line per entity with its identifying fields; then names only; then a summary.
-  const detailed = folders.map((entity) => [header(entity), ...entity.files.map((file) => {
-    const summary = recordSummary(root, file);
-    return `- ${name(file)}${summary ? ` (${summary})` : ''}`;
-  })].join('\n')).join('\n\n');
+  const detailed = folders
+    .map((entity) =>
+      [
+        header(entity),
+        ...entity.files.map((file) => {
+          const summary = recordSummary(root, file);
+          return `- ${name(file)}${summary ? ` (${summary})` : ''}`;
+        }),
+      ].join('\n'),
+    )
+    .join('\n\n');
   if (tokensOf(detailed) <= share) return detailed;
   const names = folders.map((entity) => `${header(entity)}\n${entity.files.map(name).join(', ')}`).join('\n\n');
   if (tokensOf(names) <= share) return names;
@@ -343,7 +393,10 @@ function namedFiles(byFolder: Map<string, string[]>, request: string, folders: E
   const found: string[] = [];
   for (const [, files] of byFolder) {
     for (const file of files) {
-      const base = file.slice(file.lastIndexOf('/') + 1).replace(/\.[^.]+$/, '').toLowerCase();
+      const base = file
+        .slice(file.lastIndexOf('/') + 1)
+        .replace(/\.[^.]+$/, '')
+        .toLowerCase();
       if (words.has(base) && ENTITY_EXTENSIONS.test(file) && !listed.has(file)) found.push(file);
     }
   }
@@ -359,7 +412,9 @@ function relevance(contract: SkillContract, request: string): number {
 export function buildPlannerPack(input: PackInput): PlannerPack {
   const contracts = new Map([...input.skills.skills.values()].map((skill) => [skill.name, skillContract(skill)]));
   // Skills: the most relevant first with their full contract; past the share, contracts without the excerpt, then names.
-  const ranked = [...contracts.values()].sort((a, b) => Number(a.deprecated) - Number(b.deprecated) || relevance(b, input.request) - relevance(a, input.request) || a.name.localeCompare(b.name));
+  const ranked = [...contracts.values()].sort(
+    (a, b) => Number(a.deprecated) - Number(b.deprecated) || relevance(b, input.request) - relevance(a, input.request) || a.name.localeCompare(b.name),
+  );
   // Every skill's contract first (without its excerpt), most relevant first; then the excerpts while the share lasts;
   // skills past the share are named on one line.
   const reserve = 150;

@@ -43,7 +43,7 @@ export function uselessness(answer: PlanAnswer, skills: SkillIndex): string[] {
     if (phase.done_when.trim().length < 8) problems.push(`${where} has no real "done when"`);
     for (const step of phase.steps) {
       if (step.text.trim().length < 4 || !WORD.test(step.text)) problems.push(`${where} has a step that says nothing ("${step.text}")`);
-      const skill = step.kind === 'skill' ? step.text.trim().replace(/^\//, '').split(/\s+/)[0] ?? '' : null;
+      const skill = step.kind === 'skill' ? (step.text.trim().replace(/^\//, '').split(/\s+/)[0] ?? '') : null;
       if (skill !== null && !skills.skills.has(skill)) problems.push(`${where} invokes the skill "${skill}", which is not installed`);
     }
     for (const path of [...phase.inputs, ...phase.outputs]) {
@@ -92,7 +92,9 @@ export function toDraft(answer: PlanAnswer): GeneratedDraft {
     text: criterion.text.trim().replace(/\.$/, ''),
     ...(criterion.verify.trim() ? { verify: criterion.verify.trim() } : {}),
   }));
-  const excluded = (answer.skills_excluded ?? []).map((skill) => ({ name: skill.name.trim().replace(/^\//, ''), reason: skill.reason.trim() })).filter((skill) => skill.name !== '');
+  const excluded = (answer.skills_excluded ?? [])
+    .map((skill) => ({ name: skill.name.trim().replace(/^\//, ''), reason: skill.reason.trim() }))
+    .filter((skill) => skill.name !== '');
   return { title: answer.title.trim() || 'Plan', phases, criteria, excluded };
 }
 
@@ -170,7 +172,7 @@ export function contractFindings(draft: GeneratedDraft, contracts: Map<string, S
       for (const write of contract.writes.filter((path) => path.includes('/') && !/\s/.test(path))) {
         const pattern = contractPattern(write);
         if (phase.outputs.some((output) => overlaps(contractPattern(output), pattern))) continue;
-        const placeholder = pattern !== write ? ' (the placeholder stands for the entity\'s name)' : '';
+        const placeholder = pattern !== write ? " (the placeholder stands for the entity's name)" : '';
         findings.push({
           rule: 'skill-contract',
           line: 0,
@@ -183,7 +185,12 @@ export function contractFindings(draft: GeneratedDraft, contracts: Map<string, S
   const excluded = new Set((draft.excluded ?? []).map((skill) => skill.name));
   for (const contract of contracts.values()) {
     if (invoked.has(contract.name) && excluded.has(contract.name)) {
-      findings.push({ rule: 'skill-audit', line: 0, message: `/${contract.name} is invoked by a step and also listed in skills_excluded`, fix: `keep it in one place: remove it from skills_excluded, or stop invoking it` });
+      findings.push({
+        rule: 'skill-audit',
+        line: 0,
+        message: `/${contract.name} is invoked by a step and also listed in skills_excluded`,
+        fix: `keep it in one place: remove it from skills_excluded, or stop invoking it`,
+      });
     } else if (!invoked.has(contract.name) && !excluded.has(contract.name) && !contract.deprecated) {
       findings.push({
         rule: 'skill-audit',
@@ -262,7 +269,9 @@ export class PlannerSession {
       content: [
         `deepplan rendered and linted that plan: ${findings.length} problem(s) must be fixed. Phase ids are the rendered plan's: P<n> is your phase n, and P<n>a, P<n>b are parts that sizing split from it.`,
         ...findings.map((finding) => `- ${formatRepairFinding(finding)}`),
-        ...(warnings.length > 0 ? ['Warnings worth fixing in the same answer:', ...warnings.slice(0, 10).map((finding) => `- ${formatRepairFinding(finding)}`)] : []),
+        ...(warnings.length > 0
+          ? ['Warnings worth fixing in the same answer:', ...warnings.slice(0, 10).map((finding) => `- ${formatRepairFinding(finding)}`)]
+          : []),
         'Answer again with the complete plan in the same JSON shape, changing what these findings need and keeping the rest.',
       ].join('\n'),
     });
@@ -274,9 +283,16 @@ export class PlannerSession {
     ledger.contextPack = packSizes(this.pack);
     try {
       for (let attempt = 1; attempt <= 2; attempt++) {
-        const answer = await this.input.models.generateObject(this.role, { name: this.schemaName, schema: PlanAnswer, messages: [...this.messages], maxTokens: 16000 });
+        const answer = await this.input.models.generateObject(this.role, {
+          name: this.schemaName,
+          schema: PlanAnswer,
+          messages: [...this.messages],
+          maxTokens: 16000,
+        });
         const problems = uselessness(answer.object, this.input.skills);
-        this.input.progress(`planner ${answer.model}: ${answer.object.phases.length} phases${problems.length > 0 ? `, not usable: ${problems.slice(0, 3).join('; ')}` : ''}`);
+        this.input.progress(
+          `planner ${answer.model}: ${answer.object.phases.length} phases${problems.length > 0 ? `, not usable: ${problems.slice(0, 3).join('; ')}` : ''}`,
+        );
         this.messages.push({ role: 'assistant', content: JSON.stringify(answer.object) });
         if (problems.length === 0) return toDraft(answer.object);
         this.messages.push({ role: 'user', content: `That plan cannot be used: ${problems.join('; ')}. Answer again with a complete plan.` });

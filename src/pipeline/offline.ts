@@ -54,13 +54,30 @@ function candidateFolders(root: string): string[] {
     cwd: root,
     onlyFiles: true,
     deep: 4,
-    ignore: ['**/node_modules/**', '.git/**', '.deepplan/**', 'plans/**', 'reviews/**', 'prompts/**', 'calibration/**', '.claude/**', '.agents/**', 'skills/**', '.github/**', 'dist/**'],
+    ignore: [
+      '**/node_modules/**',
+      '.git/**',
+      '.deepplan/**',
+      'plans/**',
+      'reviews/**',
+      'prompts/**',
+      'calibration/**',
+      '.claude/**',
+      '.agents/**',
+      'skills/**',
+      '.github/**',
+      'dist/**',
+    ],
   });
   for (const file of files.slice(0, 20_000)) {
     const slash = file.lastIndexOf('/');
     if (slash > 0) counts.set(file.slice(0, slash), (counts.get(file.slice(0, slash)) ?? 0) + 1);
   }
-  return [...counts.entries()].filter(([, count]) => count >= 2).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 5).map(([folder]) => `${folder}/`);
+  return [...counts.entries()]
+    .filter(([, count]) => count >= 2)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, 5)
+    .map(([folder]) => `${folder}/`);
 }
 
 /**

@@ -19,7 +19,17 @@ import { DEFAULT_DOCUMENT_PATTERNS, gatherContext } from './context.js';
 import { fillPlaceholders, loadPrompt } from './prompts.js';
 import { contractFindings, formatRepairFinding, MAX_REPAIR_TURNS, PlannerSession, type GeneratedDraft, type RepairFinding } from './generate.js';
 import { fillTemplate, loadTemplate } from './templates.js';
-import { jobAndEntityQuestions, offlineTemplateFor, PLAN_DRAFT_FORMAT, WORKSTREAM_FORMAT, requestConstraints, requestOwner, requestQualityBar, requestStakeholders, requestWithAnswers } from './offline.js';
+import {
+  jobAndEntityQuestions,
+  offlineTemplateFor,
+  PLAN_DRAFT_FORMAT,
+  WORKSTREAM_FORMAT,
+  requestConstraints,
+  requestOwner,
+  requestQualityBar,
+  requestStakeholders,
+  requestWithAnswers,
+} from './offline.js';
 import { renderPlan } from './write.js';
 import { ASK_BELOW_CONFIDENCE, classifyWorkstream, type Workstream } from './workstream.js';
 
@@ -37,7 +47,15 @@ export type PipelineEvent =
 /** Structured detail of a phase's result, for screens that show more than the summary line. */
 export type PhaseDetail =
   | { kind: 'sizing'; phases: Array<{ id: string; title: string; context: ContextMode; fileOperations: number }> }
-  | { kind: 'budget'; maxIterations: number; basis: 'formula' | 'calibrated'; arithmetic: string; phases: number; criteria: number; coefficients: Coefficients };
+  | {
+      kind: 'budget';
+      maxIterations: number;
+      basis: 'formula' | 'calibrated';
+      arithmetic: string;
+      phases: number;
+      criteria: number;
+      coefficients: Coefficients;
+    };
 
 export interface PipelineInput {
   request: string;
@@ -67,9 +85,7 @@ export interface PipelineInput {
   now?: string;
 }
 
-export type PipelineOutcome =
-  | { kind: 'plan'; text: string; draft: PlanDraft; findings: Finding[] }
-  | { kind: 'questions'; questions: Question[] };
+export type PipelineOutcome = { kind: 'plan'; text: string; draft: PlanDraft; findings: Finding[] } | { kind: 'questions'; questions: Question[] };
 
 import { PipelineError } from './errors.js';
 /** The pipeline cannot produce a plan that lints; the message says why in one line (sizing and templates throw it too). */
@@ -77,7 +93,11 @@ export { PipelineError };
 
 const WORKSTREAMS: Workstream[] = ['consulting', 'content', 'infrastructure'];
 
-const WorkstreamAnswer = z.object({ workstream: z.enum(['consulting', 'content', 'infrastructure']), confidence: z.number().min(0).max(1), reason: z.string() });
+const WorkstreamAnswer = z.object({
+  workstream: z.enum(['consulting', 'content', 'infrastructure']),
+  confidence: z.number().min(0).max(1),
+  reason: z.string(),
+});
 
 /** The offline template for a request: research when it asks to find something out, else by workstream. */
 export function templateFor(workstream: Workstream, request: string): 'research' | 'outreach' | 'content' | 'infrastructure' {
@@ -122,7 +142,10 @@ function slugOf(text: string): string {
 }
 
 function titleOf(request: string): string {
-  const first = request.split(/(?<=[.!?])\s|\n/)[0]!.trim().replace(/[.!?]$/, '');
+  const first = request
+    .split(/(?<=[.!?])\s|\n/)[0]!
+    .trim()
+    .replace(/[.!?]$/, '');
   return first.length > 70 ? `${first.slice(0, 67)}…` : first;
 }
 
@@ -162,7 +185,13 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
         prompt: fillPlaceholders(prompt.body, { request: input.request }),
         maxTokens: 300,
       });
-      return { workstream: answer.object.workstream, confidence: answer.object.confidence, evidence: [answer.object.reason], scores: offline.scores, by: answer.model };
+      return {
+        workstream: answer.object.workstream,
+        confidence: answer.object.confidence,
+        evidence: [answer.object.reason],
+        scores: offline.scores,
+        by: answer.model,
+      };
     },
     (g) => `${g.workstream} (confidence ${g.confidence.toFixed(2)} by ${g.by}${g.evidence.length > 0 ? `: ${g.evidence.join(', ')}` : ''})`,
   );
@@ -179,8 +208,13 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
   }
 
   // 2. Context sufficiency.
-  const context = await step('sufficiency', () => findContext(input.request), (c) => (c.missing.length === 0 ? 'criteria, constraints and stakeholders found' : `missing: ${c.missing.join(', ')}`));
-  if (context.missing.length >= 2) questions.push(...interviewQuestions(context.missing, templateFor(guess.workstream, input.request), jobAndEntityQuestions(input.request, input.root)));
+  const context = await step(
+    'sufficiency',
+    () => findContext(input.request),
+    (c) => (c.missing.length === 0 ? 'criteria, constraints and stakeholders found' : `missing: ${c.missing.join(', ')}`),
+  );
+  if (context.missing.length >= 2)
+    questions.push(...interviewQuestions(context.missing, templateFor(guess.workstream, input.request), jobAndEntityQuestions(input.request, input.root)));
   // Offline, a request that says enough but that no template fits is declined before any question (one line).
   else if (!modelPlans) offlineTemplateFor(input.request, input.root, true);
 
@@ -253,28 +287,40 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
     if (!attempt.fromModel || !session || turn >= MAX_REPAIR_TURNS) {
       if (!attempt.fromModel) {
         const first = problems[0]!;
-        throw new PipelineError(`the generated plan would not lint (${problems.length} error(s)); first: ${first.line > 0 ? `line ${first.line}: ` : ''}${first.message} (${first.rule})`);
+        throw new PipelineError(
+          `the generated plan would not lint (${problems.length} error(s)); first: ${first.line > 0 ? `line ${first.line}: ` : ''}${first.message} (${first.rule})`,
+        );
       }
       throw new PipelineError(
         `the planner's plan still has ${problems.length} problem(s) after ${turn} repair turn(s):\n${problems.map((problem) => `  - ${formatRepairFinding(problem)}`).join('\n')}`,
       );
     }
-    generationProgress(`repair turn ${turn + 1} of ${MAX_REPAIR_TURNS}: ${problems.length} finding(s) back to the planner (${[...new Set(problems.map((problem) => problem.rule))].join(', ')})`);
+    generationProgress(
+      `repair turn ${turn + 1} of ${MAX_REPAIR_TURNS}: ${problems.length} finding(s) back to the planner (${[...new Set(problems.map((problem) => problem.rule))].join(', ')})`,
+    );
     modelled = await session.repair(problems, attempt.warnings);
-    if (!modelled) throw new PipelineError(`the planner's repair turn ${turn + 1} gave no usable plan; the findings were:\n${problems.map((problem) => `  - ${formatRepairFinding(problem)}`).join('\n')}`);
+    if (!modelled)
+      throw new PipelineError(
+        `the planner's repair turn ${turn + 1} gave no usable plan; the findings were:\n${problems.map((problem) => `  - ${formatRepairFinding(problem)}`).join('\n')}`,
+      );
   }
 
   /** Steps 4 to 7 and the lint, for the planner's plan (or the template's when there is none): a plan, or the problems. */
   async function assemble(
     modelled: GeneratedDraft | null,
     turn: number,
-  ): Promise<{ kind: 'plan'; text: string; draft: PlanDraft; findings: Finding[] } | { kind: 'problems'; problems: RepairFinding[]; warnings: RepairFinding[]; fromModel: boolean }> {
+  ): Promise<
+    | { kind: 'plan'; text: string; draft: PlanDraft; findings: Finding[] }
+    | { kind: 'problems'; problems: RepairFinding[]; warnings: RepairFinding[]; fromModel: boolean }
+  > {
     const fromModel = modelled !== null;
     const generated = await step(
       'generation',
       async () => {
         // The template is filled only when it plans: a planner's plan needs only its defaults.
-        const templated = modelled ? null : fillTemplate(template, { request_title: titleOf(input.request) }, gathered.sources, { root: input.root, request: planRequest, name: templateName });
+        const templated = modelled
+          ? null
+          : fillTemplate(template, { request_title: titleOf(input.request) }, gathered.sources, { root: input.root, request: planRequest, name: templateName });
         const filled: Pick<GeneratedDraft, 'phases' | 'criteria' | 'title'> = modelled ?? templated!;
         let from = `the ${templateName} template`;
         if (modelled) {
@@ -285,20 +331,33 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
         if (templated) for (const note of templated.notes) generationProgress(note);
         const evidence = (part: string) => context.found.find((found) => found.part === part)?.evidence ?? [];
         const draft: PlanDraft = {
-          meta: { id: slugOf(input.request), title: filled.title, workstream, deliverable: template.deliverable, quality_bar: 'structural', ...requestOwner(input.request) },
+          meta: {
+            id: slugOf(input.request),
+            title: filled.title,
+            workstream,
+            deliverable: template.deliverable,
+            quality_bar: 'structural',
+            ...requestOwner(input.request),
+          },
           request: input.request.trim(),
-          criteria: [
-            ...filled.criteria,
-            ...(answered.has('success') ? [{ id: `SC${filled.criteria.length + 1}`, text: answered.get('success')! }] : []),
+          criteria: [...filled.criteria, ...(answered.has('success') ? [{ id: `SC${filled.criteria.length + 1}`, text: answered.get('success')! }] : [])],
+          constraints: [
+            ...requestConstraints(input.request, evidence('constraints')),
+            ...['limits', 'deadline'].filter((id) => answered.has(id)).map((id) => answered.get(id)!),
           ],
-          constraints: [...requestConstraints(input.request, evidence('constraints')), ...['limits', 'deadline'].filter((id) => answered.has(id)).map((id) => answered.get(id)!)],
-          stakeholders: [...requestStakeholders(input.request, evidence('stakeholders')), ...(answered.has('owner') ? [`${answered.get('owner')} — owner, answers when the work is blocked`] : [])],
+          stakeholders: [
+            ...requestStakeholders(input.request, evidence('stakeholders')),
+            ...(answered.has('owner') ? [`${answered.get('owner')} — owner, answers when the work is blocked`] : []),
+          ],
           clarifications: questions.map((question) => ({ question: question.text, answer: answered.get(question.id)! })),
           skills: { mapped: [], excluded: [] },
           phases: filled.phases,
           learnings: gathered.learnings.map((learning) => `${learning.text} (from ${learning.from})`),
         };
-        const scope = { write: [...new Set(filled.phases.flatMap((phase) => phase.outputs).map(writeGlob))], ...(fromModel ? (commands.length > 0 ? { commands } : {}) : template.scope?.commands ? { commands: template.scope.commands } : {}) };
+        const scope = {
+          write: [...new Set(filled.phases.flatMap((phase) => phase.outputs).map(writeGlob))],
+          ...(fromModel ? (commands.length > 0 ? { commands } : {}) : template.scope?.commands ? { commands: template.scope.commands } : {}),
+        };
         return { draft, scope, from };
       },
       (g) => `${g.draft.phases.length} phases from ${g.from}`,
@@ -322,12 +381,21 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
         (r) => (r.changes.length === 0 ? 'no change needed' : `${r.changes.length} change(s)`),
         (r) => {
           const rules = contextForRoot(input.root);
-          return { kind: 'sizing', phases: r.draft.phases.map((phase) => ({ id: phase.id, title: phase.title, context: phase.context, fileOperations: countFileOperations(phase, rules, r.draft.phases) })) };
+          return {
+            kind: 'sizing',
+            phases: r.draft.phases.map((phase) => ({
+              id: phase.id,
+              title: phase.title,
+              context: phase.context,
+              fileOperations: countFileOperations(phase, rules, r.draft.phases),
+            })),
+          };
         },
       );
     } catch (error) {
       // A planner's plan that cannot be sized goes back to the planner like a lint error.
-      if (fromModel && error instanceof PipelineError) return { kind: 'problems', problems: [...contract, { rule: 'sizing', line: 0, message: error.message }], warnings: [], fromModel };
+      if (fromModel && error instanceof PipelineError)
+        return { kind: 'problems', problems: [...contract, { rule: 'sizing', line: 0, message: error.message }], warnings: [], fromModel };
       throw error;
     }
     let draft = sized.draft;
@@ -339,17 +407,21 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
         requestQualityBar(input.request)
           ? { bar: requestQualityBar(input.request)!, reason: 'the request names it' }
           : workstream === 'consulting'
-          ? { bar: 'adversarial' as const, reason: 'client-facing consulting work: a reviewer from another provider attacks the plan' }
-          : draft.phases.length >= 10
-            ? { bar: 'semantic' as const, reason: `${draft.phases.length} phases: the review checks meaning, not only structure` }
-            : { bar: draft.meta.deliverable === 'infrastructure' ? ('structural' as const) : ('semantic' as const), reason: `${draft.meta.deliverable} deliverable of ${draft.phases.length} phases` },
+            ? { bar: 'adversarial' as const, reason: 'client-facing consulting work: a reviewer from another provider attacks the plan' }
+            : draft.phases.length >= 10
+              ? { bar: 'semantic' as const, reason: `${draft.phases.length} phases: the review checks meaning, not only structure` }
+              : {
+                  bar: draft.meta.deliverable === 'infrastructure' ? ('structural' as const) : ('semantic' as const),
+                  reason: `${draft.meta.deliverable} deliverable of ${draft.phases.length} phases`,
+                },
       (q) => `${q.bar}: ${q.reason}`,
     );
     draft = { ...draft, meta: { ...draft.meta, quality_bar: qualityBar.bar } };
 
     // Skill audit, then the drift cross-check. A planner's plan maps the skills its steps invoke and excludes the rest
     // with its reasons; the offline audit adds the /skill step to every phase it maps.
-    const audit = (modelled ? plannerAudit(draft.phases, modelled.excluded ?? [], gathered.skills) : null) ?? auditSkills(input.request, draft.phases, gathered.skills);
+    const audit =
+      (modelled ? plannerAudit(draft.phases, modelled.excluded ?? [], gathered.skills) : null) ?? auditSkills(input.request, draft.phases, gathered.skills);
     for (const note of audit.notes) emit({ type: 'progress', phase: 'context', message: note });
     const cannot = (problem: string) => new PipelineError(`the skill audit cannot be completed: ${problem}`);
     // Too few skills installed: no choice can fix that.
@@ -381,7 +453,12 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
       if (choice === NO_CHOICE && audit.shortfall) throw cannot(audit.shortfall);
       throw new PipelineError(`the skill audit cannot be completed: ${chosen.problems.join('; ')}; change skills: {map, exclude} in the answers file`);
     }
-    for (const name of choice.map) emit({ type: 'progress', phase: 'quality-bar', message: `skill audit: ${name} mapped by hand to ${chosen.skills.mapped.find((skill) => skill.name === name)?.phases.join(', ')}` });
+    for (const name of choice.map)
+      emit({
+        type: 'progress',
+        phase: 'quality-bar',
+        message: `skill audit: ${name} mapped by hand to ${chosen.skills.mapped.find((skill) => skill.name === name)?.phases.join(', ')}`,
+      });
     for (const name of choice.exclude) emit({ type: 'progress', phase: 'quality-bar', message: `skill audit: ${name} excluded by hand` });
     draft = { ...draft, phases: chosen.phases, skills: chosen.skills };
 
@@ -398,7 +475,15 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
         };
       },
       (b) => `${b.max_iterations} iterations (${b.basis}: ${b.arithmetic})`,
-      (b) => ({ kind: 'budget', maxIterations: b.max_iterations, basis: b.basis, arithmetic: b.arithmetic, phases: draft.phases.length, criteria: draft.criteria.length, coefficients: b.coefficients }),
+      (b) => ({
+        kind: 'budget',
+        maxIterations: b.max_iterations,
+        basis: b.basis,
+        arithmetic: b.arithmetic,
+        phases: draft.phases.length,
+        criteria: draft.criteria.length,
+        coefficients: b.coefficients,
+      }),
     );
 
     const text = renderPlan(draft, {
@@ -412,7 +497,8 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
     const findings = await step(
       'skill-drift',
       () => lintText(text, input.out),
-      (f) => `${f.filter((finding) => finding.ruleId === 'skill-drift').length} drift finding(s); lint: ${f.filter((finding) => finding.severity === 'error').length} error(s)`,
+      (f) =>
+        `${f.filter((finding) => finding.ruleId === 'skill-drift').length} drift finding(s); lint: ${f.filter((finding) => finding.severity === 'error').length} error(s)`,
     );
     const lines = text.split('\n');
     const toRepair = (finding: Finding): RepairFinding => ({
@@ -426,7 +512,8 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutcome
     const errors = findings.filter((finding) => finding.severity === 'error').map(toRepair);
     // After the last repair turn, a skill the planner neither used nor excluded is excluded with that reason.
     const problems = [...contract, ...errors].filter((problem) => !(problem.advisory && turn >= MAX_REPAIR_TURNS));
-    if (problems.length > 0) return { kind: 'problems', problems, warnings: findings.filter((finding) => finding.severity !== 'error').map(toRepair), fromModel };
+    if (problems.length > 0)
+      return { kind: 'problems', problems, warnings: findings.filter((finding) => finding.severity !== 'error').map(toRepair), fromModel };
     return { kind: 'plan', text, draft, findings };
   }
 }
@@ -456,7 +543,11 @@ export function plannerAudit(phases: DraftPhase[], excluded: Array<{ name: strin
       mapped: [...mapping.entries()].map(([name, ids]) => ({ name, phases: ids, why: firstSentence(index.skills.get(name)!.description) })),
       excluded: left.map((skill) => ({
         name: skill.name,
-        reason: reasons.get(skill.name)?.replace(/\|/g, '/').replace(/\s+/g, ' ').trim() || (/\b(deprecated|legacy|do not use|obsolete|superseded)\b/i.test(skill.description) ? `deprecated by its own description (${firstSentence(skill.description)})` : `the planner did not use it (${firstSentence(skill.description)})`),
+        reason:
+          reasons.get(skill.name)?.replace(/\|/g, '/').replace(/\s+/g, ' ').trim() ||
+          (/\b(deprecated|legacy|do not use|obsolete|superseded)\b/i.test(skill.description)
+            ? `deprecated by its own description (${firstSentence(skill.description)})`
+            : `the planner did not use it (${firstSentence(skill.description)})`),
       })),
     },
     phases,

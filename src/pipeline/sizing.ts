@@ -28,8 +28,6 @@ function clonePhase(phase: DraftPhase, changes: Partial<DraftPhase>): DraftPhase
   return { ...phase, inputs: [...phase.inputs], outputs: [...phase.outputs], dependsOn: [...phase.dependsOn], steps: [...phase.steps], ...changes };
 }
 
-
-
 /**
  * Sizing, in plain code: each phase's context mode from its inputs' line counts; a phase whose inputs reach 3,000
  * lines first gets an extraction sub-phase (`P4a`) that reads them in extract_then_assemble or map_reduce mode and
@@ -85,7 +83,9 @@ export function sizePhases(draft: PlanDraft, context: SizingContext, options: Si
         dependsOn: [id],
         context: 'direct',
       });
-      changes.push(`${phase.id} reads ${lines.toLocaleString('en-US')} source lines: inserted ${id} to extract them (${mode}); ${phase.id} now reads ${extract} directly`);
+      changes.push(
+        `${phase.id} reads ${lines.toLocaleString('en-US')} source lines: inserted ${id} to extract them (${mode}); ${phase.id} now reads ${extract} directly`,
+      );
     } else {
       phase.context = 'direct';
     }
@@ -98,7 +98,9 @@ export function sizePhases(draft: PlanDraft, context: SizingContext, options: Si
   for (const entry of extracted) {
     const expanded = expandOutputs(entry.phase, context, written);
     if (expanded) {
-      changes.push(`${entry.phase.id} writes ${expanded.glob}: one file per entity of ${expanded.from} (${expanded.outputs.length}), listed as ${expanded.example}`);
+      changes.push(
+        `${entry.phase.id} writes ${expanded.glob}: one file per entity of ${expanded.from} (${expanded.outputs.length}), listed as ${expanded.example}`,
+      );
       entry.phase = clonePhase(entry.phase, { outputs: [...entry.phase.outputs.filter((output) => output !== expanded.glob), ...expanded.outputs] });
     }
     written.push(...plannedOutputs([entry.phase]));
@@ -106,7 +108,11 @@ export function sizePhases(draft: PlanDraft, context: SizingContext, options: Si
   const planned = plannedOutputs(extracted.map((entry) => entry.phase));
 
   for (const { phase, mode } of extracted) {
-    const operations = countFileOperations(phase, context, extracted.map((entry) => entry.phase));
+    const operations = countFileOperations(
+      phase,
+      context,
+      extracted.map((entry) => entry.phase),
+    );
     if (operations > FILE_OPS_WARN) {
       const split = splitByEntity(phase, context, planned);
       if (split.parts.length > 1) {
@@ -130,7 +136,8 @@ export function sizePhases(draft: PlanDraft, context: SizingContext, options: Si
         changes.push(`${phase.id} touches ${operations} files: ${into}, ${order}; ${ids[ids.length - 1]} keeps the phase's Done when`);
         continue;
       }
-      if (operations > FILE_OPS_BLOCK) problems.push(`${phase.id} "${phase.title}" touches ${operations} files, more than the ${FILE_OPS_BLOCK} pre-flight allows, and ${split.why}`);
+      if (operations > FILE_OPS_BLOCK)
+        problems.push(`${phase.id} "${phase.title}" touches ${operations} files, more than the ${FILE_OPS_BLOCK} pre-flight allows, and ${split.why}`);
       else changes.push(`${phase.id} touches ${operations} files (over ${FILE_OPS_WARN}) and stays one phase: ${split.why}`);
     }
     phases.push(phase);
@@ -197,7 +204,9 @@ function splitBySteps(phases: DraftPhase[], minPhases: number, renamed: Map<stri
     const claimed = new Set<string>();
     const parts = phase.steps.map((step, index) => {
       const last = index === phase.steps.length - 1;
-      const own = last ? phase.outputs.filter((output) => !claimed.has(output)) : phase.outputs.filter((output) => !claimed.has(output) && !isDynamicPattern(output) && stepText(step).includes(entity(output)));
+      const own = last
+        ? phase.outputs.filter((output) => !claimed.has(output))
+        : phase.outputs.filter((output) => !claimed.has(output) && !isDynamicPattern(output) && stepText(step).includes(entity(output)));
       for (const output of own) claimed.add(output);
       const id = `${phase.id}${letters[index]}`;
       const doneWhen = last
@@ -205,16 +214,28 @@ function splitBySteps(phases: DraftPhase[], minPhases: number, renamed: Map<stri
         : own.length > 0
           ? { text: `step ${index + 1} of ${phase.id} wrote ${own.join(', ')}`, verify: own.map((output) => `test -s ${output}`).join(' && ') }
           : { text: `step ${index + 1} of ${phase.id} is done (${stepText(step).slice(0, 60)})` };
-      return clonePhase(phase, { id, title: `${phase.title} (step ${index + 1} of ${phase.steps.length})`, outputs: own, steps: [step], doneWhen, gate: last ? phase.gate : 'none' });
+      return clonePhase(phase, {
+        id,
+        title: `${phase.title} (step ${index + 1} of ${phase.steps.length})`,
+        outputs: own,
+        steps: [step],
+        doneWhen,
+        gate: last ? phase.gate : 'none',
+      });
     });
     parts.forEach((part, index) => {
       if (index > 0) part.dependsOn = [parts[index - 1]!.id];
     });
     splits.set(phase.id, parts);
-    renamed.set(phase.id, parts.map((part) => part.id));
+    renamed.set(
+      phase.id,
+      parts.map((part) => part.id),
+    );
     sequential.add(phase.id);
     count += parts.length - 1;
-    changes.push(`${phase.id} split into one sub-phase per step (${parts.map((part) => part.id).join(', ')}) to bring the substantial plan towards ${minPhases} phases`);
+    changes.push(
+      `${phase.id} split into one sub-phase per step (${parts.map((part) => part.id).join(', ')}) to bring the substantial plan towards ${minPhases} phases`,
+    );
   }
   return phases.flatMap((phase) => splits.get(phase.id) ?? [phase]);
 }
@@ -229,7 +250,11 @@ const folderOf = (path: string) => path.slice(0, Math.max(0, path.lastIndexOf('/
  * A glob output whose file name has one `*` (`drafts/*.md`) in a phase that reads one file per entity
  * (`crm/contacts/acme/*.yaml`, on disk or written by an earlier phase): the files it will write, one per entity.
  */
-function expandOutputs(phase: DraftPhase, context: SizingContext, written: string[]): { glob: string; outputs: string[]; from: string; example: string } | null {
+function expandOutputs(
+  phase: DraftPhase,
+  context: SizingContext,
+  written: string[],
+): { glob: string; outputs: string[]; from: string; example: string } | null {
   for (const glob of phase.outputs) {
     const name = glob.split('/').pop() ?? '';
     if (!isDynamicPattern(glob) || isDynamicPattern(folderOf(glob)) || name.split('*').length !== 2 || /[?[\]{}()!+@]/.test(name)) continue;
@@ -271,7 +296,9 @@ function splitByEntity(phase: DraftPhase, context: SizingContext, planned: strin
     const naming = steps.map((entry, index) => (entry.named.length > 0 ? index : -1)).filter((index) => index >= 0);
     const firstNamed = naming[0] ?? -1;
     const lastNamed = naming[naming.length - 1] ?? -1;
-    const stuck = steps.find((entry, index) => entry.named.length === 0 && scripted(entry.step) && (naming.length === 0 || (index > firstNamed && index < lastNamed)));
+    const stuck = steps.find(
+      (entry, index) => entry.named.length === 0 && scripted(entry.step) && (naming.length === 0 || (index > firstNamed && index < lastNamed)),
+    );
     if (stuck) return { parts: [phase], how: '', why: `its scripted step ${stepText(stuck.step)} names no single entity, so it cannot be divided among parts` };
     // Inputs that belong to one entity go with it; the others every part reads.
     const inputFiles = phase.inputs.flatMap((pattern): Array<{ pattern: string; file: string | null }> => {
@@ -279,7 +306,9 @@ function splitByEntity(phase: DraftPhase, context: SizingContext, planned: strin
       return files.length > 0 && files.some((file) => names.has(entityOf(file))) ? files.map((file) => ({ pattern, file })) : [{ pattern, file: null }];
     });
     const own = (entity: string) => inputFiles.filter((entry) => entry.file !== null && entityOf(entry.file) === entity).map((entry) => entry.file!);
-    const shared = [...new Set(inputFiles.filter((entry) => entry.file === null || !names.has(entityOf(entry.file))).map((entry) => entry.file ?? entry.pattern))];
+    const shared = [
+      ...new Set(inputFiles.filter((entry) => entry.file === null || !names.has(entityOf(entry.file))).map((entry) => entry.file ?? entry.pattern)),
+    ];
     const sharedCount = touchedFiles(shared, { expand: context.expand }, planned).size;
     const room = FILE_OPS_WARN - sharedCount;
     const groups: string[][] = [];
@@ -315,7 +344,12 @@ function splitByEntity(phase: DraftPhase, context: SizingContext, planned: strin
         outputs,
         steps: partSteps,
         gate: last ? phase.gate : 'none',
-        doneWhen: last ? phase.doneWhen : { text: `${outputs.length} of the phase's files are written: ${listOf(entities)}`, verify: outputs.map((output) => `test -s ${output}`).join(' && ') },
+        doneWhen: last
+          ? phase.doneWhen
+          : {
+              text: `${outputs.length} of the phase's files are written: ${listOf(entities)}`,
+              verify: outputs.map((output) => `test -s ${output}`).join(' && '),
+            },
       });
     });
     // Parts are independent unless a step that names no entity comes first (only the first part runs it).
@@ -333,7 +367,8 @@ function splitByEntity(phase: DraftPhase, context: SizingContext, planned: strin
   const spread = batchable.filter((file) => !keep.includes(file));
   const batch = FILE_OPS_WARN - 1;
   const count = Math.ceil(spread.length / batch);
-  if (count < 2 || count + keep.length + phase.outputs.length > FILE_OPS_WARN) return { parts: [phase], how: '', why: `its ${spread.length} input files need ${count} batch notes, too many for one phase to read` };
+  if (count < 2 || count + keep.length + phase.outputs.length > FILE_OPS_WARN)
+    return { parts: [phase], how: '', why: `its ${spread.length} input files need ${count} batch notes, too many for one phase to read` };
   const notes = Array.from({ length: count }, (_, index) => `notes/${pathSlug(phase.id)}-part-${index + 1}.md`);
   const parts: DraftPhase[] = notes.map((note, index) => {
     const files = spread.slice(index * batch, (index + 1) * batch);

@@ -45,7 +45,12 @@ function bestPhaseFor(name: string, description: string, phases: DraftPhase[]): 
   search.addAll(
     phases.map((phase) => ({
       id: phase.id,
-      text: [phase.title, ...phase.inputs, ...phase.outputs, ...phase.steps.map((step) => (step.kind === 'model' ? step.text : step.kind === 'skill' ? step.skill : step.command))].join(' '),
+      text: [
+        phase.title,
+        ...phase.inputs,
+        ...phase.outputs,
+        ...phase.steps.map((step) => (step.kind === 'model' ? step.text : step.kind === 'skill' ? step.skill : step.command)),
+      ].join(' '),
     })),
   );
   const hit = search.search(`${name.replace(/-/g, ' ')} ${description}`, { combineWith: 'OR' })[0];
@@ -57,7 +62,11 @@ function bestPhaseFor(name: string, description: string, phases: DraftPhase[]): 
  * step of a phase) is left out and named in `problems`, as are the audit's minimums (3 mapped,
  * 2 excluded); a plan is written only without problems. `applied`: the changes that were made.
  */
-export function applySkillChoice(audit: AuditResult, index: SkillIndex, choice: SkillChoice): { skills: DraftSkills; phases: DraftPhase[]; problems: string[]; applied: SkillChoice } {
+export function applySkillChoice(
+  audit: AuditResult,
+  index: SkillIndex,
+  choice: SkillChoice,
+): { skills: DraftSkills; phases: DraftPhase[]; problems: string[]; applied: SkillChoice } {
   const phases = audit.phases.map((phase) => ({ ...phase, steps: [...phase.steps] }));
   const mapped = audit.skills.mapped.map((skill) => ({ ...skill, phases: [...skill.phases] }));
   const excluded = audit.skills.excluded.map((skill) => ({ ...skill }));
@@ -72,7 +81,8 @@ export function applySkillChoice(audit: AuditResult, index: SkillIndex, choice: 
       continue;
     }
     // A step the skill took over goes back to the model step it replaced; a phase left with no step cannot be.
-    const restored = (step: DraftPhase['steps'][number]) => (step.kind === 'skill' && step.skill === name ? (step.replaced ? [{ kind: 'model' as const, text: step.replaced }] : []) : [step]);
+    const restored = (step: DraftPhase['steps'][number]) =>
+      step.kind === 'skill' && step.skill === name ? (step.replaced ? [{ kind: 'model' as const, text: step.replaced }] : []) : [step];
     const sole = mapped[at]!.phases.find((id) => phases.find((phase) => phase.id === id)?.steps.flatMap(restored).length === 0);
     if (sole) {
       problems.push(`${name} is the only step of ${sole}, so it stays mapped`);
@@ -97,7 +107,9 @@ export function applySkillChoice(audit: AuditResult, index: SkillIndex, choice: 
     if (named) {
       const unknown = named.filter((id) => !phases.some((phase) => phase.id === id));
       if (unknown.length > 0) {
-        problems.push(`${name} cannot be mapped to ${unknown.join(', ')}: the plan has no such phase (its phases: ${phases[0]?.id}–${phases[phases.length - 1]?.id})`);
+        problems.push(
+          `${name} cannot be mapped to ${unknown.join(', ')}: the plan has no such phase (its phases: ${phases[0]?.id}–${phases[phases.length - 1]?.id})`,
+        );
         continue;
       }
     }
@@ -108,7 +120,13 @@ export function applySkillChoice(audit: AuditResult, index: SkillIndex, choice: 
     applied.map.push(name);
     const at = excluded.findIndex((candidate) => candidate.name === name);
     if (at >= 0) excluded.splice(at, 1);
-    const where = named ? ' (to the phases the answers file names)' : writers.length > 0 ? ' (to the phases that write what it writes)' : fit ? '' : ' (to the last phase: no phase matched it)';
+    const where = named
+      ? ' (to the phases the answers file names)'
+      : writers.length > 0
+        ? ' (to the phases that write what it writes)'
+        : fit
+          ? ''
+          : ' (to the last phase: no phase matched it)';
     mapped.push({ name, phases: targets.map((phase) => phase.id), why: `mapped by hand in the skill audit${where}: ${description(name) || name}` });
   }
   if (mapped.length < MIN_MAPPED) problems.push(`${mapped.length} skill(s) mapped; at least ${MIN_MAPPED} must be`);

@@ -41,7 +41,10 @@ export function findContext(request: string): { found: Found[]; missing: Context
   const missing: ContextPart[] = [];
   for (const part of Object.keys(SIGNALS) as ContextPart[]) {
     const label = part === 'constraints' ? CONSTRAINT_LABEL : part === 'success criteria' ? SUCCESS_LABEL : null;
-    const evidence = requestSentences(request).filter((sentence) => label?.test(sentence) || SIGNALS[part].some((pattern) => pattern.test(sentence)) || (part === 'stakeholders' && approverIn(sentence) !== null));
+    const evidence = requestSentences(request).filter(
+      (sentence) =>
+        label?.test(sentence) || SIGNALS[part].some((pattern) => pattern.test(sentence)) || (part === 'stakeholders' && approverIn(sentence) !== null),
+    );
     if (evidence.length > 0) found.push({ part, evidence });
     else missing.push(part);
   }
@@ -74,10 +77,14 @@ export function interviewQuestions(missing: ContextPart[], kind: string, extra: 
         kind === 'research'
           ? ['A findings page that answers the question and cites its sources', 'A comparison table of the options', 'A short memo with a recommendation']
           : kind === 'infrastructure'
-          ? ['It runs on schedule and a restore or rollback is proven', 'It is deployed and monitored', 'A written runbook exists and is reviewed']
-          : kind === 'content'
-            ? ['The piece is published and linked from the usual channels', 'A draft is approved by the owner', 'The piece meets a word count and style check']
-            : ['One reviewed draft per contact, ready to send', 'The CRM shows the new stage and next step', 'A handoff document the owner can act on'],
+            ? ['It runs on schedule and a restore or rollback is proven', 'It is deployed and monitored', 'A written runbook exists and is reviewed']
+            : kind === 'content'
+              ? [
+                  'The piece is published and linked from the usual channels',
+                  'A draft is approved by the owner',
+                  'The piece meets a word count and style check',
+                ]
+              : ['One reviewed draft per contact, ready to send', 'The CRM shows the new stage and next step', 'A handoff document the owner can act on'],
       recommended: 0,
       impact: 5,
     });
@@ -145,16 +152,54 @@ const QUALITY_BAR = /\bquality[- ]bar\b[^.\n]{0,20}?\b(structural|semantic|adver
 const EXPLICIT_SUCCESS = /\b(success|succeed(?:s|ed)?|done when|definition of done|so that|measured? by|kpi)\b/i;
 /** A person's name: one to three capitalised words (Dana, Dana Ruiz, Mary-Ann van Dyke is not attempted). */
 const NAME = String.raw`([A-Z][\p{Ll}'’-]+(?:\s+[A-Z][\p{Ll}'’-]+){0,2})`;
-const NOT_NAMES = new Set(['the', 'nothing', 'success', 'constraints', 'everything', 'each', 'every', 'no', 'one', 'someone', 'it', 'this', 'that', 'we', 'they', 'then', 'and', 'who', 'our', 'legal', 'sales', 'marketing', 'finance']);
+const NOT_NAMES = new Set([
+  'the',
+  'nothing',
+  'success',
+  'constraints',
+  'everything',
+  'each',
+  'every',
+  'no',
+  'one',
+  'someone',
+  'it',
+  'this',
+  'that',
+  'we',
+  'they',
+  'then',
+  'and',
+  'who',
+  'our',
+  'legal',
+  'sales',
+  'marketing',
+  'finance',
+]);
 const APPROVER_PATTERNS: RegExp[] = [
-  new RegExp(String.raw`\b(?:[Aa]pprover|[Aa]pproved\s+by|[Ss]ign[- ]off\s+(?:from|by)|[Ss]igned\s+off\s+by|[Oo]wner)\s*[:—–-]?\s*${NAME}(?:\s*,\s*(?:the\s+|our\s+)?([^,.;]{2,40}?)\s*,)?`, 'u'),
-  new RegExp(String.raw`${NAME}\s*(?:,\s*(?:the\s+|our\s+)?([^,.;]{2,40}?)\s*,)?\s+(?:approves|signs\s+off|must\s+approve|will\s+approve|has\s+to\s+approve|gives\s+the\s+go[- ]ahead|decides)\b`, 'u'),
+  new RegExp(
+    String.raw`\b(?:[Aa]pprover|[Aa]pproved\s+by|[Ss]ign[- ]off\s+(?:from|by)|[Ss]igned\s+off\s+by|[Oo]wner)\s*[:—–-]?\s*${NAME}(?:\s*,\s*(?:the\s+|our\s+)?([^,.;]{2,40}?)\s*,)?`,
+    'u',
+  ),
+  new RegExp(
+    String.raw`${NAME}\s*(?:,\s*(?:the\s+|our\s+)?([^,.;]{2,40}?)\s*,)?\s+(?:approves|signs\s+off|must\s+approve|will\s+approve|has\s+to\s+approve|gives\s+the\s+go[- ]ahead|decides)\b`,
+    'u',
+  ),
   new RegExp(String.raw`\b(?:needs|with|after)\s+${NAME}['’]s\s+(?:approval|sign[- ]off|go[- ]ahead)`, 'u'),
 ];
 
 function itemsOf(list: string, commas = true): string[] {
   const parts = list.includes(';') || !commas ? list.split(';') : list.split(/,\s+(?=[a-z])/);
-  return parts.map((part) => part.trim().replace(/^(?:and|or)\s+/i, '').replace(/[.;]+$/, '').trim()).filter((part) => part.length > 2);
+  return parts
+    .map((part) =>
+      part
+        .trim()
+        .replace(/^(?:and|or)\s+/i, '')
+        .replace(/[.;]+$/, '')
+        .trim(),
+    )
+    .filter((part) => part.length > 2);
 }
 
 /** The lines and sentences of a request: a labelled line (`Constraints: a; b.`) stays whole. */
@@ -178,7 +223,10 @@ export function requestFacts(request: string): RequestFacts {
     else if (EXPLICIT_SUCCESS.test(sentence)) success.push(sentence.replace(/^success\s+(?:is|means)\s+/i, (prefix) => prefix).replace(/[.]+$/, ''));
   }
   const bar = QUALITY_BAR.exec(request);
-  const approver = requestSentences(request).map(approverIn).find((found) => found !== null) ?? null;
+  const approver =
+    requestSentences(request)
+      .map(approverIn)
+      .find((found) => found !== null) ?? null;
   return {
     success: [...new Set(success)],
     constraints: [...new Set(constraints)],
@@ -195,7 +243,10 @@ function approverIn(sentence: string): { name: string; role: string | null; sent
     const name = match[1]!.trim();
     if (NOT_NAMES.has(name.split(/\s+/)[0]!.toLowerCase())) continue;
     const role = match[2]?.trim() || null;
-    const rest = sentence.replace(match[0], '').replace(/[\s.,;:]+/g, ' ').trim();
+    const rest = sentence
+      .replace(match[0], '')
+      .replace(/[\s.,;:]+/g, ' ')
+      .trim();
     return { name, role, sentence: sentence.trim(), only: rest.split(' ').filter(Boolean).length <= 2 };
   }
   return null;

@@ -188,7 +188,11 @@ export interface EntityMatch {
   pattern: string;
 }
 
-const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+const slug = (text: string) =>
+  text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 
 /**
  * The entities an `each.files` glob finds. A path segment that is one placeholder not in `values` is resolved to the
@@ -268,7 +272,8 @@ export function entityFolderFor(root: string, request: string, hints: string[] =
     if (entityFolders(root, path).some((found) => found.folder === path)) return path;
   }
   const named = entityFolders(root, request).filter((found) => found.reason.startsWith('the request'));
-  const kind = (folder: string) => hints.some((hint) => basename(folder).toLowerCase() === hint.toLowerCase() || folder.toLowerCase().split('/').includes(hint.toLowerCase()));
+  const kind = (folder: string) =>
+    hints.some((hint) => basename(folder).toLowerCase() === hint.toLowerCase() || folder.toLowerCase().split('/').includes(hint.toLowerCase()));
   const best = named.find((found) => kind(found.folder)) ?? named[0];
   if (best) return best.folder;
   if (hints.length === 0) return null;
@@ -282,10 +287,17 @@ export function entityFolderFor(root: string, request: string, hints: string[] =
 export function targetOf(request: string, root: string | null, exclude: string[] = []): string | null {
   const skip = new Set(exclude.map((word) => word.toLowerCase()));
   const candidates: string[] = [];
-  for (const match of request.matchAll(/\b(?:to|for|into|in|at)\s+(?:the\s+next\s+[a-z]+\s*[,:(—–-]?\s*(?:which\s+is\s+|i\.e\.\s+|namely\s+)?)?([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b/g)) {
+  for (const match of request.matchAll(
+    /\b(?:to|for|into|in|at)\s+(?:the\s+next\s+[a-z]+\s*[,:(—–-]?\s*(?:which\s+is\s+|i\.e\.\s+|namely\s+)?)?([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b/g,
+  )) {
     const name = match[1]!;
     if (skip.has(name.toLowerCase()) || skip.has(name.split(/\s+/)[0]!.toLowerCase())) continue;
-    if (/^(The|A|An|Our|Each|Every|All|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|May|June|July|August|September|October|November|December|Success|Constraints)$/.test(name)) continue;
+    if (
+      /^(The|A|An|Our|Each|Every|All|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|May|June|July|August|September|October|November|December|Success|Constraints)$/.test(
+        name,
+      )
+    )
+      continue;
     // A place the repository already has a folder for is where the work comes from, not where it goes.
     if (root && globSync([`**/${slug(name)}`], { cwd: root, onlyDirectories: true, deep: 4, ignore: ['**/node_modules/**', '.git/**'] }).length > 0) continue;
     candidates.push(name);
@@ -337,7 +349,11 @@ function groupBody(entry: TemplateEntry, spec: EntitySpec, values: Record<string
   const listed = { ...values, [spec.as]: listOf(group.map((entity) => entity.name)), [`${spec.as}_file`]: listOf(group.map((entity) => entity.file)) };
   const title = spec.group_title
     ? fill(spec.group_title, range)
-    : fill(entry.title, { ...values, [spec.as]: `${spec.as}s ${range.from}–${range.to} of ${total}`, [`${spec.as}_file`]: `${spec.as} files ${range.from}–${range.to} of ${total}` });
+    : fill(entry.title, {
+        ...values,
+        [spec.as]: `${spec.as}s ${range.from}–${range.to} of ${total}`,
+        [`${spec.as}_file`]: `${spec.as} files ${range.from}–${range.to} of ${total}`,
+      });
   const verifies = bodies.map((body) => body.doneWhen.verify).filter((verify): verify is string => verify !== undefined);
   const hints = [...new Set(bodies.flatMap((body) => body.hints ?? []))];
   return {
@@ -421,12 +437,22 @@ function seriesAdvice(
   const where = found.get(entries[0]!)!.pattern;
   const limits = `${MAX_PHASES} phases, each touching at most ${FILE_OPS_WARN} files`;
   let parts = 2;
-  while (parts <= total && groupSize(counts.map((count) => Math.ceil(count / parts)), room, largest) === null) parts++;
+  while (
+    parts <= total &&
+    groupSize(
+      counts.map((count) => Math.ceil(count / parts)),
+      room,
+      largest,
+    ) === null
+  )
+    parts++;
   if (room < entries.length || parts > total) {
     return `the ${template.title === '{request_title}' ? 'plan' : template.title} template leaves room for ${Math.max(0, room)} entity phase(s), too few for ${total} ${spec.as}(s) in ${where} (${limits}); shorten the template's fixed phases`;
   }
   const holds = Math.ceil(total / parts);
-  const asked = series ? `part ${series.part} of ${series.of} holds ${Math.ceil(total / series.of)} of them, more than one plan holds` : 'more than one plan holds';
+  const asked = series
+    ? `part ${series.part} of ${series.of} holds ${Math.ceil(total / series.of)} of them, more than one plan holds`
+    : 'more than one plan holds';
   return `${total} ${spec.as}(s) in ${where}: ${asked} (${limits}); plan them as a series of ${parts} plans of at most ${holds}, run one after the other: add "(part 1 of ${parts})" … "(part ${parts} of ${parts})" to the request and give each plan its own --out (plans/<id>-1.md … plans/<id>-${parts}.md)`;
 }
 
@@ -464,7 +490,32 @@ function dependencies(bodies: Body[], perEntity: Set<Body>): string[][] {
  * more than the phase cap allows, the `otherwise` form when there is none). `notes` say what was found, for the
  * person watching the pipeline.
  */
-const MEASURE_STOP = new Set(['the', 'a', 'an', 'of', 'in', 'to', 'is', 'are', 'has', 'have', 'its', 'their', 'and', 'or', 'for', 'with', 'on', 'by', 'be', 'it', 'that', 'this', 'file', 'files']);
+const MEASURE_STOP = new Set([
+  'the',
+  'a',
+  'an',
+  'of',
+  'in',
+  'to',
+  'is',
+  'are',
+  'has',
+  'have',
+  'its',
+  'their',
+  'and',
+  'or',
+  'for',
+  'with',
+  'on',
+  'by',
+  'be',
+  'it',
+  'that',
+  'this',
+  'file',
+  'files',
+]);
 
 /** The content words of a sentence, with plural and -ed/-ing endings taken off ("enriched accounts" → enrich, account). */
 function measureWords(text: string): Set<string> {
@@ -526,9 +577,21 @@ export function fillTemplate(
       `the ${options.name ?? 'offline'} template plans one phase per ${spec.as}, and no ${spec.as} was found${where.includes('{') ? ': the request names no folder of them' : ` in ${where}`}; name the folder that holds one file per ${spec.as} in the request${example}`,
     );
   }
-  const rounds = (entry: TemplateEntry) => (entry.each === 'source' ? sources.length : typeof entry.each === 'object' ? ((found.get(entry)?.entities.length ?? 0) > 0 ? null : entry.otherwise ? 1 : 0) : 1);
+  const rounds = (entry: TemplateEntry) =>
+    entry.each === 'source'
+      ? sources.length
+      : typeof entry.each === 'object'
+        ? (found.get(entry)?.entities.length ?? 0) > 0
+          ? null
+          : entry.otherwise
+            ? 1
+            : 0
+        : 1;
   // Sizing gives each source too long to read directly an extraction sub-phase of its own: leave room for them.
-  const extractions = options.root ? template.phases.filter((entry) => entry.each === 'source').length * sources.filter((source) => contextModeFor(lineCount(join(options.root!, source))) !== 'direct').length : 0;
+  const extractions = options.root
+    ? template.phases.filter((entry) => entry.each === 'source').length *
+      sources.filter((source) => contextModeFor(lineCount(join(options.root!, source))) !== 'direct').length
+    : 0;
   const maxPhases = (options.maxPhases ?? MAX_PHASES) - extractions;
   const fixed = template.phases.reduce((sum, entry) => sum + (rounds(entry) ?? 0), 0);
   const entityEntries = template.phases.filter((entry) => rounds(entry) === null);
@@ -550,7 +613,8 @@ export function fillTemplate(
   const fixedInPart = series ? between + (series.part === 1 ? before : 0) + (series.part === series.of ? after : 0) : fixed;
   const size = groupSize(counts.map(inPart), maxPhases - fixedInPart, largest);
   // A series' every part has room for the entity phases left by the fixed phases of its first or its last part.
-  if (size === null) throw new PipelineError(seriesAdvice(template, entityEntries, found, counts, largest, maxPhases - between - Math.max(before, after), series));
+  if (size === null)
+    throw new PipelineError(seriesAdvice(template, entityEntries, found, counts, largest, maxPhases - between - Math.max(before, after), series));
 
   const bodies: Body[] = [];
   /** The bodies planned once per entity (or group of them): siblings, not a chain (see dependencies()). */
@@ -575,13 +639,20 @@ export function fillTemplate(
       const all = match?.entities ?? [];
       if (all.length === 0) {
         const where = match ? match.pattern : `${spec.files} (no repository to look in)`;
-        notes.push(entry.otherwise ? `no ${spec.as} found in ${where}: "${fill(entry.otherwise.title, known)}" is one phase` : `no ${spec.as} found in ${where}: "${spec.as}" phases left out`);
+        notes.push(
+          entry.otherwise
+            ? `no ${spec.as} found in ${where}: "${fill(entry.otherwise.title, known)}" is one phase`
+            : `no ${spec.as} found in ${where}: "${spec.as}" phases left out`,
+        );
         if (entry.otherwise) bodies.push(bodyOf(entry.otherwise, entry.gate, known));
         return;
       }
       const { items: entities, from } = series ? sliceOf(all, series.part, series.of) : { items: all, from: 1 };
       const group = Math.max(1, Math.min(size, largest[entityEntries.indexOf(entry)]!));
-      if (match!.skipped.length > 0) notes.push(`left out ${match!.skipped.length} file(s) whose names are not plain words (letters, digits, . _ -): ${match!.skipped.slice(0, 3).join(', ')}`);
+      if (match!.skipped.length > 0)
+        notes.push(
+          `left out ${match!.skipped.length} file(s) whose names are not plain words (letters, digits, . _ -): ${match!.skipped.slice(0, 3).join(', ')}`,
+        );
       const where = series ? `; this plan (part ${series.part} of ${series.of}) does ${spec.as}s ${from}–${from + entities.length - 1}` : '';
       notes.push(
         group === 1
@@ -630,7 +701,10 @@ export function fillTemplate(
     steps: body.steps,
   }));
   // A plan of a series is done when its slice is; the template's criteria, about every entity, close the last one.
-  const own = series && partChecks.length > 0 ? [...(series.part < series.of ? fixedChecks : []), { text: `Part ${series.part} of ${series.of}: the ${partRange} are done`, verify: allOf(partChecks) }] : [];
+  const own =
+    series && partChecks.length > 0
+      ? [...(series.part < series.of ? fixedChecks : []), { text: `Part ${series.part} of ${series.of}: the ${partRange} are done`, verify: allOf(partChecks) }]
+      : [];
   const templateCriteria = template.criteria
     .map((criterion) => ({ text: fill(criterion.text, known), ...(criterion.verify ? { verify: fill(criterion.verify, known) } : {}) }))
     .filter((criterion) => !dropped.some((output) => criterion.verify?.includes(output)));
@@ -645,22 +719,44 @@ export function fillTemplate(
     // In a part before the last, a sentence about every entity is checked on the part's slice: by the Done when
     // checks of the phases that write the files the left-out criterion counts ("ls articles/*.md").
     const whole = !verify && kept !== templateCriteria ? sameMeasure(text, templateCriteria) : null;
-    const slice = whole ? sliceChecks.find((kind) => kind.outputs.some((output) => dirname(output) !== '.' && whole.includes(`${dirname(output)}/`))) : undefined;
-    if (slice) return { text: `${sentence}, for the ${partRange} in this part (the request's own measure; the last part checks all of them)`, verify: slice.verify };
+    const slice = whole
+      ? sliceChecks.find((kind) => kind.outputs.some((output) => dirname(output) !== '.' && whole.includes(`${dirname(output)}/`)))
+      : undefined;
+    if (slice)
+      return { text: `${sentence}, for the ${partRange} in this part (the request's own measure; the last part checks all of them)`, verify: slice.verify };
     return { text: `${sentence} (the request's own measure)`, ...(verify ? { verify } : {}) };
   });
-  const criteria: DraftCriterion[] = [...kept, ...own, ...stated].map(
-    (criterion, index) => ({ id: `SC${index + 1}`, ...criterion }),
-  );
+  const criteria: DraftCriterion[] = [...kept, ...own, ...stated].map((criterion, index) => ({ id: `SC${index + 1}`, ...criterion }));
   const title = fill(template.title, known);
   // A placeholder nothing filled means the request or the repository lacks what the template needs: say what.
-  const left = new Set([title, ...criteria.flatMap((criterion) => [criterion.text, criterion.verify ?? '']), ...phases.flatMap((phase) => [phase.title, ...phase.inputs, ...phase.outputs, phase.doneWhen.text, phase.doneWhen.verify ?? '', ...phase.steps.map(stepText)])].flatMap((text) => [...text.matchAll(/\{([a-z_]+)\}/g)].map((match) => match[1]!)));
+  const left = new Set(
+    [
+      title,
+      ...criteria.flatMap((criterion) => [criterion.text, criterion.verify ?? '']),
+      ...phases.flatMap((phase) => [
+        phase.title,
+        ...phase.inputs,
+        ...phase.outputs,
+        phase.doneWhen.text,
+        phase.doneWhen.verify ?? '',
+        ...phase.steps.map(stepText),
+      ]),
+    ].flatMap((text) => [...text.matchAll(/\{([a-z_]+)\}/g)].map((match) => match[1]!)),
+  );
   // `{request_title}` and the like are the caller's values to give.
   for (const name of Object.keys(values).concat(['request_title'])) left.delete(name);
   if (left.size > 0) {
     const needs = template.match?.needs ?? {};
-    const what = [...left].map((name) => (needs[name] ? `{${name}}: ${needs[name]}` : name.startsWith('entity_') || name.endsWith('_slug') ? `{${name}}: the folder of the entities the request names` : `{${name}}`));
-    throw new PipelineError(`the ${options.name ?? 'offline'} template cannot be filled from this request and repository: it needs ${what.join('; ')}; say it in the request`);
+    const what = [...left].map((name) =>
+      needs[name]
+        ? `{${name}}: ${needs[name]}`
+        : name.startsWith('entity_') || name.endsWith('_slug')
+          ? `{${name}}: the folder of the entities the request names`
+          : `{${name}}`,
+    );
+    throw new PipelineError(
+      `the ${options.name ?? 'offline'} template cannot be filled from this request and repository: it needs ${what.join('; ')}; say it in the request`,
+    );
   }
   return { phases, criteria, title, notes: [...new Set(notes)] };
 }

@@ -81,7 +81,7 @@ export function renderPlan(draft: PlanDraft, fields: FrontMatterFields): string 
     workstream: draft.meta.workstream,
     deliverable: draft.meta.deliverable,
     quality_bar: draft.meta.quality_bar,
-    ...(fields.owner ?? draft.meta.owner ? { owner: fields.owner ?? draft.meta.owner } : {}),
+    ...((fields.owner ?? draft.meta.owner) ? { owner: fields.owner ?? draft.meta.owner } : {}),
     budget: fields.budget,
     ...(fields.scope ? { scope: fields.scope } : {}),
     state: {
@@ -116,9 +116,15 @@ export function renderPlan(draft: PlanDraft, fields: FrontMatterFields): string 
   children.push(
     heading(2, 'Skills'),
     heading(3, 'Mapped'),
-    table(['Skill', 'Phases', 'Why'], draft.skills.mapped.map((skill) => [skill.name, skill.phases.join(', '), skill.why])),
+    table(
+      ['Skill', 'Phases', 'Why'],
+      draft.skills.mapped.map((skill) => [skill.name, skill.phases.join(', '), skill.why]),
+    ),
     heading(3, 'Excluded'),
-    table(['Skill', 'Reason'], draft.skills.excluded.map((skill) => [skill.name, skill.reason])),
+    table(
+      ['Skill', 'Reason'],
+      draft.skills.excluded.map((skill) => [skill.name, skill.reason]),
+    ),
     heading(2, 'Phases'),
     ...draft.phases.flatMap(phaseNodes),
     heading(2, 'Running learnings'),

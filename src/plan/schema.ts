@@ -26,7 +26,7 @@ export const BudgetSchema = z.looseObject({
 export const ReviewSchema = z.looseObject({
   verdict: z.enum(VERDICTS),
   rounds: z.number().int().min(1).max(3),
-  reviewer: z.string().regex(MODEL_REF_PATTERN, 'provider/model').describe('provider/model, never the planner\'s provider'),
+  reviewer: z.string().regex(MODEL_REF_PATTERN, 'provider/model').describe("provider/model, never the planner's provider"),
   report: z.string().min(1).optional(),
 });
 
@@ -36,13 +36,21 @@ export const ScopeSchema = z.looseObject({
 });
 
 export const StateSchema = z.looseObject({
-  phase: z.string().regex(/^P\d+[a-z]?$/, 'a phase id like P3').nullable().describe('Current phase id, or null before the first / after the last'),
+  phase: z
+    .string()
+    .regex(/^P\d+[a-z]?$/, 'a phase id like P3')
+    .nullable()
+    .describe('Current phase id, or null before the first / after the last'),
   iteration: z.number().int().min(0).describe('Equals the number of rows in the iteration log'),
   revision: z.number().int().min(0).describe('+1 on every write of the file by the program'),
   next_action: z.string().nullable().optional(),
   blockers: z.array(z.string()).optional(),
   updated: z.string().regex(ISO_DATETIME, 'an ISO 8601 date-time').optional(),
-  spent_usd: z.number().min(0).optional().describe('US dollars of model calls this plan has cost so far, across runs and machines; --max-cost and limits.max_cost count it'),
+  spent_usd: z
+    .number()
+    .min(0)
+    .optional()
+    .describe('US dollars of model calls this plan has cost so far, across runs and machines; --max-cost and limits.max_cost count it'),
 });
 
 export const PlanMetaSchema = z.looseObject({

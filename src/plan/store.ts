@@ -1,4 +1,20 @@
-import { closeSync, constants, existsSync, fstatSync, linkSync, lstatSync, openSync, readFileSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  linkSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  type Stats,
+} from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -432,7 +448,12 @@ const heldLocks = new Map<string, number>();
  * at once and its lock taken over without waiting: `onWait` hears only of a live holder (`pid N`), `onTakeOver` of
  * a dead one whose lock was taken over (`pid N`).
  */
-export async function lockPlan(path: string, waitMs: number, onWait?: (holder: string) => void, onTakeOver?: (dead: string) => void): Promise<() => Promise<void>> {
+export async function lockPlan(
+  path: string,
+  waitMs: number,
+  onWait?: (holder: string) => void,
+  onTakeOver?: (dead: string) => void,
+): Promise<() => Promise<void>> {
   const key = resolve(path);
   const release = await acquireLock(path, waitMs, { onWait, onTakeOver });
   heldLocks.set(key, (heldLocks.get(key) ?? 0) + 1);

@@ -67,7 +67,10 @@ const VERIFY = /\bverify:\s*/i;
 export function splitVerify(raw: string): Verifiable {
   const match = VERIFY.exec(raw);
   if (!match) return { text: raw.trim(), verify: null, verifyMalformed: false };
-  const text = raw.slice(0, match.index).trim().replace(/[.;,]$/, '');
+  const text = raw
+    .slice(0, match.index)
+    .trim()
+    .replace(/[.;,]$/, '');
   const rest = raw.slice(match.index + match[0].length);
   const command = codeSpanAtStart(rest);
   if (command === null || command.value.trim() === '') return { text, verify: null, verifyMalformed: true };
@@ -149,7 +152,11 @@ export function splitTableRow(line: string): string[] {
 
 /** Escapes a value for one GFM table cell: pipes escaped, line breaks folded to spaces. */
 export function escapeTableCell(value: string): string {
-  return value.replace(/\r?\n|\r/g, ' ').replace(/\\(?=\|)/g, '\\\\').replace(/\|/g, '\\|').trim();
+  return value
+    .replace(/\r?\n|\r/g, ' ')
+    .replace(/\\(?=\|)/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .trim();
 }
 
 export function normaliseKey(text: string): string {

@@ -144,9 +144,7 @@ function deleteKey(input: string, path: string[]): string {
   const doc = parseDocument(plan.text.slice(fm.contentStart, fm.contentEnd), { uniqueKeys: true });
   const parent = doc.getIn(path.slice(0, -1), true);
   if (!isMap(parent) || parent.flow) return input;
-  const pair = (parent.items as Array<Pair<YamlNode, YamlNode | null>>).find(
-    (item) => isScalar(item.key) && String(item.key.value) === path[path.length - 1],
-  );
+  const pair = (parent.items as Array<Pair<YamlNode, YamlNode | null>>).find((item) => isScalar(item.key) && String(item.key.value) === path[path.length - 1]);
   if (!pair?.key?.range) return input;
   const keyStart = fm.contentStart + pair.key.range[0];
   const valueRange = pair.value?.range;
@@ -170,9 +168,7 @@ function replaceValue(plan: TextView, at: { doc: Document.Parsed; base: number; 
   let replacement = formatted;
   if ((isSeq(node) || isMap(node)) && !node.flow) {
     const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
-    const pair = isMap(parent)
-      ? (parent.items as Array<Pair<YamlNode, YamlNode | null>>).find((item) => item.value === node)
-      : undefined;
+    const pair = isMap(parent) ? (parent.items as Array<Pair<YamlNode, YamlNode | null>>).find((item) => item.value === node) : undefined;
     const keyEnd = pair?.key?.range ? base + pair.key.range[1] : null;
     const gap = keyEnd === null ? null : /^[ \t]*:(?=[ \t]*(?:\r?\n[ \t]*)+$)/.exec(text.slice(keyEnd, from));
     if (keyEnd !== null && gap) {
@@ -292,7 +288,9 @@ export interface NewLogRow {
  * a pipe (as `escapeTableCell` does) would read back with an extra backslash.
  */
 function logCell(value: string): string {
-  return safeText(value.replace(/\r?\n|\r/g, ' ')).replace(/\|/g, '\\|').trim();
+  return safeText(value.replace(/\r?\n|\r/g, ' '))
+    .replace(/\|/g, '\\|')
+    .trim();
 }
 
 /** Appends one row to the iteration log table, numbered after the last row. */

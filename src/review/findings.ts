@@ -63,7 +63,8 @@ export function locateQuote(document: string, quote: string, near = 0): number |
   const wanted = normalizeQuote(quote);
   if (wanted === '') return null;
   const lines = document.split('\n').map(normalizeQuote);
-  const nearest = (candidates: number[]) => (candidates.length === 0 ? null : candidates.reduce((best, line) => (Math.abs(line - near) < Math.abs(best - near) ? line : best)));
+  const nearest = (candidates: number[]) =>
+    candidates.length === 0 ? null : candidates.reduce((best, line) => (Math.abs(line - near) < Math.abs(best - near) ? line : best));
   if (wanted.length < MIN_QUOTE_CHARS) {
     return nearest(lines.flatMap((line, index) => (line === wanted ? [index + 1] : [])));
   }
@@ -101,7 +102,13 @@ export function verifyFindings(document: string, findings: EngineFinding[]): Rev
 export function sortBySeverity<T extends { severity: ReviewSeverity; line: number; verified?: boolean }>(findings: T[]): T[] {
   return findings
     .map((finding, index) => ({ finding, index }))
-    .sort((a, b) => SEVERITY_RANK[a.finding.severity] - SEVERITY_RANK[b.finding.severity] || Number(b.finding.verified ?? true) - Number(a.finding.verified ?? true) || a.finding.line - b.finding.line || a.index - b.index)
+    .sort(
+      (a, b) =>
+        SEVERITY_RANK[a.finding.severity] - SEVERITY_RANK[b.finding.severity] ||
+        Number(b.finding.verified ?? true) - Number(a.finding.verified ?? true) ||
+        a.finding.line - b.finding.line ||
+        a.index - b.index,
+    )
     .map(({ finding }) => finding);
 }
 

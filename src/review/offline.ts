@@ -55,7 +55,9 @@ function fixFor(finding: Finding, line: number, section: string): string {
     case 'parse':
       return `repair ${where} so the file reads as a plan: ${finding.message}`;
     case 'front-matter':
-      return key ? `set \`${key}\` in the front matter (${where}) to a valid value, as docs/plan-format.md section 1 describes` : `repair the front matter at ${where}`;
+      return key
+        ? `set \`${key}\` in the front matter (${where}) to a valid value, as docs/plan-format.md section 1 describes`
+        : `repair the front matter at ${where}`;
     case 'iteration-log':
     case 'escape-hatch':
       return `correct the iteration log at ${where}; rows are written only by deepplan run, so restore the row it wrote (docs/rules.md#${finding.ruleId})`;
@@ -92,7 +94,10 @@ export function lintFindings(plan: Plan, lint: Finding[]): EngineFinding[] {
       quote,
       rule: 'parse',
       issue: `the plan cannot be parsed: ${first.message} (parse)`,
-      fix: first.ruleId === 'front-matter' ? `repair the front matter's YAML at line ${first.line}: ${first.message.replace(/^YAML: /, '')}; every rule that reads the front matter runs once it parses` : fixFor(first, line, section),
+      fix:
+        first.ruleId === 'front-matter'
+          ? `repair the front matter's YAML at line ${first.line}: ${first.message.replace(/^YAML: /, '')}; every rule that reads the front matter runs once it parses`
+          : fixFor(first, line, section),
       consequences: reading.slice(1).map((finding) => ({ line: finding.line, issue: `${finding.message} (${finding.ruleId})` })),
     });
   }
@@ -101,7 +106,15 @@ export function lintFindings(plan: Plan, lint: Finding[]): EngineFinding[] {
     const severity = SEVERITY_OF_RULE[finding.ruleId] ?? (finding.severity === 'error' ? 'high' : 'low');
     const { line, quote } = quoteLine(lines, finding.line);
     const section = sectionAt(plan, line);
-    findings.push({ severity, line, section, quote, rule: finding.ruleId, issue: `${finding.message} (${finding.ruleId})`, fix: fixFor(finding, line, section) });
+    findings.push({
+      severity,
+      line,
+      section,
+      quote,
+      rule: finding.ruleId,
+      issue: `${finding.message} (${finding.ruleId})`,
+      fix: fixFor(finding, line, section),
+    });
   }
   return groupByRootCause(findings);
 }
@@ -109,7 +122,10 @@ export function lintFindings(plan: Plan, lint: Finding[]): EngineFinding[] {
 /** Causes that make other findings follow: `follows` says which. */
 const CAUSES: Array<{ cause: (finding: EngineFinding) => boolean; follows: (finding: EngineFinding) => boolean }> = [
   // A scope.write entry that is not a folder of the repository: the outputs it should have allowed follow.
-  { cause: (finding) => finding.rule === 'scope' && /^scope\.write "/.test(finding.issue), follows: (finding) => finding.rule === 'scope' && /which scope\.write does not allow/.test(finding.issue) },
+  {
+    cause: (finding) => finding.rule === 'scope' && /^scope\.write "/.test(finding.issue),
+    follows: (finding) => finding.rule === 'scope' && /which scope\.write does not allow/.test(finding.issue),
+  },
   // No `## Phases` section: nothing can be a phase.
   {
     cause: (finding) => finding.rule === 'sections' && /missing the `## Phases` section/.test(finding.issue),
@@ -147,7 +163,8 @@ export function groupByRootCause(findings: EngineFinding[]): EngineFinding[] {
       continue;
     }
     const place = `${finding.rule}\u0000${finding.line}`;
-    const shared = /^P\d+/.test(finding.issue) && SHARED_SUBJECT.test(finding.issue.replace(/ \([a-z-]+\)$/, '')) ? `${finding.rule}\u0000${subject(finding)}` : null;
+    const shared =
+      /^P\d+/.test(finding.issue) && SHARED_SUBJECT.test(finding.issue.replace(/ \([a-z-]+\)$/, '')) ? `${finding.rule}\u0000${subject(finding)}` : null;
     const into = byPlace.get(place) ?? (shared ? bySubject.get(shared) : undefined);
     if (into) {
       absorb(into, finding, true);
@@ -181,13 +198,30 @@ export function offlineReview(plan: Plan, lint: Finding[]): EngineFinding[] {
   for (const phase of plan.phases) {
     for (const step of phase.steps) {
       const ref = `${phase.id}.${step.index}`;
-      if (VAGUE.test(step.text)) add('medium', step.line, `${ref} is vague ("${VAGUE.exec(step.text)![0]}"): an agent cannot tell when it is done`, `rewrite ${ref} (line ${step.line}): say exactly what to do and to which files`);
+      if (VAGUE.test(step.text))
+        add(
+          'medium',
+          step.line,
+          `${ref} is vague ("${VAGUE.exec(step.text)![0]}"): an agent cannot tell when it is done`,
+          `rewrite ${ref} (line ${step.line}): say exactly what to do and to which files`,
+        );
       else if (step.kind === 'model' && (NOT_A_VERB.test(step.text) || step.text.split(/\s+/).length < 3)) {
-        add('low', step.line, `${ref} does not start with a verb: it names a thing, not an action`, `start ${ref} (line ${step.line}) with what to do ("Write …", "Compare …")`);
+        add(
+          'low',
+          step.line,
+          `${ref} does not start with a verb: it names a thing, not an action`,
+          `start ${ref} (line ${step.line}) with what to do ("Write …", "Compare …")`,
+        );
       }
     }
     for (const field of phase.fields.values()) {
-      if (VAGUE.test(field.value)) add('medium', field.line, `${phase.id} ${field.key} is vague ("${VAGUE.exec(field.value)![0]}")`, `name the ${field.key.toLowerCase()} of ${phase.id} exactly (line ${field.line})`);
+      if (VAGUE.test(field.value))
+        add(
+          'medium',
+          field.line,
+          `${phase.id} ${field.key} is vague ("${VAGUE.exec(field.value)![0]}")`,
+          `name the ${field.key.toLowerCase()} of ${phase.id} exactly (line ${field.line})`,
+        );
     }
   }
 
@@ -199,10 +233,17 @@ export function offlineReview(plan: Plan, lint: Finding[]): EngineFinding[] {
     for (const output of phase.outputs) {
       if (!isInsideRepository(output)) continue;
       const base = output.replace(/\*.*$/, '');
-      const consumed = later.some((other) => other.inputs.some((input) => input === output || input.startsWith(base) || output.startsWith(input.replace(/\*.*$/, '')))) || verifies.includes(base);
+      const consumed =
+        later.some((other) => other.inputs.some((input) => input === output || input.startsWith(base) || output.startsWith(input.replace(/\*.*$/, '')))) ||
+        verifies.includes(base);
       if (!consumed) {
         const line = phase.fields.get('outputs')?.line ?? phase.heading.start.line;
-        add('low', line, `${phase.id} writes ${output}, which no later phase reads and no criterion checks`, `drop ${output} from ${phase.id}'s Outputs, or name it in the Inputs of the phase or the verify of the criterion that uses it`);
+        add(
+          'low',
+          line,
+          `${phase.id} writes ${output}, which no later phase reads and no criterion checks`,
+          `drop ${output} from ${phase.id}'s Outputs, or name it in the Inputs of the phase or the verify of the criterion that uses it`,
+        );
       }
     }
   });
@@ -210,7 +251,12 @@ export function offlineReview(plan: Plan, lint: Finding[]): EngineFinding[] {
   for (const criterion of plan.criteria ?? []) {
     if (criterion.verify === null && !/\d/.test(criterion.text)) {
       const label = criterion.id ?? 'the criterion';
-      add('medium', criterion.line, `${criterion.id ?? 'a criterion'} has no measure: no verify command and no number`, `add to ${label} (line ${criterion.line}) a verify command, or a number that says when it is met`);
+      add(
+        'medium',
+        criterion.line,
+        `${criterion.id ?? 'a criterion'} has no measure: no verify command and no number`,
+        `add to ${label} (line ${criterion.line}) a verify command, or a number that says when it is met`,
+      );
     }
   }
   return findings;
@@ -222,7 +268,15 @@ export function offlineDocumentReview(plan: Plan): EngineFinding[] {
   const findings: EngineFinding[] = [];
   lines.forEach((line, index) => {
     const vague = VAGUE.exec(line);
-    if (vague) findings.push({ severity: 'medium', line: index + 1, section: 'document', quote: line.trim(), issue: `vague: "${vague[0]}"`, fix: `say exactly what is meant on line ${index + 1}` });
+    if (vague)
+      findings.push({
+        severity: 'medium',
+        line: index + 1,
+        section: 'document',
+        quote: line.trim(),
+        issue: `vague: "${vague[0]}"`,
+        fix: `say exactly what is meant on line ${index + 1}`,
+      });
   });
   return findings;
 }

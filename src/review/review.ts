@@ -121,13 +121,22 @@ export class ReviewError extends Error {
 
 function facts(plan: Plan, root: string): string {
   const context = contextForRoot(root);
-  const lines = plan.phases.map((phase) => `- ${phase.id}: ${measureInputs(phase, context).lines} input lines, context ${phase.context ?? 'unset'}, ${countFileOperations(phase, context)} file operations, ${phase.steps.length} step(s)`);
-  return [`${plan.phases.length} phases, ${plan.criteria?.length ?? 0} criteria, budget ${plan.meta.budget?.max_iterations ?? '?'} iterations (${plan.meta.budget?.basis ?? '?'})`, ...lines].join('\n');
+  const lines = plan.phases.map(
+    (phase) =>
+      `- ${phase.id}: ${measureInputs(phase, context).lines} input lines, context ${phase.context ?? 'unset'}, ${countFileOperations(phase, context)} file operations, ${phase.steps.length} step(s)`,
+  );
+  return [
+    `${plan.phases.length} phases, ${plan.criteria?.length ?? 0} criteria, budget ${plan.meta.budget?.max_iterations ?? '?'} iterations (${plan.meta.budget?.basis ?? '?'})`,
+    ...lines,
+  ].join('\n');
 }
 
 /** The contracts of the skills the plan maps, so the reviewer can catch an output a skill never writes. */
 function reviewerSkills(plan: Plan, root: string): string {
-  return mappedSkillContracts((plan.skills?.mapped ?? []).map((skill) => skill.name), contextForRoot(root).skills());
+  return mappedSkillContracts(
+    (plan.skills?.mapped ?? []).map((skill) => skill.name),
+    contextForRoot(root).skills(),
+  );
 }
 
 /** The document's path as the reviewer sees it: relative to the repository, never a path of the user's machine. */
@@ -174,7 +183,9 @@ export async function reviewPlan(path: string, root: string, models: ModelRunner
   const isPlan = documentType === 'plan';
   // The review settles what review-required asks for (a review block with an APPROVED verdict), so that part of
   // the rule is not held against the plan by the review itself.
-  const lint = isPlan ? lintPlan(plan, contextFor(path)).filter((finding) => !(finding.ruleId === 'review-required' && AWAITS_REVIEW.test(finding.message))) : [];
+  const lint = isPlan
+    ? lintPlan(plan, contextFor(path)).filter((finding) => !(finding.ruleId === 'review-required' && AWAITS_REVIEW.test(finding.message)))
+    : [];
   const unparsable = isPlan && (fatal !== undefined || frontMatterUnreadable(plan));
   const roles = models.roles;
   const base = {
@@ -199,7 +210,8 @@ export async function reviewPlan(path: string, root: string, models: ModelRunner
   if (!modelReviews || unparsable) {
     raw = isPlan ? offlineReview(plan, lint) : offlineDocumentReview(plan);
     reviewer = 'offline/rules';
-    if (unparsable && modelReviews) base.warning = `${relative(root, path) || path} cannot be parsed as a plan; it was reviewed by the rules alone and not sent to ${roles.reviewer.configured}`;
+    if (unparsable && modelReviews)
+      base.warning = `${relative(root, path) || path} cannot be parsed as a plan; it was reviewed by the rules alone and not sent to ${roles.reviewer.configured}`;
   } else {
     const check = checkReviewerProvider(roles, models.config);
     if (check.error) throw new ReviewError(check.error);
@@ -209,17 +221,24 @@ export async function reviewPlan(path: string, root: string, models: ModelRunner
       name: prompt.schema,
       schema: ReviewerAnswer,
       prompt: fillPlaceholders(prompt.body, {
-        lint: lint.length > 0 ? lint.map((finding) => `- line ${finding.line}: ${finding.severity} ${finding.message} (${finding.ruleId})`).join('\n') : '(none)',
+        lint:
+          lint.length > 0 ? lint.map((finding) => `- line ${finding.line}: ${finding.severity} ${finding.message} (${finding.ruleId})`).join('\n') : '(none)',
         facts: isPlan ? facts(plan, root) : '',
         skills: isPlan ? reviewerSkills(plan, root) : '',
         path: promptPath(root, path),
-        document: plan.text.split('\n').map((line, index) => `${String(index + 1).padStart(4)}  ${line}`).join('\n'),
+        document: plan.text
+          .split('\n')
+          .map((line, index) => `${String(index + 1).padStart(4)}  ${line}`)
+          .join('\n'),
       }),
       maxTokens: 8000,
     });
     // The rules' errors stand whatever the model says: each one the model did not raise on its line is added.
     const said = new Set(answer.object.findings.map((finding) => locateQuote(plan.text, finding.quote, finding.line)).filter((line) => line !== null));
-    const errors = lintFindings(plan, lint.filter((finding) => finding.severity === 'error')).filter((finding) => !said.has(finding.line));
+    const errors = lintFindings(
+      plan,
+      lint.filter((finding) => finding.severity === 'error'),
+    ).filter((finding) => !said.has(finding.line));
     raw = [...answer.object.findings, ...errors];
     reviewer = answer.model;
     modelVerdict = answer.object.verdict;

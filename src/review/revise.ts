@@ -46,7 +46,11 @@ function requiredBudget(text: string, root: string): { maxIterations: number; ar
   const { coefficients, basis } = coefficientsFor(calibrationFor(root), plan.meta.deliverable);
   const criteria = plan.criteria?.length ?? 0;
   const actions = actionsOf(plan.phases);
-  return { maxIterations: budgetFor(coefficients, plan.phases.length, criteria, actions), arithmetic: budgetArithmetic(coefficients, plan.phases.length, criteria, actions), basis };
+  return {
+    maxIterations: budgetFor(coefficients, plan.phases.length, criteria, actions),
+    arithmetic: budgetArithmetic(coefficients, plan.phases.length, criteria, actions),
+    basis,
+  };
 }
 
 /**
@@ -132,7 +136,13 @@ export interface RevisionOptions {
  * edits that leave lint errors go back to the planner with the findings, for up to MAX_REPAIR_TURNS turns. Edits that
  * still add lint errors after that are refused (RevisionError, the findings one a line).
  */
-export async function requestRevision(models: ModelRunner, root: string, planText: string, findings: ReviewFinding[], options: RevisionOptions = {}): Promise<Revision> {
+export async function requestRevision(
+  models: ModelRunner,
+  root: string,
+  planText: string,
+  findings: ReviewFinding[],
+  options: RevisionOptions = {},
+): Promise<Revision> {
   const prompt = loadPrompt('review/revise', root);
   const open = findings.filter((finding) => finding.verified);
   const path = options.path ?? join(root, 'plans', 'revision.md');
@@ -144,7 +154,10 @@ export async function requestRevision(models: ModelRunner, root: string, planTex
         findings: open
           .map((finding) => {
             const passage = locatedPassage(planText, finding);
-            const quoted = passage.split('\n').map((line) => `   > ${line}`).join('\n');
+            const quoted = passage
+              .split('\n')
+              .map((line) => `   > ${line}`)
+              .join('\n');
             return `${finding.number}. ${finding.severity}, ${finding.section}, line ${finding.line}: ${finding.issue}\n   the passage (line ${finding.line} of the plan):\n${quoted}\n   fix: ${finding.fix}`;
           })
           .join('\n'),
@@ -152,7 +165,11 @@ export async function requestRevision(models: ModelRunner, root: string, planTex
       }),
     },
   ];
-  const originalErrors = new Set(lintText(planText, path).filter((finding) => finding.severity === 'error').map(errorKey));
+  const originalErrors = new Set(
+    lintText(planText, path)
+      .filter((finding) => finding.severity === 'error')
+      .map(errorKey),
+  );
   for (let turn = 0; ; turn++) {
     const answer = await models.generateObject(prompt.role, { name: prompt.schema, schema: Revision, messages: [...messages], maxTokens: 8000 });
     const revised = applyRevision(shown, planText, answer.object, { root });
@@ -171,10 +188,15 @@ export async function requestRevision(models: ModelRunner, root: string, planTex
       // Errors the plan had before are the next round's to find; errors the edits add are refused.
       if (added.length === 0) return answer.object;
       throw new RevisionError(
-        `the planner's revision still leaves ${added.length} lint error(s) after ${turn} repair turn(s); the plan is unchanged:\n${problems.filter((problem) => added.some((finding) => finding.line === problem.line && finding.ruleId === problem.rule)).map((problem) => `  - ${formatRepairFinding(problem)}`).join('\n')}`,
+        `the planner's revision still leaves ${added.length} lint error(s) after ${turn} repair turn(s); the plan is unchanged:\n${problems
+          .filter((problem) => added.some((finding) => finding.line === problem.line && finding.ruleId === problem.rule))
+          .map((problem) => `  - ${formatRepairFinding(problem)}`)
+          .join('\n')}`,
       );
     }
-    options.progress?.(`  repair turn ${turn + 1} of ${MAX_REPAIR_TURNS}: the revised plan has ${errors.length} lint error(s) (${[...new Set(errors.map((finding) => finding.ruleId))].join(', ')}); back to the planner`);
+    options.progress?.(
+      `  repair turn ${turn + 1} of ${MAX_REPAIR_TURNS}: the revised plan has ${errors.length} lint error(s) (${[...new Set(errors.map((finding) => finding.ruleId))].join(', ')}); back to the planner`,
+    );
     messages.push(
       { role: 'assistant', content: JSON.stringify(answer.object) },
       {

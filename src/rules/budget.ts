@@ -47,7 +47,8 @@ export function budgetArithmetic(phases: number, criteria: number): string {
 export const budget: Rule = {
   id: 'budget',
   severity: 'error',
-  description: 'budget.max_iterations is at least ceil((max(2 × phases, actions) + success criteria / 3 + 5) × 1.15), or the calibrated budget when basis is calibrated.',
+  description:
+    'budget.max_iterations is at least ceil((max(2 × phases, actions) + success criteria / 3 + 5) × 1.15), or the calibrated budget when basis is calibrated.',
   check(plan, context, report) {
     // A missing or unusable max_iterations stops every run before it starts: say so here, with the fix.
     if (plan.frontMatter?.data && iterationBudget(plan) === null) {
@@ -68,10 +69,13 @@ export const budget: Rule = {
           coefficients = calibrated.coefficients;
           source = `need at least, by the calibrated ${plan.meta.deliverable} coefficients,`;
         } else {
-          report(`budget.basis is calibrated but calibration/index.yaml has no coefficients for ${plan.meta.deliverable ?? 'this deliverable'}; checked against the formula`, {
-            line: frontMatterLine(plan, ['budget', 'basis']),
-            severity: 'warning',
-          });
+          report(
+            `budget.basis is calibrated but calibration/index.yaml has no coefficients for ${plan.meta.deliverable ?? 'this deliverable'}; checked against the formula`,
+            {
+              line: frontMatterLine(plan, ['budget', 'basis']),
+              severity: 'warning',
+            },
+          );
         }
       } catch (error) {
         report((error as Error).message, { line: frontMatterLine(plan, ['budget', 'basis']) });

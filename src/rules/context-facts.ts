@@ -18,9 +18,33 @@ import type { Report, Rule, RuleContext } from './rule.js';
  */
 
 const NUMBER_WORDS: Record<string, number> = {
-  two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, eleven: 11, twelve: 12, thirteen: 13,
-  fourteen: 14, fifteen: 15, sixteen: 16, seventeen: 17, eighteen: 18, nineteen: 19, twenty: 20, thirty: 30, forty: 40,
-  fifty: 50, sixty: 60, seventy: 70, eighty: 80, ninety: 90, hundred: 100,
+  two: 2,
+  three: 3,
+  four: 4,
+  five: 5,
+  six: 6,
+  seven: 7,
+  eight: 8,
+  nine: 9,
+  ten: 10,
+  eleven: 11,
+  twelve: 12,
+  thirteen: 13,
+  fourteen: 14,
+  fifteen: 15,
+  sixteen: 16,
+  seventeen: 17,
+  eighteen: 18,
+  nineteen: 19,
+  twenty: 20,
+  thirty: 30,
+  forty: 40,
+  fifty: 50,
+  sixty: 60,
+  seventy: 70,
+  eighty: 80,
+  ninety: 90,
+  hundred: 100,
 };
 const NUMBER = String.raw`(\d{1,4}|${Object.keys(NUMBER_WORDS).join('|')})`;
 
@@ -55,7 +79,11 @@ function entitySets(plan: Plan, context: Pick<RuleContext, 'expand'>): EntitySet
       const folder = pattern.slice(0, slash + 1);
       if (isGlob(folder)) continue;
       // A glob over one folder's files, or one file of a folder the plan reads file by file.
-      const files = isGlob(name) ? context.expand(pattern) : context.expand(pattern).length > 0 ? context.expand(`${folder}*${/\.[^.]+$/.exec(name)?.[0] ?? ''}`) : [];
+      const files = isGlob(name)
+        ? context.expand(pattern)
+        : context.expand(pattern).length > 0
+          ? context.expand(`${folder}*${/\.[^.]+$/.exec(name)?.[0] ?? ''}`)
+          : [];
       const direct = files.filter((file) => !file.slice(folder.length).includes('/'));
       if (!isGlob(name)) {
         if (!byFolder.has(`?${folder}`)) byFolder.set(`?${folder}`, new Set());
@@ -71,7 +99,9 @@ function entitySets(plan: Plan, context: Pick<RuleContext, 'expand'>): EntitySet
     if (folder.startsWith('?')) continue;
     // A folder read one file at a time counts only when the plan reads two or more of its files.
     const named = byFolder.get(`?${folder}`);
-    const viaGlob = plan.phases.some((phase) => phase.inputs.some((input) => isGlob(cleanPattern(input).slice(folder.length)) && cleanPattern(input).startsWith(folder)));
+    const viaGlob = plan.phases.some((phase) =>
+      phase.inputs.some((input) => isGlob(cleanPattern(input).slice(folder.length)) && cleanPattern(input).startsWith(folder)),
+    );
     if (!viaGlob && (named?.size ?? 0) < 2) continue;
     const segments = folder.replace(/\/$/, '').split('/').reverse();
     const noun = segments.find((segment) => /^[a-z]+s$/i.test(segment) && !/ss$/i.test(segment)) ?? segments[0] ?? 'files';
@@ -105,7 +135,8 @@ function perEntityNouns(plan: Plan, sets: EntitySet[]): Set<string> {
     ...(plan.constraints ?? []).map((entry) => entry.text),
     requestText(plan),
   ];
-  const pattern = /\b(?:one|a|an)\s+((?:[\w-]+\s+){0,2}?)([a-z]+)\s+(?:per|for\s+each|for\s+every|to\s+each|to\s+every|for|to)\s+(?:each\s+|every\s+|the\s+)?((?:[\w-]+\s+){0,2}?)([a-z]+)\b/gi;
+  const pattern =
+    /\b(?:one|a|an)\s+((?:[\w-]+\s+){0,2}?)([a-z]+)\s+(?:per|for\s+each|for\s+every|to\s+each|to\s+every|for|to)\s+(?:each\s+|every\s+|the\s+)?((?:[\w-]+\s+){0,2}?)([a-z]+)\b/gi;
   for (const text of texts) {
     for (const match of text.matchAll(pattern)) {
       const target = singular(match[4]!);
@@ -133,7 +164,13 @@ function claimsOf(plan: Plan): Claim[] {
   const claims: Claim[] = [];
   for (const criterion of plan.criteria ?? []) {
     const named = criterion.verify ? pathsIn(criterion.verify).filter((entry) => !isGlob(entry.path)).length : 0;
-    claims.push({ where: criterion.id ?? 'a success criterion', line: criterion.line, text: criterion.text.replace(/\s*verify:\s*`[^`]*`.*$/i, ''), verify: criterion.verify, named: [named] });
+    claims.push({
+      where: criterion.id ?? 'a success criterion',
+      line: criterion.line,
+      text: criterion.text.replace(/\s*verify:\s*`[^`]*`.*$/i, ''),
+      verify: criterion.verify,
+      named: [named],
+    });
   }
   for (const phase of plan.phases) {
     if (phase.malformedHeading || phase.status === 'done') continue;
@@ -143,7 +180,13 @@ function claimsOf(plan: Plan): Claim[] {
     const named = [explicitOutputs, explicitInputs, verifyNamed, phase.steps.length];
     claims.push({ where: phase.id, line: phase.heading.start.line, text: phase.title, verify: null, named });
     if (phase.doneWhen) {
-      claims.push({ where: `${phase.id} Done when`, line: phase.fields.get('done when')?.line ?? phase.heading.start.line, text: phase.doneWhen.text, verify: phase.doneWhen.verify, named });
+      claims.push({
+        where: `${phase.id} Done when`,
+        line: phase.fields.get('done when')?.line ?? phase.heading.start.line,
+        text: phase.doneWhen.text,
+        verify: phase.doneWhen.verify,
+        named,
+      });
     }
     for (const step of phase.steps) {
       if (step.kind === 'model') claims.push({ where: `${phase.id}.${step.index}`, line: step.line, text: step.text, verify: null, named });
@@ -153,7 +196,8 @@ function claimsOf(plan: Plan): Claim[] {
 }
 
 /** Words before a number that make it a bound, a part or a label, not a count of the entities. */
-const BOUND = /\b(?:at\s+least|at\s+most|up\s+to|no\s+more\s+than|fewer\s+than|less\s+than|more\s+than|over|under|top|first|last|about|around|roughly|max(?:imum)?|min(?:imum)?|each|per|every|tier|phase|group|batch|step|round|part|wave|version|level|stage|week|day|month|quarter|q|p|sc|no\.?|number|#|page|line|item|article|section|chapter|to|and|or)\s*$/i;
+const BOUND =
+  /\b(?:at\s+least|at\s+most|up\s+to|no\s+more\s+than|fewer\s+than|less\s+than|more\s+than|over|under|top|first|last|about|around|roughly|max(?:imum)?|min(?:imum)?|each|per|every|tier|phase|group|batch|step|round|part|wave|version|level|stage|week|day|month|quarter|q|p|sc|no\.?|number|#|page|line|item|article|section|chapter|to|and|or)\s*$/i;
 
 function checkCounts(plan: Plan, context: Pick<RuleContext, 'expand'>, report: Report): void {
   const sets = entitySets(plan, context);
@@ -213,9 +257,18 @@ function checkCounts(plan: Plan, context: Pick<RuleContext, 'expand'>, report: R
 // Titles and roles
 
 const C_LEVEL: Record<string, string> = {
-  'chief executive officer': 'CEO', 'chief technology officer': 'CTO', 'chief technical officer': 'CTO', 'chief financial officer': 'CFO',
-  'chief operating officer': 'COO', 'chief marketing officer': 'CMO', 'chief information officer': 'CIO', 'chief revenue officer': 'CRO',
-  'chief product officer': 'CPO', 'chief data officer': 'CDO', 'chief information security officer': 'CISO', 'chief people officer': 'CPO',
+  'chief executive officer': 'CEO',
+  'chief technology officer': 'CTO',
+  'chief technical officer': 'CTO',
+  'chief financial officer': 'CFO',
+  'chief operating officer': 'COO',
+  'chief marketing officer': 'CMO',
+  'chief information officer': 'CIO',
+  'chief revenue officer': 'CRO',
+  'chief product officer': 'CPO',
+  'chief data officer': 'CDO',
+  'chief information security officer': 'CISO',
+  'chief people officer': 'CPO',
 };
 const TITLE = String.raw`(?:C(?:EO|TO|FO|OO|MO|IO|RO|PO|DO|ISO|SO)|chief\s+(?:executive|technology|technical|financial|operating|marketing|information(?:\s+security)?|revenue|product|data|people)\s+officer|founder|co-founder|president|chair(?:man|woman|person)?|(?:senior\s+)?vice\s+president(?:\s+of\s+[A-Z]?[a-z]+)?|(?:S?VP|EVP)(?:\s+(?:of\s+)?[A-Z][a-z]+)?|head\s+of\s+[A-Za-z]+|director\s+of\s+[A-Za-z]+|(?:managing|creative|technical|art|sales|marketing|engineering|delivery|product|finance|it)\s+director|(?:account|operations|marketing|sales|engineering|product|design|content|project|team|tech|technical|delivery|data|security|finance|legal|support|program|partner)\s+(?:lead|manager|owner|director))`;
 const TITLE_RE = new RegExp(`\\b(${TITLE})\\b`, 'i');
@@ -224,7 +277,11 @@ const TITLE_RE = new RegExp(`\\b(${TITLE})\\b`, 'i');
 function titleKey(title: string): string {
   const lower = title.toLowerCase().replace(/\s+/g, ' ').trim();
   if (C_LEVEL[lower]) return C_LEVEL[lower]!.toLowerCase();
-  return lower.replace(/^(?:senior )?vice president( of)?/, 'vp').replace(/^(s?vp|evp) of /, '$1 ').replace(/^co-founder$/, 'founder').replace(/^chair(?:man|woman|person)$/, 'chair');
+  return lower
+    .replace(/^(?:senior )?vice president( of)?/, 'vp')
+    .replace(/^(s?vp|evp) of /, '$1 ')
+    .replace(/^co-founder$/, 'founder')
+    .replace(/^chair(?:man|woman|person)$/, 'chair');
 }
 
 interface Person {
@@ -288,19 +345,61 @@ const NAME_RE = new RegExp(NAME, 'gu');
 /** What follows a name when a title comes next: "—", ",", "(", "as", "is", then the title. */
 const TITLE_AFTER = new RegExp(`^\\s*(?:—|–|-{1,2}|,|:|\\(|as\\b|is\\b)\\s*(?:(?:the|our|their|its)\\s+)?(?:[\\p{L}'-]+\\s+){0,2}?(${TITLE})\\b`, 'iu');
 const TITLE_THEN_NAME = new RegExp(`\\b(${TITLE})\\s*,?\\s+([\\p{L}'-]+(?:\\s[\\p{L}'-]+){0,2})`, 'giu');
-const NOT_NAMES = new Set(['The', 'A', 'An', 'Our', 'Their', 'Each', 'Every', 'One', 'Write', 'Draft', 'Send', 'Sign', 'Add', 'Read', 'Note', 'List', 'Check', 'Map', 'Run', 'Use', 'After', 'Before', 'Then', 'If', 'When', 'For', 'From', 'To', 'With', 'Success', 'Drafts', 'Nothing', 'No', 'Only', 'All']);
+const NOT_NAMES = new Set([
+  'The',
+  'A',
+  'An',
+  'Our',
+  'Their',
+  'Each',
+  'Every',
+  'One',
+  'Write',
+  'Draft',
+  'Send',
+  'Sign',
+  'Add',
+  'Read',
+  'Note',
+  'List',
+  'Check',
+  'Map',
+  'Run',
+  'Use',
+  'After',
+  'Before',
+  'Then',
+  'If',
+  'When',
+  'For',
+  'From',
+  'To',
+  'With',
+  'Success',
+  'Drafts',
+  'Nothing',
+  'No',
+  'Only',
+  'All',
+]);
 
 function mentionsOf(text: string): Array<{ name: string; title: string }> {
   const found: Array<{ name: string; title: string }> = [];
   if (!TITLE_RE.test(text)) return found;
   for (const match of text.matchAll(NAME_RE)) {
     const title = TITLE_AFTER.exec(text.slice(match.index + match[0].length));
-    const name = match[1]!.split(/\s/).filter((word) => !NOT_NAMES.has(word)).join(' ');
+    const name = match[1]!
+      .split(/\s/)
+      .filter((word) => !NOT_NAMES.has(word))
+      .join(' ');
     if (title && name) found.push({ name, title: title[1]! });
   }
   for (const match of text.matchAll(TITLE_THEN_NAME)) {
     const words = match[2]!.split(/\s/);
-    const capitalised = words.slice(0, words.findIndex((word) => !/^\p{Lu}/u.test(word)) === -1 ? words.length : words.findIndex((word) => !/^\p{Lu}/u.test(word)));
+    const capitalised = words.slice(
+      0,
+      words.findIndex((word) => !/^\p{Lu}/u.test(word)) === -1 ? words.length : words.findIndex((word) => !/^\p{Lu}/u.test(word)),
+    );
     const name = capitalised.filter((word) => !NOT_NAMES.has(word)).join(' ');
     if (name) found.push({ name, title: match[1]! });
   }
@@ -382,10 +481,13 @@ function checkTitles(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText
     if (!split || !title) continue;
     const found = conflict(records, split[1]!, title, true);
     if (found) {
-      report(`the Stakeholders call ${found.person.name} ${describeTitle(found.key)}, but per ${found.source} ${found.person.name} is ${describeTitle(found.known)}`, {
-        line: entry.line,
-        fix: `correct ${found.person.name}'s title in the Stakeholders (${found.source} says ${describeTitle(found.known)}), or correct the record`,
-      });
+      report(
+        `the Stakeholders call ${found.person.name} ${describeTitle(found.key)}, but per ${found.source} ${found.person.name} is ${describeTitle(found.known)}`,
+        {
+          line: entry.line,
+          fix: `correct ${found.person.name}'s title in the Stakeholders (${found.source} says ${describeTitle(found.known)}), or correct the record`,
+        },
+      );
     }
   }
   // Every other mention in the plan against everything known.
@@ -394,7 +496,9 @@ function checkTitles(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText
     ...(plan.criteria ?? []).map((criterion) => ({ where: criterion.id ?? 'a criterion', line: criterion.line, text: criterion.text })),
     ...plan.phases.flatMap((phase) => [
       { where: phase.id, line: phase.heading.start.line, text: phase.title },
-      ...(phase.doneWhen ? [{ where: `${phase.id} Done when`, line: phase.fields.get('done when')?.line ?? phase.heading.start.line, text: phase.doneWhen.text }] : []),
+      ...(phase.doneWhen
+        ? [{ where: `${phase.id} Done when`, line: phase.fields.get('done when')?.line ?? phase.heading.start.line, text: phase.doneWhen.text }]
+        : []),
       ...phase.steps.map((step) => ({ where: `${phase.id}.${step.index}`, line: step.line, text: step.text })),
     ]),
   ];
@@ -413,14 +517,19 @@ function checkTitles(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText
     }
     if (done || !ownerName) continue;
     // "sign as the CTO", "--sender-title CTO", "signature: CTO": the sender is the owner.
-    const sender = new RegExp(`\\b(?:sender|signature|signed|sign(?:s|ed)?(?:\\s+off)?\\s+as|sent\\s+by|from)\\b[^.\\n]{0,30}?\\b(${TITLE})\\b`, 'i').exec(plain);
+    const sender = new RegExp(`\\b(?:sender|signature|signed|sign(?:s|ed)?(?:\\s+off)?\\s+as|sent\\s+by|from)\\b[^.\\n]{0,30}?\\b(${TITLE})\\b`, 'i').exec(
+      plain,
+    );
     if (sender) {
       const found = conflict(all, ownerName, sender[1]!);
       if (found) {
-        report(`${where} gives the sender the title ${describeTitle(found.key)}, but ${found.person.name}, the owner, is ${describeTitle(found.known)} (${found.source})`, {
-          line,
-          fix: `write the sender's title as ${describeTitle(found.known)} in ${where}`,
-        });
+        report(
+          `${where} gives the sender the title ${describeTitle(found.key)}, but ${found.person.name}, the owner, is ${describeTitle(found.known)} (${found.source})`,
+          {
+            line,
+            fix: `write the sender's title as ${describeTitle(found.known)} in ${where}`,
+          },
+        );
       }
     }
   }

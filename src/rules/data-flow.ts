@@ -10,7 +10,8 @@ import type { Rule, RuleContext } from './rule.js';
  */
 
 /** Text right before a path that makes it something the step writes, not reads. */
-const WRITES_BEFORE = /(?:--out(?:put)?|--report|--dest(?:ination)?|--to|--write|-o|>>?)\s*=?\s*["']?$|\b(?:write|writes|writing|save|saves|into|to|create|creates|append|appends|record|records|update|updates|fill|fills|add|adds|produce|produces|render|renders|export|exports)\s+(?:\w+\s+){0,2}["'`]?$/i;
+const WRITES_BEFORE =
+  /(?:--out(?:put)?|--report|--dest(?:ination)?|--to|--write|-o|>>?)\s*=?\s*["']?$|\b(?:write|writes|writing|save|saves|into|to|create|creates|append|appends|record|records|update|updates|fill|fills|add|adds|produce|produces|render|renders|export|exports)\s+(?:\w+\s+){0,2}["'`]?$/i;
 
 function describe(phases: Phase[]): string {
   const ids = phases.map((phase) => phase.id);
@@ -106,10 +107,13 @@ export const dataFlow: Rule = {
         if (earlier.length > 0) return;
         const later = by.filter((writer) => phases.indexOf(writer) > index);
         if (later.length > 0) {
-          report(`${ref} reads ${pattern}, which only ${describe(later)} write${later.length === 1 ? 's' : ''}, later; the file does not exist when ${phase.id} runs`, {
-            line,
-            fix: `move ${phase.id} after ${describe(later)} (and add it to Depends on), or read a file an earlier phase writes`,
-          });
+          report(
+            `${ref} reads ${pattern}, which only ${describe(later)} write${later.length === 1 ? 's' : ''}, later; the file does not exist when ${phase.id} runs`,
+            {
+              line,
+              fix: `move ${phase.id} after ${describe(later)} (and add it to Depends on), or read a file an earlier phase writes`,
+            },
+          );
           return;
         }
         if (!material) return;
@@ -135,11 +139,10 @@ function reportUnusedOutputs(plan: Plan, report: Parameters<Rule['check']>[2]): 
   // Folders other phases or the criteria read or check: an output there is part of what they use (a checksum file
   // beside the archives a verify command checks as a folder).
   const folderOf = (path: string) => path.slice(0, path.lastIndexOf('/') + 1);
-  const readTexts = [
-    ...criteria,
-    ...phases.flatMap((phase) => [...phase.inputs, ...phase.steps.map((step) => step.text), phase.doneWhen?.verify ?? '']),
-  ];
-  const stepPaths = phases.map((phase) => [...phase.steps.map((step) => step.text), phase.doneWhen?.verify ?? ''].flatMap((text) => pathsIn(text).map((entry) => entry.path)));
+  const readTexts = [...criteria, ...phases.flatMap((phase) => [...phase.inputs, ...phase.steps.map((step) => step.text), phase.doneWhen?.verify ?? ''])];
+  const stepPaths = phases.map((phase) =>
+    [...phase.steps.map((step) => step.text), phase.doneWhen?.verify ?? ''].flatMap((text) => pathsIn(text).map((entry) => entry.path)),
+  );
   phases.forEach((phase, index) => {
     if (phase.malformedHeading || phase.status === 'done' || index === phases.length - 1) return;
     for (const output of phase.outputs) {
@@ -147,10 +150,13 @@ function reportUnusedOutputs(plan: Plan, report: Parameters<Rule['check']>[2]): 
       const used =
         phases.some((other, at) => at !== index && other.inputs.some((input) => overlaps(cleanPattern(input), pattern))) ||
         phases.some((other, at) => at !== index && stepPaths[at]!.some((path) => overlaps(path, pattern))) ||
-        phases.some((other, at) => at !== index && [...other.steps.map((step) => step.text), other.doneWhen?.verify ?? ''].some((text) => text.includes(pattern))) ||
+        phases.some(
+          (other, at) => at !== index && [...other.steps.map((step) => step.text), other.doneWhen?.verify ?? ''].some((text) => text.includes(pattern)),
+        ) ||
         criteriaPaths.some((path) => overlaps(path, pattern)) ||
         criteria.some((text) => text.includes(pattern)) ||
-        (folderOf(pattern) !== '' && readTexts.some((text) => text.includes(folderOf(pattern).replace(/\/$/, '')) && phases[index]!.outputs.every((own) => !text.includes(own))));
+        (folderOf(pattern) !== '' &&
+          readTexts.some((text) => text.includes(folderOf(pattern).replace(/\/$/, '')) && phases[index]!.outputs.every((own) => !text.includes(own))));
       if (used) continue;
       report(`${phase.id} writes ${pattern}, which no later phase reads and no success criterion checks`, {
         line: phase.fields.get('outputs')?.line ?? phase.heading.start.line,

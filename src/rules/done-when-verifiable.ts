@@ -25,7 +25,8 @@ const VAGUE = [
 ];
 
 /** Done-when texts too short to name anything: "done", "complete", "finished", "it works". */
-const EMPTY = /^\s*(?:(?:it|all|everything|the\s+phase|the\s+step|the\s+work|this)\s+(?:is\s+)?)?(?:done|complete(?:d)?|finished|ok(?:ay)?|works?|ready|fine|yes|n\/?a|-+)\s*\.?\s*$/i;
+const EMPTY =
+  /^\s*(?:(?:it|all|everything|the\s+phase|the\s+step|the\s+work|this)\s+(?:is\s+)?)?(?:done|complete(?:d)?|finished|ok(?:ay)?|works?|ready|fine|yes|n\/?a|-+)\s*\.?\s*$/i;
 
 /** Why a verify command cannot fail, or null. */
 export function cannotFail(command: string): string | null {
@@ -100,11 +101,17 @@ export const doneWhenVerifiable: Rule = {
       const done = phase.doneWhen;
       if (phase.malformedHeading || !done || done.verifyMalformed) continue;
       const line = phase.fields.get('done when')?.line ?? phase.heading.start.line;
-      const text = done.text.replace(/\s*verify:\s*`[^`]*`\s*$/i, '').trim().replace(/[.;,]+$/, '');
+      const text = done.text
+        .replace(/\s*verify:\s*`[^`]*`\s*$/i, '')
+        .trim()
+        .replace(/[.;,]+$/, '');
       if (done.verify === null) {
         const vague = VAGUE.map((pattern) => pattern.exec(text)).find((match) => match !== null);
         if (EMPTY.test(text) || text.split(/\s+/).filter(Boolean).length < 2) {
-          report(`${phase.id} Done when "${text}" names nothing to check; add a verify command or say what must be true`, { line, fix: `give ${phase.id} a Done when that names the result, with \`verify:\` and a command that fails until it holds` });
+          report(`${phase.id} Done when "${text}" names nothing to check; add a verify command or say what must be true`, {
+            line,
+            fix: `give ${phase.id} a Done when that names the result, with \`verify:\` and a command that fails until it holds`,
+          });
         } else if (vague) {
           report(`${phase.id} Done when "${text}" is vague ("${vague[0]}") and has no verify command; say what must be true, or add \`verify:\``, {
             line,
@@ -115,7 +122,10 @@ export const doneWhenVerifiable: Rule = {
       }
       const cannot = cannotFail(done.verify);
       if (cannot) {
-        report(`${phase.id} Done when's verify cannot fail: ${cannot}`, { line, fix: `make ${phase.id}'s verify check the phase's output, e.g. \`test -s <output>\` or a grep for what must be in it` });
+        report(`${phase.id} Done when's verify cannot fail: ${cannot}`, {
+          line,
+          fix: `make ${phase.id}'s verify check the phase's output, e.g. \`test -s <output>\` or a grep for what must be in it`,
+        });
         continue;
       }
       // A per-entity phase must check its own entity's file, not another's.

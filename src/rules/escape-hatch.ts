@@ -7,7 +7,8 @@ export const ITERATIONS_WITHOUT_PROGRESS = 5;
 export const escapeHatch: Rule = {
   id: 'escape-hatch',
   severity: 'error',
-  description: 'The log honours the escape hatches: no 4th try of an action that failed 3 times (until a person approves the phase again), a stop after 5 iterations without progress or at the budget.',
+  description:
+    'The log honours the escape hatches: no 4th try of an action that failed 3 times (until a person approves the phase again), a stop after 5 iterations without progress or at the budget.',
   check(plan, _context, report) {
     const rows = plan.log?.rows ?? [];
     if (rows.length === 0) return;
@@ -31,9 +32,12 @@ export const escapeHatch: Rule = {
       if (row.result === 'no-change' || row.result === 'failed') {
         stalled++;
         if (stalled >= ITERATIONS_WITHOUT_PROGRESS && row.signal !== 'BLOCKED_NEED_HUMAN' && !stallReported) {
-          report(`log rows ${index + 2 - stalled} to ${index + 1} made no progress but row ${index + 1} signalled ${row.signal}; the 5th iteration without progress must be BLOCKED_NEED_HUMAN`, {
-            line: row.line,
-          });
+          report(
+            `log rows ${index + 2 - stalled} to ${index + 1} made no progress but row ${index + 1} signalled ${row.signal}; the 5th iteration without progress must be BLOCKED_NEED_HUMAN`,
+            {
+              line: row.line,
+            },
+          );
           stallReported = true;
         }
       } else {

@@ -53,10 +53,13 @@ export const executorRefusals: Rule = {
         }
         if (step.kind === 'skill' && step.skill && excluded.has(step.skill) && !mapped.has(step.skill)) {
           const reason = excluded.get(step.skill)!.trim();
-          report(`${ref} invokes /${step.skill}, which the skill audit EXCLUDES (${reason && reason !== '-' ? reason : 'no reason given'}); the executor will not run it`, {
-            line: step.line,
-            fix: `replace /${step.skill} in ${ref} with a mapped skill, or move ${step.skill} from Excluded to Mapped for ${phase.id} if the reason no longer holds`,
-          });
+          report(
+            `${ref} invokes /${step.skill}, which the skill audit EXCLUDES (${reason && reason !== '-' ? reason : 'no reason given'}); the executor will not run it`,
+            {
+              line: step.line,
+              fix: `replace /${step.skill} in ${ref} with a mapped skill, or move ${step.skill} from Excluded to Mapped for ${phase.id} if the reason no longer holds`,
+            },
+          );
         }
       }
     }

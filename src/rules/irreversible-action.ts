@@ -51,13 +51,25 @@ const TEXT_VERBS: Array<{ kind: ActionKind; pattern: RegExp }> = [
   { kind: 'send', pattern: /send|e-?mail out|mail out|dispatch/ },
   { kind: 'publish', pattern: /publish|go live with|make public/ },
   // "post" is a noun as often as a verb: only "post to/on/in …" or "post the message/update/…".
-  { kind: 'post', pattern: /post(?=[^.;\n]{0,60}(?:#[\w-]+|\b(?:slack|teams|linkedin|twitter|mastodon|bluesky|blog|forum|community|channel|feed|website|social)\b)|\s+(?:(?:it|them)\s+)?(?:to|on|in|into)\b|\s+(?:the|a|an|each|every|this|our)\s+(?:\w+\s+)?(?:message|update|announcement|tweet|thread|comment|reply|link|piece|article|newsletter|summary|release notes?|post)\b)/ },
+  {
+    kind: 'post',
+    pattern:
+      /post(?=[^.;\n]{0,60}(?:#[\w-]+|\b(?:slack|teams|linkedin|twitter|mastodon|bluesky|blog|forum|community|channel|feed|website|social)\b)|\s+(?:(?:it|them)\s+)?(?:to|on|in|into)\b|\s+(?:the|a|an|each|every|this|our)\s+(?:\w+\s+)?(?:message|update|announcement|tweet|thread|comment|reply|link|piece|article|newsletter|summary|release notes?|post)\b)/,
+  },
   { kind: 'delete', pattern: /delete|purge|wipe|erase|destroy|drop(?=\s+(?:the\s+)?(?:\w+\s+)?(?:table|database|schema|index|collection|bucket)s?\b)/ },
-  { kind: 'deploy', pattern: /deploy|ship(?=\s+(?:it|the\s+\w+)\s+to\s+production)|roll\s+out|release(?=\s+(?:it|the\s+\w+(?:\s+\w+)?)\s+to\s+(?:production|prod|customers|users))/ },
+  {
+    kind: 'deploy',
+    pattern:
+      /deploy|ship(?=\s+(?:it|the\s+\w+)\s+to\s+production)|roll\s+out|release(?=\s+(?:it|the\s+\w+(?:\s+\w+)?)\s+to\s+(?:production|prod|customers|users))/,
+  },
   { kind: 'restore', pattern: /restore|roll\s*back/ },
   { kind: 'pay', pattern: /pay|refund|wire(?=\s+(?:the\s+)?(?:funds|money|payment))|charge(?=\s+(?:the\s+)?(?:card|customer|client)s?\b)/ },
   // "merge the notes into one file" is an edit; a merge of a branch or a pull request is not undone by editing.
-  { kind: 'merge', pattern: /merge(?=\s+(?:the\s+)?(?:\w+\s+)?(?:pr|prs|pull\s+requests?|branch(?:es)?|changes\s+into\s+main|duplicates?|records|accounts|contacts|deals|companies|customers)\b|\s+(?:it\s+)?into\s+(?:main|master|production|release)\b)/ },
+  {
+    kind: 'merge',
+    pattern:
+      /merge(?=\s+(?:the\s+)?(?:\w+\s+)?(?:pr|prs|pull\s+requests?|branch(?:es)?|changes\s+into\s+main|duplicates?|records|accounts|contacts|deals|companies|customers)\b|\s+(?:it\s+)?into\s+(?:main|master|production|release)\b)/,
+  },
 ];
 const TEXT_PATTERNS = TEXT_VERBS.map(({ kind, pattern }) => ({
   kind,
@@ -69,9 +81,17 @@ const FLAG = /(?:^|\s)--(send|publish|post|delete|purge|deploy|restore|pay|merge
 
 /** Commands whose action cannot be undone. */
 const COMMANDS: Array<{ kind: ActionKind; pattern: RegExp }> = [
-  { kind: 'deploy', pattern: /\bgit\s+push\b|\bkubectl\s+(?:apply|rollout|set)\b|\bterraform\s+apply\b|\bhelm\s+(?:install|upgrade)\b|\b(?:vercel|netlify|flyctl|fly|firebase|wrangler)\b.*\bdeploy\b|\bnpm\s+publish\b/ },
+  {
+    kind: 'deploy',
+    pattern:
+      /\bgit\s+push\b|\bkubectl\s+(?:apply|rollout|set)\b|\bterraform\s+apply\b|\bhelm\s+(?:install|upgrade)\b|\b(?:vercel|netlify|flyctl|fly|firebase|wrangler)\b.*\bdeploy\b|\bnpm\s+publish\b/,
+  },
   { kind: 'publish', pattern: /\b(?:npm|pnpm|yarn|cargo|twine|gem)\s+publish\b|\btwine\s+upload\b/ },
-  { kind: 'delete', pattern: /(?:^|\s)rm\s|\bkubectl\s+delete\b|\bterraform\s+destroy\b|\baws\s+s3\s+(?:rm|rb)\b|\bdrop\s+(?:table|database|schema)\b|\btruncate\s+table\b|\bgit\s+push\s+.*--force\b/i },
+  {
+    kind: 'delete',
+    pattern:
+      /(?:^|\s)rm\s|\bkubectl\s+delete\b|\bterraform\s+destroy\b|\baws\s+s3\s+(?:rm|rb)\b|\bdrop\s+(?:table|database|schema)\b|\btruncate\s+table\b|\bgit\s+push\s+.*--force\b/i,
+  },
   { kind: 'restore', pattern: /\bpg_restore\b|\bmongorestore\b/ },
   { kind: 'merge', pattern: /\bgh\s+pr\s+merge\b|\bgit\s+merge\b/ },
   { kind: 'send', pattern: /\bsendmail\b|\bmailx?\s+-s\b|\bcurl\b.*\bhooks\.slack\.com\b/ },
@@ -128,7 +148,12 @@ export function actionOfStep(step: Step, context: Pick<RuleContext, 'skills'>): 
     // The script a command runs, by its file name (`node scripts/send-newsletter.mjs`).
     for (const word of command.split(/\s+/).slice(0, 3)) {
       if (!/\.(?:m?js|cjs|ts|py|sh|rb)$/.test(word)) continue;
-      const kind = kindOfName(word.split('/').pop()!.replace(/\.[^.]+$/, ''));
+      const kind = kindOfName(
+        word
+          .split('/')
+          .pop()!
+          .replace(/\.[^.]+$/, ''),
+      );
       if (kind) return { kind, evidence: `\`${command}\`` };
     }
     return null;
@@ -155,24 +180,88 @@ const ALL_KINDS: ActionKind[] = ['send', 'publish', 'post', 'delete', 'deploy', 
 const NEG = String.raw`(?:do\s+not|don't|never|must\s+not|mustn't|may\s+not|should\s+not|shall\s+not|cannot|no\s+one\s+may)`;
 const KIND_PROHIBITIONS: Array<{ kinds: ActionKind[]; pattern: RegExp }> = [
   { kinds: ['send', 'post'], pattern: /\bdrafts?\s+only\b|\bonly\s+drafts?\b/i },
-  { kinds: ['send'], pattern: new RegExp(String.raw`\bnothing\s+(?:is|gets|will\s+be|may\s+be|should\s+be)\s+sent\b|\b${NEG}\s+(?:be\s+)?send|\bnot\s+(?:be\s+)?sent\b|\bno\s+(?:e-?mails?|messages?|drafts?|invitations?)\s+(?:is|are|will\s+be|gets?)\s+sent\b|\bwithout\s+sending\b|\bstay\s+unsent\b`, 'i') },
-  { kinds: ['publish', 'post'], pattern: new RegExp(String.raw`\bnothing\s+(?:is|gets|will\s+be|may\s+be|goes)\s+(?:published|public|live)\b|\b${NEG}\s+(?:be\s+)?publish|\bnot\s+(?:be\s+)?published\b|\bno\s+publishing\b|\b(?:stays?|remains?)\s+unpublished\b|\binternal\s+only\b`, 'i') },
+  {
+    kinds: ['send'],
+    pattern: new RegExp(
+      String.raw`\bnothing\s+(?:is|gets|will\s+be|may\s+be|should\s+be)\s+sent\b|\b${NEG}\s+(?:be\s+)?send|\bnot\s+(?:be\s+)?sent\b|\bno\s+(?:e-?mails?|messages?|drafts?|invitations?)\s+(?:is|are|will\s+be|gets?)\s+sent\b|\bwithout\s+sending\b|\bstay\s+unsent\b`,
+      'i',
+    ),
+  },
+  {
+    kinds: ['publish', 'post'],
+    pattern: new RegExp(
+      String.raw`\bnothing\s+(?:is|gets|will\s+be|may\s+be|goes)\s+(?:published|public|live)\b|\b${NEG}\s+(?:be\s+)?publish|\bnot\s+(?:be\s+)?published\b|\bno\s+publishing\b|\b(?:stays?|remains?)\s+unpublished\b|\binternal\s+only\b`,
+      'i',
+    ),
+  },
   { kinds: ['post'], pattern: new RegExp(String.raw`\bnothing\s+(?:is\s+)?posted\b|\b${NEG}\s+post\b|\bno\s+posting\b`, 'i') },
-  { kinds: ['delete'], pattern: new RegExp(String.raw`\bnothing\s+(?:is\s+)?(?:deleted|removed|dropped)\b|\b${NEG}\s+(?:delete|remove|drop|purge)\b|\bno\s+deletions?\b`, 'i') },
+  {
+    kinds: ['delete'],
+    pattern: new RegExp(String.raw`\bnothing\s+(?:is\s+)?(?:deleted|removed|dropped)\b|\b${NEG}\s+(?:delete|remove|drop|purge)\b|\bno\s+deletions?\b`, 'i'),
+  },
   { kinds: ['deploy'], pattern: new RegExp(String.raw`\bnothing\s+(?:is\s+)?deployed\b|\b${NEG}\s+deploy|\bno\s+deploy(?:ment)?s?\b`, 'i') },
   { kinds: ['restore'], pattern: new RegExp(String.raw`\b${NEG}\s+restore\b|\bno\s+restores?\b`, 'i') },
   { kinds: ['pay'], pattern: new RegExp(String.raw`\bnothing\s+(?:is\s+)?paid\b|\b${NEG}\s+pay\b|\bno\s+payments?\b`, 'i') },
   { kinds: ['merge'], pattern: new RegExp(String.raw`\bnothing\s+(?:is\s+)?merged\b|\b${NEG}\s+merge\b|\bno\s+merges?\b`, 'i') },
   // Plan-wide read-only: "Read-only.", "Read-only: no code changes", "The whole job is read-only".
   // "Read-only: no source file changes" is about the source files (read below as a scoped prohibition), not the plan.
-  { kinds: ALL_KINDS, pattern: /^\s*read[- ]only\s*(?:$|[.;!]|:\s*(?:no\s+changes\b|nothing\b|everything\b))|\b(?:entirely|strictly|fully|whole\s+(?:job|plan|task|work)\s+is)\s+read[- ]only\b|\bchange\s+nothing\b|\bno\s+changes\s+(?:anywhere|to\s+any\s+system)\b/i },
+  {
+    kinds: ALL_KINDS,
+    pattern:
+      /^\s*read[- ]only\s*(?:$|[.;!]|:\s*(?:no\s+changes\b|nothing\b|everything\b))|\b(?:entirely|strictly|fully|whole\s+(?:job|plan|task|work)\s+is)\s+read[- ]only\b|\bchange\s+nothing\b|\bno\s+changes\s+(?:anywhere|to\s+any\s+system)\b/i,
+  },
 ];
 
-const STOP = new Set(['them', 'they', 'those', 'these', 'him', 'her', 'anything', 'nothing', 'something', 'one', 'ones', 'the', 'a', 'an', 'any', 'its', 'our', 'their', 'of', 'in', 'on', 'to', 'and', 'or', 'is', 'are', 'be', 'it', 'this', 'that', 'these', 'those', 'all', 'every', 'data', 'files', 'file', 'records', 'record', 'system', 'live']);
+const STOP = new Set([
+  'them',
+  'they',
+  'those',
+  'these',
+  'him',
+  'her',
+  'anything',
+  'nothing',
+  'something',
+  'one',
+  'ones',
+  'the',
+  'a',
+  'an',
+  'any',
+  'its',
+  'our',
+  'their',
+  'of',
+  'in',
+  'on',
+  'to',
+  'and',
+  'or',
+  'is',
+  'are',
+  'be',
+  'it',
+  'this',
+  'that',
+  'these',
+  'those',
+  'all',
+  'every',
+  'data',
+  'files',
+  'file',
+  'records',
+  'record',
+  'system',
+  'live',
+]);
 
 /** The significant words of an object phrase, at most two ("the primary database" → "primary database"), space-separated. */
 function headWord(phrase: string): string | null {
-  const words = phrase.toLowerCase().split(/[^a-z0-9-]+/).filter((word) => word.length >= 3 && !STOP.has(word));
+  const words = phrase
+    .toLowerCase()
+    .split(/[^a-z0-9-]+/)
+    .filter((word) => word.length >= 3 && !STOP.has(word));
   return words.length > 0 ? words.slice(0, 2).join(' ') : null;
 }
 
@@ -197,7 +286,8 @@ function requestSentences(plan: Plan): Array<{ text: string; line: number }> {
 export function forbiddenKinds(sentences: readonly string[]): Map<ActionKind, string> {
   const forbidden = new Map<ActionKind, string>();
   for (const text of sentences) {
-    for (const { kinds, pattern } of KIND_PROHIBITIONS) if (pattern.test(text)) for (const kind of kinds) if (!forbidden.has(kind)) forbidden.set(kind, text.trim());
+    for (const { kinds, pattern } of KIND_PROHIBITIONS)
+      if (pattern.test(text)) for (const kind of kinds) if (!forbidden.has(kind)) forbidden.set(kind, text.trim());
   }
   return forbidden;
 }
@@ -210,7 +300,9 @@ export function prohibitionsOf(plan: Plan): Prohibition[] {
     for (const { kinds: forbidden, pattern } of KIND_PROHIBITIONS) if (pattern.test(text)) for (const kind of forbidden) kinds.add(kind);
     if (kinds.size > 0) prohibitions.push({ text, line: entry.line, kinds, object: null, anyMention: false });
     // Scoped: "Do not change the pricing page", "Never touch the primary", "…, never on the primary", "HubSpot is read-only".
-    for (const match of text.matchAll(new RegExp(String.raw`\b${NEG}\s+(touch|change|modify|edit|alter|update|write\s+to|overwrite|run\s+(?:on|against))\s+([^.;,()]+)`, 'gi'))) {
+    for (const match of text.matchAll(
+      new RegExp(String.raw`\b${NEG}\s+(touch|change|modify|edit|alter|update|write\s+to|overwrite|run\s+(?:on|against))\s+([^.;,()]+)`, 'gi'),
+    )) {
       const object = headWord(match[2]!);
       if (object) prohibitions.push({ text, line: entry.line, kinds: new Set(), object, anyMention: /^(touch|run)/i.test(match[1]!) });
     }
@@ -232,7 +324,8 @@ export function prohibitionsOf(plan: Plan): Prohibition[] {
   return prohibitions;
 }
 
-const CHANGE = /\b(?:update|updates|change|modify|edit|write|overwrite|delete|remove|sync|push|restore|migrate|drop|import|set|move|rename|patch|insert|upsert|associate)\b|--(?:write|update|set|apply|sync)\b/i;
+const CHANGE =
+  /\b(?:update|updates|change|modify|edit|write|overwrite|delete|remove|sync|push|restore|migrate|drop|import|set|move|rename|patch|insert|upsert|associate)\b|--(?:write|update|set|apply|sync)\b/i;
 
 /** Whether the text names every word of the object (a plural or singular form of it). */
 function mentions(text: string, object: string): boolean {
@@ -250,7 +343,9 @@ function internalRecipient(plan: Plan, text: string): boolean {
   const names = [
     ...(plan.stakeholders ?? []).map((entry) => /^\s*([A-Z][\p{L}'-]+)/u.exec(entry.text)?.[1]),
     typeof plan.meta.owner === 'string' ? /^\s*([A-Z][\p{L}'-]+)/u.exec(plan.meta.owner)?.[1] : undefined,
-  ].filter((name): name is string => Boolean(name)).map((name) => name.toLowerCase());
+  ]
+    .filter((name): name is string => Boolean(name))
+    .map((name) => name.toLowerCase());
   const to = /(?:\bto|--to|--recipient)\s+(?:the\s+)?([\w-]+(?:\s+[\w-]+)?)/gi;
   for (const match of text.matchAll(to)) {
     const who = match[1]!.toLowerCase();
@@ -280,7 +375,8 @@ function gatedByHuman(plan: Plan, phase: Phase, index: number): boolean {
 export const irreversibleAction: Rule = {
   id: 'irreversible-action',
   severity: 'error',
-  description: 'A step that sends, publishes, posts, deletes, deploys, restores, pays or merges has a human gate at or before it, and no constraint forbids it.',
+  description:
+    'A step that sends, publishes, posts, deletes, deploys, restores, pays or merges has a human gate at or before it, and no constraint forbids it.',
   check(plan, context, report) {
     const prohibitions = prohibitionsOf(plan);
     plan.phases.forEach((phase, index) => {
@@ -313,10 +409,13 @@ export const irreversibleAction: Rule = {
       if (contradicted || unreadableGate || gatedByHuman(plan, phase, index)) return;
       const first = found.find((entry) => entry.action !== null);
       if (!first) return;
-      report(`${first.ref} ${VERB[first.action!.kind]} (${first.action!.evidence}) with no human gate at or before it; add \`Gate: human\` to ${phase.id} or to a phase it depends on`, {
-        line: first.line,
-        fix: `add "- Gate: human" to ${phase.id} (or to the phase before it), so a person approves before the action`,
-      });
+      report(
+        `${first.ref} ${VERB[first.action!.kind]} (${first.action!.evidence}) with no human gate at or before it; add \`Gate: human\` to ${phase.id} or to a phase it depends on`,
+        {
+          line: first.line,
+          fix: `add "- Gate: human" to ${phase.id} (or to the phase before it), so a person approves before the action`,
+        },
+      );
     });
   },
 };

@@ -59,7 +59,7 @@ function listedByPlan(plan: Plan): (path: string) => boolean {
 export const phaseContextMode: Rule = {
   id: 'phase-context-mode',
   severity: 'error',
-  description: 'A phase\'s Context matches its inputs\' size: under 3,000 lines direct, to 6,000 extract_then_assemble, above map_reduce.',
+  description: "A phase's Context matches its inputs' size: under 3,000 lines direct, to 6,000 extract_then_assemble, above map_reduce.",
   check(plan: Plan, context, report) {
     let listed: ((path: string) => boolean) | null = null;
     for (const phase of plan.phases) {

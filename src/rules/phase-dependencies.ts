@@ -13,7 +13,10 @@ export const phaseDependencies: Rule = {
         else if (!phases.has(dependency)) {
           report(`${phase.id} depends on ${dependency}, which is not a phase of this plan`, {
             line,
-            fix: `remove ${dependency} from ${phase.id}'s Depends on (line ${line}), or name the phase it means (${[...phases.keys()].filter((id) => id !== phase.id).slice(0, 8).join(', ')})`,
+            fix: `remove ${dependency} from ${phase.id}'s Depends on (line ${line}), or name the phase it means (${[...phases.keys()]
+              .filter((id) => id !== phase.id)
+              .slice(0, 8)
+              .join(', ')})`,
           });
         }
       }

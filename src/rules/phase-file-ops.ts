@@ -22,7 +22,14 @@ function matcher(pattern: string): (file: string) => boolean {
  * the same before the run has written them, while it runs and after.
  */
 export function plannedOutputs(phases: ReadonlyArray<Pick<Phase, 'outputs'>>): string[] {
-  return [...new Set(phases.flatMap((phase) => phase.outputs).filter((output) => !isDynamicPattern(output)).map((output) => output.replace(/^\.\//, '')))];
+  return [
+    ...new Set(
+      phases
+        .flatMap((phase) => phase.outputs)
+        .filter((output) => !isDynamicPattern(output))
+        .map((output) => output.replace(/^\.\//, '')),
+    ),
+  ];
 }
 
 /**

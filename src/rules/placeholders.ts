@@ -13,7 +13,11 @@ const PLACEHOLDERS: Array<{ pattern: RegExp; what: string }> = [
   { pattern: /\[(?:insert|placeholder|todo|tbd)[^\]]{0,40}\]/i, what: 'a placeholder' },
   { pattern: /\blorem\s+ipsum\b|\bdolor\s+sit\s+amet\b/i, what: 'lorem ipsum' },
   { pattern: /\?{3,}/, what: '"???"' },
-  { pattern: /\b(?:X{2,}|N{2,})\s*(?:%|days?|weeks?|months?|hours?|minutes?|people|contacts|accounts|deals|words|items|emails|drafts|rows)\b|\$X{2,}\b|\bX{3,}\b/, what: 'an unfilled number' },
+  {
+    pattern:
+      /\b(?:X{2,}|N{2,})\s*(?:%|days?|weeks?|months?|hours?|minutes?|people|contacts|accounts|deals|words|items|emails|drafts|rows)\b|\$X{2,}\b|\bX{3,}\b/,
+    what: 'an unfilled number',
+  },
   { pattern: /\bTODO\b|\bTBD\b|\bFIXME\b|\bTBC\b/, what: 'a to-do marker' },
 ];
 

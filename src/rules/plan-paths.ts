@@ -34,7 +34,12 @@ function clean(pattern: string): string {
 
 /** A file name a glob could match, for comparing two globs: every wildcard stands for one plain name. */
 function sample(pattern: string): string {
-  return pattern.replace(/\*\*\//g, '').replace(/\*\*/g, 'x').replace(/\*/g, 'x').replace(/\?/g, 'x').replace(/\{([^,}]*)[^}]*\}/g, '$1');
+  return pattern
+    .replace(/\*\*\//g, '')
+    .replace(/\*\*/g, 'x')
+    .replace(/\*/g, 'x')
+    .replace(/\?/g, 'x')
+    .replace(/\{([^,}]*)[^}]*\}/g, '$1');
 }
 
 /** Whether two repository paths or globs can name a common file. */

@@ -35,7 +35,11 @@ export const sections: Rule = {
       previous = { index, title: section.title };
     }
     for (const known of SECTION_ORDER) {
-      if (known.required && !seen.has(known.key)) report(`missing the \`## ${known.title}\` section`, { line: lastLine, fix: `add a \`## ${known.title}\` section in its place in the order (docs/plan-format.md)` });
+      if (known.required && !seen.has(known.key))
+        report(`missing the \`## ${known.title}\` section`, {
+          line: lastLine,
+          fix: `add a \`## ${known.title}\` section in its place in the order (docs/plan-format.md)`,
+        });
     }
   },
 };

@@ -32,7 +32,10 @@ export const skillAudit: Rule = {
       if (skill.phases.length === 0) report(`skill ${skill.name} is mapped to no phase`, { line: skill.line });
       for (const phase of skill.phases) {
         if (!phaseIds.has(phase)) {
-          report(`skill ${skill.name} is mapped to ${phase}, which is not a phase of this plan`, { line: skill.line, fix: `take ${phase} out of ${skill.name}'s Phases (line ${skill.line}), or name the phase it means` });
+          report(`skill ${skill.name} is mapped to ${phase}, which is not a phase of this plan`, {
+            line: skill.line,
+            fix: `take ${phase} out of ${skill.name}'s Phases (line ${skill.line}), or name the phase it means`,
+          });
         }
       }
       if (!skill.why) report(`skill ${skill.name} is mapped without saying why`, { line: skill.line, severity: 'warning' });
@@ -42,8 +45,16 @@ export const skillAudit: Rule = {
         report('an Excluded row has no skill name', { line: skill.line });
         continue;
       }
-      if (!skill.reason || /^[-–—.?\s]*$|^(?:n\/?a|none|tbd|todo)$/i.test(skill.reason)) report(`skill ${skill.name} is excluded without a reason`, { line: skill.line, fix: `say in ${skill.name}'s Reason (line ${skill.line}) why the plan does not use it` });
-      if (mappedNames.has(skill.name)) report(`skill ${skill.name} is both mapped and excluded`, { line: skill.line, fix: `keep ${skill.name} in the Mapped table or in the Excluded table (line ${skill.line}), not both` });
+      if (!skill.reason || /^[-–—.?\s]*$|^(?:n\/?a|none|tbd|todo)$/i.test(skill.reason))
+        report(`skill ${skill.name} is excluded without a reason`, {
+          line: skill.line,
+          fix: `say in ${skill.name}'s Reason (line ${skill.line}) why the plan does not use it`,
+        });
+      if (mappedNames.has(skill.name))
+        report(`skill ${skill.name} is both mapped and excluded`, {
+          line: skill.line,
+          fix: `keep ${skill.name} in the Mapped table or in the Excluded table (line ${skill.line}), not both`,
+        });
     }
   },
 };

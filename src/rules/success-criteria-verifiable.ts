@@ -18,7 +18,10 @@ export const successCriteriaVerifiable: Rule = {
         seen.set(criterion.id, criterion.line);
       }
       if (criterion.verifyMalformed) {
-        report(`${label} has \`verify:\` without one backticked command`, { ...where, fix: `write ${label}'s verify (line ${criterion.line}) as one command in backticks` });
+        report(`${label} has \`verify:\` without one backticked command`, {
+          ...where,
+          fix: `write ${label}'s verify (line ${criterion.line}) as one command in backticks`,
+        });
       } else if (criterion.verify === null) {
         report(`${label} has no \`verify:\` command; the executor's model will have to judge it`, {
           ...where,

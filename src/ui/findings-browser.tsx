@@ -35,7 +35,8 @@ export function FindingLine({ finding, selected, width }: { finding: ReviewFindi
   const mark = finding.verified ? '' : ' [unverified]';
   return (
     <Text inverse={selected} wrap="truncate-end">
-      {String(finding.number).padStart(3)}. <Text color={colourOf(finding.severity)}>{finding.severity.padEnd(8)}</Text> line {String(finding.line).padEnd(4)} {clip(finding.issue, width - FINDING_LEAD - mark.length)}
+      {String(finding.number).padStart(3)}. <Text color={colourOf(finding.severity)}>{finding.severity.padEnd(8)}</Text> line {String(finding.line).padEnd(4)}{' '}
+      {clip(finding.issue, width - FINDING_LEAD - mark.length)}
       {mark}
     </Text>
   );
@@ -91,11 +92,13 @@ export function FindingsBrowser({ title, verdict, findings, documentLines }: Fin
 
   return (
     <Box flexDirection="column" maxWidth={MAX_WIDTH}>
-      <Wrapped bold>
-        {flat(title)}
-      </Wrapped>
+      <Wrapped bold>{flat(title)}</Wrapped>
       <Wrapped>
-        verdict <Text bold color={tint(verdict === 'APPROVED' ? 'green' : 'red')}>{verdict}</Text> · showing {filter === 'all' ? 'all' : filter} ({shown.length} of {findings.length})
+        verdict{' '}
+        <Text bold color={tint(verdict === 'APPROVED' ? 'green' : 'red')}>
+          {verdict}
+        </Text>{' '}
+        · showing {filter === 'all' ? 'all' : filter} ({shown.length} of {findings.length})
       </Wrapped>
       <Box flexDirection="column" marginTop={1}>
         {shown.length === 0 ? <Text dimColor>no findings{filter === 'all' ? '' : ` of severity ${filter}`}</Text> : null}
@@ -117,9 +120,7 @@ export function FindingsBrowser({ title, verdict, findings, documentLines }: Fin
           })}
         </Box>
       ) : null}
-      <Wrapped dimColor>
-        ↑↓ select · Enter details · g go to line · f filter (c h m l a) · q quit
-      </Wrapped>
+      <Wrapped dimColor>↑↓ select · Enter details · g go to line · f filter (c h m l a) · q quit</Wrapped>
     </Box>
   );
 }

@@ -29,7 +29,21 @@ export function Wrapped({ children, ...props }: Omit<TextProps, 'wrap'>) {
  *   now        P2.1 agent write the summary of the week's
  *              accounts to notes/week.md
  */
-export function Hanging({ lead, width, children, dim = false, inverse = false, bold = false }: { lead: ReactNode; width: number; children: ReactNode; dim?: boolean; inverse?: boolean; bold?: boolean }) {
+export function Hanging({
+  lead,
+  width,
+  children,
+  dim = false,
+  inverse = false,
+  bold = false,
+}: {
+  lead: ReactNode;
+  width: number;
+  children: ReactNode;
+  dim?: boolean;
+  inverse?: boolean;
+  bold?: boolean;
+}) {
   return (
     <Box flexDirection="row">
       <Box width={width} flexShrink={0}>

@@ -64,7 +64,16 @@ const OPENING_ROWS = 8;
 export class DashboardStore extends Store<DashboardState> {
   /** A store for `plan` as the run starts. */
   static open(plan: Plan, planPath: string, extra: Pick<DashboardState, 'approver' | 'message'>): DashboardStore {
-    const store = new DashboardStore({ ...planView(plan, planPath, []), costUsd: 0, action: null, signal: null, gate: null, paused: false, stopping: false, ...extra });
+    const store = new DashboardStore({
+      ...planView(plan, planPath, []),
+      costUsd: 0,
+      action: null,
+      signal: null,
+      gate: null,
+      paused: false,
+      stopping: false,
+      ...extra,
+    });
     store.planPath = planPath;
     return store;
   }
@@ -81,7 +90,13 @@ export class DashboardStore extends Store<DashboardState> {
       case 'gate':
         return this.set({ gate: event.gate });
       case 'iteration':
-        return this.set({ ...this.view(event.report.plan), costUsd: event.costUsd ?? this.state.costUsd, signal: event.report.signal, action: null, gate: event.gate });
+        return this.set({
+          ...this.view(event.report.plan),
+          costUsd: event.costUsd ?? this.state.costUsd,
+          signal: event.report.signal,
+          action: null,
+          gate: event.gate,
+        });
       case 'approved':
         return this.set({ ...this.view(event.plan), gate: null, signal: null, approver: event.by, message: `${event.gate} approved by ${event.by}` });
       case 'not-approved':
@@ -104,7 +119,9 @@ export class DashboardStore extends Store<DashboardState> {
 /** The plan's part of the state: progress, blockers, and the rows shown so far plus the new ones (each printed once). */
 function planView(plan: Plan, planPath: string, shown: DashboardRow[]) {
   const last = shown[shown.length - 1]?.number ?? -Infinity;
-  const fresh = (plan.log?.rows ?? []).filter((row) => (row.number ?? 0) > last).map((row) => ({ number: row.number ?? 0, action: row.action, result: row.result, signal: row.signal }));
+  const fresh = (plan.log?.rows ?? [])
+    .filter((row) => (row.number ?? 0) > last)
+    .map((row) => ({ number: row.number ?? 0, action: row.action, result: row.result, signal: row.signal }));
   const shownPath = relative(process.cwd(), planPath);
   return {
     title: `${plan.meta.title ?? shownPath} (${shownPath})`,
@@ -127,7 +144,15 @@ function bar(done: number, total: number, length: number): string {
 }
 
 const colourOf = (value: string) =>
-  tint(value === 'ok' || value === 'TASK_COMPLETE' ? 'green' : value === 'failed' || value === 'blocked' || value === 'BLOCKED_NEED_HUMAN' ? 'red' : value === 'no-change' ? 'yellow' : undefined);
+  tint(
+    value === 'ok' || value === 'TASK_COMPLETE'
+      ? 'green'
+      : value === 'failed' || value === 'blocked' || value === 'BLOCKED_NEED_HUMAN'
+        ? 'red'
+        : value === 'no-change'
+          ? 'yellow'
+          : undefined,
+  );
 
 /** The row's number, result and signal columns: the action wraps beside them. */
 const ROW_LEAD = 4 + 1 + 9 + 1 + 18 + 1;
@@ -135,7 +160,8 @@ const ROW_LEAD = 4 + 1 + 9 + 1 + 18 + 1;
 function Row({ row, width }: { row: DashboardRow; width: number }) {
   const lead = (
     <>
-      {String(row.number).padStart(4)} <Text color={colourOf(row.result)}>{row.result.padEnd(9)}</Text> <Text color={colourOf(row.signal)}>{row.signal.padEnd(18)}</Text>{' '}
+      {String(row.number).padStart(4)} <Text color={colourOf(row.result)}>{row.result.padEnd(9)}</Text>{' '}
+      <Text color={colourOf(row.signal)}>{row.signal.padEnd(18)}</Text>{' '}
     </>
   );
   return (
@@ -209,15 +235,13 @@ export function RunDashboard({ store, keys }: { store: DashboardStore; keys: Das
       <Static key={rows.key} items={rows.items}>
         {(row) => <Row key={row.number} row={row} width={width} />}
       </Static>
-      <Wrapped bold>
-        {flat(state.title)}
-      </Wrapped>
+      <Wrapped bold>{flat(state.title)}</Wrapped>
       <Hanging lead="phases" width={11}>
         {bar(state.phasesDone, state.phasesTotal, barLength(width))} {state.phasesDone}/{state.phasesTotal}
         {state.currentPhase ? ` at ${state.currentPhase}` : ''}
       </Hanging>
       <Hanging lead="iterations" width={11}>
-        {state.iteration} of {state.budget ?? '?'}   cost ${state.costUsd.toFixed(4)}
+        {`${state.iteration} of ${state.budget ?? '?'}   cost $${state.costUsd.toFixed(4)}`}
       </Hanging>
       {state.waves ? (
         <Hanging lead="waves" width={11}>
@@ -230,7 +254,10 @@ export function RunDashboard({ store, keys }: { store: DashboardStore; keys: Das
       <Box flexDirection="column" marginTop={1}>
         {state.signal ? (
           <Text>
-            signal <Text bold color={colourOf(state.signal)}>{state.signal}</Text>
+            signal{' '}
+            <Text bold color={colourOf(state.signal)}>
+              {state.signal}
+            </Text>
           </Text>
         ) : null}
         {state.blockers.map((blocker) => (
@@ -238,11 +265,7 @@ export function RunDashboard({ store, keys }: { store: DashboardStore; keys: Das
             blocked: {flat(blocker)}
           </Wrapped>
         ))}
-        {state.message ? (
-          <Wrapped dimColor>
-            {flat(state.message)}
-          </Wrapped>
-        ) : null}
+        {state.message ? <Wrapped dimColor>{flat(state.message)}</Wrapped> : null}
         {open?.step === 'confirm' ? (
           <Wrapped bold>
             Approve {state.gate} as {flat(open.name)}? y/n
@@ -254,7 +277,8 @@ export function RunDashboard({ store, keys }: { store: DashboardStore; keys: Das
         ) : (
           <Wrapped dimColor>
             {cancelled && state.gate ? `${state.gate} not approved · ` : ''}
-            {state.paused ? 'paused · p resume' : 'p pause'} · s stop{state.gate ? ` · a approve ${state.gate}` : ''} · q quit{state.stopping ? ' · stopping after this iteration' : ''}
+            {state.paused ? 'paused · p resume' : 'p pause'} · s stop{state.gate ? ` · a approve ${state.gate}` : ''} · q quit
+            {state.stopping ? ' · stopping after this iteration' : ''}
           </Wrapped>
         )}
       </Box>

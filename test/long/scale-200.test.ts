@@ -50,12 +50,22 @@ describe('200 article briefs, planned as a series and run part after part', () =
 
     // The series wrote every article, its keyword check and its link report, and the calendar, each once.
     expect(written.size).toBe(200);
-    for (const [folder, ext] of [['articles', 'md'], ['seo', 'txt'], ['links', 'txt']] as const) {
-      expect(readdirSync(join(root, folder)).filter((name) => name.endsWith(`.${ext}`)), folder).toHaveLength(200);
+    for (const [folder, ext] of [
+      ['articles', 'md'],
+      ['seo', 'txt'],
+      ['links', 'txt'],
+    ] as const) {
+      expect(
+        readdirSync(join(root, folder)).filter((name) => name.endsWith(`.${ext}`)),
+        folder,
+      ).toHaveLength(200);
     }
     expect(existsSync(join(root, 'calendar/plan.md'))).toBe(true);
 
-    const lines = figures.map((f) => `part ${f.part}: ${f.phases} phases, ${f.articles} articles, ${f.rows} of ${f.budget} iterations (${f.beforeLast} before the last phase), gates ${f.gates.join(', ') || 'none'}, ${(f.ms / 1000).toFixed(1)} s`);
+    const lines = figures.map(
+      (f) =>
+        `part ${f.part}: ${f.phases} phases, ${f.articles} articles, ${f.rows} of ${f.budget} iterations (${f.beforeLast} before the last phase), gates ${f.gates.join(', ') || 'none'}, ${(f.ms / 1000).toFixed(1)} s`,
+    );
     process.stdout.write(`\n200 articles as a series of ${parts}, ${((Date.now() - started) / 1000).toFixed(1)} s in all:\n${lines.join('\n')}\n`);
   }, 900_000);
 });

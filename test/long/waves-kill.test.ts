@@ -13,6 +13,16 @@ import { allStepRefs, killAndResume, liveDoneSteps, outreach, siblingWaveRepo, w
 afterAll(removeScaleRepos);
 
 describe('deepplan run --parallel at length', () => {
+  it('resumes after 3 random kills: rows 1..n once, every step done once, a cut-short action logged and retried', async () => {
+    const check = (root: string, rows: LogRow[]) => {
+      expect(liveDoneSteps(rows)).toEqual(allStepRefs(waveSteps(6)));
+      expect(workingCopies(root)).toEqual([]);
+    };
+    const stats = await killAndResume(() => siblingWaveRepo(6), 3, 4, check);
+    console.log(`3 kills: ${JSON.stringify(stats)}`);
+    expect(stats.kills).toBe(3);
+  }, 120_000);
+
   it('resumes after 20 random kills: rows 1..n once, every step done once, copies of killed runs resumed or removed', async () => {
     const siblings = 12;
     const check = (root: string, rows: LogRow[]) => {

@@ -167,9 +167,15 @@ export function readPlan(root: string): Plan {
 /** The plan parses, its log is numbered 1..n and in step with state, nothing is left in flight. */
 export function checkInStep(root: string, label: string): Plan {
   const plan = readPlan(root);
-  expect(plan.diagnostics.filter((diagnostic) => diagnostic.severity === 'error'), label).toEqual([]);
+  expect(
+    plan.diagnostics.filter((diagnostic) => diagnostic.severity === 'error'),
+    label,
+  ).toEqual([]);
   const rows = plan.log?.rows ?? [];
-  expect(rows.map((row) => row.number), `${label}: rows numbered 1..n`).toEqual(rows.map((_, index) => index + 1));
+  expect(
+    rows.map((row) => row.number),
+    `${label}: rows numbered 1..n`,
+  ).toEqual(rows.map((_, index) => index + 1));
   expect(plan.meta.state?.iteration, `${label}: state.iteration`).toBe(rows.length);
   expect((plan.meta.state as Record<string, unknown> | undefined)?.['in_flight'], `${label}: in flight`).toBeUndefined();
   return plan;
@@ -185,7 +191,11 @@ export interface Finished {
 /** Starts the CLI (no API key: the offline reviewer), resolving when it exits; killed after 60 s. */
 export function start(root: string, kind: string, args: string[], cache: string): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: root, env: { ...cliEnvironment(), NODE_COMPILE_CACHE: cache }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: root,
+      env: { ...cliEnvironment(), NODE_COMPILE_CACHE: cache },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

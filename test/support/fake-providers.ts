@@ -153,7 +153,9 @@ function isStructured(wire: Wire, body: Record<string, unknown>): boolean {
 export function forcedFunction(wire: Wire, body: Record<string, unknown>): string | null {
   switch (wire) {
     case 'openai-responses':
-      return (body['tool_choice'] as { type?: string; name?: string } | undefined)?.type === 'function' ? String((body['tool_choice'] as { name?: string }).name) : null;
+      return (body['tool_choice'] as { type?: string; name?: string } | undefined)?.type === 'function'
+        ? String((body['tool_choice'] as { name?: string }).name)
+        : null;
     case 'openai-chat': {
       const choice = body['tool_choice'] as { type?: string; function?: { name?: string } } | undefined;
       return choice?.type === 'function' ? String(choice.function?.name) : null;
@@ -173,7 +175,13 @@ function answerBody(wire: Wire, request: Record<string, unknown>, behaviour: Beh
   const tool = wire === 'anthropic' ? ((request['tool_choice'] as { name?: string } | undefined)?.name ?? null) : forcedFunction(wire, request);
   if (tool !== null && refusal === null && (behaviour.kind === 'calls' || (behaviour.kind === 'answer' && behaviour.text === undefined))) {
     const usage = behaviour.kind === 'answer' ? { input: behaviour.inputTokens ?? 100, output: behaviour.outputTokens ?? 20 } : { input: 100, output: 20 };
-    return callsBody(wire, String(request['model'] ?? 'model'), tool, behaviour.kind === 'calls' ? behaviour.objects : [behaviour.object ?? { ok: true }], usage);
+    return callsBody(
+      wire,
+      String(request['model'] ?? 'model'),
+      tool,
+      behaviour.kind === 'calls' ? behaviour.objects : [behaviour.object ?? { ok: true }],
+      usage,
+    );
   }
   const answer = behaviour.kind === 'answer' ? behaviour : { kind: 'answer' as const };
   const text = answer.text ?? JSON.stringify(answer.object ?? { ok: true });
@@ -184,12 +192,30 @@ function answerBody(wire: Wire, request: Record<string, unknown>, behaviour: Beh
     case 'anthropic': {
       const tool = (request['tool_choice'] as { name?: string } | undefined)?.name;
       if (refusal !== null) {
-        return { id: 'msg_1', type: 'message', role: 'assistant', model, content: [{ type: 'text', text: refusal }], stop_reason: 'refusal', stop_sequence: null, usage: { input_tokens: input, output_tokens: 3 } };
+        return {
+          id: 'msg_1',
+          type: 'message',
+          role: 'assistant',
+          model,
+          content: [{ type: 'text', text: refusal }],
+          stop_reason: 'refusal',
+          stop_sequence: null,
+          usage: { input_tokens: input, output_tokens: 3 },
+        };
       }
       let content: unknown[];
       if (tool && answer.text === undefined) content = [{ type: 'tool_use', id: 'toolu_1', name: tool, input: answer.object ?? { ok: true } }];
       else content = [{ type: 'text', text }];
-      return { id: 'msg_1', type: 'message', role: 'assistant', model, content, stop_reason: tool ? 'tool_use' : 'end_turn', stop_sequence: null, usage: { input_tokens: input, output_tokens: output } };
+      return {
+        id: 'msg_1',
+        type: 'message',
+        role: 'assistant',
+        model,
+        content,
+        stop_reason: tool ? 'tool_use' : 'end_turn',
+        stop_sequence: null,
+        usage: { input_tokens: input, output_tokens: output },
+      };
     }
     case 'openai-responses': {
       const part = refusal !== null ? { type: 'refusal', refusal } : { type: 'output_text', text, annotations: [] };
@@ -213,7 +239,8 @@ function answerBody(wire: Wire, request: Record<string, unknown>, behaviour: Beh
         usage: { prompt_tokens: input, completion_tokens: output, total_tokens: input + output },
       };
     case 'google':
-      if (refusal !== null) return { candidates: [], promptFeedback: { blockReason: 'SAFETY' }, usageMetadata: { promptTokenCount: input, totalTokenCount: input } };
+      if (refusal !== null)
+        return { candidates: [], promptFeedback: { blockReason: 'SAFETY' }, usageMetadata: { promptTokenCount: input, totalTokenCount: input } };
       return {
         candidates: [{ content: { role: 'model', parts: [{ text }] }, finishReason: 'STOP', index: 0 }],
         usageMetadata: { promptTokenCount: input, candidatesTokenCount: output, totalTokenCount: input + output },
@@ -242,7 +269,14 @@ function callsBody(wire: Wire, model: string, tool: string, inputs: unknown[], u
         created_at: 1_760_000_000,
         status: 'completed',
         model,
-        output: inputs.map((input, index) => ({ type: 'function_call', id: `fc_${index + 1}`, call_id: `call_${index + 1}`, name: tool, arguments: JSON.stringify(input), status: 'completed' })),
+        output: inputs.map((input, index) => ({
+          type: 'function_call',
+          id: `fc_${index + 1}`,
+          call_id: `call_${index + 1}`,
+          name: tool,
+          arguments: JSON.stringify(input),
+          status: 'completed',
+        })),
         usage: { input_tokens: usage.input, output_tokens: usage.output, total_tokens: usage.input + usage.output },
       };
     case 'openai-chat':
@@ -254,7 +288,16 @@ function callsBody(wire: Wire, model: string, tool: string, inputs: unknown[], u
         choices: [
           {
             index: 0,
-            message: { role: 'assistant', content: null, refusal: null, tool_calls: inputs.map((input, index) => ({ id: `call_${index + 1}`, type: 'function', function: { name: tool, arguments: JSON.stringify(input) } })) },
+            message: {
+              role: 'assistant',
+              content: null,
+              refusal: null,
+              tool_calls: inputs.map((input, index) => ({
+                id: `call_${index + 1}`,
+                type: 'function',
+                function: { name: tool, arguments: JSON.stringify(input) },
+              })),
+            },
             finish_reason: 'tool_calls',
           },
         ],
@@ -262,7 +305,9 @@ function callsBody(wire: Wire, model: string, tool: string, inputs: unknown[], u
       };
     case 'google':
       return {
-        candidates: [{ content: { role: 'model', parts: inputs.map((input) => ({ functionCall: { name: tool, args: input } })) }, finishReason: 'STOP', index: 0 }],
+        candidates: [
+          { content: { role: 'model', parts: inputs.map((input) => ({ functionCall: { name: tool, args: input } })) }, finishReason: 'STOP', index: 0 },
+        ],
         usageMetadata: { promptTokenCount: usage.input, candidatesTokenCount: usage.output, totalTokenCount: usage.input + usage.output },
       };
   }

@@ -28,10 +28,7 @@ export function skillFile(name: string, extra = ''): string {
 
 /** The skills the small plan names, as repository files under .claude/skills/. */
 export const SMALL_PLAN_SKILLS: Record<string, string> = Object.fromEntries(
-  ['fetch-notes', 'write-summary', 'publish-page', 'hubspot-sync', 'newsletter-builder'].map((name) => [
-    `.claude/skills/${name}/SKILL.md`,
-    skillFile(name),
-  ]),
+  ['fetch-notes', 'write-summary', 'publish-page', 'hubspot-sync', 'newsletter-builder'].map((name) => [`.claude/skills/${name}/SKILL.md`, skillFile(name)]),
 );
 
 /**
@@ -147,7 +144,9 @@ export { edit, logRows } from './plan-text.js';
 
 /** Skills as repository files under .claude/skills/, from [name, description] pairs. */
 export function skillSet(entries: Array<[string, string]>): Record<string, string> {
-  return Object.fromEntries(entries.map(([name, description]) => [`.claude/skills/${name}/SKILL.md`, skillFile(name).replace(`The ${name} skill, for tests.`, description)]));
+  return Object.fromEntries(
+    entries.map(([name, description]) => [`.claude/skills/${name}/SKILL.md`, skillFile(name).replace(`The ${name} skill, for tests.`, description)]),
+  );
 }
 
 /** Skills that fit the research template, and two that do not (one deprecated by its description). */

@@ -24,7 +24,9 @@ const STATUS = `I wrote the file the step names.\n${JSON.stringify({ step_done: 
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
-  return content.map((part: { text?: unknown; content?: unknown }) => (typeof part.text === 'string' ? part.text : typeof part.content === 'string' ? part.content : '')).join('\n');
+  return content
+    .map((part: { text?: unknown; content?: unknown }) => (typeof part.text === 'string' ? part.text : typeof part.content === 'string' ? part.content : ''))
+    .join('\n');
 }
 
 /** The file the last handed-out step names (an out/ file before a notes/ one), or null. */
@@ -83,20 +85,44 @@ export function claudeApi(root: string): Promise<HostServer> {
     else {
       const say = lineToSay(textOf(last?.content));
       const file = stepFile(messages.map((message) => textOf(message.content)).join('\n'));
-      answer = say ? { text: say } : file ? { tool: { name: 'Write', input: { file_path: `${root}/${file}`, content: '- Acme: renewed\n- Globex: paused\n' } } } : { text: 'There is no step to carry out.' };
+      answer = say
+        ? { text: say }
+        : file
+          ? { tool: { name: 'Write', input: { file_path: `${root}/${file}`, content: '- Acme: renewed\n- Globex: paused\n' } } }
+          : { text: 'There is no step to carry out.' };
     }
     const model = typeof body['model'] === 'string' ? body['model'] : 'claude-test';
     const usage = { input_tokens: 10, output_tokens: 5 };
     const block = answer.tool ? { type: 'tool_use', id: `toolu_${n}`, name: answer.tool.name, input: answer.tool.input } : { type: 'text', text: answer.text };
     if (!body['stream']) {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id: `msg_${n}`, type: 'message', role: 'assistant', model, content: [block], stop_reason: answer.tool ? 'tool_use' : 'end_turn', stop_sequence: null, usage }));
+      res.end(
+        JSON.stringify({
+          id: `msg_${n}`,
+          type: 'message',
+          role: 'assistant',
+          model,
+          content: [block],
+          stop_reason: answer.tool ? 'tool_use' : 'end_turn',
+          stop_sequence: null,
+          usage,
+        }),
+      );
       return;
     }
     sse(res, [
       ['message_start', { message: { id: `msg_${n}`, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage } }],
-      ['content_block_start', { index: 0, content_block: answer.tool ? { type: 'tool_use', id: `toolu_${n}`, name: answer.tool.name, input: {} } : { type: 'text', text: '' } }],
-      ['content_block_delta', { index: 0, delta: answer.tool ? { type: 'input_json_delta', partial_json: JSON.stringify(answer.tool.input) } : { type: 'text_delta', text: answer.text } }],
+      [
+        'content_block_start',
+        { index: 0, content_block: answer.tool ? { type: 'tool_use', id: `toolu_${n}`, name: answer.tool.name, input: {} } : { type: 'text', text: '' } },
+      ],
+      [
+        'content_block_delta',
+        {
+          index: 0,
+          delta: answer.tool ? { type: 'input_json_delta', partial_json: JSON.stringify(answer.tool.input) } : { type: 'text_delta', text: answer.text },
+        },
+      ],
       ['content_block_stop', { index: 0 }],
       ['message_delta', { delta: { stop_reason: answer.tool ? 'tool_use' : 'end_turn', stop_sequence: null }, usage: { output_tokens: 5 } }],
       ['message_stop', {}],
@@ -118,7 +144,13 @@ export function codexApi(): Promise<HostServer> {
     const tools = ((body['tools'] ?? []) as Array<{ name?: string; type?: string }>).map((tool) => tool.name ?? tool.type ?? '');
     const last = input.at(-1);
     let item: Record<string, unknown>;
-    const message = (text: string) => ({ type: 'message', id: `msg_${n}`, role: 'assistant', status: 'completed', content: [{ type: 'output_text', text, annotations: [] }] });
+    const message = (text: string) => ({
+      type: 'message',
+      id: `msg_${n}`,
+      role: 'assistant',
+      status: 'completed',
+      content: [{ type: 'output_text', text, annotations: [] }],
+    });
     if (last?.type === 'function_call_output') item = message(STATUS);
     else {
       const file = stepFile(input.map((entry) => textOf(entry.content)).join('\n'));
@@ -131,7 +163,13 @@ export function codexApi(): Promise<HostServer> {
       }
     }
     const id = `resp_${n}`;
-    const usage = { input_tokens: 10, input_tokens_details: { cached_tokens: 0 }, output_tokens: 5, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 15 };
+    const usage = {
+      input_tokens: 10,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens: 5,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: 15,
+    };
     sse(res, [
       ['response.created', { response: { id, object: 'response', status: 'in_progress', output: [] } }],
       ['response.output_item.added', { output_index: 0, item: { ...item, status: 'in_progress' } }],

@@ -69,10 +69,7 @@ export interface ModelPlanOptions {
  */
 export function modelPlan(options: ModelPlanOptions = {}): string {
   const steps = options.steps ?? ['Write notes/week.md with one line per account of notes/accounts.md.'];
-  const mapped = [
-    ...(options.mapToP1 ? [`| ${options.mapToP1} | P1 | Notes live in the CRM |`] : []),
-    '| write-summary | P2 | House style for summaries |',
-  ];
+  const mapped = [...(options.mapToP1 ? [`| ${options.mapToP1} | P1 | Notes live in the CRM |`] : []), '| write-summary | P2 | House style for summaries |'];
   return `---
 deepplan: 1
 id: model-run

@@ -25,7 +25,10 @@ export const SCRIPTED_SKILLS: Record<string, string> = {
 export const SCRIPTED_PLAN = edits(SMALL_PLAN, [
   ['1. /fetch-notes --week current --out notes/week.md', '1. /fetch-notes "- Acme renewed" "- Globex paused"'],
   ['1. /write-summary notes/week.md --out out/summary.md', '1. /write-summary "- Acme: renewed" "- Globex: paused" "- Initech: new"'],
-  ['1. /publish-page out/summary.md\n2. run: `node scripts/record-url.mjs out/published.txt`', '1. /publish-page "<h1>Summary</h1>"\n2. run: `node scripts/put.mjs out/published.txt https://wiki.example/summary`'],
+  [
+    '1. /publish-page out/summary.md\n2. run: `node scripts/record-url.mjs out/published.txt`',
+    '1. /publish-page "<h1>Summary</h1>"\n2. run: `node scripts/put.mjs out/published.txt https://wiki.example/summary`',
+  ],
 ]);
 
 export function scriptedRepo(plan = SCRIPTED_PLAN, extra: Record<string, string> = {}): string {

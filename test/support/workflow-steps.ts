@@ -87,7 +87,11 @@ export function substitute(text: string, contexts: Contexts, outputs = new Map<s
 }
 
 /** Inputs of a composite action with their defaults (themselves expressions over `github`) filled in. */
-export function actionInputs(action: { inputs?: Record<string, { default?: unknown }> }, given: Record<string, string>, github: Record<string, string>): Record<string, string> {
+export function actionInputs(
+  action: { inputs?: Record<string, { default?: unknown }> },
+  given: Record<string, string>,
+  github: Record<string, string>,
+): Record<string, string> {
   const inputs: Record<string, string> = {};
   for (const [name, spec] of Object.entries(action.inputs ?? {})) {
     inputs[name] = name in given ? given[name]! : substitute(String(spec.default ?? ''), { github });
@@ -129,7 +133,10 @@ export function shimFolder(shims: Record<string, string> = {}): string {
   return dir;
 }
 
-export function runSteps(steps: Step[], options: { cwd: string; contexts: Contexts; path: string[]; env?: Record<string, string>; stepIf?: (step: Step) => boolean }): JobResult {
+export function runSteps(
+  steps: Step[],
+  options: { cwd: string; contexts: Contexts; path: string[]; env?: Record<string, string>; stepIf?: (step: Step) => boolean },
+): JobResult {
   const runnerTemp = mkdtempSync(join(tmpdir(), 'deepplan-runner-'));
   const githubEnv = join(runnerTemp, '_github_env');
   const githubPath = join(runnerTemp, '_github_path');
@@ -174,7 +181,14 @@ export function runSteps(steps: Step[], options: { cwd: string; contexts: Contex
     const script = join(runnerTemp, `_step_${index}.sh`);
     writeFileSync(script, substitute(step.run, options.contexts, outputs, runnerTemp));
     const run = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', script], { cwd: options.cwd, env, encoding: 'utf8', timeout: 120_000 });
-    const result: StepResult = { name, skipped: false, code: run.status ?? 1, stdout: run.stdout, stderr: run.stderr, outputs: parseCommandFile(readFileSync(outputFile, 'utf8')) };
+    const result: StepResult = {
+      name,
+      skipped: false,
+      code: run.status ?? 1,
+      stdout: run.stdout,
+      stderr: run.stderr,
+      outputs: parseCommandFile(readFileSync(outputFile, 'utf8')),
+    };
     if (step.id) outputs.set(step.id, result.outputs);
     results.push(result);
     stdout += run.stdout;
@@ -200,7 +214,15 @@ export function git(cwd: string, ...args: string[]): string {
   const run = spawnSync('git', args, {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, GIT_AUTHOR_NAME: 'Test', GIT_AUTHOR_EMAIL: 'test@example.com', GIT_COMMITTER_NAME: 'Test', GIT_COMMITTER_EMAIL: 'test@example.com', GIT_CONFIG_NOSYSTEM: '1', HOME: cwd },
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 'Test',
+      GIT_AUTHOR_EMAIL: 'test@example.com',
+      GIT_COMMITTER_NAME: 'Test',
+      GIT_COMMITTER_EMAIL: 'test@example.com',
+      GIT_CONFIG_NOSYSTEM: '1',
+      HOME: cwd,
+    },
   });
   if (run.status !== 0) throw new Error(`git ${args.join(' ')}: ${run.stderr}`);
   return run.stdout;
@@ -224,4 +246,3 @@ export function gitRepoWithOrigin(files: Record<string, string>): { origin: stri
   git(work, 'push', '--quiet', 'origin', 'main');
   return { origin, work };
 }
-

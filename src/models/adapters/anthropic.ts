@@ -46,7 +46,11 @@ export function createAnthropicModel(options: AnthropicOptions): Model {
       );
       // The SDK hands over whatever an HTTP 200 carried: a proxy's page, or JSON of another shape.
       if (response === null || typeof response !== 'object' || !Array.isArray((response as { content?: unknown }).content)) {
-        throw malformedAnswer('anthropic', options.model, typeof response === 'object' && response !== null ? 'the JSON has no content list' : 'its body is not a JSON object');
+        throw malformedAnswer(
+          'anthropic',
+          options.model,
+          typeof response === 'object' && response !== null ? 'the JSON has no content list' : 'its body is not a JSON object',
+        );
       }
       const usage = { inputTokens: response.usage?.input_tokens ?? 0, outputTokens: response.usage?.output_tokens ?? 0 };
       const stopReason = response.stop_reason ?? undefined;
@@ -55,8 +59,11 @@ export function createAnthropicModel(options: AnthropicOptions): Model {
         return { text: '', usage, refusal: texts.join('\n') || 'the model declined to answer', stopReason };
       }
       if (format) {
-        const calls = response.content.filter((block) => block.type === 'tool_use' && (block as { name: string }).name === format.name).map((block) => JSON.stringify((block as { input: unknown }).input));
-        if (calls.length > 0) return { text: calls[0]!, usage, ...(stopReason ? { stopReason } : {}), ...(calls.length > 1 ? { extraCalls: calls.slice(1) } : {}) };
+        const calls = response.content
+          .filter((block) => block.type === 'tool_use' && (block as { name: string }).name === format.name)
+          .map((block) => JSON.stringify((block as { input: unknown }).input));
+        if (calls.length > 0)
+          return { text: calls[0]!, usage, ...(stopReason ? { stopReason } : {}), ...(calls.length > 1 ? { extraCalls: calls.slice(1) } : {}) };
       }
       return { text: texts.join(''), usage, ...(stopReason ? { stopReason } : {}) };
     },

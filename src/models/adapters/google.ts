@@ -52,7 +52,9 @@ export function createGoogleModel(options: GoogleOptions): Model {
             ...(request.system ? { systemInstruction: request.system } : {}),
             ...(format?.oneCall
               ? {
-                  tools: [{ functionDeclarations: [{ name: format.name, description: 'Give the answer as this call.', parametersJsonSchema: format.jsonSchema }] }],
+                  tools: [
+                    { functionDeclarations: [{ name: format.name, description: 'Give the answer as this call.', parametersJsonSchema: format.jsonSchema }] },
+                  ],
                   toolConfig: { functionCallingConfig: { mode: FunctionCallingConfigMode.ANY, allowedFunctionNames: [format.name] } },
                 }
               : format
@@ -62,7 +64,13 @@ export function createGoogleModel(options: GoogleOptions): Model {
         }),
       ).catch((error: unknown) => {
         if (error instanceof ModelError && retryAfter !== undefined && error.retryAfterMs === undefined) {
-          throw new ModelError(error.message, { kind: error.kind, provider: error.provider, model: error.model, retryAfterMs: retryAfter, ...(error.status !== undefined ? { status: error.status } : {}) });
+          throw new ModelError(error.message, {
+            kind: error.kind,
+            provider: error.provider,
+            model: error.model,
+            retryAfterMs: retryAfter,
+            ...(error.status !== undefined ? { status: error.status } : {}),
+          });
         }
         throw error;
       });
@@ -81,8 +89,11 @@ export function createGoogleModel(options: GoogleOptions): Model {
         return { text: '', usage, refusal: `blocked by the provider (${blocked ?? stopReason})`, ...(stopReason ? { stopReason } : {}) };
       }
       const parts = candidate?.content?.parts ?? [];
-      const calls = format?.oneCall ? parts.flatMap((part) => (part.functionCall && part.functionCall.name === format.name ? [JSON.stringify(part.functionCall.args ?? {})] : [])) : [];
-      if (calls.length > 0) return { text: calls[0]!, usage, ...(stopReason ? { stopReason } : {}), ...(calls.length > 1 ? { extraCalls: calls.slice(1) } : {}) };
+      const calls = format?.oneCall
+        ? parts.flatMap((part) => (part.functionCall && part.functionCall.name === format.name ? [JSON.stringify(part.functionCall.args ?? {})] : []))
+        : [];
+      if (calls.length > 0)
+        return { text: calls[0]!, usage, ...(stopReason ? { stopReason } : {}), ...(calls.length > 1 ? { extraCalls: calls.slice(1) } : {}) };
       const text = parts.map((part) => part.text ?? '').join('');
       return { text, usage, ...(stopReason ? { stopReason } : {}) };
     },

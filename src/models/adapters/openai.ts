@@ -39,7 +39,9 @@ async function generateResponses(client: OpenAI, model: string, request: Generat
         max_output_tokens: request.maxTokens,
         ...(format?.oneCall
           ? {
-              tools: [{ type: 'function' as const, name: format.name, description: 'Give the answer as this call.', parameters: format.jsonSchema, strict: false }],
+              tools: [
+                { type: 'function' as const, name: format.name, description: 'Give the answer as this call.', parameters: format.jsonSchema, strict: false },
+              ],
               tool_choice: { type: 'function' as const, name: format.name },
               parallel_tool_calls: false,
             }
@@ -51,7 +53,11 @@ async function generateResponses(client: OpenAI, model: string, request: Generat
     ),
   );
   if (response === null || typeof response !== 'object' || !Array.isArray((response as { output?: unknown }).output)) {
-    throw malformedAnswer('openai', model, typeof response === 'object' && response !== null ? 'the JSON has no output list (a Responses API answer)' : 'its body is not a JSON object');
+    throw malformedAnswer(
+      'openai',
+      model,
+      typeof response === 'object' && response !== null ? 'the JSON has no output list (a Responses API answer)' : 'its body is not a JSON object',
+    );
   }
   const usage = { inputTokens: response.usage?.input_tokens ?? 0, outputTokens: response.usage?.output_tokens ?? 0 };
   const stopReason = response.incomplete_details?.reason ?? response.status ?? undefined;
@@ -84,7 +90,12 @@ async function generateChat(client: OpenAI, model: string, request: GenerateRequ
         max_tokens: request.maxTokens,
         ...(format?.oneCall
           ? {
-              tools: [{ type: 'function' as const, function: { name: format.name, description: 'Give the answer as this call.', parameters: format.jsonSchema, strict: false } }],
+              tools: [
+                {
+                  type: 'function' as const,
+                  function: { name: format.name, description: 'Give the answer as this call.', parameters: format.jsonSchema, strict: false },
+                },
+              ],
               tool_choice: { type: 'function' as const, function: { name: format.name } },
               parallel_tool_calls: false,
             }
@@ -96,7 +107,11 @@ async function generateChat(client: OpenAI, model: string, request: GenerateRequ
     ),
   );
   if (completion === null || typeof completion !== 'object' || !Array.isArray((completion as { choices?: unknown }).choices)) {
-    throw malformedAnswer('openai', model, typeof completion === 'object' && completion !== null ? 'the JSON has no choices list (a Chat Completions answer)' : 'its body is not a JSON object');
+    throw malformedAnswer(
+      'openai',
+      model,
+      typeof completion === 'object' && completion !== null ? 'the JSON has no choices list (a Chat Completions answer)' : 'its body is not a JSON object',
+    );
   }
   const choice = completion.choices[0];
   const usage = { inputTokens: completion.usage?.prompt_tokens ?? 0, outputTokens: completion.usage?.completion_tokens ?? 0 };
