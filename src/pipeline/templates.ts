@@ -340,8 +340,16 @@ function bodyOf(entry: z.infer<z.ZodObject<typeof PhaseBody>>, gate: DraftPhase[
   };
 }
 
+/** Which entities a group phase holds: `group`, numbered from `from` of `total`. */
+interface EntityGroup {
+  group: Entity[];
+  from: number;
+  total: number;
+}
+
 /** One phase for a group of entities: every entity's files and steps, in turn; Done when holds for each of them. */
-function groupBody(entry: TemplateEntry, spec: EntitySpec, values: Record<string, string>, group: Entity[], from: number, total: number): Body {
+function groupBody(entry: TemplateEntry, values: Record<string, string>, { group, from, total }: EntityGroup): Body {
+  const spec = entry.each as EntitySpec;
   const rounds = group.map((entity) => ({ ...values, [spec.as]: entity.name, [`${spec.as}_file`]: entity.file }));
   const bodies = rounds.map((round) => bodyOf(entry, entry.gate, round));
   if (bodies.length === 1) return bodies[0]!;
@@ -397,9 +405,13 @@ function operationsOf(body: Body, root: string | null | undefined): number {
 }
 
 /** The most entities one phase of `entry` holds while it touches at most FILE_OPS_WARN files (at least one). */
-function largestGroup(entry: TemplateEntry, spec: EntitySpec, values: Record<string, string>, entities: Entity[], root: string | null | undefined): number {
+function largestGroup(entry: TemplateEntry, values: Record<string, string>, entities: Entity[], root: string | null | undefined): number {
   let size = 1;
-  while (size < entities.length && operationsOf(groupBody(entry, spec, values, entities.slice(0, size + 1), 1, entities.length), root) <= FILE_OPS_WARN) size++;
+  while (
+    size < entities.length &&
+    operationsOf(groupBody(entry, values, { group: entities.slice(0, size + 1), from: 1, total: entities.length }), root) <= FILE_OPS_WARN
+  )
+    size++;
   return size;
 }
 
@@ -423,15 +435,17 @@ function sliceOf<T>(items: T[], part: number, of: number): { items: T[]; from: n
  * Why the entities do not fit one plan and how to plan them: a series of plans, each named by `part <n> of <k>` in
  * its request, run one after the other.
  */
-function seriesAdvice(
-  template: Template,
-  entries: TemplateEntry[],
-  found: Map<TemplateEntry, EntityMatch>,
-  counts: number[],
-  largest: number[],
-  room: number,
-  series: { part: number; of: number } | null,
-): string {
+/** What seriesAdvice weighs: the entity entries, what each matched, their counts and group sizes, the room left. */
+interface SeriesFit {
+  entries: TemplateEntry[];
+  found: Map<TemplateEntry, EntityMatch>;
+  counts: number[];
+  largest: number[];
+  room: number;
+}
+
+function seriesAdvice(template: Template, fit: SeriesFit, series: { part: number; of: number } | null): string {
+  const { entries, found, counts, largest, room } = fit;
   const spec = entries[0]!.each as EntitySpec;
   const total = Math.max(...counts);
   const where = found.get(entries[0]!)!.pattern;
@@ -598,7 +612,7 @@ export function fillTemplate(
   const counts = entityEntries.map((entry) => found.get(entry)!.entities.length);
   // How many entities one phase of each kind holds within the file-operation limit: grouping never makes a phase
   // that sizing would have to split again.
-  const largest = entityEntries.map((entry) => largestGroup(entry, entry.each as EntitySpec, known, found.get(entry)!.entities, options.root));
+  const largest = entityEntries.map((entry) => largestGroup(entry, known, found.get(entry)!.entities, options.root));
   const series = entityEntries.length > 0 ? seriesPart(options.request ?? '') : null;
   const inPart = (count: number) => (series ? Math.ceil(count / series.of) : count);
   // In a series, the phases before the first entity phase belong to the first plan, those after the last one to the
@@ -614,7 +628,9 @@ export function fillTemplate(
   const size = groupSize(counts.map(inPart), maxPhases - fixedInPart, largest);
   // A series' every part has room for the entity phases left by the fixed phases of its first or its last part.
   if (size === null)
-    throw new PipelineError(seriesAdvice(template, entityEntries, found, counts, largest, maxPhases - between - Math.max(before, after), series));
+    throw new PipelineError(
+      seriesAdvice(template, { entries: entityEntries, found, counts, largest, room: maxPhases - between - Math.max(before, after) }, series),
+    );
 
   const bodies: Body[] = [];
   /** The bodies planned once per entity (or group of them): siblings, not a chain (see dependencies()). */
@@ -662,7 +678,7 @@ export function fillTemplate(
       const checks: string[] = [];
       const outputs: string[] = [];
       for (let start = 0; start < entities.length; start += group) {
-        const body = groupBody(entry, spec, known, entities.slice(start, start + group), from + start, all.length);
+        const body = groupBody(entry, known, { group: entities.slice(start, start + group), from: from + start, total: all.length });
         if (body.doneWhen.verify) checks.push(body.doneWhen.verify);
         outputs.push(...body.outputs);
         bodies.push(body);
