@@ -1,3 +1,5 @@
+import { type PhaseSpec, planText } from './plan-text.js';
+
 /**
  * A scripted plan (no model) of parts with many small steps, for the tests that kill runs and workers: phase n's
  * step 1 is its tool skill (fetch-notes, write-summary, publish-page), every other step writes its own file through
@@ -15,100 +17,53 @@ export interface PartsPlanSpec {
   maxIterations: number;
 }
 
-function partText(count: number, index: number): string {
+function part(count: number, index: number): PhaseSpec {
   const id = `P${index + 1}`;
   const dir = `out/p${index + 1}`;
-  const lines: string[] = [];
-  for (let step = 1; step <= count; step++) {
-    const skill = PARTS_SKILLS[index];
-    if (step === 1 && skill) lines.push(`${step}. /${skill} "${id} step ${step}"`);
-    else lines.push(`${step}. run: \`node scripts/put.mjs ${dir}/s${step}.md "${id} step ${step}"\``);
-  }
-  return `### ${id}. Part ${index + 1}
-- Inputs: notes/accounts.md
-- Outputs: ${dir}/*.md
-- Context: direct
-- Depends on: ${index === 0 ? 'none' : `P${index}`}
-- Done when: the last file of the part is written. verify: \`test -s ${dir}/s${count}.md\`
-- Status: pending
-
-${lines.join('\n')}
-`;
+  const skill = PARTS_SKILLS[index];
+  return {
+    id,
+    title: `Part ${index + 1}`,
+    inputs: ['notes/accounts.md'],
+    outputs: [`${dir}/*.md`],
+    dependsOn: index === 0 ? [] : [`P${index}`],
+    doneWhen: 'the last file of the part is written.',
+    verify: `test -s ${dir}/s${count}.md`,
+    steps: Array.from({ length: count }, (_, offset) =>
+      offset === 0 && skill ? `/${skill} "${id} step 1"` : `run: \`node scripts/put.mjs ${dir}/s${offset + 1}.md "${id} step ${offset + 1}"\``,
+    ),
+  };
 }
 
 export function partsPlan(spec: PartsPlanSpec): string {
   const { steps } = spec;
   const files = steps.reduce((sum, count) => sum + count, 0) - Math.min(PARTS_SKILLS.length, steps.length);
-  return `---
-deepplan: 1
-id: ${spec.id}
-title: ${spec.title}
-status: approved
-created: 2026-11-20
-workstream: content
-deliverable: content
-quality_bar: structural
-owner: Ana, account lead
-budget:
-  max_iterations: ${spec.maxIterations}
-  basis: formula
-scope:
-  write: [notes/**, out/**]
-  commands: [node scripts/]
-state:
-  phase: P1
-  iteration: 0
-  revision: 0
-  next_action: Write the first part
-  blockers: []
-  updated: 2026-11-20T10:00:00Z
----
-
-# ${spec.title}
-
-## Request
-
-${spec.request}
-
-## Success criteria
-
-- [ ] SC1: The first part is written. verify: \`test -s out/p1/s${steps[0]}.md\`
-- [ ] SC2: The last part is written. verify: \`test -s out/p${steps.length}/s${steps[steps.length - 1]}.md\`
-- [ ] SC3: Every step wrote its file. verify: \`test "$(ls out/*/s*.md | wc -l)" -ge ${files}\`
-
-## Constraints
-
-- Only files under out/ and notes/.
-
-## Stakeholders
-
-- Ana — account lead, reads the files
-
-## Skills
-
-### Mapped
-
-| Skill | Phases | Why |
-| --- | --- | --- |
-| fetch-notes | P1 | Notes live in the CRM |
-| write-summary | P2 | House style for summaries |
-| publish-page | P3 | The team reads the wiki |
-
-### Excluded
-
-| Skill | Reason |
-| --- | --- |
-| hubspot-sync | HubSpot is deprecated |
-| newsletter-builder | Not a newsletter |
-
-## Phases
-
-${steps.map(partText).join('\n')}
-## Running learnings
-
-## Iteration log
-
-| # | When | Phase | Action | Result | Signal | Notes |
-| --- | --- | --- | --- | --- | --- | --- |
-`;
+  return planText({
+    front: {
+      id: spec.id,
+      title: spec.title,
+      owner: 'Ana, account lead',
+      maxIterations: spec.maxIterations,
+      write: ['notes/**', 'out/**'],
+      nextAction: 'Write the first part',
+    },
+    request: spec.request,
+    criteria: [
+      { text: 'The first part is written.', verify: `test -s out/p1/s${steps[0]}.md` },
+      { text: 'The last part is written.', verify: `test -s out/p${steps.length}/s${steps[steps.length - 1]}.md` },
+      { text: 'Every step wrote its file.', verify: `test "$(ls out/*/s*.md | wc -l)" -ge ${files}` },
+    ],
+    constraints: ['Only files under out/ and notes/.'],
+    stakeholders: ['Ana — account lead, reads the files'],
+    mapped: [
+      ['fetch-notes', 'P1', 'Notes live in the CRM'],
+      ['write-summary', 'P2', 'House style for summaries'],
+      ['publish-page', 'P3', 'The team reads the wiki'],
+    ],
+    excluded: [
+      ['hubspot-sync', 'HubSpot is deprecated'],
+      ['newsletter-builder', 'Not a newsletter'],
+    ],
+    phases: steps.map(part),
+  });
 }
