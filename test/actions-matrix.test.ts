@@ -10,6 +10,7 @@ import { parsePlan } from '../src/plan/parse.js';
 import type { LogRow } from '../src/plan/types.js';
 import { CLI, cliEnvironment, makeRepo, runCli, skillFile } from './support/fixtures.js';
 import { PUT_SCRIPT } from './support/scripted.js';
+import { type PhaseSpec, planText } from './support/plan-text.js';
 
 /**
  * The GitHub Actions matrix (docs/scale-out.md): `deepplan init --workflow matrix` writes a workflow that validates
@@ -27,101 +28,55 @@ const CONTACTS = ['ana', 'ben', 'cleo'];
 
 /** P1 a shared brief; P2 to P4 a draft per contact, each depending on P1 only: siblings, one wave. */
 function siblingPlan(): string {
-  const phase = (id: string, title: string, dir: string, depends: string, first: string) => `### ${id}. ${title}
-- Inputs: notes/accounts.md
-- Outputs: ${dir}/*.md
-- Context: direct
-- Depends on: ${depends}
-- Done when: both files are written. verify: \`test -s ${dir}/b.md\`
-- Status: pending
-
-1. ${first}
-2. run: \`node scripts/put.mjs ${dir}/b.md "${id} second"\`
-`;
-  const phases = [
-    phase('P1', 'Write the shared brief', 'out/brief', 'none', `/${SKILLS[0]} "the brief"`),
-    ...CONTACTS.map((name, index) =>
-      phase(
-        `P${index + 2}`,
-        `Draft for ${name}`,
-        `out/${name}`,
-        'P1',
-        index < 2 ? `/${SKILLS[index + 1]} "draft for ${name}"` : `run: \`node scripts/put.mjs out/${name}/a.md "draft"\``,
+  const phase = (id: string, title: string, dir: string, dependsOn: string[], first: string): PhaseSpec => ({
+    id,
+    title,
+    inputs: ['notes/accounts.md'],
+    outputs: [`${dir}/*.md`],
+    dependsOn,
+    doneWhen: 'both files are written.',
+    verify: `test -s ${dir}/b.md`,
+    steps: [first, `run: \`node scripts/put.mjs ${dir}/b.md "${id} second"\``],
+  });
+  return planText({
+    front: {
+      id: 'matrix-test',
+      title: 'Matrix test',
+      owner: 'Ana, account lead',
+      maxIterations: 30,
+      write: ['notes/**', 'out/**'],
+      nextAction: 'Write the shared brief',
+    },
+    request: 'Write one shared brief, then one draft per contact; the drafts do not depend on each other.',
+    criteria: [
+      { text: 'The brief is written.', verify: 'test -s out/brief/b.md' },
+      { text: 'Every contact has a draft.', verify: 'test "$(ls out/*/a.md | wc -l)" -eq 4' },
+      { text: 'Every draft is finished.', verify: 'test "$(ls out/*/b.md | wc -l)" -eq 4' },
+    ],
+    constraints: ['Only files under out/ and notes/.'],
+    stakeholders: ['Ana — account lead, reads the drafts'],
+    mapped: [
+      ['fetch-notes', 'P1', 'Notes live in the CRM'],
+      ['write-summary', 'P2', 'House style for summaries'],
+      ['publish-page', 'P3', 'The team reads the wiki'],
+    ],
+    excluded: [
+      ['hubspot-sync', 'HubSpot is deprecated'],
+      ['newsletter-builder', 'Not a newsletter'],
+    ],
+    phases: [
+      phase('P1', 'Write the shared brief', 'out/brief', [], `/${SKILLS[0]} "the brief"`),
+      ...CONTACTS.map((name, index) =>
+        phase(
+          `P${index + 2}`,
+          `Draft for ${name}`,
+          `out/${name}`,
+          ['P1'],
+          index < 2 ? `/${SKILLS[index + 1]} "draft for ${name}"` : `run: \`node scripts/put.mjs out/${name}/a.md "draft"\``,
+        ),
       ),
-    ),
-  ];
-  return `---
-deepplan: 1
-id: matrix-test
-title: Matrix test
-status: approved
-created: 2026-11-20
-workstream: content
-deliverable: content
-quality_bar: structural
-owner: Ana, account lead
-budget:
-  max_iterations: 30
-  basis: formula
-scope:
-  write: [notes/**, out/**]
-  commands: [node scripts/]
-state:
-  phase: P1
-  iteration: 0
-  revision: 0
-  next_action: Write the shared brief
-  blockers: []
-  updated: 2026-11-20T10:00:00Z
----
-
-# Matrix test
-
-## Request
-
-Write one shared brief, then one draft per contact; the drafts do not depend on each other.
-
-## Success criteria
-
-- [ ] SC1: The brief is written. verify: \`test -s out/brief/b.md\`
-- [ ] SC2: Every contact has a draft. verify: \`test "$(ls out/*/a.md | wc -l)" -eq 4\`
-- [ ] SC3: Every draft is finished. verify: \`test "$(ls out/*/b.md | wc -l)" -eq 4\`
-
-## Constraints
-
-- Only files under out/ and notes/.
-
-## Stakeholders
-
-- Ana — account lead, reads the drafts
-
-## Skills
-
-### Mapped
-
-| Skill | Phases | Why |
-| --- | --- | --- |
-| fetch-notes | P1 | Notes live in the CRM |
-| write-summary | P2 | House style for summaries |
-| publish-page | P3 | The team reads the wiki |
-
-### Excluded
-
-| Skill | Reason |
-| --- | --- |
-| hubspot-sync | HubSpot is deprecated |
-| newsletter-builder | Not a newsletter |
-
-## Phases
-
-${phases.join('\n')}
-## Running learnings
-
-## Iteration log
-
-| # | When | Phase | Action | Result | Signal | Notes |
-| --- | --- | --- | --- | --- | --- | --- |
-`;
+    ],
+  });
 }
 
 function siblingRepo(): string {
