@@ -57,8 +57,9 @@ function loaded(args: string[], cwd: string): { code: number | null; urls: strin
 }
 
 const UI_AND_MODELS = /\/node_modules\/(ink|react|react-reconciler|@anthropic-ai|openai|@google\/genai|@dbos-inc)\//;
-/** Sources only the commands that plan, review, run or draw screens need. */
-const OTHER_COMMANDS = /^(src\/(ui|pipeline|review|execute|hook|models|runners)\/|node_modules\/(remark-stringify|remark-gfm|ink|react|diff|minisearch)\/)/;
+/** Sources only the commands that plan, review, run or draw screens need, and the write machinery (lock, atomic write). */
+const OTHER_COMMANDS =
+  /^(src\/(ui|pipeline|review|execute|hook|models|runners)\/|node_modules\/(remark-stringify|remark-gfm|ink|react|diff|minisearch|proper-lockfile|write-file-atomic)\/)/;
 
 describe('what a read-only command loads', () => {
   it('lint loads its own command and chunks: no Ink, React, model SDK, planner, reviewer, engine or Markdown writer', () => {

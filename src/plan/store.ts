@@ -19,12 +19,23 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import lockfile from 'proper-lockfile';
-import writeFileAtomic from 'write-file-atomic';
 import { decodePlan, encodePlan, MAX_PLAN_BYTES, parsePlan, rememberDecoded } from './parse.js';
 import { beginPieces, bytesFromPieces } from './pieces.js';
 import { setState } from './update.js';
 import type { Plan } from './types.js';
+
+/**
+ * The write machinery (the lock and the atomic write), loaded on the first write: the readers (lint, status, graph)
+ * never write, so they never load it.
+ */
+let writeMachinery: Promise<{ lockfile: typeof import('proper-lockfile'); writeFileAtomic: typeof import('write-file-atomic') }> | null = null;
+function loadWriteMachinery() {
+  writeMachinery ??= Promise.all([import('proper-lockfile'), import('write-file-atomic')]).then(([lock, atomic]) => ({
+    lockfile: lock.default,
+    writeFileAtomic: atomic.default,
+  }));
+  return writeMachinery;
+}
 
 /** A plan file that cannot be read or written; the message is one line, fit for the terminal. */
 export class PlanFileError extends Error {
@@ -325,6 +336,7 @@ async function writeUnderLock(path: string, edit: PlanEdit, options: UpdateOptio
     // (pieces.ts), else the whole text encoded; either way remembered, so that the next read of these bytes (the
     // engine reads its plan back) need not decode them.
     const assembled = bytesFromPieces(edited, original, source.bytes);
+    const { writeFileAtomic } = await loadWriteMachinery();
     await writeFileAtomic(path, assembled ? rememberDecoded(assembled, edited) : encodePlan(edited), { fsync: true });
     return next;
   } finally {
@@ -484,6 +496,7 @@ async function acquireLock(path: string, waitMs: number, wait: LockWait = {}): P
   const deadline = Date.now() + waitMs;
   let release: (() => Promise<void>) | null = null;
   let sighting: Sighting | null = null;
+  const { lockfile } = await loadWriteMachinery();
   while (release === null) {
     try {
       release = await lockfile.lock(path, {
