@@ -1,35 +1,20 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { render } from 'ink-testing-library';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runNewSession, type NewSessionIo } from '../src/cli/new-command.js';
 import { UserError } from '../src/cli/exit.js';
 import { NewScreen, type NewStore, type Stage } from '../src/ui/new-screen.js';
-import { makeRepo, RESEARCH_SKILLS, skillSet } from './support/fixtures.js';
+import { makeRepo } from './support/fixtures.js';
+import { NEW_SESSION_SKILLS, withoutProviderKeys } from './support/new-session.js';
 
 /** `deepplan new` goes on from a Ctrl-C draft (@<draft folder>), and refuses an --out that exists before any screen. */
 
 const ENTER = '\r';
-const SKILLS = {
-  ...RESEARCH_SKILLS,
-  ...skillSet([
-    ['citation-check', 'Checks that every claim of a findings report cites a source file with line references.'],
-    ['slide-deck', 'Builds a slide deck for a meeting from a findings report.'],
-  ]),
-};
+const SKILLS = NEW_SESSION_SKILLS;
 const REQUEST = 'Research for the newsletter team: what does src/intake.ts do with the subscriber list?';
 
-let saved: Record<string, string | undefined>;
-beforeEach(() => {
-  saved = {};
-  for (const name of ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_API_KEY']) {
-    saved[name] = process.env[name];
-    delete process.env[name];
-  }
-});
-afterEach(() => {
-  for (const [name, value] of Object.entries(saved)) if (value !== undefined) process.env[name] = value;
-});
+withoutProviderKeys();
 
 function session(root: string) {
   let store: NewStore | undefined;

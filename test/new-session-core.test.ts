@@ -1,35 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runNewSession, type SessionEvent, startNewSession } from '../src/pipeline/session.js';
 import { parsePlan } from '../src/plan/parse.js';
-import { makeRepo, RESEARCH_SKILLS, skillSet } from './support/fixtures.js';
+import { makeRepo } from './support/fixtures.js';
+import { NEW_SESSION_SKILLS, withoutProviderKeys } from './support/new-session.js';
 
 /**
  * The `deepplan new` session without any screen: src/pipeline/session.ts driven by a scripted renderer that answers
  * each event that waits, as the Ink screens do with keys. No React, no Ink, no child process.
  */
 
-const SKILLS = {
-  ...RESEARCH_SKILLS,
-  ...skillSet([
-    ['citation-check', 'Checks that every claim of a findings report cites a source file with line references.'],
-    ['slide-deck', 'Builds a slide deck for a meeting from a findings report.'],
-  ]),
-};
+const SKILLS = NEW_SESSION_SKILLS;
 const REQUEST = 'Research for the client: what does src/intake.ts do? Success is one findings page. Read-only. Priya, the account lead, approves.';
 
-let saved: Record<string, string | undefined>;
-beforeEach(() => {
-  saved = {};
-  for (const name of ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_API_KEY']) {
-    saved[name] = process.env[name];
-    delete process.env[name];
-  }
-});
-afterEach(() => {
-  for (const [name, value] of Object.entries(saved)) if (value !== undefined) process.env[name] = value;
-});
+withoutProviderKeys();
 
 describe('the deepplan new session, headless', () => {
   it('plans, reviews in this process, shows the round and ends with the choice made, from events alone', async () => {

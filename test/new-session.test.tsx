@@ -2,13 +2,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { render } from 'ink-testing-library';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { runNewSession, type NewSessionIo } from '../src/cli/new-command.js';
 import { lintText } from '../src/lint/lint.js';
 import { parsePlan } from '../src/plan/parse.js';
 import { NewScreen, type NewStore, type Stage } from '../src/ui/new-screen.js';
-import { CLI, makeRepo, RESEARCH_SKILLS, skillSet } from './support/fixtures.js';
+import { CLI, makeRepo } from './support/fixtures.js';
+import { NEW_SESSION_SKILLS, withoutProviderKeys } from './support/new-session.js';
 
 /**
  * The `deepplan new` session end to end in this process: the real pipeline, plan writing and review, the screens
@@ -17,26 +18,10 @@ import { CLI, makeRepo, RESEARCH_SKILLS, skillSet } from './support/fixtures.js'
 
 const ENTER = '\r';
 const DOWN = '\u001B[B';
-const SKILLS = {
-  ...RESEARCH_SKILLS,
-  ...skillSet([
-    ['citation-check', 'Checks that every claim of a findings report cites a source file with line references.'],
-    ['slide-deck', 'Builds a slide deck for a meeting from a findings report.'],
-  ]),
-};
+const SKILLS = NEW_SESSION_SKILLS;
 const REQUEST = 'Research for the client: what does src/intake.ts do?';
 
-let saved: Record<string, string | undefined>;
-beforeEach(() => {
-  saved = {};
-  for (const name of ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_API_KEY']) {
-    saved[name] = process.env[name];
-    delete process.env[name];
-  }
-});
-afterEach(() => {
-  for (const [name, value] of Object.entries(saved)) if (value !== undefined) process.env[name] = value;
-});
+withoutProviderKeys();
 
 /** `review`: a stand-in for the review step, or 'in process' for the real review rounds (the default of deepplan new). */
 function session(root: string, review: NewSessionIo['review'] | 'in process' = async () => ({ message: null, failed: false })) {
