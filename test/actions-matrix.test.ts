@@ -7,10 +7,10 @@ import { parse as parseYaml } from 'yaml';
 import { bubblewrapAvailable } from '../src/execute/sandbox.js';
 import { lintText } from '../src/lint/lint.js';
 import { parsePlan } from '../src/plan/parse.js';
-import type { LogRow } from '../src/plan/types.js';
 import { CLI, cliEnvironment, makeRepo, runCli, skillFile } from './support/fixtures.js';
 import { PUT_SCRIPT } from './support/scripted.js';
 import { type PhaseSpec, planText } from './support/plan-text.js';
+import { doneSteps } from './support/log-steps.js';
 
 /**
  * The GitHub Actions matrix (docs/scale-out.md): `deepplan init --workflow matrix` writes a workflow that validates
@@ -138,11 +138,6 @@ function readPlan(root: string) {
   const text = readFileSync(join(root, PLAN), 'utf8');
   return { text, plan: parsePlan(text, { path: join(root, PLAN) }) };
 }
-
-const doneSteps = (rows: LogRow[]) =>
-  rows
-    .filter((row) => (row.result === 'ok' || row.result === 'no-change') && row.notes.startsWith('step done'))
-    .map((row) => /^(P\d+\.\d+)\s/.exec(row.action)?.[1]);
 
 /** SchemaStore's github-workflow.json and its validator, compiled to WebAssembly (a devDependency). */
 async function loadValidator(): Promise<{ validateWorkflow(source: string): { errors: unknown[] } }> {

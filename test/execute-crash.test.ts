@@ -11,6 +11,7 @@ import { CLI, cliEnvironment, runCli, skillFile } from './support/fixtures.js';
 import { edit } from './support/plan-text.js';
 import { PUT_SCRIPT, scriptedRepo } from './support/scripted.js';
 import { partsPlan } from './support/parts-plan.js';
+import { allStepRefs, doneSteps, liveDoneSteps, stepRef } from './support/log-steps.js';
 
 /**
  * Crash safety of `deepplan run` (the plan file is the agent's only memory, so a crash must never corrupt it):
@@ -91,36 +92,8 @@ function inspect(root: string, label: string, rules: Set<string> | 'all' = CRASH
   };
 }
 
-/** `P2.3 run node …` → `P2.3`. */
-function stepRef(row: LogRow): string | null {
-  return /^(P\d+[a-z]?\.\d+)\s/.exec(row.action)?.[1] ?? null;
-}
-
-/** The step references of rows that completed a step, in log order. */
-function doneSteps(rows: LogRow[]): string[] {
-  return rows.filter((row) => (row.result === 'ok' || row.result === 'no-change') && row.notes.startsWith('step done')).map((row) => stepRef(row)!);
-}
-
-/**
- * The steps each phase completed since it last started over, in log order: `approve --retry` makes the engine run
- * the phase from its first step again (next.ts), so only the rows after it count.
- */
-function liveDoneSteps(rows: LogRow[]): string[] {
-  const byPhase = new Map<string, LogRow[]>();
-  for (const row of rows) {
-    const retry = /^(P\d+[a-z]?) approve$/.exec(row.action.trim());
-    if (retry && row.notes.startsWith('retry')) byPhase.set(retry[1]!, []);
-    else byPhase.set(row.phase, [...(byPhase.get(row.phase) ?? []), row]);
-  }
-  return [...byPhase.keys()].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))).flatMap((phase) => doneSteps(byPhase.get(phase)!));
-}
-
 function logText(rows: LogRow[]): string {
   return rows.map((row) => row.cells.join(' | ')).join('\n');
-}
-
-function allStepRefs(steps: number[]): string[] {
-  return steps.flatMap((count, index) => Array.from({ length: count }, (_, step) => `P${index + 1}.${step + 1}`));
 }
 
 type KillPlan = { kind: 'time'; ms: number } | { kind: 'action'; nth: number; ms: number } | { kind: 'in-flight'; ms: number };

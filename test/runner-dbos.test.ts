@@ -12,6 +12,7 @@ import { CLI, cliEnvironment, runCli, skillFile } from './support/fixtures.js';
 import { startPostgres, type PostgresCluster } from './support/postgres.js';
 import { scriptedRepo } from './support/scripted.js';
 import { PARTS_SKILLS, partsPlan } from './support/parts-plan.js';
+import { allStepRefs, doneSteps } from './support/log-steps.js';
 
 /**
  * The durable runner (src/runners/dbos.ts) against a real PostgreSQL: two `deepplan worker` processes share one plan's
@@ -102,7 +103,6 @@ function readLog(root: string): { rows: LogRow[]; text: string; iteration: numbe
   return { rows: plan.log?.rows ?? [], text, iteration: plan.meta.state?.iteration, status: plan.meta.status };
 }
 
-const stepRef = (row: LogRow) => /^(P\d+\.\d+)\s/.exec(row.action)?.[1] ?? null;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let cluster: PostgresCluster | null = null;
@@ -170,8 +170,8 @@ describe('deepplan worker: the durable runner on PostgreSQL', () => {
     ).toEqual(rows.map((_, index) => index + 1));
     expect(iteration, 'state.iteration is the row count').toBe(rows.length);
     expect(rows.at(-1)?.signal).toBe('TASK_COMPLETE');
-    const done = rows.filter((row) => (row.result === 'ok' || row.result === 'no-change') && row.notes.startsWith('step done')).map(stepRef);
-    const all = STEPS.flatMap((count, index) => Array.from({ length: count }, (_, step) => `P${index + 1}.${step + 1}`));
+    const done = doneSteps(rows);
+    const all = allStepRefs(STEPS);
     expect(done, `every step done exactly once\n${log}`).toEqual(all);
     // The only failures are actions a kill cut short, logged as such.
     for (const row of rows.filter((candidate) => candidate.result === 'failed')) expect(row.notes, log).toMatch(/^outcome unknown: /);

@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { LogRow } from '../../src/plan/types.js';
 import { removeScaleRepos } from '../support/scale-repos.js';
-import { allStepRefs, killAndResume, liveDoneSteps, outreach, siblingWaveRepo, waveSteps, workingCopies } from '../support/waves-repos.js';
+import { allStepRefs, liveDoneSteps } from '../support/log-steps.js';
+import { killAndResume, outreach, siblingWaveRepo, waveSteps, workingCopies } from '../support/waves-repos.js';
 
 /**
  * Waves at length (npm run test:long): `deepplan run --parallel 4` SIGKILLed at random moments at least 20 times,

@@ -10,6 +10,7 @@ import { wavesHome } from '../../src/runners/waves.js';
 import { buildScaleRepo, CONTACTS_30, CONTACTS_30_REQUEST, scaleCli } from './scale-repos.js';
 import { CLI, cliEnvironment, makeRepo, runCli, skillFile } from './fixtures.js';
 import { planText, type PhaseSpec } from './plan-text.js';
+import { liveDoneSteps } from './log-steps.js';
 
 /**
  * Repositories and checks for `deepplan run --parallel` (src/runners/waves.ts): a plan of one shared phase, sibling
@@ -183,30 +184,6 @@ export function inspect(root: string, label: string, plan = WAVE_PLAN): Inspecti
     phase: state.phase,
     text,
   };
-}
-
-const stepRef = (row: LogRow) => /^(P\d+[a-z]?\.\d+)\s/.exec(row.action)?.[1] ?? null;
-
-/** The steps each phase completed since it last started over (approve --retry), in phase order. */
-export function liveDoneSteps(rows: LogRow[]): string[] {
-  const byPhase = new Map<string, LogRow[]>();
-  for (const row of rows) {
-    const retry = /^(P\d+[a-z]?) approve$/.exec(row.action.trim());
-    if (retry && row.notes.startsWith('retry')) byPhase.set(retry[1]!, []);
-    else byPhase.set(row.phase, [...(byPhase.get(row.phase) ?? []), row]);
-  }
-  return [...byPhase.keys()]
-    .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)))
-    .flatMap((phase) =>
-      byPhase
-        .get(phase)!
-        .filter((row) => (row.result === 'ok' || row.result === 'no-change') && row.notes.startsWith('step done'))
-        .map((row) => stepRef(row) ?? row.action),
-    );
-}
-
-export function allStepRefs(steps: number[]): string[] {
-  return steps.flatMap((count, index) => Array.from({ length: count }, (_, step) => `P${index + 1}.${step + 1}`));
 }
 
 /** The working copies left in the plan's waves folder (runners/waves.ts wavesHome). */
