@@ -1,26 +1,30 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../plan/zod.js';
 import { yamlErrorMessage } from '../plan/text.js';
 
 /** The budget formula's coefficients: ceil((phase_weight × phases + criteria / criteria_divisor + constant) × margin). */
 export const Coefficients = z.looseObject({
-  phase_weight: z.number().positive(),
-  criteria_divisor: z.number().positive(),
-  constant: z.number().min(0),
-  margin: z.number().positive(),
+  phase_weight: z.number().check(z.positive()),
+  criteria_divisor: z.number().check(z.positive()),
+  constant: z.number().check(z.gte(0)),
+  margin: z.number().check(z.positive()),
 });
 export type Coefficients = z.infer<typeof Coefficients>;
+
+/** A whole number of at least `min`. */
+const count = (min: number) => z.number().check(z.int(), z.gte(min));
 
 export const HistoryEntry = z.looseObject({
   id: z.string(),
   deliverable: z.string(),
-  phases: z.number().int().min(1),
-  criteria: z.number().int().min(0),
-  iterations: z.number().int().min(0),
-  budget: z.number().int().min(1).optional(),
-  finished: z.string().optional(),
+  phases: count(1),
+  criteria: count(0),
+  iterations: count(0),
+  budget: z.optional(count(1)),
+  finished: z.optional(z.string()),
 });
 export type HistoryEntry = z.infer<typeof HistoryEntry>;
 
@@ -28,11 +32,11 @@ export const CalibrationIndex = z.looseObject({
   version: z.literal(1),
   priors: z.looseObject({
     formula: Coefficients,
-    coverage: z.number().gt(0).max(1).default(0.9),
-    min_history: z.number().int().min(1).default(5),
+    coverage: z._default(z.number().check(z.gt(0), z.lte(1)), 0.9),
+    min_history: z._default(count(1), 5),
   }),
-  coefficients: z.record(z.string(), Coefficients.extend({ fitted: z.string().optional(), plans: z.number().int().optional() })).default({}),
-  history: z.array(HistoryEntry).default([]),
+  coefficients: z._default(z.record(z.string(), z.extend(Coefficients, { fitted: z.optional(z.string()), plans: z.optional(z.number().check(z.int())) })), {}),
+  history: z._default(z.array(HistoryEntry), []),
 });
 export type CalibrationIndex = z.infer<typeof CalibrationIndex>;
 

@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { closest, distance } from 'fastest-levenshtein';
 import { parseDocument } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../plan/zod.js';
 import { yamlErrorMessage } from '../plan/text.js';
 
 export const CONFIG_FILE = 'deepplan.config.yaml';
@@ -14,70 +15,75 @@ export type RuleSetting = z.infer<typeof RuleSetting>;
  * deepplan.config.yaml. Every section is strict: a key the schema does not know (a misspelling such as `modles:`) is
  * an error that names the nearest known key. Rule ids under `rules:` are checked by the linter, which knows them.
  */
-const ModelRef = z.string().regex(/^[a-z][a-z0-9-]*\/\S+$/, 'provider/model, e.g. anthropic/claude-sonnet-5');
+const ModelRef = z.string().check(z.regex(/^[a-z][a-z0-9-]*\/\S+$/, 'provider/model, e.g. anthropic/claude-sonnet-5'));
+const nonEmpty = () => z.string().check(z.minLength(1));
+const paths = () => z.optional(z.array(nonEmpty()));
+const envNames = () => z.optional(z.array(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'))));
+/** A whole number of at least `min`, optional. */
+const count = (min: number) => z.optional(z.number().check(z.int(), z.gte(min)));
 
 const ProviderSettings = z.strictObject({
-  base_url: z.url().optional(),
+  base_url: z.optional(z.url()),
   /** OpenAI only: `chat` for OpenAI-compatible servers that speak Chat Completions (Ollama, vLLM, LM Studio). */
-  api: z.enum(['responses', 'chat']).optional(),
+  api: z.optional(z.enum(['responses', 'chat'])),
 });
 
 /** USD per million tokens. */
-const Price = z.strictObject({ input: z.number().min(0), output: z.number().min(0), date: z.string().optional(), source: z.string().optional() });
+const Price = z.strictObject({
+  input: z.number().check(z.gte(0)),
+  output: z.number().check(z.gte(0)),
+  date: z.optional(z.string()),
+  source: z.optional(z.string()),
+});
 
 export const ConfigSchema = z.strictObject({
-  rules: z.record(z.string(), RuleSetting).optional(),
-  skills: z.strictObject({ paths: z.array(z.string().min(1)).optional() }).optional(),
-  models: z
-    .strictObject({ planner: ModelRef.optional(), reviewer: ModelRef.optional(), executor: ModelRef.optional(), fallback: ModelRef.optional() })
-    .optional(),
-  allow_same_provider: z.boolean().optional(),
+  rules: z.optional(z.record(z.string(), RuleSetting)),
+  skills: z.optional(z.strictObject({ paths: paths() })),
+  models: z.optional(
+    z.strictObject({ planner: z.optional(ModelRef), reviewer: z.optional(ModelRef), executor: z.optional(ModelRef), fallback: z.optional(ModelRef) }),
+  ),
+  allow_same_provider: z.optional(z.boolean()),
   /** Who approves human gates from this checkout (deepplan approve --by overrides it; else git config user.name). */
-  user: z.strictObject({ name: z.string().trim().min(1, "a person's name, e.g. Dana Ruiz").optional() }).optional(),
+  user: z.optional(z.strictObject({ name: z.optional(z.string().check(z.trim(), z.minLength(1, "a person's name, e.g. Dana Ruiz"))) })),
   /** Project documents the planner searches for context (paths or globs from the repository root). */
-  context: z.strictObject({ paths: z.array(z.string().min(1)).optional() }).optional(),
-  providers: z.strictObject({ anthropic: ProviderSettings.optional(), openai: ProviderSettings.optional(), google: ProviderSettings.optional() }).optional(),
-  prices: z.record(z.string(), Price).optional(),
+  context: z.optional(z.strictObject({ paths: paths() })),
+  providers: z.optional(
+    z.strictObject({ anthropic: z.optional(ProviderSettings), openai: z.optional(ProviderSettings), google: z.optional(ProviderSettings) }),
+  ),
+  prices: z.optional(z.record(z.string(), Price)),
   /** The executor (deepplan run). */
-  execute: z
-    .strictObject({
+  execute: z.optional(
+    z.strictObject({
       /** Commands may use the network (default: no network). */
-      network: z.boolean().optional(),
+      network: z.optional(z.boolean()),
       /** Time limit of one command, in milliseconds. */
-      timeout_ms: z.number().int().min(100).optional(),
+      timeout_ms: count(100),
       /** Environment variables a command may see besides PATH, HOME, LANG, LC_*, TERM and TZ (names, not values). */
-      env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')).optional(),
+      env: envNames(),
       /** Limits of one command: private memory per process, processes at once, file size, output kept. */
-      limits: z
-        .strictObject({
-          memory_mb: z.number().int().min(64).optional(),
-          processes: z.number().int().min(4).optional(),
-          file_mb: z.number().int().min(1).optional(),
-          output_mb: z.number().int().min(1).optional(),
-        })
-        .optional(),
+      limits: z.optional(z.strictObject({ memory_mb: count(64), processes: count(4), file_mb: count(1), output_mb: count(1) })),
       /** `--executor command`: an external agent that gets the iteration prompt on standard input. */
-      agent: z
-        .strictObject({
-          command: z.string().min(1),
-          network: z.boolean().optional(),
+      agent: z.optional(
+        z.strictObject({
+          command: nonEmpty(),
+          network: z.optional(z.boolean()),
           /** Folders outside the repository the agent writes (its own state), absolute. */
-          writable: z.array(z.string().min(1)).optional(),
+          writable: paths(),
           /** Environment variables the agent sees besides the allow-list and the provider keys (names). */
-          env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')).optional(),
-        })
-        .optional(),
-    })
-    .optional(),
-  limits: z
-    .strictObject({
-      timeout_ms: z.number().int().min(100).optional(),
-      max_attempts: z.number().int().min(1).max(10).optional(),
-      retry_base_ms: z.number().int().min(0).optional(),
+          env: envNames(),
+        }),
+      ),
+    }),
+  ),
+  limits: z.optional(
+    z.strictObject({
+      timeout_ms: count(100),
+      max_attempts: z.optional(z.number().check(z.int(), z.gte(1), z.lte(10))),
+      retry_base_ms: count(0),
       /** US dollars a plan may spend on model calls in all (its state.spent_usd), across runs; --max-cost overrides it. */
-      max_cost: z.number().positive().optional(),
-    })
-    .optional(),
+      max_cost: z.optional(z.number().check(z.positive())),
+    }),
+  ),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -137,22 +143,34 @@ export function loadConfig(root: string): Config {
   return config;
 }
 
+/** A schema as zod describes it, whichever of its builds made it: its kind, and the parts a section is made of. */
+interface SchemaNode {
+  _zod: { def: SchemaDef };
+}
+interface SchemaDef {
+  type: string;
+  innerType?: SchemaNode;
+  shape?: Record<string, SchemaNode>;
+  valueType?: SchemaNode;
+  element?: SchemaNode;
+}
+
 /** The keys the schema knows at `path` (a section of the file), or none where the keys are names (rules, prices). */
-export function knownKeys(path: readonly PropertyKey[], schema: z.ZodType = ConfigSchema): string[] {
-  let node: z.ZodType | undefined = schema;
-  const unwrap = (value: z.ZodType | undefined): z.ZodType | undefined => {
-    while (value instanceof z.ZodOptional || value instanceof z.ZodNullable || value instanceof z.ZodDefault) value = value.unwrap() as z.ZodType;
+export function knownKeys(path: readonly PropertyKey[], schema: SchemaNode = ConfigSchema as unknown as SchemaNode): string[] {
+  const unwrap = (value: SchemaNode | undefined): SchemaNode | undefined => {
+    while (value && ['optional', 'nullable', 'default'].includes(value._zod.def.type)) value = value._zod.def.innerType;
     return value;
   };
+  let node: SchemaNode | undefined = schema;
   for (const segment of path) {
-    node = unwrap(node);
-    if (node instanceof z.ZodObject) node = (node.shape as Record<string, z.ZodType>)[String(segment)];
-    else if (node instanceof z.ZodRecord) node = node.valueType as z.ZodType;
-    else if (node instanceof z.ZodArray) node = node.element as z.ZodType;
+    const def: SchemaDef | undefined = unwrap(node)?._zod.def;
+    if (def?.type === 'object') node = def.shape?.[String(segment)];
+    else if (def?.type === 'record') node = def.valueType;
+    else if (def?.type === 'array') node = def.element;
     else return [];
   }
-  node = unwrap(node);
-  return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
+  const def: SchemaDef | undefined = unwrap(node)?._zod.def;
+  return def?.type === 'object' ? Object.keys(def.shape ?? {}) : [];
 }
 
 /**

@@ -3,7 +3,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { globSync } from 'tinyglobby';
 import writeFileAtomic from 'write-file-atomic';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Config } from '../config/config.js';
 import { ModelError } from '../models/errors.js';
 import type { ModelRunner } from '../models/runner.js';

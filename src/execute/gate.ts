@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
 import { globSync } from 'tinyglobby';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ModelRunner } from '../models/runner.js';
 import type { Phase, Plan } from '../plan/types.js';
 import { gateRounds } from './history.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { findRepoRoot, loadConfig } from '../config/config.js';
 import { EngineError } from '../execute/executors.js';
 import { nextHandOff, runIteration, type AgentRunner, type HandOffPreview, type IterationOptions } from '../execute/iteration.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Config } from '../config/config.js';
 import { ModelError } from './errors.js';
 import { priceWarnings } from './prices.js';

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isAbsolute, resolve } from 'node:path';
-import { z, type ZodType } from 'zod';
+import * as z from 'zod';
+import type { ZodType } from 'zod';
 import type { Config } from '../config/config.js';
 import { offlineAnswers } from './adapters/offline.js';
 import { adviceFor, ModelError } from './errors.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ModelRunner } from '../models/runner.js';
 import type { SkillIndex } from '../skills/discover.js';
 import type { DraftCriterion, DraftPhase, DraftStep } from './draft.js';

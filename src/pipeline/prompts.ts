@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Prompt templates: Markdown with front matter (role, schema, version) in prompts/<name>.md. A repository's own

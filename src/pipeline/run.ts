@@ -14,7 +14,7 @@ import { MIN_EXCLUDED, MIN_MAPPED } from '../skills/audit.js';
 import { sizePhases, type SizingResult } from './sizing.js';
 import { MIN_SUBSTANTIAL_PHASES } from '../rules/phase-count.js';
 import { findContext, interviewQuestions, type Question } from './sufficiency.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_DOCUMENT_PATTERNS, gatherContext } from './context.js';
 import { fillPlaceholders, loadPrompt } from './prompts.js';
 import { contractFindings, formatRepairFinding, MAX_REPAIR_TURNS, PlannerSession, type GeneratedDraft, type RepairFinding } from './generate.js';

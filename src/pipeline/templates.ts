@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { escapePath, globSync, isDynamicPattern } from 'tinyglobby';
 import { parse } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { FILE_OPS_WARN } from '../rules/phase-file-ops.js';
 import { MAX_PHASES } from '../rules/phase-count.js';
 import { contextModeFor } from '../rules/phase-context-mode.js';

@@ -1,5 +1,5 @@
 import { diffLines } from 'diff';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
 export type ReviewSeverity = (typeof SEVERITIES)[number];

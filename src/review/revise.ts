@@ -1,6 +1,6 @@
 import { join, relative } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import { z } from 'zod';
+import * as z from 'zod';
 import { actionsOf, budgetArithmetic, budgetFor, calibrationFor, coefficientsFor } from '../calibration/calibration.js';
 import { lintText } from '../lint/lint.js';
 import type { ModelRunner } from '../models/runner.js';

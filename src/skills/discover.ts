@@ -2,19 +2,16 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../plan/zod.js';
 import { yamlErrorMessage } from '../plan/text.js';
 
 /** The Agent Skills front matter of a SKILL.md; other keys are allowed. */
 const SkillFrontMatter = z.looseObject({
-  name: z
-    .string()
-    .min(1)
-    .max(64)
-    .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'lower-case letters, digits and single hyphens'),
-  description: z.string().min(1).max(1024),
-  'allowed-tools': z.union([z.string(), z.array(z.string())]).optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  name: z.string().check(z.minLength(1), z.maxLength(64), z.regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'lower-case letters, digits and single hyphens')),
+  description: z.string().check(z.minLength(1), z.maxLength(1024)),
+  'allowed-tools': z.optional(z.union([z.string(), z.array(z.string())])),
+  metadata: z.optional(z.record(z.string(), z.unknown())),
 });
 
 export interface Skill {
