@@ -10,6 +10,11 @@
 //    The launcher itself (the bin) is the tree's cli/main.js: it imports nothing but the program, and an old Node
 //    must be able to parse it to print its one line or hand over to the project's Node.
 //
+// 3. The start-up snapshot of `lint` and `status`: src/cli/snapshot.ts and the program bundled into one CommonJS file,
+//    dist/snapshot/read.cjs (Node builds snapshots from one script that requires only Node's own modules), from which
+//    scripts/snapshot.mjs makes dist/snapshot/read.blob. The bin, dist/cli/deepplan, is a small shell launcher
+//    (src/cli/deepplan.sh) that starts those two commands from the snapshot and every other from cli/main.js.
+//
 // Every output file sits one folder below dist/, like the sources one folder below src/: a module that finds a file
 // of the package with new URL('../../<file>', import.meta.url) finds it from a chunk too.
 //
@@ -21,7 +26,8 @@
 // Options: --analyze (print each bundled file's size by source and package); --out DIR (a folder of the project's
 // top level instead of dist/, e.g. to compare two builds; files are found from it as from dist/).
 
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,8 +63,9 @@ function entryPoints(all) {
 }
 
 /**
- * fdir (inside tinyglobby) looks for picomatch at run time with require(); inside the bundle that loads a second copy
- * from node_modules, file by file. Hand it the bundled one instead.
+ * fdir (inside tinyglobby) looks for picomatch at run time with a require() of its own; inside the bundle that loads a
+ * second copy from node_modules, file by file, and in the snapshot a require() cannot be made at all. Hand it the
+ * bundled picomatch instead, and drop its require().
  */
 const fdirPicomatch = {
   name: 'fdir-picomatch',
@@ -66,9 +73,29 @@ const fdirPicomatch = {
     builder.onLoad({ filter: /[\\/]fdir[\\/]dist[\\/]index\.mjs$/ }, async ({ path }) => {
       const text = await readFile(path, 'utf8');
       const lookup = /__require\.resolve\("picomatch"\);\s*pm = __require\("picomatch"\);/;
-      if (!lookup.test(text)) return undefined;
-      return { contents: `import __bundledPicomatch from "picomatch";\n${text.replace(lookup, 'pm = __bundledPicomatch;')}`, loader: 'js' };
+      const importing = 'import { createRequire } from "module";';
+      const making = /var __require = \/\* @__PURE__ \*\/ createRequire\(import\.meta\.url\);/;
+      if (!lookup.test(text) || !text.includes(importing) || !making.test(text)) return undefined;
+      const contents = text.replace(importing, 'import __bundledPicomatch from "picomatch";').replace(making, '').replace(lookup, 'pm = __bundledPicomatch;');
+      return { contents, loader: 'js' };
     });
+  },
+};
+
+/**
+ * The snapshot's bundle holds what `lint` and `status` run and nothing else: the program imports each command's module
+ * when the command runs, and the launcher sends no other command here, so the others become a module that says so.
+ */
+const onlyReadCommands = {
+  name: 'only-read-commands',
+  setup(builder) {
+    builder.onResolve({ filter: /^\.\/[a-z-]+-command\.js$/ }, ({ path }) =>
+      /^\.\/(lint|status)-command\.js$/.test(path) ? undefined : { path, namespace: 'not-in-snapshot' },
+    );
+    builder.onLoad({ filter: /.*/, namespace: 'not-in-snapshot' }, ({ path }) => ({
+      contents: `throw new Error(${JSON.stringify(`${path.slice(2, -3)} is not in the start-up snapshot; run it with node dist/cli/main.js`)});`,
+      loader: 'js',
+    }));
   },
 };
 
@@ -124,6 +151,37 @@ writeFileSync(join(DIST, 'build-meta.json'), JSON.stringify(result.metafile));
 // process is running from keeps its files while this build writes.
 const written = new Set(Object.keys(result.metafile.outputs).map((path) => join(PROJECT, path)));
 for (const name of readdirSync(join(DIST, 'chunks'))) if (!written.has(join(DIST, 'chunks', name))) rmSync(join(DIST, 'chunks', name), { force: true });
+
+mkdirSync(join(DIST, 'snapshot'), { recursive: true });
+await built(
+  build({
+    ...common,
+    entryPoints: [join(SRC, 'cli', 'snapshot.ts')],
+    outfile: join(DIST, 'snapshot', 'read.cjs'),
+    format: 'cjs',
+    bundle: true,
+    minifyWhitespace: true,
+    external: EXTERNAL,
+    plugins: [onlyReadCommands, fdirPicomatch],
+    // The bundle sits one folder below dist/ like every other file, so the package's files are found from it alike.
+    define: { 'import.meta.url': '__deepplanModuleUrl' },
+    banner: { js: "var __deepplanModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  }),
+);
+// Code restored from a snapshot cannot import(): esbuild keeps import() of Node's own modules, so none may be left.
+const snapshotCode = readFileSync(join(DIST, 'snapshot', 'read.cjs'), 'utf8');
+const imported = /[^\w$.]import\(\s*["'`]([^"'`]+)/.exec(snapshotCode);
+if (imported) {
+  process.stderr.write(
+    `build: the snapshot's code imports ${imported[1]} with import(), which fails once restored from a snapshot; use process.getBuiltinModule()\n`,
+  );
+  process.exit(1);
+}
+copyFileSync(join(SRC, 'cli', 'deepplan.sh'), join(DIST, 'cli', 'deepplan'));
+chmodSync(join(DIST, 'cli', 'deepplan'), 0o755);
+// Its own process: it exits, and it picks the Node to build the snapshot with.
+const snapshot = spawnSync(process.execPath, [join(PROJECT, 'scripts', 'snapshot.mjs'), '--dist', options.out, '--quiet'], { stdio: 'inherit' });
+if (snapshot.status !== 0) process.stderr.write('build: the start-up snapshot was not made (see above)\n');
 if (options.analyze) process.stdout.write(await analyzeMetafile(result.metafile));
 if (process.env.npm_config_loglevel !== 'silent') {
   const chunks = Object.keys(result.metafile.outputs).filter((path) => path.endsWith('.js')).length;

@@ -105,6 +105,16 @@ describe('installing deepplan into a repository (README: Add deepplan to your re
     expect(result.stdout.trim()).toBe(VERSION);
   });
 
+  it('builds a start-up snapshot at install (postinstall) and starts lint from it, with no Node on PATH', async () => {
+    const snapshot = join(repo, 'node_modules', 'deepplan', 'dist', 'snapshot');
+    expect(readdirSync(snapshot)).toEqual(expect.arrayContaining(['node', 'read.blob', 'read.node']));
+    const noNode = { ...ENV, PATH: '/nonexistent' };
+    // No PATH: no readlink either, and the launcher, started by its own path, finds itself from that path.
+    const lint = await run(join(repo, 'node_modules', 'deepplan', 'dist', 'cli', 'deepplan'), ['lint', '--help'], repo, noNode);
+    expect(lint.stderr).toBe('');
+    expect(lint.stdout).toMatch(/^Usage: deepplan lint/m);
+  });
+
   it('sets the repository up, lints, plans and runs with no API key', async () => {
     const init = await deepplan(['init']);
     expect(init.code).toBe(0);

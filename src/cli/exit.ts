@@ -9,13 +9,18 @@ import { readFileSync } from 'node:fs';
 /** Exit codes of PLAN_FORMAT.md section 4. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, blocked: 3 } as const;
 
+let version: string | undefined;
+
+/** deepplan's version, from its package.json (read once a process; the start-up snapshot keeps it too). */
 export function packageVersion(): string {
+  if (version !== undefined) return version;
   try {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
+    version = pkg.version ?? '0.0.0';
   } catch {
-    return '0.0.0';
+    version = '0.0.0';
   }
+  return version;
 }
 
 /** A failure the user can fix: printed as one line, never a stack trace. */

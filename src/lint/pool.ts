@@ -99,8 +99,10 @@ export async function lintInPool(
   };
 
   const workers: Worker[] = [];
-  // Loaded only when threads start: a run of a few files (one plan in a pre-commit hook) does not pay for it.
-  const WorkerThread = workerCount > 0 ? (await import('node:worker_threads')).Worker : null;
+  // Loaded only when threads start: a run of a few files (one plan in a pre-commit hook) does not pay for it. Through
+  // getBuiltinModule, not import(): the start-up snapshot (src/cli/snapshot.ts) runs this code, and code restored from
+  // a snapshot cannot import().
+  const WorkerThread = workerCount > 0 ? process.getBuiltinModule('node:worker_threads').Worker : null;
   for (let n = 0; n < workerCount; n++) {
     let worker: Worker;
     try {

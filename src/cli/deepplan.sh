@@ -1,0 +1,23 @@
+#!/bin/sh
+# deepplan's command (the package's bin; scripts/build.mjs copies it to dist/cli/deepplan).
+#
+# `lint` and `status` start from the start-up snapshot when the build made one (docs/performance.md, "Start-up"):
+# Node begins with the program already loaded and compiled. The snapshot only serves the Node binary that built it, so
+# it is started with the copy of that binary kept beside it, and only from the folder it was built in (read.node
+# says which). Every other command, and these two when there is no usable snapshot or DEEPPLAN_NO_SNAPSHOT is set,
+# runs dist/cli/main.js on the Node of PATH, which hands over to the project's Node when that one is too old.
+self=$(readlink -f -- "$0" 2>/dev/null) || self=$0
+dist=${self%/*/*}
+case ${1-} in
+lint | status)
+  snapshot=$dist/snapshot
+  if [ -z "${DEEPPLAN_NO_SNAPSHOT-}" ] && [ -x "$snapshot/node" ] && [ -r "$snapshot/read.blob" ] && [ -r "$snapshot/read.node" ]; then
+    built=
+    read -r built <"$snapshot/read.node" || true
+    if [ "$built" = "$dist" ]; then
+      exec "$snapshot/node" --snapshot-blob "$snapshot/read.blob" "$@"
+    fi
+  fi
+  ;;
+esac
+exec node "$dist/cli/main.js" "$@"

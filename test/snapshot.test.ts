@@ -1,0 +1,207 @@
+/**
+ * The start-up snapshot (src/cli/snapshot.ts, scripts/snapshot.mjs, the launcher src/cli/deepplan.sh): `lint` and
+ * `status` started from it must say exactly what the program says when started the usual way (dist/cli/main.js), on
+ * plans of four workloads with one defect each, in every format, with the environment and folder of the run (not of
+ * the build), and the launcher must fall back to the usual start whenever the snapshot cannot serve.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BASES } from './corpus/bases.js';
+import { DEFECTS } from './corpus/defects.js';
+import { CLI, makeRepo, PROJECT_ROOT } from './support/fixtures.js';
+
+const LAUNCHER = join(PROJECT_ROOT, 'dist', 'cli', 'deepplan');
+const SNAPSHOT = join(PROJECT_ROOT, 'dist', 'snapshot');
+const folders: string[] = [];
+afterAll(() => {
+  for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+});
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A PATH with no Node on it: the launcher can then only start a command from the snapshot (it brings its own Node). */
+let noNode: string;
+
+function run(file: string, args: string[], options: { cwd: string; env?: Record<string, string> }): Ran {
+  const result = spawnSync(file, args, { cwd: options.cwd, encoding: 'utf8', env: { HOME: options.cwd, PATH: process.env['PATH'] ?? '', ...options.env } });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** The same command started from the snapshot (with no Node on PATH) and the usual way; both results. */
+function both(args: string[], options: { cwd: string; env?: Record<string, string> }): { snapshot: Ran; usual: Ran } {
+  return {
+    snapshot: run(LAUNCHER, args, { cwd: options.cwd, env: { ...options.env, PATH: noNode } }),
+    usual: run(process.execPath, [CLI, ...args], options),
+  };
+}
+
+/** One repository per workload: its files and, under plans/, the base plan and each of its single-defect plans. */
+function workloadRepos(): Array<{ name: string; root: string; plans: string[] }> {
+  return BASES.map((base) => {
+    const plans: Record<string, string> = { [`plans/${base.name}.md`]: base.plan };
+    for (const defect of DEFECTS.filter((candidate) => candidate.base === base.name)) {
+      let text = base.plan;
+      for (const [from, to] of defect.edits) text = text.replace(from, to);
+      plans[`plans/${defect.id}.md`] = text;
+    }
+    const root = makeRepo({ ...base.files, ...plans });
+    folders.push(root);
+    return { name: base.name, root, plans: Object.keys(plans) };
+  });
+}
+
+let repos: Array<{ name: string; root: string; plans: string[] }>;
+
+beforeAll(() => {
+  if (!existsSync(join(SNAPSHOT, 'read.blob'))) throw new Error('dist/snapshot/read.blob is missing: npm run build makes it (see its output)');
+  noNode = mkdtempSync(join(tmpdir(), 'deepplan-no-node-'));
+  folders.push(noNode);
+  // The launcher needs readlink to find itself; nothing else of PATH.
+  const readlink = spawnSync('sh', ['-c', 'command -v readlink'], { encoding: 'utf8' }).stdout.trim();
+  symlinkSync(readlink, join(noNode, 'readlink'));
+  repos = workloadRepos();
+});
+
+describe('lint and status started from the snapshot', () => {
+  it('start without a Node on PATH (the snapshot brings its own), where the usual start cannot', () => {
+    const root = repos[0]!.root;
+    const started = run(LAUNCHER, ['status', repos[0]!.plans[0]!], { cwd: root, env: { PATH: noNode } });
+    expect(started.stderr).toBe('');
+    expect(started.code).toBe(0);
+    const usual = run(LAUNCHER, ['audit', repos[0]!.plans[0]!], { cwd: root, env: { PATH: noNode } });
+    expect(usual.code).not.toBe(0);
+    expect(usual.stderr).toMatch(/node: not found/);
+  });
+
+  it('report what the usual start reports on four workloads of single-defect plans, in every format', () => {
+    let findings = 0;
+    for (const [index, repo] of repos.entries()) {
+      // Every format once; text and JSON (the counted one) on every workload.
+      for (const format of ['text', 'json', ...(index === 0 ? ['github', 'sarif'] : [])]) {
+        const { snapshot, usual } = both(['lint', 'plans', '--format', format], { cwd: repo.root });
+        expect(snapshot, `${repo.name} --format ${format}`).toEqual(usual);
+        expect(usual.code).toBe(1);
+        if (format === 'json') findings += (JSON.parse(usual.stdout) as { summary: { errors: number } }).summary.errors;
+      }
+      // No argument: the plans of the repository the command runs in (the build linted other ones).
+      const { snapshot, usual } = both(['lint', '--quiet'], { cwd: repo.root });
+      expect(snapshot).toEqual(usual);
+    }
+    expect(findings).toBeGreaterThanOrEqual(DEFECTS.length);
+  });
+
+  it('read each plan as status does, in text and JSON', () => {
+    for (const repo of repos) {
+      for (const plan of repo.plans.slice(0, 3)) {
+        for (const extra of [[], ['--json']]) {
+          const { snapshot, usual } = both(['status', plan, ...extra], { cwd: repo.root });
+          expect(snapshot, `${repo.name} ${plan} ${extra.join(' ')}`).toEqual(usual);
+          expect(usual.code).toBe(0);
+        }
+      }
+    }
+  });
+
+  it('read the environment and the configuration of the run: colours, worker threads, a rule turned off', () => {
+    const repo = repos[1]!;
+    const four = repo.plans.slice(0, 4);
+    const settings: Array<Record<string, string>> = [{ FORCE_COLOR: '1' }, { NO_COLOR: '1' }, { DEEPPLAN_LINT_WORKERS: '1' }];
+    for (const env of settings) {
+      const { snapshot, usual } = both(['lint', ...four], { cwd: repo.root, env });
+      expect(snapshot, JSON.stringify(env)).toEqual(usual);
+    }
+    expect(both(['lint', ...four], { cwd: repo.root, env: { FORCE_COLOR: '1' } }).snapshot.stdout).toContain('\u001b[');
+    const config = join(repo.root, 'deepplan.config.yaml');
+    const before = both(['lint', ...four, '--format', 'json'], { cwd: repo.root }).snapshot;
+    const rule = (JSON.parse(before.stdout) as { files: Array<{ findings: Array<{ ruleId: string }> }> }).files.flatMap((file) => file.findings)[0]!.ruleId;
+    writeFileSync(config, `rules:\n  ${rule}: off\n`);
+    try {
+      const { snapshot, usual } = both(['lint', ...four, '--format', 'json'], { cwd: repo.root });
+      expect(snapshot).toEqual(usual);
+      expect(snapshot.stdout).not.toContain(`"ruleId":"${rule}"`);
+    } finally {
+      rmSync(config);
+    }
+  });
+
+  it('spread 80 plans and more over worker threads as the usual start does', () => {
+    const repo = repos[2]!;
+    const root = makeRepo();
+    folders.push(root);
+    cpSync(repo.root, root, { recursive: true });
+    const text = readFileSync(join(root, repo.plans[0]!), 'utf8');
+    mkdirSync(join(root, 'plans', 'many'), { recursive: true });
+    for (let index = 0; index < 90; index++) writeFileSync(join(root, 'plans', 'many', `copy-${index}.md`), text);
+    const { snapshot, usual } = both(['lint', 'plans', '--format', 'json'], { cwd: root, env: { DEEPPLAN_LINT_WORKERS: '2' } });
+    expect(snapshot).toEqual(usual);
+    expect((JSON.parse(snapshot.stdout) as { files: unknown[] }).files.length).toBeGreaterThanOrEqual(91);
+  });
+
+  it('fail as the usual start fails: a missing plan, a bad option, a broken configuration; --help is the same', () => {
+    const root = repos[3]!.root;
+    const cases = [
+      ['lint', 'plans/missing.md'],
+      ['status', 'plans/missing.md'],
+      ['lint', '--format', 'yaml', 'plans'],
+      ['status'],
+      ['lint', '--help'],
+      ['status', '--help'],
+    ];
+    for (const args of cases) {
+      const { snapshot, usual } = both(args, { cwd: root });
+      expect(snapshot, args.join(' ')).toEqual(usual);
+    }
+    writeFileSync(join(root, 'deepplan.config.yaml'), 'rulez:\n  x: off\n');
+    const { snapshot, usual } = both(['lint', 'plans'], { cwd: root });
+    rmSync(join(root, 'deepplan.config.yaml'));
+    expect(snapshot).toEqual(usual);
+    expect(snapshot.code).toBe(2);
+    expect(snapshot.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('the launcher falls back to the usual start', () => {
+  const plan = () => repos[0]!.plans[0]!;
+
+  it('when DEEPPLAN_NO_SNAPSHOT is set', () => {
+    const ran = run(LAUNCHER, ['status', plan()], { cwd: repos[0]!.root, env: { PATH: noNode, DEEPPLAN_NO_SNAPSHOT: '1' } });
+    expect(ran.stderr).toMatch(/node: not found/);
+    const usual = run(LAUNCHER, ['status', plan()], { cwd: repos[0]!.root, env: { DEEPPLAN_NO_SNAPSHOT: '1' } });
+    expect(usual.code).toBe(0);
+    expect(usual.stdout).toBe(run(process.execPath, [CLI, 'status', plan()], { cwd: repos[0]!.root }).stdout);
+  });
+
+  it('when dist/ is not the folder the snapshot was built for (a copy or a move)', () => {
+    const moved = mkdtempSync(join(tmpdir(), 'deepplan-moved-'));
+    folders.push(moved);
+    // Hard links: the copy costs no space, and the Node beside the snapshot is the same file.
+    expect(spawnSync('cp', ['-al', join(PROJECT_ROOT, 'dist'), join(moved, 'dist')]).status).toBe(0);
+    symlinkSync(join(PROJECT_ROOT, 'package.json'), join(moved, 'package.json'));
+    const launcher = join(moved, 'dist', 'cli', 'deepplan');
+    expect(run(launcher, ['status', plan()], { cwd: repos[0]!.root, env: { PATH: noNode } }).stderr).toMatch(/node: not found/);
+    const usual = run(launcher, ['status', plan()], { cwd: repos[0]!.root });
+    expect(usual).toEqual(run(process.execPath, [CLI, 'status', plan()], { cwd: repos[0]!.root }));
+    expect(usual.code).toBe(0);
+  });
+
+  it('and runs every other command the usual way, from a symlink as npm installs it', () => {
+    const bin = mkdtempSync(join(tmpdir(), 'deepplan-bin-'));
+    folders.push(bin);
+    symlinkSync(LAUNCHER, join(bin, 'deepplan'));
+    const version = run(join(bin, 'deepplan'), ['--version'], { cwd: repos[0]!.root });
+    expect(version).toEqual({
+      code: 0,
+      stdout: `${(JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`,
+      stderr: '',
+    });
+    const status = run(join(bin, 'deepplan'), ['status', plan()], { cwd: repos[0]!.root, env: { PATH: noNode } });
+    expect(status.code).toBe(0);
+  });
+});
