@@ -8,6 +8,10 @@
 // hand-over to the project's Node costs less than the command itself (relaunched / direct < 2). The script prints
 // PASS or FAIL per target and exits 1 when one is missed.
 //
+// `deepplan` is the bin as npm links it, dist/cli/deepplan: `lint` and `status` start from the start-up snapshot
+// (dist/snapshot/, built by `npm run build`). The rows `node dist/cli/main.js ...` time the same commands started
+// the usual way (every other command starts so); the hand-over from an old Node is measured on that path.
+//
 // The commands run in turn, round after round (A B C ... A B C ...), so a change in the machine's load reaches them
 // all alike; each figure is the median of its runs. Wall time is what a user waits for; CPU time (user + system, from
 // /proc/self/stat on Linux, in clock ticks of 10 ms, so given as a mean) varies less on a busy machine. Node's
@@ -39,6 +43,9 @@ const { values: options } = parseArgs({
   },
 });
 const CLI = resolve(PROJECT, options.dist, 'cli', 'main.js');
+/** The bin as npm links it: lint and status start from the start-up snapshot when the build made one. */
+const LAUNCHER = resolve(PROJECT, options.dist, 'cli', 'deepplan');
+const SNAPSHOT = resolve(PROJECT, options.dist, 'snapshot', 'read.blob');
 const RUNS = integerOption('bench-start', '--runs', options.runs, 1);
 const WARMUP = integerOption('bench-start', '--warmup', options.warmup, 0);
 const PLAN = resolve(PROJECT, options.plan);
@@ -94,10 +101,18 @@ for (const name of ['DEEPPLAN_REEXEC', 'NODE_OPTIONS', 'NODE_COMPILE_CACHE', 'NO
 const commands = [
   { key: 'floor', name: '`node -e 0`', file: node, args: ['-e', '0'] },
   { key: 'peer', name: 'markdownlint-cli2 <plan>', file: node, args: [MARKDOWNLINT, plan] },
-  { key: 'lint', name: '`deepplan lint <plan>`', file: node, args: [CLI, 'lint', plan] },
-  { key: 'status', name: '`deepplan status <plan>`', file: node, args: [CLI, 'status', plan] },
-  { key: 'version', name: '`deepplan --version`', file: node, args: [CLI, '--version'] },
-  { key: 'cold', name: '`deepplan lint <plan>`, no compile cache', file: node, args: [CLI, 'lint', plan], env: { NODE_DISABLE_COMPILE_CACHE: '1' } },
+  { key: 'lint', name: '`deepplan lint <plan>`', file: LAUNCHER, args: ['lint', plan] },
+  { key: 'status', name: '`deepplan status <plan>`', file: LAUNCHER, args: ['status', plan] },
+  { key: 'version', name: '`deepplan --version`', file: LAUNCHER, args: ['--version'] },
+  { key: 'usual', name: '`node dist/cli/main.js lint <plan>` (no snapshot)', file: node, args: [CLI, 'lint', plan] },
+  { key: 'usualStatus', name: '`node dist/cli/main.js status <plan>`', file: node, args: [CLI, 'status', plan] },
+  {
+    key: 'cold',
+    name: '`node dist/cli/main.js lint <plan>`, no compile cache',
+    file: node,
+    args: [CLI, 'lint', plan],
+    env: { NODE_DISABLE_COMPILE_CACHE: '1' },
+  },
   ...(old
     ? [
         { key: 'oldFloor', name: `\`node -e 0\` on ${old.version}`, file: old.path, args: ['-e', '0'] },
@@ -105,6 +120,7 @@ const commands = [
       ]
     : []),
 ];
+if (!existsSync(SNAPSHOT)) process.stderr.write(`bench-start: ${SNAPSHOT} is missing: lint and status are timed without the snapshot\n`);
 
 function run(command) {
   const cpuBefore = childrenCpuMs();
@@ -117,7 +133,7 @@ function run(command) {
 }
 
 // Each deepplan command must do what is timed: a check run first, with its output kept.
-for (const command of commands.filter((entry) => entry.args[0] === CLI)) {
+for (const command of commands.filter((entry) => entry.args[0] === CLI || entry.file === LAUNCHER)) {
   const check = spawnSync(command.file, command.args, { cwd: PROJECT, encoding: 'utf8', env: { ...env, ...command.env } });
   if (check.status !== 0) {
     process.stderr.write(`bench-start: ${command.name} exited ${check.status}:\n${check.stdout}${check.stderr}`);
@@ -176,7 +192,7 @@ target('lint ÷ node -e 0', ['lint', 'floor'], TARGETS.floor);
 target('status ÷ node -e 0', ['status', 'floor'], TARGETS.floor);
 if (old) {
   // The hand-over costs one start of the old Node plus spawning the new one; the command's own start must dominate.
-  target(`lint started on ${old.version} ÷ lint on ${process.version}`, ['relaunch', 'lint'], TARGETS.relaunch);
+  target(`lint started on ${old.version} ÷ lint on ${process.version}`, ['relaunch', 'usual'], TARGETS.relaunch);
 } else {
   process.stdout.write('(no Node older than 22 on PATH: the hand-over is not measured)\n');
 }

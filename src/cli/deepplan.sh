@@ -6,6 +6,8 @@
 # it is started with the copy of that binary kept beside it, and only from the folder it was built in (read.node
 # says which). Every other command, and these two when there is no usable snapshot or DEEPPLAN_NO_SNAPSHOT is set,
 # runs dist/cli/main.js on the Node of PATH, which hands over to the project's Node when that one is too old.
+# --no-regexp-tier-up: a regular expression is compiled once, to machine code, on its first use, instead of first to
+# bytecode and again on its second use; the rules' expressions all run once or a few times in a short command.
 self=$(readlink -f -- "$0" 2>/dev/null) || self=$0
 dist=${self%/*/*}
 case ${1-} in
@@ -15,7 +17,7 @@ lint | status)
     built=
     read -r built <"$snapshot/read.node" || true
     if [ "$built" = "$dist" ]; then
-      exec "$snapshot/node" --snapshot-blob "$snapshot/read.blob" "$@"
+      exec "$snapshot/node" --no-regexp-tier-up --snapshot-blob "$snapshot/read.blob" "$@"
     fi
   fi
   ;;
