@@ -99,6 +99,32 @@ const onlyReadCommands = {
   },
 };
 
+/**
+ * Node's own modules that must not be loaded while the snapshot is built: a snapshot that holds node:crypto aborts the
+ * process when a worker thread (lint of 80 plans and more) loads it again, and Node does not vouch for
+ * node:child_process in snapshots. In the snapshot's bundle each becomes a stand-in whose functions load the real
+ * module on first call, at run time. A function the sources import that is not listed here fails the build.
+ */
+const LAZY_BUILTINS = {
+  crypto: ['createHash', 'randomBytes', 'randomUUID'],
+  child_process: ['execFile', 'execFileSync', 'spawn', 'spawnSync'],
+};
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(builder) {
+    const filter = new RegExp(`^(node:)?(${Object.keys(LAZY_BUILTINS).join('|')})$`);
+    builder.onResolve({ filter }, ({ path }) => ({ path: path.replace(/^node:/, ''), namespace: 'lazy-builtin' }));
+    builder.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, ({ path }) => ({
+      contents: [
+        `const real = () => process.getBuiltinModule('node:${path}');`,
+        ...LAZY_BUILTINS[path].map((name) => `export function ${name}(...args) { return real().${name}(...args); }`),
+        `export default { ${LAZY_BUILTINS[path].join(', ')} };`,
+      ].join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+
 const started = performance.now();
 mkdirSync(DIST, { recursive: true });
 const all = sources(SRC);
@@ -162,7 +188,7 @@ await built(
     bundle: true,
     minifyWhitespace: true,
     external: EXTERNAL,
-    plugins: [onlyReadCommands, fdirPicomatch],
+    plugins: [onlyReadCommands, fdirPicomatch, lazyBuiltins],
     // The bundle sits one folder below dist/ like every other file, so the package's files are found from it alike.
     define: { 'import.meta.url': '__deepplanModuleUrl' },
     banner: { js: "var __deepplanModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
