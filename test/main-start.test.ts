@@ -42,10 +42,11 @@ function repo(): string {
 }
 
 /** Runs the CLI with every module it resolves recorded; returns its exit code, the URLs, and the sources bundled into them. */
-function loaded(args: string[], cwd: string): { code: number | null; urls: string[]; sources: string[] } {
+function loaded(args: string[], cwd: string, input = ''): { code: number | null; urls: string[]; sources: string[]; stdout: string } {
   const out = join(cwd, 'imports.txt');
   const result = spawnSync(process.execPath, ['--import', RECORDER, CLI, ...args], {
     cwd,
+    input,
     encoding: 'utf8',
     env: cliEnvironment({ DEEPPLAN_IMPORTS_OUT: out }),
   });
@@ -53,7 +54,7 @@ function loaded(args: string[], cwd: string): { code: number | null; urls: strin
   const sources = urls
     .filter((url) => url.startsWith('file:'))
     .flatMap((url) => Object.keys(meta.outputs[relative(PROJECT_ROOT, fileURLToPath(url)).split('\\').join('/')]?.inputs ?? {}));
-  return { code: result.status, urls, sources };
+  return { code: result.status, urls, sources, stdout: result.stdout };
 }
 
 const UI_AND_MODELS = /\/node_modules\/(ink|react|react-reconciler|@anthropic-ai|openai|@google\/genai|@dbos-inc)\//;
@@ -82,6 +83,26 @@ describe('what a read-only command loads', () => {
     expect(urls.some((url) => url.endsWith('/dist/cli/status-command.js'))).toBe(true);
     expect(urls.filter((url) => UI_AND_MODELS.test(url))).toEqual([]);
     expect([...new Set(sources.filter((source) => OTHER_COMMANDS.test(source) || source.startsWith('src/rules/')))]).toEqual([]);
+  });
+
+  it('graph loads no Ink, React, model SDK, planner, reviewer, engine or write machinery', () => {
+    const { code, urls, sources } = loaded(['graph', 'plans/p.md'], repo());
+    expect(code).toBe(0);
+    expect(urls.some((url) => url.endsWith('/dist/cli/graph-command.js'))).toBe(true);
+    expect(urls.filter((url) => UI_AND_MODELS.test(url))).toEqual([]);
+    expect([...new Set(sources.filter((source) => OTHER_COMMANDS.test(source)))]).toEqual([]);
+  });
+
+  it('the Claude Code hook with no loop running loads no Ink, React, model SDK, engine or write machinery', () => {
+    const root = repo();
+    const stop = JSON.stringify({ session_id: 'session-1', cwd: root, hook_event_name: 'Stop', transcript_path: join(root, 'transcript.jsonl') });
+    const { code, urls, sources, stdout } = loaded(['hook', 'stop'], root, stop);
+    expect(code).toBe(0);
+    expect(stdout).toBe('');
+    expect(urls.some((url) => url.endsWith('/dist/cli/hook-stop-command.js'))).toBe(true);
+    expect(urls.filter((url) => UI_AND_MODELS.test(url))).toEqual([]);
+    const heavy = /^(src\/(ui|pipeline|review|execute|models|runners)\/|node_modules\/(ink|react|proper-lockfile|write-file-atomic)\/)/;
+    expect([...new Set(sources.filter((source) => heavy.test(source)))]).toEqual([]);
   });
 
   it('--version loads the program only', () => {

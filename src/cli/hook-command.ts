@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import { findRepoRoot } from '../config/config.js';
 import { EngineError } from '../execute/executors.js';
 import { cancelLoop, LoopFileError } from '../hook/loop.js';
-import { startLoop, stopHook } from '../hook/session-loop.js';
+import { startLoop } from '../hook/session-loop.js';
 import { PlanFileError, PlanPathError } from '../plan/store.js';
 import { planPathArgument } from './plan-argument.js';
 import { EXIT, UserError } from './exit.js';
@@ -20,31 +20,9 @@ export interface HookLoopOptions {
   timeLimit?: number;
 }
 
-const DEFAULT_TIME_LIMIT_S = 300;
+export const DEFAULT_TIME_LIMIT_S = 300;
 
-const progress = (line: string) => process.stderr.write(`${line}\n`);
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** The Stop hook: the hook's JSON on standard input, the hand-out or allow JSON (or nothing) on standard output; always exit 0. */
-export async function runHookStopCommand(options: HookLoopOptions & { plan?: string }): Promise<number> {
-  if (process.stdin.isTTY)
-    throw new UserError("deepplan hook stop reads a Claude Code Stop hook's JSON on standard input; Claude Code runs it (docs/claude-code.md)");
-  const output = await stopHook(await readStdin(), {
-    cwd: process.cwd(),
-    ...(options.plan ? { plan: options.plan } : {}),
-    ...(options.maxIterations ? { maxIterations: options.maxIterations } : {}),
-    sandbox: options.sandbox !== false,
-    timeLimitMs: (options.timeLimit ?? DEFAULT_TIME_LIMIT_S) * 1000,
-    progress,
-  });
-  if (output) process.stdout.write(`${JSON.stringify(output)}\n`);
-  return EXIT.ok;
-}
+export const progress = (line: string) => process.stderr.write(`${line}\n`);
 
 /**
  * Claude Code runs this command (its /deepplan:loop): Claude Code sets CLAUDECODE=1 in the environment of the

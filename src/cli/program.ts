@@ -278,7 +278,7 @@ function registerSetupCommands(program: Command, output: { exitCode: number }): 
     .addOption(timeLimit())
     .addHelpText('after', HOOK_STOP_EXAMPLES)
     .action(async (options: { plan?: string; maxIterations?: number; sandbox?: boolean; timeLimit?: number }) => {
-      const { runHookStopCommand } = await import('./hook-command.js');
+      const { runHookStopCommand } = await import('./hook-stop-command.js');
       output.exitCode = await runHookStopCommand(options);
     });
   hook

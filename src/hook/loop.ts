@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { ENDED_LOOP_FILE, LOOP_FILE, loopPath } from './loop-files.js';
 import writeFileAtomic from 'write-file-atomic';
 import * as z from 'zod';
 
@@ -10,13 +11,7 @@ import * as z from 'zod';
  * the plan: deleting it cancels the loop and loses nothing the plan needs (the plan file stays the only memory).
  */
 
-export const LOOP_FILE = join('.deepplan', 'loop.json');
-/**
- * Where a loop's record goes when the loop ends: the plugin's Stop hook command checks for LOOP_FILE before it
- * starts Node, so a project whose loop has ended costs nothing per stop; `hook stop --plan` reads this one so that
- * it does not start the ended loop again.
- */
-export const ENDED_LOOP_FILE = join('.deepplan', 'loop-ended.json');
+export { ENDED_LOOP_FILE, LOOP_FILE, loopPath } from './loop-files.js';
 
 const Pending = z.strictObject({
   /** The log's Action the engine records the answer under. */
@@ -60,10 +55,6 @@ export type PendingStep = z.infer<typeof Pending>;
 
 export class LoopFileError extends Error {
   override name = 'LoopFileError';
-}
-
-export function loopPath(root: string): string {
-  return join(root, LOOP_FILE);
 }
 
 /** The loop record, or null when there is none; a record that cannot be read is a LoopFileError. */

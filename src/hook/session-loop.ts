@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import * as z from 'zod';
 import { findRepoRoot, loadConfig } from '../config/config.js';
 import { EngineError } from '../execute/executors.js';
 import { nextHandOff, runIteration, type AgentRunner, type HandOffPreview, type IterationOptions } from '../execute/iteration.js';
@@ -13,6 +12,7 @@ import { actionLabel } from '../plan/log-grammar.js';
 import { toPosix } from '../plan/text.js';
 import type { Signal } from '../plan/types.js';
 import { endLoop, newLoop, readEndedLoop, readLoop, removeLoop, writeLoop, type LoopRecord, type PendingStep } from './loop.js';
+import { readStopInput, type StopHookInput } from './stop-input.js';
 import { lastAssistantText, readTranscript } from './transcript.js';
 
 /**
@@ -91,15 +91,6 @@ export function forClaudeCode(prompt: string): string {
     .replace(/^Answer with the one tool call for this iteration\.$/m, 'Do the step now with your tools; your answer ends with the status line below.')
     .replace(/\b(read_file|write_file|list_files|search_text|run_command)\b/g, (name) => HOST_TOOLS[name]!.join('/'));
 }
-
-const StopInput = z.looseObject({
-  session_id: z.string().min(1),
-  transcript_path: z.string().optional(),
-  cwd: z.string().optional(),
-  hook_event_name: z.string().optional(),
-  stop_hook_active: z.boolean().optional(),
-  last_assistant_message: z.string().nullable().optional(),
-});
 
 export interface LoopOptions {
   /** The hook's --max-iterations (or hook start's): rows this loop may append. */
@@ -269,14 +260,9 @@ export async function startLoop(planArgument: string, options: LoopOptions & { s
  * stop with a one-line systemMessage.
  */
 export async function stopHook(stdin: string, options: LoopOptions & { cwd: string; plan?: string }): Promise<StopHookOutput | null> {
-  let input: z.infer<typeof StopInput>;
-  try {
-    const parsed = StopInput.safeParse(JSON.parse(stdin));
-    if (!parsed.success) throw new Error(`${parsed.error.issues[0]!.path.join('.') || 'input'}: ${parsed.error.issues[0]!.message}`);
-    input = parsed.data;
-  } catch (error) {
-    return allow(`deepplan hook stop: standard input is not a Stop hook's JSON (${(error as Error).message.split('\n')[0]}); the stop is allowed`);
-  }
+  const read = readStopInput(stdin);
+  if ('problem' in read) return allow(`deepplan hook stop: standard input is not a Stop hook's JSON (${read.problem}); the stop is allowed`);
+  const input = read.input;
   if (input.hook_event_name !== undefined && input.hook_event_name !== 'Stop') return null;
   try {
     return await stop(input, options);
@@ -289,7 +275,7 @@ function allow(message: string): StopHookOutput {
   return { systemMessage: message };
 }
 
-async function stop(input: z.infer<typeof StopInput>, options: LoopOptions & { cwd: string; plan?: string }): Promise<StopHookOutput | null> {
+async function stop(input: StopHookInput, options: LoopOptions & { cwd: string; plan?: string }): Promise<StopHookOutput | null> {
   const root = findRepoRoot(input.cwd ?? options.cwd);
   let loop = readLoop(root);
   const wanted = options.plan ? toPosix(relative(root, resolve(options.cwd, options.plan))) : null;
@@ -386,7 +372,7 @@ async function stop(input: z.infer<typeof StopInput>, options: LoopOptions & { c
 }
 
 /** The session's answer: the hook input's last_assistant_message, else the last assistant text of the transcript. */
-function answerText(input: z.infer<typeof StopInput>): string | null {
+function answerText(input: StopHookInput): string | null {
   if (typeof input.last_assistant_message === 'string' && input.last_assistant_message.trim() !== '') return input.last_assistant_message;
   if (!input.transcript_path) return null;
   return lastAssistantText(readTranscript(input.transcript_path));
