@@ -8,7 +8,10 @@
 # runs dist/cli/main.js on the Node of PATH, which hands over to the project's Node when that one is too old.
 # --no-regexp-tier-up: a regular expression is compiled once, to machine code, on its first use, instead of first to
 # bytecode and again on its second use; the rules' expressions all run once or a few times in a short command.
-self=$(readlink -f -- "$0" 2>/dev/null) || self=$0
+# npm links the bin (node_modules/.bin/deepplan): follow the link to find dist/; a path that is no link is used as it is.
+self=$0
+if [ -L "$self" ]; then self=$(readlink -f -- "$self" 2>/dev/null) || self=$0; fi
+case $self in /*) ;; *) self=$PWD/$self ;; esac
 dist=${self%/*/*}
 case ${1-} in
 lint | status)
