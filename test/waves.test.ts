@@ -19,8 +19,8 @@ import { inspect, OUT, outreach, sandboxFlag, siblingWaveRepo, WAVE_PLAN, workin
  * Waves (`deepplan run --loop --parallel N`, src/runners/waves.ts): ready phases run at once, each in a working copy,
  * their rows merged into the one plan file after every iteration. The 30-contact outreach the offline planner writes
  * (per-contact phases as siblings of the owner's go-ahead) runs to TASK_COMPLETE with --parallel 4 with the same log
- * rows and the same audit as a serial run. test/long/waves-kill.test.ts (npm run test:long) kills runs at random (3
- * and 20 kills) and measures the wall time against a serial run.
+ * rows and the same audit as a serial run. test/waves-kill.test.ts kills runs at random 3 times; test/long/waves-kill.test.ts
+ * (npm run test:long) 20 times, and it measures the wall time against a serial run.
  */
 
 afterAll(removeScaleRepos);

@@ -3,6 +3,7 @@ import { loadConfig } from '../config/config.js';
 import { approvePhase, approvePlan, resolveApprover, waitingPhase } from '../execute/approve.js';
 import { EngineError } from '../execute/executors.js';
 import { approverName } from '../execute/history.js';
+import { blockerPhase } from '../plan/log-grammar.js';
 import { PlanFileError, PlanPathError, readPlanFile } from '../plan/store.js';
 import { planPathArgument } from './plan-argument.js';
 import { EXIT, UserError } from './exit.js';
@@ -26,9 +27,14 @@ export async function runApproveCommand(plan: string, phase: string | undefined,
     }
     const by = await approverFor(plan, phase, options.by, root);
     const result = await approvePhase(plan, phase, { ...options, by });
-    process.stdout.write(
-      `${phase.toUpperCase()} ${options.retry ? 'cleared for another try' : 'approved'} by ${by} (log row ${result.row}); next: ${result.nextAction ?? 'verify the success criteria'}\n`,
-    );
+    const done = `${phase.toUpperCase()} ${options.retry ? 'cleared for another try' : 'approved'} by ${by} (log row ${result.row})`;
+    // Other phases that wait for a person (run --parallel, the matrix) are answered each on its own.
+    const phases = [...new Set(result.waiting.map(blockerPhase))].join(', ');
+    const then =
+      result.waiting.length > 0
+        ? `the plan still waits for a person at ${phases}: ${result.waiting[0]}`
+        : `next: ${result.nextAction ?? 'verify the success criteria'}`;
+    process.stdout.write(`${done}; ${then}\n`);
     return EXIT.ok;
   } catch (error) {
     // A path that is no plan file at all is a usage error, also when it changed after the check above.

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Config } from '../config/config.js';
-import { approveActionText, blockerNamesPhase } from '../plan/log-grammar.js';
+import { approveActionText, blockerPhase } from '../plan/log-grammar.js';
 import { parsePlan } from '../plan/parse.js';
 import { lockPlan, readPlanFile, runLockOf, unreadableReason, updatePlanFile } from '../plan/store.js';
 import type { Phase, Plan } from '../plan/types.js';
@@ -14,7 +14,8 @@ import { currentPhase, describeNext, nextAction } from './next.js';
  * `deepplan approve <plan> <phase>`: a person answers BLOCKED_NEED_HUMAN. The approval is a log row (`P1 approve`)
  * like any iteration, whose Notes name the person (`approved by Dana Ruiz: <note>`, history.ts approvalNotes). By
  * default it accepts the phase (a human gate passed, or a person did the step by hand); with `retry` it clears the
- * blockers and lets the engine try the phase again (after the person fixed the cause).
+ * phase's blockers and lets the engine try the phase again (after the person fixed the cause). Blockers of other
+ * phases stay (blockersLeft): the plan then still waits, at the next of them.
  */
 export interface ApproveOptions {
   note?: string;
@@ -29,6 +30,24 @@ export interface ApproveResult {
   plan: Plan;
   row: number;
   nextAction: string | null;
+  /** Blockers of other phases the approval left: the plan still waits for a person (at state.phase). */
+  waiting: string[];
+}
+
+/**
+ * The blockers an approval of `phaseId` leaves: those of other phases not done (blockerPhase). Several phases can wait
+ * at once (run --parallel, the matrix merge): each is answered on its own, so one person's approval does not let
+ * another phase's step be tried again. A blocker of the whole plan (a cost cap) goes with any approval; so does every
+ * blocker when none is the phase's own (the plan stood at it: the approval answers what it waits for).
+ */
+export function blockersLeft(plan: Plan, phaseId: string): string[] {
+  const blockers = plan.meta.state?.blockers ?? [];
+  const open = new Set(plan.phases.filter((phase) => phase.status !== 'done').map((phase) => phase.id));
+  const others = blockers.filter((blocker) => {
+    const phase = blockerPhase(blocker);
+    return phase !== null && phase !== phaseId && open.has(phase);
+  });
+  return others.length === blockers.length ? [] : others;
 }
 
 /**
@@ -52,7 +71,7 @@ export function waitingPhase(plan: Plan, planArgument: string, phaseId: string):
   const blockers = plan.meta.state?.blockers ?? [];
   const waiting =
     blockers.length > 0 &&
-    (phase.status === 'blocked' || plan.meta.state?.phase === phase.id || blockers.some((blocker) => blockerNamesPhase(blocker, phase.id)));
+    (phase.status === 'blocked' || plan.meta.state?.phase === phase.id || blockers.some((blocker) => blockerPhase(blocker) === phase.id));
   if (!waiting) {
     const why = blockers.length === 0 ? 'the plan is not blocked' : `the plan is blocked at ${plan.meta.state?.phase ?? '?'}, not ${phase.id}`;
     throw new EngineError(`${phase.id} is not waiting for a person (${why}; its status is ${phase.status ?? 'pending'})`);
@@ -77,28 +96,39 @@ export async function approvePhase(planArgument: string, phaseId: string, option
     }
     const notes = approvalNotes({ retry: options.retry === true, by, note });
     let row = 0;
+    let waiting: string[] = [];
     const updated = await updatePlanFile(
       planPath,
       (text, current) => {
+        waiting = blockersLeft(current, phase.id);
         let edited = appendLogRow(text, {
           when: rowTime(current, now()),
           phase: phase.id,
           action: approveActionText(phase.id),
           result: 'ok',
-          signal: 'CONTINUE',
+          // The log ends with BLOCKED_NEED_HUMAN while the plan still waits for a person (another phase's blockers).
+          signal: waiting.length > 0 ? 'BLOCKED_NEED_HUMAN' : 'CONTINUE',
           notes,
         });
-        edited = setPhaseStatus(edited, phase.id, options.retry ? 'active' : 'done');
+        // One phase is active at most: a phase tried again while another still waits is pending until it runs.
+        const held = waiting.length > 0 || current.phases.some((other) => other.id !== phase.id && other.status === 'active');
+        edited = setPhaseStatus(edited, phase.id, !options.retry ? 'done' : held ? 'pending' : 'active');
         if (note) edited = appendLearning(edited, `${phase.id} (${options.retry ? 'retry' : 'approval'}): ${note}`);
-        if (current.meta.status !== 'executing') edited = setPlanStatus(edited, 'executing');
+        const status = waiting.length > 0 ? 'blocked' : 'executing';
+        if (current.meta.status !== status) edited = setPlanStatus(edited, status);
         row = (current.log?.rows.length ?? 0) + 1;
-        edited = setState(edited, { iteration: row, blockers: [], updated: isoSecond(now()) });
+        edited = setState(edited, { iteration: row, blockers: waiting, updated: isoSecond(now()) });
         const after = parsePlan(edited);
+        if (waiting.length > 0) {
+          // The plan stands at the phase that waits next (deepplan approve names it).
+          const next = after.phases.find((candidate) => candidate.id === blockerPhase(waiting[0]!));
+          return setState(edited, { phase: next?.id ?? currentPhase(after)?.id ?? phase.id, next_action: `Waiting for a person: ${waiting[0]}` });
+        }
         return setState(edited, { phase: currentPhase(after)?.id ?? phase.id, next_action: describeNext(nextAction(after)) ?? null });
       },
       { expectedRevision: plan.meta.state!.revision },
     );
-    return { plan: updated, row, nextAction: updated.meta.state?.next_action ?? null };
+    return { plan: updated, row, nextAction: updated.meta.state?.next_action ?? null, waiting };
   } finally {
     await release();
   }

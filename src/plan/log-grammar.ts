@@ -262,7 +262,15 @@ export function parseBlocker(blocker: string): { kind: BlockerKind; phase: strin
   if (waiting) return { kind: 'gate-waiting', phase: waiting[1]! };
   const preflight = /^(P\d+[a-z]?) pre-flight: /.exec(blocker);
   if (preflight) return { kind: 'pre-flight', phase: preflight[1]! };
-  return { kind: 'other', phase: /^(P\d+[a-z]?)[ .]/.exec(blocker)?.[1] ?? null };
+  return { kind: 'other', phase: /^(P\d+[a-z]?)[ .:]/.exec(blocker)?.[1] ?? null };
+}
+
+/**
+ * The phase a blocker waits on: the one it starts with (`P3 gate: ...`, `P3.2 failed 3 times`, `P3: ...`), else the one
+ * whose approval it asks for (`... then deepplan approve plans/p.md P3 --retry`); null for a blocker of the whole plan.
+ */
+export function blockerPhase(blocker: string): string | null {
+  return parseBlocker(blocker).phase ?? /\bdeepplan approve .*? (P\d+[a-z]?)(?=$|[\s;,)])/.exec(blocker)?.[1] ?? null;
 }
 
 /** The human gate the blockers say waits for approval (`P1 gate: waiting for approval ...`), if any. */

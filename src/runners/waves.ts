@@ -1,19 +1,22 @@
-import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve, sep } from 'node:path';
-import { globSync } from 'tinyglobby';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { loadConfig } from '../config/config.js';
 import { EngineError } from '../execute/executors.js';
+import { isoSecond } from '../execute/history.js';
 import { type EngineEvent, type IterationReport, runIteration } from '../execute/iteration.js';
 import { LoopControl, reportOfPlan, runLoop } from '../execute/loop.js';
 import { iterationBudget, nextAction } from '../execute/next.js';
 import { ModelRunner } from '../models/runner.js';
+import { IN_FLIGHT } from '../execute/record.js';
+import { outcomeUnknownNotes, parseInFlight } from '../plan/log-grammar.js';
 import { readPlanFile } from '../plan/store.js';
 import type { LogRow, Phase, Plan } from '../plan/types.js';
 import { overlaps } from '../rules/plan-paths.js';
 import { ITERATIONS_WITHOUT_PROGRESS } from '../rules/escape-hatch.js';
-import { focusPlan, MatrixError, mergeRecords, phaseStops, type RecordedRow, type RowRecord, readyPhases, recordOf } from './matrix.js';
+import { focusPlan, MatrixError, mergeRecords, phaseStops, RECORD_VERSION, type RecordedRow, type RowRecord, readyPhases, recordOf } from './matrix.js';
+import { declaredOutputs, listed, makeCopy, PLAN_NAME, sweepOtherHomes, wavesHome } from './wave-copies.js';
+
+export { wavesHome };
 
 /**
  * Waves (`deepplan run <plan> --loop --parallel N`, docs/scale-out.md): the ready phases of a plan run at the same
@@ -41,6 +44,11 @@ interface LaneMarker {
   base: number;
   /** The copy's state.spent_usd already merged into the plan. */
   spentBase: number;
+  /**
+   * When the copy last gave the repository its files (ms since the epoch): a repository file that changed after it was
+   * changed by someone else (a person fixing a cause while the plan waited), and is never overwritten by the copy.
+   */
+  synced?: number;
 }
 
 interface Lane extends LaneMarker {
@@ -79,11 +87,6 @@ export class WaveError extends EngineError {
   override name = 'WaveError';
 }
 
-/** The folder of a plan's working copies: the same for every run of the plan, so a killed run's copies are found. */
-export function wavesHome(planPath: string): string {
-  return join(tmpdir(), 'deepplan-waves', createHash('sha256').update(resolve(planPath)).digest('hex').slice(0, 16));
-}
-
 const sameRow = (a: LogRow, b: LogRow) => a.action === b.action && a.result === b.result && a.notes === b.notes;
 const blockersOf = (plan: Plan) => plan.meta.state?.blockers ?? [];
 
@@ -106,11 +109,20 @@ export class Waves {
   private failure: Error | null = null;
   private main: Plan | null = null;
   private onWave: ((view: WaveView) => void) | null;
+  /** The cost cap in force (--max-cost, else limits.max_cost of the repository's config), or null. */
+  private readonly cap: { usd: number; name: string } | null;
 
   constructor(private readonly options: WavesOptions) {
     this.home = options.home ?? wavesHome(options.planPath);
     this.planArg = relative(options.root, options.planPath);
     this.onWave = options.onWave ?? null;
+    const configured = options.maxCostUsd === null ? loadConfig(options.root).limits?.max_cost : undefined;
+    this.cap =
+      options.maxCostUsd !== null
+        ? { usd: options.maxCostUsd, name: '--max-cost' }
+        : configured !== undefined
+          ? { usd: configured, name: 'limits.max_cost' }
+          : null;
   }
 
   /** One round of the waves, as the one loop's `iterate`. */
@@ -120,6 +132,7 @@ export class Waves {
     this.main = plan;
     if (!this.resumed) {
       this.resumed = true;
+      await sweepOtherHomes(this.home);
       plan = await this.resumeLeftovers(plan, emit);
     }
     if (this.lanes.size === 0 && this.serialNext(plan)) return this.serial(emit);
@@ -143,14 +156,15 @@ export class Waves {
     this.abort.abort();
     await Promise.allSettled([...this.lanes.values()].map((lane) => lane.done));
     await this.merging.catch(() => {});
-    // The copies of finished phases go; the folder too, once empty. Copies of unfinished phases stay for the next run.
-    if (!existsSync(this.home)) return;
+    // The copies of finished phases go; all of them once the plan is complete, and the folder then. Copies of unfinished
+    // phases stay for the next run (a run of another plan removes them once this plan is complete or gone).
     const plan = await readPlanFile(this.options.planPath).catch(() => null);
-    for (const name of readdirSync(this.home)) {
+    const names = () => listed(this.home).filter((name) => name !== PLAN_NAME);
+    for (const name of names()) {
       const id = name.replace(/\.json(?:\.tmp)?$/, '');
-      if (plan?.phases.find((phase) => phase.id === id)?.status === 'done') this.removeLane(id);
+      if (plan?.meta.status === 'complete' || plan?.phases.find((phase) => phase.id === id)?.status === 'done') this.removeLane(id);
     }
-    if (readdirSync(this.home).length === 0) rmSync(this.home, { recursive: true, force: true });
+    if (names().length === 0) rmSync(this.home, { recursive: true, force: true });
   }
 
   /** Whether the next iteration runs on the plan itself: nothing to fan out, or something only the plan may do. */
@@ -199,7 +213,8 @@ export class Waves {
       if (await this.resumeLane(phase.id, emit)) continue;
       const root = join(this.home, phase.id);
       makeCopy(this.options.root, root, this.home);
-      const marker: LaneMarker = { phase: phase.id, base: plan.log?.rows.length ?? 0, spentBase: plan.meta.state?.spent_usd ?? 0 };
+      writeFileSync(join(this.home, PLAN_NAME), this.options.planPath);
+      const marker: LaneMarker = { phase: phase.id, base: plan.log?.rows.length ?? 0, spentBase: plan.meta.state?.spent_usd ?? 0, synced: Date.now() };
       this.launch({ ...marker, root, planPath: join(root, this.planArg), done: Promise.resolve(), plan: null }, emit, plan);
     }
   }
@@ -220,11 +235,12 @@ export class Waves {
       await this.merge(lane, [], emit);
     } catch (error) {
       if (!(error instanceof WaveError)) throw error;
+      await this.queued(() => this.logCutShort(lane, emit));
       this.removeLane(id);
       return false;
     }
-    // A copy that waits for a person while the plan does not: its rows are in the plan and a person answered the plan
-    // (docs/scale-out.md, "Two phases blocked at once"). It would stop at once on every round: it is made again.
+    // A copy that waits for a person while the plan does not: its rows are in the plan and the plan no longer waits for
+    // it (a person answered it, or edited the plan). It would stop at once on every round: it is made again.
     if (blockersOf(await readPlanFile(lane.planPath)).length > 0 && blockersOf(await readPlanFile(this.options.planPath)).length === 0) {
       this.removeLane(id);
       return false;
@@ -279,8 +295,19 @@ export class Waves {
     const config = loadConfig(lane.root);
     const models = new ModelRunner({ config, root: lane.root, signal: this.abort.signal, maxCostUsd, notice: () => {} });
     lane.plan ??= await readPlanFile(lane.planPath);
-    models.ledger.startFrom(lane.plan.meta.state?.spent_usd ?? 0);
+    // The cap counts what the plan spent in total: the merged spend and what every copy spent since its last merge.
+    models.ledger.startFrom(this.spentInTotal());
     return runIteration({ planPath: lane.planPath, root: lane.root, config, models, sandbox, maxCostUsd, onEvent });
+  }
+
+  /**
+   * The plan's model spend in total: its state.spent_usd as the last merge wrote it, and each running copy's spend
+   * not merged yet (as its last iteration wrote it). A copy's calls under way are not in it until they are written.
+   */
+  private spentInTotal(): number {
+    let total = this.main?.meta.state?.spent_usd ?? 0;
+    for (const lane of this.lanes.values()) total += Math.max(0, (lane.plan?.meta.state?.spent_usd ?? 0) - lane.spentBase);
+    return total;
   }
 
   /** Before each iteration of a lane: its phase is finished or blocked, the plan waits for a person, or the budget is used. */
@@ -294,14 +321,60 @@ export class Waves {
     // The budget holds in total: the plan's rows and the iterations under way in other copies.
     const budget = iterationBudget(plan) ?? 0;
     if ((plan.log?.rows.length ?? 0) + this.active >= budget) return true;
+    // The cost cap holds in total too: no copy starts an iteration once the plan and the copies have spent it.
+    if (this.cap !== null && this.spentInTotal() >= this.cap.usd) return true;
     return this.options.maxIterations !== undefined && this.iterations + this.active >= this.options.maxIterations;
   }
 
   /** Merges are one at a time: each reads the plan, checks the revision, and writes once. */
   private merge(lane: Lane, changed: string[], emit: (event: EngineEvent) => void): Promise<void> {
-    const next = this.merging.then(() => this.mergeNow(lane, changed, emit));
+    return this.queued(() => this.mergeNow(lane, changed, emit));
+  }
+
+  /** Writes to the plan, one after the other. */
+  private queued<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.merging.then(work);
     this.merging = next.catch(() => {});
     return next;
+  }
+
+  /**
+   * A copy about to be made again (the plan moved past it) whose action a kill cut short: the action is logged in the
+   * plan first, failed with "outcome unknown", as the copy's next iteration would have and as a run without --parallel
+   * does after an approval. The log keeps every action that started; its effects, if any, stayed in the copy.
+   */
+  private async logCutShort(lane: Lane, emit: (event: EngineEvent) => void): Promise<void> {
+    const copy = await readPlanFile(lane.planPath).catch(() => null);
+    const inFlight = (copy?.meta.state as Record<string, unknown> | undefined)?.[IN_FLIGHT];
+    if (typeof inFlight !== 'string' || inFlight.trim() === '') return;
+    const main = await readPlanFile(this.options.planPath);
+    const phase = main.phases.find((candidate) => candidate.id === lane.phase);
+    if (!phase || phase.status === 'done') return;
+    const { action, started } = parseInFlight(inFlight);
+    const notes = outcomeUnknownNotes(started);
+    const row: RecordedRow = { when: isoSecond(new Date()), phase: phase.id, action, result: 'failed', signal: 'CONTINUE', notes };
+    const shown = relative(process.cwd(), this.options.planPath) || this.planArg;
+    const blockers: string[] = [];
+    const rows = stallInTotal(main.log?.rows ?? [], [row], blockers, `deepplan approve ${shown} ${phase.id} --retry`);
+    if (blockersOf(main).length + blockers.length > 0) rows[0] = { ...rows[0]!, signal: 'BLOCKED_NEED_HUMAN' };
+    const record: RowRecord = {
+      version: RECORD_VERSION,
+      plan: this.planArg,
+      planId: main.meta.id ?? null,
+      phase: phase.id,
+      base: { rows: main.log?.rows.length ?? 0, lastWhen: main.log?.rows.at(-1)?.when ?? null },
+      rows,
+      status: (phase.status ?? 'pending') as RowRecord['status'],
+      blockers,
+      learnings: [],
+      ticks: [],
+      changed: [],
+      spentUsd: 0,
+    };
+    const merged = await mergeRecords(this.options.planPath, [record]);
+    this.main = merged.plan;
+    const written = merged.plan.log?.rows.at(-1);
+    if (written) emit({ type: 'row', number: written.number ?? 0, action, result: 'failed', signal: written.signal as never, notes: written.notes });
   }
 
   /**
@@ -318,7 +391,7 @@ export class Waves {
       throw new WaveError(`the working copy of ${lane.phase} does not match the plan`);
     }
     const phase = copy.phases.find((candidate) => candidate.id === lane.phase);
-    this.copyBack(lane, [...changed, ...declaredOutputs(lane.root, phase)]);
+    if (this.copyBack(lane, [...changed, ...declaredOutputs(lane.root, phase)]) > 0) this.writeMarker(lane);
     const fresh = here.slice(there.length);
     const status = main.phases.find((candidate) => candidate.id === lane.phase)?.status;
     const spent = copy.meta.state?.spent_usd ?? 0;
@@ -329,10 +402,8 @@ export class Waves {
     // in a copy shows as pending in the plan until it is done or blocked.
     const shownStatus = (phase?.status === 'done' || phase?.status === 'blocked' ? phase.status : 'pending') as RowRecord['status'];
     if (fresh.length === 0 || status === 'done') return;
-    // A copy that blocked while the plan already waits for a person keeps its rows until the plan is answered: merged
-    // now, its blocker would go with the approval of the other phase (approve clears every blocker), and nothing would
-    // stop its step from being tried again. The next run merges them, and the plan then waits at this phase.
-    if (blockers.length > 0 && blockersOf(main).length > 0 && blockers.some((blocker) => !blockersOf(main).includes(blocker))) return;
+    // A copy that blocks while the plan already waits for a person is merged at once: the plan then waits at both
+    // phases, and a person answers each (deepplan approve clears the blockers of the phase it names only).
     const record = recordOf({
       plan: this.planArg,
       before: main,
@@ -349,6 +420,13 @@ export class Waves {
     if (budget !== null && used >= budget && blockers.length === 0) {
       const then = `raise budget.max_iterations, then deepplan approve ${shown} ${lane.phase} --retry`;
       blockers.push(`Budget spent: ${used} of ${budget} iterations used (last action ${rows.at(-1)?.action}); ${then}`);
+    }
+    // The cost cap in total: the merge that brings the plan's spend to it stops the plan, as the engine's check would.
+    const spentNow = (main.meta.state?.spent_usd ?? 0) + record.spentUsd;
+    if (this.cap !== null && spentNow >= this.cap.usd && blockers.length === 0 && blockersOf(main).length === 0) {
+      const { name, usd } = this.cap;
+      const where = `${used} of ${budget ?? '?'} iterations used; last action ${rows.at(-1)?.action}`;
+      blockers.push(`${name} $${usd.toFixed(2)} spent ($${spentNow.toFixed(4)} by the phases run at once): ${where}`);
     }
     // A plan that waits for a person ends its log with BLOCKED_NEED_HUMAN, whichever copy wrote the last row.
     const last = rows.at(-1);
@@ -369,8 +447,13 @@ export class Waves {
     }
   }
 
-  /** Files of a copy copied into the repository; a file another phase of this run wrote is refused. */
-  private copyBack(lane: Lane, files: string[]): void {
+  /**
+   * Files of a copy copied into the repository; how many were. Refused (WaveError, nothing copied) when another phase
+   * of this run wrote one of them, or when the repository's file changed since the copy last gave it its files: that
+   * change is someone else's (a person's fix while the plan waited), and is kept; the copy is then made again.
+   */
+  private copyBack(lane: Lane, files: string[]): number {
+    const copies: Array<[string, string, string]> = [];
     for (const file of new Set(files)) {
       const from = join(lane.root, file);
       if (file === this.planArg || file.startsWith('..') || !existsSync(from) || !statSync(from).isFile()) continue;
@@ -379,10 +462,18 @@ export class Waves {
       if (existsSync(to) && readFileSync(to).equals(readFileSync(from))) continue;
       const owner = this.owners.get(file);
       if (owner && owner !== lane.phase) throw new WaveError(`${file} was written by both ${owner} and ${lane.phase}; no output is overwritten`);
+      // Our own copies back are older than `synced` (written before it); a few ms allow for the clocks' rounding.
+      if (lane.synced !== undefined && existsSync(to) && statSync(to).mtimeMs > lane.synced + 5) {
+        throw new WaveError(`${file} changed in the repository while ${lane.phase} ran in its working copy; the repository's version is kept`);
+      }
+      copies.push([file, from, to]);
+    }
+    for (const [file, from, to] of copies) {
       this.owners.set(file, lane.phase);
       mkdirSync(dirname(to), { recursive: true });
       copyFileSync(from, to);
     }
+    return copies.length;
   }
 
   /**
@@ -403,7 +494,12 @@ export class Waves {
   private readMarker(phase: string): LaneMarker | null {
     try {
       const marker = JSON.parse(readFileSync(join(this.home, `${phase}.json`), 'utf8')) as LaneMarker;
-      return marker.phase === phase && typeof marker.base === 'number' && typeof marker.spentBase === 'number' ? marker : null;
+      return marker.phase === phase &&
+        typeof marker.base === 'number' &&
+        typeof marker.spentBase === 'number' &&
+        ['number', 'undefined'].includes(typeof marker.synced)
+        ? marker
+        : null;
     } catch {
       return null;
     }
@@ -411,7 +507,8 @@ export class Waves {
 
   /** The marker is written whole (a temporary file renamed), after the copy is complete. */
   private writeMarker(lane: Lane): void {
-    const marker: LaneMarker = { phase: lane.phase, base: lane.base, spentBase: lane.spentBase };
+    lane.synced = Date.now();
+    const marker: LaneMarker = { phase: lane.phase, base: lane.base, spentBase: lane.spentBase, synced: lane.synced };
     const file = join(this.home, `${lane.phase}.json`);
     writeFileSync(`${file}.tmp`, JSON.stringify(marker));
     renameSync(`${file}.tmp`, file);
@@ -451,25 +548,6 @@ function stallInTotal(before: LogRow[], rows: RecordedRow[], blockers: string[],
   });
 }
 
-/** The files a phase declares as Outputs that exist in the copy (globs expanded there). */
-function declaredOutputs(root: string, phase: Phase | undefined): string[] {
-  if (!phase) return [];
-  const patterns = phase.outputs.map((output) => output.replace(/^`|`$/g, '')).filter((output) => output !== '' && !output.startsWith('/'));
-  return patterns.length === 0 ? [] : globSync(patterns, { cwd: root, onlyFiles: true, dot: true });
-}
-
-/** A fresh working copy of the repository: everything but .git, lock folders and the copies' own folder. */
-function makeCopy(root: string, to: string, home: string): void {
-  rmSync(to, { recursive: true, force: true });
-  rmSync(`${to}.json`, { force: true });
-  mkdirSync(dirname(to), { recursive: true });
-  const skip = (path: string) => {
-    const inside = relative(root, path);
-    return inside === '.git' || inside.startsWith(`.git${sep}`) || path.endsWith('.lock') || path === home || path.startsWith(`${home}${sep}`);
-  };
-  cpSync(root, to, { recursive: true, filter: (path) => !skip(path) });
-}
-
 /** Why `run --parallel` cannot run with the other options given (one line), or null. */
 export function parallelProblem(options: { parallel?: number; once?: boolean; executor: string; commit?: boolean }): string | null {
   const { parallel } = options;
@@ -488,7 +566,17 @@ export function withWaves<R extends { planPath: string; root: string; iterate: W
   options: { parallel?: number | undefined; sandbox: boolean; maxCostUsd: number | null; maxIterations?: number | undefined },
 ): R {
   const { maxIterations, parallel, sandbox, maxCostUsd } = options;
-  if (parallel === undefined) return run;
+  if (parallel === undefined) {
+    // A run without --parallel that finishes the plan removes the working copies an earlier --parallel run left.
+    const home = wavesHome(run.planPath);
+    if (!existsSync(home)) return run;
+    const iterate: WavesOptions['iterate'] = async (onEvent) => {
+      const report = await run.iterate(onEvent);
+      if (report.signal === 'TASK_COMPLETE') rmSync(home, { recursive: true, force: true });
+      return report;
+    };
+    return { ...run, iterate };
+  }
   const waves = new Waves({
     planPath: run.planPath,
     root: run.root,

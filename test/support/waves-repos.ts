@@ -241,26 +241,87 @@ export interface KillStats {
   outcomeUnknown: number;
   /** Runs after a kill that found working copies to resume. */
   resumed: number;
-  /** Escape hatches tripped by repeated kills of one step, answered with approve --retry. */
+  /** Plans an escape hatch stopped (repeated kills of a step), answered with approve --retry of each phase that waited. */
   retried: number;
+}
+
+/**
+ * A person answers a plan that waits, phase by phase: `approve --retry` of the phase it stands at, again while it
+ * still waits (several phases can wait at once: approve answers the phase it names only). Only the escape hatches
+ * may block these plans, and no phase waits twice.
+ */
+export async function answerEach(root: string, blocked: Inspection, label: string): Promise<Inspection> {
+  let now = blocked;
+  const answered = new Set<string>();
+  while (now.blockers.length > 0) {
+    expect(now.blockers[0], `${label}: only the escape hatches block`).toMatch(/failed \d+ times|iterations without progress/);
+    expect(answered.has(now.phase!), `${label}: ${now.phase} answered twice`).toBe(false);
+    answered.add(now.phase!);
+    const approve = await runCli(['approve', WAVE_PLAN, now.phase!, '--retry', '--note', 'killed runs'], root);
+    expect(approve.code, approve.stderr).toBe(0);
+    now = inspect(root, `${label}: ${now.phase} approved`);
+  }
+  return now;
+}
+
+/** The phases whose working copies have an action in flight that process `pid` started (read from the copies' plans). */
+export function copiesInFlight(root: string, pid: number, plan = WAVE_PLAN): string[] {
+  const home = wavesHome(join(root, plan));
+  if (!existsSync(home)) return [];
+  return readdirSync(home).filter((name) => {
+    try {
+      return new RegExp(`^\\s+in_flight: .*pid ${pid}\\)`, 'm').test(readFileSync(join(home, name, plan), 'utf8'));
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * `deepplan run <plan> --loop --parallel n`, SIGKILLed as soon as `count` working copies have an action in flight at
+ * once (polled every 5 ms; the steps must take long enough to overlap): a kill at exactly the point that cuts every
+ * copy's action short.
+ */
+export function runAndKillInFlight(root: string, parallel: number, count: number): Promise<KilledRun> {
+  return new Promise((resolve, reject) => {
+    const args = [CLI, 'run', WAVE_PLAN, '--loop', '--parallel', String(parallel), ...sandboxFlag];
+    const child = spawn(process.execPath, args, { cwd: root, env: cliEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let killed = false;
+    const poll = setInterval(() => {
+      if (child.exitCode !== null || child.signalCode !== null || copiesInFlight(root, child.pid!).length < count) return;
+      killed = child.kill('SIGKILL');
+      clearInterval(poll);
+    }, 5);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the run did not end within 60 s:\n${stderr}`));
+    }, 60_000);
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      resolve({ killed, code, stdout, stderr });
+    });
+  });
 }
 
 /**
  * Kills `kills` parallel runs of sibling plans (`make` builds a repository) at random moments, checking the plan after
  * each; a plan that finishes is checked to the end (`check`) and followed by a fresh one; the last is then run to the
  * end without kills. A plan an escape hatch blocked (the same step cut short three times, five rows without progress)
- * is answered with approve --retry of the phase it stands at, as a person would.
+ * is answered with approve --retry of each phase that waits, as a person would (answerEach).
  */
 export async function killAndResume(make: () => string, kills: number, parallel: number, check: (root: string, rows: LogRow[]) => void): Promise<KillStats> {
   const stats: KillStats = { kills: 0, plans: 0, outcomeUnknown: 0, resumed: 0, retried: 0 };
   let root = make();
   let previous = inspect(root, 'fresh');
-  const answer = async (now: Inspection, label: string) => {
-    expect(now.blockers[0], `${label}: only the escape hatches block`).toMatch(/failed \d+ times|iterations without progress/);
-    const approve = await runCli(['approve', WAVE_PLAN, now.phase!, '--retry', '--note', 'killed runs'], root);
-    expect(approve.code, approve.stderr).toBe(0);
+  const answer = async (blocked: Inspection, label: string) => {
     stats.retried++;
-    return inspect(root, `${label}: approved`);
+    return answerEach(root, blocked, label);
   };
   const finish = (now: Inspection) => {
     expect(now.inFlight).toBeNull();
