@@ -90,12 +90,13 @@ describe('lint and status started from the snapshot', () => {
         expect(usual.code).toBe(1);
         if (format === 'json') findings += (JSON.parse(usual.stdout) as { summary: { errors: number } }).summary.errors;
       }
+      if (index > 0) continue;
       // No argument: the plans of the repository the command runs in (the build linted other ones).
       const { snapshot, usual } = both(['lint', '--quiet'], { cwd: repo.root });
       expect(snapshot).toEqual(usual);
     }
     expect(findings).toBeGreaterThanOrEqual(DEFECTS.length);
-  });
+  }, 180_000);
 
   it('read each plan as status does, in text and JSON', () => {
     for (const repo of repos) {
@@ -107,7 +108,7 @@ describe('lint and status started from the snapshot', () => {
         }
       }
     }
-  });
+  }, 120_000);
 
   it('read the environment and the configuration of the run: colours, worker threads, a rule turned off', () => {
     const repo = repos[1]!;
@@ -129,7 +130,7 @@ describe('lint and status started from the snapshot', () => {
     } finally {
       rmSync(config);
     }
-  });
+  }, 120_000);
 
   it('spread 80 plans and more over worker threads as the usual start does', () => {
     const repo = repos[2]!;
@@ -142,7 +143,7 @@ describe('lint and status started from the snapshot', () => {
     const { snapshot, usual } = both(['lint', 'plans', '--format', 'json'], { cwd: root, env: { DEEPPLAN_LINT_WORKERS: '2' } });
     expect(snapshot).toEqual(usual);
     expect((JSON.parse(snapshot.stdout) as { files: unknown[] }).files.length).toBeGreaterThanOrEqual(91);
-  });
+  }, 120_000);
 
   it('fail as the usual start fails: a missing plan, a bad option, a broken configuration; --help is the same', () => {
     const root = repos[3]!.root;
@@ -164,7 +165,7 @@ describe('lint and status started from the snapshot', () => {
     expect(snapshot).toEqual(usual);
     expect(snapshot.code).toBe(2);
     expect(snapshot.stderr.trim().split('\n')).toHaveLength(1);
-  });
+  }, 60_000);
 });
 
 describe('the launcher falls back to the usual start', () => {
