@@ -59,7 +59,6 @@ async function executeStep(run: IterationRun, next: Extract<NextAction, { kind: 
   const { plan, context, report, emit } = run;
   const { phase, step } = next;
   const begin = (action: string) => markInFlight(run, phase, action);
-  const rows = plan.log?.rows ?? [];
   const skill = step.kind === 'skill' ? (context.skills.skills.get(step.skill!) ?? null) : null;
   if (step.kind === 'run' || skill?.run) {
     const action = stepAction(phase, step);
@@ -87,7 +86,7 @@ async function executeStep(run: IterationRun, next: Extract<NextAction, { kind: 
     });
   }
   const tools = [...(allowedToolsOf(skill) ?? new Set(MODEL_TOOLS))];
-  const { failures, refused } = stepFailures(phase, step, rows);
+  const { failures, refused } = stepFailures(phase, step, plan.log?.rows ?? []);
   const prompt = buildIterationPrompt({
     plan,
     phase,

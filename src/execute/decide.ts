@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ModelError } from '../models/errors.js';
 import { gateVerdictOf, GATE_WAITING, notesExcerpt, notesGist, projectedNotes, waitingBlocker } from '../plan/log-grammar.js';
 import type { LogRow, Phase, Plan, Step } from '../plan/types.js';
@@ -6,7 +6,18 @@ import { ITERATIONS_WITHOUT_PROGRESS, SAME_ACTION_FAILURES } from '../rules/esca
 import { executorCanAct } from './act.js';
 import { actionLabel } from '../plan/log-grammar.js';
 import { carriedOutByModel, readInputs, runVerify, type ActionOutcome, type ExecutionContext } from './executors.js';
-import { completedSteps, failuresOf, gateRounds, invokedSkills, mappedSkills, rowsWithoutProgress, succeeded } from './history.js';
+import { logLines } from '../plan/log-table.js';
+import {
+  completedSteps,
+  failuresIn,
+  gateRounds,
+  invokedSkills,
+  lastRowWithAction,
+  linesWithoutProgress,
+  mappedSkills,
+  phaseRows,
+  succeeded,
+} from './history.js';
 import { approveCommand, type Decision, type IterationRun, type Taken } from './iteration-run.js';
 import { iterationBudget } from './next.js';
 import { INPUTS_BUDGET } from './prompt.js';
@@ -22,7 +33,7 @@ const JUDGEMENT_FORMAT = 'check_judgement';
 const NO_JUDGE = 'no verify command and no executor model: check it and tick it by hand';
 
 export async function decide(run: IterationRun, phase: Phase, taken: Taken, outcome: ActionOutcome): Promise<Decision> {
-  const rows = run.plan.log?.rows ?? [];
+  const lines = logLines(run.plan.log);
   const decision: Decision = {
     outcome,
     phase,
@@ -40,15 +51,17 @@ export async function decide(run: IterationRun, phase: Phase, taken: Taken, outc
   if (outcome.learning && !outcome.learningClaimed) decision.learnings.push(outcome.learning);
   // A failure followed by a success teaches something.
   if (succeeded(outcome)) {
-    const earlier = [...rows].reverse().find((row) => row.action === outcome.action && row.result === 'failed');
+    const earlier = lastRowWithAction(lines, outcome.action, (row) => row.action === outcome.action && row.result === 'failed');
     if (earlier && outcome.learning === null && step)
       decision.learnings.push(`${actionLabel(outcome.action)}: failed before (${notesGist(earlier)}), then succeeded`);
   }
+  // The phase's rows and the row this iteration adds: all that the checks of the phase read (phaseRows), however long
+  // the log is.
   const projected: LogRow[] = [
-    ...rows,
+    ...phaseRows(lines, phase.id).rows,
     {
       cells: [],
-      number: rows.length + 1,
+      number: lines.count + 1,
       when: '',
       line: 0,
       action: outcome.action,
@@ -71,7 +84,7 @@ export async function decide(run: IterationRun, phase: Phase, taken: Taken, outc
   else if (gate === 'check' || gate === 'criteria') decision.outcome = { ...outcome, result: 'failed' };
   if (outcome.learning && outcome.learningClaimed && decision.outcome.result === 'ok') decision.learnings.push(outcome.learning);
   // Escape hatches (TASK_COMPLETE first: finishing on the last allowed iteration is a completion).
-  if (!decision.complete && decision.blockers.length === 0) escapeHatches(run, decision, step, projected);
+  if (!decision.complete && decision.blockers.length === 0) escapeHatches(run, decision, step);
   // Verifying the criteria happens after the last phase is done; it leaves the phases as they are.
   const criteriaCheck = gate === 'criteria';
   if (decision.blockers.length > 0 && !decision.complete) {
@@ -89,6 +102,7 @@ export async function decide(run: IterationRun, phase: Phase, taken: Taken, outc
  * Step 6 at a phase's boundary (its last step done, or a gate's row): whether the phase is done now. A review gate's
  * verdict, the success criteria, or the phase's Done when, skills and gate decide; blockers say why it is held.
  */
+/** `projected`: the phase's rows and the one this iteration adds, as decide() gathers them. */
 async function checkSuccess(run: IterationRun, decision: Decision, taken: Taken, projected: LogRow[]): Promise<boolean> {
   const { phase, outcome } = decision;
   const { context } = run;
@@ -129,13 +143,14 @@ async function checkSuccess(run: IterationRun, decision: Decision, taken: Taken,
 }
 
 /** Step 7: the same action failed 3 times, 5 iterations without progress, the budget or the cost cap spent. */
-function escapeHatches(run: IterationRun, decision: Decision, step: Step | null, projected: LogRow[]): void {
+function escapeHatches(run: IterationRun, decision: Decision, step: Step | null): void {
   const { plan, context } = run;
   const { phase } = decision;
-  const rows = projected.slice(0, -1);
+  // The whole log's rows, read from the end or found by their text as each hatch needs them.
+  const lines = logLines(plan.log);
   const final = decision.outcome;
   if (final.result === 'failed') {
-    const failures = failuresOf(final.action, phase.id, rows) + 1;
+    const failures = failuresIn(lines, final.action, phase.id) + 1;
     // A command (or a check) has no alternative to try; a model must choose another action.
     if (failures >= SAME_ACTION_FAILURES && (step === null || !carriedOutByModel(step, context.skills))) {
       decision.blockers.push(
@@ -144,7 +159,8 @@ function escapeHatches(run: IterationRun, decision: Decision, step: Step | null,
       );
     }
   }
-  const stalled = rowsWithoutProgress(projected.map((row, index) => (index === projected.length - 1 ? { ...row, result: final.result } : row)));
+  // The row this iteration adds, with its final result, then the log's rows before it from the end.
+  const stalled = final.result === 'failed' || final.result === 'no-change' ? 1 + linesWithoutProgress(lines) : 0;
   if (decision.blockers.length === 0 && stalled >= ITERATIONS_WITHOUT_PROGRESS) {
     decision.blockers.push(
       `${stalled} iterations without progress (last: ${final.action}: ${notesExcerpt(final, 120)}); ` +
@@ -152,14 +168,14 @@ function escapeHatches(run: IterationRun, decision: Decision, step: Step | null,
     );
   }
   const budget = iterationBudget(plan) ?? undefined;
-  if (decision.blockers.length === 0 && budget !== undefined && rows.length + 1 >= budget)
-    decision.blockers.push(`Budget spent: ${summary(plan, decision, rows.length + 1, budget)}`);
+  if (decision.blockers.length === 0 && budget !== undefined && lines.count + 1 >= budget)
+    decision.blockers.push(`Budget spent: ${summary(plan, decision, lines.count + 1, budget)}`);
   // The cost cap counts the plan's whole spend (state.spent_usd, across runs and machines) and this run's since.
   const maxCostUsd = run.options.maxCostUsd;
   const cap = maxCostUsd !== undefined && maxCostUsd !== null ? { usd: maxCostUsd, name: '--max-cost' } : (context.models?.costCap ?? null);
   const spent = (plan.meta.state?.spent_usd ?? 0) + (context.models?.ledger.unrecordedUsd ?? 0);
   if (decision.blockers.length === 0 && cap !== null && spent >= cap.usd)
-    decision.blockers.push(`${cap.name} $${cap.usd.toFixed(2)} spent ($${spent.toFixed(4)}): ${summary(plan, decision, rows.length + 1, budget)}`);
+    decision.blockers.push(`${cap.name} $${cap.usd.toFixed(2)} spent ($${spent.toFixed(4)}): ${summary(plan, decision, lines.count + 1, budget)}`);
 }
 
 /** Where the plan stands, for a blocker a person reads. */

@@ -1,6 +1,7 @@
 import { SAME_ACTION_FAILURES } from '../rules/escape-hatch.js';
 import { actionOfStep, completesStep, gateVerdictOf, isRetryApproval, parseAction, sameAction, skillOfAction } from '../plan/log-grammar.js';
-import type { LogRow, Phase, Plan, Step } from '../plan/types.js';
+import { logLines, logNeedle } from '../plan/log-table.js';
+import type { LogLines, LogRow, Phase, Plan, Step } from '../plan/types.js';
 
 /**
  * What the iteration log says happened. The log is the executor's only memory: which steps are done, how often an
@@ -33,7 +34,8 @@ export function isoSecond(date: Date): string {
 
 /** The When of a row appended now: never earlier than the row above (a clock set back must not reorder the log). */
 export function rowTime(plan: Pick<Plan, 'log'>, now: Date): string {
-  const last = plan.log?.rows[plan.log.rows.length - 1];
+  const lines = logLines(plan.log);
+  const last = lines.count > 0 ? lines.row(lines.count - 1) : undefined;
   const when = isoSecond(now);
   return last && /Z$/.test(last.when) && Date.parse(last.when) > Date.parse(when) ? last.when : when;
 }
@@ -58,6 +60,9 @@ export function referenceOf(row: Pick<LogRow, 'action'>) {
 export const succeeded = (row: Pick<LogRow, 'result'>) => row.result === 'ok' || row.result === 'no-change';
 
 export function isApproval(row: LogRow, phase?: string): boolean {
+  // An approval's Action is `P3 approve`: a row without the word is none, and is not looked up (a long log's every
+  // row is tested several times an iteration).
+  if (!row.action.includes('approve')) return false;
   const reference = referenceOf(row);
   return reference?.kind === 'approve' && (phase === undefined || reference.phase === phase);
 }
@@ -73,6 +78,57 @@ export function lastApprovalIndex(rows: LogRow[], phase?: string): number {
   return -1;
 }
 
+/** How many rows the plan's log has (without reading them). */
+export function rowCount(plan: Pick<Plan, 'log'>): number {
+  return logLines(plan.log).count;
+}
+
+/**
+ * The rows of a phase an iteration reads, in log order: every row of the phase and every row whose Action names it
+ * (its approvals, its gates), and maybe a few others (a row whose Notes name it); `indices` are their places in the
+ * log. A long log is mostly other phases' rows, and those are never read (LogLines.containing finds these by text).
+ * The scans of history.ts over these give what they give over the whole log: each of them tests a row's Phase or
+ * the phase its Action names.
+ */
+export function phaseRows(lines: LogLines, phaseId: string): { rows: LogRow[]; indices: number[] } {
+  const indices = lines.containing(logNeedle(phaseId));
+  return { rows: indices.map((index) => lines.row(index)), indices };
+}
+
+/** The last row of the log that passes `test` and whose Action is `action` (a cell holding it, found by its text). */
+export function lastRowWithAction(lines: LogLines, action: string, test: (row: LogRow) => boolean): LogRow | null {
+  const indices = lines.containing(logNeedle(action));
+  for (let k = indices.length - 1; k >= 0; k--) {
+    const row = lines.row(indices[k]!);
+    if (test(row)) return row;
+  }
+  return null;
+}
+
+/** failuresOf over a log's lines: the rows of exactly this action are found by its text, the phase's approvals by the phase's. */
+export function failuresIn(lines: LogLines, action: string, phaseId: string): number {
+  const own = phaseRows(lines, phaseId);
+  const approval = lastApprovalIndex(own.rows, phaseId);
+  const since = approval === -1 ? 0 : own.indices[approval]! + 1;
+  let count = 0;
+  for (const index of lines.containing(logNeedle(action.trim()))) {
+    const row = lines.row(index);
+    if (index >= since && sameAction(row.action, action) && row.result === 'failed') count++;
+  }
+  return count;
+}
+
+/** rowsWithoutProgress over a log's lines, reading rows from the end only as far as the run of them goes. */
+export function linesWithoutProgress(lines: LogLines): number {
+  let count = 0;
+  for (let i = lines.count - 1; i >= 0; i--) {
+    const result = lines.row(i).result;
+    if (result !== 'failed' && result !== 'no-change') break;
+    count++;
+  }
+  return count;
+}
+
 /** Rows of one phase. */
 export function rowsOf(rows: LogRow[], phaseId: string): LogRow[] {
   return rows.filter((row) => row.phase === phaseId);
@@ -82,7 +138,7 @@ export function rowsOf(rows: LogRow[], phaseId: string): LogRow[] {
 function lastReviseIndex(rows: LogRow[], phaseId: string): number {
   for (let i = rows.length - 1; i >= 0; i--) {
     const row = rows[i]!;
-    if (row.phase === phaseId && referenceOf(row)?.kind === 'gate' && gateVerdictOf(row) === 'REVISE') return i;
+    if (row.phase === phaseId && gateVerdictOf(row) === 'REVISE' && referenceOf(row)?.kind === 'gate') return i;
   }
   return -1;
 }
@@ -148,12 +204,11 @@ export function gateRounds(phaseId: string, rows: LogRow[]): { rounds: number; l
   let lastVerdict: 'APPROVED' | 'REVISE' | null = null;
   for (let i = since; i < rows.length; i++) {
     const row = rows[i]!;
-    if (row.phase !== phaseId || referenceOf(row)?.kind !== 'gate' || row.result === 'failed') continue;
+    if (row.phase !== phaseId || row.result === 'failed') continue;
     const verdict = gateVerdictOf(row);
-    if (verdict !== null) {
-      rounds++;
-      lastVerdict = verdict;
-    }
+    if (verdict === null || referenceOf(row)?.kind !== 'gate') continue;
+    rounds++;
+    lastVerdict = verdict;
   }
   return { rounds, lastVerdict };
 }

@@ -4,6 +4,7 @@ import { lockPlan } from '../plan/store.js';
 import type { Signal } from '../plan/types.js';
 import { act, agentHandOff } from './act.js';
 import { decide } from './decide.js';
+import { rowCount } from './history.js';
 import { EngineError, makeOutcome } from './executors.js';
 import { openRun, type AgentHandOff, type IterationOptions, type IterationReport, type IterationRun } from './iteration-run.js';
 import { currentPhase, describeNext, nextAction, stepAction } from './next.js';
@@ -59,7 +60,7 @@ async function iterate(run: IterationRun, started: number): Promise<IterationRep
       next.kind === 'waiting'
         ? next.blockers
         : [
-            `The iteration budget is spent (${plan.log?.rows.length ?? 0} of ${plan.meta.budget?.max_iterations ?? '?'}): ` +
+            `The iteration budget is spent (${rowCount(plan)} of ${plan.meta.budget?.max_iterations ?? '?'}): ` +
               `raise budget.max_iterations, then run ${approve}`,
           ];
     return finishReport(run, started);
@@ -78,7 +79,7 @@ async function iterate(run: IterationRun, started: number): Promise<IterationRep
   // 3. Exactly one action; 6, 7, 8. check success, the escape hatches, the signal; 4, 5. one write of the row and state.
   const { outcome, taken } = await act(run, next);
   await commitDecision(run, await decide(run, phase, taken, outcome));
-  writeObservation(run.options.root, run.plan, run.plan.log?.rows.length ?? 0, outcome.observation);
+  writeObservation(run.options.root, run.plan, rowCount(run.plan), outcome.observation);
   run.report.changed = outcome.changed;
   if (run.options.commit) await commitToGit(run, outcome);
   return finishReport(run, started);
@@ -114,7 +115,7 @@ export async function nextHandOff(options: IterationOptions): Promise<HandOffPre
   const plan = await loadPlan(planPath);
   const run = openRun({ ...options, executor: 'command', onEvent: () => {} }, plan, planPath);
   const context = run.context;
-  const where = { revision: plan.meta.state!.revision, rows: plan.log?.rows.length ?? 0, budget: plan.meta.budget?.max_iterations ?? null };
+  const where = { revision: plan.meta.state!.revision, rows: rowCount(plan), budget: plan.meta.budget?.max_iterations ?? null };
   const inFlight = (plan.meta.state as Record<string, unknown>)[IN_FLIGHT];
   // A crashed action is the engine's to log first.
   if (typeof inFlight === 'string' && inFlight.trim() !== '') return { ...where, kind: 'engine', next: `recover ${inFlight}` };

@@ -1,7 +1,8 @@
 import { stepActionText } from '../plan/log-grammar.js';
 import type { Phase, Plan, Step } from '../plan/types.js';
 import { budgetProblem, iterationBudget } from '../rules/budget.js';
-import { acceptsPhase, byKind, completedSteps, gateRounds, lastApprovalIndex, type ModelStepTest } from './history.js';
+import { logLines } from '../plan/log-table.js';
+import { acceptsPhase, byKind, completedSteps, gateRounds, lastApprovalIndex, phaseRows, type ModelStepTest } from './history.js';
 
 export { budgetProblem, iterationBudget };
 
@@ -35,7 +36,7 @@ export function currentPhase(plan: Plan): Phase | null {
 }
 
 export function nextAction(plan: Plan, isModelStep: ModelStepTest = byKind): NextAction {
-  const rows = plan.log?.rows ?? [];
+  const lines = logLines(plan.log);
   const state = plan.meta.state;
   if (plan.meta.status === 'complete') return { kind: 'complete' };
   const phase = currentPhase(plan);
@@ -44,7 +45,7 @@ export function nextAction(plan: Plan, isModelStep: ModelStepTest = byKind): Nex
   // The engine never loops without a finite budget, whoever drives it (run, the dashboard, the Claude Code hook).
   const budget = iterationBudget(plan);
   if (budget === null) return { kind: 'waiting', phase, blockers: [budgetProblem(plan, 'the plan')!] };
-  if (rows.length >= budget) return { kind: 'budget', phase };
+  if (lines.count >= budget) return { kind: 'budget', phase };
   if (phase === null) {
     const open = plan.phases.filter((candidate) => !isDone(candidate));
     if (open.length > 0)
@@ -52,6 +53,8 @@ export function nextAction(plan: Plan, isModelStep: ModelStepTest = byKind): Nex
     const last = plan.phases[plan.phases.length - 1];
     return last ? { kind: 'criteria', phase: last } : { kind: 'complete' };
   }
+  // What follows reads the phase's own rows and its approvals only (phaseRows): a long log's other rows stay unread.
+  const { rows } = phaseRows(lines, phase.id);
   // Rows before the last approval of this phase that asked for a retry do not count: the phase starts over.
   const since = lastApprovalIndex(rows, phase.id) + 1;
   const fresh = rows.slice(since);

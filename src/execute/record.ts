@@ -5,10 +5,21 @@ import { promisify } from 'node:util';
 import { actionLabel, inFlightText, parseAction, rowNotes } from '../plan/log-grammar.js';
 import { parsePlan } from '../plan/parse.js';
 import { RevisionConflictError, updatePlanFile } from '../plan/store.js';
-import type { Phase, Plan } from '../plan/types.js';
-import { appendLearning, appendLogRow, deleteFrontMatterKey, setPhaseStatus, setPlanStatus, setState, tickCriterion } from '../plan/update.js';
+import type { IterationLog, LogLines, Phase, Plan } from '../plan/types.js';
+import {
+  appendedRow,
+  appendLearning,
+  appendLogRow,
+  deleteFrontMatterKey,
+  setPhaseStatus,
+  setPlanStatus,
+  setState,
+  tickCriterion,
+  type NewLogRow,
+} from '../plan/update.js';
+import type { PlanStatus } from '../plan/schema.js';
 import type { ActionOutcome } from './executors.js';
-import { isoSecond, rowTime, succeeded } from './history.js';
+import { isoSecond, rowCount, rowTime, succeeded } from './history.js';
 import { approveCommand, type Decision, type IterationReport, type IterationRun } from './iteration-run.js';
 import { currentPhase, describeNext, nextAction } from './next.js';
 
@@ -30,7 +41,7 @@ export function observationFile(root: string, plan: Plan): string {
 export function readObservation(root: string, plan: Plan): string | null {
   try {
     const cached = JSON.parse(readFileSync(observationFile(root, plan), 'utf8')) as { iteration: number; text: string };
-    return cached.iteration === (plan.log?.rows.length ?? 0) ? cached.text : null;
+    return cached.iteration === rowCount(plan) ? cached.text : null;
   } catch {
     return null;
   }
@@ -116,18 +127,19 @@ export async function commitDecision(run: IterationRun, decision: Decision): Pro
       ];
     }
     // Rows are only ever appended, after the last one's time.
-    let edited = appendLogRow(text, { when: rowTime(current, now()), phase: decision.phase.id, action: outcome.action, result: outcome.result, signal, notes });
+    const row = { when: rowTime(current, now()), phase: decision.phase.id, action: outcome.action, result: outcome.result, signal, notes };
+    let edited = appendLogRow(text, row);
     if (!changed) {
       for (const [id, status] of decision.phaseStatus) edited = setPhaseStatus(edited, id, status);
       for (const [id, checked] of decision.ticks) edited = tickCriterion(edited, id, checked);
     }
     for (const learning of decision.learnings) edited = appendLearning(edited, learning);
-    rowNumber = (current.log?.rows.length ?? 0) + 1;
+    rowNumber = rowCount(current) + 1;
     const status = signal === 'TASK_COMPLETE' ? 'complete' : signal === 'BLOCKED_NEED_HUMAN' ? 'blocked' : 'executing';
     // A plan another writer took back to draft or review stays there.
     const kept = changed !== null && (current.meta.status === 'draft' || current.meta.status === 'in_review');
     if (current.meta.status !== status && !kept) edited = setPlanStatus(edited, status);
-    const after = parsePlan(edited);
+    const after = planAfter(current, edited, { row, phaseStatus: changed ? null : decision.phaseStatus, status: kept ? null : status });
     const next = nextAction(after, run.isModelStep);
     const phase = signal === 'TASK_COMPLETE' ? null : (currentPhase(after)?.id ?? decision.phase.id);
     edited = setState(edited, {
@@ -155,6 +167,50 @@ export async function commitDecision(run: IterationRun, decision: Decision): Pro
   report.blockers = blockers;
   emit({ type: 'row', number: rowNumber, action: outcome.action, result: outcome.result, signal, notes });
   run.plan = updated;
+}
+
+/**
+ * The plan `edited` holds, as far as the next action goes: `current` with the row appended, the phases' new statuses
+ * and the plan's status, which is what the edits changed that nextAction reads. Parsing `edited` instead would copy
+ * and read the whole file again, a long log and all (~3 ms at 10,000 rows). The row is the one the log reader will
+ * read back (update.ts appendedRow); a log without lines (a table without a delimiter row, where the appended line
+ * would be no row) is parsed instead.
+ */
+function planAfter(current: Plan, edited: string, change: { row: NewLogRow; phaseStatus: Map<string, string> | null; status: PlanStatus | null }): Plan {
+  const log = current.log;
+  // A log read from a table with a delimiter row has lines; the row is then read back as the row after the last.
+  const lines = log?.lines;
+  if (!log || log.header === null || !lines) return parsePlan(edited);
+  const { phaseStatus, status } = change;
+  const added = appendedRow(log, change.row);
+  const count = lines.count;
+  const after: IterationLog = {
+    headingLine: log.headingLine,
+    header: log.header,
+    headerLine: log.headerLine,
+    insertOffset: null,
+    // Read when asked for (nextAction reads the lines): the rows read, then the new one.
+    get rows() {
+      const rows = [...log.rows, added.row];
+      Object.defineProperty(this, 'rows', { value: rows, writable: true, enumerable: true });
+      return rows;
+    },
+    get problems() {
+      return log.problems;
+    },
+  };
+  const afterLines: LogLines = {
+    count: count + 1,
+    row: (index) => (index === count ? added.row : lines.row(index)),
+    containing: (needle) => (added.line.includes(needle) ? [...lines.containing(needle), count] : lines.containing(needle)),
+  };
+  Object.defineProperty(after, 'lines', { value: afterLines, enumerable: false });
+  return {
+    ...current,
+    meta: status === null ? current.meta : { ...current.meta, status },
+    phases: current.phases.map((phase) => (phaseStatus?.has(phase.id) ? { ...phase, status: phaseStatus.get(phase.id)! } : phase)),
+    log: after,
+  };
 }
 
 /** --commit: the plan and the files the action changed, in one git commit. */

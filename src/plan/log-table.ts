@@ -1,6 +1,6 @@
 import type { SkippedLines } from './limits.js';
 import { lineEnd, lineText, splitTableRow } from './text.js';
-import type { IterationLog, LogRow } from './types.js';
+import type { Diagnostic, IterationLog, LogLines, LogRow } from './types.js';
 
 // The iteration log: a table of a fixed grammar read line by line (remark costs ~0.4 ms a row here), and the one
 // pass over the file's lines that finds it. What a row's cells mean is log-grammar.ts's; this file only turns lines
@@ -40,9 +40,12 @@ interface CachedRows {
    * read copies every row.
    */
   byLine: Map<number, readonly LogRow[]>;
-  /** The cell count every row has, or -1 when they differ. */
+  /** The cell count every row has, -1 when they differ, UNREAD when the rows were not read (byLine is empty). */
   width: number;
 }
+
+/** CachedRows.width of lines whose rows were never read whole: a long log an iteration read (lazyLog). */
+const UNREAD = -2;
 
 /** How many numberings of the same rows an entry keeps. */
 const NUMBERINGS = 2;
@@ -57,6 +60,11 @@ export interface LineIndex {
   starts: number[];
   log: LogBounds | null;
   known: KnownRows | null;
+  /**
+   * The lines [from, to) of the log table's rows (each starts with `|` after at most three spaces, so holds no
+   * container), when the pass found the table's delimiter row; they include `known`'s.
+   */
+  table: SkippedLines | null;
 }
 
 /**
@@ -85,6 +93,7 @@ export function indexLines(text: string, bodyStart: number): LineIndex {
   let header = -1;
   let log: LogBounds | null = null;
   let known: KnownRows | null = null;
+  let table: SkippedLines | null = null;
   let start = 0;
   for (let i = 0; ; i++) {
     starts.push(start);
@@ -93,6 +102,21 @@ export function indexLines(text: string, bodyStart: number): LineIndex {
       // Only a line whose first character after at most three spaces is a backtick, a tilde or `#` can open or close
       // a fence or be a heading; a `|` line after the heading may be the log's table.
       const first = firstCharacter(text, start);
+      // The table's rows go on while the lines start with `|`: a long log, most of the file's lines, in a loop of its own.
+      if (table !== null && table.to === i && first === 0x7c) {
+        let rowEnd = lf;
+        let row = i;
+        while (rowEnd !== -1 && firstCharacter(text, rowEnd + 1) === 0x7c) {
+          row++;
+          starts.push(rowEnd + 1);
+          rowEnd = text.indexOf('\n', rowEnd + 1);
+        }
+        table.to = row + 1;
+        if (rowEnd === -1) break;
+        i = row;
+        start = rowEnd + 1;
+        continue;
+      }
       if (first === 0x60 || first === 0x7e || first === 0x23) {
         const line = text.slice(start, lf === -1 ? text.length : lf);
         const fenceMatch = FENCE_OPEN.exec(line);
@@ -108,10 +132,12 @@ export function indexLines(text: string, bodyStart: number): LineIndex {
       } else if (heading !== -1 && header === -1 && first === 0x7c) {
         header = i;
       } else if (header !== -1 && i === header + 1 && lf !== -1 && DELIMITER_ROW.test(text.slice(start, lf))) {
+        table = { from: i + 1, to: i + 1 };
         const cached = cachedRowsAt(text, lf + 1);
         if (cached) {
           for (const offset of cached.offsets) starts.push(lf + 1 + offset);
           known = { from: i + 1, to: i + 1 + cached.offsets.length, cached };
+          table.to = known.to;
           i = known.to - 1;
           start = lf + 1 + cached.source.length;
           continue;
@@ -122,7 +148,7 @@ export function indexLines(text: string, bodyStart: number): LineIndex {
     start = lf + 1;
   }
   if (log === null && heading !== -1) log = { start: starts[heading]!, end: text.length, headingIndex: heading, endIndex: starts.length };
-  return { starts, log, known };
+  return { starts, log, known, table };
 }
 
 /**
@@ -161,8 +187,18 @@ function rowsAtLine(cached: CachedRows, firstLine: number): readonly LogRow[] {
   return moved;
 }
 
-/** Reads the log's table: its header, its rows (those in `known` as they were read) and its problems. */
-export function readLog(text: string, starts: number[], bounds: LogBounds, known: KnownRows | null): IterationLog {
+/**
+ * A first read of a log with more rows than this reads none of them: its rows are read as they are asked for
+ * (IterationLog.lines, or `rows` as a whole). An iteration asks for a few, lint and status for all.
+ */
+const LAZY_ROWS = 200;
+
+/**
+ * Reads the log's table: its header, its rows (those in `known` as they were read; a long log's when asked for) and its
+ * problems. `table` is indexLines's, if it found the table.
+ */
+export function readLog(text: string, starts: number[], bounds: LogBounds, lines: Pick<LineIndex, 'known' | 'table'>): IterationLog {
+  const { known, table } = lines;
   const log: IterationLog = {
     headingLine: bounds.headingIndex + 1,
     header: null,
@@ -174,7 +210,8 @@ export function readLog(text: string, starts: number[], bounds: LogBounds, known
   let i = bounds.headingIndex + 1;
   while (i < bounds.endIndex && !TABLE_LINE.test(lineText(text, starts, i))) i++;
   if (i >= bounds.endIndex) return log;
-  const problem = (message: string, index: number) => log.problems.push({ ruleId: 'iteration-log', severity: 'error', message, line: index + 1, column: 1 });
+  const problems = log.problems;
+  const problem = (message: string, index: number) => problems.push({ ruleId: 'iteration-log', severity: 'error', message, line: index + 1, column: 1 });
   log.header = splitTableRow(lineText(text, starts, i));
   log.headerLine = i + 1;
   if (i + 1 >= bounds.endIndex || !DELIMITER_ROW.test(lineText(text, starts, i + 1))) {
@@ -187,6 +224,11 @@ export function readLog(text: string, starts: number[], bounds: LogBounds, known
   const firstStart = first < starts.length ? starts[first]! : text.length;
   const widthProblem = (row: LogRow) => problem(`log row has ${row.cells.length} cells; the header has ${width}`, row.line - 1);
   const reused = known !== null && known.from === first ? known.cached : null;
+  if (reused === null || reused.width === UNREAD) {
+    let end = table !== null && table.from === first ? table.to : first;
+    while (end < bounds.endIndex && rowEnd(text, starts, end) !== -1) end++;
+    if (reused !== null || end - first > LAZY_ROWS) return lazyLog(log, { text, starts, first, firstStart, count: end - first, widthProblem, reused });
+  }
   if (reused) {
     log.rows = rowsAtLine(reused, first + 1).slice();
     if (reused.width !== width) for (const row of log.rows) if (row.cells.length !== width) widthProblem(row);
@@ -194,14 +236,10 @@ export function readLog(text: string, starts: number[], bounds: LogBounds, known
   let last = reused ? first + log.rows.length - 1 : i + 1;
   for (let index = first + log.rows.length; index < bounds.endIndex; index++) {
     // A row is a line that starts with `|` after at most three spaces (TABLE_LINE), tested in place.
-    const start = starts[index]!;
-    let at = start;
-    while (at < start + 3 && text.charCodeAt(at) === 0x20) at++;
-    let end = lineEnd(text, starts, index);
-    if (at >= end || text.charCodeAt(at) !== 0x7c) break;
+    const end = rowEnd(text, starts, index);
+    if (end === -1) break;
     last = index;
-    if (text.charCodeAt(end - 1) === 0x0d) end--;
-    const row = freezeRow(readRow(splitTableRow(text.slice(start, end)), index + 1));
+    const row = freezeRow(readRow(splitTableRow(text.slice(starts[index]!, end)), index + 1));
     if (row.cells.length !== width) widthProblem(row);
     log.rows.push(row);
   }
@@ -210,7 +248,161 @@ export function readLog(text: string, starts: number[], bounds: LogBounds, known
   const complete = last + 1 < starts.length ? log.rows.length : log.rows.length - 1;
   if (complete > 0) remember(text, starts, { first, firstStart, rows: log.rows.slice(0, complete), reused });
   log.insertOffset = last + 1 < starts.length ? starts[last + 1]! : text.length;
+  setLines(log, new TableRows({ text, starts, first }, log.rows.length, log.rows));
   return log;
+}
+
+/** Where the row on line `index` ends (before its line break), or -1 when the line is no row (no `|` first). */
+function rowEnd(text: string, starts: number[], index: number): number {
+  const start = starts[index]!;
+  let at = start;
+  while (at < start + 3 && text.charCodeAt(at) === 0x20) at++;
+  const end = lineEnd(text, starts, index);
+  if (at >= end || text.charCodeAt(at) !== 0x7c) return -1;
+  return text.charCodeAt(end - 1) === 0x0d ? end - 1 : end;
+}
+
+/** The text a table's rows are lines of, and the line index of its first row. */
+interface TableText {
+  text: string;
+  starts: number[];
+  first: number;
+}
+
+/** A table's rows as lines of the text, each read when first asked for (LogLines). */
+class TableRows implements LogLines {
+  constructor(
+    private readonly table: TableText,
+    readonly count: number,
+    /** The rows read so far, by index (all of them for a log read whole). */
+    private readonly read: Array<LogRow | undefined>,
+  ) {}
+
+  row(index: number): LogRow {
+    if (!Number.isInteger(index) || index < 0 || index >= this.count) throw new RangeError(`the log has no row ${index}`);
+    let row = this.read[index];
+    if (row === undefined) {
+      const { text, starts, first } = this.table;
+      const line = first + index;
+      row = freezeRow(readRow(splitTableRow(text.slice(starts[line]!, rowEnd(text, starts, line))), line + 1));
+      this.read[index] = row;
+    }
+    return row;
+  }
+
+  containing(needle: string): number[] {
+    const found: number[] = [];
+    // No row's line holds a line break.
+    if (this.count === 0 || needle.includes('\n')) return found;
+    const { text, starts, first } = this.table;
+    const stop = first + this.count;
+    const end = stop < starts.length ? starts[stop]! : text.length;
+    let line = first;
+    // One native search through the rows' text; each hit names its line, and the search goes on at the next line.
+    for (let at = text.indexOf(needle, starts[first]!); at !== -1 && at < end; at = text.indexOf(needle, starts[line + 1]!)) {
+      line = lineAt(starts, at, line, stop - 1);
+      found.push(line - first);
+      if (line + 1 >= stop) break;
+    }
+    return found;
+  }
+}
+
+/** The last line in [lo, hi] that starts at or before `offset`. */
+function lineAt(starts: number[], offset: number, lo: number, hi: number): number {
+  let low = lo;
+  let high = hi;
+  while (low < high) {
+    const mid = (low + high + 1) >> 1;
+    if (starts[mid]! <= offset) low = mid;
+    else high = mid - 1;
+  }
+  return low;
+}
+
+function setLines(log: IterationLog, lines: LogLines): void {
+  Object.defineProperty(log, 'lines', { value: lines, enumerable: false, writable: true, configurable: true });
+}
+
+/** Defines `key` of `object` as `compute()`, computed on first use (then a plain property, which may be set). */
+function lazyProperty<T>(object: object, key: string, compute: () => T): void {
+  const settle = (value: T) => Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
+  Object.defineProperty(object, key, {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      const value = compute();
+      settle(value);
+      return value;
+    },
+    set: settle,
+  });
+}
+
+/**
+ * A long log read the first time: its rows are found (lines that start with `|`) but not read. `rows` and `problems`
+ * read them all when first used, and remember them as readLog does; `lines` reads only those asked for.
+ */
+function lazyLog(
+  log: IterationLog,
+  table: TableText & { firstStart: number; count: number; widthProblem: (row: LogRow) => void; reused: CachedRows | null },
+): IterationLog {
+  const { text, starts, first, firstStart, count, widthProblem } = table;
+  const last = first + count - 1;
+  log.insertOffset = last + 1 < starts.length ? starts[last + 1]! : text.length;
+  const lines = new TableRows({ text, starts, first }, count, new Array<LogRow | undefined>(count));
+  setLines(log, lines);
+  // The lines are remembered as they are (without rows): the next read of a text holding them jumps over them.
+  const complete = last + 1 < starts.length ? count : count - 1;
+  const reused = complete > 0 ? rememberLines(text, starts, { first, firstStart, count: complete, reused: table.reused }) : null;
+  const problems: Diagnostic[] = log.problems;
+  let rows: LogRow[] | null = null;
+  const readAll = (): LogRow[] => {
+    if (rows !== null) return rows;
+    const all: LogRow[] = [];
+    for (let k = 0; k < count; k++) {
+      const row = lines.row(k);
+      if (row.cells.length !== log.header!.length) widthProblem(row);
+      all.push(row);
+    }
+    if (complete > 0) remember(text, starts, { first, firstStart, rows: all.slice(0, complete), reused });
+    rows = all;
+    return all;
+  };
+  lazyProperty(log, 'rows', readAll);
+  lazyProperty(log, 'problems', () => {
+    readAll();
+    return problems;
+  });
+  return log;
+}
+
+/**
+ * The lines of a log (IterationLog.lines); for a log without them (a copy, or one made by hand) its rows, every one
+ * of which then counts as holding every needle.
+ */
+export function logLines(log: Pick<IterationLog, 'rows' | 'lines'> | null | undefined): LogLines {
+  if (log?.lines) return log.lines;
+  const rows = log?.rows ?? [];
+  return {
+    count: rows.length,
+    row: (index) => {
+      const row = rows[index];
+      if (row === undefined) throw new RangeError(`the log has no row ${index}`);
+      return row;
+    },
+    containing: () => rows.map((_, index) => index),
+  };
+}
+
+/** What a cell holding `value` holds as written: its `|` written `\|` (LogLines.containing finds rows by it). */
+export function logNeedle(value: string): string {
+  return value.replace(/\|/g, '\\|');
+}
+
+/** The row a table line (without its line break) on line `line` reads as: what readLog makes of it. */
+export function rowOfLine(text: string, line: number): LogRow {
+  return readRow(splitTableRow(text), line);
 }
 
 /** A LogRow from its cells: cells beyond the seventh belong to Notes (a `|` the writer did not escape). */
@@ -239,20 +431,35 @@ interface Remembered {
 
 function remember(text: string, starts: number[], { first, firstStart, rows, reused }: Remembered): void {
   const offsets = reused ? reused.offsets.slice() : [];
-  let width = reused ? reused.width : rows[0]!.cells.length;
-  for (let k = offsets.length; k < rows.length; k++) {
-    offsets.push(starts[first + k]! - firstStart);
-    if (rows[k]!.cells.length !== width) width = -1;
-  }
+  for (let k = offsets.length; k < rows.length; k++) offsets.push(starts[first + k]! - firstStart);
+  // The widths of the rows read before are known, unless those rows were never read.
+  const widthKnown = reused !== null && reused.width !== UNREAD;
+  let width = widthKnown ? reused.width : rows[0]!.cells.length;
+  for (let k = widthKnown ? reused.offsets.length : 0; k < rows.length && width !== -1; k++) if (rows[k]!.cells.length !== width) width = -1;
   // The other numbering the rows read before had carries on with the rows appended since.
   const byLine = new Map<number, readonly LogRow[]>();
   for (const [line, known] of reused?.byLine ?? []) {
     if (line !== first + 1) byLine.set(line, known.concat(moveRows(rows.slice(known.length), line + known.length)));
   }
   byLine.set(first + 1, rows);
-  const entry: CachedRows = { source: text.slice(firstStart, starts[first + rows.length]!), offsets, byLine, width };
-  const index = reused ? rowsCache.indexOf(reused) : -1;
+  store({ source: text.slice(firstStart, starts[first + rows.length]!), offsets, byLine, width }, reused);
+}
+
+/** Puts `entry` first in the cache, in place of `replaced` if that is there; the oldest entry goes. */
+function store(entry: CachedRows, replaced: CachedRows | null): CachedRows {
+  const index = replaced ? rowsCache.indexOf(replaced) : -1;
   if (index !== -1) rowsCache.splice(index, 1);
   rowsCache.unshift(entry);
   rowsCache.length = Math.min(rowsCache.length, ROWS_CACHE_SIZE);
+  return entry;
+}
+
+/**
+ * Remembers the `count` row lines from line `first` on without their rows (UNREAD), after the lines of `reused` if it
+ * held the first of them. Returns the entry.
+ */
+function rememberLines(text: string, starts: number[], { first, firstStart, count, reused }: Omit<Remembered, 'rows'> & { count: number }): CachedRows {
+  const offsets = reused && reused.width === UNREAD ? reused.offsets.slice() : [];
+  for (let k = offsets.length; k < count; k++) offsets.push(starts[first + k]! - firstStart);
+  return store({ source: text.slice(firstStart, starts[first + count]!), offsets, byLine: new Map(), width: UNREAD }, reused);
 }

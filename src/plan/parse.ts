@@ -19,6 +19,8 @@ export { LOG_HEADER } from './log-table.js';
 
 interface ParseOptions {
   path?: string | null;
+  /** The text is decodePlan's of a file's bytes, which it refused if they held a NUL: it holds none. */
+  decoded?: boolean;
 }
 
 /** Parses plan text into a typed Plan. Never throws: what cannot be read becomes `diagnostics`. */
@@ -45,7 +47,7 @@ export function parsePlan(input: string, options: ParseOptions = {}): Plan {
     pointAt: () => ({ line: 1, column: 1, offset: 0 }),
   };
   try {
-    readPlan(plan);
+    readPlan(plan, options.decoded === true);
   } catch (error) {
     // The guards above should make this unreachable; a parser bug must still not crash a lint run.
     plan.diagnostics.push(fileError(`could not parse the file: ${error instanceof Error ? error.message : String(error)}`));
@@ -62,7 +64,7 @@ function holdsNul(text: string, lines: LineIndex): boolean {
   return text.lastIndexOf('\0', from) !== -1 || text.indexOf('\0', to) !== -1;
 }
 
-function readPlan(plan: Plan): void {
+function readPlan(plan: Plan, decoded: boolean): void {
   const { text } = plan;
   if (text.length > MAX_PLAN_BYTES) {
     plan.pointAt = pointFinder(lineStarts(text));
@@ -72,9 +74,9 @@ function readPlan(plan: Plan): void {
   const located = locateFrontMatter(text);
   const bodyStart = bodyStartOf(text, located);
   const lines = indexLines(text, bodyStart);
-  const { starts, log: logBounds, known } = lines;
+  const { starts, log: logBounds, known, table } = lines;
   plan.pointAt = pointFinder(starts);
-  if (holdsNul(text, lines)) {
+  if (!decoded && holdsNul(text, lines)) {
     plan.diagnostics.push(fileError('file is binary (it contains NUL bytes), not a Markdown plan'));
     return;
   }
@@ -87,7 +89,8 @@ function readPlan(plan: Plan): void {
   } else {
     pieces.push({ from: bodyStart, to: text.length });
   }
-  const nesting = deepestNesting(text, starts, bodyStart, known);
+  // The table's rows start with `|`: no container, nothing to measure (`known` is a part of them).
+  const nesting = deepestNesting(text, starts, bodyStart, table !== null && table.to > table.from ? table : known);
   if (nesting) {
     plan.diagnostics.push(fileError(`containers nested more than ${MAX_NESTING} deep; a plan never needs that`, nesting.line));
     return;
@@ -118,7 +121,7 @@ function readPlan(plan: Plan): void {
     const heading = spanOf(plan.pointAt, logBounds.start, endOfLine(text, logBounds.start));
     sections.push({ title: 'Iteration log', key: 'iteration log', heading, endOffset: logBounds.end, nodes: [] });
     sections.sort((a, b) => a.heading.start.offset - b.heading.start.offset);
-    plan.log = readLog(text, starts, logBounds, known);
+    plan.log = readLog(text, starts, logBounds, lines);
   }
   plan.sections = sections.map(({ nodes: _nodes, ...section }) => section);
   readSections(plan, sections);

@@ -63,6 +63,34 @@ export function noteSplice(input: string, output: string, splice: { start: numbe
   return output;
 }
 
+/**
+ * When `input` is the text the last chain of edits made (the very string: `===` of a string with itself does not read
+ * it, and reading the characters of a text made by `+` makes V8 copy the whole of it): its base, and how many of its
+ * first characters are the base's own (its first piece, when that is the base from its start). Else null.
+ */
+export function derivedPrefix(input: string): { base: string; length: number } | null {
+  if (last === null || last.text !== input) return null;
+  const [first] = last.pieces;
+  return { base: last.base, length: first !== undefined && typeof first !== 'string' && first.from === 0 ? first.to : 0 };
+}
+
+/**
+ * `input.slice(from)` put together from the pieces of the chain of edits that made `input` (slices of its base and the
+ * new text, joined with `+`), so that `input` is not read; null when `input` is not the text the last chain made.
+ */
+export function derivedSlice(input: string, from: number): string | null {
+  if (last === null || last.text !== input) return null;
+  let out = '';
+  let at = 0;
+  for (const piece of last.pieces) {
+    const length = pieceLength(piece);
+    const part = at + length <= from ? null : cut(piece, Math.max(0, from - at), length);
+    if (part !== null) out += typeof part === 'string' ? part : last.base.slice(part.from, part.to);
+    at += length;
+  }
+  return out;
+}
+
 const isHigh = (code: number) => code >= 0xd800 && code <= 0xdbff;
 const isLow = (code: number) => code >= 0xdc00 && code <= 0xdfff;
 
@@ -74,9 +102,17 @@ const isLow = (code: number) => code >= 0xdc00 && code <= 0xdfff;
  * a NUL only where `baseBytes` do.
  */
 export function bytesFromPieces(text: string, base: string, baseBytes: Buffer): Buffer | null {
+  const parts = partsFromPieces(text, base, baseBytes);
+  return parts === null ? null : Buffer.concat(parts);
+}
+
+/**
+ * bytesFromPieces's bytes as the parts they are made of, in order (slices of `baseBytes` and the new pieces encoded):
+ * a writer writes them as they are, without copying a long file's bytes into one buffer first.
+ */
+export function partsFromPieces(text: string, base: string, baseBytes: Buffer): Buffer[] | null {
   if (last === null || last.text !== text || last.base !== base) return null;
   const parts: Buffer[] = [];
-  let total = 0;
   for (const piece of last.pieces) {
     let part: Buffer;
     if (typeof piece === 'string') {
@@ -89,9 +125,8 @@ export function bytesFromPieces(text: string, base: string, baseBytes: Buffer): 
       part = baseBytes.subarray(from, to);
     }
     parts.push(part);
-    total += part.length;
   }
-  return Buffer.concat(parts, total);
+  return parts;
 }
 
 /** Where character `offset` of `text` starts in its UTF-8 `bytes`, measured from the nearer end; null inside a pair. */

@@ -20,8 +20,8 @@ import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { decodePlan, encodePlan, MAX_PLAN_BYTES, parsePlan, rememberDecoded } from './parse.js';
-import { beginPieces, bytesFromPieces } from './pieces.js';
-import { setState } from './update.js';
+import { beginPieces, partsFromPieces } from './pieces.js';
+import { noteRead, setState } from './update.js';
 import type { Plan } from './types.js';
 
 /**
@@ -154,7 +154,7 @@ const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants
  * without blocking (so a FIFO swapped in after the check cannot hang the read), and checked again on the open
  * descriptor: what is read is what was checked, whatever its size claims.
  */
-async function readBounded(real: string, shown: string, limit: number): Promise<{ bytes: Buffer; size: number }> {
+async function readBounded(real: string, shown: string, limit: number, scratch: Buffer | null = null): Promise<{ bytes: Buffer; size: number }> {
   let handle: FileHandle;
   try {
     handle = await open(real, READ_FLAGS);
@@ -172,7 +172,8 @@ async function readBounded(real: string, shown: string, limit: number): Promise<
     // The first read asks for the whole file and one byte more; a file that grew meanwhile takes more reads.
     let want = Math.min(limit + 1, Math.max(stats.size + 1, 4096));
     while (total <= limit) {
-      const buffer = Buffer.allocUnsafe(Math.min(want, limit + 1 - total));
+      const size = Math.min(want, limit + 1 - total);
+      const buffer = total === 0 && scratch !== null && scratch.length >= size ? scratch.subarray(0, size) : Buffer.allocUnsafe(size);
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
       if (bytesRead === 0) break;
       chunks.push(buffer.subarray(0, bytesRead));
@@ -219,13 +220,40 @@ export function readPlanBytesSync(path: string, options: ReadPlanOptions = {}): 
  * on the returned plan, never an exception; a path that is no plan file at all throws PlanPathError.
  */
 export async function readPlanFile(path: string, options: ReadPlanOptions = {}): Promise<Plan> {
-  return (await readPlanSource(path, options)).plan;
+  // Its bytes are not kept (decodePlan copies what it keeps): they are read into the scratch buffer when it is free.
+  const scratch = takeScratch();
+  try {
+    return (await readPlanSource(path, options, scratch)).plan;
+  } finally {
+    if (scratch !== null) scratchFree = true;
+  }
 }
 
-/** readPlanFile, and the text and bytes the plan was read from (null when they are no plan text). */
-async function readPlanSource(path: string, options: ReadPlanOptions = {}): Promise<{ plan: Plan; source: { text: string; bytes: Buffer } | null }> {
+/**
+ * A buffer a read whose bytes are not kept reads into (the engine reads its plan at the start of every iteration: a
+ * long plan's bytes need not be a new buffer each time), and whether no read is using it.
+ */
+let scratchBuffer: Buffer | null = null;
+let scratchFree = true;
+
+function takeScratch(): Buffer | null {
+  if (!scratchFree) return null;
+  scratchFree = false;
+  scratchBuffer ??= Buffer.allocUnsafeSlow(MAX_PLAN_BYTES + 1);
+  return scratchBuffer;
+}
+
+/**
+ * readPlanFile, and the text and bytes the plan was read from (null when they are no plan text). With `scratch`, the
+ * bytes may be in it: the caller must not keep them.
+ */
+async function readPlanSource(
+  path: string,
+  options: ReadPlanOptions = {},
+  scratch: Buffer | null = null,
+): Promise<{ plan: Plan; source: { text: string; bytes: Buffer } | null }> {
   const real = checkPlanPath(path, options);
-  const { bytes, size } = await readBounded(real, path, MAX_PLAN_BYTES);
+  const { bytes, size } = await readBounded(real, path, MAX_PLAN_BYTES, scratch);
   if (bytes.byteLength > MAX_PLAN_BYTES) {
     const plan = parsePlan('', { path });
     plan.diagnostics = [
@@ -245,7 +273,7 @@ async function readPlanSource(path: string, options: ReadPlanOptions = {}): Prom
     plan.diagnostics = [decoded.error];
     return { plan, source: null };
   }
-  return { plan: parsePlan(decoded.text, { path }), source: { text: decoded.text, bytes } };
+  return { plan: parsePlan(decoded.text, { path, decoded: true }), source: { text: decoded.text, bytes } };
 }
 
 export function describeFsError(error: unknown): string {
@@ -325,6 +353,7 @@ async function writeUnderLock(path: string, edit: PlanEdit, options: UpdateOptio
     }
     // The text as read, BOM included: the edits that follow are noted as pieces of it.
     const original = beginPieces(source.text);
+    noteRead(original, plan);
     const written = Math.max(revision + 1, options.revisionAtLeast ?? 0);
     const edited = setState(edit(original, plan), { revision: written });
     const next = parsePlan(edited, { path });
@@ -335,9 +364,9 @@ async function writeUnderLock(path: string, edit: PlanEdit, options: UpdateOptio
     // The bytes read with the few pieces the edits changed encoded in between, when update.ts's edits made the text
     // (pieces.ts), else the whole text encoded; either way remembered, so that the next read of these bytes (the
     // engine reads its plan back) need not decode them.
-    const assembled = bytesFromPieces(edited, original, source.bytes);
+    const parts = partsFromPieces(edited, original, source.bytes);
     const { writeFileAtomic } = await loadWriteMachinery();
-    await writeFileAtomic(path, assembled ? rememberDecoded(assembled, edited) : encodePlan(edited), { fsync: true });
+    await writeFileAtomic(path, parts ? Buffer.concat(rememberDecoded(parts, edited)) : encodePlan(edited), { fsync: true });
     return next;
   } finally {
     await release();

@@ -162,6 +162,25 @@ export interface IterationLog {
   problems: Diagnostic[];
   /** Offset right after the last table line (including its line ending); new rows go here. */
   insertOffset: number | null;
+  /**
+   * The rows as lines of the file, for a reader that needs few of them (an iteration): read one by one, or found by
+   * what their lines hold, without reading every row. Not enumerable (a copy of the log leaves it out; logLines then
+   * reads `rows`). Set on a log read from a table with a delimiter row.
+   */
+  lines?: LogLines;
+}
+
+/** A log's rows as lines of the file (IterationLog.lines). */
+export interface LogLines {
+  /** How many rows the table has: `rows.length`. */
+  readonly count: number;
+  /** Row `index` (0-based), read when first asked for: the very object `rows[index]` is. */
+  row(index: number): LogRow;
+  /**
+   * The indices (ascending) of the rows whose line, as written, holds `needle`: every row with a cell holding it, and
+   * maybe others (a caller tests the rows it gets). A cell's `|` is written `\|` (logNeedle turns a value into that).
+   */
+  containing(needle: string): number[];
 }
 
 export interface DisableRange {

@@ -1,9 +1,10 @@
 import { Document, isMap, isScalar, isSeq, parseDocument, visit, type Node as YamlNode, type Pair } from 'yaml';
 import { locateFrontMatter, parsePlan } from './parse.js';
-import { noteSplice } from './pieces.js';
+import { logLines, rowOfLine } from './log-table.js';
+import { derivedPrefix, derivedSlice, noteSplice } from './pieces.js';
 import type { PlanReview, PlanState, PlanStatus } from './schema.js';
 import { detectEol, endOfLine, safeText, startOfLine } from './text.js';
-import type { LogResult, Plan, Signal } from './types.js';
+import type { IterationLog, LogResult, LogRow, Plan, Signal } from './types.js';
 
 /**
  * Surgical updates: each function takes the whole file text and returns it with only its own lines changed.
@@ -43,8 +44,19 @@ function frontMatterView(input: string): TextView & { frontMatter: { contentStar
   return { text, bom, eol: detectEol(text), frontMatter: typeof located === 'string' ? null : located };
 }
 
+/**
+ * The plan a writer read and the text it read it from (store.ts notes it before its edits): an edit of exactly that
+ * text reads that plan instead of parsing the text again.
+ */
+let lastRead: { text: string; plan: Plan } | null = null;
+
+/** Notes that `plan` is what `text` parses to, for the edits of `text` that follow (store.ts, under its lock). */
+export function noteRead(text: string, plan: Plan): void {
+  lastRead = { text, plan };
+}
+
 function readable(input: string): Plan {
-  const plan = parsePlan(input);
+  const plan = lastRead !== null && lastRead.text === input ? lastRead.plan : parsePlan(input);
   const fatal = plan.diagnostics.find((diagnostic) => diagnostic.ruleId === 'parse');
   if (fatal) throw new PlanEditError(fatal.message);
   return plan;
@@ -238,6 +250,32 @@ export function setState(input: string, patch: StatePatch): string {
  */
 let lastEdit: { text: string; head: string; rest: string } | null = null;
 
+/** Where the front matter's closing line ends in `text` (with the BOM, if any), or null without a closed front matter. */
+function frontMatterEnd(text: string): number | null {
+  const bom = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  const located = locateFrontMatter(bom ? text.slice(1) : text);
+  return typeof located === 'string' ? null : endOfLine(text, bom + located.contentEnd);
+}
+
+/**
+ * `input` cut after the front matter's closing line. When `input` is what a chain of edits made of a text (the log row
+ * appended, pieces.ts) and that text's front matter is unchanged in it, the cut is made of the pieces, without
+ * reading `input`: with a long log, reading it would copy the whole file.
+ */
+function splitHead(input: string): { head: string; rest: string } {
+  const prefix = derivedPrefix(input);
+  if (prefix !== null) {
+    const end = frontMatterEnd(prefix.base);
+    // The closing line, its line break included, lies in the part of `input` that is the base's own.
+    if (end !== null && end <= prefix.length && prefix.base.charCodeAt(end - 1) === 0x0a) {
+      const rest = derivedSlice(input, end);
+      if (rest !== null) return { head: prefix.base.slice(0, end), rest };
+    }
+  }
+  const end = frontMatterEnd(input) ?? input.length;
+  return { head: input.slice(0, end), rest: input.slice(end) };
+}
+
 /**
  * Applies `edit` to the file up to the end of the front matter's closing line (with the BOM, if any) and puts the
  * rest back after it. Front matter edits read and change nothing past that line, so they give the same text when
@@ -249,11 +287,7 @@ function editFrontMatter(input: string, edit: (head: string) => string): string 
   if (lastEdit !== null && lastEdit.text === input) {
     ({ head, rest } = lastEdit);
   } else {
-    const bom = input.charCodeAt(0) === 0xfeff ? 1 : 0;
-    const located = locateFrontMatter(bom ? input.slice(1) : input);
-    const end = typeof located === 'string' ? input.length : endOfLine(input, bom + located.contentEnd);
-    head = input.slice(0, end);
-    rest = input.slice(end);
+    ({ head, rest } = splitHead(input));
   }
   const edited = edit(head);
   if (edited === head) return input;
@@ -293,6 +327,24 @@ function logCell(value: string): string {
     .trim();
 }
 
+/** The line appendLogRow writes for `row` after the rows of `log` (the last row only is read), without a line break. */
+function appendedLine(log: Pick<IterationLog, 'rows' | 'lines'>, row: NewLogRow): string {
+  const lines = logLines(log);
+  const count = lines.count;
+  const number = count === 0 ? 1 : (lines.row(count - 1).number ?? count) + 1;
+  const cells = [String(number), row.when, row.phase, row.action, row.result, row.signal, row.notes ?? ''];
+  return `| ${cells.map(logCell).join(' | ')} |`;
+}
+
+/**
+ * The row appendLogRow would add to a plan whose log is `log`, as the log reader reads it back (line 0), and its line
+ * as written: what the engine decides next from, without parsing the edited text again.
+ */
+export function appendedRow(log: Pick<IterationLog, 'rows' | 'lines'>, row: NewLogRow): { row: LogRow; line: string } {
+  const line = appendedLine(log, row);
+  return { row: rowOfLine(line, 0), line };
+}
+
 /** Appends one row to the iteration log table, numbered after the last row. */
 export function appendLogRow(input: string, row: NewLogRow): string {
   const plan = readable(input);
@@ -300,9 +352,7 @@ export function appendLogRow(input: string, row: NewLogRow): string {
   if (!log || log.header === null || log.insertOffset === null) {
     throw new PlanEditError('the plan has no iteration log table (`## Iteration log` with a header row) to append to');
   }
-  const number = log.rows.length === 0 ? 1 : (log.rows[log.rows.length - 1]!.number ?? log.rows.length) + 1;
-  const cells = [String(number), row.when, row.phase, row.action, row.result, row.signal, row.notes ?? ''];
-  const line = `| ${cells.map(logCell).join(' | ')} |`;
+  const line = appendedLine(log, row);
   const at = log.insertOffset;
   const before = at > 0 && plan.text[at - 1] !== '\n' ? plan.eol : '';
   const text = spliceInput(input, plan, at, at, `${before}${line}${plan.eol}`);
