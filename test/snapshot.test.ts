@@ -12,11 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASES } from './corpus/bases.js';
 import { DEFECTS } from './corpus/defects.js';
 import { CLI, makeRepo, PROJECT_ROOT } from './support/fixtures.js';
+import { closeTerminals, hasTmux, openTerminal } from './support/tmux.js';
 
 const LAUNCHER = join(PROJECT_ROOT, 'dist', 'cli', 'deepplan');
 const SNAPSHOT = join(PROJECT_ROOT, 'dist', 'snapshot');
 const folders: string[] = [];
 afterAll(() => {
+  closeTerminals();
   for (const folder of folders) rmSync(folder, { recursive: true, force: true });
 });
 
@@ -165,6 +167,23 @@ describe('lint and status started from the snapshot', () => {
     expect(snapshot).toEqual(usual);
     expect(snapshot.code).toBe(2);
     expect(snapshot.stderr.trim().split('\n')).toHaveLength(1);
+  }, 60_000);
+});
+
+describe.skipIf(!hasTmux)('in a terminal', () => {
+  it('status draws what the usual start draws (the terminal is read when the command runs, not when the snapshot was built)', async () => {
+    const repo = repos[0]!;
+    // A plan with a log, so that the burn-down chart is drawn.
+    cpSync(join(PROJECT_ROOT, 'plans', 'nightly-backup.md'), join(repo.root, 'plans', 'with-log.md'));
+    const screens: string[] = [];
+    for (const start of [`'${LAUNCHER}'`, `'${process.execPath}' '${CLI}'`]) {
+      const terminal = openTerminal(`cd '${repo.root}' && ${start} status plans/with-log.md; echo DONE; sleep 30`, 100, 40);
+      screens.push(await terminal.waitFor('DONE'));
+      terminal.close();
+    }
+    expect(screens[0]).toBe(screens[1]);
+    // The burn-down chart's Unicode cells: drawn only on a terminal.
+    expect(screens[0]).toMatch(/[▁▂▃▄▅▆▇█│]/);
   }, 60_000);
 });
 
