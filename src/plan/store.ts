@@ -146,6 +146,62 @@ export function checkPlanPath(path: string, options: ReadPlanOptions & { folders
   return real;
 }
 
+/** Why opening a checked plan file failed, as the error to throw. */
+function openFailure(error: unknown, shown: string): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ELOOP' || code === 'ENXIO') return new PlanPathError(`${shown} changed while it was read (it is no longer a regular file); give a plan file`);
+  return new PlanFileError(`cannot read ${shown}: ${describeFsError(error)}`);
+}
+
+/** A failure while reading an open plan file, as the error to throw. */
+function readFailure(error: unknown, shown: string): Error {
+  return error instanceof PlanFileError ? error : new PlanFileError(`cannot read ${shown}: ${describeFsError(error)}`);
+}
+
+/**
+ * The bytes of one bounded read of an open plan file (readBounded, readBoundedSync), read by read: the first read asks
+ * for the whole file and one byte more; a file that grew meanwhile takes more reads, until `limit + 1` bytes.
+ */
+class BoundedBytes {
+  private readonly chunks: Buffer[] = [];
+  private total = 0;
+  private want: number;
+  private done = false;
+
+  constructor(
+    private readonly stats: Stats,
+    shown: string,
+    private readonly limit: number,
+  ) {
+    const kind = specialKind(stats);
+    if (kind) throw new PlanPathError(`${shown} is ${kind}; give a plan file`);
+    this.want = Math.min(limit + 1, Math.max(stats.size + 1, 4096));
+  }
+
+  /** The buffer to read into next (`scratch` when it is large enough), or null when the read is over. */
+  next(scratch: Buffer | null): Buffer | null {
+    if (this.done || this.total > this.limit) return null;
+    const size = Math.min(this.want, this.limit + 1 - this.total);
+    return this.total === 0 && scratch !== null && scratch.length >= size ? scratch.subarray(0, size) : Buffer.allocUnsafe(size);
+  }
+
+  took(buffer: Buffer, bytesRead: number): void {
+    if (bytesRead === 0) {
+      this.done = true;
+      return;
+    }
+    this.chunks.push(buffer.subarray(0, bytesRead));
+    this.total += bytesRead;
+    this.want = 65536;
+  }
+
+  /** Most files take one read: its bytes as they are, not copied into a new buffer. */
+  read(): { bytes: Buffer; size: number } {
+    const bytes = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.total);
+    return { bytes, size: Math.max(this.stats.size, this.total) };
+  }
+}
+
 /** The open flags of a plan read: no symlink followed at the last step, no blocking open (a FIFO), no terminal taken. */
 const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
 
@@ -159,32 +215,16 @@ async function readBounded(real: string, shown: string, limit: number, scratch: 
   try {
     handle = await open(real, READ_FLAGS);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP' || code === 'ENXIO') throw new PlanPathError(`${shown} changed while it was read (it is no longer a regular file); give a plan file`);
-    throw new PlanFileError(`cannot read ${shown}: ${describeFsError(error)}`);
+    throw openFailure(error, shown);
   }
   try {
     const stats = await handle.stat();
-    const kind = specialKind(stats);
-    if (kind) throw new PlanPathError(`${shown} is ${kind}; give a plan file`);
-    const chunks: Buffer[] = [];
-    let total = 0;
-    // The first read asks for the whole file and one byte more; a file that grew meanwhile takes more reads.
-    let want = Math.min(limit + 1, Math.max(stats.size + 1, 4096));
-    while (total <= limit) {
-      const size = Math.min(want, limit + 1 - total);
-      const buffer = total === 0 && scratch !== null && scratch.length >= size ? scratch.subarray(0, size) : Buffer.allocUnsafe(size);
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      chunks.push(buffer.subarray(0, bytesRead));
-      total += bytesRead;
-      want = 65536;
-    }
-    // Most files take one read: its bytes as they are, not copied into a new buffer.
-    return { bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total), size: Math.max(stats.size, total) };
+    const bytes = new BoundedBytes(stats, shown, limit);
+    for (let buffer = bytes.next(scratch); buffer !== null; buffer = bytes.next(null))
+      bytes.took(buffer, (await handle.read(buffer, 0, buffer.length, null)).bytesRead);
+    return bytes.read();
   } catch (error) {
-    if (error instanceof PlanFileError) throw error;
-    throw new PlanFileError(`cannot read ${shown}: ${describeFsError(error)}`);
+    throw readFailure(error, shown);
   } finally {
     await handle.close();
   }
@@ -199,29 +239,14 @@ function readBoundedSync(real: string, shown: string, limit: number): { bytes: B
   try {
     fd = openSync(real, READ_FLAGS);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP' || code === 'ENXIO') throw new PlanPathError(`${shown} changed while it was read (it is no longer a regular file); give a plan file`);
-    throw new PlanFileError(`cannot read ${shown}: ${describeFsError(error)}`);
+    throw openFailure(error, shown);
   }
   try {
-    const stats = fstatSync(fd);
-    const kind = specialKind(stats);
-    if (kind) throw new PlanPathError(`${shown} is ${kind}; give a plan file`);
-    const chunks: Buffer[] = [];
-    let total = 0;
-    let want = Math.min(limit + 1, Math.max(stats.size + 1, 4096));
-    while (total <= limit) {
-      const buffer = Buffer.allocUnsafe(Math.min(want, limit + 1 - total));
-      const bytesRead = readSync(fd, buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      chunks.push(buffer.subarray(0, bytesRead));
-      total += bytesRead;
-      want = 65536;
-    }
-    return { bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total), size: Math.max(stats.size, total) };
+    const bytes = new BoundedBytes(fstatSync(fd), shown, limit);
+    for (let buffer = bytes.next(null); buffer !== null; buffer = bytes.next(null)) bytes.took(buffer, readSync(fd, buffer, 0, buffer.length, null));
+    return bytes.read();
   } catch (error) {
-    if (error instanceof PlanFileError) throw error;
-    throw new PlanFileError(`cannot read ${shown}: ${describeFsError(error)}`);
+    throw readFailure(error, shown);
   } finally {
     closeSync(fd);
   }

@@ -199,11 +199,16 @@ export interface KilledRun {
   stderr: string;
 }
 
+/** `deepplan run <plan> --loop --parallel n` in `root`, its output piped. */
+function startWaveRun(root: string, parallel: number) {
+  const args = [CLI, 'run', WAVE_PLAN, '--loop', '--parallel', String(parallel), ...sandboxFlag];
+  return spawn(process.execPath, args, { cwd: root, env: cliEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
 /** `deepplan run <plan> --loop --parallel n`, SIGKILLed `ms` after the `nth` action line (0: after its start). */
 export function runAndKill(root: string, parallel: number, kill: { nth: number; ms: number }): Promise<KilledRun> {
   return new Promise((resolve, reject) => {
-    const args = [CLI, 'run', WAVE_PLAN, '--loop', '--parallel', String(parallel), ...sandboxFlag];
-    const child = spawn(process.execPath, args, { cwd: root, env: cliEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = startWaveRun(root, parallel);
     let stdout = '';
     let stderr = '';
     let killed = false;
@@ -284,8 +289,7 @@ export function copiesInFlight(root: string, pid: number, plan = WAVE_PLAN): str
  */
 export function runAndKillInFlight(root: string, parallel: number, count: number): Promise<KilledRun> {
   return new Promise((resolve, reject) => {
-    const args = [CLI, 'run', WAVE_PLAN, '--loop', '--parallel', String(parallel), ...sandboxFlag];
-    const child = spawn(process.execPath, args, { cwd: root, env: cliEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = startWaveRun(root, parallel);
     let stdout = '';
     let stderr = '';
     let killed = false;
