@@ -154,7 +154,9 @@ describe('deepplan worker: the durable runner on PostgreSQL', () => {
       workers.set(victim.id, startWorker(victim.id, url, root));
     }
 
-    const codes = await Promise.all([...workers.values()].map((worker) => withTimeout(worker.exit, 30_000, `worker ${worker.id}:\n${worker.stderr}`)));
+    // Every worker's log on a timeout: a worker that waits says nothing of why; the other one's log may.
+    const logs = () => [...workers.values()].map((worker) => `worker ${worker.id}:\n${worker.stderr}`).join('\n');
+    const codes = await Promise.all([...workers.values()].map((worker) => withTimeout(worker.exit, 60_000, logs)));
     const seconds = (performance.now() - started) / 1000;
     for (const [index, worker] of [...workers.values()].entries()) {
       expect(codes[index], worker.stderr).toBe(0);
@@ -184,7 +186,7 @@ describe('deepplan worker: the durable runner on PostgreSQL', () => {
     console.log(
       `durable run: ${kills} kills, ${rows.length} rows (${recovered} actions cut short and logged), rows by worker ${JSON.stringify(Object.fromEntries(rowsBy))}, ${seconds.toFixed(1)} s`,
     );
-  }, 90_000);
+  }, 120_000);
 });
 
 async function waitFor(test: () => boolean, ms: number, detail: () => string): Promise<void> {
@@ -195,8 +197,8 @@ async function waitFor(test: () => boolean, ms: number, detail: () => string): P
   }
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, detail: string): Promise<T> {
-  return Promise.race([promise, sleep(ms).then(() => Promise.reject(new Error(`timed out after ${ms} ms: ${detail}`)))]);
+function withTimeout<T>(promise: Promise<T>, ms: number, detail: () => string): Promise<T> {
+  return Promise.race([promise, sleep(ms).then(() => Promise.reject(new Error(`timed out after ${ms} ms: ${detail()}`)))]);
 }
 
 describe('the Runner seam', () => {
