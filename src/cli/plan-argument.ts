@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { findRepoRoot } from '../config/config.js';
-import { checkPlanPath, pathExists, PlanFileError, readPlanFile, unreadableReason } from '../plan/store.js';
+import { checkPlanPath, pathExists, PlanFileError, readPlanFileSync, unreadableReason } from '../plan/store.js';
 import type { Plan } from '../plan/types.js';
 import { EXIT, UserError } from './exit.js';
 
@@ -31,7 +31,7 @@ export async function readPlanArgument(planArgument: string, options: { phases?:
   const { path, root } = planPathArgument(planArgument);
   let plan: Plan;
   try {
-    plan = await readPlanFile(path, { root });
+    plan = readPlanFileSync(path, { root });
   } catch (error) {
     if (error instanceof PlanFileError) throw new UserError(error.message);
     throw error;
