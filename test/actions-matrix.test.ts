@@ -293,7 +293,10 @@ describe('the matrix jobs, run by hand in separate copies', () => {
     const early = await runEntry(['matrix', 'run', PLAN, '--phase', 'P9', ...sandboxFlag], copy(main));
     expect(early.code).toBe(1);
     expect(early.stderr).toMatch(/P9 cannot run now: the plan has no such phase/);
-    // P2 ran here meanwhile: its record no longer fits.
+    // P2 ran here meanwhile: its record no longer fits. A record counts as merged when its first row (phase, action
+    // and time, to the second) is in the log already: P2 runs here in a later second than the job ran it.
+    const jobRow = (JSON.parse(readFileSync(join(records, 'matrix-test.P2.json'), 'utf8')) as { rows: Array<{ when: string }> }).rows[0]!;
+    while (new Date().toISOString().slice(0, 19) <= jobRow.when.slice(0, 19)) await new Promise((resolve) => setTimeout(resolve, 50));
     const ran = await runCli(['run', PLAN, '--once', ...sandboxFlag], main);
     expect(ran.code, ran.stderr).toBe(0);
     expect(readPlan(main).plan.log?.rows.at(-1)?.phase).toBe('P2');

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { readPlanFile } from '../plan/store.js';
 import { runLoop } from '../execute/loop.js';
 import { runOneIteration, type IterationSummary, type PlanRunRequest, type PlanRunResult, type Runner, type RunRow } from './runner.js';
 
@@ -120,15 +122,21 @@ export class DbosRunner implements Runner {
    */
   async run(request: PlanRunRequest): Promise<PlanRunResult> {
     const id = await this.enqueue(request);
+    if (id === null) return { signal: 'TASK_COMPLETE', iterations: 0, blockers: [] };
     return this.dbos.DBOS.retrieveWorkflow<PlanRunResult>(id).getResult() as Promise<PlanRunResult>;
   }
 
-  /** The id of the plan's run in progress, or of a new run enqueued now. */
-  async enqueue(request: PlanRunRequest): Promise<string> {
+  /**
+   * The id of the plan's run in progress, or of a new run enqueued now; null when there is none and the plan is
+   * complete. (A worker restarted just after the run ended would otherwise enqueue a run of a finished plan, which
+   * another worker, about to exit, could take and leave unfinished.)
+   */
+  async enqueue(request: PlanRunRequest): Promise<string | null> {
     const { DBOS } = this.dbos;
     const prefix = workflowPrefix(request.plan);
     const active = await DBOS.listWorkflows({ workflow_id_prefix: prefix, status: ['PENDING', 'ENQUEUED'], limit: 1 });
     if (active[0]) return active[0].workflowID;
+    if ((await readPlanFile(join(request.root, request.plan))).meta.status === 'complete') return null;
     const id = `${prefix}${new Date().toISOString()}`;
     const input: PlanRunInput = { plan: request.plan, maxIterations: request.maxIterations ?? 10_000, maxCostUsd: request.maxCostUsd ?? null };
     await DBOS.startWorkflow(this.workflow, { workflowID: id, queueName: PLAN_QUEUE })(input);

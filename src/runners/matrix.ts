@@ -231,7 +231,11 @@ export function checkRecord(value: unknown, source: string): RowRecord {
   return record as RowRecord;
 }
 
-/** Whether the plan's log already holds the record's rows (a merge job run again): then the record is skipped. */
+/**
+ * Whether the plan's log already holds the record's rows (a merge job run again): then the record is skipped. Known by
+ * its first row's phase, action and time; times have one-second resolution, so the same step run elsewhere in the
+ * same second with the same action reads as merged (its outputs are then the plan's own, and the record is dropped).
+ */
 function alreadyMerged(plan: Plan, record: RowRecord): boolean {
   const first = record.rows[0];
   if (!first) return true;
