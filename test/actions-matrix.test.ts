@@ -9,7 +9,7 @@ import { lintText } from '../src/lint/lint.js';
 import { parsePlan } from '../src/plan/parse.js';
 import { CLI, cliEnvironment, makeRepo, runCli, skillFile } from './support/fixtures.js';
 import { PUT_SCRIPT } from './support/scripted.js';
-import { type PhaseSpec, planText } from './support/plan-text.js';
+import { type PhaseSpec, planText, SMALL_SKILL_AUDIT } from './support/plan-text.js';
 import { doneSteps } from './support/log-steps.js';
 
 /**
@@ -55,15 +55,7 @@ function siblingPlan(): string {
     ],
     constraints: ['Only files under out/ and notes/.'],
     stakeholders: ['Ana — account lead, reads the drafts'],
-    mapped: [
-      ['fetch-notes', 'P1', 'Notes live in the CRM'],
-      ['write-summary', 'P2', 'House style for summaries'],
-      ['publish-page', 'P3', 'The team reads the wiki'],
-    ],
-    excluded: [
-      ['hubspot-sync', 'HubSpot is deprecated'],
-      ['newsletter-builder', 'Not a newsletter'],
-    ],
+    ...SMALL_SKILL_AUDIT,
     phases: [
       phase('P1', 'Write the shared brief', 'out/brief', [], `/${SKILLS[0]} "the brief"`),
       ...CONTACTS.map((name, index) =>

@@ -1,4 +1,4 @@
-import { type PhaseSpec, planText } from './plan-text.js';
+import { type PhaseSpec, planText, SMALL_SKILL_AUDIT } from './plan-text.js';
 
 /**
  * A scripted plan (no model) of parts with many small steps, for the tests that kill runs and workers: phase n's
@@ -55,15 +55,7 @@ export function partsPlan(spec: PartsPlanSpec): string {
     ],
     constraints: ['Only files under out/ and notes/.'],
     stakeholders: ['Ana — account lead, reads the files'],
-    mapped: [
-      ['fetch-notes', 'P1', 'Notes live in the CRM'],
-      ['write-summary', 'P2', 'House style for summaries'],
-      ['publish-page', 'P3', 'The team reads the wiki'],
-    ],
-    excluded: [
-      ['hubspot-sync', 'HubSpot is deprecated'],
-      ['newsletter-builder', 'Not a newsletter'],
-    ],
+    ...SMALL_SKILL_AUDIT,
     phases: steps.map(part),
   });
 }

@@ -197,6 +197,19 @@ export function planText(plan: PlanSpec): string {
  * The small plan of test/support/fixtures.ts (SMALL_PLAN) as a spec: `planText(SMALL_PLAN_SPEC)` is SMALL_PLAN, byte
  * for byte (test/plan-text.test.ts). Spread it to build a variant by structure rather than by editing text.
  */
+/** The skill audit of the small plan's three skills (and two left out), shared by the plans built on its skills. */
+export const SMALL_SKILL_AUDIT: Pick<PlanSpec, 'mapped' | 'excluded'> = {
+  mapped: [
+    ['fetch-notes', 'P1', 'Notes live in the CRM'],
+    ['write-summary', 'P2', 'House style for summaries'],
+    ['publish-page', 'P3', 'The team reads the wiki'],
+  ],
+  excluded: [
+    ['hubspot-sync', 'HubSpot is deprecated'],
+    ['newsletter-builder', 'Not a newsletter'],
+  ],
+};
+
 export const SMALL_PLAN_SPEC: PlanSpec = {
   front: {
     id: 'weekly-summary',
@@ -214,15 +227,7 @@ export const SMALL_PLAN_SPEC: PlanSpec = {
   ],
   constraints: ["Only this week's notes."],
   stakeholders: ['Ana — account lead, reads the summary'],
-  mapped: [
-    ['fetch-notes', 'P1', 'Notes live in the CRM'],
-    ['write-summary', 'P2', 'House style for summaries'],
-    ['publish-page', 'P3', 'The team reads the wiki'],
-  ],
-  excluded: [
-    ['hubspot-sync', 'HubSpot is deprecated'],
-    ['newsletter-builder', 'Not a newsletter'],
-  ],
+  ...SMALL_SKILL_AUDIT,
   phases: [
     {
       id: 'P1',
