@@ -20,6 +20,7 @@ import {
   STATUS_EXAMPLES,
 } from './help.js';
 import { formatOption, jsonAlias, parseCost, parsePositiveInteger, useColor, withCostLine } from './options.js';
+import type { RunOptions } from './run-command.js';
 import { registerScaleOutCommands } from './scale-out.js';
 
 function buildProgram(output: { exitCode: number }): Command {
@@ -291,18 +292,8 @@ function registerSetupCommands(program: Command, output: { exitCode: number }): 
     });
 }
 
-/** The options of `run`, as commander hands them over. */
-interface RunFlags {
-  once?: boolean;
-  loop?: boolean;
-  maxIterations?: number;
-  parallel?: number;
-  maxCost?: number;
-  executor: 'builtin' | 'command';
-  sandbox?: boolean;
-  commit?: boolean;
-  format: 'text' | 'json';
-}
+/** The options of `run`, as commander hands them over: `--format` in place of run-command's `json`. */
+type RunFlags = Omit<RunOptions, 'json'> & { format: 'text' | 'json' };
 
 /** `review --rounds`: a plan has at most 3 review rounds. */
 function parseRounds(value: string): number {
