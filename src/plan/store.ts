@@ -257,23 +257,7 @@ function readBoundedSync(real: string, shown: string, limit: number): { bytes: B
  * MAX_PLAN_BYTES + 1 of them.
  */
 export function readPlanBytesSync(path: string, options: ReadPlanOptions = {}): Buffer {
-  const real = checkPlanPath(path, options);
-  let fd: number;
-  try {
-    fd = openSync(real, READ_FLAGS);
-  } catch (error) {
-    throw new PlanFileError(`cannot read ${path}: ${describeFsError(error)}`);
-  }
-  try {
-    const kind = specialKind(fstatSync(fd));
-    if (kind) throw new PlanPathError(`${path} is ${kind}; give a plan file`);
-    const buffer = Buffer.allocUnsafe(MAX_PLAN_BYTES + 1);
-    let total = 0;
-    for (let read = -1; read !== 0 && total < buffer.length; total += read) read = readSync(fd, buffer, total, buffer.length - total, null);
-    return buffer.subarray(0, total);
-  } finally {
-    closeSync(fd);
-  }
+  return readBoundedSync(checkPlanPath(path, options), path, MAX_PLAN_BYTES).bytes;
 }
 
 /**
