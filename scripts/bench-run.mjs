@@ -36,6 +36,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fmt, integerOption, iso, loadAverage, median, quantile, START, table } from './bench-common.mjs';
 
+const { default: writeFileAtomic } = await import('write-file-atomic');
+
 const PROJECT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(PROJECT, 'dist', 'cli', 'main.js');
 const dist = (path) => import(pathToFileURL(join(PROJECT, 'dist', path)).href);
@@ -511,6 +513,7 @@ try {
     plan.action = [];
     plan.wall = [];
     plan.cpu = [];
+    plan.floor = [];
     plan.actions = new Set();
     plan.bytes = Buffer.byteLength(plan.text);
   }
@@ -538,7 +541,18 @@ try {
       plan.action.push(report.actionMs);
       plan.wall.push(wall);
       plan.cpu.push((cpu.user + cpu.system) / 1000);
+      plan.floor.push(await fileFloor(plan, path));
     }
+  };
+  // What an iteration's file I/O costs at the least while every write replaces the whole file (docs/execution.md,
+  // "Safe writes"): the reads and the atomic writes the store makes (three reads of the plan, two writes of its bytes
+  // through write-file-atomic with fsync), of the plan as it is now, to a file of its own beside it.
+  const fileFloor = async (plan, path) => {
+    const started = performance.now();
+    let bytes;
+    for (let read = 0; read < 3; read++) bytes = readFileSync(path);
+    for (let write = 0; write < 2; write++) await writeFileAtomic(`${path}.floor`, bytes, { fsync: true });
+    return performance.now() - started;
   };
   // The plans take turns iteration by iteration, in an order that rotates, so that none is always first after another.
   const batches = async (count, record) => {
@@ -586,6 +600,16 @@ try {
     ];
     out(`ratio ${plan.name} / empty log: ${ratio.toFixed(3)} (median), ${ratios.join(', ')}; target <= ${target}: ${ratio <= target ? 'PASS' : 'FAIL'}`);
     if (ratio > target) fail(`the engine takes ${ratio.toFixed(2)} times as long per iteration at ${plan.rows} rows as with an empty log`);
+  }
+  // The file system's share: the ratio an engine whose every other cost stayed flat would show.
+  out(
+    `file I/O of an iteration at the least (3 reads of the plan, 2 atomic writes of its bytes with fsync), median: ${engine
+      .map((plan) => `${plan.name} ${fmt(median(plan.floor))}`)
+      .join(', ')}`,
+  );
+  for (const plan of long) {
+    const floorRatio = (median(empty.engine) + median(plan.floor) - median(empty.floor)) / median(empty.engine);
+    out(`  the ratio at ${plan.name} if nothing but that I/O grew: ${floorRatio.toFixed(3)}`);
   }
   out();
 

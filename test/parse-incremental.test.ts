@@ -111,12 +111,13 @@ describe('encodePlan', () => {
     const text = `${SMALL_PLAN}| 1 | w | P1 | Ana — café ✓ 𝄞 | ok | CONTINUE | n |\n`;
     const bytes = encodePlan(text);
     expect(bytes.equals(Buffer.from(text, 'utf8'))).toBe(true);
-    expect(decodePlan(Buffer.from(bytes))).toEqual({ text });
+    expect(decodePlan(Buffer.from(bytes))).toEqual({ text, bytes });
   });
 
   it('does not stand in for decoding text whose bytes decode to another text, or that decodePlan refuses', () => {
     const lone = `${SMALL_PLAN}| 1 | w | P1 | a \uD800 b | ok | CONTINUE | n |\n`;
-    expect(decodePlan(Buffer.from(encodePlan(lone)))).toEqual({ text: lone.replace('\uD800', '\uFFFD') });
+    const loneBytes = Buffer.from(encodePlan(lone));
+    expect(decodePlan(loneBytes)).toEqual({ text: lone.replace('\uD800', '\uFFFD'), bytes: loneBytes });
     const nul = `${SMALL_PLAN}\0`;
     expect(decodePlan(Buffer.from(encodePlan(nul)))).toEqual({ error: expect.objectContaining({ message: expect.stringMatching(/NUL bytes/) }) });
   });

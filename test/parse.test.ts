@@ -102,7 +102,7 @@ describe('parsePlan', () => {
     expect('error' in decoded && decoded.error.line).toBe(3);
     const binary = decodePlan(Buffer.from([1, 2, 0, 3]));
     expect('error' in binary && binary.error.message).toMatch(/binary/);
-    expect(decodePlan(Buffer.from(SMALL_PLAN))).toEqual({ text: SMALL_PLAN });
+    expect(decodePlan(Buffer.from(SMALL_PLAN))).toEqual({ text: SMALL_PLAN, bytes: Buffer.from(SMALL_PLAN) });
   });
 
   it('ignores a `## Iteration log` heading inside fenced code', () => {

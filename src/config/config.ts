@@ -4,6 +4,7 @@ import { closest, distance } from 'fastest-levenshtein';
 import { parseDocument } from 'yaml';
 import * as z from 'zod/mini';
 import '../plan/zod.js';
+import { registerMemo } from '../plan/memos.js';
 import { yamlErrorMessage } from '../plan/text.js';
 
 export const CONFIG_FILE = 'deepplan.config.yaml';
@@ -105,6 +106,7 @@ export function findRepoRoot(start: string): string {
 }
 
 const cache = new Map<string, Config>();
+registerMemo(() => cache.clear());
 
 /** Loads the configuration of a repository root; a missing file is an empty configuration. */
 export function loadConfig(root: string): Config {

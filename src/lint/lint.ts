@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 import { ConfigError, findRepoRoot, loadConfig, type Config } from '../config/config.js';
+import { registerMemo } from '../plan/memos.js';
 import { parsePlan } from '../plan/parse.js';
 import { toPosix } from '../plan/text.js';
 import { checkPlanPath, pathExists, PlanFileError, readPlanFileSync } from '../plan/store.js';
@@ -91,6 +92,7 @@ function isDisabled(plan: Plan, finding: Finding): boolean {
 }
 
 const contexts = new Map<string, RuleContext>();
+registerMemo(() => contexts.clear());
 
 /** The rule context of the repository a file belongs to, shared by every file of that repository in this process. */
 export function contextFor(file: string): RuleContext {

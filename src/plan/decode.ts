@@ -1,12 +1,14 @@
 import { isUtf8 } from 'node:buffer';
 import { fileError, formatMb, MAX_PLAN_BYTES } from './limits.js';
+import { registerMemo } from './memos.js';
 import type { Diagnostic } from './types.js';
 
 /**
  * Turns the bytes of a file into plan text, or the reason it cannot be one. Bytes over the size limit, binary
- * content and invalid UTF-8 are refused here so the parser only ever sees text.
+ * content and invalid UTF-8 are refused here so the parser only ever sees text. With the text come the same bytes in a
+ * buffer of their own that nothing changes (a writer may keep them while it reads into a reused buffer).
  */
-export function decodePlan(bytes: Uint8Array): { text: string } | { error: Diagnostic } {
+export function decodePlan(bytes: Uint8Array): { text: string; bytes: Buffer } | { error: Diagnostic } {
   if (bytes.byteLength > MAX_PLAN_BYTES) {
     return { error: fileError(`file is ${formatMb(bytes.byteLength)}; plan files are limited to ${formatMb(MAX_PLAN_BYTES)}`) };
   }
@@ -15,7 +17,7 @@ export function decodePlan(bytes: Uint8Array): { text: string } | { error: Diagn
   // reads back what it wrote last): the same text, without checking and decoding them again. Those bytes passed the
   // checks below, or were encoded from text.
   const known = recall(buffer);
-  if (known !== null) return { text: known };
+  if (known !== null) return known;
   if (bytes.indexOf(0) !== -1) return { error: fileError('file is binary (it contains NUL bytes), not a Markdown plan') };
   if (!isUtf8(buffer)) {
     const at = firstInvalidUtf8(buffer);
@@ -23,8 +25,9 @@ export function decodePlan(bytes: Uint8Array): { text: string } | { error: Diagn
     return { error: fileError(`file is not valid UTF-8 (first bad byte at offset ${at})`, line) };
   }
   const text = buffer.toString('utf8');
-  remember(Buffer.from(buffer), text);
-  return { text };
+  const kept = Buffer.from(buffer);
+  remember(kept, text);
+  return { text, bytes: kept };
 }
 
 /**
@@ -41,12 +44,12 @@ export function encodePlan(text: string): Buffer {
 }
 
 /**
- * Remembers the bytes `parts` make, in order, as the encoding of `text` (a writer put them together from the bytes it
- * read and the pieces it changed, pieces.ts: they are exactly its UTF-8, without a NUL) and returns the parts.
+ * Remembers `bytes` as the encoding of `text` (a writer put them together from the bytes it read and the pieces it
+ * changed, pieces.ts: they are exactly its UTF-8, without a NUL) and returns them. The writer must not change them.
  */
-export function rememberDecoded(parts: Buffer[], text: string): Buffer[] {
-  if (parts.reduce((total, part) => total + part.byteLength, 0) <= MAX_PLAN_BYTES) remember(parts, text);
-  return parts;
+export function rememberWritten(bytes: Buffer, text: string): Buffer {
+  if (bytes.byteLength <= MAX_PLAN_BYTES) remember(bytes, text);
+  return bytes;
 }
 
 /** U+FFFD in UTF-8. */
@@ -58,32 +61,23 @@ const REPLACEMENT = Buffer.from([0xef, 0xbf, 0xbd]);
  * again costs ~5 ms at 10,000 log rows.
  */
 const DECODED_CACHE_SIZE = 4;
-/** The bytes as the parts they were written in (a writer's pieces), their length, and their text. */
-const decoded: Array<{ parts: Buffer[]; length: number; text: string }> = [];
+/** The bytes (their own copy, or a writer's, which nothing changes) and their text. */
+const decoded: Array<{ bytes: Buffer; text: string }> = [];
+registerMemo(() => {
+  decoded.length = 0;
+});
 
-/** Whether `buffer` holds exactly the bytes `parts` make. */
-function sameBytes(buffer: Buffer, parts: Buffer[], length: number): boolean {
-  if (buffer.length !== length) return false;
-  let at = 0;
-  for (const part of parts) {
-    if (!part.equals(buffer.subarray(at, at + part.length))) return false;
-    at += part.length;
-  }
-  return true;
-}
-
-function recall(buffer: Buffer): string | null {
-  // Only a plan of the same size is compared byte by byte.
-  const hit = decoded.findIndex((entry) => sameBytes(buffer, entry.parts, entry.length));
+function recall(buffer: Buffer): { bytes: Buffer; text: string } | null {
+  // Buffer.equals compares the lengths first: only a plan of the same size is compared byte by byte.
+  const hit = decoded.findIndex((entry) => entry.bytes.equals(buffer));
   if (hit === -1) return null;
   const [entry] = decoded.splice(hit, 1);
   decoded.unshift(entry!);
-  return entry!.text;
+  return entry!;
 }
 
-function remember(bytes: Buffer | Buffer[], text: string): void {
-  const parts = Array.isArray(bytes) ? bytes : [bytes];
-  decoded.unshift({ parts, length: parts.reduce((total, part) => total + part.length, 0), text });
+function remember(bytes: Buffer, text: string): void {
+  decoded.unshift({ bytes, text });
   decoded.length = Math.min(decoded.length, DECODED_CACHE_SIZE);
 }
 

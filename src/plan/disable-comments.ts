@@ -1,4 +1,3 @@
-import type { Node as MdNode, RootContent } from 'mdast';
 import { MAX_DISABLE_COMMENTS } from './limits.js';
 import type { DisableRange, Point } from './types.js';
 
@@ -8,25 +7,20 @@ import type { DisableRange, Point } from './types.js';
 /** `<!--\s*deepplan-(disable|enable)\b([^>]*?)-->`, matched in two steps so that text without `>` costs linear time. */
 const DISABLE_COMMENT_OPEN = /<!--\s*deepplan-(disable|enable)\b/g;
 
-/** Where code lies (code blocks and inline code), as [start, end) offsets in document order. */
-export function codeSpans(nodes: readonly RootContent[]): Array<[number, number]> {
-  const spans: Array<[number, number]> = [];
-  const walk = (node: MdNode) => {
-    if ((node.type === 'code' || node.type === 'inlineCode') && node.position) {
-      spans.push([node.position.start.offset ?? 0, node.position.end.offset ?? 0]);
-      return;
-    }
-    for (const child of (node as { children?: MdNode[] }).children ?? []) walk(child);
-  };
-  for (const node of nodes) walk(node);
-  return spans;
-}
-
-/** The disable ranges, or null when there are more comments than MAX_DISABLE_COMMENTS. Comments inside `code` are skipped. */
-export function readDisableComments(text: string, from: number, pointAt: (offset: number) => Point, code: Array<[number, number]> = []): DisableRange[] | null {
+/**
+ * The disable ranges, or null when there are more comments than MAX_DISABLE_COMMENTS. Comments inside code are
+ * skipped (`codeSpans` says where code lies; it is asked only when the text has a comment).
+ */
+export function readDisableComments(
+  text: string,
+  from: number,
+  pointAt: (offset: number) => Point,
+  codeSpans: () => Array<[number, number]> = () => [],
+): DisableRange[] | null {
   const ranges: DisableRange[] = [];
   // Most plans have no comment at all: one scan for `<!--` instead of the pattern over the whole file (and its log).
   if (text.indexOf('<!--', from) === -1) return ranges;
+  const code = codeSpans();
   const open = (rules: string[] | null, fromLine: number, except?: string[]) => {
     ranges.push({ rules, ...(except ? { except } : {}), fromLine, toLine: Number.POSITIVE_INFINITY });
   };

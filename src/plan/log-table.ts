@@ -1,4 +1,5 @@
 import type { SkippedLines } from './limits.js';
+import { registerMemo } from './memos.js';
 import { lineEnd, lineText, splitTableRow } from './text.js';
 import type { Diagnostic, IterationLog, LogLines, LogRow } from './types.js';
 
@@ -73,6 +74,9 @@ export interface LineIndex {
  */
 const ROWS_CACHE_SIZE = 4;
 const rowsCache: CachedRows[] = [];
+registerMemo(() => {
+  rowsCache.length = 0;
+});
 
 /** The first character of the line starting at `start` after at most three spaces. */
 function firstCharacter(text: string, start: number): number {

@@ -1,8 +1,8 @@
-import { codeSpans, readDisableComments } from './disable-comments.js';
+import { readDisableComments } from './disable-comments.js';
 import { bodyStartOf, locateFrontMatter, readFrontMatter } from './front-matter.js';
 import { deepestNesting, fileError, formatMb, markdownLimit, MAX_DISABLE_COMMENTS, MAX_LOG_LINES, MAX_NESTING, MAX_PLAN_BYTES } from './limits.js';
 import { indexLines, readLog, type LineIndex } from './log-table.js';
-import { parseMarkdown, spanOf } from './markdown.js';
+import { codeSpans, parseMarkdown, spanOf } from './markdown.js';
 import { readPhases } from './phases.js';
 import { readCriteria, readEntries, readSkills, splitSections, type RawSection } from './sections.js';
 import { detectEol, endOfLine, lineStarts, pointFinder } from './text.js';
@@ -12,7 +12,7 @@ import type { RootContent } from 'mdast';
 // The plan parser's driver: the front matter, one pass over the lines (which finds the iteration log), the limits,
 // the Markdown part, the disable comments, then each section's reader. The parts live in their own files; importers
 // take the parser's public API from here.
-export { decodePlan, encodePlan, rememberDecoded } from './decode.js';
+export { decodePlan, encodePlan, rememberWritten } from './decode.js';
 export { locateFrontMatter, readMeta } from './front-matter.js';
 export { MAX_PLAN_BYTES } from './limits.js';
 export { LOG_HEADER } from './log-table.js';
@@ -109,7 +109,7 @@ function readPlan(plan: Plan, decoded: boolean): void {
   const nodes: RootContent[] = [];
   for (const piece of pieces) nodes.push(...parseMarkdown(text, piece.from, piece.to, plan.pointAt));
   // A disable comment shown inside code (a fenced example, inline code) is text, not a comment.
-  const disabled = readDisableComments(text, bodyStart, plan.pointAt, codeSpans(nodes));
+  const disabled = readDisableComments(text, bodyStart, plan.pointAt, () => codeSpans(text, pieces));
   if (disabled === null) {
     plan.diagnostics.push(fileError(`more than ${MAX_DISABLE_COMMENTS} deepplan-disable/enable comments; a plan never needs that`));
     return;

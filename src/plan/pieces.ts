@@ -2,6 +2,8 @@
 // the file's bytes are read already: the bytes of the edited text are the file's bytes with those few pieces encoded
 // in between (store.ts writes them so), instead of the whole text encoded again (~1.5 ms on a 10,000-row log).
 
+import { registerMemo } from './memos.js';
+
 /** A range of the base text, or new text. */
 type Piece = { from: number; to: number } | string;
 
@@ -15,6 +17,9 @@ interface Derivation {
 
 /** The text an edit returned last and how it is made; an edit of exactly that text carries the chain on. */
 let last: Derivation | null = null;
+registerMemo(() => {
+  last = null;
+});
 
 const pieceLength = (piece: Piece) => (typeof piece === 'string' ? piece.length : piece.to - piece.from);
 

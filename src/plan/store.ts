@@ -19,7 +19,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { decodePlan, encodePlan, MAX_PLAN_BYTES, parsePlan, rememberDecoded } from './parse.js';
+import { decodePlan, encodePlan, MAX_PLAN_BYTES, parsePlan, rememberWritten } from './parse.js';
 import { beginPieces, partsFromPieces } from './pieces.js';
 import { noteRead, setState } from './update.js';
 import type { Plan } from './types.js';
@@ -334,7 +334,7 @@ function planOfBytes(path: string, bytes: Buffer, size: number): { plan: Plan; s
     plan.diagnostics = [decoded.error];
     return { plan, source: null };
   }
-  return { plan: parsePlan(decoded.text, { path, decoded: true }), source: { text: decoded.text, bytes } };
+  return { plan: parsePlan(decoded.text, { path, decoded: true }), source: decoded };
 }
 
 export function describeFsError(error: unknown): string {
@@ -403,8 +403,10 @@ export async function updatePlanFile(path: string, edit: PlanEdit, options: Upda
 
 async function writeUnderLock(path: string, edit: PlanEdit, options: UpdateOptions): Promise<Plan> {
   const release = await acquireLock(path, options.lockWaitMs ?? 30_000);
+  // The file's bytes are read into the scratch buffer: what the write keeps of them is decodePlan's own copy.
+  const scratch = takeScratch();
   try {
-    const { plan, source } = await readPlanSource(path);
+    const { plan, source } = await readPlanSource(path, {}, scratch);
     const unreadable = unreadableReason(plan);
     if (unreadable || source === null) throw new PlanFileError(`cannot update ${path}: ${unreadable ?? 'it is not plan text'}`);
     const revision = plan.meta.state?.revision;
@@ -426,10 +428,12 @@ async function writeUnderLock(path: string, edit: PlanEdit, options: UpdateOptio
     // (pieces.ts), else the whole text encoded; either way remembered, so that the next read of these bytes (the
     // engine reads its plan back) need not decode them.
     const parts = partsFromPieces(edited, original, source.bytes);
+    const bytes = parts ? rememberWritten(Buffer.concat(parts), edited) : encodePlan(edited);
     const { writeFileAtomic } = await loadWriteMachinery();
-    await writeFileAtomic(path, parts ? Buffer.concat(rememberDecoded(parts, edited)) : encodePlan(edited), { fsync: true });
+    await writeFileAtomic(path, bytes, { fsync: true });
     return next;
   } finally {
+    if (scratch !== null) scratchFree = true;
     await release();
   }
 }

@@ -1,6 +1,7 @@
 import { Document, isMap, isScalar, isSeq, parseDocument, visit, type Node as YamlNode, type Pair } from 'yaml';
 import { locateFrontMatter, parsePlan } from './parse.js';
 import { logLines, rowOfLine } from './log-table.js';
+import { registerMemo } from './memos.js';
 import { derivedPrefix, derivedSlice, noteSplice } from './pieces.js';
 import type { PlanReview, PlanState, PlanStatus } from './schema.js';
 import { detectEol, endOfLine, safeText, startOfLine } from './text.js';
@@ -367,6 +368,11 @@ export function appendLogRow(input: string, row: NewLogRow): string {
  * long log, is not free).
  */
 let lastAppend: { text: string; plan: Plan; at: number } | null = null;
+registerMemo(() => {
+  lastRead = null;
+  lastEdit = null;
+  lastAppend = null;
+});
 
 /** The plan appendLogRow read, when `input` is the text it returned: offsets before `at` are the same in both. */
 function beforeAppend(input: string): { plan: Plan; at: number } | null {

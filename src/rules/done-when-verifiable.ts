@@ -1,3 +1,4 @@
+import { registerMemo } from '../plan/memos.js';
 import type { Phase, Plan } from '../plan/types.js';
 import { isGlob, pathsIn } from './plan-paths.js';
 import type { Rule } from './rule.js';
@@ -79,6 +80,7 @@ function ownStems(phase: Phase, entities: Set<string>): Set<string> {
 }
 
 const wordPatterns = new Map<string, RegExp>();
+registerMemo(() => wordPatterns.clear());
 
 function mentionsWord(text: string, word: string): boolean {
   if (!text.includes(word)) return false;

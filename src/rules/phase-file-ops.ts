@@ -1,5 +1,6 @@
 import picomatch from 'picomatch';
 import { isDynamicPattern } from 'tinyglobby';
+import { registerMemo } from '../plan/memos.js';
 import type { Phase } from '../plan/types.js';
 import type { Rule, RuleContext } from './rule.js';
 
@@ -7,6 +8,7 @@ export const FILE_OPS_WARN = 10;
 export const FILE_OPS_BLOCK = 20;
 
 const matchers = new Map<string, (file: string) => boolean>();
+registerMemo(() => matchers.clear());
 function matcher(pattern: string): (file: string) => boolean {
   let match = matchers.get(pattern);
   if (!match) {

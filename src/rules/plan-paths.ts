@@ -1,4 +1,5 @@
 import picomatch from 'picomatch';
+import { registerMemo } from '../plan/memos.js';
 import type { Phase, Plan } from '../plan/types.js';
 import type { RuleContext } from './rule.js';
 
@@ -59,6 +60,11 @@ export function overlaps(a: string, b: string): boolean {
 const PATH_TOKEN = /(?<![\w/.:@-])((?:[\w.-]+\/)+(?:[\w.*?-]*\.[A-Za-z0-9]{1,8}|[\w.-]*\*[\w.*-]*))(?![\w/])/g;
 
 const pathsCache = new Map<string, Array<{ path: string; index: number }>>();
+registerMemo(() => {
+  globs.clear();
+  matchers.clear();
+  pathsCache.clear();
+});
 
 export function pathsIn(text: string): Array<{ path: string; index: number }> {
   return remember(pathsCache, text, () => findPaths(text));
