@@ -5,7 +5,7 @@ import { globSync, isDynamicPattern } from 'tinyglobby';
 import { ConfigError, findRepoRoot, loadConfig, type Config } from '../config/config.js';
 import { registerMemo } from '../plan/memos.js';
 import { parsePlan } from '../plan/parse.js';
-import { toPosix } from '../plan/text.js';
+import { compareCodeUnits, toPosix } from '../plan/text.js';
 import { checkPlanPath, pathExists, PlanFileError, readPlanFileSync } from '../plan/store.js';
 import type { Plan, Severity } from '../plan/types.js';
 import { PARSE_RULE_ID, RULE_IDS, RULES } from '../rules/catalog.js';
@@ -79,7 +79,7 @@ export function lintPlan(plan: Plan, context: RuleContext): Finding[] {
   }
   return findings
     .filter((finding) => finding.ruleId === PARSE_RULE_ID || !isDisabled(plan, finding))
-    .sort((a, b) => a.line - b.line || a.column - b.column || a.ruleId.localeCompare(b.ruleId));
+    .sort((a, b) => a.line - b.line || a.column - b.column || compareCodeUnits(a.ruleId, b.ruleId));
 }
 
 function isDisabled(plan: Plan, finding: Finding): boolean {

@@ -1,3 +1,4 @@
+import { formatCount } from '../plan/text.js';
 import type { Plan, Phase } from '../plan/types.js';
 import picomatch from 'picomatch';
 import { pathsIn, stepText } from './plan-paths.js';
@@ -73,7 +74,7 @@ export const phaseContextMode: Rule = {
       const required = contextModeFor(measured.lines);
       const line = phase.fields.get('context')?.line ?? phase.heading.start.line;
       const declared = phase.context as keyof typeof RANK | null;
-      const size = `${measured.lines.toLocaleString('en-US')} input lines`;
+      const size = `${formatCount(measured.lines)} input lines`;
       if (declared === null) {
         report(`${phase.id} has no Context field; its ${size} call for \`${required}\``, { line, fix: `add "- Context: ${required}" to ${phase.id}'s fields` });
         continue;
