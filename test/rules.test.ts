@@ -4,6 +4,7 @@ import { lintText } from '../src/lint/lint.js';
 import { RULE_IDS } from '../src/rules/catalog.js';
 import { minimumBudget } from '../src/rules/budget.js';
 import { contextModeFor } from '../src/rules/phase-context-mode.js';
+import { discoverSkills, lazySkillIndex, skillDirectories } from '../src/skills/discover.js';
 import type { Finding } from '../src/rules/rule.js';
 import { SMALL_PLAN, SMALL_PLAN_SKILLS, edit, logRows, makeRepo } from './support/fixtures.js';
 import { editAll } from './support/plan-text.js';
@@ -202,6 +203,38 @@ describe('skill-unknown', () => {
     const moved = Object.fromEntries(Object.entries(SMALL_PLAN_SKILLS).map(([path, text]) => [path.replace('.claude/skills', 'team/skills'), text]));
     const root = makeRepo({ ...moved, 'deepplan.config.yaml': 'skills:\n  paths: [team/skills]\n' });
     expect(of(lintText(SMALL_PLAN, join(root, 'plans', 'p.md')), 'skill-unknown')).toEqual([]);
+  });
+
+  it('looks a skill up by name as the whole index finds it, reading only the folders of that name', () => {
+    const skill = (name: string, extra = '') => `---\nname: ${name}\ndescription: Does ${name}.\n${extra}---\nBody of ${name}.\n`;
+    const root = makeRepo({
+      '.claude/skills/alpha/SKILL.md': skill('alpha'),
+      '.claude/skills/broken/SKILL.md': '---\nname: broken\n---\n',
+      '.claude/skills/misnamed/SKILL.md': skill('other'),
+      '.claude/skills/notes.md': 'not a skill folder',
+      '.claude/skills/empty/README.md': 'no SKILL.md',
+      // The same name in a later folder: the first folder's copy wins; a later valid copy stands in for an invalid one.
+      'skills/alpha/SKILL.md': skill('alpha', 'metadata:\n  run: node later.mjs\n'),
+      'skills/broken/SKILL.md': skill('broken'),
+    });
+    const directories = skillDirectories(root, [], join(root, 'no-home'));
+    const names = ['alpha', 'broken', 'misnamed', 'other', 'notes.md', 'empty', 'missing', '../skills/alpha'];
+    const lazy = lazySkillIndex(directories);
+    const whole = discoverSkills(directories);
+    for (const name of names) {
+      expect([name, lazy.skills.has(name), lazy.skills.get(name)]).toEqual([name, whole.skills.has(name), whole.skills.get(name)]);
+    }
+    expect(lazy.skills.get('alpha')?.run).toBeNull();
+    expect(lazy.skills.get('broken')?.dir).toBe(join(root, 'skills', 'broken'));
+    // Every other use reads the whole index.
+    const fresh = lazySkillIndex(directories);
+    expect(fresh.skills.size).toBe(whole.skills.size);
+    expect([...fresh.skills]).toEqual([...whole.skills]);
+    expect(fresh.invalid).toEqual(whole.invalid);
+    expect(lazySkillIndex(directories).invalid.map((invalid) => invalid.dir)).toEqual([
+      join(root, '.claude', 'skills', 'broken'),
+      join(root, '.claude', 'skills', 'misnamed'),
+    ]);
   });
 });
 

@@ -3,7 +3,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { toPosix } from '../plan/text.js';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 import type { Config } from '../config/config.js';
-import { discoverSkills, skillDirectories, type SkillIndex } from '../skills/discover.js';
+import { lazySkillIndex, skillDirectories, type SkillIndex } from '../skills/discover.js';
 import type { RuleContext } from './rule.js';
 
 /** Files larger than this are not counted line by line (they are data, not source material). */
@@ -22,7 +22,7 @@ export function createRuleContext(root: string, config: Config): RuleContext {
     root,
     config,
     skills() {
-      skills ??= discoverSkills(skillDirectories(root, config.skills?.paths ?? []));
+      skills ??= lazySkillIndex(skillDirectories(root, config.skills?.paths ?? []));
       return skills;
     },
     expand(pattern: string) {
