@@ -4,6 +4,7 @@ import { lintText } from '../src/lint/lint.js';
 import { RULE_IDS } from '../src/rules/catalog.js';
 import { minimumBudget } from '../src/rules/budget.js';
 import { contextModeFor } from '../src/rules/phase-context-mode.js';
+import { createRuleContext, staticFolder } from '../src/rules/context.js';
 import { discoverSkills, lazySkillIndex, skillDirectories } from '../src/skills/discover.js';
 import type { Finding } from '../src/rules/rule.js';
 import { SMALL_PLAN, SMALL_PLAN_SKILLS, edit, logRows, makeRepo } from './support/fixtures.js';
@@ -314,6 +315,24 @@ describe('phase-context-mode', () => {
     ]);
     const globbed = edit(SMALL_PLAN, '- Inputs: notes/accounts.md', '- Inputs: notes/*.md');
     expect(of(lint(globbed, { 'notes/a.md': lines(1600), 'notes/b.md': lines(1600) }), 'phase-context-mode')[0]!.message).toMatch(/3,200 input lines/);
+  });
+
+  it('expands a glob under an existing folder and answers one under a missing folder without walking', () => {
+    expect(['ops/archive/*.gz', './ops/*/x.md', 'ops/{a,b}/x', '**/*.md', 'a/b/**', 'x.md', '.github/w/*.yml'].map(staticFolder)).toEqual([
+      'ops/archive',
+      'ops',
+      'ops',
+      '',
+      'a/b',
+      '',
+      '.github/w',
+    ]);
+    const root = makeRepo({ 'ops/archive/a.gz': 'a', 'ops/archive/b.gz': 'b', 'ops/other/c.gz': 'c' });
+    const context = createRuleContext(root, {});
+    expect(context.expand('ops/archive/*.gz')).toEqual(['ops/archive/a.gz', 'ops/archive/b.gz']);
+    expect(context.expand('ops/*/c.gz')).toEqual(['ops/other/c.gz']);
+    expect(context.expand('ops/missing/*.gz')).toEqual([]);
+    expect(context.expand('ops/archive/a.gz/*')).toEqual([]);
   });
 
   it('counts a file a step reads that Inputs leave out: a 5,000-line file cannot escape the check', () => {

@@ -64,12 +64,35 @@ function expandPattern(root: string, pattern: string): string[] {
       return [];
     }
   }
+  // A glob under a folder that does not exist matches nothing: answered without compiling it and walking (most plans
+  // name the outputs of earlier phases as inputs, not written yet when the plan is linted).
+  if (!isFolder(join(root, staticFolder(pattern)))) return [];
   try {
     return globSync(pattern, { cwd: root, onlyFiles: true, dot: false, ignore: ['**/node_modules/**', '.git/**'] })
       .map((file) => toPosix(relative(root, resolve(root, file))))
       .sort();
   } catch {
     return [];
+  }
+}
+
+/** The folders a glob starts with before its first segment with a special character: `ops/archive` of `ops/archive/*.gz`. */
+export function staticFolder(pattern: string): string {
+  const segments = pattern.replace(/^(?:\.\/)+/, '').split('/');
+  const fixed: string[] = [];
+  // The last segment names files; a segment with any character a glob may treat specially ends the fixed part.
+  for (const segment of segments.slice(0, -1)) {
+    if (segment === '' || segment === '.' || /[*?[\]{}()!+@\\]/.test(segment)) break;
+    fixed.push(segment);
+  }
+  return fixed.join('/');
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
 
