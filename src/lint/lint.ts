@@ -9,6 +9,9 @@ import { checkPlanPath, pathExists, PlanFileError, readPlanFileSync } from '../p
 import type { Plan, Severity } from '../plan/types.js';
 import { PARSE_RULE_ID, RULE_IDS, RULES } from '../rules/catalog.js';
 import { createRuleContext } from '../rules/context.js';
+import { forgetWordPatterns } from '../rules/done-when-verifiable.js';
+import { forgetFileMatchers } from '../rules/phase-file-ops.js';
+import { forgetPlanPaths } from '../rules/plan-paths.js';
 import type { Finding, RuleContext } from '../rules/rule.js';
 import { lintInPool, type FileResult } from './pool.js';
 
@@ -91,6 +94,18 @@ function isDisabled(plan: Plan, finding: Finding): boolean {
 }
 
 const contexts = new Map<string, RuleContext>();
+
+/**
+ * Empties what linting remembers across plans in this process: the rule contexts of the repositories linted (their
+ * configuration, skills and file listings) and the rules' caches of the plans' paths, globs and words. The start-up
+ * snapshot calls it after its warm-up, so the heap every start restores holds nothing of the warm-up's plans.
+ */
+export function forgetLinted(): void {
+  contexts.clear();
+  forgetPlanPaths();
+  forgetWordPatterns();
+  forgetFileMatchers();
+}
 
 /** The rule context of the repository a file belongs to, shared by every file of that repository in this process. */
 export function contextFor(file: string): RuleContext {

@@ -80,6 +80,11 @@ function ownStems(phase: Phase, entities: Set<string>): Set<string> {
 
 const wordPatterns = new Map<string, RegExp>();
 
+/** Empties the cache above (the start-up snapshot keeps none of its warm-up's plans). */
+export function forgetWordPatterns(): void {
+  wordPatterns.clear();
+}
+
 function mentionsWord(text: string, word: string): boolean {
   if (!text.includes(word)) return false;
   let pattern = wordPatterns.get(word);

@@ -16,6 +16,11 @@ function matcher(pattern: string): (file: string) => boolean {
   return match;
 }
 
+/** Empties the cache above (the start-up snapshot keeps none of its warm-up's plans). */
+export function forgetFileMatchers(): void {
+  matchers.clear();
+}
+
 /**
  * The files a plan says it will write: every output of every phase that is a path, not a glob. A glob of another
  * phase (`drafts/*.html` read by the phase that sends them) matches these as well as what is on disk, so it counts

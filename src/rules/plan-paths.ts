@@ -60,6 +60,13 @@ const PATH_TOKEN = /(?<![\w/.:@-])((?:[\w.-]+\/)+(?:[\w.*?-]*\.[A-Za-z0-9]{1,8}|
 
 const pathsCache = new Map<string, Array<{ path: string; index: number }>>();
 
+/** Empties the caches above (the start-up snapshot keeps none of its warm-up's plans). */
+export function forgetPlanPaths(): void {
+  globs.clear();
+  matchers.clear();
+  pathsCache.clear();
+}
+
 export function pathsIn(text: string): Array<{ path: string; index: number }> {
   return remember(pathsCache, text, () => findPaths(text));
 }
