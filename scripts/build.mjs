@@ -125,6 +125,30 @@ const lazyBuiltins = {
   },
 };
 
+/**
+ * Packages whose module body builds a large table that lint and status rarely read: in the snapshot's bundle each is a
+ * stand-in whose function loads the real module (bundled, run on first call) at run time, so the heap every start
+ * restores does not hold the table. decode-named-character-reference holds the 2,125 HTML entity names (a 0.1 MB
+ * dictionary and 4,000 strings); a plan reads it only where its Markdown has a reference such as `&amp;`.
+ */
+const LAZY_PACKAGES = { 'decode-named-character-reference': ['decodeNamedCharacterReference'] };
+const lazyPackages = {
+  name: 'lazy-packages',
+  setup(builder) {
+    const filter = new RegExp(`^(${Object.keys(LAZY_PACKAGES).join('|')})$`);
+    // The stand-in's own require() of the package resolves as usual.
+    builder.onResolve({ filter }, ({ path, namespace }) => (namespace === 'lazy-package' ? undefined : { path, namespace: 'lazy-package' }));
+    builder.onLoad({ filter: /.*/, namespace: 'lazy-package' }, ({ path }) => ({
+      contents: [
+        'let real;',
+        ...LAZY_PACKAGES[path].map((name) => `export function ${name}(...args) { real ??= require(${JSON.stringify(path)}); return real.${name}(...args); }`),
+      ].join('\n'),
+      loader: 'js',
+      resolveDir: PROJECT,
+    }));
+  },
+};
+
 const started = performance.now();
 mkdirSync(DIST, { recursive: true });
 const all = sources(SRC);
@@ -192,7 +216,7 @@ await built(
     // esbuild cannot escape inside a regular expression literal: the sources write those characters as \u escapes.
     charset: 'ascii',
     external: EXTERNAL,
-    plugins: [onlyReadCommands, fdirPicomatch, lazyBuiltins],
+    plugins: [onlyReadCommands, fdirPicomatch, lazyBuiltins, lazyPackages],
     // The bundle sits one folder below dist/ like every other file, so the package's files are found from it alike.
     define: { 'import.meta.url': '__deepplanModuleUrl' },
     banner: { js: "var __deepplanModuleUrl = require('node:url').pathToFileURL(__filename).href;" },

@@ -115,6 +115,26 @@ describe('lint and status started from the snapshot', () => {
     expect(findings).toBeGreaterThanOrEqual(DEFECTS.length);
   }, 180_000);
 
+  it('decode character references as the usual start does (their table is loaded on first use, not restored)', () => {
+    const repo = repos[0]!;
+    const plan = join(repo.root, repo.plans[0]!);
+    const text = readFileSync(plan, 'utf8');
+    // A named, a decimal and a hexadecimal reference in the first phase's title, and a name no entity has.
+    writeFileSync(join(repo.root, 'plans', 'entities.md'), text.replace('### P1. ', '### P1. &amp; &copy; &#169; &#xA9; &notanentity; '));
+    for (const args of [
+      ['lint', 'plans/entities.md', '--format', 'json'],
+      ['status', 'plans/entities.md', '--json'],
+    ]) {
+      const { snapshot, usual } = both(args, { cwd: repo.root });
+      expect(snapshot, args.join(' ')).toEqual(usual);
+    }
+    const status = JSON.parse(run(LAUNCHER, ['status', 'plans/entities.md', '--json'], { cwd: repo.root }).stdout) as {
+      phases: { list: Array<{ title: string }> };
+    };
+    expect(status.phases.list[0]!.title).toMatch(/^& \u00a9 \u00a9 \u00a9 &notanentity; /);
+    rmSync(join(repo.root, 'plans', 'entities.md'));
+  });
+
   it('read each plan as status does, in text and JSON', () => {
     for (const repo of repos) {
       for (const plan of repo.plans.slice(0, 3)) {
