@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startupSnapshot } from 'node:v8';
 import { forgetLinted } from '../lint/lint.js';
+import { decodePlan } from '../plan/decode.js';
 import { parseMarkdown } from '../plan/markdown.js';
 import { main, prebuildProgram } from './program.js';
 
@@ -94,13 +95,17 @@ async function warmUp(plans: string[]): Promise<void> {
 
 /**
  * Drops what the warm-up's plans left in caches keyed by their text or their paths (~0.45 MB of heap every start
- * would restore and never use): the rules' and the rule contexts' (forgetLinted), and the Markdown parser's trees of
- * the last parts it parsed (src/plan/markdown.ts keeps 8 by their text; as many one-character parts push them out).
+ * would restore and never use): the rules' and the rule contexts' (forgetLinted), the Markdown parser's trees of the
+ * last parts it parsed and the decoder's last plans (src/plan/markdown.ts keeps 8 by their text, src/plan/decode.ts 4
+ * by their bytes; as many one-character texts push them out).
  */
 function forgetWarmUp(): void {
   forgetLinted();
   const start = { line: 1, column: 1, offset: 0 };
-  for (let index = 0; index < 64; index++) parseMarkdown(`${index}`, 0, `${index}`.length, () => start);
+  for (let index = 0; index < 64; index++) {
+    parseMarkdown(`${index}`, 0, `${index}`.length, () => start);
+    decodePlan(Buffer.from(`${index}`));
+  }
 }
 
 /** Discards what a stream is given until the returned function is called. */
