@@ -151,7 +151,12 @@ dropCodeCache(partial);
 // A snapshot Node builds may still fail when it starts (a module that holds state Node cannot restore): try it on a
 // sample plan before the launcher may use it, and compare with the same command run the usual way.
 const check = samples[0] ? ['lint', '--format', 'json', samples[0]] : ['status', '--help'];
-const fromSnapshot = spawnSync(nodeCopy, ['--snapshot-blob', partial, ...check], { encoding: 'utf8', cwd: PROJECT, timeout: 60_000 });
+// With the launcher's flags (src/cli/deepplan.sh).
+const fromSnapshot = spawnSync(nodeCopy, ['--no-regexp-tier-up', '--no-rehash-snapshot', '--snapshot-blob', partial, ...check], {
+  encoding: 'utf8',
+  cwd: PROJECT,
+  timeout: 60_000,
+});
 const usual = spawnSync(nodeCopy, [join(DIST, 'cli', 'main.js'), ...check], { encoding: 'utf8', cwd: PROJECT, timeout: 60_000 });
 if (fromSnapshot.status !== usual.status || fromSnapshot.stdout !== usual.stdout || fromSnapshot.stderr !== usual.stderr) {
   rmSync(partial, { force: true });
