@@ -125,6 +125,30 @@ const lazyBuiltins = {
   },
 };
 
+/**
+ * Packages whose module body builds a large table that lint and status rarely read: in the snapshot's bundle each is a
+ * stand-in whose function loads the real module (bundled, run on first call) at run time, so the heap every start
+ * restores does not hold the table. decode-named-character-reference holds the 2,125 HTML entity names (a 0.1 MB
+ * dictionary and 4,000 strings); a plan reads it only where its Markdown has a reference such as `&amp;`.
+ */
+const LAZY_PACKAGES = { 'decode-named-character-reference': ['decodeNamedCharacterReference'] };
+const lazyPackages = {
+  name: 'lazy-packages',
+  setup(builder) {
+    const filter = new RegExp(`^(${Object.keys(LAZY_PACKAGES).join('|')})$`);
+    // The stand-in's own require() of the package resolves as usual.
+    builder.onResolve({ filter }, ({ path, namespace }) => (namespace === 'lazy-package' ? undefined : { path, namespace: 'lazy-package' }));
+    builder.onLoad({ filter: /.*/, namespace: 'lazy-package' }, ({ path }) => ({
+      contents: [
+        'let real;',
+        ...LAZY_PACKAGES[path].map((name) => `export function ${name}(...args) { real ??= require(${JSON.stringify(path)}); return real.${name}(...args); }`),
+      ].join('\n'),
+      loader: 'js',
+      resolveDir: PROJECT,
+    }));
+  },
+};
+
 const started = performance.now();
 mkdirSync(DIST, { recursive: true });
 const all = sources(SRC);
@@ -187,15 +211,25 @@ await built(
     format: 'cjs',
     bundle: true,
     minifyWhitespace: true,
+    // ASCII (non-ASCII characters of strings written as \u escapes): V8 keeps a source with one character above 0xFF as
+    // two bytes a character, so a UTF-8 bundle doubled the 0.75 MB of source every start restores from the snapshot.
+    // esbuild cannot escape inside a regular expression literal: those characters are escaped below.
+    charset: 'ascii',
     external: EXTERNAL,
-    plugins: [onlyReadCommands, fdirPicomatch, lazyBuiltins],
+    plugins: [onlyReadCommands, fdirPicomatch, lazyBuiltins, lazyPackages],
     // The bundle sits one folder below dist/ like every other file, so the package's files are found from it alike.
     define: { 'import.meta.url': '__deepplanModuleUrl' },
     banner: { js: "var __deepplanModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   }),
 );
+// The characters esbuild leaves above ASCII are in regular expression literals (markdown-it's /ẞ/ and /…/): a \u escape
+// means the same there (a character outside the BMP becomes its two halves, as a pattern without the u flag reads it).
+const snapshotCode = readFileSync(join(DIST, 'snapshot', 'read.cjs'), 'utf8').replace(
+  /[^\x00-\x7f]/g,
+  (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
+);
+writeFileSync(join(DIST, 'snapshot', 'read.cjs'), snapshotCode);
 // Code restored from a snapshot cannot import(): esbuild keeps import() of Node's own modules, so none may be left.
-const snapshotCode = readFileSync(join(DIST, 'snapshot', 'read.cjs'), 'utf8');
 const imported = /[^\w$.]import\(\s*["'`]([^"'`]+)/.exec(snapshotCode);
 if (imported) {
   process.stderr.write(

@@ -4,6 +4,8 @@ import { lintText } from '../src/lint/lint.js';
 import { RULE_IDS } from '../src/rules/catalog.js';
 import { minimumBudget } from '../src/rules/budget.js';
 import { contextModeFor } from '../src/rules/phase-context-mode.js';
+import { createRuleContext, staticFolder } from '../src/rules/context.js';
+import { discoverSkills, lazySkillIndex, skillDirectories } from '../src/skills/discover.js';
 import type { Finding } from '../src/rules/rule.js';
 import { SMALL_PLAN, SMALL_PLAN_SKILLS, edit, logRows, makeRepo } from './support/fixtures.js';
 import { editAll } from './support/plan-text.js';
@@ -203,6 +205,38 @@ describe('skill-unknown', () => {
     const root = makeRepo({ ...moved, 'deepplan.config.yaml': 'skills:\n  paths: [team/skills]\n' });
     expect(of(lintText(SMALL_PLAN, join(root, 'plans', 'p.md')), 'skill-unknown')).toEqual([]);
   });
+
+  it('looks a skill up by name as the whole index finds it, reading only the folders of that name', () => {
+    const skill = (name: string, extra = '') => `---\nname: ${name}\ndescription: Does ${name}.\n${extra}---\nBody of ${name}.\n`;
+    const root = makeRepo({
+      '.claude/skills/alpha/SKILL.md': skill('alpha'),
+      '.claude/skills/broken/SKILL.md': '---\nname: broken\n---\n',
+      '.claude/skills/misnamed/SKILL.md': skill('other'),
+      '.claude/skills/notes.md': 'not a skill folder',
+      '.claude/skills/empty/README.md': 'no SKILL.md',
+      // The same name in a later folder: the first folder's copy wins; a later valid copy stands in for an invalid one.
+      'skills/alpha/SKILL.md': skill('alpha', 'metadata:\n  run: node later.mjs\n'),
+      'skills/broken/SKILL.md': skill('broken'),
+    });
+    const directories = skillDirectories(root, [], join(root, 'no-home'));
+    const names = ['alpha', 'broken', 'misnamed', 'other', 'notes.md', 'empty', 'missing', '../skills/alpha'];
+    const lazy = lazySkillIndex(directories);
+    const whole = discoverSkills(directories);
+    for (const name of names) {
+      expect([name, lazy.skills.has(name), lazy.skills.get(name)]).toEqual([name, whole.skills.has(name), whole.skills.get(name)]);
+    }
+    expect(lazy.skills.get('alpha')?.run).toBeNull();
+    expect(lazy.skills.get('broken')?.dir).toBe(join(root, 'skills', 'broken'));
+    // Every other use reads the whole index.
+    const fresh = lazySkillIndex(directories);
+    expect(fresh.skills.size).toBe(whole.skills.size);
+    expect([...fresh.skills]).toEqual([...whole.skills]);
+    expect(fresh.invalid).toEqual(whole.invalid);
+    expect(lazySkillIndex(directories).invalid.map((invalid) => invalid.dir)).toEqual([
+      join(root, '.claude', 'skills', 'broken'),
+      join(root, '.claude', 'skills', 'misnamed'),
+    ]);
+  });
 });
 
 describe('phase-count', () => {
@@ -281,6 +315,24 @@ describe('phase-context-mode', () => {
     ]);
     const globbed = edit(SMALL_PLAN, '- Inputs: notes/accounts.md', '- Inputs: notes/*.md');
     expect(of(lint(globbed, { 'notes/a.md': lines(1600), 'notes/b.md': lines(1600) }), 'phase-context-mode')[0]!.message).toMatch(/3,200 input lines/);
+  });
+
+  it('expands a glob under an existing folder and answers one under a missing folder without walking', () => {
+    expect(['ops/archive/*.gz', './ops/*/x.md', 'ops/{a,b}/x', '**/*.md', 'a/b/**', 'x.md', '.github/w/*.yml'].map(staticFolder)).toEqual([
+      'ops/archive',
+      'ops',
+      'ops',
+      '',
+      'a/b',
+      '',
+      '.github/w',
+    ]);
+    const root = makeRepo({ 'ops/archive/a.gz': 'a', 'ops/archive/b.gz': 'b', 'ops/other/c.gz': 'c' });
+    const context = createRuleContext(root, {});
+    expect(context.expand('ops/archive/*.gz')).toEqual(['ops/archive/a.gz', 'ops/archive/b.gz']);
+    expect(context.expand('ops/*/c.gz')).toEqual(['ops/other/c.gz']);
+    expect(context.expand('ops/missing/*.gz')).toEqual([]);
+    expect(context.expand('ops/archive/a.gz/*')).toEqual([]);
   });
 
   it('counts a file a step reads that Inputs leave out: a 5,000-line file cannot escape the check', () => {

@@ -449,13 +449,14 @@ function knownPeople(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText
       }
     }
   }
+  // Dashes and quotes as \u escapes: the start-up snapshot's bundle stays ASCII (scripts/build.mjs).
   for (const entry of plan.stakeholders ?? []) {
-    const split = /^\s*([^—–:,(-]+?)\s*(?:—|–|-{1,2}|:|,|\()\s*(.*)$/.exec(entry.text);
+    const split = /^\s*([^\u2014\u2013:,(-]+?)\s*(?:\u2014|\u2013|-{1,2}|:|,|\()\s*(.*)$/.exec(entry.text);
     if (split) all.add(split[1]!, split[2]!, 'the Stakeholders');
   }
   const owner = plan.meta.owner;
   if (typeof owner === 'string') {
-    const split = /^\s*([^,—–(]+?)\s*(?:,|—|–|\()\s*(.*)$/.exec(owner);
+    const split = /^\s*([^,\u2014\u2013(]+?)\s*(?:,|\u2014|\u2013|\()\s*(.*)$/.exec(owner);
     if (split) all.add(split[1]!, split[2]!, 'the owner');
   }
   for (const entry of plan.constraints ?? []) for (const mention of mentionsOf(entry.text)) all.add(mention.name, mention.title, 'the Constraints');
@@ -476,7 +477,7 @@ function checkTitles(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText
   const describeTitle = (key: string) => (key.length <= 4 ? key.toUpperCase() : key);
   // The Stakeholders and the owner against the records.
   for (const entry of plan.stakeholders ?? []) {
-    const split = /^\s*([^—–:,(-]+?)\s*(?:—|–|-{1,2}|:|,|\()\s*(.*)$/.exec(entry.text);
+    const split = /^\s*([^\u2014\u2013:,(-]+?)\s*(?:\u2014|\u2013|-{1,2}|:|,|\()\s*(.*)$/.exec(entry.text);
     const title = split ? TITLE_RE.exec(split[2]!)?.[1] : undefined;
     if (!split || !title) continue;
     const found = conflict(records, split[1]!, title, true);
@@ -491,7 +492,7 @@ function checkTitles(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText
     }
   }
   // Every other mention in the plan against everything known.
-  const ownerName = typeof plan.meta.owner === 'string' ? plan.meta.owner.split(/[,—–(]/)[0]!.trim() : null;
+  const ownerName = typeof plan.meta.owner === 'string' ? plan.meta.owner.split(/[,\u2014\u2013(]/)[0]!.trim() : null;
   const texts: Array<{ where: string; line: number; text: string }> = [
     ...(plan.criteria ?? []).map((criterion) => ({ where: criterion.id ?? 'a criterion', line: criterion.line, text: criterion.text })),
     ...plan.phases.flatMap((phase) => [

@@ -3,7 +3,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { toPosix } from '../plan/text.js';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 import type { Config } from '../config/config.js';
-import { discoverSkills, skillDirectories, type SkillIndex } from '../skills/discover.js';
+import { lazySkillIndex, skillDirectories, type SkillIndex } from '../skills/discover.js';
 import type { RuleContext } from './rule.js';
 
 /** Files larger than this are not counted line by line (they are data, not source material). */
@@ -22,7 +22,7 @@ export function createRuleContext(root: string, config: Config): RuleContext {
     root,
     config,
     skills() {
-      skills ??= discoverSkills(skillDirectories(root, config.skills?.paths ?? []));
+      skills ??= lazySkillIndex(skillDirectories(root, config.skills?.paths ?? []));
       return skills;
     },
     expand(pattern: string) {
@@ -64,12 +64,35 @@ function expandPattern(root: string, pattern: string): string[] {
       return [];
     }
   }
+  // A glob under a folder that does not exist matches nothing: answered without compiling it and walking (most plans
+  // name the outputs of earlier phases as inputs, not written yet when the plan is linted).
+  if (!isFolder(join(root, staticFolder(pattern)))) return [];
   try {
     return globSync(pattern, { cwd: root, onlyFiles: true, dot: false, ignore: ['**/node_modules/**', '.git/**'] })
       .map((file) => toPosix(relative(root, resolve(root, file))))
       .sort();
   } catch {
     return [];
+  }
+}
+
+/** The folders a glob starts with before its first segment with a special character: `ops/archive` of `ops/archive/*.gz`. */
+export function staticFolder(pattern: string): string {
+  const segments = pattern.replace(/^(?:\.\/)+/, '').split('/');
+  const fixed: string[] = [];
+  // The last segment names files; a segment with any character a glob may treat specially ends the fixed part.
+  for (const segment of segments.slice(0, -1)) {
+    if (segment === '' || segment === '.' || /[*?[\]{}()!+@\\]/.test(segment)) break;
+    fixed.push(segment);
+  }
+  return fixed.join('/');
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
 

@@ -114,7 +114,8 @@ function kindOfName(name: string): ActionKind | null {
 
 /** Text with quoted passages and code spans blanked: an argument's words ("Michael sends the drafts") are not the step's action. */
 function unquoted(text: string): string {
-  return text.replace(/"[^"\n]*"|“[^”\n]*”|`[^`\n]*`/g, (match) => ' '.repeat(match.length));
+  // Dashes and quotes as \u escapes: the start-up snapshot's bundle stays ASCII (scripts/build.mjs).
+  return text.replace(/"[^"\n]*"|\u201c[^\u201d\n]*\u201d|`[^`\n]*`/g, (match) => ' '.repeat(match.length));
 }
 
 /** The irreversible action in a piece of prose (a model step, a phase title), if any. */

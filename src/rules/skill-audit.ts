@@ -45,7 +45,8 @@ export const skillAudit: Rule = {
         report('an Excluded row has no skill name', { line: skill.line });
         continue;
       }
-      if (!skill.reason || /^[-–—.?\s]*$|^(?:n\/?a|none|tbd|todo)$/i.test(skill.reason))
+      // Dashes and quotes as \u escapes: the start-up snapshot's bundle stays ASCII (scripts/build.mjs).
+      if (!skill.reason || /^[-\u2013\u2014.?\s]*$|^(?:n\/?a|none|tbd|todo)$/i.test(skill.reason))
         report(`skill ${skill.name} is excluded without a reason`, {
           line: skill.line,
           fix: `say in ${skill.name}'s Reason (line ${skill.line}) why the plan does not use it`,
