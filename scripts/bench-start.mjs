@@ -17,17 +17,23 @@
 // /proc/self/stat on Linux, in clock ticks of 10 ms, so given as a mean) varies less on a busy machine. Node's
 // compile cache is on as deepplan turns it on; a separate row shows a start without it (the first after an install).
 //
-// Options: --runs N (15) --warmup N (2) --plan FILE (plans/nightly-backup.md) --dist DIR (dist: the build to time,
-// e.g. one that `node scripts/build.mjs --out DIR` wrote, to compare two builds).
+// The same targets are then judged on realistic plans (bench-workloads.mjs): the five workloads of the offline
+// planner's tests, each planned offline into a plan of 19 to 25 phases in a repository with its skills, records and
+// source documents, none of which the snapshot's warm-up saw. lint, status and markdownlint-cli2 run on each in its
+// repository, in the same rounds as the rest.
+//
+// Options: --runs N (15) --warmup N (2) --plan FILE (plans/nightly-backup.md) --workloads N (5; 0 leaves them out)
+// --dist DIR (dist: the build to time, e.g. one that `node scripts/build.mjs --out DIR` wrote, to compare two builds).
 // Run it through `npm run bench:start`: that builds dist/ first and puts the project's Node 24 on the PATH.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { integerOption, loadAverage, median, table } from './bench-common.mjs';
+import { workloadPlans } from './bench-workloads.mjs';
 
 const PROJECT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MARKDOWNLINT = join(PROJECT, 'node_modules', 'markdownlint-cli2', 'markdownlint-cli2-bin.mjs');
@@ -39,6 +45,7 @@ const { values: options } = parseArgs({
     runs: { type: 'string', default: '15' },
     warmup: { type: 'string', default: '2' },
     plan: { type: 'string', default: 'plans/nightly-backup.md' },
+    workloads: { type: 'string', default: '5' },
     dist: { type: 'string', default: 'dist' },
   },
 });
@@ -48,6 +55,7 @@ const LAUNCHER = resolve(PROJECT, options.dist, 'cli', 'deepplan');
 const SNAPSHOT = resolve(PROJECT, options.dist, 'snapshot', 'read.blob');
 const RUNS = integerOption('bench-start', '--runs', options.runs, 1);
 const WARMUP = integerOption('bench-start', '--warmup', options.warmup, 0);
+const WORKLOADS = integerOption('bench-start', '--workloads', options.workloads, 0);
 const PLAN = resolve(PROJECT, options.plan);
 if (!existsSync(PLAN)) {
   process.stderr.write(`bench-start: no such plan: ${options.plan}\n`);
@@ -122,10 +130,24 @@ const commands = [
 ];
 if (!existsSync(SNAPSHOT)) process.stderr.write(`bench-start: ${SNAPSHOT} is missing: lint and status are timed without the snapshot\n`);
 
+// The realistic plans, each in its repository (the commands run there).
+const workDir = mkdtempSync(join(tmpdir(), 'deepplan-bench-start-'));
+process.on('exit', () => rmSync(workDir, { recursive: true, force: true }));
+const workloads = WORKLOADS === 0 ? [] : (await workloadPlans(workDir, CLI)).slice(0, WORKLOADS);
+for (const [index, workload] of workloads.entries()) {
+  const at = { cwd: workload.root };
+  workload.keys = { peer: `peer${index}`, lint: `lint${index}`, status: `status${index}` };
+  commands.push(
+    { key: workload.keys.peer, name: `markdownlint-cli2, ${workload.name}`, file: node, args: [MARKDOWNLINT, workload.plan], ...at },
+    { key: workload.keys.lint, name: `\`deepplan lint\`, ${workload.name}`, file: LAUNCHER, args: ['lint', workload.plan], ...at },
+    { key: workload.keys.status, name: `\`deepplan status\`, ${workload.name}`, file: LAUNCHER, args: ['status', workload.plan], ...at },
+  );
+}
+
 function run(command) {
   const cpuBefore = childrenCpuMs();
   const started = performance.now();
-  const result = spawnSync(command.file, command.args, { cwd: PROJECT, stdio: 'ignore', env: { ...env, ...command.env } });
+  const result = spawnSync(command.file, command.args, { cwd: command.cwd ?? PROJECT, stdio: 'ignore', env: { ...env, ...command.env } });
   const ms = performance.now() - started;
   const cpuAfter = childrenCpuMs();
   if (result.error) throw result.error;
@@ -134,7 +156,8 @@ function run(command) {
 
 // Each deepplan command must do what is timed: a check run first, with its output kept.
 for (const command of commands.filter((entry) => entry.args[0] === CLI || entry.file === LAUNCHER)) {
-  const check = spawnSync(command.file, command.args, { cwd: PROJECT, encoding: 'utf8', env: { ...env, ...command.env } });
+  const check = spawnSync(command.file, command.args, { cwd: command.cwd ?? PROJECT, encoding: 'utf8', env: { ...env, ...command.env } });
+  // A realistic plan may carry warnings (exit 0) but no error.
   if (check.status !== 0) {
     process.stderr.write(`bench-start: ${command.name} exited ${check.status}:\n${check.stdout}${check.stderr}`);
     process.exit(1);
@@ -190,6 +213,12 @@ function target(label, [key, base], limit) {
 target('lint ÷ markdownlint-cli2', ['lint', 'peer'], TARGETS.peer);
 target('lint ÷ node -e 0', ['lint', 'floor'], TARGETS.floor);
 target('status ÷ node -e 0', ['status', 'floor'], TARGETS.floor);
+for (const workload of workloads) {
+  const about = `${workload.name} (${workload.phases} phases, ${(workload.bytes / 1024).toFixed(1)} kB)`;
+  target(`lint ÷ markdownlint-cli2, ${about}`, [workload.keys.lint, workload.keys.peer], TARGETS.peer);
+  target(`lint ÷ node -e 0, ${about}`, [workload.keys.lint, 'floor'], TARGETS.floor);
+  target(`status ÷ node -e 0, ${about}`, [workload.keys.status, 'floor'], TARGETS.floor);
+}
 if (old) {
   // The hand-over costs one start of the old Node plus spawning the new one; the command's own start must dominate.
   target(`lint started on ${old.version} ÷ lint on ${process.version}`, ['relaunch', 'usual'], TARGETS.relaunch);
