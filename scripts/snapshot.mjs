@@ -152,7 +152,7 @@ dropCodeCache(partial);
 // sample plan before the launcher may use it, and compare with the same command run the usual way.
 const check = samples[0] ? ['lint', '--format', 'json', samples[0]] : ['status', '--help'];
 // With the launcher's flags (src/cli/deepplan.sh).
-const fromSnapshot = spawnSync(nodeCopy, ['--no-regexp-tier-up', '--no-rehash-snapshot', '--snapshot-blob', partial, ...check], {
+const fromSnapshot = spawnSync(nodeCopy, ['--no-regexp-tier-up', '--snapshot-blob', partial, ...check], {
   encoding: 'utf8',
   cwd: PROJECT,
   timeout: 60_000,

@@ -1,7 +1,7 @@
 import type { Node as MdNode, RootContent } from 'mdast';
 import { toString } from 'mdast-util-to-string';
 import { describe, expect, it } from 'vitest';
-import { parseMarkdown, remarkTree } from '../src/plan/markdown.js';
+import { inCode, parseMarkdown, remarkTree } from '../src/plan/markdown.js';
 import { lineStarts, pointFinder } from '../src/plan/text.js';
 import { BASES } from './corpus/bases.js';
 import { DEFECTS } from './corpus/defects.js';
@@ -184,6 +184,37 @@ describe('the block tree of a plan', () => {
   it('is remark’s for blocks nested as deep as a plan may nest them', () => {
     compare(`${'> '.repeat(30)}quoted\n`);
     compare(Array.from({ length: 30 }, (_, depth) => `${'  '.repeat(depth)}- level ${depth}`).join('\n'));
+  });
+
+  it('says whether a comment is shown in code as remark reads the whole file', () => {
+    const text = [
+      '<!-- deepplan-disable a -->',
+      '',
+      'Text with `<!-- deepplan-disable b -->` in a code span, and <!-- deepplan-disable c --> outside one.',
+      '',
+      '```',
+      '<!-- deepplan-disable d -->',
+      '```',
+      '',
+      '- item `<!-- deepplan-disable e -->`',
+      '',
+      '| A | B |',
+      '| --- | --- |',
+      '| `<!-- deepplan-disable f -->` | <!-- deepplan-disable g --> |',
+      '',
+    ].join('\n');
+    const nodes = parseMarkdown(text, 0, text.length, pointFinder(lineStarts(text)));
+    const spans: Array<[number, number]> = [];
+    const walk = (node: MdNode) => {
+      if ((node.type === 'code' || node.type === 'inlineCode') && node.position) spans.push([node.position.start.offset!, node.position.end.offset!]);
+      for (const child of (node as { children?: MdNode[] }).children ?? []) walk(child);
+    };
+    walk(remarkTree(text));
+    const verdicts = [...text.matchAll(/<!-- deepplan-disable (\w)/g)].map((match) => [match[1], inCode(text, nodes, match.index)]);
+    expect(verdicts).toEqual(
+      [...text.matchAll(/<!-- deepplan-disable (\w)/g)].map((match) => [match[1], spans.some(([start, end]) => match.index >= start && match.index < end)]),
+    );
+    expect(verdicts.filter(([, code]) => code).map(([letter]) => letter)).toEqual(['b', 'd', 'e', 'f']);
   });
 
   it('reads what the readers depend on', () => {

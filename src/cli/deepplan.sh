@@ -8,8 +8,6 @@
 # runs dist/cli/main.js on the Node of PATH, which hands over to the project's Node when that one is too old.
 # --no-regexp-tier-up: a regular expression is compiled once, to machine code, on its first use, instead of first to
 # bytecode and again on its second use; the rules' expressions all run once or a few times in a short command.
-# --no-rehash-snapshot: the strings and hash tables of the heap keep the hash seed of the snapshot (a random one, drawn
-# when the build or the install made it) instead of all being hashed again with a new seed at every start (~5 ms).
 # npm links the bin (node_modules/.bin/deepplan): follow the link to find dist/; a path that is no link is used as it is.
 self=$0
 if [ -L "$self" ]; then self=$(readlink -f -- "$self" 2>/dev/null) || self=$0; fi
@@ -22,7 +20,7 @@ lint | status)
     built=
     read -r built <"$snapshot/read.node" || true
     if [ "$built" = "$dist" ]; then
-      exec "$snapshot/node" --no-regexp-tier-up --no-rehash-snapshot --snapshot-blob "$snapshot/read.blob" "$@"
+      exec "$snapshot/node" --no-regexp-tier-up --snapshot-blob "$snapshot/read.blob" "$@"
     fi
   fi
   ;;

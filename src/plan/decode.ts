@@ -53,7 +53,8 @@ export function rememberWritten(bytes: Buffer, text: string): Buffer {
 }
 
 /** U+FFFD in UTF-8. */
-const REPLACEMENT = Buffer.from([0xef, 0xbf, 0xbd]);
+// Not Buffer.from: a small Buffer is a slice of Node's 64 kB pool, which the start-up snapshot would then keep whole.
+const REPLACEMENT = new Uint8Array([0xef, 0xbf, 0xbd]);
 
 /**
  * The bytes decodePlan decoded (or encodePlan encoded) last, their own copy, and their text, newest first. A few, so

@@ -9,18 +9,17 @@ const DISABLE_COMMENT_OPEN = /<!--\s*deepplan-(disable|enable)\b/g;
 
 /**
  * The disable ranges, or null when there are more comments than MAX_DISABLE_COMMENTS. Comments inside code are
- * skipped (`codeSpans` says where code lies; it is asked only when the text has a comment).
+ * skipped (`inCode` says whether the comment at an offset is; it is asked for each `deepplan-` comment).
  */
 export function readDisableComments(
   text: string,
   from: number,
   pointAt: (offset: number) => Point,
-  codeSpans: () => Array<[number, number]> = () => [],
+  inCode: (offset: number) => boolean = () => false,
 ): DisableRange[] | null {
   const ranges: DisableRange[] = [];
   // Most plans have no comment at all: one scan for `<!--` instead of the pattern over the whole file (and its log).
   if (text.indexOf('<!--', from) === -1) return ranges;
-  const code = codeSpans();
   const open = (rules: string[] | null, fromLine: number, except?: string[]) => {
     ranges.push({ rules, ...(except ? { except } : {}), fromLine, toLine: Number.POSITIVE_INFINITY });
   };
@@ -44,7 +43,7 @@ export function readDisableComments(
     }
     if (nextGt - 2 < bodyStart || text[nextGt - 1] !== '-' || text[nextGt - 2] !== '-') continue;
     consumed = nextGt + 1;
-    if (code.some(([start, end]) => match.index >= start && match.index < end)) continue;
+    if (inCode(match.index)) continue;
     if (++count > MAX_DISABLE_COMMENTS) return null;
     const rules = text
       .slice(bodyStart, nextGt - 2)

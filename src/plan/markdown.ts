@@ -19,8 +19,8 @@ import type { Point, Span } from './types.js';
 // character-by-character tokenizer in V8's interpreter: ~15 ms for a 4 kB plan and ~40 ms for a 10 kB one, most of a
 // short command's time, against ~1.5 ms for markdown-it's line-by-line block rules (docs/performance.md). The readers
 // need blocks, their positions, GFM task boxes and table cells, and the text of headings; nothing inline but that.
-// remark still reads where inline code lies when the plan has an HTML comment (codeSpans below), the one question
-// about inline Markdown the parser answers.
+// remark still answers the one inline question the parser asks, whether a `deepplan-` comment inside a paragraph or
+// a table cell is shown in code (inCode below).
 
 /**
  * markdown-it's CommonMark block rules with GFM tables and raw HTML blocks, and no inline pass. Its CommonMark preset
@@ -386,8 +386,8 @@ function cell(source: Source, from: number, to: number): TableCell {
 // Where inline code lies: remark's reading
 
 /**
- * remark with the two GFM extensions the format uses, for the one inline question: where code spans are. Only a plan
- * with an HTML comment asks it (disable-comments.ts: a comment shown inside code is text).
+ * remark with the two GFM extensions the format uses, for the one inline question: where code spans are. Only a
+ * `deepplan-` comment inside a paragraph or a cell asks it (disable-comments.ts: a comment shown in code is text).
  */
 const remark = unified().use(remarkParse).use(gfmTablesAndTaskLists);
 
@@ -402,20 +402,34 @@ export function remarkTree(source: string): Root {
   return remark.parse(source) as Root;
 }
 
-/** Where code lies (code blocks and inline code) in the parts [from, to) of `text`, as offsets in document order. */
-export function codeSpans(text: string, parts: ReadonlyArray<{ from: number; to: number }>): Array<[number, number]> {
-  const spans: Array<[number, number]> = [];
-  for (const { from, to } of parts) {
+/** Blocks whose text is inline Markdown, where a code span may hold a comment. */
+const INLINE_BLOCKS = new Set(['paragraph', 'heading', 'tableCell', 'definition']);
+
+/**
+ * Whether offset `at` of `text` lies in code, going by the file's blocks (`nodes`, parseMarkdown's): in a code block
+ * yes, in an HTML block or between blocks no, and in a block of inline text when remark reads a code span of that
+ * block's text there (code spans never cross a block's edge). Most comments are HTML blocks of their own: remark,
+ * cold in a process that starts from the snapshot, is needed only for a comment inside a paragraph or a cell.
+ */
+export function inCode(text: string, nodes: readonly MdNode[], at: number): boolean {
+  const block = nodes.find((node) => node.position !== undefined && startOffset(node) <= at && at < Math.max(endOffset(node), startOffset(node) + 1));
+  if (!block) return false;
+  if (block.type === 'code') return true;
+  if (INLINE_BLOCKS.has(block.type)) {
+    const from = startOffset(block);
+    let found = false;
     const walk = (node: MdNode) => {
-      if ((node.type === 'code' || node.type === 'inlineCode') && node.position) {
-        spans.push([from + (node.position.start.offset ?? 0), from + (node.position.end.offset ?? 0)]);
+      if (node.type === 'inlineCode' && node.position) {
+        if (from + node.position.start.offset! <= at && at < from + node.position.end.offset!) found = true;
         return;
       }
       for (const child of (node as { children?: MdNode[] }).children ?? []) walk(child);
     };
-    walk(remarkTree(text.slice(from, to)));
+    walk(remarkTree(text.slice(from, endOffset(block))));
+    return found;
   }
-  return spans;
+  const children = (block as { children?: MdNode[] }).children;
+  return children ? inCode(text, children, at) : false;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

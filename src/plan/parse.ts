@@ -2,7 +2,7 @@ import { readDisableComments } from './disable-comments.js';
 import { bodyStartOf, locateFrontMatter, readFrontMatter } from './front-matter.js';
 import { deepestNesting, fileError, formatMb, markdownLimit, MAX_DISABLE_COMMENTS, MAX_LOG_LINES, MAX_NESTING, MAX_PLAN_BYTES } from './limits.js';
 import { indexLines, readLog, type LineIndex } from './log-table.js';
-import { codeSpans, parseMarkdown, spanOf } from './markdown.js';
+import { inCode, parseMarkdown, spanOf } from './markdown.js';
 import { readPhases } from './phases.js';
 import { readCriteria, readEntries, readSkills, splitSections, type RawSection } from './sections.js';
 import { detectEol, endOfLine, lineStarts, pointFinder } from './text.js';
@@ -109,7 +109,7 @@ function readPlan(plan: Plan, decoded: boolean): void {
   const nodes: RootContent[] = [];
   for (const piece of pieces) nodes.push(...parseMarkdown(text, piece.from, piece.to, plan.pointAt));
   // A disable comment shown inside code (a fenced example, inline code) is text, not a comment.
-  const disabled = readDisableComments(text, bodyStart, plan.pointAt, () => codeSpans(text, pieces));
+  const disabled = readDisableComments(text, bodyStart, plan.pointAt, (offset) => inCode(text, nodes, offset));
   if (disabled === null) {
     plan.diagnostics.push(fileError(`more than ${MAX_DISABLE_COMMENTS} deepplan-disable/enable comments; a plan never needs that`));
     return;
