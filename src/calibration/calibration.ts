@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import * as z from 'zod/mini';
 import '../plan/zod.js';
 import { yamlErrorMessage } from '../plan/text.js';
+import { registerMemo } from '../plan/memos.js';
 
 /** The budget formula's coefficients: ceil((phase_weight × phases + criteria / criteria_divisor + constant) × margin). */
 export const Coefficients = z.looseObject({
@@ -72,6 +73,7 @@ export function readCalibration(path: string | URL): CalibrationIndex {
 }
 
 const cache = new Map<string, CalibrationIndex>();
+registerMemo(() => cache.clear());
 
 /** The calibration in force for a repository (cached per root for the lint run). */
 export function calibrationFor(root: string): CalibrationIndex {
