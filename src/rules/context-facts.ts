@@ -463,7 +463,24 @@ function knownPeople(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText
   return { records, all };
 }
 
+/**
+ * Whether the plan gives anyone a title where checkTitles looks: every finding needs a title in the Stakeholders, a
+ * criterion, a phase's title, Done when or a step. A plan without one is answered without reading its records.
+ */
+function mentionsTitles(plan: Plan): boolean {
+  // As checkTitles reads them: the Stakeholders as written, the rest with their backticks taken out.
+  const titled = (text: string) => TITLE_RE.test(text.replace(/`/g, ''));
+  return (
+    (plan.stakeholders ?? []).some((entry) => TITLE_RE.test(entry.text)) ||
+    (plan.criteria ?? []).some((criterion) => titled(criterion.text)) ||
+    plan.phases.some(
+      (phase) => titled(phase.title) || (phase.doneWhen !== null && titled(phase.doneWhen.text)) || phase.steps.some((step) => titled(step.text)),
+    )
+  );
+}
+
 function checkTitles(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText'>, report: Report): void {
+  if (!mentionsTitles(plan)) return;
   const { records, all } = knownPeople(plan, context);
   if (all.byName.size === 0) return;
   const conflict = (people: People, name: string, title: string, fullNameOnly = false) => {

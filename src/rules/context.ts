@@ -17,6 +17,8 @@ export function createRuleContext(root: string, config: Config): RuleContext {
   let skills: SkillIndex | null = null;
   const expansions = new Map<string, string[]>();
   const lines = new Map<string, number | null>();
+  /** The sizes of the files expand found by a stat (plain paths), so counting their lines stats them no second time. */
+  const sizes = new Map<string, number>();
   const texts = new Map<string, string | null>();
   return {
     root,
@@ -28,13 +30,13 @@ export function createRuleContext(root: string, config: Config): RuleContext {
     expand(pattern: string) {
       const cached = expansions.get(pattern);
       if (cached) return cached;
-      const files = expandPattern(root, pattern);
+      const files = expandPattern(root, pattern, sizes);
       expansions.set(pattern, files);
       return files;
     },
     lineCount(file: string) {
       if (lines.has(file)) return lines.get(file)!;
-      const count = countLines(join(root, file));
+      const count = countLines(join(root, file), sizes.get(file));
       lines.set(file, count);
       return count;
     },
@@ -55,11 +57,15 @@ export function isInsideRepository(pattern: string): boolean {
   return !pattern.split(/[\\/]/).includes('..');
 }
 
-function expandPattern(root: string, pattern: string): string[] {
+function expandPattern(root: string, pattern: string, sizes: Map<string, number>): string[] {
   if (!isInsideRepository(pattern)) return [];
-  if (!isDynamicPattern(pattern)) {
+  if (!isDynamic(pattern)) {
     try {
-      return statSync(join(root, pattern)).isFile() ? [pattern.replace(/^\.\//, '')] : [];
+      const stats = statSync(join(root, pattern));
+      if (!stats.isFile()) return [];
+      const file = pattern.replace(/^\.\//, '');
+      sizes.set(file, stats.size);
+      return [file];
     } catch {
       return [];
     }
@@ -74,6 +80,14 @@ function expandPattern(root: string, pattern: string): string[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * tinyglobby's isDynamicPattern, answered without picomatch's scanner for a path with none of the characters that
+ * make a glob or a negation (most of a plan's inputs and outputs are plain paths).
+ */
+export function isDynamic(pattern: string): boolean {
+  return /[*?[\]{}()!+@\\|]/.test(pattern) && isDynamicPattern(pattern);
 }
 
 /** The folders a glob starts with before its first segment with a special character: `ops/archive` of `ops/archive/*.gz`. */
@@ -96,19 +110,27 @@ function isFolder(path: string): boolean {
   }
 }
 
-function countLines(path: string): number | null {
+/** The lines of a file; `size` is its size when a stat just found it to be a file. */
+function countLines(path: string, size?: number): number | null {
   try {
-    const stats = statSync(path);
-    if (!stats.isFile() || stats.size > MAX_COUNTED_BYTES) return null;
-    const bytes = readFileSync(path);
-    if (bytes.length === 0) return 0;
+    if (size === undefined) {
+      const stats = statSync(path);
+      if (!stats.isFile()) return null;
+      size = stats.size;
+    }
+    if (size > MAX_COUNTED_BYTES) return null;
+    // As text: reading UTF-8 is one call into Node's C++ (open, read, decode), and a string's indexOf is a builtin,
+    // where a Buffer's crosses node:buffer's JavaScript wrapper at every line. Decoding keeps every newline byte a
+    // newline (a malformed sequence never swallows an ASCII byte), so the count is the bytes'.
+    const text = readFileSync(path, 'utf8');
+    if (text.length === 0) return 0;
     let count = 0;
-    let at = bytes.indexOf(10);
+    let at = text.indexOf('\n');
     while (at !== -1) {
       count++;
-      at = bytes.indexOf(10, at + 1);
+      at = text.indexOf('\n', at + 1);
     }
-    return bytes[bytes.length - 1] === 10 ? count : count + 1;
+    return text.charCodeAt(text.length - 1) === 10 ? count : count + 1;
   } catch {
     return null;
   }
