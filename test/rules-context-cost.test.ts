@@ -1,7 +1,9 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isDynamicPattern } from 'tinyglobby';
+import { lintText } from '../src/lint/lint.js';
 import { createRuleContext, isDynamic } from '../src/rules/context.js';
-import { makeRepo, writeFile } from './support/fixtures.js';
+import { SMALL_PLAN, SMALL_PLAN_SKILLS, edit, makeRepo, writeFile } from './support/fixtures.js';
 
 /** The rule context's shortcuts (issue #18) answer as the slower ways they replace. */
 describe('the rule context, answered cheaply', () => {
@@ -36,5 +38,45 @@ describe('the rule context, answered cheaply', () => {
       samples.push(text);
     }
     for (const sample of samples) expect([sample, isDynamic(sample)]).toEqual([sample, isDynamicPattern(sample)]);
+  });
+
+  it('reads a file once for a line count and a text, in either order, and both answer as when read alone', () => {
+    const big = `${'x'.repeat(1023)}\n`.repeat(1025);
+    const files = { 'a.md': 'one\ntwo', 'nul.yaml': 'a: 1\n\0\n', 'big.md': big, 'dir/x.md': 'x\n' };
+    const root = makeRepo(files);
+    const names = [...Object.keys(files), 'dir', 'missing.md'];
+    const alone = names.map((file) => [createRuleContext(root, {}).lineCount(file), createRuleContext(root, {}).readText(file)]);
+    expect(alone.map(([count]) => count)).toEqual([2, 2, 1025, 1, null, null]);
+    expect(alone.map(([, text]) => text)).toEqual(['one\ntwo', null, null, 'x\n', null, null]);
+    const countFirst = createRuleContext(root, {});
+    expect(names.map((file) => [countFirst.lineCount(file), countFirst.readText(file)])).toEqual(alone);
+    const readFirst = createRuleContext(root, {});
+    expect(names.map((file) => [readFirst.readText(file), readFirst.lineCount(file)])).toEqual(alone.map(([count, text]) => [text, count]));
+  });
+});
+
+describe('context-facts reads only the records that may name someone the plan titles', () => {
+  const P2_STEP = '1. /write-summary notes/week.md --out out/summary.md\n';
+  const reading = edit(SMALL_PLAN, '- Inputs: notes/accounts.md', '- Inputs: crm/contacts/*.yaml, notes/brief.md');
+  const titles = (step: string, files: Record<string, string>) => {
+    const root = makeRepo({ ...SMALL_PLAN_SKILLS, ...files });
+    const findings = lintText(edit(reading, P2_STEP, `${P2_STEP}2. ${step}\n`), join(root, 'plans', 'p.md'));
+    return findings.filter((finding) => finding.ruleId === 'context-facts').map((finding) => finding.message);
+  };
+
+  it('still finds a person spelled with an escape, in capitals, or in a briefing, and a second person of that first name', () => {
+    const kim = 'P2.2 calls Kim Larsen CMO, but per crm/contacts/b.yaml Kim Larsen is vp marketing';
+    const other = { 'crm/contacts/a.yaml': 'name: Ana Silva\ntitle: CTO\n' };
+    expect(titles('Address it to Kim, the CMO.', { ...other, 'crm/contacts/b.yaml': 'name: "\\x4Bim Larsen"\ntitle: VP Marketing\n' })).toEqual([kim]);
+    expect(titles('Address it to Kim, the CMO.', { ...other, 'crm/contacts/b.yaml': 'name: KIM LARSEN\ntitle: VP Marketing\n' })).toEqual([
+      'P2.2 calls KIM LARSEN CMO, but per crm/contacts/b.yaml KIM LARSEN is vp marketing',
+    ]);
+    expect(titles('Address it to Kim, the CMO.', { ...other, 'notes/brief.md': 'Kim Larsen \u2014 VP Marketing\n' })).toEqual([
+      'P2.2 calls Kim Larsen CMO, but per notes/brief.md Kim Larsen is vp marketing',
+    ]);
+    // Two people named Kim: the first name alone names nobody.
+    const twoKims = { ...other, 'crm/contacts/b.yaml': 'name: Kim Larsen\ntitle: VP Marketing\n', 'crm/contacts/c.yaml': 'name: Kim Park\ntitle: CFO\n' };
+    expect(titles('Address it to Kim, the CMO.', twoKims)).toEqual([]);
+    expect(titles('Address it to Kim Park, the CMO.', twoKims)).toEqual(['P2.2 calls Kim Park CMO, but per crm/contacts/c.yaml Kim Park is CFO']);
   });
 });

@@ -419,7 +419,39 @@ function recordsOf(data: unknown, add: (name: string, title: string) => void, de
   for (const value of Object.values(record)) if (value !== null && typeof value === 'object') recordsOf(value, add, depth + 1);
 }
 
-function knownPeople(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText'>): { records: People; all: People } {
+/**
+ * The words a person's first name must be one of for checkTitles to ask about that person (lower-cased): every word of
+ * the names it looks up (the Stakeholders', the owner's, and those of the mentions in `texts`). People.find and
+ * findFull find a person by a full name or by a first name, both of which begin with one of these words.
+ */
+/** A Stakeholders entry: the name, then the role ("Marta Kowalski \u2014 VP Sales"). */
+const STAKEHOLDER = /^\s*([^\u2014\u2013:,(-]+?)\s*(?:\u2014|\u2013|-{1,2}|:|,|\()\s*(.*)$/;
+
+function namesAsked(plan: Plan, texts: string[]): string[] {
+  const words = new Set<string>();
+  const add = (name: string) => {
+    for (const word of name.trim().split(/\s+/)) words.add(word.toLowerCase());
+  };
+  for (const entry of plan.stakeholders ?? []) {
+    const split = STAKEHOLDER.exec(entry.text);
+    if (split) add(split[1]!);
+  }
+  if (typeof plan.meta.owner === 'string') add(plan.meta.owner.split(/[,\u2014\u2013(]/)[0]!);
+  for (const text of texts) for (const mention of mentionsOf(text.replace(/`/g, ''))) add(mention.name);
+  return [...words];
+}
+
+/**
+ * Whether a record or briefing may name someone checkTitles asks about: its text holds one of the words asked (any
+ * case), or a backslash (an escape in YAML or JSON may spell a name). A file that cannot is not parsed.
+ */
+function mayName(text: string, asked: string[]): boolean {
+  if (text.includes('\\')) return true;
+  const lower = text.toLowerCase();
+  return asked.some((word) => lower.includes(word));
+}
+
+function knownPeople(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText'>, asked: string[]): { records: People; all: People } {
   const records = new People();
   const all = new People();
   const files = new Set<string>();
@@ -427,7 +459,7 @@ function knownPeople(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText
   for (const file of [...files].slice(0, 400)) {
     if (/\.(?:ya?ml|json)$/i.test(file)) {
       const text = context.readText(file);
-      if (text === null) continue;
+      if (text === null || !mayName(text, asked)) continue;
       let data: unknown;
       try {
         data = parseYaml(text, { maxAliasCount: 20 });
@@ -440,7 +472,7 @@ function knownPeople(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText
       });
     } else if (/\.(?:md|markdown|txt)$/i.test(file)) {
       const text = context.readText(file);
-      if (text === null) continue;
+      if (text === null || !mayName(text, asked)) continue;
       for (const line of text.split('\n').slice(0, 2000)) {
         for (const mention of mentionsOf(line)) {
           records.add(mention.name, mention.title, file);
@@ -451,7 +483,7 @@ function knownPeople(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText
   }
   // Dashes and quotes as \u escapes: the start-up snapshot's bundle stays ASCII (scripts/build.mjs).
   for (const entry of plan.stakeholders ?? []) {
-    const split = /^\s*([^\u2014\u2013:,(-]+?)\s*(?:\u2014|\u2013|-{1,2}|:|,|\()\s*(.*)$/.exec(entry.text);
+    const split = STAKEHOLDER.exec(entry.text);
     if (split) all.add(split[1]!, split[2]!, 'the Stakeholders');
   }
   const owner = plan.meta.owner;
@@ -481,7 +513,24 @@ function mentionsTitles(plan: Plan): boolean {
 
 function checkTitles(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText'>, report: Report): void {
   if (!mentionsTitles(plan)) return;
-  const { records, all } = knownPeople(plan, context);
+  const texts: Array<{ where: string; line: number; text: string }> = [
+    ...(plan.criteria ?? []).map((criterion) => ({ where: criterion.id ?? 'a criterion', line: criterion.line, text: criterion.text })),
+    ...plan.phases.flatMap((phase) => [
+      { where: phase.id, line: phase.heading.start.line, text: phase.title },
+      ...(phase.doneWhen
+        ? [{ where: `${phase.id} Done when`, line: phase.fields.get('done when')?.line ?? phase.heading.start.line, text: phase.doneWhen.text }]
+        : []),
+      ...phase.steps.map((step) => ({ where: `${phase.id}.${step.index}`, line: step.line, text: step.text })),
+    ]),
+  ];
+  const { records, all } = knownPeople(
+    plan,
+    context,
+    namesAsked(
+      plan,
+      texts.map((entry) => entry.text),
+    ),
+  );
   if (all.byName.size === 0) return;
   const conflict = (people: People, name: string, title: string, fullNameOnly = false) => {
     const person = fullNameOnly ? people.findFull(name) : people.find(name);
@@ -494,7 +543,7 @@ function checkTitles(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText
   const describeTitle = (key: string) => (key.length <= 4 ? key.toUpperCase() : key);
   // The Stakeholders and the owner against the records.
   for (const entry of plan.stakeholders ?? []) {
-    const split = /^\s*([^\u2014\u2013:,(-]+?)\s*(?:\u2014|\u2013|-{1,2}|:|,|\()\s*(.*)$/.exec(entry.text);
+    const split = STAKEHOLDER.exec(entry.text);
     const title = split ? TITLE_RE.exec(split[2]!)?.[1] : undefined;
     if (!split || !title) continue;
     const found = conflict(records, split[1]!, title, true);
@@ -510,16 +559,6 @@ function checkTitles(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText
   }
   // Every other mention in the plan against everything known.
   const ownerName = typeof plan.meta.owner === 'string' ? plan.meta.owner.split(/[,\u2014\u2013(]/)[0]!.trim() : null;
-  const texts: Array<{ where: string; line: number; text: string }> = [
-    ...(plan.criteria ?? []).map((criterion) => ({ where: criterion.id ?? 'a criterion', line: criterion.line, text: criterion.text })),
-    ...plan.phases.flatMap((phase) => [
-      { where: phase.id, line: phase.heading.start.line, text: phase.title },
-      ...(phase.doneWhen
-        ? [{ where: `${phase.id} Done when`, line: phase.fields.get('done when')?.line ?? phase.heading.start.line, text: phase.doneWhen.text }]
-        : []),
-      ...phase.steps.map((step) => ({ where: `${phase.id}.${step.index}`, line: step.line, text: step.text })),
-    ]),
-  ];
   for (const { where, line, text } of texts) {
     const plain = text.replace(/`/g, '');
     let done = false;

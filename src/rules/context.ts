@@ -36,7 +36,11 @@ export function createRuleContext(root: string, config: Config): RuleContext {
     },
     lineCount(file: string) {
       if (lines.has(file)) return lines.get(file)!;
-      const count = countLines(join(root, file), sizes.get(file));
+      // A text read for a rule already (a record, a briefing) is counted as it is; a small text read here is kept
+      // for readText (context-facts reads the records and briefings whose lines phase-context-mode counts).
+      const known = texts.get(file);
+      const keep = isInsideRepository(file) && !texts.has(file) ? (text: string) => texts.set(file, text.includes('\0') ? null : text) : null;
+      const count = typeof known === 'string' ? linesOf(known) : countLines(join(root, file), { size: sizes.get(file), keep });
       lines.set(file, count);
       return count;
     },
@@ -110,8 +114,12 @@ function isFolder(path: string): boolean {
   }
 }
 
-/** The lines of a file; `size` is its size when a stat just found it to be a file. */
-function countLines(path: string, size?: number): number | null {
+/**
+ * The lines of a file. `size`: its size when a stat just found it to be a file; `keep` is handed its text when it is
+ * small enough for readText.
+ */
+function countLines(path: string, options: { size: number | undefined; keep: ((text: string) => void) | null }): number | null {
+  let size = options.size;
   try {
     if (size === undefined) {
       const stats = statSync(path);
@@ -123,17 +131,22 @@ function countLines(path: string, size?: number): number | null {
     // where a Buffer's crosses node:buffer's JavaScript wrapper at every line. Decoding keeps every newline byte a
     // newline (a malformed sequence never swallows an ASCII byte), so the count is the bytes'.
     const text = readFileSync(path, 'utf8');
-    if (text.length === 0) return 0;
-    let count = 0;
-    let at = text.indexOf('\n');
-    while (at !== -1) {
-      count++;
-      at = text.indexOf('\n', at + 1);
-    }
-    return text.charCodeAt(text.length - 1) === 10 ? count : count + 1;
+    if (size <= MAX_READ_BYTES) options.keep?.(text);
+    return linesOf(text);
   } catch {
     return null;
   }
+}
+
+function linesOf(text: string): number {
+  if (text.length === 0) return 0;
+  let count = 0;
+  let at = text.indexOf('\n');
+  while (at !== -1) {
+    count++;
+    at = text.indexOf('\n', at + 1);
+  }
+  return text.charCodeAt(text.length - 1) === 10 ? count : count + 1;
 }
 
 /** Files larger than this are not read for their text (records and briefings are small). */
