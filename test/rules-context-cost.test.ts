@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isDynamicPattern } from 'tinyglobby';
 import { lintText } from '../src/lint/lint.js';
 import { createRuleContext, isDynamic } from '../src/rules/context.js';
+import { overlapIndex, overlaps } from '../src/rules/plan-paths.js';
 import { SMALL_PLAN, SMALL_PLAN_SKILLS, edit, makeRepo, writeFile } from './support/fixtures.js';
 
 /** The rule context's shortcuts (issue #18) answer as the slower ways they replace. */
@@ -78,5 +79,18 @@ describe('context-facts reads only the records that may name someone the plan ti
     const twoKims = { ...other, 'crm/contacts/b.yaml': 'name: Kim Larsen\ntitle: VP Marketing\n', 'crm/contacts/c.yaml': 'name: Kim Park\ntitle: CFO\n' };
     expect(titles('Address it to Kim, the CMO.', twoKims)).toEqual([]);
     expect(titles('Address it to Kim Park, the CMO.', twoKims)).toEqual(['P2.2 calls Kim Park CMO, but per crm/contacts/c.yaml Kim Park is CFO']);
+  });
+});
+
+describe('overlapIndex', () => {
+  it('answers as overlaps against every pattern standing elsewhere', () => {
+    const patterns = ['a/b.md', './a/b.md', '`a/b.md`', 'a/*.md', 'a/**', 'c/{x,y}.md', 'c/x.md', 'c/z.md', ' a/c.md ', 'd/?.md', 'd/e.md', '``a/b.md`'];
+    const entries = patterns.map((pattern, index) => ({ pattern, at: index % 4 }));
+    const index = overlapIndex(entries);
+    for (const pattern of [...patterns, 'a/x.md', 'c/y.md', 'b/*.md', 'e/f.md', 'd/1.md', '`a/b.md'])
+      for (const except of [-1, 0, 1, 2, 3]) {
+        const expected = entries.some((entry) => entry.at !== except && overlaps(entry.pattern, pattern));
+        expect([pattern, except, index(pattern, except)]).toEqual([pattern, except, expected]);
+      }
   });
 });
