@@ -1,3 +1,4 @@
+import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isDynamicPattern } from 'tinyglobby';
@@ -92,5 +93,58 @@ describe('overlapIndex', () => {
         const expected = entries.some((entry) => entry.at !== except && overlaps(entry.pattern, pattern));
         expect([pattern, except, index(pattern, except)]).toEqual([pattern, except, expected]);
       }
+  });
+});
+
+describe('filesIn', () => {
+  it("lists a folder's files as the glob does, with the files of its subfolders left out", () => {
+    const root = makeRepo({
+      'a.md': '',
+      README: '',
+      '.hidden.md': '',
+      'docs/one.md': '',
+      'docs/two.md': '',
+      'docs/.three.md': '',
+      'docs/four.MD': '',
+      'docs/five.md.bak': '',
+      'docs/six.yaml': '',
+      'docs/a b.md': '',
+      'docs/back\\slash.md': '',
+      'docs/x.md/inner.md': '',
+      'docs/sub/deep.md': '',
+      'docs/node_modules/n.md': '',
+      'crm/deals/stage-3/d1.yaml': '',
+      'crm/deals/stage-3/d2.yaml': '',
+      'linked/real.md': '',
+      'node_modules/pkg/x.md': '',
+      '.github/w/a.yml': '',
+    });
+    mkdirSync(join(root, 'empty'));
+    symlinkSync(join(root, 'docs/one.md'), join(root, 'linked/link.md'));
+    const asked: Array<[string, string]> = [
+      ['', '.md'],
+      ['', ''],
+      ['docs/', '.md'],
+      ['docs/', ''],
+      ['docs/', '.yaml'],
+      ['docs/', '.MD'],
+      ['docs/', '.md.bak'],
+      ['crm/deals/stage-3/', '.yaml'],
+      ['linked/', '.md'],
+      ['empty/', '.md'],
+      ['missing/', '.md'],
+      ['node_modules/pkg/', '.md'],
+      ['.github/w/', '.yml'],
+      ['docs/sub/', '.md'],
+    ];
+    const context = createRuleContext(root, {});
+    for (const [folder, extension] of asked) {
+      const globbed = createRuleContext(root, {})
+        .expand(`${folder}*${extension}`)
+        .filter((file) => !file.slice(folder.length).includes('/'));
+      expect([folder, extension, context.filesIn(folder, extension)]).toEqual([folder, extension, globbed]);
+    }
+    expect(context.filesIn('docs/', '.yaml')).toEqual(['docs/six.yaml']);
+    expect(context.filesIn('crm/deals/stage-3/', '.yaml')).toEqual(['crm/deals/stage-3/d1.yaml', 'crm/deals/stage-3/d2.yaml']);
   });
 });

@@ -69,7 +69,7 @@ interface EntitySet {
   noun: string;
 }
 
-function entitySets(plan: Plan, context: Pick<RuleContext, 'expand'>): EntitySet[] {
+function entitySets(plan: Plan, context: Pick<RuleContext, 'expand' | 'filesIn'>): EntitySet[] {
   const byFolder = new Map<string, Set<string>>();
   for (const phase of plan.phases) {
     for (const input of phase.inputs) {
@@ -79,12 +79,11 @@ function entitySets(plan: Plan, context: Pick<RuleContext, 'expand'>): EntitySet
       const folder = pattern.slice(0, slash + 1);
       if (isGlob(folder)) continue;
       // A glob over one folder's files, or one file of a folder the plan reads file by file.
-      const files = isGlob(name)
-        ? context.expand(pattern)
+      const direct = isGlob(name)
+        ? context.expand(pattern).filter((file) => !file.slice(folder.length).includes('/'))
         : context.expand(pattern).length > 0
-          ? context.expand(`${folder}*${/\.[^.]+$/.exec(name)?.[0] ?? ''}`)
+          ? context.filesIn(folder, /\.[^.]+$/.exec(name)?.[0] ?? '')
           : [];
-      const direct = files.filter((file) => !file.slice(folder.length).includes('/'));
       if (!isGlob(name)) {
         if (!byFolder.has(`?${folder}`)) byFolder.set(`?${folder}`, new Set());
         byFolder.get(`?${folder}`)!.add(pattern);
@@ -199,7 +198,7 @@ function claimsOf(plan: Plan): Claim[] {
 const BOUND =
   /\b(?:at\s+least|at\s+most|up\s+to|no\s+more\s+than|fewer\s+than|less\s+than|more\s+than|over|under|top|first|last|about|around|roughly|max(?:imum)?|min(?:imum)?|each|per|every|tier|phase|group|batch|step|round|part|wave|version|level|stage|week|day|month|quarter|q|p|sc|no\.?|number|#|page|line|item|article|section|chapter|to|and|or)\s*$/i;
 
-function checkCounts(plan: Plan, context: Pick<RuleContext, 'expand'>, report: Report): void {
+function checkCounts(plan: Plan, context: Pick<RuleContext, 'expand' | 'filesIn'>, report: Report): void {
   const sets = entitySets(plan, context);
   if (sets.length === 0) return;
   const sizes = new Set(sets.map((set) => set.count));

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { type Dirent, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { toPosix } from '../plan/text.js';
 import { globSync, isDynamicPattern } from 'tinyglobby';
@@ -16,10 +16,18 @@ const MAX_COUNTED_BYTES = 64 * 1024 * 1024;
 export function createRuleContext(root: string, config: Config): RuleContext {
   let skills: SkillIndex | null = null;
   const expansions = new Map<string, string[]>();
+  const listings = new Map<string, string[]>();
   const lines = new Map<string, number | null>();
   /** The sizes of the files expand found by a stat (plain paths), so counting their lines stats them no second time. */
   const sizes = new Map<string, number>();
   const texts = new Map<string, string | null>();
+  const expand = (pattern: string): string[] => {
+    const cached = expansions.get(pattern);
+    if (cached) return cached;
+    const files = expandPattern(root, pattern, sizes);
+    expansions.set(pattern, files);
+    return files;
+  };
   return {
     root,
     config,
@@ -27,11 +35,13 @@ export function createRuleContext(root: string, config: Config): RuleContext {
       skills ??= lazySkillIndex(skillDirectories(root, config.skills?.paths ?? []));
       return skills;
     },
-    expand(pattern: string) {
-      const cached = expansions.get(pattern);
+    expand,
+    filesIn(folder: string, extension: string) {
+      const key = `${folder}*${extension}`;
+      const cached = listings.get(key);
       if (cached) return cached;
-      const files = expandPattern(root, pattern, sizes);
-      expansions.set(pattern, files);
+      const files = namesIn(root, folder, extension) ?? expand(key).filter((file) => !file.slice(folder.length).includes('/'));
+      listings.set(key, files);
       return files;
     },
     lineCount(file: string) {
@@ -92,6 +102,35 @@ function expandPattern(root: string, pattern: string, sizes: Map<string, number>
  */
 export function isDynamic(pattern: string): boolean {
   return /[*?[\]{}()!+@\\|]/.test(pattern) && isDynamicPattern(pattern);
+}
+
+/**
+ * The files directly in a folder whose names end in `extension`, read from the folder's listing instead of compiling
+ * and walking a glob (~1 ms each in a cold process); null where the glob could answer otherwise than the listing
+ * does, and the caller asks the glob: a folder with a segment tinyglobby ignores or treats specially, a hidden one, an
+ * extension with anything but letters, digits, `-` and `_`, an entry that is a link or neither file nor folder, a
+ * name with a backslash, Windows.
+ * As the glob `*` with `dot: false`: no name that starts with a dot.
+ */
+function namesIn(root: string, folder: string, extension: string): string[] | null {
+  if (process.platform === 'win32' || !/^(?:\.[\w-]+)?$/.test(extension)) return null;
+  if (!/^(?:[\w][\w -]*(?:\.[\w -]+)*\/)*$/.test(folder) || folder.split('/').includes('node_modules')) return null;
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(join(root, folder), { withFileTypes: true });
+  } catch {
+    return null;
+  }
+  const files: string[] = [];
+  for (const entry of entries) {
+    if (entry.isDirectory()) continue;
+    if (!entry.isFile()) return null;
+    if (entry.name.startsWith('.') || !entry.name.endsWith(extension)) continue;
+    // A backslash the glob's paths turn into a separator; a file named as the folder tinyglobby ignores.
+    if (entry.name.includes('\\') || entry.name === 'node_modules') return null;
+    files.push(`${folder}${entry.name}`);
+  }
+  return files.sort();
 }
 
 /** The folders a glob starts with before its first segment with a special character: `ops/archive` of `ops/archive/*.gz`. */
