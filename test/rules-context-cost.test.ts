@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { isDynamicPattern } from 'tinyglobby';
 import { lintText } from '../src/lint/lint.js';
 import { createRuleContext, isDynamic } from '../src/rules/context.js';
+import { mentionsWord } from '../src/rules/done-when-verifiable.js';
 import { overlapIndex, overlaps } from '../src/rules/plan-paths.js';
 import { SMALL_PLAN, SMALL_PLAN_SKILLS, edit, makeRepo, writeFile } from './support/fixtures.js';
 
@@ -146,5 +147,17 @@ describe('filesIn', () => {
     }
     expect(context.filesIn('docs/', '.yaml')).toEqual(['docs/six.yaml']);
     expect(context.filesIn('crm/deals/stage-3/', '.yaml')).toEqual(['crm/deals/stage-3/d1.yaml', 'crm/deals/stage-3/d2.yaml']);
+  });
+});
+
+describe('mentionsWord', () => {
+  it('answers as the expression (?<![\\w-])word(?![\\w-]) does', () => {
+    const texts = ['acme', 'acme-co', 'the acme.md file', 'xacme acme', '_acme', 'acme_', 'aaa', 'a.a a*a', 'acmé acme', '', 'ACME acme2 acme'];
+    const words = ['acme', 'aa', 'a', 'a.a', 'a*a', 'é', 'acme2', 'me'];
+    for (const text of texts)
+      for (const word of words) {
+        const expected = new RegExp(`(?<![\\w-])${word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-])`).test(text);
+        expect([text, word, mentionsWord(text, word)]).toEqual([text, word, expected]);
+      }
   });
 });
