@@ -6,6 +6,9 @@ import { lintText } from '../src/lint/lint.js';
 import { createRuleContext, isDynamic } from '../src/rules/context.js';
 import { mentionsWord } from '../src/rules/done-when-verifiable.js';
 import { overlapIndex, overlaps } from '../src/rules/plan-paths.js';
+import { plainArguments } from '../src/rules/scope.js';
+import { forbiddenKinds } from '../src/rules/irreversible-action.js';
+import { quoteSkillArguments } from '../src/plan/scope-policy.js';
 import { SMALL_PLAN, SMALL_PLAN_SKILLS, edit, makeRepo, writeFile } from './support/fixtures.js';
 
 /** The rule context's shortcuts (issue #18) answer as the slower ways they replace. */
@@ -159,5 +162,50 @@ describe('mentionsWord', () => {
         const expected = new RegExp(`(?<![\\w-])${word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-])`).test(text);
         expect([text, word, mentionsWord(text, word)]).toEqual([text, word, expected]);
       }
+  });
+});
+
+describe('plainArguments', () => {
+  it('passes only arguments quoteSkillArguments passes, and most plain ones', () => {
+    const alphabet = 'ab./-_ 0.';
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    let passed = 0;
+    for (let i = 0; i < 4000; i++) {
+      let args = '';
+      for (let n = 1 + Math.floor(random() * 10); n > 0; n--) args += alphabet[Math.floor(random() * alphabet.length)];
+      if (!plainArguments(args)) continue;
+      passed++;
+      expect([args, quoteSkillArguments(args)]).toEqual([args, args.trim().split(/ +/).join(' ')]);
+    }
+    expect(passed).toBeGreaterThan(1000);
+    for (const args of ['notes/week.md --out out/summary.md', '--tier 2 crm/a.yaml']) expect(plainArguments(args)).toBe(true);
+    for (const args of ['../x', 'a/../b', '..', 'a && b', '"a b"', '$HOME', 'a*', 'a\nb', "it's", 'a;b', 'a|b', '#c', '~/x'])
+      expect(plainArguments(args), args).toBe(false);
+  });
+});
+
+describe('forbiddenKinds, asking each expression only of texts with its words', () => {
+  it('still finds every kind, in any case', () => {
+    const samples: Array<[string, string[]]> = [
+      ['DRAFTS ONLY', ['send', 'post']],
+      ['Nothing Gets Sent', ['send']],
+      ["We mustn’t send; we MUSTN'T SEND", ['send']],
+      ['Stay Unsent', ['send']],
+      ['Nothing goes LIVE', ['publish', 'post']],
+      ['Internal Only', ['publish', 'post']],
+      ['No Posting', ['post']],
+      ['No Deletions', ['delete']],
+      ['Never Purge the archive', ['delete']],
+      ['No Deployments', ['deploy']],
+      ['Cannot Restore', ['restore']],
+      ['Nothing is PAID', ['pay']],
+      ['No Payments', ['pay']],
+      ['No Merges', ['merge']],
+      ['Change Nothing', ['send', 'publish', 'post', 'delete', 'deploy', 'restore', 'pay', 'merge']],
+      ['READ-ONLY.', ['send', 'publish', 'post', 'delete', 'deploy', 'restore', 'pay', 'merge']],
+      ['Links only from the last week', []],
+    ];
+    for (const [text, kinds] of samples) expect([text, [...forbiddenKinds([text]).keys()].sort()]).toEqual([text, [...kinds].sort()]);
   });
 });
