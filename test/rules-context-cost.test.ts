@@ -5,7 +5,7 @@ import { isDynamicPattern } from 'tinyglobby';
 import { lintText } from '../src/lint/lint.js';
 import { createRuleContext, isDynamic } from '../src/rules/context.js';
 import { mentionsWord } from '../src/rules/done-when-verifiable.js';
-import { overlapIndex, overlaps } from '../src/rules/plan-paths.js';
+import { overlapIndex, overlapPlaces, overlaps } from '../src/rules/plan-paths.js';
 import { plainArguments } from '../src/rules/scope.js';
 import { forbiddenKinds } from '../src/rules/irreversible-action.js';
 import { quoteSkillArguments } from '../src/plan/scope-policy.js';
@@ -207,5 +207,17 @@ describe('forbiddenKinds, asking each expression only of texts with its words', 
       ['Links only from the last week', []],
     ];
     for (const [text, kinds] of samples) expect([text, [...forbiddenKinds([text]).keys()].sort()]).toEqual([text, [...kinds].sort()]);
+  });
+});
+
+describe('overlapPlaces', () => {
+  it('finds the places of every pattern that overlaps, as overlaps does', () => {
+    const patterns = ['a/b.md', './a/b.md', 'a/*.md', 'a/**', 'c/{x,y}.md', 'c/x.md', ' a/c.md ', 'd/?.md', 'd/e.md', '``a/b.md`', 'e/f.md'];
+    const entries = patterns.map((pattern, index) => ({ pattern, at: index % 5 }));
+    const places = overlapPlaces(entries);
+    for (const pattern of [...patterns, 'a/x.md', 'c/y.md', 'b/*.md', 'e/*', 'd/1.md', '`a/b.md', 'z.md']) {
+      const expected = [...new Set(entries.filter((entry) => overlaps(entry.pattern, pattern)).map((entry) => entry.at))].sort();
+      expect([pattern, [...places(pattern)].sort()]).toEqual([pattern, expected]);
+    }
   });
 });

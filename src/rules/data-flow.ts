@@ -1,5 +1,5 @@
 import type { Phase, Plan } from '../plan/types.js';
-import { cleanPattern, editDistance, holdsMaterial, isGlob, overlapIndex, overlaps, pathsIn } from './plan-paths.js';
+import { cleanPattern, editDistance, holdsMaterial, isGlob, overlapIndex, overlapPlaces, overlaps, pathsIn } from './plan-paths.js';
 import type { Rule, RuleContext } from './rule.js';
 
 /**
@@ -89,7 +89,12 @@ export const dataFlow: Rule = {
   check(plan, context, report) {
     const material = holdsMaterial(plan, context);
     const phases = plan.phases;
-    const writers = (pattern: string) => phases.filter((phase) => phase.outputs.some((output) => overlaps(cleanPattern(output), pattern)));
+    // The phases whose Outputs overlap a pattern, from all outputs gathered once (not every output of every phase per read).
+    const writing = overlapPlaces(phases.flatMap((phase, at) => phase.outputs.map((output) => ({ pattern: cleanPattern(output), at }))));
+    const writers = (pattern: string) => {
+      const places = writing(pattern);
+      return phases.filter((_, at) => places.has(at));
+    };
     phases.forEach((phase, index) => {
       if (phase.malformedHeading || phase.status === 'done') return;
       const inputLine = phase.fields.get('inputs')?.line ?? phase.heading.start.line;
