@@ -75,8 +75,9 @@ function expandPattern(root: string, pattern: string, sizes: Map<string, number>
   if (!isInsideRepository(pattern)) return [];
   if (!isDynamic(pattern)) {
     try {
-      const stats = statSync(join(root, pattern));
-      if (!stats.isFile()) return [];
+      // A missing file answers undefined instead of an exception (most plans name outputs not written yet).
+      const stats = statSync(join(root, pattern), { throwIfNoEntry: false });
+      if (!stats?.isFile()) return [];
       const file = pattern.replace(/^\.\//, '');
       sizes.set(file, stats.size);
       return [file];
@@ -147,7 +148,7 @@ export function staticFolder(pattern: string): string {
 
 function isFolder(path: string): boolean {
   try {
-    return statSync(path).isDirectory();
+    return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
   } catch {
     return false;
   }
@@ -161,8 +162,8 @@ function countLines(path: string, options: { size: number | undefined; keep: ((t
   let size = options.size;
   try {
     if (size === undefined) {
-      const stats = statSync(path);
-      if (!stats.isFile()) return null;
+      const stats = statSync(path, { throwIfNoEntry: false });
+      if (!stats?.isFile()) return null;
       size = stats.size;
     }
     if (size > MAX_COUNTED_BYTES) return null;
@@ -193,11 +194,11 @@ const MAX_READ_BYTES = 1024 * 1024;
 
 function readSmallText(path: string): string | null {
   try {
-    const stats = statSync(path);
-    if (!stats.isFile() || stats.size > MAX_READ_BYTES) return null;
-    const bytes = readFileSync(path);
-    if (bytes.includes(0)) return null;
-    return bytes.toString('utf8');
+    const stats = statSync(path, { throwIfNoEntry: false });
+    if (!stats?.isFile() || stats.size > MAX_READ_BYTES) return null;
+    // Read as UTF-8 in one call; a NUL character comes only from a NUL byte.
+    const text = readFileSync(path, 'utf8');
+    return text.includes('\0') ? null : text;
   } catch {
     return null;
   }
