@@ -7,7 +7,7 @@ import { createRuleContext, isDynamic } from '../src/rules/context.js';
 import { mentionsWord } from '../src/rules/done-when-verifiable.js';
 import { overlapIndex, overlapPlaces, overlaps } from '../src/rules/plan-paths.js';
 import { plainArguments } from '../src/rules/scope.js';
-import { forbiddenKinds } from '../src/rules/irreversible-action.js';
+import { actionInText, forbiddenKinds } from '../src/rules/irreversible-action.js';
 import { quoteSkillArguments } from '../src/plan/scope-policy.js';
 import { SMALL_PLAN, SMALL_PLAN_SKILLS, edit, makeRepo, writeFile } from './support/fixtures.js';
 
@@ -219,5 +219,31 @@ describe('overlapPlaces', () => {
       const expected = [...new Set(entries.filter((entry) => overlaps(entry.pattern, pattern)).map((entry) => entry.at))].sort();
       expect([pattern, [...places(pattern)].sort()]).toEqual([pattern, expected]);
     }
+  });
+});
+
+describe('actionInText, searching each kind only in texts with its words', () => {
+  it('still finds every kind, in any case', () => {
+    const samples: Array<[string, string | null]> = [
+      ['Send the drafts', 'send'],
+      ['Then E-Mail Out the list', 'send'],
+      ['Review, then Dispatch', 'send'],
+      ['Go Live With the page', 'publish'],
+      ['Make Public the notes', 'publish'],
+      ['Post to #general', 'post'],
+      ['Wipe the cache', 'delete'],
+      ['DROP the users table', 'delete'],
+      ['Roll Out the change', 'deploy'],
+      ['Ship it to production', 'deploy'],
+      ['Release it to customers', 'deploy'],
+      ['Roll Back the database', 'restore'],
+      ['Refund the customer', 'pay'],
+      ['Wire the funds', 'pay'],
+      ['Charge the card', 'pay'],
+      ['Merge the PR', 'merge'],
+      ['Summarise the notes', null],
+      ['Write "send it" in the notes', null],
+    ];
+    for (const [text, kind] of samples) expect([text, actionInText(text)?.kind ?? null]).toEqual([text, kind]);
   });
 });

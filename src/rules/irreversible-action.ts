@@ -71,8 +71,23 @@ const TEXT_VERBS: Array<{ kind: ActionKind; pattern: RegExp }> = [
       /merge(?=\s+(?:the\s+)?(?:\w+\s+)?(?:pr|prs|pull\s+requests?|branch(?:es)?|changes\s+into\s+main|duplicates?|records|accounts|contacts|deals|companies|customers)\b|\s+(?:it\s+)?into\s+(?:main|master|production|release)\b)/,
   },
 ];
+/**
+ * Words one of which (in lower case) every match of a kind's verbs holds: a text without them is not searched for
+ * that kind, and most kinds' expressions are never compiled for a plan that does not speak of them.
+ */
+const TEXT_WORDS: Record<ActionKind, string[]> = {
+  send: ['send', 'mail out', 'dispatch'],
+  publish: ['publish', 'go live with', 'make public'],
+  post: ['post'],
+  delete: ['delete', 'purge', 'wipe', 'erase', 'destroy', 'drop'],
+  deploy: ['deploy', 'ship', 'roll', 'release'],
+  restore: ['restore', 'roll'],
+  pay: ['pay', 'refund', 'wire', 'charge'],
+  merge: ['merge'],
+};
 const TEXT_PATTERNS = TEXT_VERBS.map(({ kind, pattern }) => ({
   kind,
+  words: TEXT_WORDS[kind],
   pattern: new RegExp(`${CLAUSE_START}(${pattern.source})(?![-\\w])`, 'gi'),
 }));
 
@@ -121,8 +136,10 @@ function unquoted(text: string): string {
 /** The irreversible action in a piece of prose (a model step, a phase title), if any. */
 export function actionInText(text: string): IrreversibleAction | null {
   const plain = unquoted(text);
+  const lower = plain.toLowerCase();
   let best: { kind: ActionKind; index: number; word: string } | null = null;
-  for (const { kind, pattern } of TEXT_PATTERNS) {
+  for (const { kind, words, pattern } of TEXT_PATTERNS) {
+    if (!words.some((word) => lower.includes(word))) continue;
     pattern.lastIndex = 0;
     const match = pattern.exec(plain);
     if (match && (best === null || match.index < best.index)) best = { kind, index: match.index, word: match[1]! };
