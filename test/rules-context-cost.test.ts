@@ -247,3 +247,20 @@ describe('actionInText, searching each kind only in texts with its words', () =>
     for (const [text, kind] of samples) expect([text, actionInText(text)?.kind ?? null]).toEqual([text, kind]);
   });
 });
+
+describe('phase-context-mode, answering a direct phase of few bytes without reading', () => {
+  const contextMode = (files: Record<string, string>) => {
+    const root = makeRepo({ ...SMALL_PLAN_SKILLS, ...files });
+    return lintText(SMALL_PLAN, join(root, 'plans', 'p.md'))
+      .filter((finding) => finding.ruleId === 'phase-context-mode')
+      .map((finding) => finding.message);
+  };
+
+  it('judges inputs of 2,999 and 3,000 one-byte lines as it judges longer ones', () => {
+    expect(contextMode({ 'notes/accounts.md': '\n'.repeat(2999) })).toEqual([]);
+    expect(contextMode({ 'notes/accounts.md': '\n'.repeat(3000) })).toEqual([
+      'P1 reads 3,000 input lines with Context `direct`; that size needs `extract_then_assemble`',
+    ]);
+    expect(contextMode({ 'notes/accounts.md': 'x'.repeat(5000) })).toEqual([]);
+  });
+});

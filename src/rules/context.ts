@@ -18,7 +18,7 @@ export function createRuleContext(root: string, config: Config): RuleContext {
   const expansions = new Map<string, string[]>();
   const listings = new Map<string, string[]>();
   const lines = new Map<string, number | null>();
-  /** The sizes of the files expand found by a stat (plain paths), so counting their lines stats them no second time. */
+  /** The sizes of the files a stat found (expand's of plain paths, size's), so counting their lines stats them no second time. */
   const sizes = new Map<string, number>();
   const texts = new Map<string, string | null>();
   const expand = (pattern: string): string[] => {
@@ -43,6 +43,18 @@ export function createRuleContext(root: string, config: Config): RuleContext {
       const files = namesIn(root, folder, extension) ?? expand(key).filter((file) => !file.slice(folder.length).includes('/'));
       listings.set(key, files);
       return files;
+    },
+    size(file: string) {
+      const known = sizes.get(file);
+      if (known !== undefined) return known;
+      try {
+        const stats = statSync(join(root, file), { throwIfNoEntry: false });
+        if (!stats?.isFile()) return null;
+        sizes.set(file, stats.size);
+        return stats.size;
+      } catch {
+        return null;
+      }
     },
     lineCount(file: string) {
       if (lines.has(file)) return lines.get(file)!;
