@@ -56,6 +56,9 @@ describe('the rule context, answered cheaply', () => {
     expect(alone.map(([, text]) => text)).toEqual(['one\ntwo', null, null, 'x\n', null, null]);
     const countFirst = createRuleContext(root, {});
     expect(names.map((file) => [countFirst.lineCount(file), countFirst.readText(file)])).toEqual(alone);
+    const statFirst = createRuleContext(root, {});
+    for (const file of names) statFirst.expand(file);
+    expect(names.map((file) => [statFirst.readText(file), statFirst.lineCount(file)])).toEqual(alone.map(([count, text]) => [text, count]));
     const readFirst = createRuleContext(root, {});
     expect(names.map((file) => [readFirst.readText(file), readFirst.lineCount(file)])).toEqual(alone.map(([count, text]) => [text, count]));
   });

@@ -68,7 +68,7 @@ export function createRuleContext(root: string, config: Config): RuleContext {
     },
     readText(file: string) {
       if (texts.has(file)) return texts.get(file)!;
-      const text = isInsideRepository(file) ? readSmallText(join(root, file)) : null;
+      const text = isInsideRepository(file) ? readSmallText(join(root, file), sizes.get(file)) : null;
       texts.set(file, text);
       return text;
     },
@@ -204,10 +204,15 @@ function linesOf(text: string): number {
 /** Files larger than this are not read for their text (records and briefings are small). */
 const MAX_READ_BYTES = 1024 * 1024;
 
-function readSmallText(path: string): string | null {
+/** The text of a small file; `size` is its size when a stat just found it to be a file. */
+function readSmallText(path: string, size?: number): string | null {
   try {
-    const stats = statSync(path, { throwIfNoEntry: false });
-    if (!stats?.isFile() || stats.size > MAX_READ_BYTES) return null;
+    if (size === undefined) {
+      const stats = statSync(path, { throwIfNoEntry: false });
+      if (!stats?.isFile()) return null;
+      size = stats.size;
+    }
+    if (size > MAX_READ_BYTES) return null;
     // Read as UTF-8 in one call; a NUL character comes only from a NUL byte.
     const text = readFileSync(path, 'utf8');
     return text.includes('\0') ? null : text;
