@@ -125,6 +125,9 @@ describe('filesIn', () => {
       'linked/real.md': '',
       'node_modules/pkg/x.md': '',
       '.github/w/a.yml': '',
+      'my docs/a.md': '',
+      'my docs/b.md': '',
+      'v1.2/x.md': '',
     });
     mkdirSync(join(root, 'empty'));
     symlinkSync(join(root, 'docs/one.md'), join(root, 'linked/link.md'));
@@ -143,6 +146,8 @@ describe('filesIn', () => {
       ['node_modules/pkg/', '.md'],
       ['.github/w/', '.yml'],
       ['docs/sub/', '.md'],
+      ['my docs/', '.md'],
+      ['v1.2/', '.md'],
     ];
     const context = createRuleContext(root, {});
     for (const [folder, extension] of asked) {
