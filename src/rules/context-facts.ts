@@ -69,7 +69,7 @@ interface EntitySet {
   noun: string;
 }
 
-function entitySets(plan: Plan, context: Pick<RuleContext, 'expand'>): EntitySet[] {
+function entitySets(plan: Plan, context: Pick<RuleContext, 'expand' | 'filesIn'>): EntitySet[] {
   const byFolder = new Map<string, Set<string>>();
   for (const phase of plan.phases) {
     for (const input of phase.inputs) {
@@ -79,12 +79,11 @@ function entitySets(plan: Plan, context: Pick<RuleContext, 'expand'>): EntitySet
       const folder = pattern.slice(0, slash + 1);
       if (isGlob(folder)) continue;
       // A glob over one folder's files, or one file of a folder the plan reads file by file.
-      const files = isGlob(name)
-        ? context.expand(pattern)
+      const direct = isGlob(name)
+        ? context.expand(pattern).filter((file) => !file.slice(folder.length).includes('/'))
         : context.expand(pattern).length > 0
-          ? context.expand(`${folder}*${/\.[^.]+$/.exec(name)?.[0] ?? ''}`)
+          ? context.filesIn(folder, /\.[^.]+$/.exec(name)?.[0] ?? '')
           : [];
-      const direct = files.filter((file) => !file.slice(folder.length).includes('/'));
       if (!isGlob(name)) {
         if (!byFolder.has(`?${folder}`)) byFolder.set(`?${folder}`, new Set());
         byFolder.get(`?${folder}`)!.add(pattern);
@@ -199,7 +198,7 @@ function claimsOf(plan: Plan): Claim[] {
 const BOUND =
   /\b(?:at\s+least|at\s+most|up\s+to|no\s+more\s+than|fewer\s+than|less\s+than|more\s+than|over|under|top|first|last|about|around|roughly|max(?:imum)?|min(?:imum)?|each|per|every|tier|phase|group|batch|step|round|part|wave|version|level|stage|week|day|month|quarter|q|p|sc|no\.?|number|#|page|line|item|article|section|chapter|to|and|or)\s*$/i;
 
-function checkCounts(plan: Plan, context: Pick<RuleContext, 'expand'>, report: Report): void {
+function checkCounts(plan: Plan, context: Pick<RuleContext, 'expand' | 'filesIn'>, report: Report): void {
   const sets = entitySets(plan, context);
   if (sets.length === 0) return;
   const sizes = new Set(sets.map((set) => set.count));
@@ -213,7 +212,9 @@ function checkCounts(plan: Plan, context: Pick<RuleContext, 'expand'>, report: R
   for (const claim of claimsOf(plan)) {
     let reported = false;
     const text = claim.text.replace(/`[^`]*`/g, ' ');
-    const mentionsEntities = text.split(/[^A-Za-z-]+/).some((word) => word.length > 2 && isEntityNoun(word));
+    // Asked only of a total ("seven in all") or a verify: most claims hold neither, and every word costs a singular.
+    let mentions: boolean | undefined;
+    const mentionsEntities = () => (mentions ??= text.split(/[^A-Za-z-]+/).some((word) => word.length > 2 && isEntityNoun(word)));
     for (const match of text.matchAll(claimPattern)) {
       const value = numberOf(match[1]!);
       if (value < 2 || sizes.has(value) || claim.named.includes(value)) continue;
@@ -222,7 +223,7 @@ function checkCounts(plan: Plan, context: Pick<RuleContext, 'expand'>, report: R
       const following = match[2]!.trim().split(/\s+/).filter(Boolean);
       // "seven drafts", "(six in all)", "all seven", "seven in total": about the entities when the words say so.
       const total = /^(?:in\s+all|in\s+total|total)\b/i.test(match[2]!.trim()) || /\ball\s*$/i.test(before);
-      const about = following.some((word) => word.length > 2 && isEntityNoun(word)) || (total && mentionsEntities);
+      const about = following.some((word) => word.length > 2 && isEntityNoun(word)) || (total && mentionsEntities());
       if (!about) continue;
       const said = `${match[1]}${following.length > 0 && !total ? ` ${following.join(' ')}` : total ? ' in all' : ''}`;
       report(`${claim.where} counts ${said}, but ${holds}`, {
@@ -235,7 +236,7 @@ function checkCounts(plan: Plan, context: Pick<RuleContext, 'expand'>, report: R
     if (reported || !claim.verify) continue;
     const verify = claim.verify;
     const hasGlob = /\*/.test(verify);
-    if (!hasGlob && !mentionsEntities) continue;
+    if (!hasGlob && !mentionsEntities()) continue;
     for (const match of verify.matchAll(/(?:-eq|==|--count|-qx|grep\s+-[a-z]*x[a-z]*)\s+["']?(\d{1,4})\b|(-ge|-gt)\s+["']?(\d{1,4})\b/g)) {
       const value = Number(match[1] ?? match[3]);
       if (match[2]) {
@@ -419,7 +420,39 @@ function recordsOf(data: unknown, add: (name: string, title: string) => void, de
   for (const value of Object.values(record)) if (value !== null && typeof value === 'object') recordsOf(value, add, depth + 1);
 }
 
-function knownPeople(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText'>): { records: People; all: People } {
+/**
+ * The words a person's first name must be one of for checkTitles to ask about that person (lower-cased): every word of
+ * the names it looks up (the Stakeholders', the owner's, and those of the mentions in `texts`). People.find and
+ * findFull find a person by a full name or by a first name, both of which begin with one of these words.
+ */
+/** A Stakeholders entry: the name, then the role ("Marta Kowalski \u2014 VP Sales"). */
+const STAKEHOLDER = /^\s*([^\u2014\u2013:,(-]+?)\s*(?:\u2014|\u2013|-{1,2}|:|,|\()\s*(.*)$/;
+
+function namesAsked(plan: Plan, texts: string[]): string[] {
+  const words = new Set<string>();
+  const add = (name: string) => {
+    for (const word of name.trim().split(/\s+/)) words.add(word.toLowerCase());
+  };
+  for (const entry of plan.stakeholders ?? []) {
+    const split = STAKEHOLDER.exec(entry.text);
+    if (split) add(split[1]!);
+  }
+  if (typeof plan.meta.owner === 'string') add(plan.meta.owner.split(/[,\u2014\u2013(]/)[0]!);
+  for (const text of texts) for (const mention of mentionsOf(text.replace(/`/g, ''))) add(mention.name);
+  return [...words];
+}
+
+/**
+ * Whether a record or briefing may name someone checkTitles asks about: its text holds one of the words asked (any
+ * case), or a backslash (an escape in YAML or JSON may spell a name). A file that cannot is not parsed.
+ */
+function mayName(text: string, asked: string[]): boolean {
+  if (text.includes('\\')) return true;
+  const lower = text.toLowerCase();
+  return asked.some((word) => lower.includes(word));
+}
+
+function knownPeople(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText'>, asked: string[]): { records: People; all: People } {
   const records = new People();
   const all = new People();
   const files = new Set<string>();
@@ -427,7 +460,7 @@ function knownPeople(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText
   for (const file of [...files].slice(0, 400)) {
     if (/\.(?:ya?ml|json)$/i.test(file)) {
       const text = context.readText(file);
-      if (text === null) continue;
+      if (text === null || !mayName(text, asked)) continue;
       let data: unknown;
       try {
         data = parseYaml(text, { maxAliasCount: 20 });
@@ -440,7 +473,7 @@ function knownPeople(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText
       });
     } else if (/\.(?:md|markdown|txt)$/i.test(file)) {
       const text = context.readText(file);
-      if (text === null) continue;
+      if (text === null || !mayName(text, asked)) continue;
       for (const line of text.split('\n').slice(0, 2000)) {
         for (const mention of mentionsOf(line)) {
           records.add(mention.name, mention.title, file);
@@ -451,7 +484,7 @@ function knownPeople(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText
   }
   // Dashes and quotes as \u escapes: the start-up snapshot's bundle stays ASCII (scripts/build.mjs).
   for (const entry of plan.stakeholders ?? []) {
-    const split = /^\s*([^\u2014\u2013:,(-]+?)\s*(?:\u2014|\u2013|-{1,2}|:|,|\()\s*(.*)$/.exec(entry.text);
+    const split = STAKEHOLDER.exec(entry.text);
     if (split) all.add(split[1]!, split[2]!, 'the Stakeholders');
   }
   const owner = plan.meta.owner;
@@ -463,8 +496,42 @@ function knownPeople(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText
   return { records, all };
 }
 
+/**
+ * Whether the plan gives anyone a title where checkTitles looks: every finding needs a title in the Stakeholders, a
+ * criterion, a phase's title, Done when or a step. A plan without one is answered without reading its records.
+ */
+function mentionsTitles(plan: Plan): boolean {
+  // As checkTitles reads them: the Stakeholders as written, the rest with their backticks taken out.
+  const titled = (text: string) => TITLE_RE.test(text.replace(/`/g, ''));
+  return (
+    (plan.stakeholders ?? []).some((entry) => TITLE_RE.test(entry.text)) ||
+    (plan.criteria ?? []).some((criterion) => titled(criterion.text)) ||
+    plan.phases.some(
+      (phase) => titled(phase.title) || (phase.doneWhen !== null && titled(phase.doneWhen.text)) || phase.steps.some((step) => titled(step.text)),
+    )
+  );
+}
+
 function checkTitles(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText'>, report: Report): void {
-  const { records, all } = knownPeople(plan, context);
+  if (!mentionsTitles(plan)) return;
+  const texts: Array<{ where: string; line: number; text: string }> = [
+    ...(plan.criteria ?? []).map((criterion) => ({ where: criterion.id ?? 'a criterion', line: criterion.line, text: criterion.text })),
+    ...plan.phases.flatMap((phase) => [
+      { where: phase.id, line: phase.heading.start.line, text: phase.title },
+      ...(phase.doneWhen
+        ? [{ where: `${phase.id} Done when`, line: phase.fields.get('done when')?.line ?? phase.heading.start.line, text: phase.doneWhen.text }]
+        : []),
+      ...phase.steps.map((step) => ({ where: `${phase.id}.${step.index}`, line: step.line, text: step.text })),
+    ]),
+  ];
+  const { records, all } = knownPeople(
+    plan,
+    context,
+    namesAsked(
+      plan,
+      texts.map((entry) => entry.text),
+    ),
+  );
   if (all.byName.size === 0) return;
   const conflict = (people: People, name: string, title: string, fullNameOnly = false) => {
     const person = fullNameOnly ? people.findFull(name) : people.find(name);
@@ -477,7 +544,7 @@ function checkTitles(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText
   const describeTitle = (key: string) => (key.length <= 4 ? key.toUpperCase() : key);
   // The Stakeholders and the owner against the records.
   for (const entry of plan.stakeholders ?? []) {
-    const split = /^\s*([^\u2014\u2013:,(-]+?)\s*(?:\u2014|\u2013|-{1,2}|:|,|\()\s*(.*)$/.exec(entry.text);
+    const split = STAKEHOLDER.exec(entry.text);
     const title = split ? TITLE_RE.exec(split[2]!)?.[1] : undefined;
     if (!split || !title) continue;
     const found = conflict(records, split[1]!, title, true);
@@ -493,16 +560,6 @@ function checkTitles(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText
   }
   // Every other mention in the plan against everything known.
   const ownerName = typeof plan.meta.owner === 'string' ? plan.meta.owner.split(/[,\u2014\u2013(]/)[0]!.trim() : null;
-  const texts: Array<{ where: string; line: number; text: string }> = [
-    ...(plan.criteria ?? []).map((criterion) => ({ where: criterion.id ?? 'a criterion', line: criterion.line, text: criterion.text })),
-    ...plan.phases.flatMap((phase) => [
-      { where: phase.id, line: phase.heading.start.line, text: phase.title },
-      ...(phase.doneWhen
-        ? [{ where: `${phase.id} Done when`, line: phase.fields.get('done when')?.line ?? phase.heading.start.line, text: phase.doneWhen.text }]
-        : []),
-      ...phase.steps.map((step) => ({ where: `${phase.id}.${step.index}`, line: step.line, text: step.text })),
-    ]),
-  ];
   for (const { where, line, text } of texts) {
     const plain = text.replace(/`/g, '');
     let done = false;

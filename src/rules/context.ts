@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { type Dirent, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { toPosix } from '../plan/text.js';
 import { globSync, isDynamicPattern } from 'tinyglobby';
@@ -16,8 +16,18 @@ const MAX_COUNTED_BYTES = 64 * 1024 * 1024;
 export function createRuleContext(root: string, config: Config): RuleContext {
   let skills: SkillIndex | null = null;
   const expansions = new Map<string, string[]>();
+  const listings = new Map<string, string[]>();
   const lines = new Map<string, number | null>();
+  /** The sizes of the files a stat found (expand's of plain paths, size's), so counting their lines stats them no second time. */
+  const sizes = new Map<string, number>();
   const texts = new Map<string, string | null>();
+  const expand = (pattern: string): string[] => {
+    const cached = expansions.get(pattern);
+    if (cached) return cached;
+    const files = expandPattern(root, pattern, sizes);
+    expansions.set(pattern, files);
+    return files;
+  };
   return {
     root,
     config,
@@ -25,22 +35,40 @@ export function createRuleContext(root: string, config: Config): RuleContext {
       skills ??= lazySkillIndex(skillDirectories(root, config.skills?.paths ?? []));
       return skills;
     },
-    expand(pattern: string) {
-      const cached = expansions.get(pattern);
+    expand,
+    filesIn(folder: string, extension: string) {
+      const key = `${folder}*${extension}`;
+      const cached = listings.get(key);
       if (cached) return cached;
-      const files = expandPattern(root, pattern);
-      expansions.set(pattern, files);
+      const files = namesIn(root, folder, extension) ?? expand(key).filter((file) => !file.slice(folder.length).includes('/'));
+      listings.set(key, files);
       return files;
+    },
+    size(file: string) {
+      const known = sizes.get(file);
+      if (known !== undefined) return known;
+      try {
+        const stats = statSync(join(root, file), { throwIfNoEntry: false });
+        if (!stats?.isFile()) return null;
+        sizes.set(file, stats.size);
+        return stats.size;
+      } catch {
+        return null;
+      }
     },
     lineCount(file: string) {
       if (lines.has(file)) return lines.get(file)!;
-      const count = countLines(join(root, file));
+      // A text read for a rule already (a record, a briefing) is counted as it is; a small text read here is kept
+      // for readText (context-facts reads the records and briefings whose lines phase-context-mode counts).
+      const known = texts.get(file);
+      const keep = isInsideRepository(file) && !texts.has(file) ? (text: string) => texts.set(file, text.includes('\0') ? null : text) : null;
+      const count = typeof known === 'string' ? linesOf(known) : countLines(join(root, file), { size: sizes.get(file), keep });
       lines.set(file, count);
       return count;
     },
     readText(file: string) {
       if (texts.has(file)) return texts.get(file)!;
-      const text = isInsideRepository(file) ? readSmallText(join(root, file)) : null;
+      const text = isInsideRepository(file) ? readSmallText(join(root, file), sizes.get(file)) : null;
       texts.set(file, text);
       return text;
     },
@@ -55,11 +83,16 @@ export function isInsideRepository(pattern: string): boolean {
   return !pattern.split(/[\\/]/).includes('..');
 }
 
-function expandPattern(root: string, pattern: string): string[] {
+function expandPattern(root: string, pattern: string, sizes: Map<string, number>): string[] {
   if (!isInsideRepository(pattern)) return [];
-  if (!isDynamicPattern(pattern)) {
+  if (!isDynamic(pattern)) {
     try {
-      return statSync(join(root, pattern)).isFile() ? [pattern.replace(/^\.\//, '')] : [];
+      // A missing file answers undefined instead of an exception (most plans name outputs not written yet).
+      const stats = statSync(join(root, pattern), { throwIfNoEntry: false });
+      if (!stats?.isFile()) return [];
+      const file = pattern.replace(/^\.\//, '');
+      sizes.set(file, stats.size);
+      return [file];
     } catch {
       return [];
     }
@@ -76,6 +109,43 @@ function expandPattern(root: string, pattern: string): string[] {
   }
 }
 
+/**
+ * tinyglobby's isDynamicPattern, answered without picomatch's scanner for a path with none of the characters that
+ * make a glob or a negation (most of a plan's inputs and outputs are plain paths).
+ */
+export function isDynamic(pattern: string): boolean {
+  return /[*?[\]{}()!+@\\|]/.test(pattern) && isDynamicPattern(pattern);
+}
+
+/**
+ * The files directly in a folder whose names end in `extension`, read from the folder's listing instead of compiling
+ * and walking a glob (~1 ms each in a cold process); null where the glob could answer otherwise than the listing
+ * does, and the caller asks the glob: a folder named with anything but letters, digits, `_`, `-` and inner dots (a
+ * hidden one, one with spaces or glob characters) or one tinyglobby ignores (node_modules), an extension with anything
+ * but letters, digits, `-` and `_`, an entry that is a link or neither file nor folder, a name with a backslash, Windows.
+ * As the glob `*` with `dot: false`: no name that starts with a dot.
+ */
+function namesIn(root: string, folder: string, extension: string): string[] | null {
+  if (process.platform === 'win32' || !/^(?:\.[\w-]+)?$/.test(extension)) return null;
+  if (!/^(?:\w[\w-]*(?:\.[\w-]+)*\/)*$/.test(folder) || folder.split('/').includes('node_modules')) return null;
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(join(root, folder), { withFileTypes: true });
+  } catch {
+    return null;
+  }
+  const files: string[] = [];
+  for (const entry of entries) {
+    if (entry.isDirectory()) continue;
+    if (!entry.isFile()) return null;
+    if (entry.name.startsWith('.') || !entry.name.endsWith(extension)) continue;
+    // A backslash the glob's paths turn into a separator; a file named as the folder tinyglobby ignores.
+    if (entry.name.includes('\\') || entry.name === 'node_modules') return null;
+    files.push(`${folder}${entry.name}`);
+  }
+  return files.sort();
+}
+
 /** The folders a glob starts with before its first segment with a special character: `ops/archive` of `ops/archive/*.gz`. */
 export function staticFolder(pattern: string): string {
   const segments = pattern.replace(/^(?:\.\/)+/, '').split('/');
@@ -90,40 +160,62 @@ export function staticFolder(pattern: string): string {
 
 function isFolder(path: string): boolean {
   try {
-    return statSync(path).isDirectory();
+    return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
   } catch {
     return false;
   }
 }
 
-function countLines(path: string): number | null {
+/**
+ * The lines of a file. `size`: its size when a stat just found it to be a file; `keep` is handed its text when it is
+ * small enough for readText.
+ */
+function countLines(path: string, options: { size: number | undefined; keep: ((text: string) => void) | null }): number | null {
+  let size = options.size;
   try {
-    const stats = statSync(path);
-    if (!stats.isFile() || stats.size > MAX_COUNTED_BYTES) return null;
-    const bytes = readFileSync(path);
-    if (bytes.length === 0) return 0;
-    let count = 0;
-    let at = bytes.indexOf(10);
-    while (at !== -1) {
-      count++;
-      at = bytes.indexOf(10, at + 1);
+    if (size === undefined) {
+      const stats = statSync(path, { throwIfNoEntry: false });
+      if (!stats?.isFile()) return null;
+      size = stats.size;
     }
-    return bytes[bytes.length - 1] === 10 ? count : count + 1;
+    if (size > MAX_COUNTED_BYTES) return null;
+    // As text: reading UTF-8 is one call into Node's C++ (open, read, decode), and a string's indexOf is a builtin,
+    // where a Buffer's crosses node:buffer's JavaScript wrapper at every line. Decoding keeps every newline byte a
+    // newline (a malformed sequence never swallows an ASCII byte), so the count is the bytes'.
+    const text = readFileSync(path, 'utf8');
+    if (size <= MAX_READ_BYTES) options.keep?.(text);
+    return linesOf(text);
   } catch {
     return null;
   }
 }
 
+function linesOf(text: string): number {
+  if (text.length === 0) return 0;
+  let count = 0;
+  let at = text.indexOf('\n');
+  while (at !== -1) {
+    count++;
+    at = text.indexOf('\n', at + 1);
+  }
+  return text.charCodeAt(text.length - 1) === 10 ? count : count + 1;
+}
+
 /** Files larger than this are not read for their text (records and briefings are small). */
 const MAX_READ_BYTES = 1024 * 1024;
 
-function readSmallText(path: string): string | null {
+/** The text of a small file; `size` is its size when a stat just found it to be a file. */
+function readSmallText(path: string, size?: number): string | null {
   try {
-    const stats = statSync(path);
-    if (!stats.isFile() || stats.size > MAX_READ_BYTES) return null;
-    const bytes = readFileSync(path);
-    if (bytes.includes(0)) return null;
-    return bytes.toString('utf8');
+    if (size === undefined) {
+      const stats = statSync(path, { throwIfNoEntry: false });
+      if (!stats?.isFile()) return null;
+      size = stats.size;
+    }
+    if (size > MAX_READ_BYTES) return null;
+    // Read as UTF-8 in one call; a NUL character comes only from a NUL byte.
+    const text = readFileSync(path, 'utf8');
+    return text.includes('\0') ? null : text;
   } catch {
     return null;
   }

@@ -1,5 +1,5 @@
 import type { Phase, Plan } from '../plan/types.js';
-import { cleanPattern, editDistance, holdsMaterial, isGlob, overlaps, pathsIn } from './plan-paths.js';
+import { cleanPattern, editDistance, holdsMaterial, isGlob, overlapIndex, overlapPlaces, overlaps, pathsIn } from './plan-paths.js';
 import type { Rule, RuleContext } from './rule.js';
 
 /**
@@ -89,7 +89,12 @@ export const dataFlow: Rule = {
   check(plan, context, report) {
     const material = holdsMaterial(plan, context);
     const phases = plan.phases;
-    const writers = (pattern: string) => phases.filter((phase) => phase.outputs.some((output) => overlaps(cleanPattern(output), pattern)));
+    // The phases whose Outputs overlap a pattern, from all outputs gathered once (not every output of every phase per read).
+    const writing = overlapPlaces(phases.flatMap((phase, at) => phase.outputs.map((output) => ({ pattern: cleanPattern(output), at }))));
+    const writers = (pattern: string) => {
+      const places = writing(pattern);
+      return phases.filter((_, at) => places.has(at));
+    };
     phases.forEach((phase, index) => {
       if (phase.malformedHeading || phase.status === 'done') return;
       const inputLine = phase.fields.get('inputs')?.line ?? phase.heading.start.line;
@@ -143,17 +148,20 @@ function reportUnusedOutputs(plan: Plan, report: Parameters<Rule['check']>[2]): 
   const stepPaths = phases.map((phase) =>
     [...phase.steps.map((step) => step.text), phase.doneWhen?.verify ?? ''].flatMap((text) => pathsIn(text).map((entry) => entry.path)),
   );
+  // Each phase's inputs, step paths and texts gathered once, not again for every output of every phase.
+  const inputsRead = overlapIndex(phases.flatMap((phase, at) => phase.inputs.map((input) => ({ pattern: cleanPattern(input), at }))));
+  const stepsRead = overlapIndex(stepPaths.flatMap((paths, at) => paths.map((path) => ({ pattern: path, at }))));
+  const criteriaRead = overlapIndex(criteriaPaths.map((path) => ({ pattern: path, at: -1 })));
+  const stepTexts = phases.map((phase) => [...phase.steps.map((step) => step.text), phase.doneWhen?.verify ?? '']);
   phases.forEach((phase, index) => {
     if (phase.malformedHeading || phase.status === 'done' || index === phases.length - 1) return;
     for (const output of phase.outputs) {
       const pattern = cleanPattern(output);
       const used =
-        phases.some((other, at) => at !== index && other.inputs.some((input) => overlaps(cleanPattern(input), pattern))) ||
-        phases.some((other, at) => at !== index && stepPaths[at]!.some((path) => overlaps(path, pattern))) ||
-        phases.some(
-          (other, at) => at !== index && [...other.steps.map((step) => step.text), other.doneWhen?.verify ?? ''].some((text) => text.includes(pattern)),
-        ) ||
-        criteriaPaths.some((path) => overlaps(path, pattern)) ||
+        inputsRead(pattern, index) ||
+        stepsRead(pattern, index) ||
+        stepTexts.some((texts, at) => at !== index && texts.some((text) => text.includes(pattern))) ||
+        criteriaRead(pattern, -2) ||
         criteria.some((text) => text.includes(pattern)) ||
         (folderOf(pattern) !== '' &&
           readTexts.some((text) => text.includes(folderOf(pattern).replace(/\/$/, '')) && phases[index]!.outputs.every((own) => !text.includes(own))));

@@ -1,4 +1,3 @@
-import { registerMemo } from '../plan/memos.js';
 import type { Phase, Plan } from '../plan/types.js';
 import { isGlob, pathsIn } from './plan-paths.js';
 import type { Rule } from './rule.js';
@@ -79,18 +78,22 @@ function ownStems(phase: Phase, entities: Set<string>): Set<string> {
   return own;
 }
 
-const wordPatterns = new Map<string, RegExp>();
-registerMemo(() => wordPatterns.clear());
-
-function mentionsWord(text: string, word: string): boolean {
-  if (!text.includes(word)) return false;
-  let pattern = wordPatterns.get(word);
-  if (!pattern) {
-    if (wordPatterns.size > 5000) wordPatterns.clear();
-    pattern = new RegExp(`(?<![\\w-])${word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-])`);
-    wordPatterns.set(word, pattern);
+/**
+ * Whether `word` stands in `text` as a word of its own: no letter, digit, `_` or `-` touches it (the regular
+ * expression `(?<![\w-])word(?![\w-])`, answered by indexOf: compiling one expression per entity cost more than
+ * the whole search in a cold process).
+ */
+export function mentionsWord(text: string, word: string): boolean {
+  if (word === '') return /(?<![\w-])(?![\w-])/.test(text);
+  for (let at = text.indexOf(word); at !== -1; at = text.indexOf(word, at + 1)) {
+    if (!isWordCode(text.charCodeAt(at - 1)) && !isWordCode(text.charCodeAt(at + word.length))) return true;
   }
-  return pattern.test(text);
+  return false;
+}
+
+/** A character of `[\w-]`; NaN (before the start, past the end) is none. */
+function isWordCode(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95 || code === 45;
 }
 
 export const doneWhenVerifiable: Rule = {

@@ -34,6 +34,22 @@ export function measureInputs(
 }
 
 /**
+ * Whether a phase's existing inputs hold at most DIRECT_MAX_LINES bytes: then they hold at most as many lines (a line
+ * is one byte at least), `direct` is their mode, and a phase that declares it has nothing to report without a file
+ * read (a per-entity phase reads a few small records; their sizes come from the stats that found them).
+ */
+function fitsDirect(inputs: string[], context: Pick<RuleContext, 'expand' | 'size'>): boolean {
+  const files = new Set<string>();
+  for (const pattern of inputs) for (const file of context.expand(pattern)) files.add(file);
+  let bytes = 0;
+  for (const file of files) {
+    bytes += context.size(file) ?? 0;
+    if (bytes > DIRECT_MAX_LINES) return false;
+  }
+  return true;
+}
+
+/**
  * Files a phase's steps name that exist and that no phase lists (in Inputs or Outputs): a step that reads a 5,000-line
  * file must not escape the context mode by leaving it out of Inputs. A file another phase lists is judged there (an
  * assembling phase names the source its extraction phase read). `listed` matches what some phase lists.
@@ -69,7 +85,9 @@ export const phaseContextMode: Rule = {
       const named = pathsIn(stepText(phase));
       const unlisted = named.length === 0 ? [] : unlistedReads(phase, (listed ??= listedByPlan(plan)), context);
       if (phase.inputs.length === 0 && unlisted.length === 0) continue;
-      const measured = measureInputs({ inputs: [...phase.inputs, ...unlisted] }, context);
+      const inputs = [...phase.inputs, ...unlisted];
+      if (phase.context === 'direct' && fitsDirect(inputs, context)) continue;
+      const measured = measureInputs({ inputs }, context);
       if (measured.files === 0) continue;
       const required = contextModeFor(measured.lines);
       const line = phase.fields.get('context')?.line ?? phase.heading.start.line;

@@ -1,5 +1,5 @@
 import picomatch from 'picomatch';
-import { isDynamicPattern } from 'tinyglobby';
+import { isDynamic } from './context.js';
 import { registerMemo } from '../plan/memos.js';
 import type { Phase } from '../plan/types.js';
 import type { Rule, RuleContext } from './rule.js';
@@ -28,7 +28,7 @@ export function plannedOutputs(phases: ReadonlyArray<Pick<Phase, 'outputs'>>): s
     ...new Set(
       phases
         .flatMap((phase) => phase.outputs)
-        .filter((output) => !isDynamicPattern(output))
+        .filter((output) => !isDynamic(output))
         .map((output) => output.replace(/^\.\//, '')),
     ),
   ];
@@ -42,7 +42,7 @@ export function touchedFiles(patterns: string[], context: Pick<RuleContext, 'exp
   const files = new Set<string>();
   for (const pattern of patterns) {
     const matched = [...context.expand(pattern)];
-    if (planned.length > 0 && isDynamicPattern(pattern)) {
+    if (planned.length > 0 && isDynamic(pattern)) {
       const match = matcher(pattern);
       for (const file of planned) if (match(file)) matched.push(file);
     }

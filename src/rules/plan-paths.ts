@@ -56,6 +56,52 @@ export function overlaps(a: string, b: string): boolean {
   return false;
 }
 
+/**
+ * `overlaps` of a pattern against many, each tagged with where it stands (a phase's index): whether one standing
+ * elsewhere than `except` overlaps it. A plain path is answered by one look-up among the plain patterns (they overlap
+ * only when equal), and compared with the globs only, instead of with every pattern.
+ */
+export function overlapIndex(entries: Array<{ pattern: string; at: number }>): (pattern: string, except: number) => boolean {
+  const { plain, globbed } = splitPlain(entries);
+  return (pattern, except) => {
+    if (isGlob(clean(pattern))) return entries.some((entry) => entry.at !== except && overlaps(entry.pattern, pattern));
+    const places = plain.get(clean(pattern));
+    if (places && (places.size > 1 || !places.has(except))) return true;
+    return globbed.some((entry) => entry.at !== except && overlaps(entry.pattern, pattern));
+  };
+}
+
+/** The places of the patterns that `overlaps` a pattern, looked up as overlapIndex does. */
+export function overlapPlaces(entries: Array<{ pattern: string; at: number }>): (pattern: string) => Set<number> {
+  const { plain, globbed } = splitPlain(entries);
+  return (pattern) => {
+    const glob = isGlob(clean(pattern));
+    const places = new Set<number>(glob ? [] : plain.get(clean(pattern)));
+    for (const entry of glob ? entries : globbed) if (!places.has(entry.at) && overlaps(entry.pattern, pattern)) places.add(entry.at);
+    return places;
+  };
+}
+
+/** Plain patterns by their cleaned text (with the places each stands), and the globs. */
+function splitPlain(entries: Array<{ pattern: string; at: number }>): {
+  plain: Map<string, Set<number>>;
+  globbed: Array<{ pattern: string; at: number }>;
+} {
+  const plain = new Map<string, Set<number>>();
+  const globbed: Array<{ pattern: string; at: number }> = [];
+  for (const entry of entries) {
+    const cleaned = clean(entry.pattern);
+    if (isGlob(cleaned)) {
+      globbed.push(entry);
+      continue;
+    }
+    const places = plain.get(cleaned) ?? new Set<number>();
+    places.add(entry.at);
+    plain.set(cleaned, places);
+  }
+  return { plain, globbed };
+}
+
 /** Repository paths named in free text: a segment with a slash and a file extension (or a wildcard), not a URL. */
 const PATH_TOKEN = /(?<![\w/.:@-])((?:[\w.-]+\/)+(?:[\w.*?-]*\.[A-Za-z0-9]{1,8}|[\w.-]*\*[\w.*-]*))(?![\w/])/g;
 

@@ -20,6 +20,13 @@ export interface RuleContext {
   skills(): SkillIndex;
   /** Repository-relative files a path or glob names. */
   expand(pattern: string): string[];
+  /**
+   * The files directly in `folder` (repository-relative, ending in `/`, or '' for the root) whose names end in
+   * `extension`: what `expand(folder + '*' + extension)` lists there, without its files of subfolders.
+   */
+  filesIn(folder: string, extension: string): string[];
+  /** The size in bytes of a repository-relative file; null when it is no file. */
+  size(file: string): number | null;
   /** Lines in a repository-relative file; null when it does not exist or is not readable text. */
   lineCount(file: string): number | null;
   /** The text of a repository-relative file of at most 1 MB; null when it does not exist, is larger or is not text. */

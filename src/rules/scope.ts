@@ -3,6 +3,15 @@ import { isInsideRepository, privateFolderOf } from './context.js';
 import { frontMatterLine, type Rule } from './rule.js';
 import { quoteSkillArguments, ScopeError, startsWithPrefix } from '../plan/scope-policy.js';
 
+/**
+ * Arguments quoteSkillArguments passes without parsing them: words of letters, digits, `_`, `.`, `/` and `-` between
+ * spaces (no quote, operator, variable or glob for the shell parser to find, nothing its quoting escapes) with no
+ * `..` segment. Most steps' arguments are such paths and names; only the others are parsed.
+ */
+export function plainArguments(args: string): boolean {
+  return /^ *[\w./-]+(?: +[\w./-]+)* *$/.test(args) && !/(?:^|[ /])\.\.(?=$|[ /])/.test(args);
+}
+
 /** The folder glob that would allow a path (`drafts/a.md` → `drafts/**`). */
 function folderGlob(pattern: string): string {
   const clean = pattern.replace(/^\.\//, '');
@@ -70,7 +79,7 @@ export const scope: Rule = {
       }
       // A tool skill's arguments go after its command in one shell line: operators there would chain commands.
       for (const step of phase.steps) {
-        if (step.kind !== 'skill' || step.args === '') continue;
+        if (step.kind !== 'skill' || step.args === '' || plainArguments(step.args)) continue;
         try {
           quoteSkillArguments(step.args);
         } catch (error) {
