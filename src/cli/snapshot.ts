@@ -38,6 +38,46 @@ const WARM_UP_SKILL = [
 ].join('\n');
 
 /**
+ * What the sample plans read, as a repository holds it: records of people with titles, a deal, a briefing that names
+ * them, a source of over 3,000 lines and skills the plans map, with the YAML a SKILL.md uses (quoted strings, a flow
+ * list, contracts). A rule's code that reads files is compiled only if the warm-up gives it files to read; without
+ * them every restored lint compiled ~50 such functions (~2 ms).
+ */
+function writeWarmUpRepository(scratch: string): void {
+  const files: Record<string, string> = {
+    'crm/contacts/mod-op/michael.yaml': 'name: Michael\ntitle: CEO\nemail: michael@example.com\n',
+    'crm/contacts/mod-op/priya.yaml': 'name: Priya\ntitle: "Account lead"\n',
+    'crm/contacts/mod-op/sam.yaml': "name: Sam\ntitle: 'Marketing operations'\n",
+    'crm/deals/mod-op.yaml': 'name: Mod Op\nstage: discovery\nowner: Michael\namount: 120000\n',
+    'briefings/mod-op.md': '# Mod Op\n\nMichael, the CEO, owns the deal. Priya — account lead — wrote this briefing.\n',
+    'committee/mod-op.yaml': 'people:\n  - name: Priya\n    title: Account lead\n',
+    'docs/onboarding/guide.md': Array.from({ length: 3_200 }, (_, index) => `Line ${index + 1} of the onboarding guide.`).join('\n'),
+  };
+  for (const [name, description] of [
+    ['account-briefing', 'Writes a "one-page" account briefing from the CRM records.'],
+    ['generate-outreach-email', 'Drafts one email per persona, in the house voice.'],
+  ] as const) {
+    files[`.claude/skills/${name}/SKILL.md`] = [
+      '---',
+      `name: ${name}`,
+      `description: "${description}"`,
+      'allowed-tools: [Read, Write]',
+      'metadata:',
+      '  reads: ["crm/contacts/<account>/*.yaml", briefings/<account>.md]',
+      '  writes: [drafts/<account>.md]',
+      '---',
+      '',
+      `How to use ${name}.`,
+      '',
+    ].join('\n');
+  }
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(scratch, path, '..'), { recursive: true });
+    writeFileSync(join(scratch, path), text);
+  }
+}
+
+/**
  * The text the warm-up lints and reads: a sample plan with a space after each line. The commands take the same paths
  * through it, but no cache keyed by a plan's text (parsed Markdown, decoded bytes, log rows) is left holding the text
  * of a real plan: a restored process starts with nothing it could find again, as it would on the user's plans.
@@ -62,6 +102,7 @@ async function warmUp(plans: string[]): Promise<void> {
     writeFileSync(join(scratch, 'deepplan.config.yaml'), 'skills:\n  paths: [tools/skills]\nrules:\n  placeholders: error\n');
     mkdirSync(join(scratch, 'tools', 'skills', 'warm-up-export'), { recursive: true });
     writeFileSync(join(scratch, 'tools', 'skills', 'warm-up-export', 'SKILL.md'), WARM_UP_SKILL);
+    writeWarmUpRepository(scratch);
     const files = plans.map((plan, index) => {
       const file = join(scratch, `plan-${index}.md`);
       writeFileSync(file, warmUpText(readFileSync(plan, 'utf8')));

@@ -166,19 +166,20 @@ function isFolder(path: string): boolean {
   }
 }
 
+/** The size of a regular file, or null when there is none (a missing file is no exception: most inputs are outputs). */
+function fileSize(path: string): number | null {
+  const stats = statSync(path, { throwIfNoEntry: false });
+  return stats?.isFile() ? stats.size : null;
+}
+
 /**
  * The lines of a file. `size`: its size when a stat just found it to be a file; `keep` is handed its text when it is
  * small enough for readText.
  */
 function countLines(path: string, options: { size: number | undefined; keep: ((text: string) => void) | null }): number | null {
-  let size = options.size;
   try {
-    if (size === undefined) {
-      const stats = statSync(path, { throwIfNoEntry: false });
-      if (!stats?.isFile()) return null;
-      size = stats.size;
-    }
-    if (size > MAX_COUNTED_BYTES) return null;
+    const size = options.size ?? fileSize(path);
+    if (size === null || size > MAX_COUNTED_BYTES) return null;
     // As text: reading UTF-8 is one call into Node's C++ (open, read, decode), and a string's indexOf is a builtin,
     // where a Buffer's crosses node:buffer's JavaScript wrapper at every line. Decoding keeps every newline byte a
     // newline (a malformed sequence never swallows an ASCII byte), so the count is the bytes'.
@@ -205,14 +206,10 @@ function linesOf(text: string): number {
 const MAX_READ_BYTES = 1024 * 1024;
 
 /** The text of a small file; `size` is its size when a stat just found it to be a file. */
-function readSmallText(path: string, size?: number): string | null {
+function readSmallText(path: string, known?: number): string | null {
   try {
-    if (size === undefined) {
-      const stats = statSync(path, { throwIfNoEntry: false });
-      if (!stats?.isFile()) return null;
-      size = stats.size;
-    }
-    if (size > MAX_READ_BYTES) return null;
+    const size = known ?? fileSize(path);
+    if (size === null || size > MAX_READ_BYTES) return null;
     // Read as UTF-8 in one call; a NUL character comes only from a NUL byte.
     const text = readFileSync(path, 'utf8');
     return text.includes('\0') ? null : text;

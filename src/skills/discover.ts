@@ -105,17 +105,22 @@ export function discoverSkills(directories: string[]): SkillIndex {
     }
     for (const entry of entries) {
       const dir = join(base, entry);
-      try {
-        if (!statSync(dir).isDirectory() || !existsSync(join(dir, 'SKILL.md'))) continue;
-      } catch {
-        continue;
-      }
+      if (!isSkillFolder(dir)) continue;
       const skill = readSkill(dir, entry);
       if ('problem' in skill) index.invalid.push(skill);
       else if (!index.skills.has(skill.name)) index.skills.set(skill.name, skill);
     }
   }
   return index;
+}
+
+/** A folder holding a SKILL.md (an unreadable one is none). */
+function isSkillFolder(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory() && existsSync(join(dir, 'SKILL.md'));
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -151,11 +156,7 @@ export function lazySkillIndex(directories: string[]): SkillIndex {
     for (const base of directories) {
       if (!listing(base)?.has(name)) continue;
       const dir = join(base, name);
-      try {
-        if (!statSync(dir).isDirectory() || !existsSync(join(dir, 'SKILL.md'))) continue;
-      } catch {
-        continue;
-      }
+      if (!isSkillFolder(dir)) continue;
       const skill = readSkill(dir, name);
       if (!('problem' in skill)) {
         found = skill;
