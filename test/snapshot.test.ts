@@ -97,6 +97,26 @@ describe('lint and status started from the snapshot', () => {
     expect(usual.stderr).toMatch(/node: not found/);
   });
 
+  it("start one plan without V8's optimising compilers, and many plans with them (the launcher's --max-opt=1)", () => {
+    const { root, plans } = repos[0]!;
+    /** The flags the launcher started the snapshot's Node with, from strace's record of the exec. */
+    const tiers = (args: string[]) => {
+      const trace = join(mkdtempSync(join(tmpdir(), 'deepplan-exec-')), 'trace');
+      folders.push(trace.slice(0, -'/trace'.length));
+      spawnSync('strace', ['-f', '-e', 'trace=execve', '-o', trace, LAUNCHER, ...args], { cwd: root, encoding: 'utf8' });
+      const exec = readFileSync(trace, 'utf8')
+        .split('\n')
+        .find((line) => line.includes('snapshot/node'));
+      expect(exec, `no exec of the snapshot's node for ${args.join(' ')}`).toBeDefined();
+      return exec!.includes('--max-opt=1');
+    };
+    expect(tiers(['lint', plans[0]!])).toBe(true);
+    expect(tiers(['status', plans[0]!])).toBe(true);
+    expect(tiers(['lint', plans[0]!, plans[1]!])).toBe(false);
+    expect(tiers(['lint', 'plans'])).toBe(false);
+    expect(tiers(['lint', plans[0]!, '--format', 'json'])).toBe(false);
+  });
+
   it('report what the usual start reports on four workloads of single-defect plans, in every format', () => {
     let findings = 0;
     for (const [index, repo] of repos.entries()) {
