@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lintText } from '../src/lint/lint.js';
@@ -30,14 +30,10 @@ const signalOf = (stdout: string) => stdout.trim().split('\n').pop();
 
 /** Three sibling phases; P3's and P4's first steps are model steps (the executor model writes one shared note). */
 function costRepo(): string {
-  const root = siblingWaveRepo(3);
-  const path = join(root, WAVE_PLAN);
-  writeFileSync(
-    path,
-    readFileSync(path, 'utf8')
-      .replace('run: `node scripts/put.mjs out/p3/s1.md "P3 first"`', 'Write the shared contact notes into out/notes.md')
-      .replace('run: `node scripts/put.mjs out/p4/s1.md "P4 first"`', 'Write the shared contact notes into out/notes.md'),
-  );
+  const root = siblingWaveRepo(3, [
+    ['run: `node scripts/put.mjs out/p3/s1.md "P3 first"`', 'Write the shared contact notes into out/notes.md'],
+    ['run: `node scripts/put.mjs out/p4/s1.md "P4 first"`', 'Write the shared contact notes into out/notes.md'],
+  ]);
   writeFileSync(join(root, 'deepplan.config.yaml'), `${MODEL_CONFIG}prices:\n  anthropic/claude-test: {input: 0.1, output: 1}\n`);
   return root;
 }

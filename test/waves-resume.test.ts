@@ -94,16 +94,12 @@ describe('deepplan run --parallel, resumed at the points that matter', () => {
   }, 90_000);
 
   it('two siblings blocked at once: the plan waits at both, approve answers the phase it names, the other still waits', async () => {
-    const root = siblingWaveRepo(3);
-    const path = join(root, WAVE_PLAN);
     // P3 and P4 start with a tool that is not there yet: each copy's first iteration blocks in pre-flight.
-    writeFileSync(
-      path,
-      readFileSync(path, 'utf8')
-        .replace('  commands: [node scripts/]', '  commands: [node scripts/, scripts/late.sh]')
-        .replace('run: `node scripts/put.mjs out/p3/s1.md "P3 first"`', 'run: `scripts/late.sh out/p3/s1.md "P3 first"`')
-        .replace('run: `node scripts/put.mjs out/p4/s1.md "P4 first"`', 'run: `scripts/late.sh out/p4/s1.md "P4 first"`'),
-    );
+    const root = siblingWaveRepo(3, [
+      ['  commands: [node scripts/]', '  commands: [node scripts/, scripts/late.sh]'],
+      ['run: `node scripts/put.mjs out/p3/s1.md "P3 first"`', 'run: `scripts/late.sh out/p3/s1.md "P3 first"`'],
+      ['run: `node scripts/put.mjs out/p4/s1.md "P4 first"`', 'run: `scripts/late.sh out/p4/s1.md "P4 first"`'],
+    ]);
     const first = await run(root);
     expect(signalOf(first.stdout), first.stderr).toBe('BLOCKED_NEED_HUMAN');
     const blocked = inspect(root, 'blocked');
@@ -150,14 +146,10 @@ describe('deepplan run --parallel, resumed at the points that matter', () => {
 
   it('removes the copies of a plan that ended blocked once a run without --parallel finishes it, or once its repository is gone', async () => {
     const blocked = async () => {
-      const root = siblingWaveRepo(2);
-      const path = join(root, WAVE_PLAN);
-      writeFileSync(
-        path,
-        readFileSync(path, 'utf8')
-          .replace('  commands: [node scripts/]', '  commands: [node scripts/, scripts/late.sh]')
-          .replace('run: `node scripts/put.mjs out/p3/s1.md "P3 first"`', 'run: `scripts/late.sh out/p3/s1.md "P3 first"`'),
-      );
+      const root = siblingWaveRepo(2, [
+        ['  commands: [node scripts/]', '  commands: [node scripts/, scripts/late.sh]'],
+        ['run: `node scripts/put.mjs out/p3/s1.md "P3 first"`', 'run: `scripts/late.sh out/p3/s1.md "P3 first"`'],
+      ]);
       const first = await run(root);
       expect(signalOf(first.stdout), first.stderr).toBe('BLOCKED_NEED_HUMAN');
       expect(

@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parsePlan } from '../src/plan/parse.js';
@@ -75,15 +75,8 @@ describe('deepplan run --parallel', () => {
   }, 120_000);
 
   it('runs siblings whose declared outputs overlap one after the other, and says so in one line', async () => {
-    const root = siblingWaveRepo(3);
-    const path = join(root, WAVE_PLAN);
     // P3 also declares P2's second output: they may not run at the same time.
-    writeFileSync(
-      path,
-      readFileSync(path, 'utf8')
-        .replace('- Outputs: `out/p3/s1.md`', '- Outputs: out/p2/s2.md, `out/p3/s1.md`')
-        .replace('- Outputs: out/p3/s1.md', '- Outputs: out/p2/s2.md, out/p3/s1.md'),
-    );
+    const root = siblingWaveRepo(3, [['- Outputs: out/p3/s1.md', '- Outputs: out/p2/s2.md, out/p3/s1.md']]);
     const run = await runCli(['run', WAVE_PLAN, '--loop', '--parallel', '4', ...sandboxFlag], root);
     expect(signalOf(run.stdout), `${run.code} ${run.stderr}`).toBe('TASK_COMPLETE');
     expect(run.stderr).toMatch(/^ {2}P3 and P2 declare overlapping outputs: not at the same time; P3 runs after P2$/m);
@@ -95,9 +88,8 @@ describe('deepplan run --parallel', () => {
   }, 60_000);
 
   it('keeps the budget in total: no copy starts an iteration past it, and the row that spends it stops the plan', async () => {
-    const root = siblingWaveRepo(6);
+    const root = siblingWaveRepo(6, [['max_iterations: 120', 'max_iterations: 9']]);
     const path = join(root, WAVE_PLAN);
-    writeFileSync(path, readFileSync(path, 'utf8').replace('max_iterations: 120', 'max_iterations: 9'));
     const run = await runCli(['run', WAVE_PLAN, '--loop', '--parallel', '4', ...sandboxFlag], root);
     expect(signalOf(run.stdout), run.stderr).toBe('BLOCKED_NEED_HUMAN');
     const now = inspect(root, 'budget');

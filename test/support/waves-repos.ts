@@ -9,7 +9,7 @@ import type { LogRow } from '../../src/plan/types.js';
 import { wavesHome } from '../../src/runners/waves.js';
 import { buildScaleRepo, CONTACTS_30, CONTACTS_30_REQUEST, scaleCli } from './scale-repos.js';
 import { CLI, cliEnvironment, makeRepo, runCli, skillFile } from './fixtures.js';
-import { planText, type PhaseSpec } from './plan-text.js';
+import { edits, planText, type PhaseSpec } from './plan-text.js';
 import { liveDoneSteps } from './log-steps.js';
 
 /**
@@ -37,7 +37,8 @@ export function waveSteps(siblings: number): number[] {
   return [1, ...Array.from({ length: siblings }, () => 2), 1];
 }
 
-export function siblingWaveRepo(siblings: number): string {
+/** The sibling-wave repository; `changes` edit its plan first (each must find its text: test/support/plan-text.ts edits). */
+export function siblingWaveRepo(siblings: number, changes: Array<[string | RegExp, string]> = []): string {
   const put = (file: string, text: string) => `run: \`node scripts/put.mjs ${file} "${text}"\``;
   const sibling = (index: number): PhaseSpec => {
     const id = `P${index + 2}`;
@@ -110,7 +111,7 @@ export function siblingWaveRepo(siblings: number): string {
     ['newsletter-builder', ''],
   ];
   return makeRepo({
-    [WAVE_PLAN]: reviewed,
+    [WAVE_PLAN]: edits(reviewed, changes),
     'scripts/put.mjs': SLOW_PUT,
     ...Object.fromEntries(skills.map(([name, extra]) => [`.claude/skills/${name}/SKILL.md`, skillFile(name, extra)])),
   });
