@@ -25,18 +25,23 @@ const askedFor = (blocker: string) => /deepplan approve plans\/w\.md (P\d+)/.exe
 describe('deepplan run --parallel, resumed at the points that matter', () => {
   it('every copy cut short three runs in a row: every phase that stalls waits at once, each is answered, then TASK_COMPLETE', async () => {
     const root = siblingWaveRepo(4);
-    // Steps of a second, not 200 ms: the four copies' actions overlap however busy the machine is. Each write is new
-    // (a time stamp): an action the kill cut short after its write must not make the retry's write a no-change.
+    // Each write is new (a time stamp): an action the kill cut short after its write must not make the retry's write a
+    // no-change. While the runs are killed, the siblings' steps take 20 s (the shared brief's keeps 200 ms): the four copies' actions
+    // overlap however busy the machine is (the kill comes as soon as all four are in flight, so the length costs
+    // nothing; on a loaded CI machine the four copies once took more than a second to start, and a step of one second
+    // ended before the last began). The copies keep that script; the runs that finish use new copies, made after it is
+    // set back to steps of 200 ms.
     const put = join(root, 'scripts/put.mjs');
-    const slower = readFileSync(put, 'utf8').replace('setTimeout(resolve, 200)', 'setTimeout(resolve, 1000)');
-    writeFileSync(put, slower.replace("lines.join('\\n') + '\\n'", "lines.join('\\n') + '\\n' + Date.now() + '\\n'"));
-    expect(readFileSync(put, 'utf8')).toMatch(/setTimeout\(resolve, 1000\)[^]*Date\.now\(\)/);
+    const quick = readFileSync(put, 'utf8').replace("lines.join('\\n') + '\\n'", "lines.join('\\n') + '\\n' + Date.now() + '\\n'");
+    writeFileSync(put, quick.replace('setTimeout(resolve, 200)', "setTimeout(resolve, file.startsWith('out/p') ? 20000 : 200)"));
+    expect(readFileSync(put, 'utf8')).toMatch(/20000 : 200\)[^]*Date\.now\(\)/);
     const siblings = ['P2', 'P3', 'P4', 'P5'];
     for (let kill = 1; kill <= 3; kill++) {
       const killed = await runAndKillInFlight(root, 4, siblings.length);
       expect(killed.killed, `kill ${kill}: ${killed.stderr}`).toBe(true);
       inspect(root, `kill ${kill}`);
     }
+    writeFileSync(put, quick);
     // Each copy holds the action the last kill cut short; the plan has the rows of the first two.
     expect(workingCopies(root).filter((name) => !name.includes('.'))).toEqual(siblings);
     expect(inspect(root, 'killed').rows.filter((row) => row.result === 'failed')).toHaveLength(4);
