@@ -450,14 +450,14 @@ function limitPrefix(limits: SandboxLimits, countProcesses: boolean): string[] {
 }
 
 const SETPRIV = '/usr/bin/setpriv';
-let setprivPresent: boolean | undefined;
+let setprivWorks: boolean | undefined;
 
 /**
  * The command line that makes a command die with the run that started it (setpriv from util-linux, where it is
- * present). A run killed outright (SIGKILL, the OOM killer) cleans nothing up, and its command would run on, unwatched
- * and past its time limit. bubblewrap's --die-with-parent does not close that gap: its parent-death signal is asked for
- * only once bubblewrap runs, and its start clears one asked for before. Measured with a run killed 0-4 ms after it
- * started its command: more than half of the sandboxed commands and every unsandboxed one ran on.
+ * present and new enough). A run killed outright (SIGKILL, the OOM killer) cleans nothing up, and its command would
+ * run on, unwatched and past its time limit. bubblewrap's --die-with-parent does not close that gap: its parent-death
+ * signal is asked for only once bubblewrap runs, and its start clears one asked for before. Measured with a run killed
+ * 0-4 ms after it started its command: more than half of the sandboxed commands and every unsandboxed one ran on.
  *
  * So a shell watches the command: setpriv asks for SIGTERM to it when the run dies before anything else runs; the shell
  * traps it and kills its process group (the command's: runCommand starts it detached), bubblewrap included, whose
@@ -465,8 +465,9 @@ let setprivPresent: boolean | undefined;
  * start (exit 125). The command's standard input is passed on explicitly (a command started with `&` reads /dev/null).
  */
 export function diesWithRun(file: string, args: string[]): [string, string[]] {
-  setprivPresent ??= existsSync(SETPRIV);
-  if (!setprivPresent) return [file, args];
+  // Asked once a process: a setpriv older than util-linux 2.33 has no --pdeathsig, and would fail every command.
+  setprivWorks ??= existsSync(SETPRIV) && spawnSync(SETPRIV, ['--pdeathsig', 'TERM', '--', 'true'], { stdio: 'ignore', timeout: 5_000 }).status === 0;
+  if (!setprivWorks) return [file, args];
   const watch = 'trap "kill -KILL 0" TERM; [ "$PPID" = "$0" ] || exit 125; exec 9<&0; "$@" <&9 9<&- & wait $!';
   return [SETPRIV, ['--pdeathsig', 'TERM', '--', 'sh', '-c', watch, String(process.pid), file, ...args]];
 }
