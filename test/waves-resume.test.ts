@@ -6,7 +6,17 @@ import { wavesHome } from '../src/runners/waves.js';
 import { allStepRefs, liveDoneSteps } from './support/log-steps.js';
 import { runCli } from './support/fixtures.js';
 import { removeScaleRepos } from './support/scale-repos.js';
-import { answerEach, inspect, runAndKillInFlight, sandboxFlag, siblingWaveRepo, WAVE_PLAN, waveSteps, workingCopies } from './support/waves-repos.js';
+import {
+  answerEach,
+  expectNothingLeftRunning,
+  inspect,
+  runAndKillInFlight,
+  sandboxFlag,
+  siblingWaveRepo,
+  WAVE_PLAN,
+  waveSteps,
+  workingCopies,
+} from './support/waves-repos.js';
 
 /**
  * Waves that stop waiting for a person, at exactly the points that once made them hard to finish: every working copy
@@ -39,6 +49,8 @@ describe('deepplan run --parallel, resumed at the points that matter', () => {
     for (let kill = 1; kill <= 3; kill++) {
       const killed = await runAndKillInFlight(root, 4, siblings.length);
       expect(killed.killed, `kill ${kill}: ${killed.stderr}`).toBe(true);
+      // Each copy's action (a step of 20 s) dies with the run that started it.
+      await expectNothingLeftRunning(root, `kill ${kill}`);
       inspect(root, `kill ${kill}`);
     }
     writeFileSync(put, quick);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { bubblewrapAvailable } from '../../src/execute/sandbox.js';
@@ -314,6 +314,43 @@ export function runAndKillInFlight(root: string, parallel: number, count: number
   });
 }
 
+/** The processes whose working folder is inside one of `folders`, as `pid command (in folder)`. */
+export function processesWorkingIn(folders: string[]): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const cwd = readlinkSync(`/proc/${pid}/cwd`).replace(/ \(deleted\)$/, '');
+      if (!folders.some((folder) => cwd === folder || cwd.startsWith(`${folder}/`))) continue;
+      found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').slice(0, 100)}(in ${cwd})`);
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+  return found;
+}
+
+/**
+ * No process of a killed run lives on in its repository or its working copies: each command dies with the run
+ * (src/execute/sandbox.ts diesWithRun). Waits up to 2 s for the kernel to deliver the signals, then names what is left
+ * (and kills it, so that one failure does not slow every test after it).
+ */
+export async function expectNothingLeftRunning(root: string, label: string): Promise<void> {
+  const folders = [root, wavesHome(join(root, WAVE_PLAN))];
+  let left = processesWorkingIn(folders);
+  for (let waited = 0; left.length > 0 && waited < 2_000; waited += 100) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    left = processesWorkingIn(folders);
+  }
+  for (const entry of left) {
+    try {
+      process.kill(Number(entry.split(' ')[0]), 'SIGKILL');
+    } catch {
+      // Gone.
+    }
+  }
+  expect(left, `${label}: processes of the killed run still running`).toEqual([]);
+}
+
 /**
  * Kills `kills` parallel runs of sibling plans (`make` builds a repository) at random moments, checking the plan after
  * each; a plan that finishes is checked to the end (`check`) and followed by a fresh one; the last is then run to the
@@ -344,6 +381,7 @@ export async function killAndResume(make: () => string, kills: number, parallel:
     const kill = roll < 0.3 ? { nth: 0, ms: 300 + Math.random() * 1_500 } : { nth: 1 + Math.floor(Math.random() * 6), ms: Math.random() * 300 };
     const label = `run ${attempt} (${JSON.stringify(kill)})`;
     const run = await runAndKill(root, parallel, kill);
+    if (run.killed) await expectNothingLeftRunning(root, label);
     if (/resuming P\d+ in its working copy/.test(run.stderr)) stats.resumed++;
     let now = inspect(root, label);
     // Rows are only ever appended; no step is done twice.
