@@ -458,18 +458,6 @@ function limitPrefix(limits: SandboxLimits, countProcesses: boolean): string[] {
 const SETPRIV = '/usr/bin/setpriv';
 let setprivWorks: boolean | undefined;
 
-/**
- * The command line that makes a command die with the run that started it (setpriv from util-linux, where it is
- * present and new enough). A run killed outright (SIGKILL, the OOM killer) cleans nothing up, and its command would
- * run on, unwatched and past its time limit. bubblewrap's --die-with-parent does not close that gap: its parent-death
- * signal is asked for only once bubblewrap runs, and its start clears one asked for before. Measured with a run killed
- * 0-4 ms after it started its command: more than half of the sandboxed commands and every unsandboxed one ran on.
- *
- * So a shell watches the command: setpriv asks for SIGTERM to it when the run dies before anything else runs; the shell
- * traps it and kills its process group (the command's: runCommand starts it detached), bubblewrap included, whose
- * sandbox then dies with it. A run that died before the shell began is not its parent any more: the command does not
- * start (exit 125). The command's standard input is passed on explicitly (a command started with `&` reads /dev/null).
- */
 function knowsPdeathsig(): boolean {
   try {
     return readFileSync(SETPRIV).includes('pdeathsig');
@@ -478,13 +466,31 @@ function knowsPdeathsig(): boolean {
   }
 }
 
-export function diesWithRun(file: string, args: string[]): [string, string[]] {
+/**
+ * The command line that makes a command die with the run that started it (setpriv from util-linux, where it is
+ * present and new enough). A run killed outright (SIGKILL, the OOM killer) cleans nothing up, and its command would
+ * run on, unwatched and past its time limit. bubblewrap's --die-with-parent does not close that gap: its parent-death
+ * signal is asked for only once bubblewrap runs, its start clears one asked for before, and the sandbox's first
+ * process asks for its own only after it began. Measured with a run killed 0-4 ms after it started its command: more
+ * than half of the sandboxed commands and every unsandboxed one ran on.
+ *
+ * So a shell watches the command: setpriv asks for SIGTERM to it when the run dies before anything else runs; the shell
+ * traps it, kills every process of the command's pids cgroup (`procs`, where there is one: it holds the sandbox's
+ * processes whatever their session or namespace, and a process forked meanwhile on the next pass), then the command's
+ * process group (runCommand starts it detached), bubblewrap included. A run that died before the shell began is not
+ * its parent any more: the command does not start (exit 125). The command's standard input is passed on explicitly (a
+ * command started with `&` reads /dev/null). Without a cgroup (deepplan not run as root) a run killed in the
+ * millisecond bubblewrap starts its sandbox can still leave that sandbox running.
+ */
+export function diesWithRun(file: string, args: string[], procs = ''): [string, string[]] {
   // Asked once a process: a setpriv older than util-linux 2.33 has no --pdeathsig, and would fail every command. Its
   // option table names the options it knows: reading it takes 0.1 ms, running it to ask 3-4 ms.
   setprivWorks ??= knowsPdeathsig();
   if (!setprivWorks) return [file, args];
-  const watch = 'trap "kill -KILL 0" TERM; [ "$PPID" = "$0" ] || exit 125; exec 9<&0; "$@" <&9 9<&- & wait $!';
-  return [SETPRIV, ['--pdeathsig', 'TERM', '--', 'sh', '-c', watch, String(process.pid), file, ...args]];
+  const killGroup =
+    'if [ -n "$cg" ]; then for i in 1 2 3 4 5 6 7 8 9 10; do p=$(cat "$cg" 2>/dev/null) && [ -n "$p" ] || break; kill -KILL $p 2>/dev/null; done; fi';
+  const watch = `cg=$1; shift; trap '${killGroup}; kill -KILL 0' TERM; [ "$PPID" = "$0" ] || exit 125; exec 9<&0; "$@" <&9 9<&- & wait $!`;
+  return [SETPRIV, ['--pdeathsig', 'TERM', '--', 'sh', '-c', watch, String(process.pid), procs, file, ...args]];
 }
 
 export function runCommand(command: string, options: SandboxOptions): Promise<CommandResult> {
@@ -526,7 +532,7 @@ export function runCommand(command: string, options: SandboxOptions): Promise<Co
     file = 'sh';
     args = ['-c', command];
   }
-  [file, args] = diesWithRun(file, args);
+  [file, args] = diesWithRun(file, args, group?.procs ?? '');
   return new Promise((resolvePromise) => {
     const stdio: ('ignore' | 'pipe')[] = [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'];
     if (filter) stdio.push('pipe');
