@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { arch } from 'node:os';
 import { basename, delimiter, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { BASE_URL_VARIABLES, KEY_VARIABLES } from '../models/roles.js';
@@ -74,9 +74,35 @@ export class SandboxError extends Error {
 }
 
 let available: boolean | null = null;
+let bwrapFound: string | null | undefined;
+
+/**
+ * bubblewrap's absolute path, from the folders of deepplan's own PATH that are absolute. It runs outside the sandbox,
+ * so it is never looked up in the command's folder: with a relative PATH entry (`.`, `node_modules/.bin`) a
+ * repository could otherwise bring its own `bwrap` and run unsandboxed.
+ */
+function bwrapPath(): string | null {
+  if (bwrapFound !== undefined) return bwrapFound;
+  bwrapFound = null;
+  for (const folder of (process.env['PATH'] ?? '').split(delimiter)) {
+    if (!isAbsolute(folder)) continue;
+    const candidate = join(folder, 'bwrap');
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) {
+        bwrapFound = candidate;
+        break;
+      }
+    } catch {
+      // Not there.
+    }
+  }
+  return bwrapFound;
+}
 
 export function bubblewrapAvailable(): boolean {
-  available ??= spawnSync('bwrap', ['--ro-bind', '/', '/', 'true'], { stdio: 'ignore' }).status === 0;
+  const bwrap = bwrapPath();
+  available ??= bwrap !== null && spawnSync(bwrap, ['--ro-bind', '/', '/', 'true'], { stdio: 'ignore' }).status === 0;
   return available;
 }
 
@@ -84,7 +110,8 @@ let userNamespace: boolean | null = null;
 
 /** Whether bubblewrap may put the command in a user namespace of its own (as an unprivileged user). */
 function userNamespaceAvailable(): boolean {
-  userNamespace ??= spawnSync('bwrap', ['--unshare-user', '--uid', '65534', '--gid', '65534', '--ro-bind', '/', '/', 'true'], { stdio: 'ignore' }).status === 0;
+  userNamespace ??=
+    spawnSync(bwrapPath() ?? 'bwrap', ['--unshare-user', '--uid', '65534', '--gid', '65534', '--ro-bind', '/', '/', 'true'], { stdio: 'ignore' }).status === 0;
   return userNamespace;
 }
 
@@ -484,13 +511,14 @@ function knowsPdeathsig(): boolean {
  */
 export function diesWithRun(file: string, args: string[], procs = ''): [string, string[]] {
   // Asked once a process: a setpriv older than util-linux 2.33 has no --pdeathsig, and would fail every command. Its
-  // option table names the options it knows: reading it takes 0.1 ms, running it to ask 3-4 ms.
+  // option table names the options it knows: reading it takes 0.1 ms, running it to ask 3-4 ms. The watching shell is
+  // /bin/sh, never one found on PATH: it runs outside the sandbox.
   setprivWorks ??= knowsPdeathsig();
   if (!setprivWorks) return [file, args];
   const killGroup =
     'if [ -n "$cg" ]; then for i in 1 2 3 4 5 6 7 8 9 10; do p=$(cat "$cg" 2>/dev/null) && [ -n "$p" ] || break; kill -KILL $p 2>/dev/null; done; fi';
   const watch = `cg=$1; shift; trap '${killGroup}; kill -KILL 0' TERM; [ "$PPID" = "$0" ] || exit 125; exec 9<&0; "$@" <&9 9<&- & wait $!`;
-  return [SETPRIV, ['--pdeathsig', 'TERM', '--', 'sh', '-c', watch, String(process.pid), procs, file, ...args]];
+  return [SETPRIV, ['--pdeathsig', 'TERM', '--', '/bin/sh', '-c', watch, String(process.pid), procs, file, ...args]];
 }
 
 export function runCommand(command: string, options: SandboxOptions): Promise<CommandResult> {
@@ -520,12 +548,13 @@ export function runCommand(command: string, options: SandboxOptions): Promise<Co
     group = pidsCgroup(limits);
     // RLIMIT_NPROC counts a user's processes in its user namespace: only there is it the command's own count.
     const countProcesses = group === null && process.getuid?.() !== 0 && userNamespaceAvailable();
-    const inner = [...limitPrefix(limits, countProcesses), 'sh', '-c', command];
+    const inner = [...limitPrefix(limits, countProcesses), '/bin/sh', '-c', command];
+    const bwrap = bwrapPath()!;
     if (group) {
-      file = 'sh';
-      args = ['-c', 'echo $$ > "$0" && exec bwrap "$@"', group.procs, ...bwrapArgs, ...inner];
+      file = '/bin/sh';
+      args = ['-c', 'echo $$ > "$0" && exec "$@"', group.procs, bwrap, ...bwrapArgs, ...inner];
     } else {
-      file = 'bwrap';
+      file = bwrap;
       args = [...bwrapArgs, ...inner];
     }
   } else {
