@@ -100,9 +100,14 @@ function bwrapPath(): string | null {
   return bwrapFound;
 }
 
-export function bubblewrapAvailable(): boolean {
+/** Whether `args` run through bubblewrap (found as bwrapPath finds it) succeed: false where there is none. */
+function bwrapRuns(args: string[]): boolean {
   const bwrap = bwrapPath();
-  available ??= bwrap !== null && spawnSync(bwrap, ['--ro-bind', '/', '/', 'true'], { stdio: 'ignore' }).status === 0;
+  return bwrap !== null && spawnSync(bwrap, args, { stdio: 'ignore' }).status === 0;
+}
+
+export function bubblewrapAvailable(): boolean {
+  available ??= bwrapRuns(['--ro-bind', '/', '/', 'true']);
   return available;
 }
 
@@ -110,8 +115,7 @@ let userNamespace: boolean | null = null;
 
 /** Whether bubblewrap may put the command in a user namespace of its own (as an unprivileged user). */
 function userNamespaceAvailable(): boolean {
-  userNamespace ??=
-    spawnSync(bwrapPath() ?? 'bwrap', ['--unshare-user', '--uid', '65534', '--gid', '65534', '--ro-bind', '/', '/', 'true'], { stdio: 'ignore' }).status === 0;
+  userNamespace ??= bwrapRuns(['--unshare-user', '--uid', '65534', '--gid', '65534', '--ro-bind', '/', '/', 'true']);
   return userNamespace;
 }
 
@@ -509,7 +513,7 @@ function knowsPdeathsig(): boolean {
  * command started with `&` reads /dev/null). Without a cgroup (deepplan not run as root) a run killed in the
  * millisecond bubblewrap starts its sandbox can still leave that sandbox running.
  */
-export function diesWithRun(file: string, args: string[], procs = ''): [string, string[]] {
+function diesWithRun(file: string, args: string[], procs = ''): [string, string[]] {
   // Asked once a process: a setpriv older than util-linux 2.33 has no --pdeathsig, and would fail every command. Its
   // option table names the options it knows: reading it takes 0.1 ms, running it to ask 3-4 ms. The watching shell is
   // /bin/sh, never one found on PATH: it runs outside the sandbox.
