@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bubblewrapAvailable } from '../src/execute/sandbox.js';
 import { makeRepo, PROJECT_ROOT, SMALL_PLAN } from './support/fixtures.js';
+import { otherProcesses } from './support/processes.js';
 
 /**
  * A run killed outright (SIGKILL, the OOM killer) cleans nothing up. The command it had started must die with it, at
@@ -14,18 +15,11 @@ import { makeRepo, PROJECT_ROOT, SMALL_PLAN } from './support/fixtures.js';
 
 const SANDBOX_MODULE = join(PROJECT_ROOT, 'dist', 'execute', 'sandbox.js');
 
-/** The processes whose command line holds `tag` (read from /proc: ps would list itself). */
+/** The processes whose command line holds `tag`. */
 function processesWith(tag: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      const line = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      if (line.includes(tag) && Number(pid) !== process.pid) found.push(`${pid} ${line.slice(0, 120)}`);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return found;
+  return otherProcesses()
+    .filter(({ command }) => command.includes(tag))
+    .map(({ pid, command }) => `${pid} ${command.slice(0, 120)}`);
 }
 
 /** A process that starts `sleep 30 # <tag>` through runCommand and is SIGKILLed `delayMs` after the start returned. */

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { bubblewrapAvailable } from '../../src/execute/sandbox.js';
@@ -11,6 +11,7 @@ import { buildScaleRepo, CONTACTS_30, CONTACTS_30_REQUEST, scaleCli } from './sc
 import { CLI, cliEnvironment, makeRepo, runCli, skillFile } from './fixtures.js';
 import { edits, planText, type PhaseSpec } from './plan-text.js';
 import { liveDoneSteps } from './log-steps.js';
+import { otherProcesses } from './processes.js';
 
 /**
  * Repositories and checks for `deepplan run --parallel` (src/runners/waves.ts): a plan of one shared phase, sibling
@@ -316,17 +317,9 @@ export function runAndKillInFlight(root: string, parallel: number, count: number
 
 /** The processes whose working folder is inside one of `folders`, as `pid command (in folder)`. */
 export function processesWorkingIn(folders: string[]): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      const cwd = readlinkSync(`/proc/${pid}/cwd`).replace(/ \(deleted\)$/, '');
-      if (!folders.some((folder) => cwd === folder || cwd.startsWith(`${folder}/`))) continue;
-      found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').slice(0, 100)}(in ${cwd})`);
-    } catch {
-      // Gone meanwhile, or not ours to read.
-    }
-  }
-  return found;
+  return otherProcesses()
+    .filter(({ cwd }) => cwd !== null && folders.some((folder) => cwd === folder || cwd.startsWith(`${folder}/`)))
+    .map(({ pid, command, cwd }) => `${pid} ${command.slice(0, 100)}(in ${cwd})`);
 }
 
 /**
