@@ -48,10 +48,9 @@ export function createRuleContext(root: string, config: Config): RuleContext {
       const known = sizes.get(file);
       if (known !== undefined) return known;
       try {
-        const stats = statSync(join(root, file), { throwIfNoEntry: false });
-        if (!stats?.isFile()) return null;
-        sizes.set(file, stats.size);
-        return stats.size;
+        const size = fileSize(join(root, file));
+        if (size !== null) sizes.set(file, size);
+        return size;
       } catch {
         return null;
       }
