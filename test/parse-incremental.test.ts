@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { decodePlan, encodePlan, parsePlan } from '../src/plan/parse.js';
 import { appendLogRow, setPhaseStatus, setState, tickCriterion } from '../src/plan/update.js';
 import type { Plan } from '../src/plan/types.js';
+import { clearMemos } from '../src/plan/memos.js';
 import { SMALL_PLAN } from './support/fixtures.js';
 
 // The parser reads a log that only grew since its last read from where it stopped (log-table.ts), and update.ts
@@ -112,6 +113,22 @@ describe('encodePlan', () => {
     const bytes = encodePlan(text);
     expect(bytes.equals(Buffer.from(text, 'utf8'))).toBe(true);
     expect(decodePlan(Buffer.from(bytes))).toEqual({ text, bytes });
+  });
+
+  it('keeps the last version of each of several plans written in turn: a write takes the place of the bytes it read', () => {
+    clearMemos();
+    const other = encodePlan(`${SMALL_PLAN}| 1 | w | P1 | other plan | ok | CONTINUE | n |\n`);
+    let read = decodePlan(Buffer.from(encodePlan(SMALL_PLAN)));
+    // An iteration writes its plan twice: four writes of one plan, each read back as the engine reads it.
+    for (let k = 1; k <= 4; k++) {
+      if ('error' in read) throw new Error(read.error.message);
+      const written = encodePlan(`${SMALL_PLAN}| ${k} | w | P1 | step ${k} | ok | CONTINUE | n |\n`, read.bytes);
+      read = decodePlan(Buffer.from(written));
+      expect('bytes' in read && read.bytes).toBe(written);
+    }
+    // The other plan's bytes are still known: not decoded again (a new copy), but the very bytes remembered.
+    const again = decodePlan(Buffer.from(other));
+    expect('bytes' in again && again.bytes).toBe(other);
   });
 
   it('does not stand in for decoding text whose bytes decode to another text, or that decodePlan refuses', () => {

@@ -35,20 +35,21 @@ export function decodePlan(bytes: Uint8Array): { text: string; bytes: Buffer } |
  * the write gets the text back without decoding it. Text with a NUL is not remembered (decodePlan refuses it), nor
  * text whose bytes hold U+FFFD: a lone surrogate is written as one, and those bytes decode to another text.
  */
-export function encodePlan(text: string): Buffer {
+export function encodePlan(text: string, replaces?: Buffer): Buffer {
   // One pass into room for the longest encoding (Buffer.from measures the length first: twice the time on a 2 MB plan).
   const room = Buffer.allocUnsafe(text.length * 3);
   const bytes = room.subarray(0, room.write(text, 'utf8'));
-  if (bytes.byteLength <= MAX_PLAN_BYTES && bytes.indexOf(0) === -1 && bytes.indexOf(REPLACEMENT) === -1) remember(bytes, text);
+  if (bytes.byteLength <= MAX_PLAN_BYTES && bytes.indexOf(0) === -1 && bytes.indexOf(REPLACEMENT) === -1) remember(bytes, text, replaces);
   return bytes;
 }
 
 /**
  * Remembers `bytes` as the encoding of `text` (a writer put them together from the bytes it read and the pieces it
  * changed, pieces.ts: they are exactly its UTF-8, without a NUL) and returns them. The writer must not change them.
+ * `replaces`: the bytes the writer read (decodePlan's), which the file no longer holds once these are written.
  */
-export function rememberWritten(bytes: Buffer, text: string): Buffer {
-  if (bytes.byteLength <= MAX_PLAN_BYTES) remember(bytes, text);
+export function rememberWritten(bytes: Buffer, text: string, replaces?: Buffer): Buffer {
+  if (bytes.byteLength <= MAX_PLAN_BYTES) remember(bytes, text, replaces);
   return bytes;
 }
 
@@ -59,7 +60,9 @@ const REPLACEMENT = new Uint8Array([0xef, 0xbf, 0xbd]);
 /**
  * The bytes decodePlan decoded (or encodePlan encoded) last, their own copy, and their text, newest first. A few, so
  * that a process reading several plans in turn (parallel runs, a benchmark) keeps each one's: decoding a long plan
- * again costs ~5 ms at 10,000 log rows.
+ * again costs ~5 ms at 10,000 log rows. A write's bytes take the place of the bytes it read (that version of the file
+ * is gone): an iteration writes its plan twice, and entries by age alone kept one plan's last four versions, so that
+ * with two or three plans in turn most reads decoded again.
  */
 const DECODED_CACHE_SIZE = 4;
 /** The bytes (their own copy, or a writer's, which nothing changes) and their text. */
@@ -77,7 +80,9 @@ function recall(buffer: Buffer): { bytes: Buffer; text: string } | null {
   return entry!;
 }
 
-function remember(bytes: Buffer, text: string): void {
+function remember(bytes: Buffer, text: string, replaces?: Buffer): void {
+  const stale = replaces === undefined ? -1 : decoded.findIndex((entry) => entry.bytes === replaces);
+  if (stale !== -1) decoded.splice(stale, 1);
   decoded.unshift({ bytes, text });
   decoded.length = Math.min(decoded.length, DECODED_CACHE_SIZE);
 }

@@ -428,7 +428,7 @@ async function writeUnderLock(path: string, edit: PlanEdit, options: UpdateOptio
     // (pieces.ts), else the whole text encoded; either way remembered, so that the next read of these bytes (the
     // engine reads its plan back) need not decode them.
     const parts = partsFromPieces(edited, original, source.bytes);
-    const bytes = parts ? rememberWritten(Buffer.concat(parts), edited) : encodePlan(edited);
+    const bytes = parts ? rememberWritten(Buffer.concat(parts), edited, source.bytes) : encodePlan(edited, source.bytes);
     const { writeFileAtomic } = await loadWriteMachinery();
     await writeFileAtomic(path, bytes, { fsync: true });
     return next;
