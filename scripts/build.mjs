@@ -126,26 +126,47 @@ const lazyBuiltins = {
 };
 
 /**
- * Packages whose module body builds a large table that lint and status rarely read: in the snapshot's bundle each is a
- * stand-in whose function loads the real module (bundled, run on first call) at run time, so the heap every start
- * restores does not hold the table. decode-named-character-reference holds the 2,125 HTML entity names (a 0.1 MB
- * dictionary and 4,000 strings); a plan reads it only where its Markdown has a reference such as `&amp;`.
+ * Packages that build large tables lint and status rarely read: in the snapshot's bundle each is a stand-in that loads
+ * the real module (bundled, run on first use) at run time, so the heap every start restores does not hold the tables.
+ * - decode-named-character-reference holds the 2,125 HTML entity names (a 0.1 MB dictionary and 4,000 strings); a
+ *   plan reads it only where its Markdown has a reference such as `&amp;`.
+ * - linkify-it: markdown-it makes one in its constructor, which composes its link patterns from Unicode classes
+ *   (0.63 MB of pattern text in the heap); the plans' parsers never turn linkify on, so nothing asks it anything.
+ * - fastest-levenshtein allocates a 256 kB table as it loads; only a misspelt configuration key asks it (config.ts).
+ * - entities: markdown-it decodes a reference such as `&amp;` in a fence's info or a link's destination with it; its
+ *   module builds the HTML encoding map (2,100 entries) and the decoding tree as it loads.
  */
-const LAZY_PACKAGES = { 'decode-named-character-reference': ['decodeNamedCharacterReference'] };
+/** A stand-in whose functions `names` call the package's own, loaded on the first call. */
+const lazyFunctions = (names) => (path) =>
+  ['let real;', ...names.map((name) => `export function ${name}(...args) { real ??= require(${JSON.stringify(path)}); return real.${name}(...args); }`)].join(
+    '\n',
+  );
+const LAZY_PACKAGES = {
+  'decode-named-character-reference': lazyFunctions(['decodeNamedCharacterReference']),
+  'fastest-levenshtein': lazyFunctions(['closest', 'distance']),
+  entities: lazyFunctions(['decodeHTML', 'decodeHTMLStrict']),
+  // An object that makes the real instance on its first use, for a class the code only ever constructs.
+  'linkify-it': (path) =>
+    [
+      'let Real;',
+      'export default function LinkifyIt(...args) {',
+      '  let real;',
+      `  const instance = () => (real ??= new (Real ??= require(${JSON.stringify(path)}))(...args));`,
+      '  return new Proxy({}, {',
+      "    get: (_, key) => { const value = instance()[key]; return typeof value === 'function' ? value.bind(instance()) : value; },",
+      '    set: (_, key, value) => { instance()[key] = value; return true; },',
+      '    has: (_, key) => key in instance(),',
+      '  });',
+      '}',
+    ].join('\n'),
+};
 const lazyPackages = {
   name: 'lazy-packages',
   setup(builder) {
     const filter = new RegExp(`^(${Object.keys(LAZY_PACKAGES).join('|')})$`);
     // The stand-in's own require() of the package resolves as usual.
     builder.onResolve({ filter }, ({ path, namespace }) => (namespace === 'lazy-package' ? undefined : { path, namespace: 'lazy-package' }));
-    builder.onLoad({ filter: /.*/, namespace: 'lazy-package' }, ({ path }) => ({
-      contents: [
-        'let real;',
-        ...LAZY_PACKAGES[path].map((name) => `export function ${name}(...args) { real ??= require(${JSON.stringify(path)}); return real.${name}(...args); }`),
-      ].join('\n'),
-      loader: 'js',
-      resolveDir: PROJECT,
-    }));
+    builder.onLoad({ filter: /.*/, namespace: 'lazy-package' }, ({ path }) => ({ contents: LAZY_PACKAGES[path](path), loader: 'js', resolveDir: PROJECT }));
   },
 };
 
