@@ -1,11 +1,12 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import picomatch from 'picomatch';
 import { isDynamicPattern } from 'tinyglobby';
 import { lintText } from '../src/lint/lint.js';
 import { createRuleContext, isDynamic } from '../src/rules/context.js';
 import { mentionsWord } from '../src/rules/done-when-verifiable.js';
-import { overlapIndex, overlapPlaces, overlaps } from '../src/rules/plan-paths.js';
+import { isGlob, overlapIndex, overlapPlaces, overlaps } from '../src/rules/plan-paths.js';
 import { plainArguments } from '../src/rules/scope.js';
 import { actionInText, forbiddenKinds } from '../src/rules/irreversible-action.js';
 import { quoteSkillArguments } from '../src/plan/scope-policy.js';
@@ -44,6 +45,20 @@ describe('the rule context, answered cheaply', () => {
       samples.push(text);
     }
     for (const sample of samples) expect([sample, isDynamic(sample)]).toEqual([sample, isDynamicPattern(sample)]);
+  });
+
+  it("says a pattern is a glob exactly when picomatch's scan does (its fast answer for plain paths included)", () => {
+    const samples = ['a/b.md', 'a/*.md', 'a/?.md', 'a/[ab].md', 'a/{b,c}.md', '!a.md', '!a/*.md', 'a/@(b).md', 'a/+(b).md', 'a/!(b).md'];
+    samples.push('a/(b).md', 'a\\*.md', 'a\\(b).md', '\\[x]', 'a|b', 'notes/p2-extract.md', './x.md', 'a b/c.d', '', '@', '+', '!');
+    const alphabet = 'ab./-_ *?[]{}()!+@\\|#$^%~,:;=';
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (let i = 0; i < 5000; i++) {
+      let text = '';
+      for (let n = 1 + Math.floor(random() * 7); n > 0; n--) text += alphabet[Math.floor(random() * alphabet.length)];
+      samples.push(text);
+    }
+    for (const sample of samples) expect([sample, isGlob(sample)]).toEqual([sample, picomatch.scan(sample).isGlob]);
   });
 
   it('reads a file once for a line count and a text, in either order, and both answer as when read alone', () => {

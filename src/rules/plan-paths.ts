@@ -21,7 +21,13 @@ function remember<V>(cache: Map<string, V>, key: string, make: () => V): V {
   return value;
 }
 
+/** A character without which picomatch's scan finds no glob: a pattern with none is a plain path (most inputs are). */
+const GLOB_CHARACTER = /[*?[{(]/;
+
 export function isGlob(pattern: string): boolean {
+  // The scan runs a character at a time; a start restored from the snapshot runs it in the interpreter (~1.4 ms of a
+  // realistic plan's lint went to it).
+  if (!GLOB_CHARACTER.test(pattern)) return false;
   return remember(globs, pattern, () => picomatch.scan(pattern).isGlob);
 }
 
