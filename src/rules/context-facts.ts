@@ -346,6 +346,8 @@ const NAME_RE = new RegExp(NAME, 'gu');
 /** What follows a name when a title comes next: "—", ",", "(", "as", "is", then the title. */
 const TITLE_AFTER = new RegExp(`^\\s*(?:—|–|-{1,2}|,|:|\\(|as\\b|is\\b)\\s*(?:(?:the|our|their|its)\\s+)?(?:[\\p{L}'-]+\\s+){0,2}?(${TITLE})\\b`, 'iu');
 const TITLE_THEN_NAME = new RegExp(`\\b(${TITLE})\\s*,?\\s+([\\p{L}'-]+(?:\\s[\\p{L}'-]+){0,2})`, 'giu');
+/** "sign as the CTO", "--sender-title CTO", "signature: CTO": a title given to the sender (made once, not per text). */
+const SENDER_TITLE = new RegExp(`\\b(?:sender|signature|signed|sign(?:s|ed)?(?:\\s+off)?\\s+as|sent\\s+by|from)\\b[^.\\n]{0,30}?\\b(${TITLE})\\b`, 'i');
 const NOT_NAMES = new Set([
   'The',
   'A',
@@ -575,9 +577,7 @@ function checkTitles(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText
     }
     if (done || !ownerName) continue;
     // "sign as the CTO", "--sender-title CTO", "signature: CTO": the sender is the owner.
-    const sender = new RegExp(`\\b(?:sender|signature|signed|sign(?:s|ed)?(?:\\s+off)?\\s+as|sent\\s+by|from)\\b[^.\\n]{0,30}?\\b(${TITLE})\\b`, 'i').exec(
-      plain,
-    );
+    const sender = SENDER_TITLE.exec(plain);
     if (sender) {
       const found = conflict(all, ownerName, sender[1]!);
       if (found) {
