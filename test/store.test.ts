@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
@@ -329,5 +329,62 @@ describe('updatePlanFile', () => {
     await expect(updatePlanFile(path, (text) => text, { expectedRevision: 0 })).rejects.toThrow(RevisionConflictError);
     expect(readdirSync(planDir(path))).toEqual(['weekly.md']);
     expect(revisionOf(path)).toBe(5);
+  });
+});
+
+/** Bytes this process has read through read(2) and its kin so far (Linux's /proc/self/io), or null where there is none. */
+function bytesRead(): number | null {
+  try {
+    return Number(/^rchar: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'))![1]);
+  } catch {
+    return null;
+  }
+}
+
+describe('a read of a plan this process wrote last', () => {
+  /** A plan with `rows` log rows, the last one's state in step. */
+  const longPlan = (rows: number) => {
+    let text = SMALL_PLAN;
+    for (let k = 1; k <= rows; k++) {
+      text += `| ${k} | 2026-11-20T10:00:00Z | P1 | P1.1 run step ${k} with a note long enough to make the row a line | ok | CONTINUE | row ${k} |\n`;
+    }
+    return setState(text, { iteration: rows });
+  };
+
+  it.skipIf(bytesRead() === null)('reads only its head again, not the log, and gives the plan as written', async () => {
+    const path = planFile(longPlan(4000));
+    const written = await updatePlanFile(path, iteration('P1.1 run one more'));
+    const before = bytesRead()!;
+    const read = await readPlanFile(path);
+    const read2 = await readPlanFile(path);
+    const took = bytesRead()! - before;
+    expect(readFileSync(path).length).toBeGreaterThan(400_000);
+    // Two reads of the head (the front matter) and the file's own stat: a few kB, not twice 400 kB.
+    expect(took).toBeLessThan(20_000);
+    for (const plan of [read, read2]) {
+      expect(plan.text).toBe(written.text);
+      expect(plan.log!.rows).toHaveLength(4001);
+      expect(plan.meta.state?.revision).toBe(written.meta.state?.revision);
+    }
+  });
+
+  it('sees a change made since by anyone else, of the same size, in the log or the head', async () => {
+    const path = planFile(longPlan(50));
+    await updatePlanFile(path, iteration('P1.1 run one more'));
+    const text = readFileSync(path, 'utf8');
+    // A row changed in place, keeping the file's size (after a clock tick, as any later write comes).
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    writeFileSync(path, text.replace('| row 7 |', '| row X |'));
+    expect((await readPlanFile(path)).log!.rows[6]!.notes).toBe('row X');
+    // And the next_action in the front matter, the same length again.
+    const edited = readFileSync(path, 'utf8');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    writeFileSync(path, edited.replace('after P1.1 run one more', 'after P1.1 run one mXre'));
+    expect((await readPlanFile(path)).meta.state?.next_action).toBe('after P1.1 run one mXre');
+    // A new file in its place (an editor's save), with the same bytes: read whole, and the same plan.
+    const replaced = `${path}.new`;
+    writeFileSync(replaced, edited);
+    renameSync(replaced, path);
+    expect((await readPlanFile(path)).meta.state?.next_action).toBe('after P1.1 run one more');
   });
 });

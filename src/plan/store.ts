@@ -13,6 +13,7 @@ import {
   rmSync,
   statSync,
   writeFileSync,
+  type BigIntStats,
   type Stats,
 } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -21,6 +22,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { decodePlan, encodePlan, MAX_PLAN_BYTES, parsePlan, rememberWritten } from './parse.js';
 import { beginPieces, partsFromPieces } from './pieces.js';
+import { registerMemo } from './memos.js';
 import { noteRead, setState } from './update.js';
 import type { Plan } from './types.js';
 
@@ -92,7 +94,7 @@ export function repositoryOf(path: string): string {
 }
 
 /** What a non-regular file is, for a message; null for a regular file. */
-function specialKind(stats: Stats): string | null {
+function specialKind(stats: Pick<Stats, 'isFile' | 'isDirectory' | 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'>): string | null {
   if (stats.isFile()) return null;
   if (stats.isDirectory()) return 'a directory';
   if (stats.isFIFO()) return 'a FIFO (named pipe)';
@@ -169,13 +171,14 @@ class BoundedBytes {
   private done = false;
 
   constructor(
-    private readonly stats: Stats,
+    stats: Pick<Stats, 'isFile' | 'isDirectory' | 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'>,
+    private readonly size: number,
     shown: string,
     private readonly limit: number,
   ) {
     const kind = specialKind(stats);
     if (kind) throw new PlanPathError(`${shown} is ${kind}; give a plan file`);
-    this.want = Math.min(limit + 1, Math.max(stats.size + 1, 4096));
+    this.want = Math.min(limit + 1, Math.max(size + 1, 4096));
   }
 
   /** The buffer to read into next (`scratch` when it is large enough), or null when the read is over. */
@@ -198,7 +201,43 @@ class BoundedBytes {
   /** Most files take one read: its bytes as they are, not copied into a new buffer. */
   read(): { bytes: Buffer; size: number } {
     const bytes = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.total);
-    return { bytes, size: Math.max(this.stats.size, this.total) };
+    return { bytes, size: Math.max(this.size, this.total) };
+  }
+}
+
+/**
+ * What this process wrote last to each plan file (by its real path), and the file's identity right after: a read that
+ * finds the file with the same device, inode, size and change times takes the bytes written instead of reading them
+ * (an iteration reads its plan three times; at 10,000 log rows each read is 1.7 MB, and the decoder then compares it
+ * with the bytes it remembers). Any write by anyone else gives the file a new change time (Linux 6.13 and later give
+ * every change after a stat a distinct one; older kernels tick every few milliseconds, so a write within the same
+ * tick as ours, of the same size, would pass, unless it changed the head: the front matter, whose revision every
+ * write of ours changes, is read again and compared). The entry goes with the process's other memos.
+ */
+const writtenHere = new Map<string, { identity: string; bytes: Buffer; head: number }>();
+registerMemo(() => writtenHere.clear());
+
+/** A file's identity for writtenHere: what any write to it or any replacement of it changes. */
+function identityOf(stats: BigIntStats): string {
+  return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
+}
+
+/** How many first bytes of a plan's bytes a read compares again: its front matter (within the first 64 kB). */
+function headLength(bytes: Buffer): number {
+  const close = bytes.indexOf('\n---', 3);
+  return close === -1 ? Math.min(bytes.length, 65536) : Math.min(close + 4, 65536);
+}
+
+/** Notes that `real` now holds `bytes`, written by this process (none: forget it, its bytes are not known). */
+function noteWritten(real: string, bytes: Buffer | null): void {
+  if (bytes === null) {
+    writtenHere.delete(real);
+    return;
+  }
+  try {
+    writtenHere.set(real, { identity: identityOf(statSync(real, { bigint: true })), bytes, head: headLength(bytes) });
+  } catch {
+    writtenHere.delete(real);
   }
 }
 
@@ -218,8 +257,15 @@ async function readBounded(real: string, shown: string, limit: number, scratch: 
     throw openFailure(error, shown);
   }
   try {
-    const stats = await handle.stat();
-    const bytes = new BoundedBytes(stats, shown, limit);
+    const stats = await handle.stat({ bigint: true });
+    const known = writtenHere.get(real);
+    if (known !== undefined && known.identity === identityOf(stats)) {
+      // The file as this process left it: its head read again to be sure, the rest taken as written.
+      const head = scratch !== null && scratch.length >= known.head ? scratch.subarray(0, known.head) : Buffer.allocUnsafe(known.head);
+      const { bytesRead } = await handle.read(head, 0, known.head, 0);
+      if (bytesRead === known.head && head.equals(known.bytes.subarray(0, known.head))) return { bytes: known.bytes, size: known.bytes.length };
+    }
+    const bytes = new BoundedBytes(stats, Number(stats.size), shown, limit);
     for (let buffer = bytes.next(scratch); buffer !== null; buffer = bytes.next(null))
       bytes.took(buffer, (await handle.read(buffer, 0, buffer.length, null)).bytesRead);
     return bytes.read();
@@ -242,7 +288,8 @@ function readBoundedSync(real: string, shown: string, limit: number): { bytes: B
     throw openFailure(error, shown);
   }
   try {
-    const bytes = new BoundedBytes(fstatSync(fd), shown, limit);
+    const stats = fstatSync(fd);
+    const bytes = new BoundedBytes(stats, stats.size, shown, limit);
     for (let buffer = bytes.next(null); buffer !== null; buffer = bytes.next(null)) bytes.took(buffer, readSync(fd, buffer, 0, buffer.length, null));
     return bytes.read();
   } catch (error) {
@@ -297,10 +344,10 @@ async function readPlanSource(
   path: string,
   options: ReadPlanOptions = {},
   scratch: Buffer | null = null,
-): Promise<{ plan: Plan; source: { text: string; bytes: Buffer } | null }> {
+): Promise<{ plan: Plan; source: { text: string; bytes: Buffer } | null; real: string }> {
   const real = checkPlanPath(path, options);
   const { bytes, size } = await readBounded(real, path, MAX_PLAN_BYTES, scratch);
-  return planOfBytes(path, bytes, size);
+  return { ...planOfBytes(path, bytes, size), real };
 }
 
 /**
@@ -406,7 +453,7 @@ async function writeUnderLock(path: string, edit: PlanEdit, options: UpdateOptio
   // The file's bytes are read into the scratch buffer: what the write keeps of them is decodePlan's own copy.
   const scratch = takeScratch();
   try {
-    const { plan, source } = await readPlanSource(path, {}, scratch);
+    const { plan, source, real } = await readPlanSource(path, {}, scratch);
     const unreadable = unreadableReason(plan);
     if (unreadable || source === null) throw new PlanFileError(`cannot update ${path}: ${unreadable ?? 'it is not plan text'}`);
     const revision = plan.meta.state?.revision;
@@ -430,7 +477,9 @@ async function writeUnderLock(path: string, edit: PlanEdit, options: UpdateOptio
     const parts = partsFromPieces(edited, original, source.bytes);
     const bytes = parts ? rememberWritten(Buffer.concat(parts), edited, source.bytes) : encodePlan(edited, source.bytes);
     const { writeFileAtomic } = await loadWriteMachinery();
+    noteWritten(real, null);
     await writeFileAtomic(path, bytes, { fsync: true });
+    noteWritten(real, bytes);
     return next;
   } finally {
     if (scratch !== null) scratchFree = true;
