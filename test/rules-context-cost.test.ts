@@ -12,6 +12,23 @@ import { actionInText, forbiddenKinds } from '../src/rules/irreversible-action.j
 import { quoteSkillArguments } from '../src/plan/scope-policy.js';
 import { SMALL_PLAN, SMALL_PLAN_SKILLS, edit, makeRepo, writeFile } from './support/fixtures.js';
 
+/**
+ * `count` random strings of 1 to `longest` characters over those a path may hold, the special ones of globs among them
+ * (the same strings for the same seed).
+ */
+function randomPatterns(seed: number, count: number, longest: number): string[] {
+  const alphabet = 'ab./-_ *?[]{}()!+@\\|#$^%~,:;=';
+  let state = seed;
+  const random = () => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const patterns: string[] = [];
+  for (let i = 0; i < count; i++) {
+    let text = '';
+    for (let n = 1 + Math.floor(random() * longest); n > 0; n--) text += alphabet[Math.floor(random() * alphabet.length)];
+    patterns.push(text);
+  }
+  return patterns;
+}
+
 /** The rule context's shortcuts (issue #18) answer as the slower ways they replace. */
 describe('the rule context, answered cheaply', () => {
   it('counts lines as the bytes do: CRLF, no final newline, malformed UTF-8, empty, a folder, a missing file', () => {
@@ -34,30 +51,14 @@ describe('the rule context, answered cheaply', () => {
 
   it("says a pattern is dynamic exactly when tinyglobby's isDynamicPattern does", () => {
     const samples = ['a/b.md', 'a/*.md', 'a/?.md', 'a/[ab].md', 'a/{b,c}.md', '!a.md', 'a/@(b).md', 'a/+(b).md', 'a/!(b).md', 'a/(b).md'];
-    samples.push('a\\*.md', 'a|b', 'notes/p2-extract.md', './x.md', 'a b/c.d', '');
-    // Random strings over the characters a path may hold, the special ones among them.
-    const alphabet = 'ab./-_ *?[]{}()!+@\\|#$^%~,:;=';
-    let seed = 18;
-    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
-    for (let i = 0; i < 3000; i++) {
-      let text = '';
-      for (let n = 1 + Math.floor(random() * 6); n > 0; n--) text += alphabet[Math.floor(random() * alphabet.length)];
-      samples.push(text);
-    }
+    samples.push('a\\*.md', 'a|b', 'notes/p2-extract.md', './x.md', 'a b/c.d', '', ...randomPatterns(18, 3000, 6));
     for (const sample of samples) expect([sample, isDynamic(sample)]).toEqual([sample, isDynamicPattern(sample)]);
   });
 
   it("says a pattern is a glob exactly when picomatch's scan does (its fast answer for plain paths included)", () => {
     const samples = ['a/b.md', 'a/*.md', 'a/?.md', 'a/[ab].md', 'a/{b,c}.md', '!a.md', '!a/*.md', 'a/@(b).md', 'a/+(b).md', 'a/!(b).md'];
     samples.push('a/(b).md', 'a\\*.md', 'a\\(b).md', '\\[x]', 'a|b', 'notes/p2-extract.md', './x.md', 'a b/c.d', '', '@', '+', '!');
-    const alphabet = 'ab./-_ *?[]{}()!+@\\|#$^%~,:;=';
-    let seed = 7;
-    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
-    for (let i = 0; i < 5000; i++) {
-      let text = '';
-      for (let n = 1 + Math.floor(random() * 7); n > 0; n--) text += alphabet[Math.floor(random() * alphabet.length)];
-      samples.push(text);
-    }
+    samples.push(...randomPatterns(7, 5000, 7));
     for (const sample of samples) expect([sample, isGlob(sample)]).toEqual([sample, picomatch.scan(sample).isGlob]);
   });
 
