@@ -215,6 +215,7 @@ class BoundedBytes {
  * write of ours changes, is read again and compared). The entry goes with the process's other memos.
  */
 const writtenHere = new Map<string, { identity: string; bytes: Buffer; head: number }>();
+const WRITTEN_KEPT = 8;
 registerMemo(() => writtenHere.clear());
 
 /** A file's identity for writtenHere: what any write to it or any replacement of it changes. */
@@ -230,15 +231,15 @@ function headLength(bytes: Buffer): number {
 
 /** Notes that `real` now holds `bytes`, written by this process (none: forget it, its bytes are not known). */
 function noteWritten(real: string, bytes: Buffer | null): void {
-  if (bytes === null) {
-    writtenHere.delete(real);
-    return;
-  }
+  writtenHere.delete(real);
+  if (bytes === null) return;
   try {
     writtenHere.set(real, { identity: identityOf(statSync(real, { bigint: true })), bytes, head: headLength(bytes) });
   } catch {
-    writtenHere.delete(real);
+    return;
   }
+  // The plans written last (a runner writes its copies' plans too): the oldest goes.
+  if (writtenHere.size > WRITTEN_KEPT) writtenHere.delete(writtenHere.keys().next().value!);
 }
 
 /** The open flags of a plan read: no symlink followed at the last step, no blocking open (a FIFO), no terminal taken. */
