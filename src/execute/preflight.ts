@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { readPlanFile, unreadableReason } from '../plan/store.js';
@@ -8,6 +8,7 @@ import { isInsideRepository } from '../rules/context.js';
 import { countFileOperations, FILE_OPS_BLOCK, FILE_OPS_WARN } from '../rules/phase-file-ops.js';
 import { EngineError } from './executors.js';
 import { mappedSkills } from './history.js';
+import { isExecutableFile } from './sandbox.js';
 import type { IterationRun } from './iteration-run.js';
 import type { NextAction } from './next.js';
 
@@ -101,16 +102,8 @@ const SHELL_BUILTINS = new Set([
 
 /** Whether a command's program can be found: a path in the repository, or a name on PATH. */
 function programExists(program: string, root: string, path: string | undefined): boolean {
-  const executable = (file: string) => {
-    try {
-      accessSync(file, constants.X_OK);
-      return statSync(file).isFile();
-    } catch {
-      return false;
-    }
-  };
   if (program.includes('/')) return existsSync(resolve(root, program));
-  return (path ?? '').split(':').some((dir) => dir !== '' && executable(join(dir, program)));
+  return (path ?? '').split(':').some((dir) => dir !== '' && isExecutableFile(join(dir, program)));
 }
 
 async function currentBranch(root: string): Promise<string | null> {

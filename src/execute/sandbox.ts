@@ -82,22 +82,21 @@ let bwrapFound: string | null | undefined;
  * repository could otherwise bring its own `bwrap` and run unsandboxed.
  */
 function bwrapPath(): string | null {
-  if (bwrapFound !== undefined) return bwrapFound;
-  bwrapFound = null;
-  for (const folder of (process.env['PATH'] ?? '').split(delimiter)) {
-    if (!isAbsolute(folder)) continue;
-    const candidate = join(folder, 'bwrap');
-    try {
-      accessSync(candidate, constants.X_OK);
-      if (statSync(candidate).isFile()) {
-        bwrapFound = candidate;
-        break;
-      }
-    } catch {
-      // Not there.
-    }
+  if (bwrapFound === undefined) {
+    const folders = (process.env['PATH'] ?? '').split(delimiter).filter((folder) => isAbsolute(folder));
+    bwrapFound = folders.map((folder) => join(folder, 'bwrap')).find(isExecutableFile) ?? null;
   }
   return bwrapFound;
+}
+
+/** Whether `file` is a regular file this process may run. */
+export function isExecutableFile(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** Whether `args` run through bubblewrap (found as bwrapPath finds it) succeed: false where there is none. */
