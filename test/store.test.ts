@@ -366,16 +366,27 @@ describe('a read of a plan this process wrote last', () => {
       expect(plan.log!.rows).toHaveLength(4001);
       expect(plan.meta.state?.revision).toBe(written.meta.state?.revision);
     }
+    // Not parsed again: the plan the write parsed its text into, for a read through the same path.
+    expect(read).toBe(written);
+    expect(read2).toBe(written);
+    // Through another spelling of the path, parsed (its plan names the path as given), and the same plan.
+    const other = `${path.slice(0, -'weekly.md'.length)}../plans/weekly.md`;
+    const again = await readPlanFile(other);
+    expect(again).not.toBe(written);
+    expect(again.path).toBe(other);
+    expect({ ...again, path: null, pointAt: null, log: again.log!.rows }).toEqual({ ...written, path: null, pointAt: null, log: written.log!.rows });
   });
 
   it('sees a change made since by anyone else, of the same size, in the log or the head', async () => {
     const path = planFile(longPlan(50));
-    await updatePlanFile(path, iteration('P1.1 run one more'));
+    const written = await updatePlanFile(path, iteration('P1.1 run one more'));
     const text = readFileSync(path, 'utf8');
     // A row changed in place, keeping the file's size (after a clock tick, as any later write comes).
     await new Promise((resolve) => setTimeout(resolve, 20));
     writeFileSync(path, text.replace('| row 7 |', '| row X |'));
-    expect((await readPlanFile(path)).log!.rows[6]!.notes).toBe('row X');
+    const changed = await readPlanFile(path);
+    expect(changed.log!.rows[6]!.notes).toBe('row X');
+    expect(changed).not.toBe(written);
     // And the next_action in the front matter, the same length again.
     const edited = readFileSync(path, 'utf8');
     await new Promise((resolve) => setTimeout(resolve, 20));
