@@ -24,13 +24,14 @@
 // --large-rows N (10000: the second engine plan and the whole-process plans; 0 leaves them out)
 // --process-runs N (10 whole processes per command and plan) --learnings-every N (0: the engine plans have no
 // running learnings; N > 0 adds one per N rows to them too) --keep (leave the repository on disk, with the engine
-// plans as each run starts from in plans/*.start.md, e.g. to profile `deepplan run` on them).
+// plans as each run starts from in plans/*.start.md, e.g. to profile `deepplan run` on them) --dist DIR (dist: the
+// build to time, e.g. one that `node scripts/build.mjs --out DIR` wrote, to compare two builds one run after the other).
 // Run it through `npm run bench:run`: that builds dist/ first and puts the project's Node 24 on the PATH.
 
 import { spawnSync } from 'node:child_process';
 import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -39,8 +40,6 @@ import { fmt, integerOption, iso, loadAverage, median, quantile, START, table } 
 const { default: writeFileAtomic } = await import('write-file-atomic');
 
 const PROJECT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(PROJECT, 'dist', 'cli', 'main.js');
-const dist = (path) => import(pathToFileURL(join(PROJECT, 'dist', path)).href);
 
 const ENGINE_RATIO_TARGET = 1.1;
 const ENGINE_LARGE_RATIO_TARGET = 1.2;
@@ -63,8 +62,14 @@ const { values: options } = parseArgs({
     'process-runs': { type: 'string', default: '10' },
     'learnings-every': { type: 'string', default: '0' },
     keep: { type: 'boolean', default: false },
+    dist: { type: 'string', default: 'dist' },
   },
 });
+/** The build timed: dist/, or one that `node scripts/build.mjs --out DIR` wrote (to compare two builds). */
+const DIST = resolve(PROJECT, options.dist);
+const CLI = join(DIST, 'cli', 'main.js');
+const dist = (path) => import(pathToFileURL(join(DIST, path)).href);
+
 const RUNS = integerOption('bench-run', '--runs', options.runs, 1);
 const WARMUP = integerOption('bench-run', '--warmup', options.warmup, 0);
 const ROWS = integerOption('bench-run', '--rows', options.rows, 1);
