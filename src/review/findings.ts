@@ -172,15 +172,18 @@ export function lineMapper(before: string, after: string): (line: number) => num
 
 /**
  * The findings with their lines as they stand in `after`, the file as written after the round (the review block
- * inserted, the status changed). Every quote is looked up again near its mapped line.
+ * inserted, the status changed). Every quote is looked up again near its mapped line, and a line an issue or a fix
+ * names as `(line N)` (the rules' and the offline reviewer's way of pointing at the plan) is mapped too: a report
+ * whose finding stands at line 105 must not tell the reader to change line 100.
  */
 export function relocateFindings(findings: ReviewFinding[], before: string, after: string): ReviewFinding[] {
   if (before === after) return findings;
   const map = lineMapper(before, after);
+  const mapText = (text: string) => text.replace(/\(line (\d+)\)/g, (_, line: string) => `(line ${map(Number(line))})`);
   return findings.map((finding) => {
     const mapped = map(finding.line);
     const line = finding.verified ? (locateQuote(after, finding.quote, mapped) ?? mapped) : mapped;
-    const consequences = finding.consequences?.map((consequence) => ({ ...consequence, line: map(consequence.line) }));
-    return { ...finding, line, ...(consequences ? { consequences } : {}) };
+    const consequences = finding.consequences?.map((consequence) => ({ ...consequence, line: map(consequence.line), issue: mapText(consequence.issue) }));
+    return { ...finding, line, issue: mapText(finding.issue), fix: mapText(finding.fix), ...(consequences ? { consequences } : {}) };
   });
 }
