@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parsePlan } from '../src/plan/parse.js';
 import { lockPlan } from '../src/plan/store.js';
 import { locateQuote, normalizeQuote, relocateFindings, resolvedSince, SEVERITY_RANK, verifyFindings, type ReviewFinding } from '../src/review/findings.js';
-import { groupByRootCause, quoteLine } from '../src/review/offline.js';
+import { groupByRootCause, offlineReview, quoteLine } from '../src/review/offline.js';
 import { markdownReport } from '../src/review/report.js';
 import { contentDigest, detectDocumentType, REVIEW_FORMAT, reviewPlan } from '../src/review/review.js';
 import type { ModelRunner } from '../src/models/runner.js';
@@ -367,6 +367,13 @@ describe('round 1 of a plan with no review block', () => {
     const md = readFileSync(join(root, 'reviews/weekly-summary/round-1.md'), 'utf8');
     for (const finding of report.findings)
       expect(md).toContain(`${finding.number}. **${finding.severity}**, ${finding.section}, [line ${finding.line}](../../plans/p.md#L${finding.line})`);
+    // A fix that names the finding's own step or criterion by its line names the line as written, not as reviewed.
+    const named = report.findings.flatMap((finding) => {
+      const match = /^(?:rewrite|start|add to) \S+ \(line (\d+)\)/.exec(finding.fix);
+      return match ? [[Number(match[1]), finding.line]] : [];
+    });
+    expect(named.length).toBeGreaterThan(0);
+    for (const [line, findingLine] of named) expect(line).toBe(findingLine);
   });
 
   it('moves lines by what the write changed, and finds each quote again there', () => {
@@ -380,20 +387,39 @@ describe('round 1 of a plan with no review block', () => {
           line: 2,
           section: 's',
           quote: 'b line that is long enough',
-          issue: 'i',
-          fix: 'f',
+          issue: 'i, then c (line 3)',
+          fix: 'start it (line 2) with a verb; see (line 1) and line 3',
           verified: true,
-          consequences: [{ line: 3, issue: 'c' }],
+          consequences: [{ line: 3, issue: 'c (line 3)' }],
         },
       ],
       before,
       after,
     );
-    expect(moved).toMatchObject({ line: 4, consequences: [{ line: 5, issue: 'c' }] });
+    // The lines named as `(line N)` move with the finding's; a line number said otherwise is left as it is.
+    expect(moved).toMatchObject({
+      line: 4,
+      issue: 'i, then c (line 5)',
+      fix: 'start it (line 4) with a verb; see (line 1) and line 3',
+      consequences: [{ line: 5, issue: 'c (line 5)' }],
+    });
   });
 });
 
 describe('findings', () => {
+  it('take "Note what …" for an action, and "Notes on …", "Note: …" or "The …" for a thing named', () => {
+    const step = '1. /fetch-notes --week current --out notes/week.md\n';
+    const verbless = (text: string) =>
+      offlineReview(parsePlan(edit(SMALL_PLAN, step, `${step}2. ${text}\n`)), [])
+        .filter((finding) => /^P1\.2 does not start with a verb/.test(finding.issue))
+        .map((finding) => finding.quote);
+    expect(verbless('Note what notes/week.md says about each account, in out/summary.md.')).toEqual([]);
+    expect(verbless('note which accounts notes/week.md misses, in out/summary.md.')).toEqual([]);
+    expect(verbless('Notes on the week for out/summary.md.')).toEqual(['2. Notes on the week for out/summary.md.']);
+    expect(verbless('Note: the summary in out/summary.md is due Monday.')).toEqual(['2. Note: the summary in out/summary.md is due Monday.']);
+    expect(verbless('The summary of notes/week.md in out/summary.md.')).toEqual(['2. The summary of notes/week.md in out/summary.md.']);
+  });
+
   it('are ordered by severity, each with a fix that says what to change and where', async () => {
     const root = makeRepo({ ...SMALL_PLAN_SKILLS, 'plans/p.md': FLAWED });
     await review(root);

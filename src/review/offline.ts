@@ -20,7 +20,8 @@ const SEVERITY_OF_RULE: Record<string, ReviewSeverity> = {
 };
 
 const VAGUE = /\b(TBD|TODO|etc\.?|as needed|and so on|if necessary|as appropriate|various|somehow)\b/i;
-const NOT_A_VERB = /^(the|a|an|this|that|these|some|all|any|our|my|its|their|notes?|data|stuff|things?)\b/i;
+// "Notes on the call" names a thing; "Note what the playbook says" is an imperative, and "Note:" a label.
+const NOT_A_VERB = /^(?:the|a|an|this|that|these|some|all|any|our|my|its|their|notes|note(?=\s*:)|data|stuff|things?)\b/i;
 
 /**
  * The whole line a finding is about, as its quote; a blank line gives way to the next line with text (else the
