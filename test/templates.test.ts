@@ -162,6 +162,43 @@ describe('fillTemplate with each: {files, as}', () => {
     expect(filled.phases[1]!.outputs).toEqual(['notes/src-b.md']);
   });
 
+  it('gives the notes of every source to the phase that asks for {source_notes}, and none without sources', () => {
+    const template = Template.parse({
+      ...TEMPLATE,
+      criteria: [{ text: 'The brief is written', verify: 'test -s brief.md' }],
+      phases: [
+        {
+          each: 'source',
+          title: 'Read {source}',
+          inputs: ['{source}'],
+          outputs: ['notes/{source_slug}.md'],
+          steps: ['Read {source}.'],
+          done: { text: 'read' },
+        },
+        {
+          title: 'Write the brief',
+          inputs: ['crm/accounts.md', '{source_notes}'],
+          outputs: ['brief.md'],
+          steps: ['Write brief.md{drawing_on_notes}: who the accounts are.'],
+          done: { text: 'written' },
+        },
+      ],
+    });
+    const root = makeRepo({ 'crm/accounts.md': 'a\n', 'docs/a.md': 'a\n', 'src/b.ts': 'b\n' });
+    const fill = (sources: string[]) => fillTemplate(template, {}, sources, { root, request: 'the brief' }).phases;
+    const phases = fill(['docs/a.md', 'src/b.ts']);
+    const both = phases.at(-1)!;
+    expect(both.inputs).toEqual(['crm/accounts.md', 'notes/docs-a.md', 'notes/src-b.md']);
+    expect(both.steps).toEqual([{ kind: 'model', text: 'Write brief.md, drawing on notes/docs-a.md and notes/src-b.md: who the accounts are.' }]);
+    // It runs after both readings (directly or through the one it depends on).
+    const before = (id: string): string[] => phases.find((phase) => phase.id === id)!.dependsOn.flatMap((dependency) => [dependency, ...before(dependency)]);
+    expect(new Set(before(both.id))).toEqual(new Set(['P1', 'P2']));
+    const brief = (sources: string[]) => fill(sources).at(-1)!;
+    const none = brief([]);
+    expect(none.inputs).toEqual(['crm/accounts.md']);
+    expect(none.steps).toEqual([{ kind: 'model', text: 'Write brief.md: who the accounts are.' }]);
+  });
+
   it('groups the entities so the plan stays within the phase cap, every entity in exactly one group, in order', () => {
     const ids = Array.from({ length: 30 }, (_, index) => `c${String(index + 1).padStart(2, '0')}`);
     const root = makeRepo(contactsOf('mod-op', ids));

@@ -328,10 +328,22 @@ function toStep(text: string): DraftStep {
 /** A phase of the plan before it is numbered: the filled title, files, steps and Done when. */
 type Body = Omit<DraftPhase, 'id' | 'dependsOn' | 'context'>;
 
+/**
+ * The input that stands for the notes every `each: source` phase writes (their Outputs, once per source): the phase
+ * that turns the sources into the plan's shared document (the brief, the rubric, the briefing) reads them, or the
+ * notes are written for nobody. It is a whole item of `inputs:`, and stands for no file when the request names no
+ * source. In a step, `{drawing_on_notes}` says the same (", drawing on notes/a.md and notes/b.md"; nothing without).
+ */
+const SOURCE_NOTES = '{source_notes}';
+/** Where fillTemplate keeps the notes' paths among the placeholders' values: one a line. */
+const SOURCE_NOTES_KEY = 'source_notes';
+
 function bodyOf(entry: z.infer<z.ZodObject<typeof PhaseBody>>, gate: DraftPhase['gate'], round: Record<string, string>): Body {
   return {
     title: fill(entry.title, round),
-    inputs: entry.inputs.map((input) => fill(input, round)),
+    inputs: entry.inputs.flatMap((input) =>
+      input.trim() === SOURCE_NOTES ? (round[SOURCE_NOTES_KEY] ?? '').split('\n').filter(Boolean) : [fill(input, round)],
+    ),
     outputs: entry.outputs.map((output) => fill(output, round)),
     gate,
     ...(entry.hints.length > 0 ? { hints: entry.hints.map((hint) => fill(hint, round)) } : {}),
@@ -568,6 +580,17 @@ export function fillTemplate(
   // What the request says: its approver, and the name of what the work is for (`{target}`), fill the phases too.
   const facts = requestFacts(options.request ?? '');
   const known: Record<string, string> = { approver: facts.approver?.name ?? 'the owner', ...values };
+  // The notes the source phases write, for the phases that read them (SOURCE_NOTES).
+  const sourceRound = (source: string) => ({ ...known, source, source_slug: pathSlug(source) });
+  known[SOURCE_NOTES_KEY] = [
+    ...new Set(
+      template.phases.flatMap((entry) =>
+        entry.each === 'source' ? sources.flatMap((source) => entry.outputs.map((output) => fill(output, sourceRound(source)))) : [],
+      ),
+    ),
+  ].join('\n');
+  const sourceNotes = known[SOURCE_NOTES_KEY].split('\n').filter(Boolean);
+  known['drawing_on_notes'] = sourceNotes.length > 0 ? `, drawing on ${listOf(sourceNotes)}` : '';
   if (JSON.stringify(template).includes('{target')) {
     const target = targetOf(options.request ?? '', options.root ?? null, facts.approver ? facts.approver.name.split(/\s+/) : []);
     if (target) Object.assign(known, { target, target_slug: slug(target) });
@@ -648,7 +671,7 @@ export function fillTemplate(
   template.phases.forEach((entry, position) => {
     if (series && ((position < first && series.part > 1) || (position > last && series.part < series.of))) return;
     if (entry.each === 'source') {
-      for (const source of sources) bodies.push(bodyOf(entry, entry.gate, { ...known, source, source_slug: pathSlug(source) }));
+      for (const source of sources) bodies.push(bodyOf(entry, entry.gate, sourceRound(source)));
     } else if (typeof entry.each === 'object') {
       const spec = entry.each;
       const match = found.get(entry);
