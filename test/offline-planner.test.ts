@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { lintText } from '../src/lint/lint.js';
 import { parsePlan } from '../src/plan/parse.js';
 import { requestFacts } from '../src/pipeline/sufficiency.js';
+import { offlineReview } from '../src/review/offline.js';
 import { CLI, makeRepo, PROJECT_ROOT } from './support/fixtures.js';
 import { WORKLOADS, type Workload } from './support/offline-planner-repos.js';
 
@@ -83,6 +84,21 @@ describe('the offline planner on five workloads', () => {
     // Sources over 3,000 and 6,000 lines are extracted before they are read.
     expect(plan.phases.some((phase) => phase.context === 'extract_then_assemble')).toBe(true);
     expect(plan.phases.some((phase) => phase.context === 'map_reduce')).toBe(true);
+
+    // What the sources say reaches the work: every source's notes are read by a later phase, which says it draws on
+    // them; and the offline reviewer finds no output that nothing reads or checks (the deliverables are checked by
+    // the criteria's globs and folders).
+    const notes = plan.phases.flatMap((phase, index) =>
+      phase.outputs.filter((output) => /^notes\/.+\.md$/.test(output) && !output.endsWith('-extract.md')).map((output) => ({ output, index })),
+    );
+    expect(notes.length).toBeGreaterThanOrEqual(2);
+    for (const { output, index } of notes) {
+      const reader = plan.phases.slice(index + 1).find((phase) => phase.inputs.includes(output));
+      expect(reader, `${output} is read`).toBeDefined();
+      if (reader!.steps.some((step) => step.kind === 'model')) expect(reader!.steps.map((step) => step.text).join(' ')).toContain(output);
+    }
+    const unread = offlineReview(plan, []).filter((finding) => finding.issue.includes('which no later phase reads'));
+    expect(unread.map((finding) => finding.issue)).toEqual([]);
   });
 });
 

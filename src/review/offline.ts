@@ -1,5 +1,6 @@
 import { isInsideRepository } from '../rules/context.js';
 import { ruleById } from '../rules/catalog.js';
+import { overlaps, pathsIn } from '../rules/plan-paths.js';
 import { docsUrl, type Finding } from '../rules/rule.js';
 import type { Plan } from '../plan/types.js';
 import { SEVERITY_RANK, type Consequence, type EngineFinding, type ReviewSeverity } from './findings.js';
@@ -188,6 +189,18 @@ export function groupByRootCause(findings: EngineFinding[]): EngineFinding[] {
   return result;
 }
 
+/** Whether `text` names the folder `path` is in as a whole (`ls sites/denver/ | wc -l`), not only files in it. */
+function namesFolderOf(text: string, path: string): boolean {
+  const folder = path.slice(0, path.lastIndexOf('/') + 1);
+  if (folder === '') return false;
+  for (let at = text.indexOf(folder); at !== -1; at = text.indexOf(folder, at + 1)) {
+    const before = text[at - 1] ?? ' ';
+    const after = text[at + folder.length] ?? ' ';
+    if (!/[\w./-]/.test(before) && !/[\w.*?[{-]/.test(after)) return true;
+  }
+  return false;
+}
+
 export function offlineReview(plan: Plan, lint: Finding[]): EngineFinding[] {
   const lines = plan.text.split('\n');
   const findings = lintFindings(plan, lint);
@@ -226,8 +239,10 @@ export function offlineReview(plan: Plan, lint: Finding[]): EngineFinding[] {
     }
   }
 
-  // Outputs nobody consumes: not read by a later phase, not checked by a criterion, not the last phase's result.
+  // Outputs nobody consumes: not read by a later phase, not checked by a criterion, not the last phase's result. A
+  // criterion checks the files its verify command names, a glob's among them (`ls articles/*.md | wc -l`).
   const verifies = (plan.criteria ?? []).map((criterion) => criterion.verify ?? '').join('\n');
+  const checked = pathsIn(verifies).map((found) => found.path);
   plan.phases.forEach((phase, index) => {
     if (index === plan.phases.length - 1) return;
     const later = plan.phases.slice(index + 1);
@@ -236,7 +251,9 @@ export function offlineReview(plan: Plan, lint: Finding[]): EngineFinding[] {
       const base = output.replace(/\*.*$/, '');
       const consumed =
         later.some((other) => other.inputs.some((input) => input === output || input.startsWith(base) || output.startsWith(input.replace(/\*.*$/, '')))) ||
-        verifies.includes(base);
+        verifies.includes(base) ||
+        checked.some((path) => overlaps(path, output)) ||
+        namesFolderOf(verifies, output);
       if (!consumed) {
         const line = phase.fields.get('outputs')?.line ?? phase.heading.start.line;
         add(
