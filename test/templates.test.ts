@@ -5,7 +5,7 @@ import { lintText } from '../src/lint/lint.js';
 import { parsePlan } from '../src/plan/parse.js';
 import { MAX_PHASES, MIN_SUBSTANTIAL_PHASES } from '../src/rules/phase-count.js';
 import { runPipeline } from '../src/pipeline/run.js';
-import { fillTemplate, findEntities, groupSize, loadTemplate, Template } from '../src/pipeline/templates.js';
+import { fillTemplate, findEntities, groupSize, loadTemplate, Template, measureWords, measuredBy } from '../src/pipeline/templates.js';
 import { makeRepo, PROJECT_ROOT, writeFile } from './support/fixtures.js';
 
 const contact = (id: string) => `id: ${id}\nname: ${id}\ntitle: CTO\npersona: executive\ncares_about: releases slip\n`;
@@ -352,5 +352,27 @@ describe('a request that forbids an action', () => {
     expect(forbidden.phases).toHaveLength(allowed.phases.length - 1);
     expect(forbidden.criteria.some((criterion) => /published/.test(criterion.verify ?? ''))).toBe(false);
     expect(forbidden.notes).toContain('"Publish the piece" left out: the request says "nothing is published."');
+  });
+});
+
+describe("the request's own success sentences", () => {
+  const criteria = [
+    { text: 'Every deal in crm/deals/stage-3 has a score (40 of them)', verify: 'test "$(grep -c : review/scores.md)" -ge 40' },
+    { text: 'Every rep has coaching notes on their weakest deals', verify: 'test -s coaching/notes.md' },
+    { text: 'The Denver pages pass the audit', verify: "grep -q '^Result: pass' seo/audit-denver.md" },
+  ];
+
+  it('read plurals, verb endings and hyphenated words as the criteria do', () => {
+    expect(measureWords('Denver passes the seo-audit.')).toEqual(new Set(['denver', 'pass', 'seo', 'audit']));
+    expect(measureWords('The Denver pages pass the audit')).toEqual(new Set(['denver', 'page', 'pass', 'audit']));
+    expect(measureWords('enriched accounts, boxes and addresses')).toEqual(new Set(['enrich', 'account', 'box', 'address']));
+  });
+
+  it('are checked by every criterion they join, or by the one that measures them whole, or by none', () => {
+    expect(measuredBy('Every Stage 3 deal has a score and every rep has coaching notes.', criteria)).toBe(`${criteria[0]!.verify} && ${criteria[1]!.verify}`);
+    expect(measuredBy('Denver passes the seo-audit.', criteria)).toBe(criteria[2]!.verify);
+    // One measure no criterion checks: the sentence is judged, not given half a check.
+    expect(measuredBy('Every deal has a score and the forecast is filed.', criteria)).toBeNull();
+    expect(measuredBy('74 ready-to-edit articles of 1,200 words or more', criteria)).toBeNull();
   });
 });

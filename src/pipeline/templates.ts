@@ -543,15 +543,37 @@ const MEASURE_STOP = new Set([
   'files',
 ]);
 
-/** The content words of a sentence, with plural and -ed/-ing endings taken off ("enriched accounts" → enrich, account). */
-function measureWords(text: string): Set<string> {
+/**
+ * The content words of a sentence, with plural and -ed/-ing endings taken off ("enriched accounts" → enrich, account;
+ * "passes" and "pass" → pass, "pages" → page), a hyphenated word as its parts ("the seo-audit" → seo, audit).
+ */
+export function measureWords(text: string): Set<string> {
   return new Set(
     text
       .toLowerCase()
-      .split(/[^a-z0-9-]+/)
+      .split(/[^a-z0-9]+/)
       .filter((word) => word.length > 1 && !MEASURE_STOP.has(word))
-      .map((word) => word.replace(/(?:ing|ed|es|s)$/, '')),
+      .map((word) =>
+        word
+          .replace(/(?:ing|ed)$/, '')
+          .replace(/(?<=ss|x|z|ch|sh)es$/, '')
+          .replace(/(?<!s)s$/, ''),
+      ),
   );
+}
+
+/**
+ * The verify command that measures what a success sentence of the request says: when it joins several measures
+ * ("every deal has a score and every rep has coaching notes") and a criterion measures each, all of their commands;
+ * else that of the one criterion that measures the whole sentence (sameMeasure), or null.
+ */
+export function measuredBy(sentence: string, criteria: Array<{ text: string; verify?: string }>): string | null {
+  const clauses = sentence.split(/\s*(?:;|,?\s+and\s+(?=(?:every|each|all|the|no|its|their)\b))\s*/i).filter((clause) => clause.trim() !== '');
+  if (clauses.length > 1) {
+    const each = clauses.map((clause) => sameMeasure(clause, criteria));
+    if (each.every((verify) => verify !== null)) return allOf(each as string[]);
+  }
+  return sameMeasure(sentence, criteria);
 }
 
 /**
@@ -754,7 +776,7 @@ export function fillTemplate(
   // by a criterion the plan leaves out: a part of a series cannot pass a check of every entity).
   const stated: Array<{ text: string; verify?: string }> = facts.success.map((text) => {
     const sentence = text.replace(/[.]+$/, '');
-    const verify = sameMeasure(text, [...kept, ...own]);
+    const verify = measuredBy(text, [...kept, ...own]);
     // In a part before the last, a sentence about every entity is checked on the part's slice: by the Done when
     // checks of the phases that write the files the left-out criterion counts ("ls articles/*.md").
     const whole = !verify && kept !== templateCriteria ? sameMeasure(text, templateCriteria) : null;
