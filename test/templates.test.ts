@@ -141,21 +141,18 @@ describe('fillTemplate with each: {files, as}', () => {
     }
   });
 
+  /** A phase read once per source the request names, into notes/<source>.md. */
+  const READ_SOURCE = {
+    each: 'source',
+    title: 'Read {source}',
+    inputs: ['{source}'],
+    outputs: ['notes/{source_slug}.md'],
+    steps: ['Read {source}.'],
+    done: { text: 'read' },
+  };
+
   it('keeps each: source working beside the entities', () => {
-    const template = Template.parse({
-      ...TEMPLATE,
-      phases: [
-        {
-          each: 'source',
-          title: 'Read {source}',
-          inputs: ['{source}'],
-          outputs: ['notes/{source_slug}.md'],
-          steps: ['Read {source}.'],
-          done: { text: 'read' },
-        },
-        TEMPLATE.phases[1],
-      ],
-    });
+    const template = Template.parse({ ...TEMPLATE, phases: [READ_SOURCE, TEMPLATE.phases[1]] });
     const root = makeRepo(contactsOf('mod-op', ['a']));
     const filled = fillTemplate(template, {}, ['docs/a.md', 'src/b.ts'], { root, request: 'Mod Op' });
     expect(filled.phases.map((phase) => phase.title)).toEqual(['Read docs/a.md', 'Read src/b.ts', 'Draft the email to a']);
@@ -167,14 +164,7 @@ describe('fillTemplate with each: {files, as}', () => {
       ...TEMPLATE,
       criteria: [{ text: 'The brief is written', verify: 'test -s brief.md' }],
       phases: [
-        {
-          each: 'source',
-          title: 'Read {source}',
-          inputs: ['{source}'],
-          outputs: ['notes/{source_slug}.md'],
-          steps: ['Read {source}.'],
-          done: { text: 'read' },
-        },
+        READ_SOURCE,
         {
           title: 'Write the brief',
           inputs: ['crm/accounts.md', '{source_notes}'],
