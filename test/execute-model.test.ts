@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync }
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { approvePhase } from '../src/execute/approve.js';
 import { bubblewrapAvailable } from '../src/execute/sandbox.js';
 import { FakeProviders } from './support/fake-providers.js';
 import { runCli } from './support/fixtures.js';
@@ -117,6 +118,37 @@ describe('a check without a verify command: the executor model judges it', () =>
     expect(second.rows[0]).toMatchObject({ action: 'P1.1 write_file notes/week.md', result: 'ok' });
     expect(second.rows[0]!.notes).toContain("Done when met in the executor model's judgement: both accounts are there");
     expect(readPlan(root).phases[0]!.status).toBe('done');
+  });
+});
+
+describe('a human gate whose Done when waits for the person', () => {
+  it('stops for the person as soon as every step is done, instead of handing the step out again; approve goes on', async () => {
+    const plan = edit(
+      modelPlan({ gate: 'human' }),
+      '- Done when: the notes exist. verify: \`test -s notes/week.md\`',
+      "- Done when: Ana approved the notes. verify: \`grep -q '^Approved' notes/week.md\`",
+    );
+    const root = modelRepo(plan);
+    fake.queue('anthropic', toolCall({ tool: 'write_file', path: 'notes/week.md', content: '- Acme: renewed\n', step_done: true, summary: 'notes' }));
+    const first = await iterate(root, fake);
+    expect(first.signal).toBe('BLOCKED_NEED_HUMAN');
+    expect(first.rows[0]!.notes).toMatch(/^step done; wrote notes\/week\.md: notes; Done when exit 1; gate: waiting for approval/);
+    // (The plan as the run was given it: a path relative to the test's working folder here.)
+    expect(first.blockers.map((blocker) => blocker.replaceAll(/approve \S+p\.md/g, 'approve plans/p.md'))).toEqual([
+      'P1 gate: waiting for approval by Ana, account lead; every step is done and "Ana approved the notes" (verify `grep -q \'^Approved\' notes/week.md`) ' +
+        'is not met yet; check the outputs (notes/week.md), then deepplan approve plans/p.md P1 --by "<your name>" --note "...", ' +
+        'or deepplan approve plans/p.md P1 --retry to have the phase done again',
+    ]);
+    expect(fake.count('anthropic')).toBe(1);
+    // Blocked: the step is not handed out again.
+    expect((await iterate(root, fake)).signal).toBe('BLOCKED_NEED_HUMAN');
+    expect(fake.count('anthropic')).toBe(1);
+    expect(readPlan(root).log!.rows).toHaveLength(1);
+    await approvePhase(join(root, 'plans/p.md'), 'P1', { by: 'Ana', note: 'fine' });
+    const after = readPlan(root);
+    expect(after.phases.map((phase) => phase.status)).toEqual(['done', 'pending']);
+    expect(after.meta.state?.next_action).toMatch(/^P2\.1/);
+    expect(stateErrors(root)).toEqual([]);
   });
 });
 

@@ -133,7 +133,19 @@ async function checkSuccess(run: IterationRun, decision: Decision, taken: Taken,
   }
   const gatePassed = phase.gate === 'review' && gateRounds(phase.id, rows).lastVerdict === 'APPROVED';
   const finished = await finishPhase(run, decision, projected, gatePassed);
-  if (finished === 'check-failed' && !phase.steps.some(run.isModelStep)) {
+  if (finished === 'check-failed' && phase.gate === 'human') {
+    // A person passes this gate, and the check often waits for them ("grep -q '^Approved' review/rubric.md"): every
+    // step is done, so they look now, instead of the last model step being handed out again until the iterations
+    // without progress stop the run with a blocker about the log.
+    const outputs = phase.outputs.join(', ') || 'see the phase';
+    const check = phase.doneWhen;
+    const said = check ? `"${check.text}"${check.verify ? ` (verify \`${check.verify}\`)` : ''}` : 'its Done when';
+    const rest =
+      `every step is done and ${said} is not met yet; check the outputs (${outputs}), then ` +
+      `${approveCommand(run, phase.id, false)} --by "<your name>" --note "...", or ${approveCommand(run, phase.id, true)} to have the phase done again`;
+    decision.blockers.push(waitingBlocker(phase.id, run.plan.meta.owner ?? null, rest));
+    decision.checkNotes.push(GATE_WAITING);
+  } else if (finished === 'check-failed' && !phase.steps.some(run.isModelStep)) {
     decision.blockers.push(
       `${phase.id}: every step ran but the Done when check fails (${decision.checkNotes.join('; ')}); ` +
         `fix the cause, then ${approveCommand(run, phase.id, true)}`,
