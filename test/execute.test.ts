@@ -88,6 +88,23 @@ describe('deepplan run on a scripted plan', () => {
     expect(readPlan(root).log!.rows.length).toBe(6);
   });
 
+  it('a success criterion that fails at the end is named in the blocker with what it checks', async () => {
+    const root = scriptedRepo(
+      edit(
+        SCRIPTED_PLAN,
+        '- [ ] SC2: The summary has one line per account. verify: \`test "$(grep -c \'^- \' out/summary.md)" -ge 3\`',
+        '- [ ] SC2: The summary is signed. verify: \`grep -q Signed out/summary.md\`',
+      ),
+    );
+    await loop(root);
+    await approvePhase(join(root, 'plans/p.md'), 'P3');
+    const [report] = await loop(root);
+    expect(report!.signal).toBe('BLOCKED_NEED_HUMAN');
+    expect(report!.blockers[0]).toMatch(
+      /^every phase is done but success criteria fail: SC2 "The summary is signed", verify `grep -q Signed out\/summary\.md` \(exit 1\); fix them, then deepplan approve \S+ P3 --retry$/,
+    );
+  });
+
   it('finishing on the last allowed iteration is a completion, not a budget stop', async () => {
     const root = scriptedRepo(edit(SCRIPTED_PLAN, 'max_iterations: 15', 'max_iterations: 6'));
     await loop(root);

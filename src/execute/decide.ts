@@ -292,8 +292,16 @@ async function checkCriteria(run: IterationRun, decision: Decision): Promise<voi
     decision.checkNotes.push(`every success criterion verified (${plan.criteria?.length ?? 0})`);
   } else {
     decision.checkNotes.push(`criteria not met: ${failing.join(', ')}`);
+    // The blocker says what each failing criterion checks: a person reads it without the plan open (a check that
+    // waits for them, such as an approval written into a file, is then plain).
+    const said = (entry: string) => {
+      const criterion = plan.criteria?.find((candidate) => entry.startsWith(`${candidate.id ?? '?'} (`));
+      if (!criterion) return entry;
+      const check = criterion.verify ? `, verify \`${criterion.verify}\`` : '';
+      return `${entry.replace(/ \(/, ` "${criterion.text}"${check} (`)}`;
+    };
     decision.blockers.push(
-      `every phase is done but success criteria fail: ${failing.join('; ')}; ` +
+      `every phase is done but success criteria fail: ${failing.map(said).join('; ')}; ` +
         `fix them, then ${approveCommand(run, plan.phases[plan.phases.length - 1]?.id ?? '', true)}`,
     );
   }
