@@ -144,7 +144,9 @@ describe('a human gate whose Done when waits for the person', () => {
     expect((await iterate(root, fake)).signal).toBe('BLOCKED_NEED_HUMAN');
     expect(fake.count('anthropic')).toBe(1);
     expect(readPlan(root).log!.rows).toHaveLength(1);
-    await approvePhase(join(root, 'plans/p.md'), 'P1', { by: 'Ana', note: 'fine' });
+    // The approval accepts the phase as it is, and says that the check was not met (the CLI prints it as a note).
+    const approved = await approvePhase(join(root, 'plans/p.md'), 'P1', { by: 'Ana', note: 'fine' });
+    expect(approved.unmet).toEqual({ text: 'Ana approved the notes', verify: "grep -q '^Approved' notes/week.md" });
     const after = readPlan(root);
     expect(after.phases.map((phase) => phase.status)).toEqual(['done', 'pending']);
     expect(after.meta.state?.next_action).toMatch(/^P2\.1/);

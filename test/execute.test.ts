@@ -108,7 +108,8 @@ describe('deepplan run on a scripted plan', () => {
   it('finishing on the last allowed iteration is a completion, not a budget stop', async () => {
     const root = scriptedRepo(edit(SCRIPTED_PLAN, 'max_iterations: 15', 'max_iterations: 6'));
     await loop(root);
-    await approvePhase(join(root, 'plans/p.md'), 'P3');
+    // A gate whose Done when passed: nothing to say about it.
+    expect((await approvePhase(join(root, 'plans/p.md'), 'P3')).unmet).toBeNull();
     const [report] = await loop(root);
     expect(report!.signal).toBe('TASK_COMPLETE');
     expect(readPlan(root).log!.rows.length).toBe(6);

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Config } from '../config/config.js';
-import { approveActionText, blockerPhase } from '../plan/log-grammar.js';
+import { approveActionText, blockerPhase, CHECK_NOT_MET, GATE_WAITING } from '../plan/log-grammar.js';
 import { parsePlan } from '../plan/parse.js';
 import { lockPlan, readPlanFile, runLockOf, unreadableReason, updatePlanFile } from '../plan/store.js';
 import type { Phase, Plan } from '../plan/types.js';
@@ -32,6 +32,11 @@ export interface ApproveResult {
   nextAction: string | null;
   /** Blockers of other phases the approval left: the plan still waits for a person (at state.phase). */
   waiting: string[];
+  /**
+   * The phase's Done when, when the run stopped at its human gate with the check failing and this approval accepts
+   * the phase anyway: a success criterion that checks the same thing fails at the end unless its files say so.
+   */
+  unmet: { text: string; verify: string | null } | null;
 }
 
 /**
@@ -87,6 +92,10 @@ export async function approvePhase(planArgument: string, phaseId: string, option
   try {
     const plan = await readPlanFile(planPath);
     const phase = waitingPhase(plan, planArgument, phaseId);
+    const stoppedOnCheck = (plan.meta.state?.blockers ?? []).some(
+      (blocker) => blockerPhase(blocker) === phase.id && blocker.includes(GATE_WAITING) && blocker.includes(CHECK_NOT_MET),
+    );
+    const unmet = !options.retry && stoppedOnCheck && phase.doneWhen ? { text: phase.doneWhen.text, verify: phase.doneWhen.verify } : null;
     const note = options.note?.replace(/\s+/g, ' ').trim() ?? '';
     let by: string | null = null;
     if (options.by !== undefined) {
@@ -128,7 +137,7 @@ export async function approvePhase(planArgument: string, phaseId: string, option
       },
       { expectedRevision: plan.meta.state!.revision },
     );
-    return { plan: updated, row, nextAction: updated.meta.state?.next_action ?? null, waiting };
+    return { plan: updated, row, nextAction: updated.meta.state?.next_action ?? null, waiting, unmet };
   } finally {
     await release();
   }

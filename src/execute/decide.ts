@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { ModelError } from '../models/errors.js';
-import { gateVerdictOf, GATE_WAITING, notesExcerpt, notesGist, projectedNotes, waitingBlocker } from '../plan/log-grammar.js';
+import { CHECK_NOT_MET, gateVerdictOf, GATE_WAITING, notesExcerpt, notesGist, projectedNotes, waitingBlocker } from '../plan/log-grammar.js';
 import type { LogRow, Phase, Plan, Step } from '../plan/types.js';
 import { ITERATIONS_WITHOUT_PROGRESS, SAME_ACTION_FAILURES } from '../rules/escape-hatch.js';
 import { executorCanAct } from './act.js';
@@ -141,7 +141,7 @@ async function checkSuccess(run: IterationRun, decision: Decision, taken: Taken,
     const check = phase.doneWhen;
     const said = check ? `"${check.text}"${check.verify ? ` (verify \`${check.verify}\`)` : ''}` : 'its Done when';
     const rest =
-      `every step is done and ${said} is not met yet; check the outputs (${outputs}), then ` +
+      `every step is done and ${said} ${CHECK_NOT_MET}; check the outputs (${outputs}), then ` +
       `${approveCommand(run, phase.id, false)} --by "<your name>" --note "...", or ${approveCommand(run, phase.id, true)} to have the phase done again`;
     decision.blockers.push(waitingBlocker(phase.id, run.plan.meta.owner ?? null, rest));
     decision.checkNotes.push(GATE_WAITING);

@@ -251,6 +251,9 @@ export function waitingBlocker(phaseId: string, owner: string | null, rest: stri
   return `${phaseId} ${GATE_WAITING}${owner ? ` by ${owner}` : ''}; ${rest}`;
 }
 
+/** What a human gate's blocker says when every step is done but the phase's Done when fails (decide.ts). */
+export const CHECK_NOT_MET = 'is not met yet';
+
 /** A pre-flight blocker: `P3 pre-flight: <why>`. */
 export function preflightBlocker(phaseId: string, why: string): string {
   return `${phaseId} pre-flight: ${why}`;
