@@ -14,6 +14,7 @@ export default defineConfig(({ mode }) => ({
     // two-core machine halve the suite's time (measured: 198 s on one worker, 95 s on two).
     maxWorkers: Math.max(2, availableParallelism()),
     reporters: ['default', './test/support/summary-reporter.ts'],
+    setupFiles: ['./test/support/cleanup.ts'],
     // `deepplan approve <plan> <phase>` records who approves, by default git's user.name: the tests must not depend
     // on the machine's git configuration (a fresh CI machine has none). Tests of the name itself reset this.
     env: { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'user.name', GIT_CONFIG_VALUE_0: 'Test Approver' },

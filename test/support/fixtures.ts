@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,8 +8,23 @@ export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', 
 export const CLI = join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
 
 /** A throw-away repository (it has a `.git` folder, so it is its own root) holding `files`. */
+/** The repositories makeRepo made in this test file: test/support/cleanup.ts removes them after its last test. */
+const made: string[] = [];
+
+/** Removes the repositories made so far (what cannot be removed, e.g. a folder a test left read-only, stays). */
+export function removeRepos(): void {
+  for (const root of made.splice(0)) {
+    try {
+      rmSync(root, { recursive: true, force: true });
+    } catch {
+      // Left for the system's temporary-file cleaning.
+    }
+  }
+}
+
 export function makeRepo(files: Record<string, string> = {}): string {
   const root = mkdtempSync(join(tmpdir(), 'deepplan-test-'));
+  made.push(root);
   mkdirSync(join(root, '.git'));
   for (const [path, text] of Object.entries(files)) writeFile(root, path, text);
   return root;
