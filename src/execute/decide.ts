@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { ModelError } from '../models/errors.js';
 import { CHECK_NOT_MET, gateVerdictOf, GATE_WAITING, notesExcerpt, notesGist, projectedNotes, waitingBlocker } from '../plan/log-grammar.js';
-import type { LogRow, Phase, Plan, Step } from '../plan/types.js';
+import type { Criterion, LogRow, Phase, Plan, Step } from '../plan/types.js';
 import { ITERATIONS_WITHOUT_PROGRESS, SAME_ACTION_FAILURES } from '../rules/escape-hatch.js';
 import { executorCanAct } from './act.js';
 import { actionLabel } from '../plan/log-grammar.js';
@@ -137,14 +137,9 @@ async function checkSuccess(run: IterationRun, decision: Decision, taken: Taken,
     // A person passes this gate, and the check often waits for them ("grep -q '^Approved' review/rubric.md"): every
     // step is done, so they look now, instead of the last model step being handed out again until the iterations
     // without progress stop the run with a blocker about the log.
-    const outputs = phase.outputs.join(', ') || 'see the phase';
     const check = phase.doneWhen;
     const said = check ? `"${check.text}"${check.verify ? ` (verify \`${check.verify}\`)` : ''}` : 'its Done when';
-    const rest =
-      `every step is done and ${said} ${CHECK_NOT_MET}; check the outputs (${outputs}), then ` +
-      `${approveCommand(run, phase.id, false)} --by "<your name>" --note "...", or ${approveCommand(run, phase.id, true)} to have the phase done again`;
-    decision.blockers.push(waitingBlocker(phase.id, run.plan.meta.owner ?? null, rest));
-    decision.checkNotes.push(GATE_WAITING);
+    waitAtGate(run, decision, `every step is done and ${said} ${CHECK_NOT_MET}`, `, or ${approveCommand(run, phase.id, true)} to have the phase done again`);
   } else if (finished === 'check-failed' && !phase.steps.some(run.isModelStep)) {
     decision.blockers.push(
       `${phase.id}: every step ran but the Done when check fails (${decision.checkNotes.join('; ')}); ` +
@@ -233,13 +228,22 @@ async function finishPhase(run: IterationRun, decision: Decision, projected: Log
     return 'held';
   }
   if (phase.gate === 'human') {
-    const outputs = phase.outputs.join(', ') || 'see the phase';
-    const rest = `check the outputs (${outputs}), then ${approveCommand(run, phase.id, false)} --by "<your name>" --note "..."`;
-    decision.blockers.push(waitingBlocker(phase.id, plan.meta.owner ?? null, rest));
-    decision.checkNotes.push(GATE_WAITING);
+    waitAtGate(run, decision, null, '');
     return 'held';
   }
   return 'done';
+}
+
+/**
+ * Holds the phase at its human gate: the blocker that asks its owner to check the outputs and approve, `why` before
+ * that (when the gate is reached for a reason to say) and `other` after it (another way on).
+ */
+function waitAtGate(run: IterationRun, decision: Decision, why: string | null, other: string): void {
+  const { phase } = decision;
+  const outputs = phase.outputs.join(', ') || 'see the phase';
+  const rest = `${why ? `${why}; ` : ''}check the outputs (${outputs}), then ${approveCommand(run, phase.id, false)} --by "<your name>" --note "..."${other}`;
+  decision.blockers.push(waitingBlocker(phase.id, run.plan.meta.owner ?? null, rest));
+  decision.checkNotes.push(GATE_WAITING);
 }
 
 /**
@@ -272,36 +276,34 @@ const JudgementSchema = z.object({ met: z.boolean(), reason: z.string() });
 
 async function checkCriteria(run: IterationRun, decision: Decision): Promise<void> {
   const { plan, context } = run;
-  const failing: string[] = [];
+  /** Each criterion not met, and why (the verify's result, or the judgement). */
+  const failing: Array<{ criterion: Criterion; why: string }> = [];
   for (const criterion of plan.criteria ?? []) {
     const id = criterion.id ?? '?';
     if (criterion.verify) {
       const verify = await runVerify(criterion.verify, context);
       decision.outcome.actionMs += verify.ms;
       if (criterion.id) decision.ticks.set(criterion.id, verify.passed);
-      if (!verify.passed) failing.push(`${id} (${verify.detail})`);
+      if (!verify.passed) failing.push({ criterion, why: verify.detail });
     } else if (criterion.checked !== true) {
       const outputs = plan.phases.flatMap((candidate) => candidate.outputs);
       const judged = await judge(context, decision, `Success criterion ${id}: ${criterion.text}`, outputs);
       if (judged?.met && criterion.id) decision.ticks.set(criterion.id, true);
-      else failing.push(`${id} (${judged ? `not met in the executor model's judgement: ${judged.reason.slice(0, 120)}` : NO_JUDGE})`);
+      else failing.push({ criterion, why: judged ? `not met in the executor model's judgement: ${judged.reason.slice(0, 120)}` : NO_JUDGE });
     }
   }
   if (failing.length === 0) {
     decision.complete = true;
     decision.checkNotes.push(`every success criterion verified (${plan.criteria?.length ?? 0})`);
   } else {
-    decision.checkNotes.push(`criteria not met: ${failing.join(', ')}`);
+    decision.checkNotes.push(`criteria not met: ${failing.map(({ criterion, why }) => `${criterion.id ?? '?'} (${why})`).join(', ')}`);
     // The blocker says what each failing criterion checks: a person reads it without the plan open (a check that
     // waits for them, such as an approval written into a file, is then plain).
-    const said = (entry: string) => {
-      const criterion = plan.criteria?.find((candidate) => entry.startsWith(`${candidate.id ?? '?'} (`));
-      if (!criterion) return entry;
-      const check = criterion.verify ? `, verify \`${criterion.verify}\`` : '';
-      return `${entry.replace(/ \(/, ` "${criterion.text}"${check} (`)}`;
-    };
+    const said = failing.map(
+      ({ criterion, why }) => `${criterion.id ?? '?'} "${criterion.text}"${criterion.verify ? `, verify \`${criterion.verify}\`` : ''} (${why})`,
+    );
     decision.blockers.push(
-      `every phase is done but success criteria fail: ${failing.map(said).join('; ')}; ` +
+      `every phase is done but success criteria fail: ${said.join('; ')}; ` +
         `fix them, then ${approveCommand(run, plan.phases[plan.phases.length - 1]?.id ?? '', true)}`,
     );
   }

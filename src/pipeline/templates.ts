@@ -604,14 +604,14 @@ export function fillTemplate(
   const known: Record<string, string> = { approver: facts.approver?.name ?? 'the owner', ...values };
   // The notes the source phases write, for the phases that read them (SOURCE_NOTES).
   const sourceRound = (source: string) => ({ ...known, source, source_slug: pathSlug(source) });
-  known[SOURCE_NOTES_KEY] = [
+  const sourceNotes = [
     ...new Set(
       template.phases.flatMap((entry) =>
         entry.each === 'source' ? sources.flatMap((source) => entry.outputs.map((output) => fill(output, sourceRound(source)))) : [],
       ),
     ),
-  ].join('\n');
-  const sourceNotes = known[SOURCE_NOTES_KEY].split('\n').filter(Boolean);
+  ];
+  known[SOURCE_NOTES_KEY] = sourceNotes.join('\n');
   known['drawing_on_notes'] = sourceNotes.length > 0 ? `, drawing on ${listOf(sourceNotes)}` : '';
   if (JSON.stringify(template).includes('{target')) {
     const target = targetOf(options.request ?? '', options.root ?? null, facts.approver ? facts.approver.name.split(/\s+/) : []);

@@ -93,8 +93,11 @@ export function repositoryOf(path: string): string {
   }
 }
 
+/** What a stat says of a file's kind (a BigIntStats says it too). */
+type FileKind = Pick<Stats, 'isFile' | 'isDirectory' | 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'>;
+
 /** What a non-regular file is, for a message; null for a regular file. */
-function specialKind(stats: Pick<Stats, 'isFile' | 'isDirectory' | 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'>): string | null {
+function specialKind(stats: FileKind): string | null {
   if (stats.isFile()) return null;
   if (stats.isDirectory()) return 'a directory';
   if (stats.isFIFO()) return 'a FIFO (named pipe)';
@@ -171,7 +174,7 @@ class BoundedBytes {
   private done = false;
 
   constructor(
-    stats: Pick<Stats, 'isFile' | 'isDirectory' | 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'>,
+    stats: FileKind,
     private readonly size: number,
     shown: string,
     private readonly limit: number,
