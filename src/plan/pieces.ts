@@ -143,3 +143,18 @@ function byteOffset(text: string, bytes: Buffer, offset: number): number | null 
 
 /** String.prototype.isWellFormed (Node 20+; the ES2024 library typings are not in the project's `lib`). */
 const isWellFormed = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+/**
+ * Where character `offset` of `base` (the first input of the chain of edits that made `text`) stands in `text`: the
+ * place right after the base's character before it, which an edit kept. Null when `text` is not what the last chain
+ * of edits of `base` made, or when no edit kept that character where it was (it was replaced).
+ */
+export function mappedOffset(text: string, base: string, offset: number): number | null {
+  if (last === null || last.text !== text || last.base !== base) return null;
+  let at = 0;
+  for (const piece of last.pieces) {
+    if (typeof piece !== 'string' && piece.from < offset && offset <= piece.to) return at + offset - piece.from;
+    at += pieceLength(piece);
+  }
+  return null;
+}

@@ -18,9 +18,12 @@ import {
 } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { createHash } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { decodePlan, encodePlan, MAX_PLAN_BYTES, parsePlan, rememberWritten } from './parse.js';
+import { InPlaceConflict, readJournal, recoverInPlace, settledBytes, writeInPlace } from './journal.js';
+import { editInPlace, inPlaceRefusal, longLogOf, splitLongLog, withRoom } from './long-log.js';
 import { beginPieces, partsFromPieces } from './pieces.js';
 import { registerMemo } from './memos.js';
 import { noteRead, setState } from './update.js';
@@ -95,6 +98,23 @@ export function repositoryOf(path: string): string {
 
 /** What a stat says of a file's kind (a BigIntStats says it too). */
 type FileKind = Pick<Stats, 'isFile' | 'isDirectory' | 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'>;
+
+/**
+ * Where the journal of a write in place of the plan at `real` (its real path) goes: in its repository's .deepplan/,
+ * which no command of a plan may write (protected.ts; the sandbox binds it read-only), since the next writer puts the
+ * journal's bytes into the plan.
+ */
+export function journalPathOf(real: string): string {
+  let path = journalPaths.get(real);
+  if (path === undefined) {
+    const digest = createHash('sha256').update(real).digest('hex').slice(0, 16);
+    path = join(repositoryOf(real), '.deepplan', 'journal', `${basename(real)}.${digest}.undo`);
+    journalPaths.set(real, path);
+  }
+  return path;
+}
+const journalPaths = new Map<string, string>();
+registerMemo(() => journalPaths.clear());
 
 /** What a non-regular file is, for a message; null for a regular file. */
 function specialKind(stats: FileKind): string | null {
@@ -184,6 +204,11 @@ class BoundedBytes {
     this.want = Math.min(limit + 1, Math.max(size + 1, 4096));
   }
 
+  /** Where the next read starts in the file. */
+  get offset(): number {
+    return this.total;
+  }
+
   /** The buffer to read into next (`scratch` when it is large enough), or null when the read is over. */
   next(scratch: Buffer | null): Buffer | null {
     if (this.done || this.total > this.limit) return null;
@@ -224,8 +249,10 @@ class BoundedBytes {
  */
 interface Written {
   identity: string;
-  bytes: Buffer;
-  head: number;
+  /** The file's bytes, when the write wrote them whole (a write in place knows only its head). */
+  bytes: Buffer | null;
+  /** The first bytes, which a read compares again: the front matter's. */
+  head: Buffer;
   /** The plan parsed from `bytes`' text, as read through `path`. */
   parsed: { path: string; plan: Plan } | null;
 }
@@ -248,11 +275,11 @@ function headLength(bytes: Buffer): number {
  * Notes that `real` now holds `bytes`, written by this process, and `parsed`, the plan they parse to (none: forget it,
  * its bytes are not known).
  */
-function noteWritten(real: string, bytes: Buffer | null, parsed: Written['parsed'] = null): void {
+function noteWritten(real: string, bytes: Buffer | null, parsed: Written['parsed'] = null, head: Buffer | null = bytes): void {
   writtenHere.delete(real);
-  if (bytes === null) return;
+  if (head === null) return;
   try {
-    writtenHere.set(real, { identity: identityOf(statSync(real, { bigint: true })), bytes, head: headLength(bytes), parsed });
+    writtenHere.set(real, { identity: identityOf(statSync(real, { bigint: true })), bytes, head: head.subarray(0, headLength(head)), parsed });
   } catch {
     return;
   }
@@ -273,7 +300,8 @@ async function readBounded(
   shown: string,
   limit: number,
   scratch: Buffer | null = null,
-): Promise<{ bytes: Buffer; size: number; written?: Written }> {
+  memo = true,
+): Promise<{ bytes: Buffer; size: number } | { written: Written }> {
   let handle: FileHandle;
   try {
     handle = await open(real, READ_FLAGS);
@@ -281,24 +309,36 @@ async function readBounded(
     throw openFailure(error, shown);
   }
   try {
-    const stats = await handle.stat({ bigint: true });
-    const known = writtenHere.get(real);
-    if (known !== undefined && known.identity === identityOf(stats)) {
-      // The file as this process left it: its head read again to be sure, the rest taken as written.
-      const head = scratch !== null && scratch.length >= known.head ? scratch.subarray(0, known.head) : Buffer.allocUnsafe(known.head);
-      const { bytesRead } = await handle.read(head, 0, known.head, 0);
-      if (bytesRead === known.head && head.equals(known.bytes.subarray(0, known.head))) return { bytes: known.bytes, size: known.bytes.length, written: known };
+    for (let attempt = 0; ; attempt++) {
+      const stats = await handle.stat({ bigint: true });
+      const known = writtenHere.get(real);
+      if (memo && known !== undefined && known.identity === identityOf(stats)) {
+        // The file as this process left it: its head read again to be sure, the rest taken as written.
+        const length = known.head.length;
+        const head = scratch !== null && scratch.length >= length ? scratch.subarray(0, length) : Buffer.allocUnsafe(length);
+        const { bytesRead } = await handle.read(head, 0, length, 0);
+        if (bytesRead === length && head.equals(known.head)) return { written: known };
+      }
+      const journalPath = journalPathOf(real);
+      const journal = readJournal(journalPath);
+      const bytes = new BoundedBytes(stats, Number(stats.size), shown, limit);
+      for (let buffer = bytes.next(scratch); buffer !== null; buffer = bytes.next(null))
+        bytes.took(buffer, (await handle.read(buffer, 0, buffer.length, bytes.offset)).bytesRead);
+      const read = bytes.read();
+      const settled = settledBytes(journalPath, read.bytes, journal, stats, await handle.stat({ bigint: true }));
+      if (settled !== null) return settled === read.bytes ? read : { bytes: settled, size: settled.length };
+      if (attempt >= SETTLE_TRIES) throw new PlanFileError(`cannot read ${shown}: it kept changing while it was read; try again`);
+      await delay(1);
     }
-    const bytes = new BoundedBytes(stats, Number(stats.size), shown, limit);
-    for (let buffer = bytes.next(scratch); buffer !== null; buffer = bytes.next(null))
-      bytes.took(buffer, (await handle.read(buffer, 0, buffer.length, null)).bytesRead);
-    return bytes.read();
   } catch (error) {
     throw readFailure(error, shown);
   } finally {
     await handle.close();
   }
 }
+
+/** How many times a read is made again when a write changed the file under it (a write in place takes under 1 ms). */
+const SETTLE_TRIES = 200;
 
 /**
  * readBounded without the event loop, for a reader that reads files one after the other (lint): an asynchronous read
@@ -312,10 +352,18 @@ function readBoundedSync(real: string, shown: string, limit: number): { bytes: B
     throw openFailure(error, shown);
   }
   try {
-    const stats = fstatSync(fd);
-    const bytes = new BoundedBytes(stats, stats.size, shown, limit);
-    for (let buffer = bytes.next(null); buffer !== null; buffer = bytes.next(null)) bytes.took(buffer, readSync(fd, buffer, 0, buffer.length, null));
-    return bytes.read();
+    for (let attempt = 0; ; attempt++) {
+      const stats = fstatSync(fd, { bigint: true });
+      const journalPath = journalPathOf(real);
+      const journal = readJournal(journalPath);
+      const bytes = new BoundedBytes(stats, Number(stats.size), shown, limit);
+      for (let buffer = bytes.next(null); buffer !== null; buffer = bytes.next(null)) bytes.took(buffer, readSync(fd, buffer, 0, buffer.length, bytes.offset));
+      const read = bytes.read();
+      const settled = settledBytes(journalPath, read.bytes, journal, stats, fstatSync(fd, { bigint: true }));
+      if (settled !== null) return settled === read.bytes ? read : { bytes: settled, size: settled.length };
+      if (attempt >= SETTLE_TRIES) throw new PlanFileError(`cannot read ${shown}: it kept changing while it was read; try again`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
   } catch (error) {
     throw readFailure(error, shown);
   } finally {
@@ -366,17 +414,24 @@ function takeScratch(): Buffer | null {
  */
 async function readPlanSource(
   path: string,
-  options: ReadPlanOptions = {},
+  options: ReadPlanOptions & { memo?: boolean } = {},
   scratch: Buffer | null = null,
 ): Promise<{ plan: Plan; source: { text: string; bytes: Buffer } | null; real: string }> {
   const real = checkPlanPath(path, options);
-  const { bytes, size, written } = await readBounded(real, path, MAX_PLAN_BYTES, scratch);
-  // The bytes this process wrote, whose text (the decoder remembers it) the write parsed already.
-  if (written?.parsed && written.parsed.path === path) {
-    const decoded = decodePlan(bytes);
-    if (!('error' in decoded)) return { plan: written.parsed.plan, source: decoded, real };
+  const read = await readBounded(real, path, MAX_PLAN_BYTES, scratch, options.memo ?? true);
+  if ('written' in read) {
+    // The bytes this process wrote, whose text the write parsed already (a write in place keeps no text of the whole
+    // file: its plan puts it together when asked, and its source is left out).
+    const { bytes, parsed } = read.written;
+    if (parsed && parsed.path === path) {
+      if (bytes === null) return { plan: parsed.plan, source: null, real };
+      const decoded = decodePlan(bytes);
+      if (!('error' in decoded)) return { plan: parsed.plan, source: decoded, real };
+    }
+    if (bytes === null) return readPlanSource(path, { ...options, memo: false }, scratch);
+    return { ...planOfBytes(path, bytes, bytes.length), real };
   }
-  return { ...planOfBytes(path, bytes, size), real };
+  return { ...planOfBytes(path, read.bytes, read.size), real };
 }
 
 /**
@@ -482,38 +537,91 @@ async function writeUnderLock(path: string, edit: PlanEdit, options: UpdateOptio
   // The file's bytes are read into the scratch buffer: what the write keeps of them is decodePlan's own copy.
   const scratch = takeScratch();
   try {
-    const { plan, source, real } = await readPlanSource(path, {}, scratch);
-    const unreadable = unreadableReason(plan);
-    if (unreadable || source === null) throw new PlanFileError(`cannot update ${path}: ${unreadable ?? 'it is not plan text'}`);
-    const revision = plan.meta.state?.revision;
-    if (revision === undefined) throw new PlanFileError(`cannot update ${path}: state.revision is missing or not a number`);
-    if (options.expectedRevision !== undefined && options.expectedRevision !== revision) {
-      throw new RevisionConflictError(path, options.expectedRevision, revision);
+    // A write in place killed half way is undone first (journal.ts): under the lock, no write is under way.
+    const checked = checkPlanPath(path);
+    if (recoverInPlace(checked, journalPathOf(checked))) noteWritten(checked, null);
+    for (;;) {
+      const done = await writeOnce(path, edit, options, scratch);
+      if (done !== 'conflict') return done;
     }
-    // The text as read, BOM included: the edits that follow are noted as pieces of it.
-    const original = beginPieces(source.text);
-    noteRead(original, plan);
-    const written = Math.max(revision + 1, options.revisionAtLeast ?? 0);
-    const edited = setState(edit(original, plan), { revision: written });
-    const next = parsePlan(edited, { path });
-    const broken = next.diagnostics.find((diagnostic) => diagnostic.severity === 'error');
-    if (broken || next.meta.state?.revision !== written) {
-      throw new PlanFileError(`refusing to write ${path}: the update would leave it unreadable (${broken?.message ?? 'state lost'})`);
-    }
-    // The bytes read with the few pieces the edits changed encoded in between, when update.ts's edits made the text
-    // (pieces.ts), else the whole text encoded; either way remembered, so that the next read of these bytes (the
-    // engine reads its plan back) need not decode them.
-    const parts = partsFromPieces(edited, original, source.bytes);
-    const bytes = parts ? rememberWritten(Buffer.concat(parts), edited, source.bytes) : encodePlan(edited, source.bytes);
-    const { writeFileAtomic } = await loadWriteMachinery();
-    noteWritten(real, null);
-    await writeFileAtomic(path, bytes, { fsync: true });
-    noteWritten(real, bytes, { path, plan: next });
-    return next;
   } finally {
     if (scratch !== null) scratchFree = true;
     await release();
   }
+}
+
+/** One read, edit and write of the plan, under its lock; 'conflict' when the file changed under a write in place. */
+async function writeOnce(path: string, edit: PlanEdit, options: UpdateOptions, scratch: Buffer | null): Promise<Plan | 'conflict'> {
+  let { plan, source, real } = await readPlanSource(path, {}, scratch);
+  const unreadable = unreadableReason(plan);
+  if (unreadable) throw new PlanFileError(`cannot update ${path}: ${unreadable}`);
+  const revision = plan.meta.state?.revision;
+  if (revision === undefined) throw new PlanFileError(`cannot update ${path}: state.revision is missing or not a number`);
+  if (options.expectedRevision !== undefined && options.expectedRevision !== revision) {
+    throw new RevisionConflictError(path, options.expectedRevision, revision);
+  }
+  const written = Math.max(revision + 1, options.revisionAtLeast ?? 0);
+  const inPlace = writeLongLog(path, real, plan, source, edit, written);
+  if (inPlace === 'conflict') {
+    noteWritten(real, null);
+    return 'conflict';
+  }
+  if (inPlace !== null) return inPlace;
+  if (source === null) ({ plan, source, real } = await readPlanSource(path, { memo: false }, scratch));
+  if (source === null) throw new PlanFileError(`cannot update ${path}: it is not plan text`);
+  // The text as read, BOM included: the edits that follow are noted as pieces of it.
+  const original = beginPieces(source.text);
+  noteRead(original, plan);
+  let edited = setState(edit(original, plan), { revision: written });
+  let next = parsePlan(edited, { path });
+  let broken = next.diagnostics.find((diagnostic) => diagnostic.severity === 'error');
+  if (broken || next.meta.state?.revision !== written) {
+    throw new PlanFileError(`refusing to write ${path}: the update would leave it unreadable (${broken?.message ?? 'state lost'})`);
+  }
+  // A long log gets room for its head to grow, so that the writes after this one can be made in place.
+  const roomy = withRoom(edited, next);
+  if (roomy !== null) {
+    const checked = parsePlan(roomy, { path });
+    broken = checked.diagnostics.find((diagnostic) => diagnostic.severity === 'error');
+    if (!broken && checked.meta.state?.revision === written) {
+      edited = roomy;
+      next = checked;
+    }
+  }
+  // The bytes read with the few pieces the edits changed encoded in between, when update.ts's edits made the text
+  // (pieces.ts), else the whole text encoded; either way remembered, so that the next read of these bytes (the
+  // engine reads its plan back) need not decode them.
+  const parts = partsFromPieces(edited, original, source.bytes);
+  const bytes = parts ? rememberWritten(Buffer.concat(parts), edited, source.bytes) : encodePlan(edited, source.bytes);
+  const { writeFileAtomic } = await loadWriteMachinery();
+  noteWritten(real, null);
+  await writeFileAtomic(path, bytes, { fsync: true });
+  noteWritten(real, bytes, { path, plan: next });
+  return next;
+}
+
+/**
+ * The write of `edit` in place (long-log.ts, journal.ts), when the plan's log is long and the edit changes only its
+ * head and adds rows; null when the write is to be made whole. `source`: the file's text and bytes as read (null when
+ * the plan is what this process's last write in place left).
+ */
+function writeLongLog(path: string, real: string, plan: Plan, source: { bytes: Buffer } | null, edit: PlanEdit, revision: number): Plan | 'conflict' | null {
+  const long = longLogOf(plan) ?? (source !== null && inPlaceRefusal(plan, source.bytes.length) === null ? splitLongLog(plan) : null);
+  if (long === null) return null;
+  const original = beginPieces(long.short.text);
+  noteRead(original, long.view);
+  const change = editInPlace(long, setState(edit(original, long.view), { revision }), revision);
+  if (typeof change === 'string') return null;
+  noteWritten(real, null);
+  try {
+    writeInPlace(real, journalPathOf(real), { size: change.size, oldHead: long.headBytes, head: change.head, rows: change.rows });
+  } catch (error) {
+    // The file is not as read (someone wrote it without the lock): the edit is made whole, on the file as it is.
+    if (error instanceof InPlaceConflict) return 'conflict';
+    throw new PlanFileError(`cannot write ${path}: ${describeFsError(error)}`);
+  }
+  noteWritten(real, null, { path, plan: change.long.full }, change.head);
+  return change.long.full;
 }
 
 interface LockOwner {

@@ -1,0 +1,377 @@
+import { registerMemo } from './memos.js';
+import { parsePlan } from './parse.js';
+import { mappedOffset } from './pieces.js';
+import { MAX_LOG_LINES, MAX_PLAN_BYTES } from './limits.js';
+import type { Diagnostic, IterationLog, LogLines, LogRow, Plan, Point, Section } from './types.js';
+
+// A plan with a long iteration log, as a writer in place holds it (store.ts, journal.ts): the head (front matter and
+// Markdown up to the log table's first row), the rows read or written before (the base, never read again whole), and
+// the rows written since (the tail). Edits get a short text, the head and the tail, in which the base rows are left
+// out, and a plan of it whose log is the whole log (`view`): the numbering of a new row, the last row's time and the
+// rows of a step are the whole log's, and the edits' offsets are the short text's. What an edit does to the short text
+// it does to the file: a change of the head, rows added at the end. The write then parses the short text it made, not
+// the whole file, writes the head over the old one and the new rows after the last byte, and hands the readers of this
+// process the whole plan (`full`), whose text is put together only if someone asks for it.
+//
+// The head keeps its length in bytes across such writes: a room comment before `## Iteration log` gives up or takes
+// the bytes the head's edits add or remove (`<!-- deepplan:room … -->`, made by the first whole write of a long log).
+
+/** The room comment's opening and closing; what stands between them is spaces. */
+export const ROOM_OPEN = '<!-- deepplan:room';
+const ROOM_CLOSE = '-->';
+/** The spaces a new room comment holds: the growth of the head between two whole writes. */
+export const ROOM_SPACES = 2048;
+
+/**
+ * From how many bytes of rows a plan is written in place (below, a whole write costs less than a journal's sync). A
+ * setting for tests, which write small plans in place to see that they read the same.
+ */
+let inPlaceFrom = 96 * 1024;
+export function setInPlaceFrom(bytes: number): number {
+  const before = inPlaceFrom;
+  inPlaceFrom = bytes;
+  return before;
+}
+export function inPlaceThreshold(): number {
+  return inPlaceFrom;
+}
+
+/** Rows written since the base before they join it (each join parses the head alone once). */
+const TAIL_ROWS = 64;
+
+/** Rows of the log from one parse: its lines, and where they stood in its text. */
+interface Segment {
+  lines: LogLines;
+  count: number;
+  /** The rows' text as it stood (for the whole text, when someone asks for it). */
+  text: string;
+  /** Where the rows start in the text of the plan they were parsed with, and the line of the first. */
+  from: number;
+  firstLine: number;
+  pointAt: (offset: number) => Point;
+  problems: () => Diagnostic[];
+}
+
+export interface LongLog {
+  /** The plan of the short text: the head and the tail rows. */
+  short: Plan;
+  /** Where the tail rows start in `short.text` (the end of the head). */
+  headChars: number;
+  /** The head's bytes as the file holds them (their length never changes between whole writes). */
+  headBytes: Buffer;
+  /** The base rows, in order. */
+  base: Segment[];
+  baseCount: number;
+  baseChars: number;
+  baseBytes: number;
+  /** The tail rows' bytes. */
+  tailBytes: number;
+  /** The plan as the file reads (built when first asked for). */
+  full: Plan;
+  /** What edits get: the short text's plan with the whole log. */
+  view: Plan;
+}
+
+/** The long logs of the plans this process wrote in place, by the whole plan readers get. */
+let byPlan = new WeakMap<Plan, LongLog>();
+registerMemo(() => {
+  byPlan = new WeakMap();
+});
+
+export function longLogOf(plan: Plan): LongLog | null {
+  return byPlan.get(plan) ?? null;
+}
+
+/** Where the room comment's spaces are in `head`, or null without one. */
+function roomIn(head: string): { start: number; end: number } | null {
+  const open = head.lastIndexOf(ROOM_OPEN);
+  if (open === -1) return null;
+  const start = open + ROOM_OPEN.length;
+  let end = start;
+  while (head.charCodeAt(end) === 0x20) end++;
+  return head.startsWith(ROOM_CLOSE, end) ? { start, end } : null;
+}
+
+/** Where the log table's first row starts in a whole plan's text, when its rows run to the end of the file. */
+function rowsStart(plan: Plan): number | null {
+  const log = plan.log;
+  if (!log || log.header === null || log.headerLine === null || !log.lines || log.insertOffset !== plan.text.length) return null;
+  const section = plan.sections.find((candidate) => candidate.key === 'iteration log');
+  if (!section) return null;
+  const { text } = plan;
+  let at = section.heading.start.offset;
+  for (let line = section.heading.start.line; line < log.headerLine + 2; line++) {
+    const lf = text.indexOf('\n', at);
+    if (lf === -1) return null;
+    at = lf + 1;
+  }
+  return at;
+}
+
+/** Whether the disable comments all lie before `line` (none in the rows, whose lines then shift). */
+const disabledBefore = (plan: Plan, line: number) =>
+  plan.disabled.every((range) => range.fromLine < line && (range.toLine === Number.POSITIVE_INFINITY || range.toLine < line));
+
+/** Why a whole plan read from its file cannot be written in place; null when it can. */
+export function inPlaceRefusal(plan: Plan, size: number): string | null {
+  if (plan.bom) return 'a BOM';
+  if (plan.eol !== '\n') return 'CRLF line breaks';
+  if (plan.diagnostics.some((diagnostic) => diagnostic.severity === 'error')) return 'errors';
+  const from = rowsStart(plan);
+  if (from === null || !plan.text.endsWith('\n')) return 'no log table at the end of the file';
+  if (size - Buffer.byteLength(plan.text.slice(0, from)) < inPlaceFrom) return 'a short log';
+  if (!disabledBefore(plan, plan.log!.headerLine! + 2)) return 'disable comments in the log';
+  if (roomIn(plan.text.slice(0, from)) === null) return 'no room';
+  return null;
+}
+
+/**
+ * The long log of a whole plan read from its file (`size` bytes), when it can be written in place
+ * (inPlaceRefusal is null): the head parsed alone (once per process and plan), the rows as read.
+ */
+export function splitLongLog(plan: Plan): LongLog {
+  const from = rowsStart(plan)!;
+  const head = plan.text.slice(0, from);
+  const short = parsePlan(head, { path: plan.path });
+  const log = plan.log!;
+  const firstLine = log.headerLine! + 2;
+  const rowsText = plan.text.slice(from);
+  const segment: Segment = {
+    lines: log.lines!,
+    count: log.lines!.count,
+    text: rowsText,
+    from,
+    firstLine,
+    pointAt: plan.pointAt,
+    problems: () => log.problems,
+  };
+  const headBytes = Buffer.from(head, 'utf8');
+  return build({ short, headChars: head.length, headBytes, base: [segment], baseBytes: Buffer.byteLength(rowsText), tailBytes: 0 });
+}
+
+/** The part of the short text that stands after its head: the tail rows. */
+const tailOf = (long: Pick<LongLog, 'short' | 'headChars'>) => long.short.text.slice(long.headChars);
+
+/** What a write in place writes, and the long log after it. */
+export interface InPlaceEdit {
+  head: Buffer;
+  rows: Buffer;
+  long: LongLog;
+  /** The plan's size before the write. */
+  size: number;
+}
+
+/**
+ * The write in place that makes the file what `edited` (an edit of `long`'s short text, made through update.ts) says,
+ * or why it cannot be one: the edit changed more than the head and the end, the room is used up, the log's table
+ * changed, the text would not read, or a limit would be passed. `revision` is the revision the write must carry.
+ */
+export function editInPlace(long: LongLog, edited: string, revision: number): InPlaceEdit | string {
+  const before = long.short.text;
+  const headEnd = mappedOffset(edited, before, long.headChars);
+  if (headEnd === null) return 'the edit changed the rows';
+  const tail = tailOf(long);
+  if (edited.slice(headEnd, headEnd + tail.length) !== tail) return 'the edit changed the rows';
+  const newHead = edited.slice(0, headEnd);
+  const room = roomIn(newHead);
+  if (room === null) return 'the room comment is gone';
+  const spaces = room.end - room.start - (Buffer.byteLength(newHead) - long.headBytes.length);
+  if (spaces < 1) return 'the room is used up';
+  const head = newHead.slice(0, room.start) + ' '.repeat(spaces) + newHead.slice(room.end);
+  const added = edited.slice(headEnd + tail.length);
+  const text = head + tail + added;
+  const short = parsePlan(text, { path: long.short.path });
+  const fatal = short.diagnostics.find((diagnostic) => diagnostic.severity === 'error');
+  if (fatal) return fatal.message;
+  if (short.meta.state?.revision !== revision) return 'state lost';
+  const log = short.log;
+  const old = long.short.log!;
+  if (!log || !log.lines || log.header === null || log.headerLine === null || log.header.join('|') !== old.header!.join('|')) return "the log's table changed";
+  const firstLine = log.headerLine + 2;
+  const start = short.pointAt(head.length);
+  if (start.column !== 1 || start.line !== firstLine || log.insertOffset !== text.length || !text.endsWith('\n')) return "the log's table changed";
+  const tailCount = old.lines!.count;
+  if (log.lines.count < tailCount) return 'the edit changed the rows';
+  if (!disabledBefore(short, firstLine)) return 'disable comments in the log';
+  const headBytes = Buffer.from(head, 'utf8');
+  if (headBytes.length !== long.headBytes.length) return 'the head changed length';
+  const rows = Buffer.from(added, 'utf8');
+  const size = long.headBytes.length + long.baseBytes + long.tailBytes;
+  if (size + rows.length > MAX_PLAN_BYTES) return 'the plan would pass its size limit';
+  if (firstLine - log.headingLine + long.baseCount + log.lines.count > MAX_LOG_LINES) return 'the log would pass its length limit';
+  let next: Omit<LongLog, 'full' | 'view' | 'baseCount' | 'baseChars'> = {
+    short,
+    headChars: head.length,
+    headBytes,
+    base: long.base,
+    baseBytes: long.baseBytes,
+    tailBytes: long.tailBytes + rows.length,
+  };
+  if (log.lines.count >= TAIL_ROWS) {
+    // The tail joins the base; the head is parsed alone, once per TAIL_ROWS rows.
+    const joined: Segment = {
+      lines: log.lines,
+      count: log.lines.count,
+      text: text.slice(head.length),
+      from: head.length,
+      firstLine,
+      pointAt: short.pointAt,
+      problems: () => log.problems,
+    };
+    next = {
+      short: parsePlan(head, { path: short.path }),
+      headChars: head.length,
+      headBytes,
+      base: [...long.base, joined],
+      baseBytes: long.baseBytes + next.tailBytes,
+      tailBytes: 0,
+    };
+  }
+  return { head: headBytes, rows, long: build(next), size };
+}
+
+/** Whether `row` stands on `line`, else a copy that does (rows are frozen). */
+const onLine = (row: LogRow, line: number) => (row.line === line ? row : Object.freeze({ ...row, line }));
+
+/** The log's rows: the base segments' and then the short plan's, numbered as lines from `firstLine` on. */
+class JoinedRows implements LogLines {
+  readonly count: number;
+  private readonly starts: number[] = [];
+  private readonly moved = new Map<number, LogRow>();
+
+  constructor(
+    private readonly parts: Array<{ lines: LogLines; count: number }>,
+    private readonly firstLine: number,
+  ) {
+    let count = 0;
+    for (const part of parts) {
+      this.starts.push(count);
+      count += part.count;
+    }
+    this.count = count;
+  }
+
+  private partOf(index: number): number {
+    let part = this.parts.length - 1;
+    while (part > 0 && this.starts[part]! > index) part--;
+    return part;
+  }
+
+  row(index: number): LogRow {
+    if (!Number.isInteger(index) || index < 0 || index >= this.count) throw new RangeError(`the log has no row ${index}`);
+    const known = this.moved.get(index);
+    if (known) return known;
+    const part = this.partOf(index);
+    const row = onLine(this.parts[part]!.lines.row(index - this.starts[part]!), this.firstLine + index);
+    this.moved.set(index, row);
+    return row;
+  }
+
+  containing(needle: string): number[] {
+    const found: number[] = [];
+    this.parts.forEach((part, k) => {
+      for (const index of part.lines.containing(needle)) found.push(index + this.starts[k]!);
+    });
+    return found;
+  }
+}
+
+/** Defines `key` of `object` as `compute()`, computed when first read. */
+function lazy<T>(object: object, key: string, compute: () => T, enumerable = true): void {
+  Object.defineProperty(object, key, {
+    enumerable,
+    configurable: true,
+    get() {
+      const value = compute();
+      Object.defineProperty(object, key, { value, writable: true, enumerable, configurable: true });
+      return value;
+    },
+    set(value: T) {
+      Object.defineProperty(object, key, { value, writable: true, enumerable, configurable: true });
+    },
+  });
+}
+
+/** The long log with its whole plan and its view for edits. */
+function build(parts: Omit<LongLog, 'full' | 'view' | 'baseCount' | 'baseChars'>): LongLog {
+  const { short, headChars, base } = parts;
+  const log = short.log!;
+  const firstLine = log.headerLine! + 2;
+  const baseCount = base.reduce((sum, segment) => sum + segment.count, 0);
+  const baseChars = base.reduce((sum, segment) => sum + segment.text.length, 0);
+  const tailCount = log.lines!.count;
+  const lines = new JoinedRows([...base, { lines: log.lines!, count: tailCount }], firstLine);
+  const allRows = () => Array.from({ length: lines.count }, (_, index) => lines.row(index));
+  const total = short.text.length + baseChars;
+  const long = { ...parts, baseCount, baseChars } as LongLog;
+
+  // What edits get: the short text's plan (its offsets), the whole log (its rows).
+  const viewLog = { ...withoutLazy(log) } as IterationLog;
+  lazy(viewLog, 'rows', allRows);
+  lazy(viewLog, 'problems', () => log.problems);
+  Object.defineProperty(viewLog, 'lines', { value: lines, enumerable: false, writable: true, configurable: true });
+  long.view = { ...short, log: viewLog };
+
+  // What readers get: the plan as its file reads, the text put together when asked for.
+  const fullLog: IterationLog = { headingLine: log.headingLine, header: log.header, headerLine: log.headerLine, insertOffset: total } as IterationLog;
+  lazy(fullLog, 'rows', allRows);
+  lazy(fullLog, 'problems', () => {
+    const problems: Diagnostic[] = [];
+    let at = 0;
+    for (const segment of base) {
+      for (const problem of segment.problems()) problems.push({ ...problem, line: problem.line - segment.firstLine + firstLine + at });
+      at += segment.count;
+    }
+    for (const problem of log.problems) problems.push(problem.line >= firstLine ? { ...problem, line: problem.line + baseCount } : problem);
+    return problems;
+  });
+  Object.defineProperty(fullLog, 'lines', { value: lines, enumerable: false, writable: true, configurable: true });
+  // A section that ends where the short text ends (the log's, and the one before it when the Markdown part has no
+  // heading after it) ends where the whole text ends.
+  const sections: Section[] = short.sections.map((section) => (section.endOffset === short.text.length ? { ...section, endOffset: total } : section));
+  const pointAt = (offset: number): Point => {
+    if (offset < headChars) return short.pointAt(offset);
+    let at = headChars;
+    let before = 0;
+    for (const segment of base) {
+      if (offset < at + segment.text.length) {
+        const point = segment.pointAt(segment.from + offset - at);
+        return { line: point.line - segment.firstLine + firstLine + before, column: point.column, offset };
+      }
+      at += segment.text.length;
+      before += segment.count;
+    }
+    const point = short.pointAt(Math.min(offset - baseChars, short.text.length));
+    return { line: point.line + baseCount, column: point.column, offset };
+  };
+  const full = { ...short, sections, log: fullLog, pointAt } as Plan;
+  lazy(full, 'text', () => short.text.slice(0, headChars) + base.map((segment) => segment.text).join('') + short.text.slice(headChars));
+  long.full = full;
+  byPlan.set(full, long);
+  return long;
+}
+
+/** A log's own enumerable fields, without reading its lazy ones (`rows`, `problems`). */
+function withoutLazy(log: IterationLog): Omit<IterationLog, 'rows' | 'problems'> {
+  return { headingLine: log.headingLine, header: log.header, headerLine: log.headerLine, insertOffset: log.insertOffset };
+}
+
+/**
+ * `text` (a whole plan's, which a whole write is about to write) with a room comment before `## Iteration log` when
+ * its log is long enough to be written in place and it has none (`plan`: its parse). Null when it needs none.
+ */
+export function withRoom(text: string, plan: Plan): string | null {
+  if (plan.bom || plan.eol !== '\n') return null;
+  const from = rowsStart(plan);
+  if (from === null || !text.endsWith('\n')) return null;
+  if (text.length - from < inPlaceFrom / 4) return null;
+  const head = text.slice(0, from);
+  const room = roomIn(head);
+  if (room !== null && room.end - room.start >= ROOM_SPACES / 4) return null;
+  const rows = text.slice(from);
+  if (Buffer.byteLength(rows) < inPlaceFrom) return null;
+  if (room !== null) return head.slice(0, room.start) + ' '.repeat(ROOM_SPACES) + head.slice(room.end) + rows;
+  const heading = plan.sections.find((section) => section.key === 'iteration log')!.heading.start.offset;
+  const blank = heading >= 2 && text.charCodeAt(heading - 1) === 0x0a && text.charCodeAt(heading - 2) === 0x0a ? '' : '\n';
+  return `${text.slice(0, heading)}${blank}${ROOM_OPEN}${' '.repeat(ROOM_SPACES)}${ROOM_CLOSE}\n\n${text.slice(heading)}`;
+}
