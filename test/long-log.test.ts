@@ -145,7 +145,8 @@ describe('a plan with a long log, written in place', () => {
     expect(readFileSync(inPlace, 'utf8')).toContain(ROOM_OPEN);
     expect(existsSync(undoOf(inPlace))).toBe(false);
     // The room comment is nothing to the rules: the plan lints as its twin written whole does (but for the lines).
-    const findings = (path: string) => lintFile(path, join(path, '..')).then((result) => result.findings.map((finding) => `${finding.ruleId}: ${finding.message}`));
+    const findings = (path: string) =>
+      lintFile(path, join(path, '..')).then((result) => result.findings.map((finding) => `${finding.ruleId}: ${finding.message}`));
     expect(await findings(inPlace)).toEqual(await findings(whole));
     // A process that never wrote it reads the same plan.
     clearMemos();

@@ -561,7 +561,7 @@ async function writeOnce(path: string, edit: PlanEdit, options: UpdateOptions, s
     throw new RevisionConflictError(path, options.expectedRevision, revision);
   }
   const written = Math.max(revision + 1, options.revisionAtLeast ?? 0);
-  const inPlace = writeLongLog(path, real, plan, source, edit, written);
+  const inPlace = writeLongLog({ path, real, plan, source }, edit, written);
   if (inPlace === 'conflict') {
     noteWritten(real, null);
     return 'conflict';
@@ -605,7 +605,12 @@ async function writeOnce(path: string, edit: PlanEdit, options: UpdateOptions, s
  * head and adds rows; null when the write is to be made whole. `source`: the file's text and bytes as read (null when
  * the plan is what this process's last write in place left).
  */
-function writeLongLog(path: string, real: string, plan: Plan, source: { bytes: Buffer } | null, edit: PlanEdit, revision: number): Plan | 'conflict' | null {
+function writeLongLog(
+  read: { path: string; real: string; plan: Plan; source: { bytes: Buffer } | null },
+  edit: PlanEdit,
+  revision: number,
+): Plan | 'conflict' | null {
+  const { path, real, plan, source } = read;
   const long = longLogOf(plan) ?? (source !== null && inPlaceRefusal(plan, source.bytes.length) === null ? splitLongLog(plan) : null);
   if (long === null) return null;
   const original = beginPieces(long.short.text);
