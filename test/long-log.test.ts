@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -295,4 +295,74 @@ for (let k = 0; k < 150; k++) {
     // The reads overlapped the writes: they saw many revisions.
     expect(seen.size).toBeGreaterThan(20);
   }, 60_000);
+});
+
+// strace stands in for the kill: SIGKILL on entry to one system call of the write (the call does not happen).
+const straceWorks =
+  spawnSync('strace', ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=openat', '-e', 'inject=openat:signal=KILL:when=1', 'true'], { stdio: 'ignore' }).signal ===
+  'SIGKILL';
+if (!straceWorks) console.warn('the kill-at-each-call test is skipped: strace (with signal injection) is not available (apt-get install strace)');
+
+describe.skipIf(!straceWorks)('a process killed at each system call of its write in place', () => {
+  // The calls of one write in place, in order (journal.ts): the journal's bytes and its sync, the rows, the head, the
+  // plan's sync, the journal's removal.
+  const calls: Array<[string, string, number]> = [
+    ['writing the journal', 'write', 1],
+    ['syncing the journal', 'fdatasync', 1],
+    ['appending the rows', 'pwrite64', 1],
+    ['writing the head', 'pwrite64', 2],
+    ['syncing the plan', 'fdatasync', 2],
+    ['removing the journal', 'unlink,unlinkat', 1],
+  ];
+  it.each(calls)('killed %s: readers read the plan before the write, the next writer undoes it and writes on top', async (_, call, when) => {
+    const path = planFile(longPlan(1300));
+    await updatePlanFile(path, step(0));
+    expect(readFileSync(path, 'utf8')).toContain(ROOM_OPEN);
+    const old = readFileSync(path, 'utf8');
+    const script = join(path, '..', 'write-once.mjs');
+    writeFileSync(
+      script,
+      `import { updatePlanFile } from ${JSON.stringify(join(PROJECT_ROOT, 'dist/plan/store.js'))};
+import { appendLogRow, setState } from ${JSON.stringify(join(PROJECT_ROOT, 'dist/plan/update.js'))};
+await updatePlanFile(process.argv[2], (text, plan) => {
+  const edited = appendLogRow(text, { when: '2026-11-22T10:00:00Z', phase: 'P1', action: 'P1.1 run node x.mjs', result: 'ok', signal: 'CONTINUE', notes: 'killed' });
+  return setState(edited, { iteration: plan.log.lines.count + 1, next_action: 'a longer next action than before, by far' });
+});
+`,
+    );
+    const real = realpathSync(path);
+    const traced = spawnSync(
+      'strace',
+      [
+        '-f',
+        '-qq',
+        '-o',
+        '/dev/null',
+        '-P',
+        real,
+        '-P',
+        undoOf(path),
+        '-e',
+        `trace=${call}`,
+        '-e',
+        `inject=${call}:signal=KILL:when=${when}`,
+        process.execPath,
+        script,
+        path,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(traced.signal, traced.stderr).toBe('SIGKILL');
+    // Killed part way: the journal is there, and the plan may be half written.
+    expect(existsSync(undoOf(path))).toBe(true);
+    clearMemos();
+    expect(readPlanFileSync(path).text).toBe(old);
+    // The next writer undoes the write and makes its own on the plan as it was.
+    const next = await updatePlanFile(path, step(1));
+    expect(existsSync(undoOf(path))).toBe(false);
+    const text = readFileSync(path, 'utf8');
+    expect(text).not.toContain('| killed |');
+    expect(next.log!.lines!.count).toBe(parsePlan(old).log!.lines!.count + 1);
+    expect(shape(next)).toEqual(shape(parsePlan(text, { path })));
+  });
 });
