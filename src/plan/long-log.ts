@@ -357,21 +357,27 @@ function withoutLazy(log: IterationLog): Omit<IterationLog, 'rows' | 'problems'>
 }
 
 /**
- * `text` (a whole plan's, which a whole write is about to write) with a room comment before `## Iteration log` when
- * its log is long enough to be written in place and it has none (`plan`: its parse). Null when it needs none.
+ * `edited` (what the edits of a whole write made of `original`, the text `plan` was parsed from; `size`: its file's
+ * bytes) with room for the head to grow: a room comment put before `## Iteration log` when the log is long enough to
+ * be written in place and the plan has none, or its spaces made whole again when a write used them up. Null when it
+ * needs none, or when the edits changed the places it goes.
  */
-export function withRoom(text: string, plan: Plan): string | null {
+export function withRoom(edited: string, original: string, plan: Plan, size: number): string | null {
   if (plan.bom || plan.eol !== '\n') return null;
   const from = rowsStart(plan);
-  if (from === null || !text.endsWith('\n')) return null;
-  if (text.length - from < inPlaceFrom / 4) return null;
-  const head = text.slice(0, from);
+  if (from === null) return null;
+  const head = plan.text.slice(0, from);
+  if (size - Buffer.byteLength(head) < inPlaceFrom) return null;
   const room = roomIn(head);
-  if (room !== null && room.end - room.start >= ROOM_SPACES / 4) return null;
-  const rows = text.slice(from);
-  if (Buffer.byteLength(rows) < inPlaceFrom) return null;
-  if (room !== null) return head.slice(0, room.start) + ' '.repeat(ROOM_SPACES) + head.slice(room.end) + rows;
+  if (room !== null) {
+    if (room.end - room.start >= ROOM_SPACES) return null;
+    const start = mappedOffset(edited, original, room.start, 'at');
+    if (start === null || mappedOffset(edited, original, room.end, 'at') !== start + room.end - room.start) return null;
+    return edited.slice(0, start) + ' '.repeat(ROOM_SPACES) + edited.slice(start + room.end - room.start);
+  }
   const heading = plan.sections.find((section) => section.key === 'iteration log')!.heading.start.offset;
-  const blank = heading >= 2 && text.charCodeAt(heading - 1) === 0x0a && text.charCodeAt(heading - 2) === 0x0a ? '' : '\n';
-  return `${text.slice(0, heading)}${blank}${ROOM_OPEN}${' '.repeat(ROOM_SPACES)}${ROOM_CLOSE}\n\n${text.slice(heading)}`;
+  const at = mappedOffset(edited, original, heading, 'at');
+  if (at === null) return null;
+  const blank = at >= 2 && edited.charCodeAt(at - 1) === 0x0a && edited.charCodeAt(at - 2) === 0x0a ? '' : '\n';
+  return `${edited.slice(0, at)}${blank}${ROOM_OPEN}${' '.repeat(ROOM_SPACES)}${ROOM_CLOSE}\n\n${edited.slice(at)}`;
 }

@@ -145,15 +145,19 @@ function byteOffset(text: string, bytes: Buffer, offset: number): number | null 
 const isWellFormed = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 
 /**
- * Where character `offset` of `base` (the first input of the chain of edits that made `text`) stands in `text`: the
- * place right after the base's character before it, which an edit kept. Null when `text` is not what the last chain
- * of edits of `base` made, or when no edit kept that character where it was (it was replaced).
+ * Where character `offset` of `base` (the first input of the chain of edits that made `text`) stands in `text`, when
+ * an edit kept it where it was: with `side` 'after', the place right after the base's character before `offset` (text
+ * inserted at `offset` comes after it); with 'at', the place of the character at `offset` (text inserted there comes
+ * before it). Null when `text` is not what the last chain of edits of `base` made, or when that character was replaced.
  */
-export function mappedOffset(text: string, base: string, offset: number): number | null {
+export function mappedOffset(text: string, base: string, offset: number, side: 'after' | 'at' = 'after'): number | null {
   if (last === null || last.text !== text || last.base !== base) return null;
   let at = 0;
   for (const piece of last.pieces) {
-    if (typeof piece !== 'string' && piece.from < offset && offset <= piece.to) return at + offset - piece.from;
+    if (typeof piece !== 'string') {
+      const inside = side === 'after' ? piece.from < offset && offset <= piece.to : piece.from <= offset && offset < piece.to;
+      if (inside) return at + offset - piece.from;
+    }
     at += pieceLength(piece);
   }
   return null;

@@ -529,27 +529,31 @@ async function writeOnce(path: string, edit: PlanEdit, options: UpdateOptions, s
   // The text as read, BOM included: the edits that follow are noted as pieces of it.
   const original = beginPieces(source.text);
   noteRead(original, plan);
-  let edited = setState(edit(original, plan), { revision: written });
-  let next = parsePlan(edited, { path });
-  let broken = next.diagnostics.find((diagnostic) => diagnostic.severity === 'error');
-  if (broken || next.meta.state?.revision !== written) {
-    throw new PlanFileError(`refusing to write ${path}: the update would leave it unreadable (${broken?.message ?? 'state lost'})`);
-  }
-  // A long log gets room for its head to grow, so that the writes after this one can be made in place.
-  const roomy = withRoom(edited, next);
+  const edited = setState(edit(original, plan), { revision: written });
+  // A long log gets room for its head to grow (or its room made whole again), so that the writes after this one can be
+  // made in place: the text with the room is the one checked and written (one parse; without it if it does not read).
+  const roomy = withRoom(edited, original, plan, source.bytes.length);
+  let next = parsePlan(roomy ?? edited, { path });
+  const readable = (checked: Plan) => !checked.diagnostics.some((diagnostic) => diagnostic.severity === 'error') && checked.meta.state?.revision === written;
   if (roomy !== null) {
-    const checked = parsePlan(roomy, { path });
-    broken = checked.diagnostics.find((diagnostic) => diagnostic.severity === 'error');
-    if (!broken && checked.meta.state?.revision === written) {
-      edited = roomy;
-      next = checked;
-    }
+    if (readable(next)) return writeWhole({ path, real, next, bytes: encodePlan(roomy, source.bytes) });
+    next = parsePlan(edited, { path });
+  }
+  if (!readable(next)) {
+    const broken = next.diagnostics.find((diagnostic) => diagnostic.severity === 'error');
+    throw new PlanFileError(`refusing to write ${path}: the update would leave it unreadable (${broken?.message ?? 'state lost'})`);
   }
   // The bytes read with the few pieces the edits changed encoded in between, when update.ts's edits made the text
   // (pieces.ts), else the whole text encoded; either way remembered, so that the next read of these bytes (the
   // engine reads its plan back) need not decode them.
   const parts = partsFromPieces(edited, original, source.bytes);
   const bytes = parts ? rememberWritten(Buffer.concat(parts), edited, source.bytes) : encodePlan(edited, source.bytes);
+  return writeWhole({ path, real, next, bytes });
+}
+
+/** Writes a plan's new bytes whole (a temp file, synced, renamed over it) and notes them; returns the plan they parse to. */
+async function writeWhole(write: { path: string; real: string; next: Plan; bytes: Buffer }): Promise<Plan> {
+  const { path, real, next, bytes } = write;
   const writeFileAtomic = await loadAtomicWrite();
   noteWritten(real, null);
   await writeFileAtomic(path, bytes, { fsync: true });
