@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, writeSync, type BigIntStats } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -30,7 +29,8 @@ interface Undo {
   head: Buffer;
 }
 
-const digest = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+// node:crypto is loaded when a journal is written or found, not by every read of a plan (lint, status).
+const digest = (bytes: Buffer) => process.getBuiltinModule('node:crypto').createHash('sha256').update(bytes).digest('hex');
 
 /** A journal's bytes: the plan's size and inode before the write, and its old head with the head's digest. */
 export function journalBytes(size: number, ino: bigint | number, oldHead: Buffer): Buffer {

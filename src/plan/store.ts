@@ -1,7 +1,6 @@
 import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readSync, realpathSync, statSync, type BigIntStats, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { createHash } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { decodePlan, encodePlan, MAX_PLAN_BYTES, parsePlan, rememberWritten } from './parse.js';
 import { describeFsError, PlanFileError } from './errors.js';
@@ -83,13 +82,24 @@ type FileKind = Pick<Stats, 'isFile' | 'isDirectory' | 'isFIFO' | 'isSocket' | '
 export function journalPathOf(real: string): string {
   let path = journalPaths.get(real);
   if (path === undefined) {
-    const digest = createHash('sha256').update(real).digest('hex').slice(0, 16);
-    path = join(repositoryOf(real), '.deepplan', 'journal', `${basename(real)}.${digest}.undo`);
+    path = join(repositoryOf(real), '.deepplan', 'journal', `${basename(real)}.${pathDigest(real)}.undo`);
     journalPaths.set(real, path);
   }
   return path;
 }
 const journalPaths = new Map<string, string>();
+
+/** A 64-bit FNV-1a digest of a path, in hex: two plans of one repository get two journals (node:crypto is not loaded for it). */
+function pathDigest(path: string): string {
+  let high = 0x811c9dc5;
+  let low = 0x050c5d1f;
+  for (let i = 0; i < path.length; i++) {
+    const code = path.charCodeAt(i);
+    high = Math.imul(high ^ code, 0x01000193) >>> 0;
+    low = Math.imul(low ^ code ^ (high >>> 7), 0x01000193) >>> 0;
+  }
+  return high.toString(16).padStart(8, '0') + low.toString(16).padStart(8, '0');
+}
 registerMemo(() => journalPaths.clear());
 
 /** What a non-regular file is, for a message; null for a regular file. */
