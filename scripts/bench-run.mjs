@@ -549,9 +549,9 @@ try {
       plan.floor.push(await fileFloor(plan, path));
     }
   };
-  // What an iteration's file I/O costs at the least while every write replaces the whole file (docs/execution.md,
-  // "Safe writes"): the reads and the atomic writes the store makes, of the plan as it is now, to a file of its own
-  // beside it. Two writes of its bytes through write-file-atomic with fsync, and three reads of its head: a plan this
+  // What an iteration's file I/O would cost at the least if every write replaced the whole file, as the store's writes
+  // did before long logs were written in place (docs/execution.md, "Writes in place"), and as it still writes a short
+  // plan: the reads and the atomic writes, of the plan as it is now, to a file of its own beside it. Two writes of its bytes through write-file-atomic with fsync, and three reads of its head: a plan this
   // process wrote last is not read again whole (src/plan/store.ts, writtenHere), only its front matter (4 kB here).
   const head = Buffer.alloc(4096);
   const fileFloor = async (plan, path) => {
@@ -613,15 +613,15 @@ try {
     out(`ratio ${plan.name} / empty log: ${ratio.toFixed(3)} (median), ${ratios.join(', ')}; target <= ${target}: ${ratio <= target ? 'PASS' : 'FAIL'}`);
     if (ratio > target) fail(`the engine takes ${ratio.toFixed(2)} times as long per iteration at ${plan.rows} rows as with an empty log`);
   }
-  // The file system's share: the ratio an engine whose every other cost stayed flat would show.
+  // What whole writes would cost: the ratio an engine writing whole files, every other cost flat, would show.
   out(
-    `file I/O of an iteration at the least (3 reads of its head, 2 atomic writes of its bytes with fsync), median: ${engine
+    `file I/O of an iteration if every write were whole (3 reads of its head, 2 atomic writes of its bytes with fsync; a long log is written in place instead), median: ${engine
       .map((plan) => `${plan.name} ${fmt(median(plan.floor))}`)
       .join(', ')}`,
   );
   for (const plan of long) {
     const floorRatio = (median(empty.engine) + median(plan.floor) - median(empty.floor)) / median(empty.engine);
-    out(`  the ratio at ${plan.name} if nothing but that I/O grew: ${floorRatio.toFixed(3)}`);
+    out(`  the ratio at ${plan.name} that whole writes' I/O alone would give: ${floorRatio.toFixed(3)}`);
   }
   out();
 

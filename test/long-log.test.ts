@@ -44,6 +44,9 @@ function longPlan(count: number): string {
   return edit(edit(text, 'iteration: 0', `iteration: ${count}`), 'revision: 0', `revision: ${count}`);
 }
 
+/** What the engine's writes tell the store: their edits may be made in place (store.ts). */
+const IN_PLACE = { inPlace: true } as const;
+
 /** Where the journal of a write in place of the plan at `path` goes (in its repository's .deepplan/). */
 const undoOf = (path: string) => journalPathOf(realpathSync(path));
 
@@ -125,7 +128,7 @@ describe('a plan with a long log, written in place', () => {
     const whole = planFile(start, 'whole.md');
     let written = 0;
     for (let k = 0; k < 90; k++) {
-      const plan = await updatePlanFile(inPlace, step(k));
+      const plan = await updatePlanFile(inPlace, step(k), IN_PLACE);
       if (longLogOf(plan) !== null) written++;
       const before = setInPlaceFrom(Number.POSITIVE_INFINITY);
       try {
@@ -153,16 +156,41 @@ describe('a plan with a long log, written in place', () => {
     expect(shape(await readPlanFile(inPlace))).toEqual(shape(parsePlan(readFileSync(inPlace, 'utf8'), { path: inPlace })));
   });
 
+  it('writes whole for an edit that does not say it may be made in place (one that parses what it made)', async () => {
+    const path = planFile(longPlan(100));
+    await updatePlanFile(path, step(0), IN_PLACE);
+    const before = await updatePlanFile(path, step(1), IN_PLACE);
+    expect(longLogOf(before)).not.toBeNull();
+    // A merge of rows (as runners/matrix.ts makes): each row numbered after the one before, read from the text made.
+    const merged = await updatePlanFile(path, (text) => {
+      let edited = text;
+      for (const note of ['a', 'b', 'c'])
+        edited = appendLogRow(edited, {
+          when: '2026-11-22T10:00:00Z',
+          phase: 'P1',
+          action: `P1.1 run node ${note}.mjs`,
+          result: 'ok',
+          signal: 'CONTINUE',
+          notes: note,
+        });
+      return setState(edited, { iteration: parsePlan(edited).log!.rows.length });
+    });
+    expect(longLogOf(merged)).toBeNull();
+    const rows = parsePlan(readFileSync(path, 'utf8')).log!.rows;
+    expect(rows.slice(-3).map((row) => row.number)).toEqual([103, 104, 105]);
+    expect(merged.meta.state!.iteration).toBe(105);
+  });
+
   it('reads the file again after someone else changed it between two writes', async () => {
     const path = planFile(longPlan(80));
-    await updatePlanFile(path, step(0));
-    await updatePlanFile(path, step(1));
+    await updatePlanFile(path, step(0), IN_PLACE);
+    await updatePlanFile(path, step(1), IN_PLACE);
     // A person adds a learning with an editor (a new file in its place), then the engine writes again.
     const edited = readFileSync(path, 'utf8').replace('## Running learnings\n', '## Running learnings\n\n- Ask Dana before the send.\n');
     writeFileSync(`${path}.tmp`, edited);
     const { renameSync } = await import('node:fs');
     renameSync(`${path}.tmp`, path);
-    const plan = await updatePlanFile(path, step(2));
+    const plan = await updatePlanFile(path, step(2), IN_PLACE);
     const text = readFileSync(path, 'utf8');
     expect(text).toContain('- Ask Dana before the send.');
     expect(plan.log!.lines!.count).toBe(83);
@@ -171,12 +199,12 @@ describe('a plan with a long log, written in place', () => {
 
   it('is made whole when the room comment was taken out, which puts it back', async () => {
     const path = planFile(longPlan(80));
-    await updatePlanFile(path, step(0));
+    await updatePlanFile(path, step(0), IN_PLACE);
     writeFileSync(path, withoutRoom(readFileSync(path, 'utf8')));
-    const plan = await updatePlanFile(path, step(1));
+    const plan = await updatePlanFile(path, step(1), IN_PLACE);
     expect(longLogOf(plan)).toBeNull();
     expect(readFileSync(path, 'utf8')).toContain(ROOM_OPEN);
-    expect(longLogOf(await updatePlanFile(path, step(2)))).not.toBeNull();
+    expect(longLogOf(await updatePlanFile(path, step(2), IN_PLACE))).not.toBeNull();
   });
 });
 
@@ -184,13 +212,13 @@ describe('a write in place killed at any step', () => {
   /** The plan before a write in place and after it, and the journal that write made (rebuilt: same bytes). */
   async function before_and_after() {
     const path = planFile(longPlan(90));
-    await updatePlanFile(path, step(0));
-    await updatePlanFile(path, step(1));
+    await updatePlanFile(path, step(0), IN_PLACE);
+    await updatePlanFile(path, step(1), IN_PLACE);
     const old = readFileSync(path);
     const oldPlan = await readPlanFile(path);
     const headLength = longLogOf(oldPlan)!.headBytes.length;
     const ino = statSync(path, { bigint: true }).ino;
-    await updatePlanFile(path, step(2));
+    await updatePlanFile(path, step(2), IN_PLACE);
     const after = readFileSync(path);
     expect(statSync(path, { bigint: true }).ino).toBe(ino);
     const journal = journalBytes(old.length, ino, old.subarray(0, headLength));
@@ -225,7 +253,7 @@ describe('a write in place killed at any step', () => {
       expect((await readPlanFile(s.path)).text).toBe(s.old.toString('utf8'));
       expect(existsSync(undoOf(s.path))).toBe(true);
       // The next writer undoes it under the lock, then writes on top of the old plan.
-      const next = await updatePlanFile(s.path, step(3));
+      const next = await updatePlanFile(s.path, step(3), IN_PLACE);
       expect(existsSync(undoOf(s.path))).toBe(false);
       const text = readFileSync(s.path, 'utf8');
       expect(shape(next)).toEqual(shape(parsePlan(text, { path: s.path })));
@@ -267,7 +295,7 @@ for (let k = 0; k < 150; k++) {
     const count = plan.log.lines.count;
     const edited = appendLogRow(text, { when: '2026-11-22T10:00:00Z', phase: 'P1', action: 'P1.1 run node x.mjs', result: 'ok', signal: 'CONTINUE', notes: 'n' + k });
     return setState(edited, { iteration: count + 1, next_action: 'next '.repeat(k % 23) });
-  });
+  }, { inPlace: true });
 }
 `,
     );
@@ -316,7 +344,7 @@ describe.skipIf(!straceWorks)('a process killed at each system call of its write
   ];
   it.each(calls)('killed %s: readers read the plan before the write, the next writer undoes it and writes on top', async (_, call, when) => {
     const path = planFile(longPlan(1300));
-    await updatePlanFile(path, step(0));
+    await updatePlanFile(path, step(0), IN_PLACE);
     expect(readFileSync(path, 'utf8')).toContain(ROOM_OPEN);
     const old = readFileSync(path, 'utf8');
     const script = join(path, '..', 'write-once.mjs');
@@ -327,7 +355,7 @@ import { appendLogRow, setState } from ${JSON.stringify(join(PROJECT_ROOT, 'dist
 await updatePlanFile(process.argv[2], (text, plan) => {
   const edited = appendLogRow(text, { when: '2026-11-22T10:00:00Z', phase: 'P1', action: 'P1.1 run node x.mjs', result: 'ok', signal: 'CONTINUE', notes: 'killed' });
   return setState(edited, { iteration: plan.log.lines.count + 1, next_action: 'a longer next action than before, by far' });
-});
+}, { inPlace: true });
 `,
     );
     const real = realpathSync(path);
@@ -358,7 +386,7 @@ await updatePlanFile(process.argv[2], (text, plan) => {
     clearMemos();
     expect(readPlanFileSync(path).text).toBe(old);
     // The next writer undoes the write and makes its own on the plan as it was.
-    const next = await updatePlanFile(path, step(1));
+    const next = await updatePlanFile(path, step(1), IN_PLACE);
     expect(existsSync(undoOf(path))).toBe(false);
     const text = readFileSync(path, 'utf8');
     expect(text).not.toContain('| killed |');

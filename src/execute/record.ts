@@ -67,18 +67,28 @@ export function finishReport(run: IterationRun, started: number): IterationRepor
   return report;
 }
 
+/**
+ * The engine's two writes of an iteration may be made in place on a long log (store.ts): their edits read the plan
+ * only through the plan they are given (its log whole) and change the text only through update.ts's edits.
+ */
+const IN_PLACE = { inPlace: true } as const;
+
 /** Records the action as in flight before it runs (a crash leaves it to be logged as outcome unknown). */
 export async function markInFlight(run: IterationRun, phase: Phase, action: string): Promise<void> {
   const { plan, planPath, now } = run;
-  run.plan = await updatePlanFile(planPath, (text, current) => {
-    // Another writer since the plan was read (a person's edit): go on only if this is still the step to take.
-    const changed = changedUnderneath(plan, current, phase.id, action);
-    if (changed) throw new RevisionConflictError(planPath, plan.meta.state!.revision, current.meta.state?.revision ?? -1, `${changed}; nothing ran`);
-    let edited = setState(text, { [IN_FLIGHT]: inFlightText(action, isoSecond(now()), process.pid), phase: phase.id } as never);
-    if (current.meta.status !== 'executing') edited = setPlanStatus(edited, 'executing');
-    if (phase.status !== 'active') edited = setPhaseStatus(edited, phase.id, 'active');
-    return edited;
-  });
+  run.plan = await updatePlanFile(
+    planPath,
+    (text, current) => {
+      // Another writer since the plan was read (a person's edit): go on only if this is still the step to take.
+      const changed = changedUnderneath(plan, current, phase.id, action);
+      if (changed) throw new RevisionConflictError(planPath, plan.meta.state!.revision, current.meta.state?.revision ?? -1, `${changed}; nothing ran`);
+      let edited = setState(text, { [IN_FLIGHT]: inFlightText(action, isoSecond(now()), process.pid), phase: phase.id } as never);
+      if (current.meta.status !== 'executing') edited = setPlanStatus(edited, 'executing');
+      if (phase.status !== 'active') edited = setPhaseStatus(edited, phase.id, 'active');
+      return edited;
+    },
+    IN_PLACE,
+  );
 }
 
 /**
@@ -116,49 +126,53 @@ export async function commitDecision(run: IterationRun, decision: Decision): Pro
   let { signal, blockers } = decision;
   const ledger = context.models?.ledger ?? null;
   // No expected revision: the action ran, so its row is written whatever changed meanwhile, onto the fresh text.
-  const updated = await updatePlanFile(run.planPath, (text, current) => {
-    const changed = changedUnderneath(plan, current, decision.phase.id, outcome.action);
-    if (changed) {
-      // The row is recorded as it happened; what it decided no longer applies to this plan, so a person looks.
-      signal = 'BLOCKED_NEED_HUMAN';
-      blockers = [
-        `${decision.phase.id}: the plan changed while ${actionLabel(outcome.action)} ran (${changed}); its row is recorded as it happened; ` +
-          `check the plan, then ${approveCommand(run, decision.phase.id, true)}`,
-      ];
-    }
-    // Rows are only ever appended, after the last one's time.
-    const row = { when: rowTime(current, now()), phase: decision.phase.id, action: outcome.action, result: outcome.result, signal, notes };
-    let edited = appendLogRow(text, row);
-    if (!changed) {
-      for (const [id, status] of decision.phaseStatus) edited = setPhaseStatus(edited, id, status);
-      for (const [id, checked] of decision.ticks) edited = tickCriterion(edited, id, checked);
-    }
-    for (const learning of decision.learnings) edited = appendLearning(edited, learning);
-    rowNumber = rowCount(current) + 1;
-    const status = signal === 'TASK_COMPLETE' ? 'complete' : signal === 'BLOCKED_NEED_HUMAN' ? 'blocked' : 'executing';
-    // A plan another writer took back to draft or review stays there.
-    const kept = changed !== null && (current.meta.status === 'draft' || current.meta.status === 'in_review');
-    if (current.meta.status !== status && !kept) edited = setPlanStatus(edited, status);
-    const after = planAfter(current, edited, { row, phaseStatus: changed ? null : decision.phaseStatus, status: kept ? null : status });
-    const next = nextAction(after, run.isModelStep);
-    const phase = signal === 'TASK_COMPLETE' ? null : (currentPhase(after)?.id ?? decision.phase.id);
-    edited = setState(edited, {
-      phase,
-      iteration: rowNumber,
-      next_action:
-        signal === 'BLOCKED_NEED_HUMAN'
-          ? `Waiting for a person: ${blockers[0]}`
-          : signal === 'TASK_COMPLETE'
-            ? 'None: the plan is complete'
-            : (describeNext(next) ?? null),
-      blockers,
-      updated: isoSecond(now()),
-      // This run's model spend since the last write, added to the plan's total (what cost caps count).
-      ...(ledger && ledger.unrecordedUsd > 0 ? { spent_usd: ledger.totalWith(current.meta.state?.spent_usd ?? 0) } : {}),
-    });
-    // The same write clears the in-flight record.
-    return deleteFrontMatterKey(edited, ['state', IN_FLIGHT]);
-  });
+  const updated = await updatePlanFile(
+    run.planPath,
+    (text, current) => {
+      const changed = changedUnderneath(plan, current, decision.phase.id, outcome.action);
+      if (changed) {
+        // The row is recorded as it happened; what it decided no longer applies to this plan, so a person looks.
+        signal = 'BLOCKED_NEED_HUMAN';
+        blockers = [
+          `${decision.phase.id}: the plan changed while ${actionLabel(outcome.action)} ran (${changed}); its row is recorded as it happened; ` +
+            `check the plan, then ${approveCommand(run, decision.phase.id, true)}`,
+        ];
+      }
+      // Rows are only ever appended, after the last one's time.
+      const row = { when: rowTime(current, now()), phase: decision.phase.id, action: outcome.action, result: outcome.result, signal, notes };
+      let edited = appendLogRow(text, row);
+      if (!changed) {
+        for (const [id, status] of decision.phaseStatus) edited = setPhaseStatus(edited, id, status);
+        for (const [id, checked] of decision.ticks) edited = tickCriterion(edited, id, checked);
+      }
+      for (const learning of decision.learnings) edited = appendLearning(edited, learning);
+      rowNumber = rowCount(current) + 1;
+      const status = signal === 'TASK_COMPLETE' ? 'complete' : signal === 'BLOCKED_NEED_HUMAN' ? 'blocked' : 'executing';
+      // A plan another writer took back to draft or review stays there.
+      const kept = changed !== null && (current.meta.status === 'draft' || current.meta.status === 'in_review');
+      if (current.meta.status !== status && !kept) edited = setPlanStatus(edited, status);
+      const after = planAfter(current, edited, { row, phaseStatus: changed ? null : decision.phaseStatus, status: kept ? null : status });
+      const next = nextAction(after, run.isModelStep);
+      const phase = signal === 'TASK_COMPLETE' ? null : (currentPhase(after)?.id ?? decision.phase.id);
+      edited = setState(edited, {
+        phase,
+        iteration: rowNumber,
+        next_action:
+          signal === 'BLOCKED_NEED_HUMAN'
+            ? `Waiting for a person: ${blockers[0]}`
+            : signal === 'TASK_COMPLETE'
+              ? 'None: the plan is complete'
+              : (describeNext(next) ?? null),
+        blockers,
+        updated: isoSecond(now()),
+        // This run's model spend since the last write, added to the plan's total (what cost caps count).
+        ...(ledger && ledger.unrecordedUsd > 0 ? { spent_usd: ledger.totalWith(current.meta.state?.spent_usd ?? 0) } : {}),
+      });
+      // The same write clears the in-flight record.
+      return deleteFrontMatterKey(edited, ['state', IN_FLIGHT]);
+    },
+    IN_PLACE,
+  );
   ledger?.recordedInPlan(updated.meta.state?.spent_usd ?? 0);
   decision.signal = signal;
   decision.blockers = blockers;

@@ -466,6 +466,13 @@ export interface UpdateOptions {
    * (runners/matrix.ts) counts their writes, so that state.revision stays at or above state.iteration.
    */
   revisionAtLeast?: number;
+  /**
+   * The edit may be made in place on a plan with a long log (long-log.ts): it reads the plan only through the plan it
+   * is given and changes the text only through update.ts's edits, which then work on the text without the log's
+   * earlier rows (the plan given has them all). An edit that parses the text it made (a merge of many rows) must not
+   * say so: it would read a log without them. The engine's own writes say so.
+   */
+  inPlace?: boolean;
 }
 
 /** The run lock of a plan: `<plan>.run.lock`, held by an iteration for its whole length and by every other writer. */
@@ -528,7 +535,7 @@ async function writeOnce(path: string, edit: PlanEdit, options: UpdateOptions, s
     throw new RevisionConflictError(path, options.expectedRevision, revision);
   }
   const written = Math.max(revision + 1, options.revisionAtLeast ?? 0);
-  const inPlace = writeLongLog({ path, real, plan, source }, edit, written);
+  const inPlace = options.inPlace === true ? writeLongLog({ path, real, plan, source }, edit, written) : null;
   if (inPlace === 'conflict') {
     noteWritten(real, null);
     return 'conflict';
