@@ -156,6 +156,35 @@ describe('a plan with a long log, written in place', () => {
     expect(shape(await readPlanFile(inPlace))).toEqual(shape(parsePlan(readFileSync(inPlace, 'utf8'), { path: inPlace })));
   });
 
+  it('joins the rows written since to the others every 64 rows, and reads the same across the join (150 writes)', async () => {
+    const start = longPlan(120);
+    const inPlace = planFile(start);
+    const whole = planFile(start, 'whole.md');
+    // Rows and state only: no learning uses the room up, so no write is made whole after the first.
+    const rowOnly = (k: number) => (text: string, plan: Plan) =>
+      setState(
+        appendLogRow(text, { when: '2026-11-22T10:00:00Z', phase: 'P1', action: `P1.1 run node ${k}.mjs`, result: 'ok', signal: 'CONTINUE', notes: `n${k}` }),
+        { iteration: plan.log!.lines!.count + 1, next_action: `after ${k}${'.'.repeat(k % 11)}` },
+      );
+    let inPlaceWrites = 0;
+    for (let k = 0; k < 150; k++) {
+      const plan = await updatePlanFile(inPlace, rowOnly(k), IN_PLACE);
+      if (longLogOf(plan) !== null) inPlaceWrites++;
+      if ([0, 62, 63, 64, 65, 128, 129, 149].includes(k)) {
+        expect(shape(plan), `write ${k}`).toEqual(shape(parsePlan(readFileSync(inPlace, 'utf8'), { path: inPlace })));
+        expect(longLogOf(plan)?.base.length ?? 0, `write ${k}`).toBe(k === 0 ? 0 : 1 + Math.floor(k / 64));
+      }
+    }
+    expect(inPlaceWrites).toBe(149);
+    const before = setInPlaceFrom(Number.POSITIVE_INFINITY);
+    try {
+      for (let k = 0; k < 150; k++) await updatePlanFile(whole, rowOnly(k));
+    } finally {
+      setInPlaceFrom(before);
+    }
+    expect(withoutRoom(readFileSync(inPlace, 'utf8'))).toBe(readFileSync(whole, 'utf8'));
+  });
+
   it('writes whole for an edit that does not say it may be made in place (one that parses what it made)', async () => {
     const path = planFile(longPlan(100));
     await updatePlanFile(path, step(0), IN_PLACE);
