@@ -210,6 +210,21 @@ describe('a plan with a long log, written in place', () => {
     expect(merged.meta.state!.iteration).toBe(105);
   });
 
+  it('writes whole when no journal can be written (its folder is taken by a file)', async () => {
+    const path = planFile(longPlan(100));
+    await updatePlanFile(path, step(0), IN_PLACE);
+    const journals = join(undoOf(path), '..');
+    rmSync(journals, { recursive: true, force: true });
+    mkdirSync(join(journals, '..'), { recursive: true });
+    writeFileSync(journals, 'not a folder');
+    const plan = await updatePlanFile(path, step(1), IN_PLACE);
+    expect(longLogOf(plan)).toBeNull();
+    expect(plan.log!.lines!.count).toBe(102);
+    expect(shape(plan)).toEqual(shape(parsePlan(readFileSync(path, 'utf8'), { path })));
+    rmSync(journals);
+    expect(longLogOf(await updatePlanFile(path, step(2), IN_PLACE))).not.toBeNull();
+  });
+
   it('reads the file again after someone else changed it between two writes', async () => {
     const path = planFile(longPlan(80));
     await updatePlanFile(path, step(0), IN_PLACE);

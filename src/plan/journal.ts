@@ -44,7 +44,9 @@ export function readJournal(journal: string): Undo | 'partial' | null {
   try {
     bytes = readFileSync(journal);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    // No journal (or no folder for one: a file in its place).
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
     throw error;
   }
   if (!bytes.subarray(0, MAGIC.length).equals(Buffer.from(MAGIC))) return 'partial';
@@ -71,6 +73,11 @@ export interface InPlaceWrite {
   rows: Buffer;
 }
 
+/** The journal cannot be written (a read-only folder): nothing was written, the write is to be made whole. */
+export class InPlaceUnavailable extends Error {
+  override name = 'InPlaceUnavailable';
+}
+
 /** The plan changed on disk since the writer read it: nothing was written. */
 export class InPlaceConflict extends Error {
   override name = 'InPlaceConflict';
@@ -86,8 +93,13 @@ export function writeInPlace(real: string, journal: string, write: InPlaceWrite)
   try {
     const stats = fstatSync(fd, { bigint: true });
     if (Number(stats.size) !== write.size || !stats.isFile()) throw new InPlaceConflict(`the plan is ${stats.size} bytes, not ${write.size}`);
-    mkdirSync(dirname(journal), { recursive: true });
-    const undo = openSync(journal, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0), 0o600);
+    let undo: number;
+    try {
+      mkdirSync(dirname(journal), { recursive: true });
+      undo = openSync(journal, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0), 0o600);
+    } catch (error) {
+      throw new InPlaceUnavailable(`no journal can be written at ${journal}: ${(error as Error).message}`);
+    }
     try {
       writeAll(undo, journalBytes(write.size, stats.ino, write.oldHead), null);
       fdatasyncSync(undo);

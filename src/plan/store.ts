@@ -5,7 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { decodePlan, encodePlan, MAX_PLAN_BYTES, parsePlan, rememberWritten } from './parse.js';
 import { describeFsError, PlanFileError } from './errors.js';
 import { acquireLock, heldLocks } from './lock.js';
-import { InPlaceConflict, readJournal, recoverInPlace, settledBytes, writeInPlace } from './journal.js';
+import { InPlaceConflict, InPlaceUnavailable, readJournal, recoverInPlace, settledBytes, writeInPlace } from './journal.js';
 import { editInPlace, inPlaceRefusal, longLogOf, splitLongLog, withRoom } from './long-log.js';
 import { beginPieces, partsFromPieces } from './pieces.js';
 import { registerMemo } from './memos.js';
@@ -601,6 +601,8 @@ function writeLongLog(
   } catch (error) {
     // The file is not as read (someone wrote it without the lock): the edit is made whole, on the file as it is.
     if (error instanceof InPlaceConflict) return 'conflict';
+    // No journal can be written (a read-only .deepplan/): the write is made whole, as for a short log.
+    if (error instanceof InPlaceUnavailable) return null;
     throw new PlanFileError(`cannot write ${path}: ${describeFsError(error)}`);
   }
   noteWritten(real, null, { path, plan: change.long.full }, change.head);
