@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 // Writes that append: a plan with a long iteration log is written in place, not replaced whole (store.ts decides
 // which). The new rows go at the end of the file and the head (front matter and Markdown up to the log's first row,
 // kept the same length by the room comment, long-log.ts) is written over the old one. Those are two writes, not one
-// rename, so an undo journal beside the plan makes them one step:
+// rename, so an undo journal makes them one step:
 //
 //   1. the journal (`.deepplan/journal/<plan>.<digest of its path>.undo` in the plan's repository, a folder no
 //      command of a plan may write: a journal is trusted to put bytes into the plan) gets the plan's size, inode and
@@ -158,11 +158,17 @@ export function sameFile(a: BigIntStats, b: BigIntStats): boolean {
 
 /**
  * What a reader that takes no lock reads of a plan (`before`: the open file's stat before its read), given the
- * journal it found before its read: with a whole journal of this file, the plan before the write (its first `size`
+ * journal (at `journalPath`) it found before its read: with a whole journal of this file, the plan before the write (its first `size`
  * bytes with the old head put back); without one, the bytes as read, or null when they may be a write half done (the
  * reader reads again): the file changed during the read, or a write began meanwhile.
  */
-export function settledBytes(path: string, bytes: Buffer, journal: ReturnType<typeof readJournal>, before: BigIntStats, after: BigIntStats): Buffer | null {
+export function settledBytes(
+  journalPath: string,
+  bytes: Buffer,
+  journal: ReturnType<typeof readJournal>,
+  before: BigIntStats,
+  after: BigIntStats,
+): Buffer | null {
   if (!sameFile(before, after)) return null;
   // A journal of another file (the plan was replaced since it was written) is stale: it says nothing of this one.
   if (journal !== null && journal !== 'partial' && journal.ino === String(before.ino) && bytes.length >= journal.size) {
@@ -171,6 +177,6 @@ export function settledBytes(path: string, bytes: Buffer, journal: ReturnType<ty
     journal.head.copy(out, 0);
     return out;
   }
-  const now = readJournal(path);
+  const now = readJournal(journalPath);
   return now === null || now === 'partial' || now.ino !== String(before.ino) ? bytes : null;
 }
