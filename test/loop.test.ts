@@ -96,7 +96,7 @@ describe('the one loop', () => {
       plan: planWith([]),
       approve: async (gate: string, by: string) => {
         approvals.push(`${gate} by ${by}`);
-        return planWith([]);
+        return { plan: planWith([]), note: by === 'Dana Ruiz' ? "P2's Done when was not met" : null };
       },
     };
     const running = runLoop({ iterate: runs.iterate, limit: 10, control, gates, onEvent: (event) => events.push(event) });
@@ -108,7 +108,10 @@ describe('the one loop', () => {
     control.approve('Dana Ruiz');
     expect(await running).toMatchObject({ reason: 'signal', count: 2, gate: null });
     expect(approvals).toEqual(['P2 by Dana Ruiz']);
-    expect(events.map(eventLine).filter(Boolean)).toEqual(["not approved: the approver's name may not hold a colon: Dana: Ruiz", 'P2 approved by Dana Ruiz']);
+    expect(events.map(eventLine).filter(Boolean)).toEqual([
+      "not approved: the approver's name may not hold a colon: Dana: Ruiz",
+      "P2 approved by Dana Ruiz; note: P2's Done when was not met",
+    ]);
   });
 
   it('with gates, a plan already waiting says so first, and a stop leaves the gate waiting', async () => {
@@ -119,7 +122,7 @@ describe('the one loop', () => {
       iterate: runs.iterate,
       limit: 10,
       control,
-      gates: { plan: planWith([WAITING]), approve: async () => planWith([]) },
+      gates: { plan: planWith([WAITING]), approve: async () => ({ plan: planWith([]), note: null }) },
       onEvent: (event) => events.push(event),
     });
     await new Promise((resolve) => setTimeout(resolve, 20));

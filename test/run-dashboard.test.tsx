@@ -2,7 +2,9 @@ import { PassThrough } from 'node:stream';
 import { render as inkRender } from 'ink';
 import { render } from 'ink-testing-library';
 import { describe, expect, it, vi } from 'vitest';
+import { parsePlan } from '../src/plan/parse.js';
 import { DashboardStore, RunDashboard, type DashboardState } from '../src/ui/run-dashboard.js';
+import { SMALL_PLAN } from './support/fixtures.js';
 
 const STATE: DashboardState = {
   title: 'Mod Op outreach (plans/modop.md)',
@@ -142,6 +144,19 @@ describe('the run dashboard', () => {
     for (const number of [1, 15, 30]) expect(written.split(`P1.${number} run node scripts/put.mjs`).length - 1, `row ${number}`).toBe(1);
     // The live part was redrawn all along (the current action changed 30 times).
     expect(written.split('iterations ').length - 1).toBeGreaterThan(5);
+  });
+
+  it("shows an approval's note: the gate's check was not met when the phase was accepted", async () => {
+    const { store, view } = setup({ gate: 'P3' });
+    const plan = parsePlan(SMALL_PLAN);
+    store.apply({ type: 'approved', gate: 'P3', by: 'Dana Ruiz', plan, note: "P3's Done when was not met when the run stopped" });
+    await tick();
+    const frame = view.lastFrame() ?? '';
+    expect(frame).toContain('P3 approved by Dana Ruiz; note:');
+    expect(frame).toContain('was not met');
+    store.apply({ type: 'approved', gate: 'P4', by: 'Dana Ruiz', plan, note: null });
+    await tick();
+    expect(view.lastFrame()).not.toContain('note:');
   });
 
   it('passes p, s and q to the loop and shows pause and stop', async () => {

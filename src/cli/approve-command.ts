@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { loadConfig } from '../config/config.js';
-import { approvePhase, approvePlan, resolveApprover, waitingPhase } from '../execute/approve.js';
+import { approvePhase, approvePlan, resolveApprover, unmetNote, waitingPhase } from '../execute/approve.js';
 import { EngineError } from '../execute/executors.js';
 import { approverName } from '../execute/history.js';
 import { blockerPhase } from '../plan/log-grammar.js';
@@ -35,12 +35,7 @@ export async function runApproveCommand(plan: string, phase: string | undefined,
         ? `the plan still waits for a person at ${phases}: ${result.waiting[0]}`
         : `next: ${result.nextAction ?? 'verify the success criteria'}`;
     process.stdout.write(`${done}; ${then}\n`);
-    if (result.unmet) {
-      const check = `"${result.unmet.text}"${result.unmet.verify ? ` (verify \`${result.unmet.verify}\`)` : ''}`;
-      process.stderr.write(
-        `note: ${phase.toUpperCase()}'s Done when ${check} was not met when the run stopped; this approval accepts the phase as it is, and a success criterion that checks the same fails at the end unless the files say so\n`,
-      );
-    }
+    if (result.unmet) process.stderr.write(`note: ${unmetNote(phase, result.unmet)}\n`);
     return EXIT.ok;
   } catch (error) {
     // A path that is no plan file at all is a usage error, also when it changed after the check above.

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { approvePhase, defaultApprover } from '../execute/approve.js';
+import { approvePhase, defaultApprover, unmetNote } from '../execute/approve.js';
 import { EngineError } from '../execute/executors.js';
 import type { IterationReport } from '../execute/iteration.js';
 import { eventLine, LoopControl, type LoopEvent, reportOfEnd, runLoop } from '../execute/loop.js';
@@ -43,7 +43,13 @@ export async function runDashboard(run: Pick<PreparedRun, 'planPath' | 'root' | 
   const { name, problem } = defaultApprover(run);
   const control = new LoopControl();
   const screen = openRunDashboard(DashboardStore.open(plan, run.planPath, { approver: name, message: problem }), control, mount, wavesOf(run));
-  const gates = { plan, approve: async (gate: string, by: string) => (await approvePhase(run.planPath, gate, { by })).plan };
+  const gates = {
+    plan,
+    approve: async (gate: string, by: string) => {
+      const result = await approvePhase(run.planPath, gate, { by });
+      return { plan: result.plan, note: result.unmet ? unmetNote(gate, result.unmet) : null };
+    },
+  };
   const spentUsd = () => run.models.ledger.spentUsd;
   const looping = asUserErrors(() => runLoop({ iterate: run.iterate, limit, control, gates, onEvent: screen.onEvent, spentUsd }));
   const ended = await looping.catch(async (error: unknown) => {

@@ -40,6 +40,15 @@ export interface ApproveResult {
 }
 
 /**
+ * What an approver is told when the approval accepts a phase whose Done when was not met when the run stopped
+ * (ApproveResult.unmet), for `deepplan approve` and the run dashboard alike.
+ */
+export function unmetNote(phaseId: string, unmet: NonNullable<ApproveResult['unmet']>): string {
+  const check = `"${unmet.text}"${unmet.verify ? ` (verify \`${unmet.verify}\`)` : ''}`;
+  return `${phaseId.toUpperCase()}'s Done when ${check} was not met when the run stopped; this approval accepts the phase as it is, and a success criterion that checks the same fails at the end unless the files say so`;
+}
+
+/**
  * The blockers an approval of `phaseId` leaves: those of other phases not done (blockerPhase). Several phases can wait
  * at once (run --parallel, the matrix merge): each is answered on its own, so one person's approval does not let
  * another phase's step be tried again. A blocker of the whole plan (a cost cap) goes with any approval; so does every

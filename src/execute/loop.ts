@@ -24,7 +24,8 @@ export type LoopEvent<R extends LoopReport = IterationReport> =
   | { type: 'iteration'; report: R; count: number; costUsd: number | null; gate: string | null }
   /** The loop waits at a human gate for an approval (as it starts, when the plan already waits there). */
   | { type: 'gate'; gate: string }
-  | { type: 'approved'; gate: string; by: string; plan: Plan }
+  /** `note`: what the approver should know (the phase's check was not met when it was accepted), or null. */
+  | { type: 'approved'; gate: string; by: string; plan: Plan; note: string | null }
   | { type: 'not-approved'; gate: string; problem: string };
 
 /**
@@ -95,7 +96,7 @@ export interface LoopSpec<Held, R extends LoopReport = IterationReport> {
    * Human gates wait in the loop for control.approve(name), then `approve` writes the approval and the loop goes on.
    * Without it a waiting gate ends the loop like any BLOCKED_NEED_HUMAN. `plan` is the plan as the loop starts.
    */
-  gates?: { plan: Plan; approve(gate: string, by: string): Promise<Plan> };
+  gates?: { plan: Plan; approve(gate: string, by: string): Promise<{ plan: Plan; note: string | null }> };
 }
 
 export interface LoopEnd<Held, R extends LoopReport = IterationReport> {
@@ -133,8 +134,8 @@ export async function runLoop<Held = never, R extends LoopReport = IterationRepo
         emit({ type: 'not-approved', gate, problem: checked.problem });
         continue;
       }
-      const plan = await spec.gates.approve(gate, checked.name);
-      emit({ type: 'approved', gate, by: checked.name, plan });
+      const { plan, note } = await spec.gates.approve(gate, checked.name);
+      emit({ type: 'approved', gate, by: checked.name, plan, note });
       gate = null;
       continue;
     }
@@ -196,7 +197,7 @@ export function eventLine(event: LoopEvent): string | null {
     case 'row':
       return `  #${event.number} ${event.result} → ${event.signal}${event.notes ? `  (${clip(event.notes, 200)})` : ''}`;
     case 'approved':
-      return `${event.gate} approved by ${event.by}`;
+      return `${event.gate} approved by ${event.by}${event.note ? `; note: ${event.note}` : ''}`;
     case 'not-approved':
       return `not approved: ${event.problem}`;
     case 'iteration':

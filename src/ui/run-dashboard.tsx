@@ -98,7 +98,13 @@ export class DashboardStore extends Store<DashboardState> {
           gate: event.gate,
         });
       case 'approved':
-        return this.set({ ...this.view(event.plan), gate: null, signal: null, approver: event.by, message: `${event.gate} approved by ${event.by}` });
+        return this.set({
+          ...this.view(event.plan),
+          gate: null,
+          signal: null,
+          approver: event.by,
+          message: `${event.gate} approved by ${event.by}${event.note ? `; note: ${event.note}` : ''}`,
+        });
       case 'not-approved':
         return this.set({ message: `not approved: ${event.problem}` });
       default:
