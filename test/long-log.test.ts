@@ -10,6 +10,7 @@ import { parsePlan } from '../src/plan/parse.js';
 import { journalPathOf, readPlanFile, readPlanFileSync, updatePlanFile } from '../src/plan/store.js';
 import { appendLearning, appendLogRow, setPhaseStatus, setState, tickCriterion } from '../src/plan/update.js';
 import type { Plan } from '../src/plan/types.js';
+import { BASES } from './corpus/bases.js';
 import { PROJECT_ROOT, SMALL_PLAN, SMALL_PLAN_SKILLS, edit, logRows, makeRepo } from './support/fixtures.js';
 
 // Writes in place (src/plan/long-log.ts, src/plan/journal.ts): a plan with a long log gets its new rows written after
@@ -225,6 +226,18 @@ describe('a plan with a long log, written in place', () => {
     expect(longLogOf(await updatePlanFile(path, step(2), IN_PLACE))).not.toBeNull();
   });
 
+  it('writes whole a plan with a section after its log, or CRLF line breaks (no room comment either)', async () => {
+    const after = planFile(`${longPlan(100)}\n## Appendix\n\nNotes for the team.\n`);
+    const crlf = planFile(longPlan(100).replace(/\n/g, '\r\n'), 'crlf.md');
+    for (const path of [after, crlf]) {
+      for (let k = 0; k < 3; k++) expect(longLogOf(await updatePlanFile(path, step(k), IN_PLACE))).toBeNull();
+      const text = readFileSync(path, 'utf8');
+      expect(text).not.toContain(ROOM_OPEN);
+      expect(parsePlan(text).log!.rows.length).toBe(103);
+    }
+    expect(readFileSync(after, 'utf8')).toMatch(/\| 103 \|[^\n]*\n\n## Appendix\n\nNotes for the team\.\n$/);
+  });
+
   it('reads the file again after someone else changed it between two writes', async () => {
     const path = planFile(longPlan(80));
     await updatePlanFile(path, step(0), IN_PLACE);
@@ -250,6 +263,81 @@ describe('a plan with a long log, written in place', () => {
     expect(readFileSync(path, 'utf8')).toContain(ROOM_OPEN);
     expect(longLogOf(await updatePlanFile(path, step(2), IN_PLACE))).not.toBeNull();
   });
+});
+
+describe('writes in place on the corpus workloads (deal review, enrichment, newsletter, content), random edits', () => {
+  /** A small seeded generator: the same edits on every run. */
+  function random(seed: number) {
+    let state = seed >>> 0;
+    const next = () => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state / 2 ** 32;
+    };
+    return { next, pick: <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]! };
+  }
+  const NOTES = ['ok', 'a | pipe', 'Zürich — ✓ done', 'wrote drafts/acme.md', '`code` and *stars*', 'x'.repeat(300), ''];
+
+  for (const [index, base] of BASES.entries()) {
+    it(`${base.name}: 60 random writes leave what whole writes leave, and the plan its file parses to`, async () => {
+      const start = parsePlan(base.plan);
+      const phases = start.phases.map((phase) => phase.id);
+      const criteria = (start.criteria ?? []).flatMap((criterion) => (criterion.id ? [criterion.id] : []));
+      // A long log first: 200 rows of the first phase.
+      const rows = Array.from({ length: 200 }, (_, k): [string, string, string, string, string, string] => [
+        '2026-11-20T08:00:00Z',
+        phases[0]!,
+        `${phases[0]}.1 run node scripts/step.mjs ${k}`,
+        'ok',
+        'CONTINUE',
+        `row ${k}`,
+      ]);
+      const text = `${base.plan.replace(/\n*$/, '\n')}${logRows(rows)}\n`;
+      const plan = parsePlan(text);
+      const iteration = plan.meta.state!.iteration;
+      const withState = setState(text, { iteration: iteration + 200, revision: plan.meta.state!.revision + 200 });
+      const inPlace = planFile(withState, `${base.name}.md`);
+      const whole = planFile(withState, `${base.name}-whole.md`);
+      const edits = random(7919 * (index + 1));
+      let written = 0;
+      for (let k = 0; k < 60; k++) {
+        const choice = edits.next();
+        const phase = edits.pick(phases);
+        const note = edits.pick(NOTES);
+        // Every random choice made before the edit, which runs once per file (and again if a write is made whole).
+        const status = edits.pick(['pending', 'active', 'done', 'blocked'] as const);
+        const criterion = criteria.length > 0 ? edits.pick(criteria) : null;
+        const ticked = edits.next() < 0.5;
+        const learning = `Learned ${k}: ${'the records come first. '.repeat(Math.floor(edits.next() * 30))}`;
+        const next = `${phase}: ${'next '.repeat(Math.floor(edits.next() * 40))}`;
+        const edit = (current: string, read: Plan): string => {
+          let edited = appendLogRow(current, {
+            when: '2026-11-21T10:00:00Z',
+            phase,
+            action: `${phase}.1 run node scripts/step.mjs`,
+            result: 'ok',
+            signal: 'CONTINUE',
+            notes: note,
+          });
+          if (choice < 0.3) edited = setPhaseStatus(edited, phase, status);
+          if (choice > 0.7 && criterion !== null) edited = tickCriterion(edited, criterion, ticked);
+          if (choice > 0.85) edited = appendLearning(edited, learning);
+          return setState(edited, { iteration: read.log!.lines!.count + 1, next_action: next, phase });
+        };
+        const done = await updatePlanFile(inPlace, edit, IN_PLACE);
+        if (longLogOf(done) !== null) written++;
+        const before = setInPlaceFrom(Number.POSITIVE_INFINITY);
+        try {
+          await updatePlanFile(whole, edit);
+        } finally {
+          setInPlaceFrom(before);
+        }
+        const now = readFileSync(inPlace, 'utf8');
+        expect(withoutRoom(now), `${base.name}, write ${k}`).toBe(readFileSync(whole, 'utf8'));
+        expect(shape(done), `${base.name}, write ${k}`).toEqual(shape(parsePlan(now, { path: inPlace })));
+      }
+      expect(written).toBeGreaterThan(40);
+    });
+  }
 });
 
 describe('a write in place killed at any step', () => {
