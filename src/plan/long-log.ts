@@ -32,9 +32,6 @@ export function setInPlaceFrom(bytes: number): number {
   inPlaceFrom = bytes;
   return before;
 }
-export function inPlaceThreshold(): number {
-  return inPlaceFrom;
-}
 
 /** Rows written since the base before they join it (each join parses the head alone once). */
 const TAIL_ROWS = 64;
@@ -66,7 +63,7 @@ export interface LongLog {
   baseBytes: number;
   /** The tail rows' bytes. */
   tailBytes: number;
-  /** The plan as the file reads (built when first asked for). */
+  /** The plan as the file reads (its text put together when first asked for). */
   full: Plan;
   /** What edits get: the short text's plan with the whole log. */
   view: Plan;
@@ -126,8 +123,8 @@ export function inPlaceRefusal(plan: Plan, size: number): string | null {
 }
 
 /**
- * The long log of a whole plan read from its file (`size` bytes), when it can be written in place
- * (inPlaceRefusal is null): the head parsed alone (once per process and plan), the rows as read.
+ * The long log of a whole plan read from its file, when it can be written in place (inPlaceRefusal is null): the
+ * head parsed alone (once per process and plan), the rows as read.
  */
 export function splitLongLog(plan: Plan): LongLog {
   const from = rowsStart(plan)!;
