@@ -21,7 +21,7 @@ import { PROJECT_ROOT, SMALL_PLAN, SMALL_PLAN_SKILLS, edit, logRows, makeRepo } 
 const roots: string[] = [];
 let threshold = 0;
 beforeAll(() => {
-  // Small plans are written in place too here (the default is for logs of ~100 kB and more).
+  // Small plans are written in place too here (the default is for logs of 32 kB and more).
   threshold = setInPlaceFrom(2048);
 });
 afterAll(() => {

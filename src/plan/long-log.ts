@@ -23,10 +23,11 @@ const ROOM_CLOSE = '-->';
 export const ROOM_SPACES = 2048;
 
 /**
- * From how many bytes of rows a plan is written in place (below, a whole write costs less than a journal's sync). A
- * setting for tests, which write small plans in place to see that they read the same.
+ * From how many bytes of rows a plan is written in place: some 200 to 500 rows, so that a plan of a usual budget (its
+ * log a few kB) never gets the room comment, and a 1,000-row log of short rows is written in place too (a write in
+ * place costs about what a whole write of a few kB does). A setting for tests, which write small plans in place.
  */
-let inPlaceFrom = 96 * 1024;
+let inPlaceFrom = 32 * 1024;
 export function setInPlaceFrom(bytes: number): number {
   const before = inPlaceFrom;
   inPlaceFrom = bytes;
