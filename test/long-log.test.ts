@@ -238,6 +238,19 @@ describe('a plan with a long log, written in place', () => {
     expect(readFileSync(after, 'utf8')).toMatch(/\| 103 \|[^\n]*\n\n## Appendix\n\nNotes for the team\.\n$/);
   });
 
+  it("never changes the room comment's words where they are the plan's own text (a code block, a phase)", async () => {
+    const fake = `${ROOM_OPEN}    -->`;
+    const text = longPlan(100).replace('## Running learnings\n', `## Running learnings\n\n\`\`\`\n${fake}\n\`\`\`\n`);
+    const path = planFile(text);
+    for (let k = 0; k < 4; k++) await updatePlanFile(path, step(k), IN_PLACE);
+    const after = readFileSync(path, 'utf8');
+    // The words in the code block are as they were; a room of deepplan's own went in above the log.
+    expect(after).toContain(`\`\`\`\n${fake}\n\`\`\``);
+    expect(after.split(ROOM_OPEN)).toHaveLength(3);
+    expect(after).toMatch(new RegExp(`${ROOM_OPEN} {2048}-->\\n\\n## Iteration log`.replace(' {2048}', ' +')));
+    expect(shape(await updatePlanFile(path, step(4), IN_PLACE))).toEqual(shape(parsePlan(readFileSync(path, 'utf8'), { path })));
+  });
+
   it('reads the file again after someone else changed it between two writes', async () => {
     const path = planFile(longPlan(80));
     await updatePlanFile(path, step(0), IN_PLACE);

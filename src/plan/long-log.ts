@@ -80,14 +80,20 @@ export function longLogOf(plan: Plan): LongLog | null {
   return byPlan.get(plan) ?? null;
 }
 
-/** Where the room comment's spaces are in `head`, or null without one. */
+/** What may follow the room comment: blank lines, then the log's heading (anywhere else it is a plan's own text). */
+const BEFORE_LOG = /^-->[ \t]*\n(?:[ \t]*\n)* {0,3}##[ \t]+iteration log[ \t]*#*[ \t]*\n/i;
+
+/**
+ * Where the room comment's spaces are in `head`, or null without one: a line of its own right above the log's heading
+ * (the same words in a code block or a phase's text are the plan's own, and never changed).
+ */
 function roomIn(head: string): { start: number; end: number } | null {
   const open = head.lastIndexOf(ROOM_OPEN);
-  if (open === -1) return null;
+  if (open === -1 || (open > 0 && head.charCodeAt(open - 1) !== 0x0a)) return null;
   const start = open + ROOM_OPEN.length;
   let end = start;
   while (head.charCodeAt(end) === 0x20) end++;
-  return head.startsWith(ROOM_CLOSE, end) ? { start, end } : null;
+  return BEFORE_LOG.test(head.slice(end, end + 200)) ? { start, end } : null;
 }
 
 /** Where the log table's first row starts in a whole plan's text, when its rows run to the end of the file. */
