@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, wr
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { journalBytes, recoverInPlace } from '../src/plan/journal.js';
-import { longLogOf, ROOM_OPEN, setInPlaceFrom } from '../src/plan/long-log.js';
+import { requestText } from '../src/execute/gate.js';
+import { longLogOf, ROOM_OPEN, setInPlaceFrom, textOf } from '../src/plan/long-log.js';
 import { lintFile } from '../src/lint/lint.js';
 import { clearMemos } from '../src/plan/memos.js';
 import { parsePlan } from '../src/plan/parse.js';
@@ -249,6 +250,23 @@ describe('a plan with a long log, written in place', () => {
     expect(after.split(ROOM_OPEN)).toHaveLength(3);
     expect(after).toMatch(new RegExp(`${ROOM_OPEN} {2048}-->\\n\\n## Iteration log`.replace(' {2048}', ' +')));
     expect(shape(await updatePlanFile(path, step(4), IN_PLACE))).toEqual(shape(parsePlan(readFileSync(path, 'utf8'), { path })));
+  });
+
+  it("quotes the Request without putting the whole text together (textOf, the gate's requestText)", async () => {
+    const path = planFile(longPlan(150));
+    await updatePlanFile(path, step(0), IN_PLACE);
+    const plan = await updatePlanFile(path, step(1), IN_PLACE);
+    expect(longLogOf(plan)).not.toBeNull();
+    const request = plan.sections.find((section) => section.key === 'request')!;
+    const quoted = requestText(plan);
+    const near = textOf(plan, request.heading.start.offset, request.endOffset);
+    // The whole text is still a getter: nothing asked for it.
+    expect(Object.getOwnPropertyDescriptor(plan, 'text')?.get).toBeTypeOf('function');
+    const whole = readFileSync(path, 'utf8');
+    expect(near).toBe(whole.slice(request.heading.start.offset, request.endOffset));
+    expect(quoted).toBe(whole.slice(request.heading.end.offset, request.endOffset).trim());
+    // A range into the rows is the whole text's.
+    expect(textOf(plan, whole.length - 200, whole.length)).toBe(whole.slice(-200));
   });
 
   it('reads the file again after someone else changed it between two writes', async () => {

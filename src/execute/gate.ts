@@ -4,6 +4,7 @@ import picomatch from 'picomatch';
 import { globSync } from 'tinyglobby';
 import * as z from 'zod';
 import type { ModelRunner } from '../models/runner.js';
+import { textOf } from '../plan/long-log.js';
 import type { Phase, Plan } from '../plan/types.js';
 import { gateRounds } from './history.js';
 import { hasFiles, readInputs, type ExecutionContext } from './executors.js';
@@ -59,7 +60,7 @@ export function judgedInputs(plan: Plan, phase: Phase): string[] {
 /** The plan's Request section, as written (bounded). */
 export function requestText(plan: Plan): string {
   const request = plan.sections.find((section) => section.key === 'request');
-  const text = request ? plan.text.slice(request.heading.end.offset, request.endOffset).trim() : '';
+  const text = request ? textOf(plan, request.heading.end.offset, request.endOffset).trim() : '';
   return text.length > REQUEST_BUDGET ? `${text.slice(0, REQUEST_BUDGET)}…` : text;
 }
 

@@ -1,4 +1,5 @@
 import { actionNamesPhase } from '../plan/log-grammar.js';
+import { textOf } from '../plan/long-log.js';
 import type { LogRow, Phase, Plan, Step } from '../plan/types.js';
 import type { Skill } from '../skills/discover.js';
 import { completedSteps, referenceOf } from './history.js';
@@ -95,7 +96,7 @@ export function buildIterationPrompt(parts: PromptParts): string {
   const lines: string[] = [];
   lines.push(`# Plan: ${plan.meta.title ?? '?'} (${plan.meta.id ?? '?'})`, '');
   const request = plan.sections.find((section) => section.key === 'request');
-  if (request) lines.push('## Request', clip(plan.text.slice(request.heading.end.offset, request.endOffset).trim(), 1_500), '');
+  if (request) lines.push('## Request', clip(textOf(plan, request.heading.end.offset, request.endOffset).trim(), 1_500), '');
   lines.push(
     '## Success criteria',
     ...(plan.criteria ?? []).map((criterion) => `- [${criterion.checked ? 'x' : ' '}] ${criterion.id ?? ''} ${clip(criterion.text, 300)}`),

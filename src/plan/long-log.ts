@@ -80,6 +80,15 @@ export function longLogOf(plan: Plan): LongLog | null {
   return byPlan.get(plan) ?? null;
 }
 
+/**
+ * `plan.text.slice(from, to)`, without putting a long log's whole text together (1.7 MB at 10,000 rows) when the range
+ * lies above the log's rows, where the short text is the same: what a model step's prompt quotes (the Request).
+ */
+export function textOf(plan: Plan, from: number, to: number): string {
+  const long = byPlan.get(plan);
+  return long !== undefined && to <= long.headChars ? long.short.text.slice(from, to) : plan.text.slice(from, to);
+}
+
 /** What may follow the room comment: blank lines, then the log's heading (anywhere else it is a plan's own text). */
 const BEFORE_LOG = /^-->[ \t]*\n(?:[ \t]*\n)* {0,3}##[ \t]+iteration log[ \t]*#*[ \t]*\n/i;
 
