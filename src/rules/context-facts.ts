@@ -71,6 +71,9 @@ interface EntitySet {
 
 function entitySets(plan: Plan, context: Pick<RuleContext, 'expand' | 'filesIn'>): EntitySet[] {
   const byFolder = new Map<string, Set<string>>();
+  // The files of a folder by extension, added once: a plan that reads 120 articles one phase each names the folder
+  // 120 times (adding its 120 files each time made this rule quadratic in the entities).
+  const listed = new Set<string>();
   for (const phase of plan.phases) {
     for (const input of phase.inputs) {
       const pattern = cleanPattern(input);
@@ -78,15 +81,20 @@ function entitySets(plan: Plan, context: Pick<RuleContext, 'expand' | 'filesIn'>
       const name = pattern.slice(slash + 1);
       const folder = pattern.slice(0, slash + 1);
       if (isGlob(folder)) continue;
-      // A glob over one folder's files, or one file of a folder the plan reads file by file.
-      const direct = isGlob(name)
-        ? context.expand(pattern).filter((file) => !file.slice(folder.length).includes('/'))
-        : context.expand(pattern).length > 0
-          ? context.filesIn(folder, /\.[^.]+$/.exec(name)?.[0] ?? '')
-          : [];
       if (!isGlob(name)) {
         if (!byFolder.has(`?${folder}`)) byFolder.set(`?${folder}`, new Set());
         byFolder.get(`?${folder}`)!.add(pattern);
+      }
+      // A glob over one folder's files, or one file of a folder the plan reads file by file.
+      let direct: string[];
+      if (isGlob(name)) {
+        direct = context.expand(pattern).filter((file) => !file.slice(folder.length).includes('/'));
+      } else {
+        const extension = /\.[^.]+$/.exec(name)?.[0] ?? '';
+        const key = `${folder}\u0000${extension}`;
+        if (listed.has(key) || context.expand(pattern).length === 0) continue;
+        listed.add(key);
+        direct = context.filesIn(folder, extension);
       }
       if (direct.length < 2) continue;
       if (!byFolder.has(folder)) byFolder.set(folder, new Set());
