@@ -1,4 +1,17 @@
-import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, writeSync, type BigIntStats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fdatasyncSync,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeSync,
+  type BigIntStats,
+} from 'node:fs';
 import { dirname } from 'node:path';
 
 // Writes that append: a plan with a long iteration log is written in place, not replaced whole (store.ts decides
@@ -27,14 +40,22 @@ interface Undo {
   ino: string;
   /** The plan's first bytes before the write. */
   head: Buffer;
+  /**
+   * The plan's last bytes before the write (at most TAIL_SAMPLE): a file that does not end so where the plan ended is
+   * another file (its inode can be the plan's old one, reused), and the journal says nothing of it.
+   */
+  tail: Buffer;
 }
+
+/** How many of a plan's last bytes a journal keeps to know the file again. */
+export const TAIL_SAMPLE = 256;
 
 // node:crypto is loaded when a journal is written or found, not by every read of a plan (lint, status).
 const digest = (bytes: Buffer) => process.getBuiltinModule('node:crypto').createHash('sha256').update(bytes).digest('hex');
 
 /** A journal's bytes: the plan's size and inode before the write, and its old head with the head's digest. */
-export function journalBytes(size: number, ino: bigint | number, oldHead: Buffer): Buffer {
-  const header = JSON.stringify({ size, ino: String(ino), length: oldHead.length, sha256: digest(oldHead) });
+export function journalBytes(size: number, ino: bigint | number, oldHead: Buffer, tail: Buffer): Buffer {
+  const header = JSON.stringify({ size, ino: String(ino), length: oldHead.length, sha256: digest(oldHead), tail: tail.toString('base64') });
   return Buffer.concat([Buffer.from(`${MAGIC}${header}\n`), oldHead]);
 }
 
@@ -52,18 +73,19 @@ export function readJournal(journal: string): Undo | 'partial' | null {
   if (!bytes.subarray(0, MAGIC.length).equals(Buffer.from(MAGIC))) return 'partial';
   const lineEnd = bytes.indexOf(0x0a, MAGIC.length);
   if (lineEnd === -1) return 'partial';
-  let header: { size: number; ino: string; length: number; sha256: string };
+  let header: { size: number; ino: string; length: number; sha256: string; tail: string };
   try {
     header = JSON.parse(bytes.subarray(MAGIC.length, lineEnd).toString('utf8')) as typeof header;
   } catch {
     return 'partial';
   }
   const head = bytes.subarray(lineEnd + 1);
-  if (!Number.isInteger(header.size) || head.length !== header.length || digest(head) !== header.sha256) return 'partial';
-  return { size: header.size, ino: String(header.ino), head };
+  if (!Number.isInteger(header.size) || typeof header.tail !== 'string' || head.length !== header.length || digest(head) !== header.sha256) return 'partial';
+  return { size: header.size, ino: String(header.ino), head, tail: Buffer.from(header.tail, 'base64') };
 }
 
-const WRITE_FLAGS = constants.O_WRONLY | (constants.O_NOFOLLOW ?? 0);
+const WRITE_FLAGS = constants.O_RDWR | (constants.O_NOFOLLOW ?? 0);
+const RECOVER_FLAGS = WRITE_FLAGS;
 
 /** A write in place: the plan's size as the writer read it, its old head, the new head (same length), the rows after. */
 export interface InPlaceWrite {
@@ -101,7 +123,7 @@ export function writeInPlace(real: string, journal: string, write: InPlaceWrite)
       throw new InPlaceUnavailable(`no journal can be written at ${journal}: ${(error as Error).message}`);
     }
     try {
-      writeAll(undo, journalBytes(write.size, stats.ino, write.oldHead), null);
+      writeAll(undo, journalBytes(write.size, stats.ino, write.oldHead, tailOf(fd, write.size)), null);
       fdatasyncSync(undo);
     } finally {
       closeSync(undo);
@@ -114,6 +136,24 @@ export function writeInPlace(real: string, journal: string, write: InPlaceWrite)
     closeSync(fd);
   }
   rmSync(journal, { force: true });
+}
+
+/** The last TAIL_SAMPLE bytes (or fewer) of the first `size` bytes of the open file `fd`. */
+function tailOf(fd: number, size: number): Buffer {
+  const length = Math.min(TAIL_SAMPLE, size);
+  const tail = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    const read = readSync(fd, tail, done, length - done, size - length + done);
+    if (read === 0) break;
+    done += read;
+  }
+  return tail.subarray(0, done);
+}
+
+/** Whether the open file `fd` is the one `undo` was written for: its inode, and its bytes where the plan ended. */
+function journalOf(fd: number, stats: BigIntStats, undo: Undo): boolean {
+  return String(stats.ino) === undo.ino && Number(stats.size) >= undo.size && tailOf(fd, undo.size).equals(undo.tail);
 }
 
 function writeAll(fd: number, bytes: Buffer, position: number | null): void {
@@ -133,10 +173,10 @@ export function recoverInPlace(real: string, journal: string): boolean {
   if (undo !== 'partial') {
     let fd: number | null = null;
     try {
-      fd = openSync(real, WRITE_FLAGS);
+      fd = openSync(real, RECOVER_FLAGS);
       const stats = fstatSync(fd, { bigint: true });
       // A journal of another file (the plan was replaced since) or of a longer one is stale: the plan is left alone.
-      if (String(stats.ino) === undo.ino && Number(stats.size) >= undo.size) {
+      if (journalOf(fd, stats, undo)) {
         writeAll(fd, undo.head, 0);
         if (Number(stats.size) !== undo.size) ftruncateSync(fd, undo.size);
         fdatasyncSync(fd);
@@ -171,12 +211,19 @@ export function settledBytes(
 ): Buffer | null {
   if (!sameFile(before, after)) return null;
   // A journal of another file (the plan was replaced since it was written) is stale: it says nothing of this one.
-  if (journal !== null && journal !== 'partial' && journal.ino === String(before.ino) && bytes.length >= journal.size) {
+  if (
+    journal !== null &&
+    journal !== 'partial' &&
+    journal.ino === String(before.ino) &&
+    bytes.length >= journal.size &&
+    bytes.subarray(journal.size - journal.tail.length, journal.size).equals(journal.tail)
+  ) {
     const out = Buffer.allocUnsafe(journal.size);
     bytes.copy(out, 0, 0, journal.size);
     journal.head.copy(out, 0);
     return out;
   }
   const now = readJournal(journalPath);
-  return now === null || now === 'partial' || now.ino !== String(before.ino) ? bytes : null;
+  const stale = now !== null && now !== 'partial' && (now.ino !== String(before.ino) || !bytes.subarray(now.size - now.tail.length, now.size).equals(now.tail));
+  return now === null || now === 'partial' || stale ? bytes : null;
 }
