@@ -84,8 +84,8 @@ export function readJournal(journal: string): Undo | 'partial' | null {
   return { size: header.size, ino: String(header.ino), head, tail: Buffer.from(header.tail, 'base64') };
 }
 
+/** The plan opened to be written in place or put back (read too: its last bytes are compared). */
 const WRITE_FLAGS = constants.O_RDWR | (constants.O_NOFOLLOW ?? 0);
-const RECOVER_FLAGS = WRITE_FLAGS;
 
 /** A write in place: the plan's size as the writer read it, its old head, the new head (same length), the rows after. */
 export interface InPlaceWrite {
@@ -151,9 +151,12 @@ function tailOf(fd: number, size: number): Buffer {
   return tail.subarray(0, done);
 }
 
-/** Whether the open file `fd` is the one `undo` was written for: its inode, and its bytes where the plan ended. */
-function journalOf(fd: number, stats: BigIntStats, undo: Undo): boolean {
-  return String(stats.ino) === undo.ino && Number(stats.size) >= undo.size && tailOf(fd, undo.size).equals(undo.tail);
+/**
+ * Whether a file (its stat, and its bytes [size - length, size) as `endOf` gives them) is the one `undo` was written
+ * for: its inode, and its bytes where the plan ended (an inode can be reused by another file).
+ */
+function describes(undo: Undo, stats: BigIntStats, endOf: (size: number, length: number) => Buffer): boolean {
+  return String(stats.ino) === undo.ino && Number(stats.size) >= undo.size && endOf(undo.size, undo.tail.length).equals(undo.tail);
 }
 
 function writeAll(fd: number, bytes: Buffer, position: number | null): void {
@@ -173,13 +176,14 @@ export function recoverInPlace(real: string, journal: string): boolean {
   if (undo !== 'partial') {
     let fd: number | null = null;
     try {
-      fd = openSync(real, RECOVER_FLAGS);
-      const stats = fstatSync(fd, { bigint: true });
+      const plan = openSync(real, WRITE_FLAGS);
+      fd = plan;
+      const stats = fstatSync(plan, { bigint: true });
       // A journal of another file (the plan was replaced since) or of a longer one is stale: the plan is left alone.
-      if (journalOf(fd, stats, undo)) {
-        writeAll(fd, undo.head, 0);
-        if (Number(stats.size) !== undo.size) ftruncateSync(fd, undo.size);
-        fdatasyncSync(fd);
+      if (describes(undo, stats, (size) => tailOf(plan, size))) {
+        writeAll(plan, undo.head, 0);
+        if (Number(stats.size) !== undo.size) ftruncateSync(plan, undo.size);
+        fdatasyncSync(plan);
       }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
@@ -211,19 +215,13 @@ export function settledBytes(
 ): Buffer | null {
   if (!sameFile(before, after)) return null;
   // A journal of another file (the plan was replaced since it was written) is stale: it says nothing of this one.
-  if (
-    journal !== null &&
-    journal !== 'partial' &&
-    journal.ino === String(before.ino) &&
-    bytes.length >= journal.size &&
-    bytes.subarray(journal.size - journal.tail.length, journal.size).equals(journal.tail)
-  ) {
+  const ofThese = (undo: ReturnType<typeof readJournal>): undo is Undo =>
+    undo !== null && undo !== 'partial' && describes(undo, before, (size, length) => bytes.subarray(size - length, size));
+  if (ofThese(journal)) {
     const out = Buffer.allocUnsafe(journal.size);
     bytes.copy(out, 0, 0, journal.size);
     journal.head.copy(out, 0);
     return out;
   }
-  const now = readJournal(journalPath);
-  const stale = now !== null && now !== 'partial' && (now.ino !== String(before.ino) || !bytes.subarray(now.size - now.tail.length, now.size).equals(now.tail));
-  return now === null || now === 'partial' || stale ? bytes : null;
+  return ofThese(readJournal(journalPath)) ? null : bytes;
 }

@@ -324,12 +324,12 @@ function lineAt(starts: number[], offset: number, lo: number, hi: number): numbe
   return low;
 }
 
-function setLines(log: IterationLog, lines: LogLines): void {
+export function setLines(log: IterationLog, lines: LogLines): void {
   Object.defineProperty(log, 'lines', { value: lines, enumerable: false, writable: true, configurable: true });
 }
 
 /** Defines `key` of `object` as `compute()`, computed on first use (then a plain property, which may be set). */
-function lazyProperty<T>(object: object, key: string, compute: () => T): void {
+export function lazyProperty<T>(object: object, key: string, compute: () => T): void {
   const settle = (value: T) => Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
   Object.defineProperty(object, key, {
     enumerable: true,

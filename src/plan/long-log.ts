@@ -1,3 +1,4 @@
+import { lazyProperty, setLines } from './log-table.js';
 import { registerMemo } from './memos.js';
 import { parsePlan } from './parse.js';
 import { mappedOffset } from './pieces.js';
@@ -289,22 +290,6 @@ class JoinedRows implements LogLines {
   }
 }
 
-/** Defines `key` of `object` as `compute()`, computed when first read. */
-function lazy<T>(object: object, key: string, compute: () => T, enumerable = true): void {
-  Object.defineProperty(object, key, {
-    enumerable,
-    configurable: true,
-    get() {
-      const value = compute();
-      Object.defineProperty(object, key, { value, writable: true, enumerable, configurable: true });
-      return value;
-    },
-    set(value: T) {
-      Object.defineProperty(object, key, { value, writable: true, enumerable, configurable: true });
-    },
-  });
-}
-
 /** The long log with its whole plan and its view for edits. */
 function build(parts: Omit<LongLog, 'full' | 'view' | 'baseCount' | 'baseChars'>): LongLog {
   const { short, headChars, base } = parts;
@@ -320,15 +305,15 @@ function build(parts: Omit<LongLog, 'full' | 'view' | 'baseCount' | 'baseChars'>
 
   // What edits get: the short text's plan (its offsets), the whole log (its rows).
   const viewLog = { ...withoutLazy(log) } as IterationLog;
-  lazy(viewLog, 'rows', allRows);
-  lazy(viewLog, 'problems', () => log.problems);
-  Object.defineProperty(viewLog, 'lines', { value: lines, enumerable: false, writable: true, configurable: true });
+  lazyProperty(viewLog, 'rows', allRows);
+  lazyProperty(viewLog, 'problems', () => log.problems);
+  setLines(viewLog, lines);
   long.view = { ...short, log: viewLog };
 
   // What readers get: the plan as its file reads, the text put together when asked for.
   const fullLog: IterationLog = { headingLine: log.headingLine, header: log.header, headerLine: log.headerLine, insertOffset: total } as IterationLog;
-  lazy(fullLog, 'rows', allRows);
-  lazy(fullLog, 'problems', () => {
+  lazyProperty(fullLog, 'rows', allRows);
+  lazyProperty(fullLog, 'problems', () => {
     const problems: Diagnostic[] = [];
     let at = 0;
     for (const segment of base) {
@@ -338,7 +323,7 @@ function build(parts: Omit<LongLog, 'full' | 'view' | 'baseCount' | 'baseChars'>
     for (const problem of log.problems) problems.push(problem.line >= firstLine ? { ...problem, line: problem.line + baseCount } : problem);
     return problems;
   });
-  Object.defineProperty(fullLog, 'lines', { value: lines, enumerable: false, writable: true, configurable: true });
+  setLines(fullLog, lines);
   // A section that ends where the short text ends (the log's, and the one before it when the Markdown part has no
   // heading after it) ends where the whole text ends.
   const sections: Section[] = short.sections.map((section) => (section.endOffset === short.text.length ? { ...section, endOffset: total } : section));
@@ -358,7 +343,7 @@ function build(parts: Omit<LongLog, 'full' | 'view' | 'baseCount' | 'baseChars'>
     return { line: point.line + baseCount, column: point.column, offset };
   };
   const full = { ...short, sections, log: fullLog, pointAt } as Plan;
-  lazy(full, 'text', () => short.text.slice(0, headChars) + base.map((segment) => segment.text).join('') + short.text.slice(headChars));
+  lazyProperty(full, 'text', () => short.text.slice(0, headChars) + base.map((segment) => segment.text).join('') + short.text.slice(headChars));
   long.full = full;
   byPlan.set(full, long);
   return long;

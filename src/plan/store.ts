@@ -311,9 +311,9 @@ async function readBounded(
       for (let buffer = bytes.next(scratch); buffer !== null; buffer = bytes.next(null))
         bytes.took(buffer, (await handle.read(buffer, 0, buffer.length, bytes.offset)).bytesRead);
       const read = bytes.read();
-      const settled = settledBytes(journalPath, read.bytes, journal, stats, await handle.stat({ bigint: true }));
-      if (settled !== null) return settled === read.bytes ? read : { bytes: settled, size: settled.length };
-      if (attempt >= SETTLE_TRIES) throw new PlanFileError(`cannot read ${shown}: it kept changing while it was read; try again`);
+      const settled = settle(journalPath, read, journal, stats, await handle.stat({ bigint: true }));
+      if (settled !== null) return settled;
+      if (attempt >= SETTLE_TRIES) throw keptChanging(shown);
       await delay(1);
     }
   } catch (error) {
@@ -325,6 +325,21 @@ async function readBounded(
 
 /** How many times a read is made again when a write changed the file under it (a write in place takes under 1 ms). */
 const SETTLE_TRIES = 200;
+
+/** A read of a plan file as journal.ts settledBytes takes it: as read, rebuilt from a journal, or null (read again). */
+function settle(
+  journalPath: string,
+  read: { bytes: Buffer; size: number },
+  journal: ReturnType<typeof readJournal>,
+  before: BigIntStats,
+  after: BigIntStats,
+): { bytes: Buffer; size: number } | null {
+  const settled = settledBytes(journalPath, read.bytes, journal, before, after);
+  if (settled === null) return null;
+  return settled === read.bytes ? read : { bytes: settled, size: settled.length };
+}
+
+const keptChanging = (shown: string) => new PlanFileError(`cannot read ${shown}: it kept changing while it was read; try again`);
 
 /**
  * readBounded without the event loop, for a reader that reads files one after the other (lint): an asynchronous read
@@ -345,9 +360,9 @@ function readBoundedSync(real: string, shown: string, limit: number): { bytes: B
       const bytes = new BoundedBytes(stats, Number(stats.size), shown, limit);
       for (let buffer = bytes.next(null); buffer !== null; buffer = bytes.next(null)) bytes.took(buffer, readSync(fd, buffer, 0, buffer.length, bytes.offset));
       const read = bytes.read();
-      const settled = settledBytes(journalPath, read.bytes, journal, stats, fstatSync(fd, { bigint: true }));
-      if (settled !== null) return settled === read.bytes ? read : { bytes: settled, size: settled.length };
-      if (attempt >= SETTLE_TRIES) throw new PlanFileError(`cannot read ${shown}: it kept changing while it was read; try again`);
+      const settled = settle(journalPath, read, journal, stats, fstatSync(fd, { bigint: true }));
+      if (settled !== null) return settled;
+      if (attempt >= SETTLE_TRIES) throw keptChanging(shown);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
     }
   } catch (error) {
@@ -400,10 +415,11 @@ function takeScratch(): Buffer | null {
  */
 async function readPlanSource(
   path: string,
-  options: ReadPlanOptions & { memo?: boolean } = {},
+  options: ReadPlanOptions & { memo?: boolean; checked?: string } = {},
   scratch: Buffer | null = null,
 ): Promise<{ plan: Plan; source: { text: string; bytes: Buffer } | null; real: string }> {
-  const real = checkPlanPath(path, options);
+  // `checked`: checkPlanPath's answer for `path`, when the caller (a writer, under the lock) has it already.
+  const real = options.checked ?? checkPlanPath(path, options);
   const read = await readBounded(real, path, MAX_PLAN_BYTES, scratch, options.memo ?? true);
   if ('written' in read) {
     // The bytes this process wrote, whose text the write parsed already (a write in place keeps no text of the whole
@@ -515,7 +531,7 @@ async function writeUnderLock(path: string, edit: PlanEdit, options: UpdateOptio
     const checked = checkPlanPath(path);
     if (recoverInPlace(checked, journalPathOf(checked))) noteWritten(checked, null);
     for (;;) {
-      const done = await writeOnce(path, edit, options, scratch);
+      const done = await writeOnce(path, edit, { ...options, checked }, scratch);
       if (done !== 'conflict') return done;
     }
   } finally {
@@ -525,8 +541,9 @@ async function writeUnderLock(path: string, edit: PlanEdit, options: UpdateOptio
 }
 
 /** One read, edit and write of the plan, under its lock; 'conflict' when the file changed under a write in place. */
-async function writeOnce(path: string, edit: PlanEdit, options: UpdateOptions, scratch: Buffer | null): Promise<Plan | 'conflict'> {
-  let { plan, source, real } = await readPlanSource(path, {}, scratch);
+async function writeOnce(path: string, edit: PlanEdit, options: UpdateOptions & { checked: string }, scratch: Buffer | null): Promise<Plan | 'conflict'> {
+  const { checked } = options;
+  let { plan, source, real } = await readPlanSource(path, { checked }, scratch);
   const unreadable = unreadableReason(plan);
   if (unreadable) throw new PlanFileError(`cannot update ${path}: ${unreadable}`);
   const revision = plan.meta.state?.revision;
@@ -541,7 +558,7 @@ async function writeOnce(path: string, edit: PlanEdit, options: UpdateOptions, s
     return 'conflict';
   }
   if (inPlace !== null) return inPlace;
-  if (source === null) ({ plan, source, real } = await readPlanSource(path, { memo: false }, scratch));
+  if (source === null) ({ plan, source, real } = await readPlanSource(path, { memo: false, checked }, scratch));
   if (source === null) throw new PlanFileError(`cannot update ${path}: it is not plan text`);
   // The text as read, BOM included: the edits that follow are noted as pieces of it.
   const original = beginPieces(source.text);
