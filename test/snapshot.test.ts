@@ -99,24 +99,38 @@ describe('lint and status started from the snapshot', () => {
     expect(usual.stderr).toMatch(/node: not found/);
   });
 
-  it("start one plan without V8's optimising compilers, and many plans with them (the launcher's --max-opt=1)", () => {
+  it("start one plan without V8's optimising compilers and with the build's hash seed, many plans with both (the launcher's flags)", () => {
     const { root, plans } = repos[0]!;
-    /** The flags the launcher started the snapshot's Node with, from strace's record of the exec. */
-    const tiers = (args: string[]) => {
+    /** The exec of the snapshot's Node, its arguments and environment, from strace's record. */
+    const exec = (args: string[], env: Record<string, string> = {}) => {
       const trace = join(mkdtempSync(join(tmpdir(), 'deepplan-exec-')), 'trace');
       folders.push(trace.slice(0, -'/trace'.length));
-      spawnSync('strace', ['-f', '-e', 'trace=execve', '-o', trace, LAUNCHER, ...args], { cwd: root, encoding: 'utf8' });
-      const exec = readFileSync(trace, 'utf8')
+      spawnSync('strace', ['-f', '-v', '-s', '256', '-e', 'trace=execve', '-o', trace, LAUNCHER, ...args], {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...process.env, ...env },
+      });
+      const line = readFileSync(trace, 'utf8')
         .split('\n')
-        .find((line) => line.includes('snapshot/node'));
-      expect(exec, `no exec of the snapshot's node for ${args.join(' ')}`).toBeDefined();
-      return exec!.includes('--max-opt=1');
+        .find((entry) => entry.includes('snapshot/node'));
+      expect(line, `no exec of the snapshot's node for ${args.join(' ')}`).toBeDefined();
+      return line!;
     };
-    expect(tiers(['lint', plans[0]!])).toBe(true);
-    expect(tiers(['status', plans[0]!])).toBe(true);
-    expect(tiers(['lint', plans[0]!, plans[1]!])).toBe(false);
-    expect(tiers(['lint', 'plans'])).toBe(false);
-    expect(tiers(['lint', plans[0]!, '--format', 'json'])).toBe(false);
+    /** Whether both one-plan flags were given; one without the other fails. */
+    const onePlan = (args: string[]) => {
+      const line = exec(args);
+      expect(line.includes('--max-opt=1'), line).toBe(line.includes('--no-rehash-snapshot'));
+      return line.includes('--max-opt=1');
+    };
+    expect(onePlan(['lint', plans[0]!])).toBe(true);
+    expect(onePlan(['status', plans[0]!])).toBe(true);
+    // Many plans may start worker threads, from Node's own snapshot: their hash seed must be drawn anew.
+    expect(onePlan(['lint', plans[0]!, plans[1]!])).toBe(false);
+    expect(onePlan(['lint', 'plans'])).toBe(false);
+    expect(onePlan(['lint', plans[0]!, '--format', 'json'])).toBe(false);
+    // The C library's huge pages are asked for, and a tunable the user set is kept beside it.
+    expect(exec(['status', plans[0]!], { GLIBC_TUNABLES: 'glibc.malloc.check=0' })).toContain('"GLIBC_TUNABLES=glibc.malloc.check=0:glibc.malloc.hugetlb=1"');
+    expect(exec(['status', plans[0]!], { GLIBC_TUNABLES: '' })).toMatch(/"GLIBC_TUNABLES=glibc\.malloc\.hugetlb=1"/);
   });
 
   it('report what the usual start reports on four workloads of single-defect plans, in every format', () => {
