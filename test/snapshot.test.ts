@@ -218,6 +218,29 @@ describe('lint and status started from the snapshot', () => {
     expect((JSON.parse(snapshot.stdout) as { files: unknown[] }).files.length).toBeGreaterThanOrEqual(91);
   }, 120_000);
 
+  it('write all of a long report to a reader that starts late (the restored process ends itself once its output is written)', () => {
+    const repo = repos[2]!;
+    const root = makeRepo();
+    folders.push(root);
+    cpSync(repo.root, root, { recursive: true });
+    const text = readFileSync(join(root, repo.plans[0]!), 'utf8');
+    // 600 placeholders, one finding each: a JSON report larger than a pipe's buffer (64 kB).
+    const constraints = Array.from({ length: 600 }, (_, index) => `- Constraint ${index + 1}: send it to <insert contact name> TODO`).join('\n');
+    writeFileSync(join(root, 'plans', 'long-report.md'), text.replace('## Constraints\n', `## Constraints\n\n${constraints}\n`));
+    const usual = run(process.execPath, [CLI, 'lint', 'plans/long-report.md', '--format', 'json'], { cwd: root });
+    expect(usual.stdout.length).toBeGreaterThan(96 * 1024);
+    for (const args of [['lint', 'plans/long-report.md', '--format', 'json'], ['lint', 'plans/long-report.md']]) {
+      const expected = args.length === 2 ? run(process.execPath, [CLI, ...args], { cwd: root }).stdout : usual.stdout;
+      const late = spawnSync('sh', ['-c', `"${LAUNCHER}" ${args.join(' ')} | { sleep 0.5; cat; }`], {
+        cwd: root,
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+        env: { HOME: root, PATH: `${noNode}:/usr/bin:/bin` },
+      });
+      expect(late.stdout).toBe(expected);
+    }
+  }, 120_000);
+
   it('fail as the usual start fails: a missing plan, a bad option, a broken configuration; --help is the same', () => {
     const root = repos[3]!.root;
     const cases = [

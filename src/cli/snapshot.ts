@@ -154,7 +154,13 @@ async function start(): Promise<void> {
       throw error;
     });
   }
-  process.exitCode = await main(process.argv.slice(1));
+  const code = await main(process.argv.slice(1));
+  // Once what was written has reached the streams, end the process: returning would have Node tear the heap down
+  // first, freeing and unmapping every page the restored program used, which nothing needs from a read-only command
+  // that is done (~3 % of a lint). 'exit' listeners still run. (On Linux Node writes its standard streams
+  // synchronously, pipes and sockets too; the wait is for a platform where a pipe's writes are queued.)
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => stream.write('', () => resolve()))));
+  process.exit(code);
 }
 
 if (startupSnapshot.isBuildingSnapshot()) {
