@@ -229,7 +229,10 @@ describe('lint and status started from the snapshot', () => {
     writeFileSync(join(root, 'plans', 'long-report.md'), text.replace('## Constraints\n', `## Constraints\n\n${constraints}\n`));
     const usual = run(process.execPath, [CLI, 'lint', 'plans/long-report.md', '--format', 'json'], { cwd: root });
     expect(usual.stdout.length).toBeGreaterThan(96 * 1024);
-    for (const args of [['lint', 'plans/long-report.md', '--format', 'json'], ['lint', 'plans/long-report.md']]) {
+    for (const args of [
+      ['lint', 'plans/long-report.md', '--format', 'json'],
+      ['lint', 'plans/long-report.md'],
+    ]) {
       const expected = args.length === 2 ? run(process.execPath, [CLI, ...args], { cwd: root }).stdout : usual.stdout;
       const late = spawnSync('sh', ['-c', `"${LAUNCHER}" ${args.join(' ')} | { sleep 0.5; cat; }`], {
         cwd: root,
