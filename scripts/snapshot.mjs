@@ -152,7 +152,7 @@ dropCodeCache(partial);
 // sample plan before the launcher may use it, and compare with the same command run the usual way.
 const check = samples[0] ? ['lint', '--format', 'json', samples[0]] : ['status', '--help'];
 // With the launcher's flags for one plan (src/cli/deepplan.sh): the heap keeps the hash seed it was built with.
-const fromSnapshot = spawnSync(nodeCopy, ['--no-regexp-tier-up', '--max-opt=1', '--no-rehash-snapshot', '--snapshot-blob', partial, ...check], {
+const fromSnapshot = spawnSync(nodeCopy, ['--no-regexp-tier-up', '--max-opt=0', '--no-rehash-snapshot', '--snapshot-blob', partial, ...check], {
   encoding: 'utf8',
   cwd: PROJECT,
   timeout: 60_000,

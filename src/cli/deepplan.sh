@@ -20,16 +20,18 @@ lint | status)
     built=
     read -r built <"$snapshot/read.node" || true
     if [ "$built" = "$dist" ]; then
-      # One plan (status, or lint of one file): V8's optimising compilers only compete with so short a process for the
-      # cores (--max-opt=1 stops at the baseline compiler: 0.91 x the time of status, 0.93 x a lint of a 20 kB plan).
-      # Lint of many plans (a folder, several files, worker threads) runs its rules often enough to need them.
+      # One plan (status, or lint of one file): V8's compilers only compete with so short a process for the cores
+      # (--max-opt=1, the baseline compiler only: 0.91 x the time of status, 0.93 x a lint of a 20 kB plan; --max-opt=0,
+      # the interpreter only, runs one plan as fast as that, 0.97-0.98 x, on 0.90 x the CPU: the baseline compiler's
+      # thread compiled ~700 functions that each ran a few times). Lint of many plans (a folder, several files, worker
+      # threads) runs its rules often enough to need every compiler.
       # --no-rehash-snapshot, for one plan too: V8 keeps the hash seed this installation's build drew at random
       # instead of drawing a new one and hashing the restored heap again (~5 % of a lint). A worker thread starts from
       # Node's own snapshot, whose seed is the same in every copy of this Node; only a lint of many plans starts workers,
       # and it keeps the rehash, so no hash table of deepplan's is ever seeded with a value a plan's author could know
       # (docs/performance.md, "Start-up").
       flags=
-      if [ "$1" = status ] || { [ $# -eq 2 ] && [ -f "$2" ]; }; then flags='--max-opt=1 --no-rehash-snapshot'; fi
+      if [ "$1" = status ] || { [ $# -eq 2 ] && [ -f "$2" ]; }; then flags='--max-opt=0 --no-rehash-snapshot'; fi
       # Node reads the blob into one buffer of its size and copies it into a second: with glibc's hugetlb tunable those
       # buffers (and the rest of malloc's large blocks) are backed by transparent huge pages where the system allows
       # them on request, ~2,000 page faults fewer (0.97 x a lint). A C library without the tunable ignores it.
