@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import picomatch from 'picomatch';
 import { isDynamicPattern } from 'tinyglobby';
 import { lintText } from '../src/lint/lint.js';
-import { createRuleContext, isDynamic } from '../src/rules/context.js';
+import { createRuleContext, isDynamic, pathsUnder } from '../src/rules/context.js';
 import { mentionsWord } from '../src/rules/done-when-verifiable.js';
 import { isGlob, overlapIndex, overlapPlaces, overlaps } from '../src/rules/plan-paths.js';
 import { plainArguments } from '../src/rules/scope.js';
@@ -286,5 +286,30 @@ describe('phase-context-mode, answering a direct phase of few bytes without read
       'P1 reads 3,000 input lines with Context `direct`; that size needs `extract_then_assemble`',
     ]);
     expect(contextMode({ 'notes/accounts.md': 'x'.repeat(5000) })).toEqual([]);
+  });
+});
+
+describe('pathsUnder', () => {
+  it('joins a repository folder and a path exactly as path.join does', () => {
+    const segments = ['a', 'notes', '.', '..', '', '.x', 'x.', '...', 'a\\b', 'é', 'a b', '*.md', '<account>'];
+    const roots = ['/repo', '/repo/', '/', '/srv/work/acme', '/a/./b', '/a//b', '/a/../b', 'relative/root', ''];
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    let plain = 0;
+    for (const root of roots) {
+      const under = pathsUnder(root);
+      for (let index = 0; index < 800; index++) {
+        const path = Array.from({ length: 1 + next(4) }, () => segments[next(segments.length)]!).join('/');
+        const withLead = next(6) === 0 ? `/${path}` : next(6) === 0 ? `./${path}` : path;
+        expect(under(withLead), `${root} + ${withLead}`).toBe(join(root, withLead));
+        if (!/(?:^|\/)\.{1,2}(?:\/|$)|\/\/|\\/.test(withLead) && withLead !== '' && withLead[0] !== '/') plain++;
+      }
+      expect(under('')).toBe(join(root, ''));
+    }
+    // Most draws are plain paths, the case answered without join.
+    expect(plain).toBeGreaterThan(1000);
   });
 });
