@@ -103,6 +103,13 @@ describe('context-facts reads only the records that may name someone the plan ti
     const twoKims = { ...other, 'crm/contacts/b.yaml': 'name: Kim Larsen\ntitle: VP Marketing\n', 'crm/contacts/c.yaml': 'name: Kim Park\ntitle: CFO\n' };
     expect(titles('Address it to Kim, the CMO.', twoKims)).toEqual([]);
     expect(titles('Address it to Kim Park, the CMO.', twoKims)).toEqual(['P2.2 calls Kim Park CMO, but per crm/contacts/c.yaml Kim Park is CFO']);
+    // Names with a hyphen (a character of the search's own syntax) and with a letter beyond ASCII, in capitals.
+    expect(titles('Address it to Anne-Marie Dubois, the CMO.', { ...other, 'crm/contacts/b.yaml': 'name: ANNE-MARIE DUBOIS\ntitle: CFO\n' })).toEqual([
+      'P2.2 calls ANNE-MARIE DUBOIS CMO, but per crm/contacts/b.yaml ANNE-MARIE DUBOIS is CFO',
+    ]);
+    expect(titles('Address it to Zo\u00eb Brandt, the CMO.', { ...other, 'crm/contacts/b.yaml': 'name: ZO\u00cb BRANDT\ntitle: CFO\n' })).toEqual([
+      'P2.2 calls ZO\u00cb BRANDT CMO, but per crm/contacts/b.yaml ZO\u00cb BRANDT is CFO',
+    ]);
   });
 });
 

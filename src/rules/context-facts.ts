@@ -454,15 +454,26 @@ function namesAsked(plan: Plan, texts: string[]): string[] {
 
 /**
  * Whether a record or briefing may name someone checkTitles asks about: its text holds one of the words asked (any
- * case), or a backslash (an escape in YAML or JSON may spell a name). A file that cannot is not parsed.
+ * case), or a backslash (an escape in YAML or JSON may spell a name). A file that cannot is not parsed. Made once per
+ * plan: for ASCII words, one case-insensitive expression searches each text where it lies (lower-casing a 6,000-line
+ * source to search it cost ~0.9 ms of a lint); a word beyond ASCII is compared in lower case, as before, since a
+ * letter's lower case may be longer than the letter ('\u0130').
  */
-function mayName(text: string, asked: string[]): boolean {
-  if (text.includes('\\')) return true;
-  const lower = text.toLowerCase();
-  return asked.some((word) => lower.includes(word));
+function nameFinder(asked: string[]): (text: string) => boolean {
+  if (asked.length === 0) return (text) => text.includes('\\');
+  if (asked.every((word) => /^[\x20-\x7e]+$/.test(word))) {
+    const any = new RegExp(`\\\\|${asked.map((word) => word.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')).join('|')}`, 'i');
+    return (text) => any.test(text);
+  }
+  return (text) => {
+    if (text.includes('\\')) return true;
+    const lower = text.toLowerCase();
+    return asked.some((word) => lower.includes(word));
+  };
 }
 
 function knownPeople(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText'>, asked: string[]): { records: People; all: People } {
+  const mayName = nameFinder(asked);
   const records = new People();
   const all = new People();
   const files = new Set<string>();
@@ -470,7 +481,7 @@ function knownPeople(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText
   for (const file of [...files].slice(0, 400)) {
     if (/\.(?:ya?ml|json)$/i.test(file)) {
       const text = context.readText(file);
-      if (text === null || !mayName(text, asked)) continue;
+      if (text === null || !mayName(text)) continue;
       let data: unknown;
       try {
         data = parseYaml(text, { maxAliasCount: 20 });
@@ -483,7 +494,7 @@ function knownPeople(plan: Plan, context: Pick<RuleContext, 'expand' | 'readText
       });
     } else if (/\.(?:md|markdown|txt)$/i.test(file)) {
       const text = context.readText(file);
-      if (text === null || !mayName(text, asked)) continue;
+      if (text === null || !mayName(text)) continue;
       for (const line of text.split('\n').slice(0, 2000)) {
         for (const mention of mentionsOf(line)) {
           records.add(mention.name, mention.title, file);
