@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import picomatch from 'picomatch';
 import { isDynamicPattern } from 'tinyglobby';
 import { lintText } from '../src/lint/lint.js';
-import { createRuleContext, isDynamic, pathsUnder } from '../src/rules/context.js';
+import { createRuleContext, isDynamic, isInsideRepository, pathsUnder } from '../src/rules/context.js';
 import { mentionsWord } from '../src/rules/done-when-verifiable.js';
 import { isGlob, overlapIndex, overlapPlaces, overlaps } from '../src/rules/plan-paths.js';
 import { plainArguments } from '../src/rules/scope.js';
@@ -318,5 +318,25 @@ describe('pathsUnder', () => {
     }
     // Most draws are plain paths, the case answered without join.
     expect(plain).toBeGreaterThan(1000);
+  });
+});
+
+describe('isInsideRepository', () => {
+  it('refuses exactly the paths with a `..` segment, among relative ones, as splitting them at / and \\ does', () => {
+    const segments = ['a', '..', '.', '...', '..a', 'a..', '', 'b\\..', '..\\c', '.git'];
+    let seed = 11;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    let refused = 0;
+    for (let index = 0; index < 3000; index++) {
+      const path = Array.from({ length: 1 + next(4) }, () => segments[next(segments.length)]!).join(next(3) === 0 ? '\\' : '/');
+      if (path.startsWith('/') || path.startsWith('~') || /^[A-Za-z]:[\\/]/.test(path)) continue;
+      const expected = !path.split(/[\\/]/).includes('..');
+      expect(isInsideRepository(path), path).toBe(expected);
+      if (!expected) refused++;
+    }
+    expect(refused).toBeGreaterThan(300);
   });
 });

@@ -96,7 +96,8 @@ export { PRIVATE_FOLDERS, privateFolderOf } from '../plan/protected.js';
 
 export function isInsideRepository(pattern: string): boolean {
   if (isAbsolute(pattern) || /^[A-Za-z]:[\\/]/.test(pattern) || pattern.startsWith('~')) return false;
-  return !pattern.split(/[\\/]/).includes('..');
+  // A `..` segment, found without splitting the path (it is asked of every path a plan names).
+  return !/(?:^|[\\/])\.\.(?:[\\/]|$)/.test(pattern);
 }
 
 function expandPattern(root: string, under: (path: string) => string, pattern: string, sizes: Map<string, number>): string[] {
