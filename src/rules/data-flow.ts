@@ -152,19 +152,31 @@ function reportUnusedOutputs(plan: Plan, report: Parameters<Rule['check']>[2]): 
   const inputsRead = overlapIndex(phases.flatMap((phase, at) => phase.inputs.map((input) => ({ pattern: cleanPattern(input), at }))));
   const stepsRead = overlapIndex(stepPaths.flatMap((paths, at) => paths.map((path) => ({ pattern: path, at }))));
   const criteriaRead = overlapIndex(criteriaPaths.map((path) => ({ pattern: path, at: -1 })));
-  const stepTexts = phases.map((phase) => [...phase.steps.map((step) => step.text), phase.doneWhen?.verify ?? '']);
+  // Each phase's step texts, and the criteria, as one text each: a path has no line break, so it lies in the joined
+  // text exactly when it lies in one of its parts (one search per phase, not one per step, for every output).
+  const stepTextLists = phases.map((phase) => [...phase.steps.map((step) => step.text), phase.doneWhen?.verify ?? '']);
+  const stepTexts = stepTextLists.map((texts) => texts.join('\n'));
+  const criteriaText = criteria.join('\n');
+  const inStepsElsewhere = (pattern: string, index: number) =>
+    pattern.includes('\n')
+      ? stepTextLists.some((texts, at) => at !== index && texts.some((text) => text.includes(pattern)))
+      : stepTexts.some((text, at) => at !== index && text.includes(pattern));
+  const inCriteria = (pattern: string) => (pattern.includes('\n') ? criteria.some((text) => text.includes(pattern)) : criteriaText.includes(pattern));
+  const allReadText = readTexts.join('\n');
   phases.forEach((phase, index) => {
     if (phase.malformedHeading || phase.status === 'done' || index === phases.length - 1) return;
     for (const output of phase.outputs) {
       const pattern = cleanPattern(output);
+      const folder = folderOf(pattern).replace(/\/$/, '');
       const used =
         inputsRead(pattern, index) ||
         stepsRead(pattern, index) ||
-        stepTexts.some((texts, at) => at !== index && texts.some((text) => text.includes(pattern))) ||
+        inStepsElsewhere(pattern, index) ||
         criteriaRead(pattern, -2) ||
-        criteria.some((text) => text.includes(pattern)) ||
+        inCriteria(pattern) ||
         (folderOf(pattern) !== '' &&
-          readTexts.some((text) => text.includes(folderOf(pattern).replace(/\/$/, '')) && phases[index]!.outputs.every((own) => !text.includes(own))));
+          allReadText.includes(folder) &&
+          readTexts.some((text) => text.includes(folder) && phases[index]!.outputs.every((own) => !text.includes(own))));
       if (used) continue;
       report(`${phase.id} writes ${pattern}, which no later phase reads and no success criterion checks`, {
         line: phase.fields.get('outputs')?.line ?? phase.heading.start.line,
