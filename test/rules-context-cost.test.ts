@@ -300,11 +300,7 @@ describe('pathsUnder', () => {
   it('joins a repository folder and a path exactly as path.join does', () => {
     const segments = ['a', 'notes', '.', '..', '', '.x', 'x.', '...', 'a\\b', 'é', 'a b', '*.md', '<account>'];
     const roots = ['/repo', '/repo/', '/', '/srv/work/acme', '/a/./b', '/a//b', '/a/../b', 'relative/root', ''];
-    let seed = 7;
-    const next = (n: number) => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed % n;
-    };
+    const next = drawer(7);
     let plain = 0;
     for (const root of roots) {
       const under = pathsUnder(root);
@@ -324,11 +320,7 @@ describe('pathsUnder', () => {
 describe('isInsideRepository', () => {
   it('refuses exactly the paths with a `..` segment, among relative ones, as splitting them at / and \\ does', () => {
     const segments = ['a', '..', '.', '...', '..a', 'a..', '', 'b\\..', '..\\c', '.git'];
-    let seed = 11;
-    const next = (n: number) => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed % n;
-    };
+    const next = drawer(11);
     let refused = 0;
     for (let index = 0; index < 3000; index++) {
       const path = Array.from({ length: 1 + next(4) }, () => segments[next(segments.length)]!).join(next(3) === 0 ? '\\' : '/');
@@ -340,3 +332,12 @@ describe('isInsideRepository', () => {
     expect(refused).toBeGreaterThan(300);
   });
 });
+
+/** Numbers below n drawn from a seeded sequence, the same on every run. */
+function drawer(seed: number): (n: number) => number {
+  let state = seed;
+  return (n) => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state % n;
+  };
+}

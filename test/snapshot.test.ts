@@ -61,6 +61,14 @@ function workloadRepos(): Array<{ name: string; root: string; plans: string[] }>
 
 let repos: Array<{ name: string; root: string; plans: string[] }>;
 
+/** A copy of a workload's repository to add plans to, and the text of its base plan. */
+function copyOfRepository(repo: { root: string; plans: string[] }): { root: string; text: string } {
+  const root = makeRepo();
+  folders.push(root);
+  cpSync(repo.root, root, { recursive: true });
+  return { root, text: readFileSync(join(root, repo.plans[0]!), 'utf8') };
+}
+
 beforeAll(() => {
   if (!existsSync(join(SNAPSHOT, 'read.blob'))) throw new Error('dist/snapshot/read.blob is missing: npm run build makes it (see its output)');
   noNode = mkdtempSync(join(tmpdir(), 'deepplan-no-node-'));
@@ -206,11 +214,7 @@ describe('lint and status started from the snapshot', () => {
   }, 120_000);
 
   it('spread 80 plans and more over worker threads as the usual start does', () => {
-    const repo = repos[2]!;
-    const root = makeRepo();
-    folders.push(root);
-    cpSync(repo.root, root, { recursive: true });
-    const text = readFileSync(join(root, repo.plans[0]!), 'utf8');
+    const { root, text } = copyOfRepository(repos[2]!);
     mkdirSync(join(root, 'plans', 'many'), { recursive: true });
     for (let index = 0; index < 90; index++) writeFileSync(join(root, 'plans', 'many', `copy-${index}.md`), text);
     const { snapshot, usual } = both(['lint', 'plans', '--format', 'json'], { cwd: root, env: { DEEPPLAN_LINT_WORKERS: '2' } });
@@ -219,11 +223,7 @@ describe('lint and status started from the snapshot', () => {
   }, 120_000);
 
   it('write all of a long report to a reader that starts late (the restored process ends itself once its output is written)', () => {
-    const repo = repos[2]!;
-    const root = makeRepo();
-    folders.push(root);
-    cpSync(repo.root, root, { recursive: true });
-    const text = readFileSync(join(root, repo.plans[0]!), 'utf8');
+    const { root, text } = copyOfRepository(repos[2]!);
     // 600 placeholders, one finding each: a JSON report larger than a pipe's buffer (64 kB).
     const constraints = Array.from({ length: 600 }, (_, index) => `- Constraint ${index + 1}: send it to <insert contact name> TODO`).join('\n');
     writeFileSync(join(root, 'plans', 'long-report.md'), text.replace('## Constraints\n', `## Constraints\n\n${constraints}\n`));
