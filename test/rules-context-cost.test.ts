@@ -1,10 +1,10 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import picomatch from 'picomatch';
 import { isDynamicPattern } from 'tinyglobby';
 import { lintText } from '../src/lint/lint.js';
-import { createRuleContext, isDynamic, isInsideRepository, pathsUnder } from '../src/rules/context.js';
+import { createRuleContext, isDynamic, isInsideRepository, pathsUnder, repositoryPath } from '../src/rules/context.js';
 import { mentionsWord } from '../src/rules/done-when-verifiable.js';
 import { isGlob, overlapIndex, overlapPlaces, overlaps } from '../src/rules/plan-paths.js';
 import { plainArguments } from '../src/rules/scope.js';
@@ -317,6 +317,24 @@ describe('pathsUnder', () => {
   });
 });
 
+describe('repositoryPath', () => {
+  it("names a glob's path as resolve() and relative() do", () => {
+    const segments = ['a', 'notes', '.', '..', '', '.x', '...', 'a\\b', 'é', 'a b', 'crm', 'acct-001'];
+    const next = drawer(5);
+    let plain = 0;
+    for (const root of ['/repo', '/repo/', '/', '/srv/work/acme']) {
+      const name = repositoryPath(root);
+      for (let index = 0; index < 800; index++) {
+        const path = Array.from({ length: 1 + next(4) }, () => segments[next(segments.length)]!).join('/');
+        const file = next(8) === 0 ? `/repo/${path}` : next(8) === 0 ? `${path}/` : path;
+        expect(name(file), `${root} + ${file}`).toBe(relative(root, resolve(root, file)));
+        if (file === name(file)) plain++;
+      }
+    }
+    expect(plain).toBeGreaterThan(1000);
+  });
+});
+
 describe('isInsideRepository', () => {
   it('refuses exactly the paths with a `..` segment, among relative ones, as splitting them at / and \\ does', () => {
     const segments = ['a', '..', '.', '...', '..a', 'a..', '', 'b\\..', '..\\c', '.git'];
@@ -335,9 +353,11 @@ describe('isInsideRepository', () => {
 
 /** Numbers below n drawn from a seeded sequence, the same on every run. */
 function drawer(seed: number): (n: number) => number {
-  let state = seed;
+  let state = seed >>> 0;
   return (n) => {
-    state = (state * 1103515245 + 12345) % 2 ** 31;
-    return state % n;
+    // A 32-bit linear congruential step in integers (a product of doubles past 2^53 would lose the low bits); the
+    // high bits choose.
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return Math.floor((state / 2 ** 32) * n);
   };
 }

@@ -26,6 +26,18 @@ export function pathsUnder(root: string): (path: string) => string {
 const REWRITTEN = /(?:^|\/)\.{1,2}(?:\/|$)|\/\/|\\/;
 
 /**
+ * A path a glob under `root` found, as the repository names it: relative to `root`, with `/`. The glob already answers
+ * so a path that has nothing resolve() and relative() would change (both normalise character by character, ~20 us a
+ * path in a short command's interpreter: 5 ms for a glob over 250 contact records); any other path goes through them.
+ */
+export function repositoryPath(root: string): (file: string) => string {
+  return (file) =>
+    process.platform !== 'win32' && file !== '' && file[0] !== '/' && !file.endsWith('/') && !REWRITTEN.test(file)
+      ? file
+      : toPosix(relative(root, resolve(root, file)));
+}
+
+/**
  * A rule context whose disk look-ups are cached, so linting many plans of one repository reads each skill folder
  * and each source file once.
  */
@@ -119,7 +131,7 @@ function expandPattern(root: string, under: (path: string) => string, pattern: s
   if (!isFolder(join(root, staticFolder(pattern)))) return [];
   try {
     return globSync(pattern, { cwd: root, onlyFiles: true, dot: false, ignore: ['**/node_modules/**', '.git/**'] })
-      .map((file) => toPosix(relative(root, resolve(root, file))))
+      .map(repositoryPath(root))
       .sort();
   } catch {
     return [];
