@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import picomatch from 'picomatch';
 import { isDynamicPattern } from 'tinyglobby';
 import { lintText } from '../src/lint/lint.js';
+import { ASCII_MENTIONS, mentionsOf, UNICODE_MENTIONS } from '../src/rules/context-facts.js';
 import { createRuleContext, isDynamic, isInsideRepository, pathsUnder, repositoryPath } from '../src/rules/context.js';
 import { mentionsWord } from '../src/rules/done-when-verifiable.js';
 import { isGlob, overlapIndex, overlapPlaces, overlaps } from '../src/rules/plan-paths.js';
@@ -332,6 +333,67 @@ describe('repositoryPath', () => {
       }
     }
     expect(plain).toBeGreaterThan(1000);
+  });
+});
+
+describe('mentionsOf', () => {
+  it('finds in a text of ASCII and punctuation what the patterns for letters of any script find', () => {
+    const tokens = [
+      'Kim Larsen',
+      'Ana',
+      'Derick Schaefer',
+      'Michael',
+      'Lena Ortiz-Brandt',
+      "O'Neil",
+      'ask',
+      'the',
+      'our',
+      'draft',
+      'Send',
+      'Sign',
+      'CTO',
+      'ceo',
+      'Chief Technology Officer',
+      'VP of Sales',
+      'VP Marketing',
+      'head of Ops',
+      'content director',
+      'founder',
+      'account lead',
+      'President',
+      '\u2014',
+      '\u2013',
+      '-',
+      '--',
+      ',',
+      ':',
+      '(',
+      ')',
+      'as',
+      'is',
+      'as the',
+      '.',
+      '\u201cquoted\u201d',
+      '\u2022',
+      '\u00a0',
+      '\n',
+      'sign as',
+      'Kim\u2019s',
+      'x',
+      '42',
+    ];
+    const next = drawer(23);
+    let found = 0;
+    for (let index = 0; index < 3000; index++) {
+      const text = Array.from({ length: 2 + next(14) }, () => tokens[next(tokens.length)]!).join(next(5) === 0 ? '' : ' ');
+      const expected = mentionsOf(text, UNICODE_MENTIONS);
+      expect(mentionsOf(text, ASCII_MENTIONS), JSON.stringify(text)).toEqual(expected);
+      expect(mentionsOf(text), JSON.stringify(text)).toEqual(expected);
+      found += expected.length;
+    }
+    expect(found).toBeGreaterThan(500);
+    // Beyond ASCII the patterns for any script are taken: a name with an accent is found whole.
+    expect(mentionsOf('Zo\u00eb Brandt, the CMO, approves.')).toEqual([{ name: 'Zo\u00eb Brandt', title: 'CMO' }]);
   });
 });
 
