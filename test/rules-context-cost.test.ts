@@ -2,10 +2,10 @@ import { mkdirSync, symlinkSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import picomatch from 'picomatch';
-import { isDynamicPattern } from 'tinyglobby';
+import { globSync, isDynamicPattern } from 'tinyglobby';
 import { lintText } from '../src/lint/lint.js';
 import { ASCII_MENTIONS, mentionsOf, UNICODE_MENTIONS } from '../src/rules/context-facts.js';
-import { createRuleContext, isDynamic, isInsideRepository, pathsUnder, repositoryPath } from '../src/rules/context.js';
+import { createRuleContext, isDynamic, isInsideRepository, listedGlob, pathsUnder, repositoryPath } from '../src/rules/context.js';
 import { mentionsWord } from '../src/rules/done-when-verifiable.js';
 import { isGlob, overlapIndex, overlapPlaces, overlaps } from '../src/rules/plan-paths.js';
 import { plainArguments } from '../src/rules/scope.js';
@@ -394,6 +394,50 @@ describe('mentionsOf', () => {
     expect(found).toBeGreaterThan(500);
     // Beyond ASCII the patterns for any script are taken: a name with an accent is found whole.
     expect(mentionsOf('Zo\u00eb Brandt, the CMO, approves.')).toEqual([{ name: 'Zo\u00eb Brandt', title: 'CMO' }]);
+  });
+});
+
+describe('listedGlob', () => {
+  it('finds what tinyglobby finds for globs of folder names and stars, on drawn trees, or leaves the glob to it', () => {
+    const next = drawer(31);
+    const names = ['a', 'b', 'acct-001', 'acct-002', 'x.yaml', 'y.yaml', 'notes.md', '.hidden', '.env.yaml', 'd.yaml', 'a b', 'readme'];
+    const segments = ['*', '*', '*', '*.yaml', '*.yaml', 'a*', '*-00*', 'acct-001', 'x.yaml', 'notes.md', '*.md', 'd.yaml', '**', '.hidden', 'a b', '?'];
+    let listed = 0;
+    let files = 0;
+    for (let tree = 0; tree < 12; tree++) {
+      const root = makeRepo({});
+      // Two levels of folders, files at each level; now and then a folder where a file name was, or a link.
+      for (const first of names) {
+        if (next(3) === 0) continue;
+        if (next(3) === 0) writeFile(root, first, 'x\n');
+        else
+          for (const second of names) {
+            if (next(2) === 0) continue;
+            const path = `${first}/${second}`;
+            if (next(4) === 0) mkdirSync(join(root, path, 'inner'), { recursive: true });
+            else if (next(25) === 0) {
+              mkdirSync(join(root, first), { recursive: true });
+              symlinkSync(join(root, first), join(root, path));
+            } else writeFile(root, path, 'x\n');
+          }
+      }
+      // A folder the glob ignores, in some trees.
+      if (next(4) === 0) writeFile(root, 'node_modules/acct-001/x.yaml', 'x\n');
+      const under = pathsUnder(root);
+      for (let draw = 0; draw < 60; draw++) {
+        const pattern = Array.from({ length: 1 + next(3) }, () => segments[next(segments.length)]!).join('/');
+        if (!isDynamic(pattern)) continue;
+        const expected = globSync(pattern, { cwd: root, onlyFiles: true, dot: false, ignore: ['**/node_modules/**', '.git/**'] }).sort();
+        const answer = listedGlob(under, pattern);
+        if (answer === null) continue;
+        expect(answer, `${pattern} in tree ${tree}`).toEqual(expected);
+        listed++;
+        files += answer.length;
+      }
+    }
+    // Most drawn globs are answered by listing, and they find files.
+    expect(listed).toBeGreaterThan(150);
+    expect(files).toBeGreaterThan(200);
   });
 });
 

@@ -129,13 +129,69 @@ function expandPattern(root: string, under: (path: string) => string, pattern: s
   // A glob under a folder that does not exist matches nothing: answered without compiling it and walking (most plans
   // name the outputs of earlier phases as inputs, not written yet when the plan is linted).
   if (!isFolder(join(root, staticFolder(pattern)))) return [];
+  const listed = listedGlob(under, pattern);
+  if (listed) return listed;
   try {
-    return globSync(pattern, { cwd: root, onlyFiles: true, dot: false, ignore: ['**/node_modules/**', '.git/**'] })
-      .map(repositoryPath(root))
-      .sort();
+    return globSync(pattern, { cwd: root, onlyFiles: true, dot: false, ignore: GLOB_IGNORE }).map(repositoryPath(root)).sort();
   } catch {
     return [];
   }
+}
+
+/** What a plan's globs never match (as tinyglobby is asked, and as listedGlob answers). */
+const GLOB_IGNORE = ['**/node_modules/**', '.git/**'];
+
+/**
+ * The files a glob of plain folder names and `*` segments matches (a star for each account's folder under
+ * `crm/contacts/`, then `*.yaml`), found by listing one folder after another instead of compiling the glob and walking with tinyglobby: ~4 ms in a short command's
+ * interpreter for 61 folders of contact records, against ~1 ms listed. null where the glob could answer otherwise than
+ * the listings do, and the caller asks the glob: Windows; a `**`, a `.` or `..` segment, an empty one, or any character
+ * a glob treats specially but `*`; a folder name beyond letters, digits, `_`, `-` and inner dots (a hidden one, one
+ * with spaces); a matching entry that is a link or neither file nor folder, is named node_modules (the glob ignores
+ * what is inside one) or holds a backslash; a folder that matches the last segment of a glob not ending in `*` (the
+ * glob takes its files too). As `*` with `dot: false`: no name that starts with a dot. test/rules-context-cost.test.ts
+ * holds it equal to tinyglobby on drawn trees and patterns.
+ */
+export function listedGlob(under: (path: string) => string, pattern: string): string[] | null {
+  if (process.platform === 'win32' || /[?[\]{}()!+@\\|]/.test(pattern)) return null;
+  const segments = pattern.split('/');
+  const plainName = /^\w[\w-]*(?:\.[\w-]+)*$/;
+  if (segments.some((segment) => segment.includes('**') || !(segment.includes('*') ? /^[\w.*-]+$/ : plainName).test(segment))) return null;
+  let folders = [''];
+  for (const [index, segment] of segments.entries()) {
+    const last = index === segments.length - 1;
+    const matches = segment.includes('*') ? starMatcher(segment) : (name: string) => name === segment;
+    const next: string[] = [];
+    for (const folder of folders) {
+      let entries: Dirent[];
+      try {
+        entries = readdirSync(under(folder === '' ? '.' : folder), { withFileTypes: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        return null;
+      }
+      for (const entry of entries) {
+        if (!matches(entry.name)) continue;
+        if (entry.name === 'node_modules' || entry.name.includes('\\') || !(entry.isFile() || entry.isDirectory())) return null;
+        if (!last) {
+          if (entry.isDirectory()) next.push(`${folder}${entry.name}/`);
+        } else if (entry.isFile()) next.push(`${folder}${entry.name}`);
+        else if (!pattern.endsWith('*')) return null;
+      }
+    }
+    folders = next;
+  }
+  return folders.sort();
+}
+
+/** A segment with `*` as picomatch reads it with `dot: false`: any characters but `/`, the name not starting with a dot. */
+function starMatcher(segment: string): (name: string) => boolean {
+  const body = segment
+    .split('*')
+    .map((part) => part.replace(/[.-]/g, '\\$&'))
+    .join('.*');
+  const expression = new RegExp(`^(?!\\.)${body}$`, 's');
+  return (name) => expression.test(name);
 }
 
 /**
