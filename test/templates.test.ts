@@ -117,7 +117,23 @@ describe('fillTemplate with each: {files, as}', () => {
     const root = makeRepo(contactsOf('mod-op', ['a', 'b']));
     // A template that names the account outside its entity phases cannot be filled for an account the repository lacks.
     expect(() => fillTemplate(TEMPLATE, { request_title: 'Acme outreach' }, [], { root, request: 'Run an outreach for Acme', name: 'outreach' })).toThrow(
-      /^the outreach template cannot be filled from this request and repository: it needs \{account_slug\}: the folder of the entities the request names; say it in the request$/,
+      /^the outreach template cannot be filled from this request and repository: it needs \{account_slug\}: the name of a folder in crm\/contacts\/ \(there is mod-op\), which the request does not name; say it in the request$/,
+    );
+    // A request for every account names the folder above them: the template plans one, and the message says which.
+    const many = makeRepo({
+      ...contactsOf('acct-001', ['a']),
+      ...contactsOf('acct-002', ['b']),
+      ...contactsOf('acct-003', ['c']),
+      ...contactsOf('acct-004', ['d']),
+    });
+    expect(() =>
+      fillTemplate(TEMPLATE, { request_title: 'Outreach' }, [], {
+        root: many,
+        request: 'Run an outreach for the 4 accounts in crm/contacts/',
+        name: 'outreach',
+      }),
+    ).toThrow(
+      'it needs {account_slug}: the name of one of the 4 folders in crm/contacts/ (acct-001, acct-002, acct-003, \u2026), which the request does not name; the template plans one at a time; say it in the request',
     );
     const generic = Template.parse(
       JSON.parse(

@@ -241,6 +241,33 @@ export function findEntities(files: string, values: Record<string, string>, root
   return { entities: all.filter(plain), skipped: all.filter((entity) => !plain(entity)).map((entity) => entity.file), values: resolved, pattern };
 }
 
+/**
+ * What a placeholder that names an entity folder (`{account_slug}` in `crm/contacts/{account_slug}/*.yaml`) needs,
+ * said with the folders that could fill it: the request names none of them, and a template that plans one folder's
+ * entities plans one at a time (a request for "the 60 accounts in crm/contacts/" names the folder above them).
+ */
+function folderNeeded(name: string, matches: EntityMatch[], root: string | null): string {
+  const fallback = 'the folder of the entities the request names';
+  const segments = matches.map((match) => match.pattern.split('/')).find((parts) => parts.includes(`{${name}}`));
+  if (!segments || !root) return fallback;
+  const parent = segments.slice(0, segments.indexOf(`{${name}}`)).join('/');
+  if (/[*?[{]/.test(parent)) return fallback;
+  let folders: string[];
+  try {
+    folders = readdirSync(parent ? join(root, parent) : root, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
+      .map((entry) => entry.name)
+      .sort();
+  } catch {
+    return fallback;
+  }
+  const where = parent ? `${parent}/` : 'the repository';
+  if (folders.length === 0) return `${fallback} (${where} has no folder)`;
+  if (folders.length === 1) return `the name of a folder in ${where} (there is ${folders[0]}), which the request does not name`;
+  const shown = folders.length > 3 ? `${folders.slice(0, 3).join(', ')}, …` : folders.join(', ');
+  return `the name of one of the ${folders.length} folders in ${where} (${shown}), which the request does not name; the template plans one at a time`;
+}
+
 /** The lines of a file (0 when it cannot be read). */
 function lineCount(path: string): number {
   try {
@@ -812,7 +839,7 @@ export function fillTemplate(
       needs[name]
         ? `{${name}}: ${needs[name]}`
         : name.startsWith('entity_') || name.endsWith('_slug')
-          ? `{${name}}: the folder of the entities the request names`
+          ? `{${name}}: ${folderNeeded(name, [...found.values()], options.root ?? null)}`
           : `{${name}}`,
     );
     throw new PipelineError(
