@@ -117,7 +117,7 @@ describe('fillTemplate with each: {files, as}', () => {
     const root = makeRepo(contactsOf('mod-op', ['a', 'b']));
     // A template that names the account outside its entity phases cannot be filled for an account the repository lacks.
     expect(() => fillTemplate(TEMPLATE, { request_title: 'Acme outreach' }, [], { root, request: 'Run an outreach for Acme', name: 'outreach' })).toThrow(
-      /^the outreach template cannot be filled from this request and repository: it needs \{account_slug\}: the name of a folder in crm\/contacts\/ \(there is mod-op\), which the request does not name; say it in the request$/,
+      /^the outreach template cannot be filled from this request and repository: it needs \{account_slug\}: the name of a folder in crm\/contacts\/, which the request does not name; say it in the request$/,
     );
     // A request for every account names the folder above them: the template plans one, and the message says which.
     const many = makeRepo({

@@ -242,30 +242,31 @@ export function findEntities(files: string, values: Record<string, string>, root
 }
 
 /**
- * What a placeholder that names an entity folder (`{account_slug}` in `crm/contacts/{account_slug}/*.yaml`) needs,
- * said with the folders that could fill it: the request names none of them, and a template that plans one folder's
- * entities plans one at a time (a request for "the 60 accounts in crm/contacts/" names the folder above them).
+ * What a placeholder that names an entity folder (`{account_slug}` in `crm/contacts/{account_slug}/*.yaml`) needs: the
+ * name of a folder there, which the request does not name. A request that names the folder above them ("the 60
+ * accounts in crm/contacts/") is told which folders there are, and that the template plans one at a time; any other
+ * request is not shown the other folders' names (a request for a new account is no request for an existing one).
  */
-function folderNeeded(name: string, matches: EntityMatch[], root: string | null): string {
+function folderNeeded(name: string, matches: EntityMatch[], root: string | null, request: string): string {
   const fallback = 'the folder of the entities the request names';
   const segments = matches.map((match) => match.pattern.split('/')).find((parts) => parts.includes(`{${name}}`));
   if (!segments || !root) return fallback;
   const parent = segments.slice(0, segments.indexOf(`{${name}}`)).join('/');
-  if (/[*?[{]/.test(parent)) return fallback;
+  if (parent === '' || /[*?[{]/.test(parent)) return fallback;
+  const named = `the name of a folder in ${parent}/, which the request does not name`;
+  if (!request.includes(parent)) return named;
   let folders: string[];
   try {
-    folders = readdirSync(parent ? join(root, parent) : root, { withFileTypes: true })
+    folders = readdirSync(join(root, parent), { withFileTypes: true })
       .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
       .map((entry) => entry.name)
       .sort();
   } catch {
-    return fallback;
+    return named;
   }
-  const where = parent ? `${parent}/` : 'the repository';
-  if (folders.length === 0) return `${fallback} (${where} has no folder)`;
-  if (folders.length === 1) return `the name of a folder in ${where} (there is ${folders[0]}), which the request does not name`;
-  const shown = folders.length > 3 ? `${folders.slice(0, 3).join(', ')}, …` : folders.join(', ');
-  return `the name of one of the ${folders.length} folders in ${where} (${shown}), which the request does not name; the template plans one at a time`;
+  if (folders.length < 2) return named;
+  const shown = folders.length > 3 ? `${folders.slice(0, 3).join(', ')}, \u2026` : folders.join(', ');
+  return `the name of one of the ${folders.length} folders in ${parent}/ (${shown}), which the request does not name; the template plans one at a time`;
 }
 
 /** The lines of a file (0 when it cannot be read). */
@@ -839,7 +840,7 @@ export function fillTemplate(
       needs[name]
         ? `{${name}}: ${needs[name]}`
         : name.startsWith('entity_') || name.endsWith('_slug')
-          ? `{${name}}: ${folderNeeded(name, [...found.values()], options.root ?? null)}`
+          ? `{${name}}: ${folderNeeded(name, [...found.values()], options.root ?? null, options.request ?? '')}`
           : `{${name}}`,
     );
     throw new PipelineError(
