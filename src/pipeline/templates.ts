@@ -186,6 +186,8 @@ export interface EntityMatch {
   values: Record<string, string>;
   /** The glob with them filled in. */
   pattern: string;
+  /** A placeholder segment no folder named in the request filled: the folders there were (for what it needs). */
+  unnamed?: { placeholder: string; parent: string; folders: string[] };
 }
 
 const slug = (text: string) =>
@@ -226,7 +228,8 @@ export function findEntities(files: string, values: Record<string, string>, root
     const named = folders
       .filter((folder) => slug(folder) !== '' && wanted.includes(`-${slug(folder)}-`))
       .sort((a, b) => slug(b).length - slug(a).length || a.localeCompare(b));
-    if (named.length === 0) return { entities: [], skipped: [], values: resolved, pattern: segments.join('/') };
+    if (named.length === 0)
+      return { entities: [], skipped: [], values: resolved, pattern: segments.join('/'), unnamed: { placeholder: placeholder[1]!, parent, folders } };
     resolved[placeholder[1]!] = named[0]!;
     segments[index] = escapePath(named[0]!);
   }
@@ -244,27 +247,16 @@ export function findEntities(files: string, values: Record<string, string>, root
 /**
  * What a placeholder that names an entity folder (`{account_slug}` in `crm/contacts/{account_slug}/*.yaml`) needs: the
  * name of a folder there, which the request does not name. A request that names the folder above them ("the 60
- * accounts in crm/contacts/") is told which folders there are, and that the template plans one at a time; any other
- * request is not shown the other folders' names (a request for a new account is no request for an existing one).
+ * accounts in crm/contacts/") is told which folders there are (as findEntities listed them), and that the template
+ * plans one at a time; any other request is not shown the other folders' names (a request for a new account is no
+ * request for an existing one).
  */
-function folderNeeded(name: string, matches: EntityMatch[], root: string | null, request: string): string {
-  const fallback = 'the folder of the entities the request names';
-  const segments = matches.map((match) => match.pattern.split('/')).find((parts) => parts.includes(`{${name}}`));
-  if (!segments || !root) return fallback;
-  const parent = segments.slice(0, segments.indexOf(`{${name}}`)).join('/');
-  if (parent === '' || /[*?[{]/.test(parent)) return fallback;
-  const named = `the name of a folder in ${parent}/, which the request does not name`;
-  if (!request.includes(parent)) return named;
-  let folders: string[];
-  try {
-    folders = readdirSync(join(root, parent), { withFileTypes: true })
-      .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
-      .map((entry) => entry.name)
-      .sort();
-  } catch {
-    return named;
-  }
-  if (folders.length < 2) return named;
+function folderNeeded(name: string, matches: EntityMatch[], request: string): string {
+  const unnamed = matches.find((match) => match.unnamed?.placeholder === name)?.unnamed;
+  if (!unnamed || unnamed.parent === '') return 'the folder of the entities the request names';
+  const { parent } = unnamed;
+  const folders = unnamed.folders.filter((folder) => !folder.startsWith('.')).sort();
+  if (!request.includes(parent) || folders.length < 2) return `the name of a folder in ${parent}/, which the request does not name`;
   const shown = folders.length > 3 ? `${folders.slice(0, 3).join(', ')}, \u2026` : folders.join(', ');
   return `the name of one of the ${folders.length} folders in ${parent}/ (${shown}), which the request does not name; the template plans one at a time`;
 }
@@ -840,7 +832,7 @@ export function fillTemplate(
       needs[name]
         ? `{${name}}: ${needs[name]}`
         : name.startsWith('entity_') || name.endsWith('_slug')
-          ? `{${name}}: ${folderNeeded(name, [...found.values()], options.root ?? null, options.request ?? '')}`
+          ? `{${name}}: ${folderNeeded(name, [...found.values()], options.request ?? '')}`
           : `{${name}}`,
     );
     throw new PipelineError(
