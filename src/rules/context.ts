@@ -69,7 +69,8 @@ export function createRuleContext(root: string, config: Config): RuleContext {
       const key = `${folder}*${extension}`;
       const cached = listings.get(key);
       if (cached) return cached;
-      const files = namesIn(root, folder, extension) ?? expand(key).filter((file) => !file.slice(folder.length).includes('/'));
+      // The glob also takes the files of a folder its pattern names (`x.md/`): those are left out.
+      const files = expand(key).filter((file) => !file.slice(folder.length).includes('/'));
       listings.set(key, files);
       return files;
     },
@@ -143,22 +144,33 @@ const GLOB_IGNORE = ['**/node_modules/**', '.git/**'];
 
 /**
  * The files a glob of plain folder names and `*` segments matches (a star for each account's folder under
- * `crm/contacts/`, then `*.yaml`), found by listing one folder after another instead of compiling the glob and walking with tinyglobby: ~4 ms in a short command's
- * interpreter for 61 folders of contact records, against ~1 ms listed. null where the glob could answer otherwise than
- * the listings do, and the caller asks the glob: Windows; a `**`, a `.` or `..` segment, an empty one, or any character
- * a glob treats specially but `*`; a folder name beyond letters, digits, `_`, `-` and inner dots (a hidden one, one
- * with spaces); a matching entry that is a link or neither file nor folder, is named node_modules (the glob ignores
- * what is inside one) or holds a backslash; a folder that matches the last segment of a glob not ending in `*` (the
- * glob takes its files too). As `*` with `dot: false`: no name that starts with a dot. test/rules-context-cost.test.ts
- * holds it equal to tinyglobby on drawn trees and patterns.
+ * `crm/contacts/`, then `*.yaml`), found by listing, from the folder before the first star, one folder after another,
+ * instead of compiling the glob and walking with tinyglobby: ~4 ms in a short command's interpreter for 61 folders of
+ * contact records, against ~1 ms listed. Rule contexts answer `expand` and `filesIn` with it. null where the glob could
+ * answer otherwise than the listings do, and the caller asks the glob: Windows; a `**`, a `.` or `..` segment, an
+ * empty one, or any character a glob treats specially but `*`; a folder name beyond letters, digits, `_`, `-` and
+ * inner dots (a hidden one, one with spaces); a folder named node_modules before the first star; a matching entry that
+ * is a link or neither file nor folder, is named node_modules (the glob ignores what is inside one) or holds a
+ * backslash; a folder that matches the last segment of a glob not ending in `*` (the glob takes its files too). As
+ * `*` with `dot: false`: no name that starts with a dot. test/rules-context-cost.test.ts holds it equal to tinyglobby
+ * on drawn trees and patterns.
  */
 export function listedGlob(under: (path: string) => string, pattern: string): string[] | null {
   if (process.platform === 'win32' || /[?[\]{}()!+@\\|]/.test(pattern)) return null;
   const segments = pattern.split('/');
   const plainName = /^\w[\w-]*(?:\.[\w-]+)*$/;
   if (segments.some((segment) => segment.includes('**') || !(segment.includes('*') ? /^[\w.*-]+$/ : plainName).test(segment))) return null;
-  let folders = [''];
-  for (const [index, segment] of segments.entries()) {
+  // The folders before the first star are where the listing starts (the caller found they are a folder).
+  const first = segments.findIndex((segment) => segment.includes('*'));
+  if (first === -1 || segments.slice(0, first).includes('node_modules')) return null;
+  let folders = [
+    segments
+      .slice(0, first)
+      .map((segment) => `${segment}/`)
+      .join(''),
+  ];
+  for (let index = first; index < segments.length; index++) {
+    const segment = segments[index]!;
     const last = index === segments.length - 1;
     const matches = segment.includes('*') ? starMatcher(segment) : (name: string) => name === segment;
     const next: string[] = [];
@@ -200,35 +212,6 @@ function starMatcher(segment: string): (name: string) => boolean {
  */
 export function isDynamic(pattern: string): boolean {
   return /[*?[\]{}()!+@\\|]/.test(pattern) && isDynamicPattern(pattern);
-}
-
-/**
- * The files directly in a folder whose names end in `extension`, read from the folder's listing instead of compiling
- * and walking a glob (~1 ms each in a cold process); null where the glob could answer otherwise than the listing
- * does, and the caller asks the glob: a folder named with anything but letters, digits, `_`, `-` and inner dots (a
- * hidden one, one with spaces or glob characters) or one tinyglobby ignores (node_modules), an extension with anything
- * but letters, digits, `-` and `_`, an entry that is a link or neither file nor folder, a name with a backslash, Windows.
- * As the glob `*` with `dot: false`: no name that starts with a dot.
- */
-function namesIn(root: string, folder: string, extension: string): string[] | null {
-  if (process.platform === 'win32' || !/^(?:\.[\w-]+)?$/.test(extension)) return null;
-  if (!/^(?:\w[\w-]*(?:\.[\w-]+)*\/)*$/.test(folder) || folder.split('/').includes('node_modules')) return null;
-  let entries: Dirent[];
-  try {
-    entries = readdirSync(join(root, folder), { withFileTypes: true });
-  } catch {
-    return null;
-  }
-  const files: string[] = [];
-  for (const entry of entries) {
-    if (entry.isDirectory()) continue;
-    if (!entry.isFile()) return null;
-    if (entry.name.startsWith('.') || !entry.name.endsWith(extension)) continue;
-    // A backslash the glob's paths turn into a separator; a file named as the folder tinyglobby ignores.
-    if (entry.name.includes('\\') || entry.name === 'node_modules') return null;
-    files.push(`${folder}${entry.name}`);
-  }
-  return files.sort();
 }
 
 /** The folders a glob starts with before its first segment with a special character: `ops/archive` of `ops/archive/*.gz`. */
