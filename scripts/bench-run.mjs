@@ -551,8 +551,9 @@ try {
   };
   // What an iteration's file I/O would cost at the least if every write replaced the whole file, as the store's writes
   // did before long logs were written in place (docs/execution.md, "Writes in place"), and as it still writes a short
-  // plan: the reads and the atomic writes, of the plan as it is now, to a file of its own beside it. Two writes of its bytes through write-file-atomic with fsync, and three reads of its head: a plan this
-  // process wrote last is not read again whole (src/plan/store.ts, writtenHere), only its front matter (4 kB here).
+  // plan: the reads and the atomic writes, of the plan as it is now, to a file of its own beside it. Two writes of its
+  // bytes through write-file-atomic with fsync, and three reads of its head: a plan this process wrote last is not
+  // read again whole (src/plan/store.ts, writtenHere), only its front matter (4 kB here).
   const head = Buffer.alloc(4096);
   const fileFloor = async (plan, path) => {
     const bytes = readFileSync(path);

@@ -167,14 +167,15 @@ function reportUnusedOutputs(plan: Plan, report: Parameters<Rule['check']>[2]): 
     if (phase.malformedHeading || phase.status === 'done' || index === phases.length - 1) return;
     for (const output of phase.outputs) {
       const pattern = cleanPattern(output);
-      const folder = folderOf(pattern).replace(/\/$/, '');
+      const outputFolder = folderOf(pattern);
+      const folder = outputFolder.replace(/\/$/, '');
       const used =
         inputsRead(pattern, index) ||
         stepsRead(pattern, index) ||
         inStepsElsewhere(pattern, index) ||
         criteriaRead(pattern, -2) ||
         inCriteria(pattern) ||
-        (folderOf(pattern) !== '' &&
+        (outputFolder !== '' &&
           allReadText.includes(folder) &&
           readTexts.some((text) => text.includes(folder) && phases[index]!.outputs.every((own) => !text.includes(own))));
       if (used) continue;
