@@ -17,6 +17,7 @@ import { MAX_PLAN_BYTES } from '../src/plan/parse.js';
 import { PARSE_RULE_ID, RULE_IDS } from '../src/rules/catalog.js';
 import { CLI, PROJECT_ROOT, SMALL_PLAN, SMALL_PLAN_SKILLS, makeRepo, writeFile } from './support/fixtures.js';
 import { edit, edits, LOG_TABLE } from './support/plan-text.js';
+import { seededRandom } from './support/random.js';
 
 const SEED = Number.parseInt(process.env['DEEPPLAN_FUZZ_SEED'] ?? '20261122', 10) >>> 0;
 /** DEEPPLAN_FUZZ_VERBOSE=1 prints every case that takes longer than 100 ms. */
@@ -28,17 +29,6 @@ const CATEGORY_TIMEOUT_MS = 120_000;
 // ---------------------------------------------------------------------------------------------------------------
 // Seeded randomness
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function hashString(text: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
@@ -48,7 +38,7 @@ function hashString(text: string): number {
 class Rng {
   private readonly next: () => number;
   constructor(readonly seed: number) {
-    this.next = mulberry32(seed);
+    this.next = seededRandom(seed);
   }
   float(): number {
     return this.next();

@@ -15,19 +15,14 @@ import { appendLearning, appendLogRow, deleteFrontMatterKey, setPhaseStatus, set
 import { createRuleContext } from '../src/rules/context.js';
 import { makeRepo, SMALL_PLAN } from './support/fixtures.js';
 import { SCRIPTED_PLAN, scriptedRepo } from './support/scripted.js';
+import { seededRandom } from './support/random.js';
 
 // An iteration reads a long log's rows as it needs them (IterationLog.lines): found by what their lines hold, read one
 // by one. These tests hold that to what reading every row gives: the rows themselves, the scans of the engine over
 // them, the next action it writes, and the text its edits make.
 
 /** A small generator of the same numbers each run. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1103515245 + 12345) & 0x7fffffff;
-    return state / 0x7fffffff;
-  };
-}
+const random = seededRandom;
 
 const TIME = '2026-11-20T10:00:00Z';
 

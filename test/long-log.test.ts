@@ -13,6 +13,7 @@ import { appendLearning, appendLogRow, setPhaseStatus, setState, tickCriterion }
 import type { Plan } from '../src/plan/types.js';
 import { BASES } from './corpus/bases.js';
 import { PROJECT_ROOT, SMALL_PLAN, SMALL_PLAN_SKILLS, edit, logRows, makeRepo } from './support/fixtures.js';
+import { seededRandom } from './support/random.js';
 
 // Writes in place (src/plan/long-log.ts, src/plan/journal.ts): a plan with a long log gets its new rows written after
 // its last byte and its head written over the old one, under an undo journal. These tests hold that such a write
@@ -298,11 +299,7 @@ describe('a plan with a long log, written in place', () => {
 describe('writes in place on the corpus workloads (deal review, enrichment, newsletter, content), random edits', () => {
   /** A small seeded generator: the same edits on every run. */
   function random(seed: number) {
-    let state = seed >>> 0;
-    const next = () => {
-      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-      return state / 2 ** 32;
-    };
+    const next = seededRandom(seed);
     return { next, pick: <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]! };
   }
   const NOTES = ['ok', 'a | pipe', 'Zürich — ✓ done', 'wrote drafts/acme.md', '`code` and *stars*', 'x'.repeat(300), ''];

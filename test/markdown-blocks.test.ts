@@ -6,6 +6,7 @@ import { lineStarts, pointFinder } from '../src/plan/text.js';
 import { BASES } from './corpus/bases.js';
 import { DEFECTS } from './corpus/defects.js';
 import { readFileSync } from 'node:fs';
+import { seededDraws } from './support/random.js';
 
 // The plan's Markdown blocks come from markdown-it (src/plan/markdown.ts: remark is ~10 times slower in a process that
 // starts cold). The readers were written against remark's tree: the block tree must say what remark says about every
@@ -131,13 +132,7 @@ const SNIPPETS = [
 ];
 
 /** A seeded generator (the same changes every run). */
-function random(seed: number): (below: number) => number {
-  let state = seed;
-  return (below) => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return state % below;
-  };
-}
+const random = seededDraws;
 
 function changed(text: string, next: (below: number) => number): string {
   const lines = text.split('\n');

@@ -4,6 +4,7 @@ import { appendLogRow, setPhaseStatus, setState, tickCriterion } from '../src/pl
 import type { Plan } from '../src/plan/types.js';
 import { clearMemos } from '../src/plan/memos.js';
 import { SMALL_PLAN } from './support/fixtures.js';
+import { seededRandom } from './support/random.js';
 
 // The parser reads a log that only grew since its last read from where it stopped (log-table.ts), and update.ts
 // skips a read of a text it made itself when nothing changes. These tests hold both to what a cold read gives.
@@ -28,13 +29,7 @@ async function coldParse(text: string): Promise<Plan> {
 const row = (n: number, extra = '') => `| ${n} | 2026-11-20T10:00:00Z | P1 | P1.1 /fetch-notes --week current${extra} | ok | CONTINUE | step done |\n`;
 
 /** A small generator of the same numbers each run. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1103515245 + 12345) & 0x7fffffff;
-    return state / 0x7fffffff;
-  };
-}
+const random = seededRandom;
 
 describe('parsePlan on a log read before', () => {
   it('gives what a cold read gives, however the text changed since', async () => {

@@ -12,6 +12,7 @@ import { plainArguments } from '../src/rules/scope.js';
 import { actionInText, forbiddenKinds } from '../src/rules/irreversible-action.js';
 import { quoteSkillArguments } from '../src/plan/scope-policy.js';
 import { SMALL_PLAN, SMALL_PLAN_SKILLS, edit, makeRepo, writeFile } from './support/fixtures.js';
+import { seededDraws, seededRandom } from './support/random.js';
 
 /**
  * `count` random strings of 1 to `longest` characters over those a path may hold, the special ones of globs among them
@@ -19,8 +20,7 @@ import { SMALL_PLAN, SMALL_PLAN_SKILLS, edit, makeRepo, writeFile } from './supp
  */
 function randomPatterns(seed: number, count: number, longest: number): string[] {
   const alphabet = 'ab./-_ *?[]{}()!+@\\|#$^%~,:;=';
-  let state = seed;
-  const random = () => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const random = seededRandom(seed);
   const patterns: string[] = [];
   for (let i = 0; i < count; i++) {
     let text = '';
@@ -200,8 +200,7 @@ describe('mentionsWord', () => {
 describe('plainArguments', () => {
   it('passes only arguments quoteSkillArguments passes, and most plain ones', () => {
     const alphabet = 'ab./-_ 0.';
-    let seed = 7;
-    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const random = seededRandom(7);
     let passed = 0;
     for (let i = 0; i < 4000; i++) {
       let args = '';
@@ -301,7 +300,7 @@ describe('pathsUnder', () => {
   it('joins a repository folder and a path exactly as path.join does', () => {
     const segments = ['a', 'notes', '.', '..', '', '.x', 'x.', '...', 'a\\b', 'é', 'a b', '*.md', '<account>'];
     const roots = ['/repo', '/repo/', '/', '/srv/work/acme', '/a/./b', '/a//b', '/a/../b', 'relative/root', ''];
-    const next = drawer(7);
+    const next = seededDraws(7);
     let plain = 0;
     for (const root of roots) {
       const under = pathsUnder(root);
@@ -321,7 +320,7 @@ describe('pathsUnder', () => {
 describe('repositoryPath', () => {
   it("names a glob's path as resolve() and relative() do", () => {
     const segments = ['a', 'notes', '.', '..', '', '.x', '...', 'a\\b', 'é', 'a b', 'crm', 'acct-001'];
-    const next = drawer(5);
+    const next = seededDraws(5);
     let plain = 0;
     for (const root of ['/repo', '/repo/', '/', '/srv/work/acme']) {
       const name = repositoryPath(root);
@@ -382,7 +381,7 @@ describe('mentionsOf', () => {
       'x',
       '42',
     ];
-    const next = drawer(23);
+    const next = seededDraws(23);
     let found = 0;
     for (let index = 0; index < 3000; index++) {
       const text = Array.from({ length: 2 + next(14) }, () => tokens[next(tokens.length)]!).join(next(5) === 0 ? '' : ' ');
@@ -399,7 +398,7 @@ describe('mentionsOf', () => {
 
 describe('listedGlob', () => {
   it('finds what tinyglobby finds for globs of folder names and stars, on drawn trees, or leaves the glob to it', () => {
-    const next = drawer(31);
+    const next = seededDraws(31);
     const names = ['a', 'b', 'acct-001', 'acct-002', 'x.yaml', 'y.yaml', 'notes.md', '.hidden', '.env.yaml', 'd.yaml', 'a b', 'readme'];
     const segments = ['*', '*', '*', '*.yaml', '*.yaml', 'a*', '*-00*', 'acct-001', 'x.yaml', 'notes.md', '*.md', 'd.yaml', '**', '.hidden', 'a b', '?'];
     let listed = 0;
@@ -444,7 +443,7 @@ describe('listedGlob', () => {
 describe('isInsideRepository', () => {
   it('refuses exactly the paths with a `..` segment, among relative ones, as splitting them at / and \\ does', () => {
     const segments = ['a', '..', '.', '...', '..a', 'a..', '', 'b\\..', '..\\c', '.git'];
-    const next = drawer(11);
+    const next = seededDraws(11);
     let refused = 0;
     for (let index = 0; index < 3000; index++) {
       const path = Array.from({ length: 1 + next(4) }, () => segments[next(segments.length)]!).join(next(3) === 0 ? '\\' : '/');
@@ -456,14 +455,3 @@ describe('isInsideRepository', () => {
     expect(refused).toBeGreaterThan(300);
   });
 });
-
-/** Numbers below n drawn from a seeded sequence, the same on every run. */
-function drawer(seed: number): (n: number) => number {
-  let state = seed >>> 0;
-  return (n) => {
-    // A 32-bit linear congruential step in integers (a product of doubles past 2^53 would lose the low bits); the
-    // high bits choose.
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return Math.floor((state / 2 ** 32) * n);
-  };
-}

@@ -5,18 +5,13 @@ import { beginPieces, bytesFromPieces } from '../src/plan/pieces.js';
 import { updatePlanFile } from '../src/plan/store.js';
 import { appendLearning, appendLogRow, deleteFrontMatterKey, setPhaseStatus, setPlanStatus, setState, tickCriterion } from '../src/plan/update.js';
 import { makeRepo, SMALL_PLAN } from './support/fixtures.js';
+import { seededRandom } from './support/random.js';
 
 // A write puts the file's new bytes together from the bytes it read and the pieces the edits changed (pieces.ts):
 // they must be exactly the UTF-8 of the edited text, whatever the edits and the text.
 
 /** A small generator of the same numbers each run. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1103515245 + 12345) & 0x7fffffff;
-    return state / 0x7fffffff;
-  };
-}
+const random = seededRandom;
 
 const WORDS = ['ok', 'Ana — lead', 'café', '𝄞 clef', '→ next', 'a | b', 'plain text', '✓ done', 'x\\y'];
 
